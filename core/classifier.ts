@@ -1,0 +1,150 @@
+import { tf } from './tf.ts';
+import { CLASSES, CLASS_CODES, type ClassCode, type LesionGroup } from './labels.ts';
+import { PREPROCESS_VERSION, preprocess, type RgbaImage } from './preprocess.ts';
+
+/** What the trainer stores in model.json's userDefinedMetadata.dermlens. */
+export interface ModelMetadata {
+  version: 1;
+  arch: string;
+  inputSize: number;
+  classes: ClassCode[];
+  /** Softmax temperature fitted on the validation split (1 = uncalibrated). */
+  temperature: number;
+  /** 'flip': average the prediction of the image and its mirror image. */
+  tta: 'none' | 'flip';
+  preprocess: string;
+}
+
+export interface Prediction {
+  code: ClassCode;
+  name: string;
+  group: LesionGroup;
+  probability: number;
+}
+
+export interface InferenceOptions {
+  temperature: number;
+  tta: 'none' | 'flip';
+}
+
+/**
+ * Model input [n,h,w,3] -> calibrated class probabilities [n,7]. The single definition of inference,
+ * used by the classifier and by the trainer's evaluation, so reported metrics describe exactly what the
+ * extension computes: optional mirror-image averaging, then temperature scaling of the log-probabilities.
+ */
+export function predictProbabilities(model: tf.LayersModel, x: tf.Tensor4D, { temperature, tta }: InferenceOptions): tf.Tensor2D {
+  return tf.tidy(() => {
+    let p = model.predict(x) as tf.Tensor2D;
+    if (tta === 'flip') p = tf.div(tf.add(p, model.predict(tf.reverse(x, 2)) as tf.Tensor2D), 2);
+    if (temperature === 1) return p;
+    return tf.softmax(tf.div(tf.log(tf.maximum(p, 1e-12)), temperature)) as tf.Tensor2D;
+  });
+}
+
+/** Reads and checks the DermLens metadata; models without it (e.g. a plain Keras export) get defaults. */
+export function readMetadata(model: tf.LayersModel): ModelMetadata {
+  const shape = model.inputs[0].shape;
+  const inputSize = shape[1];
+  if (shape.length !== 4 || shape[3] !== 3 || !inputSize || shape[2] !== inputSize) {
+    throw new Error(`Model input must be [batch, size, size, 3], got [${shape.join(', ')}].`);
+  }
+  const outputUnits = model.outputs[0].shape[1];
+  if (outputUnits !== CLASS_CODES.length) {
+    throw new Error(`Model has ${outputUnits} outputs; DermLens needs ${CLASS_CODES.length} (${CLASS_CODES.join(', ')}).`);
+  }
+  const stored = (model.getUserDefinedMetadata() as { dermlens?: Partial<ModelMetadata> } | undefined)?.dermlens;
+  const metadata: ModelMetadata = {
+    version: 1,
+    arch: stored?.arch ?? model.name,
+    inputSize,
+    classes: stored?.classes ?? [...CLASS_CODES],
+    temperature: stored?.temperature ?? 1,
+    tta: stored?.tta ?? 'none',
+    preprocess: stored?.preprocess ?? PREPROCESS_VERSION,
+  };
+  if (metadata.classes.join() !== CLASS_CODES.join()) {
+    throw new Error(`Model classes [${metadata.classes.join(', ')}] differ from DermLens' [${CLASS_CODES.join(', ')}].`);
+  }
+  if (metadata.preprocess !== PREPROCESS_VERSION) {
+    throw new Error(`Model was trained with preprocessing "${metadata.preprocess}" but this code implements "${PREPROCESS_VERSION}".`);
+  }
+  if (!(metadata.temperature > 0)) throw new Error(`Model temperature must be positive, got ${metadata.temperature}.`);
+  return metadata;
+}
+
+/** Rows of probabilities (CLASS_CODES order) -> predictions sorted from most to least likely. */
+export function toPredictions(probabilities: ArrayLike<number>): Prediction[] {
+  return CLASSES.map((c, i) => ({ code: c.code, name: c.name, group: c.group, probability: probabilities[i] }))
+    .sort((a, b) => b.probability - a.probability);
+}
+
+export class Classifier {
+  private model: tf.LayersModel | null;
+  readonly metadata: ModelMetadata;
+
+  constructor(model: tf.LayersModel) {
+    this.model = model;
+    this.metadata = readMetadata(model);
+  }
+
+  get inputSize(): number {
+    return this.metadata.inputSize;
+  }
+
+  /** Pixels -> all seven classes with calibrated probabilities, most likely first. */
+  async classify(image: RgbaImage): Promise<Prediction[]> {
+    const [probabilities] = await this.classifyInputs([preprocess(image, this.inputSize)]);
+    return toPredictions(probabilities);
+  }
+
+  /** Already-preprocessed inputs (each size*size*3) -> probability rows. */
+  async classifyInputs(inputs: Float32Array[]): Promise<Float32Array[]> {
+    const model = this.requireModel();
+    const size = this.inputSize;
+    const batch = new Float32Array(inputs.length * size * size * 3);
+    inputs.forEach((input, i) => batch.set(input, i * size * size * 3));
+    const probabilities = tf.tidy(() =>
+      predictProbabilities(model, tf.tensor4d(batch, [inputs.length, size, size, 3]), this.metadata));
+    const flat = await probabilities.data() as Float32Array;
+    probabilities.dispose();
+    return inputs.map((_, i) => flat.slice(i * CLASS_CODES.length, (i + 1) * CLASS_CODES.length));
+  }
+
+  /** Runs one prediction so the backend compiles its kernels before the first real request. */
+  async warmUp(): Promise<void> {
+    const size = this.inputSize;
+    await this.classifyInputs([new Float32Array(size * size * 3).fill(0.5)]);
+  }
+
+  dispose(): void {
+    this.model?.dispose();
+    this.model = null;
+  }
+
+  private requireModel(): tf.LayersModel {
+    if (!this.model) throw new Error('Classifier has been disposed.');
+    return this.model;
+  }
+}
+
+export interface LoadOptions {
+  /** Run one prediction after loading (default true). */
+  warmUp?: boolean;
+}
+
+/**
+ * Loads a TF.js layers model (a URL to model.json, or an IOHandler such as the trainer's file handler in
+ * Node) and returns a ready classifier. The tfjs backend must already be set by the caller.
+ */
+export async function load(source: string | tf.io.IOHandler, { warmUp = true }: LoadOptions = {}): Promise<Classifier> {
+  const model = await tf.loadLayersModel(source);
+  let classifier: Classifier;
+  try {
+    classifier = new Classifier(model);
+  } catch (error) {
+    model.dispose();
+    throw error;
+  }
+  if (warmUp) await classifier.warmUp();
+  return classifier;
+}
