@@ -69,10 +69,11 @@ export async function findImages(dir: string): Promise<Map<string, string>> {
  * Greyscale, CMYK and 16-bit inputs are converted to 8-bit sRGB. Corrupt, unsupported or oversized
  * images are rejected with an error that names the file.
  */
-export async function decodeImage(input: string | Buffer): Promise<RgbaImage> {
+export async function decodeImage(input: string | Buffer, opts: { maxPixels?: number } = {}): Promise<RgbaImage> {
   const what = typeof input === 'string' ? input : `image buffer (${input.length} bytes)`;
+  const maxPixels = opts.maxPixels ?? MAX_INPUT_PIXELS;
   try {
-    const { data, info } = await sharp(input, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error' })
+    const { data, info } = await sharp(input, { limitInputPixels: maxPixels, failOn: 'error' })
       .rotate()
       .toColourspace('srgb')
       .ensureAlpha()
@@ -83,7 +84,7 @@ export async function decodeImage(input: string | Buffer): Promise<RgbaImage> {
   } catch (err) {
     const message = (err as Error).message;
     if (/pixel limit/i.test(message)) {
-      throw new Error(`cannot decode ${what}: image is larger than ${MAX_INPUT_PIXELS / 1e6} megapixels (${message})`);
+      throw new Error(`cannot decode ${what}: image is larger than ${maxPixels / 1e6} megapixels (${message})`);
     }
     if (typeof input === 'string' && /^Input file is missing/i.test(message)) {
       throw new Error(`cannot decode ${what}: file not found`);
