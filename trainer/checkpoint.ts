@@ -1,0 +1,118 @@
+// Training checkpoints: everything needed to continue a killed run exactly where it stopped.
+//
+//   checkpoint/state.json       epoch count, history, best score, early-stopping counter, config
+//   checkpoint/model.bin|json   every model weight (trainable and BatchNorm moving statistics), in model.getWeights() order
+//   checkpoint/optimizer.bin|json   optimizer.getWeights(): Adam's step count, then first and second moments
+//
+// Weights are matched by position, not name: tfjs gives layers process-unique names, so a model built
+// twice in one process has different weight names. A checkpoint is written to a temporary folder and
+// swapped in with renames, so a crash at any point leaves the previous complete checkpoint readable.
+//
+// There is no separate RNG state to store: the trainer derives each epoch's shuffle, augmentation and
+// dropout streams from (seed, epoch, step), so the epoch count is the RNG state.
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { tf } from '../core/tf.ts';
+
+export const CHECKPOINT_DIR = 'checkpoint';
+const FORMAT = 'dermlens-checkpoint-v1';
+
+interface NamedTensor { name: string; tensor: tf.Tensor }
+
+export interface CheckpointState<TConfig = unknown, THistory = unknown> {
+  format: typeof FORMAT;
+  /** Completed epochs. */
+  epoch: number;
+  /** Optimizer steps taken so far. */
+  step: number;
+  config: TConfig;
+  history: THistory[];
+  bestValBalancedAccuracy: number;
+  bestEpoch: number;
+  epochsWithoutImprovement: number;
+  /** True when early stopping ended training. */
+  stoppedEarly: boolean;
+  savedAt: string;
+}
+
+interface WeightsFile {
+  specs: tf.io.WeightsManifestEntry[];
+}
+
+async function writeTensors(dir: string, name: string, tensors: NamedTensor[]): Promise<void> {
+  const { data, specs } = await tf.io.encodeWeights(tensors);
+  await writeFile(join(dir, `${name}.bin`), new Uint8Array(new tf.io.CompositeArrayBuffer(data).slice()));
+  await writeFile(join(dir, `${name}.json`), JSON.stringify({ specs } satisfies WeightsFile));
+}
+
+/** Reads tensors back in the order they were written; the caller disposes them. */
+async function readTensors(dir: string, name: string): Promise<NamedTensor[]> {
+  const { specs } = JSON.parse(await readFile(join(dir, `${name}.json`), 'utf8')) as WeightsFile;
+  const bytes = await readFile(join(dir, `${name}.bin`));
+  const map = tf.io.decodeWeights(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer, specs);
+  return specs.map((s) => ({ name: s.name, tensor: map[s.name] }));
+}
+
+const exists = (path: string) => stat(path).then(() => true, () => false);
+
+/** Writes the checkpoint atomically under runDir/checkpoint. */
+export async function saveCheckpoint(runDir: string, model: tf.LayersModel, optimizer: tf.Optimizer, state: Omit<CheckpointState, 'format' | 'savedAt'>): Promise<void> {
+  const final = join(runDir, CHECKPOINT_DIR);
+  const temp = `${final}.tmp`;
+  const old = `${final}.old`;
+  await rm(temp, { recursive: true, force: true });
+  await mkdir(temp, { recursive: true });
+  // Index names keep the files independent of tfjs' per-process layer names.
+  await writeTensors(temp, 'model', model.getWeights().map((tensor, i) => ({ name: `w${i}`, tensor })));
+  const optimizerWeights = await optimizer.getWeights();
+  try {
+    await writeTensors(temp, 'optimizer', optimizerWeights);
+  } finally {
+    // getWeights() makes a new scalar for the step count (the moments are the live variables).
+    optimizerWeights[0]?.tensor.dispose();
+  }
+  const full: CheckpointState = { format: FORMAT, ...state, savedAt: new Date().toISOString() };
+  await writeFile(join(temp, 'state.json'), `${JSON.stringify(full, null, 1)}\n`);
+  if (await exists(final)) {
+    await rm(old, { recursive: true, force: true });
+    await rename(final, old);
+  }
+  await rename(temp, final);
+  await rm(old, { recursive: true, force: true });
+}
+
+/** The folder of the last complete checkpoint (the previous one if a crash hit between the renames), or null. */
+export async function findCheckpoint(runDir: string): Promise<string | null> {
+  for (const dir of [join(runDir, CHECKPOINT_DIR), join(runDir, `${CHECKPOINT_DIR}.old`)]) {
+    if (await exists(join(dir, 'state.json'))) return dir;
+  }
+  return null;
+}
+
+export async function readCheckpointState<TConfig, THistory>(dir: string): Promise<CheckpointState<TConfig, THistory>> {
+  const state = JSON.parse(await readFile(join(dir, 'state.json'), 'utf8')) as CheckpointState<TConfig, THistory>;
+  if (state.format !== FORMAT) throw new Error(`${dir}/state.json is not a DermLens checkpoint (format ${JSON.stringify(state.format)})`);
+  return state;
+}
+
+/** Loads model weights and optimizer state from a checkpoint into an already built model and optimizer. */
+export async function restoreCheckpoint(dir: string, model: tf.LayersModel, optimizer: tf.Optimizer): Promise<void> {
+  const weights = await readTensors(dir, 'model');
+  const expected = model.weights;
+  if (weights.length !== expected.length) {
+    tf.dispose(weights.map((w) => w.tensor));
+    throw new Error(`checkpoint ${dir} has ${weights.length} weights but the model has ${expected.length} (different architecture?)`);
+  }
+  weights.forEach((w, i) => {
+    if (w.tensor.shape.join() !== expected[i].shape.join()) {
+      tf.dispose(weights.map((x) => x.tensor));
+      throw new Error(`checkpoint ${dir}: weight ${i} has shape [${w.tensor.shape}] but the model expects [${expected[i].shape}]`);
+    }
+  });
+  model.setWeights(weights.map((w) => w.tensor));
+  tf.dispose(weights.map((w) => w.tensor));
+  const optimizerWeights = await readTensors(dir, 'optimizer');
+  // setWeights turns each tensor into a variable that shares its data; the originals can go.
+  await optimizer.setWeights(optimizerWeights);
+  tf.dispose(optimizerWeights.map((w) => w.tensor));
+}

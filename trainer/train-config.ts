@@ -1,0 +1,87 @@
+// The training configuration: defaults (the original Keras recipe), validation with clear messages,
+// and the rule for which changes a resumed run may make.
+import { isArchitectureName, ARCHITECTURES } from '../core/models.ts';
+import { LR_SCHEDULES, type LrScheduleName } from './schedule.ts';
+import { QUANTIZATIONS, type Quantization } from './export-model.ts';
+
+export type BalanceMode = 'none' | 'weights' | 'sampling';
+export const BALANCE_MODES: readonly BalanceMode[] = ['none', 'weights', 'sampling'];
+export type AugmentName = 'original' | 'strong' | 'none';
+export const AUGMENT_NAMES: readonly AugmentName[] = ['original', 'strong', 'none'];
+
+export interface TrainConfig {
+  /** Folder with HAM10000_metadata.csv and the images (at any depth below it). */
+  dataDir: string;
+  /** Run folder: config, split, checkpoints, best model, metrics, report. */
+  outDir: string;
+  arch: string;
+  size: number;
+  epochs: number;
+  batch: number;
+  seed: number;
+  lr: number;
+  lrSchedule: LrScheduleName;
+  /** Epochs of linear learning-rate warm-up (0 = none). */
+  warmupEpochs: number;
+  balance: BalanceMode;
+  labelSmoothing: number;
+  augment: AugmentName;
+  valFraction: number;
+  testFraction: number;
+  /** Stop when val balanced accuracy has not improved for this many epochs (0 = never). */
+  patience: number;
+  /** Also evaluate with horizontal-flip averaging, and ship it in the model when it helps on val. */
+  tta: boolean;
+  quantize: Quantization;
+}
+
+/** The original app's recipe. */
+export const DEFAULT_TRAIN_CONFIG: Readonly<Omit<TrainConfig, 'dataDir' | 'outDir'>> = Object.freeze({
+  arch: 'seed', size: 64, epochs: 50, batch: 32, seed: 42, lr: 1e-3, lrSchedule: 'constant', warmupEpochs: 0,
+  balance: 'none', labelSmoothing: 0, augment: 'original', valFraction: 0.15, testFraction: 0.15,
+  patience: 0, tta: false, quantize: 'none',
+});
+
+/** Settings that define the optimisation trajectory: a resumed run must match them exactly. */
+const TRAJECTORY_KEYS = ['arch', 'size', 'batch', 'seed', 'lr', 'lrSchedule', 'warmupEpochs', 'balance',
+  'labelSmoothing', 'augment', 'valFraction', 'testFraction'] as const satisfies readonly (keyof TrainConfig)[];
+
+export function validateConfig(c: TrainConfig): void {
+  const fail = (msg: string): never => { throw new Error(msg); };
+  const int = (name: string, v: number, min: number) => {
+    if (!Number.isInteger(v) || v < min) fail(`${name} must be an integer >= ${min}, got ${v}`);
+  };
+  if (!c.dataDir) fail('the data folder is required (--data <dir>)');
+  if (!c.outDir) fail('the output folder is required (--out <dir>)');
+  if (!isArchitectureName(c.arch)) fail(`unknown architecture "${c.arch}" (choose one of: ${Object.keys(ARCHITECTURES).join(', ')})`);
+  int('size', c.size, 16);
+  int('epochs', c.epochs, 1);
+  int('batch', c.batch, 2);
+  if (!Number.isFinite(c.seed)) fail(`seed must be a number, got ${c.seed}`);
+  if (!(c.lr > 0 && c.lr < 10)) fail(`lr must be in (0, 10), got ${c.lr}`);
+  if (!LR_SCHEDULES.includes(c.lrSchedule)) fail(`unknown lr schedule "${c.lrSchedule}" (choose one of: ${LR_SCHEDULES.join(', ')})`);
+  if (!(c.warmupEpochs >= 0 && c.warmupEpochs < c.epochs)) fail(`warm-up epochs must be in [0, epochs), got ${c.warmupEpochs}`);
+  if (!BALANCE_MODES.includes(c.balance)) fail(`unknown balance mode "${c.balance}" (choose one of: ${BALANCE_MODES.join(', ')})`);
+  if (!(c.labelSmoothing >= 0 && c.labelSmoothing < 1)) fail(`label smoothing must be in [0, 1), got ${c.labelSmoothing}`);
+  if (!AUGMENT_NAMES.includes(c.augment)) fail(`unknown augmentation "${c.augment}" (choose one of: ${AUGMENT_NAMES.join(', ')})`);
+  for (const [name, f] of [['val fraction', c.valFraction], ['test fraction', c.testFraction]] as const) {
+    if (!(f > 0 && f < 1)) fail(`${name} must be in (0, 1), got ${f}`);
+  }
+  if (c.valFraction + c.testFraction >= 0.9) fail('val + test fractions leave less than 10% for training');
+  int('patience', c.patience, 0);
+  if (!QUANTIZATIONS.includes(c.quantize)) fail(`unknown quantization "${c.quantize}" (choose one of: ${QUANTIZATIONS.join(', ')})`);
+}
+
+/**
+ * Why a run saved with `saved` cannot be resumed with `requested`, or null when it can. Epochs may grow
+ * (or shrink) only with a constant schedule, since a cosine curve is defined by the total length.
+ * Folders, patience, TTA and quantization only affect what happens around training, so they may change.
+ */
+export function resumeConflict(saved: TrainConfig, requested: TrainConfig): string | null {
+  const diffs = TRAJECTORY_KEYS.filter((k) => saved[k] !== requested[k])
+    .map((k) => `${k}: saved ${JSON.stringify(saved[k])}, requested ${JSON.stringify(requested[k])}`);
+  if (saved.epochs !== requested.epochs && (saved.lrSchedule !== 'constant' || saved.warmupEpochs !== requested.warmupEpochs)) {
+    diffs.push(`epochs: saved ${saved.epochs}, requested ${requested.epochs} (only allowed with --lr-schedule constant)`);
+  }
+  return diffs.length ? diffs.join('; ') : null;
+}

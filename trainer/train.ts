@@ -1,0 +1,383 @@
+// `dermlens train`: trains a model on HAM10000 with a lesion-grouped split, checkpointing every epoch
+// so a killed run resumes with nothing lost, keeps the best model by validation balanced accuracy,
+// calibrates a softmax temperature on validation, and evaluates once on the test split.
+//
+// The step is a custom loop (optimizer.minimize on model.apply(x, {training: true})) rather than
+// model.fit, for class weights, label smoothing, per-step learning rates and dropout seeds. It trains
+// exactly as fit does: tfjs-layers' BatchNormalization.call() with training=true normalises with the
+// batch moments and updates its moving mean/variance itself (the same code path fit runs), and Dropout
+// is active; the e2e test checks both.
+import { mkdir, readFile, readdir, rename, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { tf } from '../core/tf.ts';
+import { CLASS_CODES, NUM_CLASSES } from '../core/labels.ts';
+import { buildModel } from '../core/models.ts';
+import { computeMetrics, type Metrics } from '../core/metrics.ts';
+import { ORIGINAL_AUGMENT, STRONG_AUGMENT, augmentBatch, type AugmentOptions } from './augment.ts';
+import { fitTemperature, applyTemperature } from './calibrate.ts';
+import { findCheckpoint, readCheckpointState, restoreCheckpoint, saveCheckpoint, type CheckpointState } from './checkpoint.ts';
+import { installFastCpuKernels } from './cpu-kernels.ts';
+import { loadDataset, toTensors, type Dataset } from './dataset.ts';
+import { dermlensMetadata, exportModel } from './export-model.ts';
+import { balancedClassWeights, meanNll, weightedCrossEntropy } from './loss.ts';
+import { parseHamMetadata, type LabelledImage } from './metadata.ts';
+import { fileLoadHandler } from './model-io.ts';
+import { metricsJson } from './evaluate.ts';
+import { predictDataset } from './predict.ts';
+import { epochProgress, formatDuration } from './progress.ts';
+import { makeRng, shuffleInPlace } from './rng.ts';
+import { learningRateAt } from './schedule.ts';
+import { loadSplit, saveSplit, splitByLesion, splitIndices, type Split } from './split.ts';
+import { DEFAULT_TRAIN_CONFIG, resumeConflict, validateConfig, type TrainConfig } from './train-config.ts';
+
+export { DEFAULT_TRAIN_CONFIG, type TrainConfig } from './train-config.ts';
+
+export const METADATA_FILE = 'HAM10000_metadata.csv';
+
+export interface EpochRecord {
+  epoch: number;
+  loss: number;
+  valLoss: number;
+  valAccuracy: number;
+  valBalancedAccuracy: number;
+  valMacroF1: number;
+  valMacroAuc: number | null;
+  lr: number;
+  seconds: number;
+}
+
+export interface TrainOptions {
+  /** Continue the run in outDir from its last complete checkpoint. */
+  resume?: boolean;
+  /** Folder for the decoded-dataset cache; undefined = no cache. */
+  cacheDir?: string;
+  /** One line per message; default console.log. */
+  log?: (line: string) => void;
+  /** Progress bar style; default: a bar when stdout is a TTY, else plain lines. */
+  progress?: 'tty' | 'plain' | 'off';
+  /** The backend description, recorded in metrics-detail.json and the report. */
+  backend?: string;
+  /** Return (as if killed) after this many epochs have completed in this call. For tests of --resume. */
+  stopAfterEpochs?: number;
+}
+
+export interface FinalEvaluation {
+  temperature: number;
+  tta: 'none' | 'flip';
+  /** Calibrated metrics with the shipped inference settings. */
+  val: Metrics;
+  test: Metrics;
+  /** Every evaluated variant, keyed "val/none", "test/flip", ... (calibrated). */
+  variants: Record<string, Metrics>;
+  valEceUncalibrated: number;
+  quantized?: { dtype: string; dir: string; test: Metrics };
+}
+
+export interface TrainResult {
+  outDir: string;
+  /** False when stopAfterEpochs ended the call before training finished. */
+  completed: boolean;
+  epochsCompleted: number;
+  bestEpoch: number;
+  bestValBalancedAccuracy: number;
+  stoppedEarly: boolean;
+  history: EpochRecord[];
+  final?: FinalEvaluation;
+}
+
+type State = Omit<CheckpointState<TrainConfig, EpochRecord>, 'format' | 'savedAt'>;
+
+const exists = (path: string) => stat(path).then(() => true, () => false);
+
+async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
+  const temp = `${path}.${process.pid}.tmp`;
+  await writeFile(temp, `${JSON.stringify(value, null, 1)}\n`);
+  await rename(temp, path);
+}
+
+/** A 32-bit hash of integers, to derive independent seeds for (seed, epoch, purpose) streams. */
+export function mixSeed(...parts: number[]): number {
+  let h = 0x811c9dc5;
+  for (const part of parts) {
+    h = Math.imul(h ^ (part >>> 0), 0x01000193);
+    h ^= h >>> 15;
+    h = Math.imul(h, 0x2c1b3c6d);
+    h ^= h >>> 12;
+  }
+  return h >>> 0;
+}
+
+const STREAM = { shuffle: 1, augment: 2, dropout: 3 } as const;
+
+/** Finds HAM10000_metadata.csv in dataDir or one folder below it. */
+export async function findMetadataFile(dataDir: string): Promise<string> {
+  let entries;
+  try {
+    entries = await readdir(dataDir, { withFileTypes: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new Error(code === 'ENOENT' ? `data folder not found: ${dataDir}` : `cannot read data folder ${dataDir}: ${(err as Error).message}`);
+  }
+  if (entries.some((e) => e.isFile() && e.name === METADATA_FILE)) return join(dataDir, METADATA_FILE);
+  for (const e of entries) {
+    if (e.isDirectory() && await exists(join(dataDir, e.name, METADATA_FILE))) return join(dataDir, e.name, METADATA_FILE);
+  }
+  throw new Error(`${METADATA_FILE} not found in ${dataDir} (or a folder directly below it)`);
+}
+
+/** Training-set order for one epoch: a shuffle, or with balanced sampling, n draws of (uniform class, uniform image of it). */
+export function epochOrder(trainIdx: readonly number[], labelOf: (index: number) => number, balanceSampling: boolean, rng: () => number): number[] {
+  if (!balanceSampling) return shuffleInPlace([...trainIdx], rng);
+  const byClass: number[][] = Array.from({ length: NUM_CLASSES }, () => []);
+  for (const i of trainIdx) byClass[labelOf(i)].push(i);
+  const present = byClass.filter((c) => c.length > 0);
+  return trainIdx.map(() => {
+    const members = present[Math.floor(rng() * present.length)];
+    return members[Math.floor(rng() * members.length)];
+  });
+}
+
+/**
+ * tfjs' Dropout with a fixed seed draws the same mask on every call (tf.dropout re-seeds its generator
+ * each time), and without one it uses Math.random, which cannot be replayed on resume. So each step gets
+ * fresh seeds derived from (run seed, step): masks vary per step and a resumed run replays them exactly.
+ */
+function reseedDropout(model: tf.LayersModel, seed: number, step: number): void {
+  model.layers.forEach((layer, i) => {
+    if (layer.getClassName() === 'Dropout') (layer as unknown as { seed?: number }).seed = mixSeed(seed, STREAM.dropout, step, i);
+  });
+}
+
+function augmentOptions(name: TrainConfig['augment']): AugmentOptions | null {
+  return name === 'original' ? ORIGINAL_AUGMENT : name === 'strong' ? STRONG_AUGMENT : null;
+}
+
+async function prepareRunDir(config: TrainConfig, resume: boolean): Promise<{ checkpointDir: string | null }> {
+  const configPath = join(config.outDir, 'config.json');
+  if (resume) {
+    if (!(await exists(configPath))) throw new Error(`nothing to resume: ${configPath} does not exist`);
+    const saved = JSON.parse(await readFile(configPath, 'utf8')) as TrainConfig;
+    const conflict = resumeConflict(saved, config);
+    if (conflict) throw new Error(`cannot resume ${config.outDir} with a different configuration (${conflict})`);
+    return { checkpointDir: await findCheckpoint(config.outDir) };
+  }
+  if (await exists(configPath) || await findCheckpoint(config.outDir)) {
+    throw new Error(`${config.outDir} already holds a training run; pass --resume to continue it or choose another --out`);
+  }
+  await mkdir(config.outDir, { recursive: true });
+  await writeJsonAtomic(configPath, config);
+  return { checkpointDir: null };
+}
+
+async function makeOrLoadSplit(config: TrainConfig, items: LabelledImage[], metadataPath: string, resume: boolean): Promise<Split> {
+  const path = join(config.outDir, 'split.json');
+  if (resume && await exists(path)) {
+    const saved = await loadSplit(path);
+    if (saved.seed !== config.seed || saved.valFraction !== config.valFraction || saved.testFraction !== config.testFraction) {
+      throw new Error(`${path} was made with seed ${saved.seed}, fractions ${saved.valFraction}/${saved.testFraction}, which does not match the run config`);
+    }
+    return saved;
+  }
+  const split = splitByLesion(items, { seed: config.seed, valFraction: config.valFraction, testFraction: config.testFraction });
+  await saveSplit(path, split, { seed: config.seed, valFraction: config.valFraction, testFraction: config.testFraction, items, source: metadataPath });
+  return split;
+}
+
+function classCounts(ds: Dataset, indices: readonly number[]): string {
+  const counts = new Array<number>(NUM_CLASSES).fill(0);
+  for (const i of indices) counts[ds.items[i].label]++;
+  return CLASS_CODES.map((c, k) => `${c} ${counts[k]}`).join(', ');
+}
+
+export async function train(config: TrainConfig, options: TrainOptions = {}): Promise<TrainResult> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  validateConfig(config);
+  const resume = options.resume ?? false;
+  if (tf.getBackend() === 'cpu') installFastCpuKernels();
+
+  // Inputs first, so bad data fails before anything is written.
+  const metadataPath = await findMetadataFile(config.dataDir);
+  const items = parseHamMetadata(await readFile(metadataPath, 'utf8'), metadataPath);
+  const { checkpointDir } = await prepareRunDir(config, resume);
+  const split = await makeOrLoadSplit(config, items, metadataPath, resume);
+
+  log(`loading ${items.length} images from ${config.dataDir} at ${config.size} px${options.cacheDir ? ` (cache: ${options.cacheDir})` : ''}`);
+  const loadStart = Date.now();
+  let lastReport = 0;
+  const ds = await loadDataset({
+    images: items, imageDir: config.dataDir, size: config.size, cacheDir: options.cacheDir,
+    onProgress: (done, total) => {
+      if (options.progress !== 'off' && (Date.now() - lastReport > 10_000 || done === total) && done > 0) {
+        lastReport = Date.now();
+        log(`  decoded ${done}/${total}`);
+      }
+    },
+  });
+  log(`loaded ${ds.items.length} images in ${formatDuration((Date.now() - loadStart) / 1000)}${ds.cache.status !== 'off' ? ` (cache ${ds.cache.status})` : ''}`);
+  if (ds.skipped.length) {
+    log(`skipped ${ds.skipped.length} image(s):`);
+    for (const s of ds.skipped.slice(0, 10)) log(`  ${s.imageId}: ${s.reason}`);
+    if (ds.skipped.length > 10) log(`  ... and ${ds.skipped.length - 10} more`);
+  }
+  const idx = splitIndices(ds.items, split);
+  for (const side of ['train', 'val', 'test'] as const) {
+    if (idx[side].length === 0) throw new Error(`the ${side} split has no loadable images (${split[side].length} listed, all missing or unreadable)`);
+  }
+  log(`split: train ${idx.train.length}, val ${idx.val.length}, test ${idx.test.length} images (whole lesions per side)`);
+  log(`  train classes: ${classCounts(ds, idx.train)}`);
+
+  const labelOf = (i: number) => ds.items[i].label;
+  const valLabels = idx.val.map(labelOf);
+  const testLabels = idx.test.map(labelOf);
+  const classWeights = config.balance === 'weights' ? balancedClassWeights(idx.train.map(labelOf), NUM_CLASSES) : null;
+  if (classWeights) log(`class weights: ${CLASS_CODES.map((c, k) => `${c} ${classWeights[k].toFixed(2)}`).join(', ')}`);
+  const augment = augmentOptions(config.augment);
+
+  const model = buildModel(config.arch, { inputSize: config.size, seed: config.seed });
+  const optimizer = tf.train.adam(config.lr);
+  // Adam matches its moment slots to variables by position, so the variable list must be explicit and stable.
+  const varList = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const stepsPerEpoch = Math.ceil(idx.train.length / config.batch);
+  const schedule = {
+    lr: config.lr, schedule: config.lrSchedule, warmupSteps: config.warmupEpochs * stepsPerEpoch, totalSteps: config.epochs * stepsPerEpoch,
+  };
+
+  let state: State = {
+    epoch: 0, step: 0, config, history: [], bestValBalancedAccuracy: -1, bestEpoch: 0, epochsWithoutImprovement: 0, stoppedEarly: false,
+  };
+  if (resume && checkpointDir) {
+    const saved = await readCheckpointState<TrainConfig, EpochRecord>(checkpointDir);
+    await restoreCheckpoint(checkpointDir, model, optimizer);
+    state = { ...saved, config };
+    log(`resumed from ${checkpointDir} after epoch ${state.epoch} (best val balanced accuracy ${state.bestValBalancedAccuracy.toFixed(4)} at epoch ${state.bestEpoch})`);
+  } else if (resume) {
+    log(`no checkpoint in ${config.outDir} yet: starting from epoch 1`);
+  }
+  log(`model ${config.arch} at ${config.size} px: ${model.countParams().toLocaleString('en-US')} parameters; ${stepsPerEpoch} batches of ${config.batch} per epoch`);
+
+  const bestDir = join(config.outDir, 'best');
+  const setLearningRate = (lr: number) => { (optimizer as unknown as { learningRate: number }).learningRate = lr; };
+  let epochsThisCall = 0;
+
+  try {
+    while (state.epoch < config.epochs && !state.stoppedEarly) {
+      const epoch = state.epoch + 1;
+      const started = Date.now();
+      const order = epochOrder(idx.train, labelOf, config.balance === 'sampling', makeRng(mixSeed(config.seed, STREAM.shuffle, epoch)));
+      const augRng = makeRng(mixSeed(config.seed, STREAM.augment, epoch));
+      const progress = options.progress === 'off' ? null
+        : epochProgress(`epoch ${epoch}/${config.epochs}`, stepsPerEpoch, options.progress ? { tty: options.progress === 'tty' } : {});
+      let lossSum = 0;
+      let lr = config.lr;
+      const tensorsBefore = tf.memory().numTensors;
+      for (let b = 0; b < stepsPerEpoch; b++) {
+        const batchIdx = order.slice(b * config.batch, (b + 1) * config.batch);
+        const { x: raw, y } = toTensors(ds, batchIdx);
+        const x = augment ? augmentBatch(raw, augRng, augment) : raw;
+        if (augment) raw.dispose();
+        lr = learningRateAt(state.step, schedule);
+        setLearningRate(lr);
+        reseedDropout(model, config.seed, state.step);
+        const loss = optimizer.minimize(() => weightedCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor2D,
+          { labelSmoothing: config.labelSmoothing, classWeights }), true, varList)!;
+        const value = (await loss.data())[0];
+        tf.dispose([loss, x, y]);
+        if (!Number.isFinite(value)) throw new Error(`the loss became ${value} at epoch ${epoch}, batch ${b + 1}; try a lower --lr`);
+        lossSum += value;
+        state.step++;
+        progress?.update(b + 1, lossSum / (b + 1));
+      }
+      progress?.stop();
+      const trainSeconds = (Date.now() - started) / 1000;
+
+      const valProbs = await predictDataset(model, ds, idx.val);
+      const m = computeMetrics(valLabels, valProbs);
+      const record: EpochRecord = {
+        epoch, loss: lossSum / stepsPerEpoch, valLoss: meanNll(valLabels, valProbs), valAccuracy: m.accuracy,
+        valBalancedAccuracy: m.balancedAccuracy, valMacroF1: m.macroF1, valMacroAuc: m.macroAuc, lr, seconds: (Date.now() - started) / 1000,
+      };
+      const improved = m.balancedAccuracy > state.bestValBalancedAccuracy;
+      if (improved) {
+        await exportModel(model, bestDir, dermlensMetadata({ arch: config.arch, inputSize: config.size }));
+        state.bestValBalancedAccuracy = m.balancedAccuracy;
+        state.bestEpoch = epoch;
+        state.epochsWithoutImprovement = 0;
+      } else {
+        state.epochsWithoutImprovement++;
+      }
+      state.history.push(record);
+      state.epoch = epoch;
+      if (config.patience > 0 && state.epochsWithoutImprovement >= config.patience && epoch < config.epochs) state.stoppedEarly = true;
+      await saveCheckpoint(config.outDir, model, optimizer, state);
+      await writeJsonAtomic(join(config.outDir, 'history.json'), state.history);
+      log(`epoch ${epoch}/${config.epochs}  loss ${record.loss.toFixed(4)}  val_loss ${record.valLoss.toFixed(4)}  `
+        + `val_bal_acc ${m.balancedAccuracy.toFixed(4)}  val_auc ${m.macroAuc === null ? 'n/a' : m.macroAuc.toFixed(4)}  `
+        + `lr ${lr.toExponential(2)}  ${formatDuration(record.seconds)} (train ${formatDuration(trainSeconds)})${improved ? '  * best' : ''}`
+        + `  tensors ${tf.memory().numTensors - tensorsBefore >= 0 ? '+' : ''}${tf.memory().numTensors - tensorsBefore}`);
+      if (state.stoppedEarly) log(`early stopping: no improvement in val balanced accuracy for ${config.patience} epochs`);
+      epochsThisCall++;
+      if (options.stopAfterEpochs !== undefined && epochsThisCall >= options.stopAfterEpochs && state.epoch < config.epochs && !state.stoppedEarly) {
+        return { outDir: config.outDir, completed: false, epochsCompleted: state.epoch, bestEpoch: state.bestEpoch,
+          bestValBalancedAccuracy: state.bestValBalancedAccuracy, stoppedEarly: false, history: state.history };
+      }
+    }
+  } finally {
+    model.dispose();
+    optimizer.dispose();
+  }
+
+  const final = await finalEvaluation(config, ds, idx, valLabels, testLabels, options, log);
+  const result: TrainResult = {
+    outDir: config.outDir, completed: true, epochsCompleted: state.epoch, bestEpoch: state.bestEpoch,
+    bestValBalancedAccuracy: state.bestValBalancedAccuracy, stoppedEarly: state.stoppedEarly, history: state.history, final,
+  };
+  return result;
+}
+
+/** Calibrates the best model on val, picks the TTA mode on val, evaluates val and test, and re-exports best/ with the result. */
+async function finalEvaluation(config: TrainConfig, ds: Dataset, idx: { val: number[]; test: number[] }, valLabels: number[], testLabels: number[],
+  options: TrainOptions, log: (line: string) => void): Promise<FinalEvaluation> {
+  const bestDir = join(config.outDir, 'best');
+  const best = await tf.loadLayersModel(fileLoadHandler(join(bestDir, 'model.json')));
+  try {
+    const modes: Array<'none' | 'flip'> = config.tta ? ['none', 'flip'] : ['none'];
+    const raw: Record<string, Float32Array[]> = {};
+    for (const tta of modes) {
+      raw[`val/${tta}`] = await predictDataset(best, ds, idx.val, { temperature: 1, tta });
+      raw[`test/${tta}`] = await predictDataset(best, ds, idx.test, { temperature: 1, tta });
+    }
+    // Choose on validation only; test is looked at once, with the choice already made.
+    const tta = modes.reduce((a, b) => (computeMetrics(valLabels, raw[`val/${b}`]).balancedAccuracy > computeMetrics(valLabels, raw[`val/${a}`]).balancedAccuracy ? b : a));
+    const temperature = fitTemperature(valLabels, raw[`val/${tta}`]);
+    const valEceUncalibrated = computeMetrics(valLabels, raw[`val/${tta}`]).ece;
+    const variants: Record<string, Metrics> = {};
+    for (const [key, probs] of Object.entries(raw)) {
+      const labels = key.startsWith('val/') ? valLabels : testLabels;
+      variants[key] = computeMetrics(labels, probs.map((p) => applyTemperature(p, temperature)));
+    }
+    const metadata = dermlensMetadata({ arch: config.arch, inputSize: config.size, temperature, tta });
+    await exportModel(best, bestDir, metadata);
+    const final: FinalEvaluation = { temperature, tta, val: variants[`val/${tta}`], test: variants[`test/${tta}`], variants, valEceUncalibrated };
+    log(`temperature ${temperature.toFixed(3)} (val ECE ${valEceUncalibrated.toFixed(4)} -> ${final.val.ece.toFixed(4)}), tta ${tta}`);
+
+    if (config.quantize !== 'none') {
+      const qDir = join(config.outDir, `best-${config.quantize}`);
+      await exportModel(best, qDir, metadata, config.quantize);
+      const q = await tf.loadLayersModel(fileLoadHandler(join(qDir, 'model.json')));
+      try {
+        const probs = await predictDataset(q, ds, idx.test, { temperature, tta });
+        final.quantized = { dtype: config.quantize, dir: qDir, test: computeMetrics(testLabels, probs) };
+        log(`${config.quantize} model in ${qDir}: test balanced accuracy ${final.quantized.test.balancedAccuracy.toFixed(4)}`);
+      } finally {
+        q.dispose();
+      }
+    }
+    await writeJsonAtomic(join(config.outDir, 'metrics.json'), metricsJson(final.test));
+    await writeJsonAtomic(join(config.outDir, 'metrics-detail.json'), { ...final, backend: options.backend ?? tf.getBackend() });
+    log(`val:  balanced accuracy ${final.val.balancedAccuracy.toFixed(4)}, macro AUC ${final.val.macroAuc?.toFixed(4) ?? 'n/a'}, macro F1 ${final.val.macroF1.toFixed(4)}`);
+    log(`test: balanced accuracy ${final.test.balancedAccuracy.toFixed(4)}, macro AUC ${final.test.macroAuc?.toFixed(4) ?? 'n/a'}, macro F1 ${final.test.macroF1.toFixed(4)}, ECE ${final.test.ece.toFixed(4)}`);
+    return final;
+  } finally {
+    best.dispose();
+  }
+}
