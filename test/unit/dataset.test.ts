@@ -46,6 +46,8 @@ async function fixture(): Promise<Fixture> {
   await writeFile(join(imageDir, 'part_2', 'nested', 'IMG_3.jpeg'), await makeImage(3, 'jpeg'));
   await writeFile(join(imageDir, 'part_2', 'IMG_BAD.jpg'), randomBytes(500));
   await writeFile(join(imageDir, 'part_2', 'IMG_UNLISTED.jpg'), await makeImage(9, 'jpeg'));
+  // Decodes fine but is below core/preprocess.ts's minimum side.
+  await writeFile(join(imageDir, 'part_1', 'IMG_TINY.png'), await sharp({ create: { width: 8, height: 8, channels: 3, background: 'red' } }).png().toBuffer());
   const items: LabelledImage[] = [
     { imageId: 'IMG_3', lesionId: 'L1', label: 5 },
     { imageId: 'IMG_BAD', lesionId: 'L2', label: 0 },
@@ -53,6 +55,7 @@ async function fixture(): Promise<Fixture> {
     { imageId: 'IMG_MISSING', lesionId: 'L3', label: 2 },
     { imageId: 'IMG_1', lesionId: 'L4', label: 6 },
     { imageId: 'IMG_2', lesionId: 'L5', label: 1 },
+    { imageId: 'IMG_TINY', lesionId: 'L6', label: 3 },
   ];
   return { dir, imageDir, cacheDir: join(dir, 'cache'), items };
 }
@@ -74,9 +77,10 @@ function checkDataset(ds: Dataset, f: Fixture, expected: Float32Array): void {
   assert.deepEqual(ds.items, f.items.filter((i) => LOADED.includes(i.imageId)));
   assert.equal(ds.pixels.length, LOADED.length * SIZE * SIZE * 3);
   assert.deepEqual(Array.from(ds.pixels), Array.from(expected));
-  assert.deepEqual(ds.skipped.map((s) => s.imageId), ['IMG_BAD', 'IMG_MISSING']);
+  assert.deepEqual(ds.skipped.map((s) => s.imageId), ['IMG_BAD', 'IMG_MISSING', 'IMG_TINY']);
   assert.match(ds.skipped[0].reason, /cannot decode .*IMG_BAD\.jpg/);
   assert.equal(ds.skipped[1].reason, 'image file not found');
+  assert.match(ds.skipped[2].reason, /cannot preprocess .*IMG_TINY\.png: Image is too small \(8x8\)/);
 }
 
 test('loads listed images from nested folders through core preprocess, skipping the corrupt and the missing', async () => {
@@ -166,7 +170,7 @@ test('the disk cache is reused, keyed by size and files, and rebuilt when damage
     await writeFile(join(f.imageDir, 'IMG_MISSING.png'), await makeImage(7, 'png'));
     const sixth = await load();
     assert.equal(sixth.cache.status, 'miss');
-    assert.deepEqual(sixth.skipped.map((s) => s.imageId), ['IMG_BAD']);
+    assert.deepEqual(sixth.skipped.map((s) => s.imageId), ['IMG_BAD', 'IMG_TINY']);
     assert.equal(sixth.items.length, 5);
     assert.ok((await stat(sixth.cache.path!)).size > 5 * SIZE * SIZE * 3 * 4);
   } finally {

@@ -1,0 +1,27 @@
+// Times loadDataset on a real image folder: a first (decoding) run and a cached run.
+// Usage: npx tsx scripts/bench-dataset-load.ts <metadata.csv> <imageDir> <size> <cacheDir>
+import { readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { loadavg } from 'node:os';
+import { basename } from 'node:path';
+import { parseLabelsCsv } from '../trainer/metadata.ts';
+import { loadDataset } from '../trainer/dataset.ts';
+
+const [csvPath, imageDir, sizeArg, cacheDir] = process.argv.slice(2);
+if (!csvPath || !imageDir || !sizeArg || !cacheDir) {
+  console.error('usage: npx tsx scripts/bench-dataset-load.ts <metadata.csv> <imageDir> <size> <cacheDir>');
+  process.exit(2);
+}
+const size = Number(sizeArg);
+const items = parseLabelsCsv(readFileSync(csvPath, 'utf8'), basename(csvPath));
+await rm(cacheDir, { recursive: true, force: true });
+for (const run of ['first (decode + write cache)', 'cached']) {
+  const start = performance.now();
+  const ds = await loadDataset({ images: items, imageDir, size, cacheDir });
+  const seconds = (performance.now() - start) / 1000;
+  console.log(JSON.stringify({
+    run, size, seconds: Number(seconds.toFixed(2)), loaded: ds.items.length, skipped: ds.skipped.length,
+    cache: ds.cache.status, pixelsMB: Math.round(ds.pixels.byteLength / 2 ** 20),
+    rssMB: Math.round(process.memoryUsage().rss / 2 ** 20), loadavg1m: Number(loadavg()[0].toFixed(2)),
+  }));
+}
