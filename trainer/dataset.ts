@@ -238,6 +238,7 @@ async function decodeAll(sources: readonly Source[], size: number, concurrency: 
 export async function loadDataset(opts: LoadDatasetOptions): Promise<Dataset> {
   const { images, imageDir, size, cacheDir, onProgress, concurrency = 4 } = opts;
   if (!Number.isInteger(size) || size <= 0) throw new Error(`loadDataset: size must be a positive integer, got ${size}`);
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`loadDataset: concurrency must be a positive integer, got ${concurrency}`);
   const sources = await locate(images, imageDir);
 
   if (!cacheDir) return { ...(await decodeAll(sources, size, concurrency, onProgress)), cache: { status: 'off' } };

@@ -188,6 +188,9 @@ test('an unwritable cache folder does not stop loading; bad arguments are refuse
     await assert.rejects(loadDataset({ images: f.items, imageDir: join(f.dir, 'nope'), size: SIZE }), /image folder not found: .*nope/);
     await assert.rejects(loadDataset({ images: [...f.items, f.items[0]], imageDir: f.imageDir, size: SIZE }), /image IMG_3 is listed twice/);
     await assert.rejects(loadDataset({ images: f.items, imageDir: f.imageDir, size: 0 }), /size must be a positive integer/);
+    await assert.rejects(loadDataset({ images: f.items, imageDir: f.imageDir, size: SIZE, concurrency: NaN }), /concurrency must be a positive integer, got NaN/);
+    const empty = await loadDataset({ images: [], imageDir: f.imageDir, size: SIZE });
+    assert.deepEqual([empty.items.length, empty.pixels.length, empty.skipped.length], [0, 0, 0]);
   } finally {
     await rm(f.dir, { recursive: true, force: true });
   }
