@@ -5,31 +5,36 @@
 //   batchNormInference  tfjs-node runs tf.batchNorm as TF's FusedBatchNorm(is_training=false), which is
 //                       ~40 ms on a 32x64x64x32 tensor; x*a+b with per-channel a, b is ~3 ms.
 //   reluGrad            the ReLU gradient is dy*step(x) in tfjs, and tfjs-node's Step builds ones(x.shape)
-//                       in JS (~12 ms a call); TF's ReluGrad is one native pass. tfjs-layers fuses relu into
-//                       conv2d/dense (tf.fused.*), whose gradient also uses step, so on 'tensorflow' relu is
-//                       applied after the fused op instead (tfjs-node computes the fused op as separate
-//                       TF ops anyway, so the forward costs the same).
+//                       in JS (~12 ms a call); TF's ReluGrad is one native pass.
+//   splitFusedOps       tfjs-layers runs conv2d/dense through tf.fused.*, whose gradient computes all
+//                       input gradients eagerly and relu's as dy*step(y); on 'tensorflow' they run as
+//                       conv2d/matMul + add + relu, so only needed gradients are computed, relu's via ReluGrad.
 //   batchNormTraining   BatchNormalization layers in training run TF's FusedBatchNormV3 / GradV3
 //                       (./batch-norm-training.ts) instead of ~100 elementwise ops.
+//   dropout             Dropout layers in training draw their noise with TF's StatelessRandomUniform
+//                       instead of tfjs' element-by-element JS generator (./dropout.ts).
 //
 // Every path checks at call time that the active backend is 'tensorflow' and otherwise runs the stock
 // tfjs code, so installing them never changes results on wasm or cpu. removeNativeFastPaths() puts the
 // stock kernels back (tests and the benchmark compare both).
 import { tf } from '../../core/tf.ts';
 import { canUseNativeBatchNorm, nativeBatchNormTraining, type BatchNormLayerLike } from './batch-norm-training.ts';
+import { canUseNativeDropout, nativeDropoutTraining, type DropoutLayerLike } from './dropout.ts';
 import { isNativeBackend, reluGrad, type NativeBackend } from './tf-ops.ts';
 
 export interface NativeFastPathOptions {
   batchNormInference: boolean;
   reluGrad: boolean;
+  splitFusedOps: boolean;
   batchNormTraining: boolean;
+  dropout: boolean;
 }
 
 export const ALL_NATIVE_FAST_PATHS: Readonly<NativeFastPathOptions> = Object.freeze({
-  batchNormInference: true, reluGrad: true, batchNormTraining: true,
+  batchNormInference: true, reluGrad: true, splitFusedOps: true, batchNormTraining: true, dropout: true,
 });
 const NONE: Readonly<NativeFastPathOptions> = Object.freeze({
-  batchNormInference: false, reluGrad: false, batchNormTraining: false,
+  batchNormInference: false, reluGrad: false, splitFusedOps: false, batchNormTraining: false, dropout: false,
 });
 
 const BACKEND = 'tensorflow';
@@ -93,81 +98,129 @@ const nativeReluGradient: tf.GradConfig = {
   },
 };
 
-type FusedOp<A> = (args: A) => tf.Tensor;
+interface FusedConv2DArgs {
+  x: tf.Tensor3D | tf.Tensor4D; filter: tf.Tensor4D; strides: [number, number] | number;
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding; dataFormat?: 'NHWC' | 'NCHW';
+  dilations?: [number, number] | number; dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  bias?: tf.Tensor; activation?: string; preluActivationWeights?: tf.Tensor; leakyreluAlpha?: number;
+}
+interface FusedMatMulArgs {
+  a: tf.Tensor; b: tf.Tensor; transposeA?: boolean; transposeB?: boolean;
+  bias?: tf.Tensor; activation?: string; preluActivationWeights?: tf.Tensor; leakyreluAlpha?: number;
+}
 interface FusedOps {
-  conv2d: FusedOp<{ activation?: string }>;
-  matMul: FusedOp<{ activation?: string }>;
+  conv2d(args: FusedConv2DArgs): tf.Tensor;
+  matMul(args: FusedMatMulArgs): tf.Tensor;
 }
 const fusedOps = tf.fused as unknown as FusedOps;
-const stockFused: Partial<FusedOps> = {};
+let stockFused: FusedOps | null = null;
 
-/** Wraps a tf.fused op: on tfjs-node, relu runs as a separate tf.relu so its gradient is ReluGrad. */
-function unfuseReluOnNative<A extends { activation?: string }>(stock: FusedOp<A>): FusedOp<A> {
-  const wrapped = (args: A): tf.Tensor => {
-    if (args.activation === 'relu' && active.reluGrad && activeNativeBackend() != null) {
-      return tf.tidy(() => tf.relu(stock({ ...args, activation: 'linear' })));
-    }
-    return stock(args);
-  };
-  return wrapped;
-}
+/** Activations the split form reproduces exactly (relu's gradient then goes through ReluGrad). */
+const SPLITTABLE = new Set([undefined, 'linear', 'relu']);
+
+/**
+ * On tfjs-node, tf.fused.conv2d / matMul as separate ops. tfjs-node computes the fused kernels as
+ * separate TF ops anyway, so the forward costs the same; but the fused ops' gradient (a customGrad)
+ * computes every input gradient eagerly (also dx of the first conv, which nobody needs: ~6 ms for the
+ * seed model) and the relu gradient as dy*step(y). Split, the registered gradients run lazily, only
+ * for what the tape needs, and relu's goes through ReluGrad.
+ */
+const splitConv2d = (args: FusedConv2DArgs): tf.Tensor => {
+  if (!active.splitFusedOps || activeNativeBackend() == null || !SPLITTABLE.has(args.activation)
+    || args.preluActivationWeights != null || (args.dataFormat ?? 'NHWC') !== 'NHWC') {
+    return stockFused!.conv2d(args);
+  }
+  return tf.tidy(() => {
+    let y: tf.Tensor = tf.conv2d(args.x, args.filter, args.strides, args.pad, 'NHWC', args.dilations, args.dimRoundingMode);
+    if (args.bias != null) y = tf.add(y, args.bias);
+    return args.activation === 'relu' ? tf.relu(y) : y;
+  });
+};
+const splitMatMul = (args: FusedMatMulArgs): tf.Tensor => {
+  if (!active.splitFusedOps || activeNativeBackend() == null || !SPLITTABLE.has(args.activation)
+    || args.preluActivationWeights != null) {
+    return stockFused!.matMul(args);
+  }
+  return tf.tidy(() => {
+    let y: tf.Tensor = tf.matMul(args.a, args.b, args.transposeA, args.transposeB);
+    if (args.bias != null) y = tf.add(y, args.bias);
+    return args.activation === 'relu' ? tf.relu(y) : y;
+  });
+};
 
 function setReluGrad(on: boolean): void {
   const current = tf.getGradient('Relu');
-  if (on) {
-    if (current !== nativeReluGradient) {
-      if (current == null) throw new Error("tfjs-core has no gradient registered for 'Relu'.");
-      stockReluGradient = current;
-      tf.registerGradient(nativeReluGradient);
-    }
-    for (const name of ['conv2d', 'matMul'] as const) {
-      if (stockFused[name] == null) {
-        stockFused[name] = fusedOps[name];
-        fusedOps[name] = unfuseReluOnNative(fusedOps[name]);
-      }
-    }
-  } else {
-    if (current === nativeReluGradient) tf.registerGradient(stockReluGradient!);
-    for (const name of ['conv2d', 'matMul'] as const) {
-      if (stockFused[name] != null) {
-        fusedOps[name] = stockFused[name]!;
-        delete stockFused[name];
-      }
-    }
+  if (on && current !== nativeReluGradient) {
+    if (current == null) throw new Error("tfjs-core has no gradient registered for 'Relu'.");
+    stockReluGradient = current;
+    tf.registerGradient(nativeReluGradient);
+  } else if (!on && current === nativeReluGradient) {
+    tf.registerGradient(stockReluGradient!);
   }
 }
 
-// ---- (c) BatchNormalization layer in training through FusedBatchNormV3 / FusedBatchNormGradV3 -------
-
-type LayerCall = (this: BatchNormLayerLike, inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }) => tf.Tensor | tf.Tensor[];
-interface BatchNormPrototype { call: LayerCall }
-let stockBatchNormCall: LayerCall | null = null;
-
-function batchNormPrototype(): BatchNormPrototype {
-  // tfjs-layers does not export the class; every instance shares its prototype.
-  return Object.getPrototypeOf(tf.layers.batchNormalization({})) as BatchNormPrototype;
+function setSplitFusedOps(on: boolean): void {
+  if (on && stockFused == null) {
+    stockFused = { conv2d: fusedOps.conv2d, matMul: fusedOps.matMul };
+    fusedOps.conv2d = splitConv2d;
+    fusedOps.matMul = splitMatMul;
+  } else if (!on && stockFused != null) {
+    fusedOps.conv2d = stockFused.conv2d;
+    fusedOps.matMul = stockFused.matMul;
+    stockFused = null;
+  }
 }
 
-function setBatchNormTraining(on: boolean): void {
-  const proto = batchNormPrototype();
-  if (on && stockBatchNormCall == null) {
-    const stock = proto.call;
-    stockBatchNormCall = stock;
-    proto.call = function nativeAwareCall(inputs, kwargs) {
-      if (kwargs?.training === true && active.batchNormTraining) {
-        const backend = activeNativeBackend();
-        const input = Array.isArray(inputs) ? (inputs.length === 1 ? inputs[0] : null) : inputs;
-        if (backend != null && input != null && canUseNativeBatchNorm(this, input)) {
-          return nativeBatchNormTraining(backend, this, input);
+// ---- (c) layers in training: BatchNormalization through FusedBatchNormV3 / GradV3, Dropout's noise from TF
+
+type LayerCall = (this: unknown, inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }) => tf.Tensor | tf.Tensor[];
+interface LayerPrototype { call: LayerCall }
+
+/**
+ * Replaces a tfjs-layers class's `call` (found through an instance: the classes are not exported) by
+ * one that tries `native` first when training on tfjs-node and falls back to the stock method.
+ */
+class LayerCallPatch<L> {
+  private stock: LayerCall | null = null;
+  constructor(
+    private readonly prototypeOf: () => LayerPrototype,
+    private readonly enabled: () => boolean,
+    private readonly native: (backend: NativeBackend, layer: L, input: tf.Tensor, kwargs: { training?: boolean }) => tf.Tensor | null,
+  ) {}
+
+  set(on: boolean): void {
+    const proto = this.prototypeOf();
+    if (on && this.stock == null) {
+      const stock = proto.call;
+      const { enabled, native } = this;
+      this.stock = stock;
+      proto.call = function nativeAwareCall(inputs, kwargs) {
+        if (kwargs?.training === true && enabled()) {
+          const backend = activeNativeBackend();
+          const input = Array.isArray(inputs) ? (inputs.length === 1 ? inputs[0] : null) : inputs;
+          const out = backend != null && input != null ? native(backend, this as L, input, kwargs) : null;
+          if (out != null) return out;
         }
-      }
-      return stock.call(this, inputs, kwargs);
-    };
-  } else if (!on && stockBatchNormCall != null) {
-    proto.call = stockBatchNormCall;
-    stockBatchNormCall = null;
+        return stock.call(this, inputs, kwargs);
+      };
+    } else if (!on && this.stock != null) {
+      proto.call = this.stock;
+      this.stock = null;
+    }
   }
 }
+
+const batchNormPatch = new LayerCallPatch<BatchNormLayerLike>(
+  () => Object.getPrototypeOf(tf.layers.batchNormalization({})) as LayerPrototype,
+  () => active.batchNormTraining,
+  (backend, layer, input) => (canUseNativeBatchNorm(layer, input) ? nativeBatchNormTraining(backend, layer, input) : null),
+);
+
+const dropoutPatch = new LayerCallPatch<DropoutLayerLike>(
+  () => Object.getPrototypeOf(tf.layers.dropout({ rate: 0.5 })) as LayerPrototype,
+  () => active.dropout,
+  (backend, layer, input, kwargs) => (canUseNativeDropout(layer, input) ? nativeDropoutTraining(backend, layer, input, kwargs) : null),
+);
 
 // ---- switches --------------------------------------------------------------------------------------
 
@@ -180,7 +233,9 @@ export function installNativeFastPaths(choice: Partial<NativeFastPathOptions> = 
   const options: NativeFastPathOptions = { ...NONE, ...choice };
   setBatchNormInference(options.batchNormInference);
   setReluGrad(options.reluGrad);
-  setBatchNormTraining(options.batchNormTraining);
+  setSplitFusedOps(options.splitFusedOps);
+  batchNormPatch.set(options.batchNormTraining);
+  dropoutPatch.set(options.dropout);
   active = options;
   return { ...active };
 }

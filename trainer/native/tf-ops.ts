@@ -7,7 +7,7 @@ import { tf } from '../../core/tf.ts';
 export interface NativeBackend {
   binding: {
     TF_ATTR_TYPE: number; TF_ATTR_FLOAT: number; TF_ATTR_STRING: number; TF_ATTR_BOOL: number;
-    TF_FLOAT: number;
+    TF_FLOAT: number; TF_INT32: number;
   };
   executeSingleOutput(name: string, attrs: OpAttr[], inputs: tf.Tensor[]): tf.Tensor;
   executeMultipleOutputs(name: string, attrs: OpAttr[], inputs: tf.Tensor[], numOutputs: number): tf.Tensor[];
@@ -97,4 +97,23 @@ export function fusedBatchNormGrad(
   // Outputs 3 and 4 are unused reserve spaces (empty).
   tf.dispose(outputs.slice(3));
   return { dx: outputs[0] as tf.Tensor4D, dScale: outputs[1] as tf.Tensor1D, dOffset: outputs[2] as tf.Tensor1D };
+}
+
+/**
+ * TF's StatelessRandomUniform: float32 uniform in [0, 1), a pure function of `seed` (two int32s),
+ * generated natively (tfjs' randomUniform fills the buffer in JS: ~20 ms for 1 M values here).
+ */
+export function statelessRandomUniform(backend: NativeBackend, shape: readonly number[], seed: readonly [number, number]): tf.Tensor {
+  for (const s of seed) {
+    if (!Number.isInteger(s) || s < -(2 ** 31) || s >= 2 ** 31) throw new Error(`StatelessRandomUniform: seed ${s} is not an int32.`);
+  }
+  const shapeTensor = tf.tensor1d([...shape], 'int32');
+  const seedTensor = tf.tensor1d([...seed], 'int32');
+  try {
+    const int32 = (name: string): OpAttr => ({ name, type: backend.binding.TF_ATTR_TYPE, value: backend.binding.TF_INT32 });
+    return backend.executeSingleOutput('StatelessRandomUniform',
+      [float32TypeAttr(backend, 'dtype'), int32('T'), int32('Tseed')], [shapeTensor, seedTensor]);
+  } finally {
+    tf.dispose([shapeTensor, seedTensor]);
+  }
 }

@@ -1,0 +1,241 @@
+// The tfjs-node fast paths (trainer/native/) must give the stock tfjs results: same outputs, gradients
+// and moving statistics within float32 noise, no leaked tensors, and no change at all on other backends.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { tf } from '../../core/tf.ts';
+import { tfjsNodeSkipReason } from './helpers/tfjs-node.ts';
+
+const skip = tfjsNodeSkipReason();
+if (skip) console.log(`# native fast-path tests skipped: ${skip}`);
+
+// Imported lazily: the tests below only run where tfjs-node is installed.
+const { initBackend } = await import('../../trainer/backend.ts');
+const { installNativeFastPaths, removeNativeFastPaths } = await import('../../trainer/native/fast-kernels.ts');
+
+/** Covers every fast path: conv with fused relu, a separate ReLU layer, rank-4 and rank-2 batch norm, dense with fused relu. */
+function smallModel(): tf.LayersModel {
+  const seed = (n: number) => tf.initializers.glorotUniform({ seed: n });
+  const model = tf.sequential();
+  model.add(tf.layers.conv2d({ inputShape: [12, 12, 3], filters: 8, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: seed(1) }));
+  model.add(tf.layers.batchNormalization({ momentum: 0.9 }));
+  model.add(tf.layers.maxPooling2d({ poolSize: 2 }));
+  model.add(tf.layers.conv2d({ filters: 6, kernelSize: 3, padding: 'same', kernelInitializer: seed(2) }));
+  model.add(tf.layers.reLU());
+  model.add(tf.layers.batchNormalization());
+  model.add(tf.layers.flatten());
+  model.add(tf.layers.dense({ units: 16, activation: 'relu', kernelInitializer: seed(3) }));
+  model.add(tf.layers.batchNormalization({ momentum: 0.8 }));
+  model.add(tf.layers.dense({ units: 7, activation: 'softmax', kernelInitializer: seed(4) }));
+  return model;
+}
+
+function batch(n = 6): { x: tf.Tensor4D; y: tf.Tensor2D } {
+  const x = tf.randomNormal([n, 12, 12, 3], 0.3, 1.5, 'float32', 11) as tf.Tensor4D;
+  const y = tf.oneHot(tf.tensor1d(Array.from({ length: n }, (_, i) => (i * 3) % 7), 'int32'), 7) as tf.Tensor2D;
+  return { x, y };
+}
+
+interface StepResult {
+  loss: number;
+  output: Float32Array;
+  grads: Map<string, Float32Array>;
+  moving: Map<string, Float32Array>;
+  kernels: Set<string>;
+}
+
+/** One training-mode forward + backward (no optimizer), leaving the weights as they were. */
+async function trainingStep(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor): Promise<StepResult> {
+  const snapshot = model.getWeights().map((w) => w.clone());
+  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  let output: Float32Array<ArrayBufferLike> = new Float32Array();
+  let result: { value: tf.Scalar; grads: tf.NamedTensorMap } | null = null;
+  const profile = await tf.profile(() => {
+    result = tf.variableGrads(() => {
+      const p = model.apply(x, { training: true }) as tf.Tensor;
+      output = p.dataSync() as Float32Array;
+      return tf.neg(tf.mean(tf.sum(tf.mul(y, tf.log(tf.add(p, 1e-7))), -1))) as tf.Scalar;
+    }, vars);
+    return [];
+  });
+  const { value, grads } = result!;
+  const step: StepResult = {
+    loss: value.dataSync()[0], output,
+    grads: new Map(model.trainableWeights.map((w, i) => [w.name, grads[vars[i].name].dataSync() as Float32Array])),
+    moving: new Map(model.weights.filter((w) => w.name.includes('moving_')).map((w) => [w.name, w.read().dataSync() as Float32Array])),
+    kernels: new Set(profile.kernelNames),
+  };
+  tf.dispose([value, ...Object.values(grads)]);
+  model.setWeights(snapshot);
+  tf.dispose(snapshot);
+  return step;
+}
+
+/** max |a - b| <= tol * max |b| (+ a floor for all-zero tensors): float32 noise, not a loose match. */
+function assertClose(actual: Float32Array, expected: Float32Array, what: string, tol = 1e-4): void {
+  assert.equal(actual.length, expected.length, `${what}: length`);
+  let maxDiff = 0;
+  let scale = 0;
+  for (let i = 0; i < expected.length; i++) {
+    maxDiff = Math.max(maxDiff, Math.abs(actual[i] - expected[i]));
+    scale = Math.max(scale, Math.abs(expected[i]));
+  }
+  if (process.env.SHOW_DIFFS) console.log(`${what}: rel diff ${(maxDiff / (scale || 1)).toExponential(2)}`);
+  assert.ok(maxDiff <= tol * scale + 1e-7, `${what}: max diff ${maxDiff} vs max |value| ${scale}`);
+}
+
+test('training step: outputs, gradients and moving statistics equal the stock tfjs ones', { skip }, async () => {
+  await initBackend('tensorflow', { nativeFastPaths: false, log: null });
+  const model = smallModel();
+  const { x, y } = batch();
+  const stock = await trainingStep(model, x, y);
+  installNativeFastPaths();
+  const fast = await trainingStep(model, x, y);
+  removeNativeFastPaths();
+
+  // The fast paths really ran: no JS-built Step for the ReLU gradient, no decomposed batch norm,
+  // conv and dense split out of tfjs' fused ops.
+  for (const kernel of ['Step', 'FusedBatchNorm', 'FusedConv2D', '_FusedMatMul']) {
+    assert.ok(stock.kernels.has(kernel), `stock step lacks ${kernel}: ${[...stock.kernels].join()}`);
+    assert.ok(!fast.kernels.has(kernel), `fast step still runs ${kernel}: ${[...fast.kernels].join()}`);
+  }
+
+  assert.ok(Math.abs(fast.loss - stock.loss) <= 1e-5 * Math.abs(stock.loss), `loss ${fast.loss} vs ${stock.loss}`);
+  assertClose(fast.output, stock.output, 'training-mode output');
+  assert.equal(fast.grads.size, 14);
+  for (const [name, g] of stock.grads) assertClose(fast.grads.get(name)!, g, `gradient of ${name}`, 2e-4);
+  assert.equal(fast.moving.size, 6);
+  for (const [name, m] of stock.moving) assertClose(fast.moving.get(name)!, m, name);
+  tf.dispose([x, y]);
+  model.dispose();
+});
+
+test('inference: batch norm as x*a+b equals the stock kernel with non-trivial moving statistics', { skip }, async () => {
+  await initBackend('tensorflow', { nativeFastPaths: false, log: null });
+  const model = smallModel();
+  model.weights.filter((w) => w.name.includes('moving_')).forEach((w, i) => {
+    const isVariance = w.name.includes('variance');
+    w.write(tf.randomUniform(w.shape as number[], isVariance ? 0.2 : -1, isVariance ? 3 : 1, 'float32', 40 + i));
+  });
+  const { x, y } = batch();
+  const stock = (model.predict(x) as tf.Tensor).dataSync() as Float32Array;
+  installNativeFastPaths({ batchNormInference: true });
+  const kernel = tf.getKernel('FusedBatchNorm', 'tensorflow');
+  const fast = (model.predict(x) as tf.Tensor).dataSync() as Float32Array;
+  removeNativeFastPaths();
+  assert.notEqual(tf.getKernel('FusedBatchNorm', 'tensorflow'), kernel, 'the x*a+b kernel was not the one installed');
+  assertClose(fast, stock, 'predict output');
+  tf.dispose([x, y]);
+  model.dispose();
+});
+
+test('moving variance is updated with the biased batch variance, as tfjs-layers does', { skip }, async () => {
+  await initBackend('tensorflow', { log: null });
+  const layer = tf.layers.batchNormalization({ momentum: 0.5, inputShape: [1, 2, 2] });
+  const model = tf.sequential({ layers: [layer] });
+  // Shape [4, 1, 2, 2]: 8 values per channel; channel 0 holds 1..8, channel 1 their squares.
+  const values = [[1, 1], [2, 4], [3, 9], [4, 16], [5, 25], [6, 36], [7, 49], [8, 64]];
+  const x = tf.tensor4d(values.flat(), [4, 1, 2, 2]);
+  tf.dispose(model.apply(x, { training: true }) as tf.Tensor);
+  const [, , movingMean, movingVar] = layer.getWeights().map((w) => Array.from(w.dataSync()));
+  for (let c = 0; c < 2; c++) {
+    const column = values.map((v) => v[c]);
+    const mean = column.reduce((a, b) => a + b, 0) / column.length;
+    const biasedVar = column.reduce((a, b) => a + (b - mean) ** 2, 0) / column.length;
+    assert.ok(Math.abs(movingMean[c] - (0 - (0 - mean) * 0.5)) < 1e-4 * mean, `moving mean ${c}: ${movingMean[c]}`);
+    const expectedVar = 1 - (1 - biasedVar) * 0.5;
+    assert.ok(Math.abs(movingVar[c] - expectedVar) < 1e-5 * expectedVar, `moving variance ${c}: ${movingVar[c]} vs ${expectedVar}`);
+  }
+  tf.dispose(x);
+  model.dispose();
+});
+
+test('no tensors leak: training steps with fit-style trainOnBatch and with variableGrads', { skip }, async () => {
+  await initBackend('tensorflow', { log: null });
+  const model = smallModel();
+  model.compile({ optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy' });
+  const { x, y } = batch();
+  await model.trainOnBatch(x, y); // creates the optimizer state
+  const before = tf.memory().numTensors;
+  for (let i = 0; i < 3; i++) await model.trainOnBatch(x, y);
+  assert.equal(tf.memory().numTensors, before, 'trainOnBatch leaked');
+  await trainingStep(model, x, y);
+  assert.equal(tf.memory().numTensors, before, 'forward/backward leaked');
+  tf.dispose(model.predict(x));
+  assert.equal(tf.memory().numTensors, before, 'predict leaked');
+  tf.dispose([x, y]);
+  model.dispose();
+});
+
+test('on another backend the installed fast paths change nothing (bitwise)', { skip }, async () => {
+  await initBackend('cpu', { allowCpuForTraining: true, log: null });
+  const model = smallModel();
+  const { x, y } = batch(3);
+  installNativeFastPaths();
+  const withPaths = await trainingStep(model, x, y);
+  removeNativeFastPaths();
+  const stock = await trainingStep(model, x, y);
+  assert.deepEqual(withPaths.output, stock.output);
+  for (const [name, g] of stock.grads) assert.deepEqual(withPaths.grads.get(name), g, name);
+  for (const [name, m] of stock.moving) assert.deepEqual(withPaths.moving.get(name), m, name);
+  tf.dispose([x, y]);
+  model.dispose();
+});
+
+test('dropout: TF-drawn mask with tf.dropout semantics (scaling, rate, seeded = fixed mask) and its gradient', { skip }, async () => {
+  await initBackend('tensorflow', { log: null });
+  const rate = 0.25;
+  const x = tf.randomUniform([16, 16, 16, 8], 0.5, 2, 'float32', 5); // no zeros, so zeros in the output are drops
+  const maskOf = (layer: tf.layers.Layer, fast: boolean): { values: Float32Array; kept: Uint8Array } => {
+    if (fast) installNativeFastPaths(); else removeNativeFastPaths();
+    const out = tf.tidy(() => layer.apply(x, { training: true }) as tf.Tensor);
+    const values = out.dataSync() as Float32Array;
+    out.dispose();
+    return { values, kept: values.map((v) => (v !== 0 ? 1 : 0)) as unknown as Uint8Array };
+  };
+  const xs = x.dataSync();
+  const n = xs.length;
+  const seededMasks: Uint8Array[] = [];
+  for (const fast of [false, true]) {
+    const seeded = tf.layers.dropout({ rate, seed: 7 });
+    const a = maskOf(seeded, fast);
+    const b = maskOf(seeded, fast);
+    let kept = 0;
+    for (let i = 0; i < n; i++) {
+      if (a.kept[i]) {
+        kept++;
+        assert.ok(Math.abs(a.values[i] - xs[i] / (1 - rate)) <= 1e-6 * xs[i], `kept value ${i} not scaled by 1/keep`);
+      }
+    }
+    // Binomial(n, 0.75): 5 standard deviations is ~0.014 of n = 32768.
+    assert.ok(Math.abs(kept / n - (1 - rate)) < 5 * Math.sqrt(rate * (1 - rate) / n), `kept fraction ${kept / n} (${fast ? 'fast' : 'stock'})`);
+    assert.deepEqual(b.kept, a.kept, `a seeded layer keeps one mask in tfjs (${fast ? 'fast' : 'stock'})`);
+    seededMasks.push(a.kept);
+    const unseeded = tf.layers.dropout({ rate });
+    const c = maskOf(unseeded, fast);
+    const d = maskOf(unseeded, fast);
+    assert.notDeepEqual(d.kept, c.kept, `an unseeded layer draws a new mask per call (${fast ? 'fast' : 'stock'})`);
+  }
+
+  // TF's generator, not tfjs' JS one, drew the fast mask.
+  assert.notDeepEqual(seededMasks[1], seededMasks[0], 'the fast path did not run: same mask as tfjs for the same seed');
+
+  // Gradient: d/dx sum(dropout(x) * w) = w * multiplier, where multiplier = output / x.
+  installNativeFastPaths();
+  const layer = tf.layers.dropout({ rate, seed: 9 });
+  const w = tf.randomNormal(x.shape, 0, 1, 'float32', 6);
+  const before = tf.memory().numTensors;
+  const { value, grads } = tf.tidy(() => {
+    const xv = tf.variable(x, true, 'dropout_x');
+    const res = tf.variableGrads(() => tf.sum(tf.mul(layer.apply(xv, { training: true }) as tf.Tensor, w)) as tf.Scalar, [xv]);
+    const out = layer.apply(xv, { training: true }) as tf.Tensor; // same mask (seeded)
+    const expected = tf.mul(w, tf.div(out, xv));
+    const result = { value: tf.keep(expected), grads: tf.keep(res.grads[xv.name]) };
+    tf.dispose([res.value, xv]);
+    return result;
+  });
+  assertClose(grads.dataSync() as Float32Array, value.dataSync() as Float32Array, 'dropout gradient', 1e-6);
+  tf.dispose([value, grads]);
+  assert.equal(tf.memory().numTensors, before, 'dropout leaked');
+  removeNativeFastPaths();
+  tf.dispose([x, w]);
+});
