@@ -10,7 +10,7 @@ if (skip) console.log(`# native fast-path tests skipped: ${skip}`);
 
 // Imported lazily: the tests below only run where tfjs-node is installed.
 const { initBackend } = await import('../../trainer/backend.ts');
-const { installNativeFastPaths, removeNativeFastPaths } = await import('../../trainer/native/fast-kernels.ts');
+const { installNativeFastPaths, removeNativeFastPaths, ALL_NATIVE_FAST_PATHS } = await import('../../trainer/native/fast-kernels.ts');
 
 /** Covers every fast path: conv with fused relu, a separate ReLU layer, rank-4 and rank-2 batch norm, dense with fused relu. */
 function smallModel(): tf.LayersModel {
@@ -238,4 +238,58 @@ test('dropout: TF-drawn mask with tf.dropout semantics (scaling, rate, seeded = 
   assert.equal(tf.memory().numTensors, before, 'dropout leaked');
   removeNativeFastPaths();
   tf.dispose([x, w]);
+});
+
+test('Adam through ResourceApplyAdam: same weights and optimizer state as stock Adam', { skip }, async () => {
+  await initBackend('tensorflow', { log: null });
+  const model = smallModel();
+  const initial = model.getWeights().map((w) => w.clone());
+  // Fixed gradients, so both runs see the same inputs at every step and only the update math differs.
+  const grads: tf.NamedTensorMap = {};
+  model.trainableWeights.forEach((w, i) => { grads[(w.read() as tf.Variable).name] = tf.randomNormal(w.shape as number[], 0, 0.05, 'float32', 70 + i); });
+  const run = async (nativeAdam: boolean) => {
+    installNativeFastPaths({ ...ALL_NATIVE_FAST_PATHS, adam: nativeAdam });
+    model.setWeights(initial);
+    const optimizer = tf.train.adam(0.01);
+    for (let i = 0; i < 4; i++) optimizer.applyGradients(grads as Parameters<tf.AdamOptimizer['applyGradients']>[0]);
+    const weights = model.trainableWeights.map((w) => w.read().dataSync() as Float32Array);
+    const state = await optimizer.getWeights();
+    const stateValues = state.map((s) => ({ name: s.name, values: s.tensor.dataSync() as Float32Array }));
+    tf.dispose(state[0].tensor); // the iteration count is a fresh tensor; the rest are the optimizer's variables
+    optimizer.dispose();
+    return { weights, stateValues };
+  };
+  const stock = await run(false);
+  const fast = await run(true);
+  removeNativeFastPaths();
+  stock.weights.forEach((w, i) => assertClose(fast.weights[i], w, `weight ${i} after 4 Adam steps`, 1e-5));
+  assert.deepEqual(fast.stateValues.map((s) => s.name), stock.stateValues.map((s) => s.name));
+  stock.stateValues.forEach((s, i) => assertClose(fast.stateValues[i].values, s.values, `optimizer state ${s.name}`, 1e-5));
+  const before = initial[0].dataSync();
+  assert.ok(fast.weights[0].some((v, j) => Math.abs(v - before[j]) > 1e-3), 'Adam did not move the weights');
+  tf.dispose([...initial, ...Object.values(grads)]);
+  model.dispose();
+});
+
+test('Adam through ResourceApplyAdam in trainOnBatch: no tensors leak per step or after dispose()', { skip }, async () => {
+  await initBackend('tensorflow', { log: null });
+  const { x, y } = batch();
+  const remaining: number[] = [];
+  for (const nativeAdam of [false, true]) {
+    installNativeFastPaths({ ...ALL_NATIVE_FAST_PATHS, adam: nativeAdam });
+    const start = tf.memory().numTensors;
+    const model = smallModel();
+    const optimizer = tf.train.adam(0.01);
+    model.compile({ optimizer, loss: 'categoricalCrossentropy' });
+    await model.trainOnBatch(x, y); // creates the optimizer state
+    const afterFirstStep = tf.memory().numTensors;
+    for (let i = 0; i < 2; i++) await model.trainOnBatch(x, y);
+    assert.equal(tf.memory().numTensors, afterFirstStep, `${nativeAdam ? 'native' : 'stock'} Adam step leaked`);
+    optimizer.dispose();
+    model.dispose();
+    remaining.push(tf.memory().numTensors - start);
+  }
+  removeNativeFastPaths();
+  assert.equal(remaining[1], remaining[0], 'native Adam left tensors (its resource variables) after dispose()');
+  tf.dispose([x, y]);
 });

@@ -13,12 +13,14 @@
 //                       (./batch-norm-training.ts) instead of ~100 elementwise ops.
 //   dropout             Dropout layers in training draw their noise with TF's StatelessRandomUniform
 //                       instead of tfjs' element-by-element JS generator (./dropout.ts).
+//   adam                tf.train.adam updates through TF's fused ResourceApplyAdam (./adam.ts).
 //
 // Every path checks at call time that the active backend is 'tensorflow' and otherwise runs the stock
 // tfjs code, so installing them never changes results on wasm or cpu. removeNativeFastPaths() puts the
 // stock kernels back (tests and the benchmark compare both).
 import { tf } from '../../core/tf.ts';
 import { canUseNativeBatchNorm, nativeBatchNormTraining, type BatchNormLayerLike } from './batch-norm-training.ts';
+import { disposeNativeAdamSlots, nativeAdamApplyGradients, type VariableGradients } from './adam.ts';
 import { canUseNativeDropout, nativeDropoutTraining, type DropoutLayerLike } from './dropout.ts';
 import { isNativeBackend, reluGrad, type NativeBackend } from './tf-ops.ts';
 
@@ -28,13 +30,14 @@ export interface NativeFastPathOptions {
   splitFusedOps: boolean;
   batchNormTraining: boolean;
   dropout: boolean;
+  adam: boolean;
 }
 
 export const ALL_NATIVE_FAST_PATHS: Readonly<NativeFastPathOptions> = Object.freeze({
-  batchNormInference: true, reluGrad: true, splitFusedOps: true, batchNormTraining: true, dropout: true,
+  batchNormInference: true, reluGrad: true, splitFusedOps: true, batchNormTraining: true, dropout: true, adam: true,
 });
 const NONE: Readonly<NativeFastPathOptions> = Object.freeze({
-  batchNormInference: false, reluGrad: false, splitFusedOps: false, batchNormTraining: false, dropout: false,
+  batchNormInference: false, reluGrad: false, splitFusedOps: false, batchNormTraining: false, dropout: false, adam: false,
 });
 
 const BACKEND = 'tensorflow';
@@ -222,6 +225,37 @@ const dropoutPatch = new LayerCallPatch<DropoutLayerLike>(
   (backend, layer, input, kwargs) => (canUseNativeDropout(layer, input) ? nativeDropoutTraining(backend, layer, input, kwargs) : null),
 );
 
+// ---- (d) Adam through TF's fused ResourceApplyAdam ------------------------------------------------------
+
+interface AdamPrototype {
+  applyGradients(this: tf.AdamOptimizer, variableGradients: VariableGradients): void;
+  dispose(this: tf.AdamOptimizer): void;
+}
+let stockAdam: { applyGradients: AdamPrototype['applyGradients']; dispose: AdamPrototype['dispose'] } | null = null;
+
+function setAdam(on: boolean): void {
+  const proto = tf.AdamOptimizer.prototype as unknown as AdamPrototype;
+  if (on && stockAdam == null) {
+    const stock = { applyGradients: proto.applyGradients, dispose: proto.dispose };
+    stockAdam = stock;
+    proto.applyGradients = function nativeAwareApplyGradients(variableGradients) {
+      const backend = active.adam ? activeNativeBackend() : null;
+      if (backend == null) return stock.applyGradients.call(this, variableGradients);
+      nativeAdamApplyGradients(backend, this, variableGradients);
+    };
+    proto.dispose = function disposeWithNativeSlots() {
+      disposeNativeAdamSlots(activeNativeBackend(), this);
+      stock.dispose.call(this);
+    };
+  } else if (!on && stockAdam != null) {
+    // Optimizers that already ran natively keep their resource variables until disposed; the
+    // stock dispose() then leaves those few handles to process exit.
+    proto.applyGradients = stockAdam.applyGradients;
+    proto.dispose = stockAdam.dispose;
+    stockAdam = null;
+  }
+}
+
 // ---- switches --------------------------------------------------------------------------------------
 
 /**
@@ -236,6 +270,7 @@ export function installNativeFastPaths(choice: Partial<NativeFastPathOptions> = 
   setSplitFusedOps(options.splitFusedOps);
   batchNormPatch.set(options.batchNormTraining);
   dropoutPatch.set(options.dropout);
+  setAdam(options.adam);
   active = options;
   return { ...active };
 }
