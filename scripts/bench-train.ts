@@ -28,7 +28,8 @@ const HELP = `Usage: npm run bench:train -- [options]
   --warmup N          untimed batches first (default 5 native, 1 wasm)
   --batches N         timed batches (default 15 native, 3 wasm)
   --augment NAME      original | strong (default original), --no-augment to time the train step alone
-  --seed N            data / augmentation seed (default 1)`;
+  --seed N            data / augmentation seed (default 1)
+  --sequential        run the tensorflow variants one after the other instead of alternating batches`;
 
 interface Augmenter {
   name: string;
@@ -52,48 +53,84 @@ function median(values: number[]): number {
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
-interface VariantResult {
-  variant: Variant;
-  description: string;
-  stepMs: number[];
-  augmentMs: number[];
-  finalLoss: number;
+interface BenchArgs {
+  arch: string; size: number; batchSize: number; warmup: number; batches: number; seed: number; augmenter: Augmenter | null;
 }
 
-async function benchVariant(variant: Variant, args: {
-  arch: string; size: number; batchSize: number; warmup: number; batches: number; seed: number; augmenter: Augmenter | null;
-}): Promise<VariantResult> {
-  const info = await initBackend(variant === 'wasm' ? 'wasm' : 'tensorflow', {
-    nativeFastPaths: variant === 'tensorflow', log: null,
-  });
-  const model = buildModel(args.arch, { inputSize: args.size, seed: args.seed });
-  model.compile({ optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
-  const x = tf.randomUniform([args.batchSize, args.size, args.size, 3], 0, 1, 'float32', args.seed) as tf.Tensor4D;
-  const labels = tf.randomUniform([args.batchSize], 0, NUM_CLASSES, 'int32', args.seed + 1);
-  const y = tf.oneHot(labels, NUM_CLASSES);
-  const stepMs: number[] = [];
-  const augmentMs: number[] = [];
-  let finalLoss = NaN;
-  const total = args.warmup + args.batches;
-  for (let i = 0; i < total; i++) {
-    const t0 = performance.now();
-    const input = args.augmenter ? args.augmenter.apply(x) : x;
-    const t1 = performance.now();
-    const out = await model.trainOnBatch(input, y);
-    const t2 = performance.now();
-    if (input !== x) input.dispose();
-    finalLoss = Array.isArray(out) ? out[0] : out;
-    if (i >= args.warmup) {
-      stepMs.push(t2 - t0);
-      augmentMs.push(t1 - t0);
-    }
-    process.stderr.write(`\r  ${variant}: batch ${i + 1}/${total} ${(t2 - t0).toFixed(0)} ms${i < args.warmup ? ' (warm-up)' : ''}   `);
+/** One model + optimizer + synthetic batch on the current backend, stepping one batch at a time. */
+class TrainingRun {
+  readonly stepMs: number[] = [];
+  readonly augmentMs: number[] = [];
+  finalLoss = NaN;
+  private readonly model: tf.LayersModel;
+  private readonly x: tf.Tensor4D;
+  private readonly y: tf.Tensor;
+  private steps = 0;
+
+  constructor(readonly variant: Variant, readonly description: string, private readonly args: BenchArgs) {
+    this.model = buildModel(args.arch, { inputSize: args.size, seed: args.seed });
+    this.model.compile({ optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+    this.x = tf.randomUniform([args.batchSize, args.size, args.size, 3], 0, 1, 'float32', args.seed) as tf.Tensor4D;
+    this.y = tf.tidy(() => tf.oneHot(tf.randomUniform([args.batchSize], 0, NUM_CLASSES, 'int32', args.seed + 1), NUM_CLASSES));
   }
-  process.stderr.write('\n');
-  tf.dispose([x, labels, y]);
-  model.optimizer.dispose();
-  model.dispose();
-  return { variant, description: info.description, stepMs, augmentMs, finalLoss };
+
+  get done(): boolean { return this.steps >= this.args.warmup + this.args.batches; }
+
+  async step(): Promise<void> {
+    const t0 = performance.now();
+    const input = this.args.augmenter ? this.args.augmenter.apply(this.x) : this.x;
+    const t1 = performance.now();
+    const out = await this.model.trainOnBatch(input, this.y);
+    const t2 = performance.now();
+    if (input !== this.x) input.dispose();
+    this.finalLoss = Array.isArray(out) ? out[0] : out;
+    const warm = this.steps < this.args.warmup;
+    if (!warm) {
+      this.stepMs.push(t2 - t0);
+      this.augmentMs.push(t1 - t0);
+    }
+    this.steps++;
+    process.stderr.write(`\r  ${this.variant}: batch ${this.steps}/${this.args.warmup + this.args.batches} ${(t2 - t0).toFixed(0)} ms${warm ? ' (warm-up)' : ''}   `);
+  }
+
+  dispose(): void {
+    tf.dispose([this.x, this.y]);
+    this.model.optimizer.dispose();
+    this.model.dispose();
+  }
+}
+
+/** Makes `variant` the active backend configuration; returns its description. */
+async function activate(variant: Variant): Promise<string> {
+  const info = await initBackend(variant === 'wasm' ? 'wasm' : 'tensorflow', { nativeFastPaths: variant === 'tensorflow', log: null });
+  return info.description;
+}
+
+/** Runs the variants one after the other, or (interleave) alternating batch by batch so both see the same machine load. */
+async function benchVariants(variants: Variant[], argsFor: (v: Variant) => BenchArgs, interleave: boolean): Promise<TrainingRun[]> {
+  const results: TrainingRun[] = [];
+  if (interleave) {
+    const runs: TrainingRun[] = [];
+    for (const v of variants) runs.push(new TrainingRun(v, await activate(v), argsFor(v)));
+    while (runs.some((r) => !r.done)) {
+      for (const run of runs) {
+        if (run.done) continue;
+        await activate(run.variant);
+        await run.step();
+      }
+    }
+    process.stderr.write('\n');
+    runs.forEach((r) => r.dispose());
+    return runs;
+  }
+  for (const v of variants) {
+    const run = new TrainingRun(v, await activate(v), argsFor(v));
+    while (!run.done) await run.step();
+    process.stderr.write('\n');
+    run.dispose();
+    results.push(run);
+  }
+  return results;
 }
 
 async function main(): Promise<void> {
@@ -102,7 +139,7 @@ async function main(): Promise<void> {
       backends: { type: 'string' }, arch: { type: 'string', default: 'seed' }, size: { type: 'string', default: '64' },
       'batch-size': { type: 'string', default: '32' }, warmup: { type: 'string' }, batches: { type: 'string' },
       augment: { type: 'string', default: 'original' }, 'no-augment': { type: 'boolean', default: false },
-      seed: { type: 'string', default: '1' }, help: { type: 'boolean', short: 'h', default: false },
+      seed: { type: 'string', default: '1' }, sequential: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) { console.log(HELP); return; }
@@ -139,15 +176,22 @@ async function main(): Promise<void> {
   console.log(`bench:train ${arch} at ${size} px, batch ${batchSize}, Adam; ${augmentNote}`);
   console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (other processes skew the timings)`);
 
-  const results: VariantResult[] = [];
-  for (const variant of variants) {
+  const argsFor = (variant: Variant): BenchArgs => {
     const native = variant !== 'wasm';
-    results.push(await benchVariant(variant, {
+    return {
       arch, size, batchSize, seed, augmenter,
       warmup: int('warmup', values.warmup, 0) ?? (native ? 5 : 1),
       batches: int('batches', values.batches, 1) ?? (native ? 15 : 3),
-    }));
-  }
+    };
+  };
+  // The tensorflow variants alternate batch by batch (same load for both) unless --sequential.
+  const nativeVariants = variants.filter((v) => v !== 'wasm');
+  const interleave = !values.sequential && nativeVariants.length > 1;
+  if (interleave) console.log(`${nativeVariants.join(' and ')} alternate batch by batch (--sequential to run them one after the other)`);
+  const results = [
+    ...(await benchVariants(nativeVariants, argsFor, interleave)),
+    ...(variants.includes('wasm') ? await benchVariants(['wasm'], argsFor, false) : []),
+  ];
 
   console.log('');
   console.log('| backend | timed batches | ms/batch (median) | images/s | augmentation ms (median) | min-max ms | last loss |');

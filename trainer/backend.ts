@@ -49,8 +49,8 @@ let tfjsNodeLoad: Promise<{ module: TfjsNodeModule } | { error: string }> | null
  */
 export function loadTfjsNode(): Promise<{ module: TfjsNodeModule } | { error: string }> {
   tfjsNodeLoad ??= (async () => {
-    // TF's C++ info logs (oneDNN notices, CPU feature lines) are noise for a CLI; warnings stay on.
-    process.env.TF_CPP_MIN_LOG_LEVEL ??= '1';
+    // TF 2.21 prints a two-line absl/oneDNN notice on stderr when it loads; TF_CPP_MIN_LOG_LEVEL does
+    // not silence it (it is logged before absl::InitializeLog), so we leave the environment alone.
     const specifier = '@tensorflow/tfjs-node'; // not a literal: its types may not be installed (CI)
     let module: TfjsNodeModule;
     try {
