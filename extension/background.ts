@@ -1,0 +1,60 @@
+// The service worker. Every listener is registered synchronously at the top level, so Chrome can wake
+// the worker for an event after it was stopped; the context-menu entry is created only in onInstalled
+// (it persists), so a restarted worker never tries to create a duplicate. State that must outlive the
+// worker (the model) lives in the offscreen document.
+import { classifyImageBytes, classifyUrl } from './background/classify-flow.ts';
+import { requestHostAccessIfNeeded } from './background/host-access.ts';
+import { ensureOffscreen } from './background/offscreen-document.ts';
+import { browser } from './shared/browser.ts';
+import { errorMessage, isRequestFor, type Reply } from './shared/messages.ts';
+
+const MENU_ID = 'dermlens-classify';
+
+browser.runtime.onInstalled.addListener(() => {
+  // removeAll first: an update or reload re-runs onInstalled while the old entry still exists.
+  void browser.contextMenus.removeAll().then(() => browser.contextMenus.create({
+    id: MENU_ID,
+    title: 'Classify skin lesion',
+    contexts: ['image'],
+  }));
+});
+
+chrome.contextMenus.onClicked.addListener((info, tab) => {
+  if (info.menuItemId !== MENU_ID || !info.srcUrl || tab?.id === undefined || tab.id < 0) return;
+  // Must run before any await: the permission prompt needs the click's user gesture.
+  const hostAccess = requestHostAccessIfNeeded(info.srcUrl, info.pageUrl, info.frameUrl);
+  classifyUrl(info.srcUrl, tab.id, info.frameId ?? 0, { hostAccess })
+    .catch((error) => console.error('DermLens:', errorMessage(error)));
+});
+
+function reply<T>(work: Promise<T>, sendResponse: (reply: Reply<T>) => void): true {
+  work.then(
+    (result) => sendResponse({ ok: true, result }),
+    (error) => sendResponse({ ok: false, error: errorMessage(error) }),
+  );
+  return true;
+}
+
+chrome.runtime.onMessage.addListener((message: unknown, sender, sendResponse) => {
+  if (!isRequestFor(message, 'background')) return false;
+  switch (message.type) {
+    case 'classify-image':
+      return reply(classifyImageBytes(message.image, message.requestId), sendResponse);
+    case 'warm-up':
+      return reply(ensureOffscreen().then(() => null), sendResponse);
+    case 'retry-classify-url': {
+      const tabId = sender.tab?.id;
+      if (tabId === undefined) return false;
+      return reply(classifyUrl(message.srcUrl, tabId, sender.frameId ?? 0, { requestId: message.requestId }), sendResponse);
+    }
+    default:
+      return false;
+  }
+});
+
+// Test hook (extension contract): exactly what the context-menu click runs, so puppeteer can drive the
+// flow with worker.evaluate (CDP cannot click context-menu items). It grants nothing by itself: the tab
+// must already have activeTab access, as after a real click (tests use page.triggerExtensionAction).
+(self as unknown as { dermlens: unknown }).dermlens = {
+  classifyUrl: (srcUrl: string, tabId: number, frameId?: number): Promise<void> => classifyUrl(srcUrl, tabId, frameId ?? 0),
+};

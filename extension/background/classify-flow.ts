@@ -1,0 +1,133 @@
+// The right-click flow, run by the context-menu handler and by the test hook self.dermlens.classifyUrl:
+// overlay into the image's frame (loading card), image bytes to the offscreen model, result or a
+// readable error onto the card. The service worker itself never decodes an image.
+import { askOffscreen, ensureOffscreen } from './offscreen-document.ts';
+import { ensureOverlay, readImageInPage, showCard } from './overlay.ts';
+import { errorMessage, newRequestId, type CardState, type ClassificationResult, type ImageBytes } from '../shared/messages.ts';
+import { ReplyError } from '../shared/requests.ts';
+import { hostOf, unsupportedUrlMessage } from './urls.ts';
+
+export interface ClassifyUrlOptions {
+  /** Given when the overlay retries a request that got no answer; otherwise a new one. */
+  requestId?: string;
+  /** From requestHostAccessIfNeeded in the click handler: the user's answer to the host prompt. */
+  hostAccess?: Promise<boolean> | null;
+}
+
+const FRAME_MESSAGE = 'This image is inside a frame from another website, which DermLens may not access. '
+  + 'Right-click the image, choose "Open image in new tab", and classify it there.';
+
+function noAccessMessage(error: unknown): string {
+  return `DermLens cannot show its result in this tab (${errorMessage(error)}). `
+    + 'Use "Classify skin lesion" in the image\'s right-click menu: that click gives DermLens access to the page. '
+    + 'Chrome never allows access to some pages (chrome:// pages, the Chrome Web Store).';
+}
+
+function accessMessage(srcUrl: string, granted: boolean | undefined): string {
+  const host = hostOf(srcUrl);
+  if (granted === false) {
+    return `You did not allow DermLens to read images from ${host}, and that site does not let other pages read them. `
+      + 'Right-click the image and choose "Classify skin lesion" again to be asked once more, or save the image and upload it in the DermLens popup.';
+  }
+  return `DermLens has no access to ${host}, where this image is stored. Right-click the image and choose "Classify skin lesion" `
+    + '(Chrome then asks once for that site), or save the image and upload it in the DermLens popup.';
+}
+
+/** Classifies bytes that came from the popup or from the page. */
+export function classifyImageBytes(image: ImageBytes, requestId: string): Promise<ClassificationResult> {
+  return askOffscreen<ClassificationResult>({ target: 'offscreen', type: 'classify-bytes', requestId, image });
+}
+
+type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+function settle<T>(promise: Promise<T>): Promise<Settled<T>> {
+  return promise.then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }));
+}
+
+/**
+ * The image fetched and classified from the extension's origin: needs no page, so it starts at once,
+ * in parallel with injecting the overlay (after the user's answer to a host-permission prompt, if any).
+ */
+function classifyFromExtension(srcUrl: string, requestId: string, hostAccess: Promise<boolean> | null | undefined): Promise<Settled<ClassificationResult>> {
+  return settle((async () => {
+    if (hostAccess) await hostAccess;
+    return askOffscreen<ClassificationResult>({ target: 'offscreen', type: 'classify-url', requestId, url: srcUrl });
+  })());
+}
+
+/** Completes classifyFromExtension, reading the image from inside the page where that is the only way. */
+async function finishResult(
+  fromExtension: Promise<Settled<ClassificationResult>> | null,
+  srcUrl: string, tabId: number, frameId: number, requestId: string, hostAccess: Promise<boolean> | null | undefined,
+): Promise<ClassificationResult> {
+  // blob: URLs belong to the page that made them: only the page can read them.
+  if (!fromExtension) return classifyImageBytes(await readImageInPage(tabId, frameId, srcUrl), requestId);
+  const settled = await fromExtension;
+  if (settled.ok) return settled.value;
+  const { error } = settled;
+  const code = error instanceof ReplyError ? error.code : undefined;
+  if (code !== 'fetch-blocked' && code !== 'http-auth') throw error;
+  // From inside the page: same-origin images behind the page's cookies, and images whose server allows CORS.
+  let bytes: ImageBytes;
+  try {
+    bytes = await readImageInPage(tabId, frameId, srcUrl);
+  } catch {
+    throw code === 'http-auth' ? error : new Error(accessMessage(srcUrl, hostAccess ? await hostAccess : undefined));
+  }
+  return classifyImageBytes(bytes, `${requestId}/page`);
+}
+
+/** Requests in progress in this service worker, so an overlay retry does not start a duplicate. */
+const inFlight = new Map<string, Promise<void>>();
+
+export function classifyUrl(srcUrl: string, tabId: number, frameId = 0, options: ClassifyUrlOptions = {}): Promise<void> {
+  const requestId = options.requestId ?? newRequestId();
+  const running = inFlight.get(requestId);
+  if (running) return running;
+  const run = runClassifyUrl(srcUrl, tabId, frameId, requestId, options.hostAccess).finally(() => inFlight.delete(requestId));
+  inFlight.set(requestId, run);
+  return run;
+}
+
+async function runClassifyUrl(srcUrl: string, tabId: number, frameId: number, requestId: string, hostAccess: Promise<boolean> | null | undefined): Promise<void> {
+  const unsupported = unsupportedUrlMessage(srcUrl);
+  const fromExtension = unsupported || srcUrl.startsWith('blob:') ? null : classifyFromExtension(srcUrl, requestId, hostAccess);
+  // Start the model (if it is not running yet) while the overlay is injected.
+  if (!fromExtension) ensureOffscreen().catch(() => { /* askOffscreen retries and reports */ });
+
+  // A frame from another site needs its host granted first (the prompt asked for it with the image's).
+  if (frameId !== 0 && hostAccess) await hostAccess;
+  try {
+    await ensureOverlay(tabId, frameId);
+  } catch (error) {
+    if (frameId === 0) throw new Error(noAccessMessage(error));
+    try {
+      await ensureOverlay(tabId, 0);
+    } catch (topError) {
+      throw new Error(noAccessMessage(topError));
+    }
+    await showCard(tabId, 0, requestId, srcUrl, { kind: 'error', error: FRAME_MESSAGE });
+    return;
+  }
+  const show = (state: CardState) => showCard(tabId, frameId, requestId, srcUrl, state);
+
+  if (unsupported) {
+    await show({ kind: 'error', error: unsupported });
+    return;
+  }
+  await show({ kind: 'loading' });
+  // Only mention the permission prompt if the answer is not immediate (it is when granted before).
+  let answered = false;
+  hostAccess?.finally(() => { answered = true; });
+  const promptNote = hostAccess ? setTimeout(() => {
+    if (!answered) void show({ kind: 'loading', message: `Waiting for your permission to read images from ${hostOf(srcUrl)}…` }).catch(() => {});
+  }, 300) : undefined;
+  try {
+    const result = await finishResult(fromExtension, srcUrl, tabId, frameId, requestId, hostAccess);
+    await show({ kind: 'result', result });
+  } catch (error) {
+    await show({ kind: 'error', error: errorMessage(error) });
+  } finally {
+    clearTimeout(promptNote);
+  }
+}

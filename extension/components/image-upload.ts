@@ -1,0 +1,104 @@
+// <dermlens-image-upload>: pick or drop a JPEG, PNG or WebP photo. Checks the file's real format (its
+// bytes, not its name) and size before handing it on; anything else gets a message saying why.
+import { css, html, LitElement, nothing } from 'lit';
+import { checkImageBytes, UPLOAD_TYPES } from '../shared/image-bytes.ts';
+import { errorMessage } from '../shared/messages.ts';
+
+/** Detail of the 'dermlens-image' event (also fired by <dermlens-camera>). */
+export interface PickedImage {
+  bytes: Uint8Array;
+  mime: string;
+  /** File name, or "camera capture". */
+  name: string;
+  width: number;
+  height: number;
+}
+
+export class DermlensImageUpload extends LitElement {
+  static override properties = {
+    error: { state: true },
+    dragging: { state: true },
+    disabled: { type: Boolean },
+  };
+
+  static override styles = css`
+    :host { display: block; font: 13px/1.4 system-ui, sans-serif; color: #1b1f24; }
+    .drop {
+      display: block; border: 2px dashed #8c959f; border-radius: 10px; padding: 16px; text-align: center;
+      cursor: pointer; background: #f6f8fa;
+    }
+    .drop.dragging { border-color: #0b5cad; background: #ddf4ff; }
+    .drop:focus-within { outline: 2px solid #0b5cad; outline-offset: 2px; }
+    input { position: absolute; width: 1px; height: 1px; opacity: 0; overflow: hidden; }
+    .hint { display: block; color: #57606a; font-size: 12px; margin-top: 4px; }
+    .error { color: #82071e; margin: 6px 0 0; }
+  `;
+
+  error = '';
+  dragging = false;
+  disabled = false;
+
+  override render() {
+    return html`
+      <label class="drop ${this.dragging ? 'dragging' : ''}"
+        @dragenter=${this.onDragOver} @dragover=${this.onDragOver} @dragleave=${this.onDragLeave} @drop=${this.onDrop}>
+        <input type="file" accept=${UPLOAD_TYPES.join(',')} ?disabled=${this.disabled}
+          aria-describedby="upload-hint" @change=${this.onChange}>
+        <strong>Choose a photo</strong> or drop it here
+        <span class="hint" id="upload-hint">JPEG, PNG or WebP. The photo stays on this computer.</span>
+      </label>
+      ${this.error ? html`<p class="error" role="alert">${this.error}</p>` : nothing}
+    `;
+  }
+
+  private onDragOver(event: DragEvent) {
+    event.preventDefault();
+    if (event.dataTransfer) event.dataTransfer.dropEffect = 'copy';
+    this.dragging = true;
+  }
+
+  private onDragLeave() {
+    this.dragging = false;
+  }
+
+  private onDrop(event: DragEvent) {
+    event.preventDefault();
+    this.dragging = false;
+    const files = event.dataTransfer?.files;
+    if (!files || files.length === 0) {
+      this.error = 'Nothing to classify was dropped: drop an image file from your computer.';
+      return;
+    }
+    if (files.length > 1) {
+      this.error = `${files.length} files were dropped; drop one photo at a time.`;
+      return;
+    }
+    void this.accept(files[0]);
+  }
+
+  private onChange(event: Event) {
+    const input = event.target as HTMLInputElement;
+    const file = input.files?.[0];
+    if (file) void this.accept(file);
+    input.value = ''; // picking the same file again must fire change again
+  }
+
+  /** Validates a file and fires 'dermlens-image'; public so the popup's paste handler can reuse it. */
+  async accept(file: File): Promise<void> {
+    this.error = '';
+    try {
+      const bytes = new Uint8Array(await file.arrayBuffer());
+      const { type, width, height } = checkImageBytes(bytes, file.type, { allowed: UPLOAD_TYPES, source: 'file' });
+      const detail: PickedImage = { bytes, mime: type, name: file.name, width, height };
+      this.dispatchEvent(new CustomEvent<PickedImage>('dermlens-image', { detail, bubbles: true, composed: true }));
+    } catch (error) {
+      this.error = `${file.name}: ${errorMessage(error)}`;
+    }
+  }
+}
+
+if (!customElements.get('dermlens-image-upload')) customElements.define('dermlens-image-upload', DermlensImageUpload);
+
+declare global {
+  interface HTMLElementTagNameMap { 'dermlens-image-upload': DermlensImageUpload }
+}

@@ -1,0 +1,211 @@
+// Injected into a page (once per document) by the service worker with chrome.scripting.executeScript.
+// Shows the result card next to the right-clicked image, inside a CLOSED shadow root on a
+// <dermlens-overlay> host: page CSS cannot reach inside and page scripts cannot read it. The card's
+// visible state is mirrored as data-* attributes on the host (extension contract, for e2e tests); they
+// reveal nothing beyond what the card shows. Also reads images the extension's origin cannot fetch
+// (blob: URLs, which belong to this page, and same-origin or CORS-enabled images).
+// Runs in the content script's isolated world, where window.customElements is null, so the card is the
+// lit template of components/card-view.ts rendered with render(), not a custom element.
+import { adoptStyles, html, render } from 'lit';
+import { cardStyles, cardTemplate } from '../components/card-view.ts';
+import { bytesToBase64, formatBytes, MAX_IMAGE_BYTES } from '../shared/image-bytes.ts';
+import { isRequestFor, type BackgroundRequest, type CardState, type CardUpdate, type ImageBytes, type Reply } from '../shared/messages.ts';
+import { probabilitiesInClassOrder } from '../shared/result.ts';
+
+const LOADED = '__dermlensOverlayLoaded';
+const CARD_WIDTH = 340;
+const GAP = 8;
+/** A loading card with no news for this long asks the service worker to run the request again, once. */
+const RETRY_AFTER_MS = 35_000;
+
+type HostState = 'loading' | 'result' | 'error';
+
+interface Card {
+  requestId: string;
+  srcUrl: string;
+  host: HTMLElement;
+  root: ShadowRoot;
+  state: CardState;
+  retried: boolean;
+  watchdog?: ReturnType<typeof setTimeout>;
+}
+
+let card: Card | null = null;
+/** Requests whose card was closed or replaced: late answers for them are dropped. */
+const finished = new Set<string>();
+/** The image last right-clicked, to tell apart several images with the same URL. */
+let lastContextImage: HTMLImageElement | null = null;
+
+function setImportant(element: HTMLElement, styles: Record<string, string>): void {
+  for (const [property, value] of Object.entries(styles)) element.style.setProperty(property, value, 'important');
+}
+
+function findImage(srcUrl: string): HTMLImageElement | null {
+  const matches = (img: HTMLImageElement) => img.isConnected && (img.currentSrc === srcUrl || img.src === srcUrl);
+  if (lastContextImage && matches(lastContextImage)) return lastContextImage;
+  for (const img of Array.from(document.images)) if (matches(img)) return img;
+  return null;
+}
+
+/** Beside the image (right if there is room, else left, else over its top-left corner), in page coordinates. */
+function place(host: HTMLElement, srcUrl: string): void {
+  const image = findImage(srcUrl);
+  const width = Math.min(CARD_WIDTH, document.documentElement.clientWidth - 2 * GAP);
+  if (!image) {
+    setImportant(host, { position: 'fixed', top: `${GAP * 2}px`, left: 'auto', right: `${GAP * 2}px`, width: `${width}px` });
+    return;
+  }
+  const rect = image.getBoundingClientRect();
+  const viewportWidth = document.documentElement.clientWidth;
+  let left: number;
+  if (rect.right + GAP + width <= viewportWidth) left = rect.right + GAP;
+  else if (rect.left - GAP - width >= 0) left = rect.left - GAP - width;
+  else left = Math.max(GAP, Math.min(rect.left + GAP, viewportWidth - width - GAP));
+  const top = Math.max(rect.top, GAP - window.scrollY);
+  setImportant(host, {
+    position: 'absolute', top: `${top + window.scrollY}px`, left: `${left + window.scrollX}px`, right: 'auto', width: `${width}px`,
+  });
+}
+
+function createHost(): { host: HTMLElement; root: ShadowRoot } {
+  const host = document.createElement('dermlens-overlay');
+  // Inline !important beats any page rule, even !important ones, so the page cannot hide or restyle the host.
+  setImportant(host, {
+    all: 'initial', display: 'block', position: 'absolute', 'z-index': '2147483647', margin: '0', padding: '0',
+    border: 'none', background: 'transparent', transform: 'none', filter: 'none', opacity: '1', visibility: 'visible',
+  });
+  const root = host.attachShadow({ mode: 'closed' });
+  adoptStyles(root, [cardStyles]);
+  (document.body ?? document.documentElement).append(host);
+  return { host, root };
+}
+
+function mirror(host: HTMLElement, state: CardState): void {
+  const kind: HostState = state.kind;
+  host.setAttribute('data-state', kind);
+  if (state.kind === 'result') {
+    host.setAttribute('data-top', state.result.top);
+    host.setAttribute('data-probabilities', probabilitiesInClassOrder(state.result).join(','));
+  } else {
+    host.removeAttribute('data-top');
+    host.removeAttribute('data-probabilities');
+  }
+  if (state.kind === 'error') host.setAttribute('data-error', state.error);
+  else host.removeAttribute('data-error');
+}
+
+function closeCard(): void {
+  if (!card) return;
+  clearTimeout(card.watchdog);
+  finished.add(card.requestId);
+  card.host.remove();
+  card = null;
+}
+
+function renderCard(current: Card): void {
+  const { state } = current;
+  render(html`<dermlens-card>${cardTemplate({
+    state: state.kind,
+    result: state.kind === 'result' ? state.result : null,
+    error: state.kind === 'error' ? state.error : '',
+    message: state.kind === 'loading' ? state.message : '',
+    closable: true,
+    onClose: closeCard,
+  })}</dermlens-card>`, current.root);
+  mirror(current.host, state);
+}
+
+function armWatchdog(current: Card): void {
+  clearTimeout(current.watchdog);
+  // Waiting on the user's answer to a permission prompt is not a hang.
+  if (current.state.kind !== 'loading' || current.state.message) return;
+  current.watchdog = setTimeout(() => {
+    if (card !== current || current.state.kind !== 'loading') return;
+    if (!current.retried) {
+      current.retried = true;
+      const retry: BackgroundRequest = { target: 'background', type: 'retry-classify-url', requestId: current.requestId, srcUrl: current.srcUrl };
+      chrome.runtime.sendMessage(retry).catch(() => {});
+      armWatchdog(current);
+    } else {
+      current.state = { kind: 'error', error: 'DermLens did not answer. Right-click the image and try again.' };
+      renderCard(current);
+    }
+  }, RETRY_AFTER_MS);
+}
+
+function showCard(update: CardUpdate): void {
+  if (finished.has(update.requestId)) return;
+  if (!card || card.requestId !== update.requestId) {
+    if (card) {
+      clearTimeout(card.watchdog);
+      finished.add(card.requestId);
+      card.host.remove();
+    }
+    const { host, root } = createHost();
+    card = { requestId: update.requestId, srcUrl: update.srcUrl, host, root, state: update.state, retried: false };
+    place(host, update.srcUrl);
+    renderCard(card);
+    root.querySelector<HTMLElement>('.card')?.focus({ preventScroll: true });
+  } else {
+    card.state = update.state;
+    renderCard(card);
+  }
+  armWatchdog(card);
+}
+
+async function readImage(url: string): Promise<Reply<ImageBytes>> {
+  try {
+    const response = await fetch(url, { credentials: 'same-origin' });
+    if (!response.ok) return { ok: false, error: `The page's request for the image returned HTTP ${response.status}.` };
+    const blob = await response.blob();
+    if (blob.size > MAX_IMAGE_BYTES) {
+      return { ok: false, error: `The image file is too large (${formatBytes(blob.size)}); the limit is ${formatBytes(MAX_IMAGE_BYTES)}.` };
+    }
+    return { ok: true, result: { base64: bytesToBase64(new Uint8Array(await blob.arrayBuffer())), mime: blob.type } };
+  } catch {
+    return {
+      ok: false,
+      error: url.startsWith('blob:')
+        ? 'This image (a blob: URL) is no longer available: the page has released it. Reload the page and try again.'
+        : 'The page may not read this image either (its server does not allow it).',
+    };
+  }
+}
+
+function start(): void {
+  // A copy injected by an earlier version of the extension lost its connection; its cards are orphans.
+  document.querySelectorAll('dermlens-overlay').forEach((element) => element.remove());
+
+  document.addEventListener('contextmenu', (event) => {
+    const target = event.composedPath()[0];
+    lastContextImage = target instanceof HTMLImageElement ? target : null;
+  }, true);
+  document.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape' && card && event.composedPath().includes(card.host)) closeCard();
+  }, true);
+  window.addEventListener('resize', () => { if (card) place(card.host, card.srcUrl); });
+
+  chrome.runtime.onMessage.addListener((message: unknown, _sender, sendResponse) => {
+    if (!isRequestFor(message, 'content')) return false;
+    switch (message.type) {
+      case 'ping':
+        sendResponse('pong');
+        return false;
+      case 'card':
+        showCard(message);
+        sendResponse(null);
+        return false;
+      case 'read-image':
+        void readImage(message.url).then(sendResponse);
+        return true;
+      default:
+        return false;
+    }
+  });
+}
+
+const world = globalThis as unknown as Record<string, boolean>;
+if (!world[LOADED]) {
+  world[LOADED] = true;
+  start();
+}

@@ -1,0 +1,68 @@
+// The offscreen document: hosts the model and does all image work (the service worker has no DOM and
+// cannot run wasm in a worker-friendly way). Fetches or receives image bytes, decodes them, classifies.
+// Requests are idempotent by requestId: a retried request joins or reuses the first one's answer.
+import { toPredictions } from '../core/classifier.ts';
+import { preprocess } from '../core/preprocess.ts';
+import { decodeImageBytes } from './shared/decode.ts';
+import { base64ToBytes } from './shared/image-bytes.ts';
+import { errorMessage, isRequestFor, type ClassificationResult, type OffscreenRequest, type Reply } from './shared/messages.ts';
+import { modelVersionLabel } from './shared/model-card.ts';
+import { ReplyError } from './shared/requests.ts';
+import { toClassificationResult } from './shared/result.ts';
+import { fetchImage } from './offscreen/fetch-image.ts';
+import { loadModel } from './offscreen/model-host.ts';
+
+const model = loadModel();
+model.then(
+  ({ loadMs }) => console.info(`DermLens model ready in ${Math.round(loadMs)} ms`),
+  (error) => console.error('DermLens model failed to load', error),
+);
+
+async function classify(request: OffscreenRequest): Promise<ClassificationResult> {
+  const started = performance.now();
+  const { bytes, mime } = request.type === 'classify-url'
+    ? await fetchImage(request.url)
+    : { bytes: base64ToBytes(request.image.base64), mime: request.image.mime };
+  const fetched = performance.now();
+  const [{ image }, { classifier, card }] = await Promise.all([
+    decodeImageBytes(bytes, mime),
+    model.catch((error) => { throw new Error(`The model could not be loaded: ${errorMessage(error)}`); }),
+  ]);
+  const decoded = performance.now();
+  const input = preprocess(image, classifier.inputSize);
+  const preprocessed = performance.now();
+  const [probabilities] = await classifier.classifyInputs([input]);
+  const done = performance.now();
+  return toClassificationResult(toPredictions(probabilities), {
+    ms: done - started,
+    timings: { fetchMs: fetched - started, decodeMs: decoded - fetched, preprocessMs: preprocessed - decoded, inferenceMs: done - preprocessed },
+    modelVersion: modelVersionLabel(card),
+    untrained: card.untrained,
+    width: image.width,
+    height: image.height,
+  });
+}
+
+/** Answers by requestId, kept for a minute so a retry after a lost reply gets the same answer. */
+const answers = new Map<string, Promise<Reply<ClassificationResult>>>();
+const ANSWER_TTL_MS = 60_000;
+
+function answer(request: OffscreenRequest): Promise<Reply<ClassificationResult>> {
+  let reply = answers.get(request.requestId);
+  if (!reply) {
+    reply = classify(request).then(
+      (result): Reply<ClassificationResult> => ({ ok: true, result }),
+      (error): Reply<ClassificationResult> => ({ ok: false, error: errorMessage(error), code: error instanceof ReplyError ? error.code : undefined }),
+    );
+    answers.set(request.requestId, reply);
+    setTimeout(() => answers.delete(request.requestId), ANSWER_TTL_MS);
+  }
+  return reply;
+}
+
+chrome.runtime.onMessage.addListener((message: unknown, _sender, sendResponse) => {
+  if (!isRequestFor(message, 'offscreen')) return false;
+  if (message.type !== 'classify-url' && message.type !== 'classify-bytes') return false;
+  void answer(message).then(sendResponse);
+  return true; // reply asynchronously
+});

@@ -1,0 +1,145 @@
+// Every message between the extension's contexts. The service worker, the offscreen document and the
+// popup all listen on runtime.onMessage, so each message names its `target` (Chrome samples' convention)
+// and a listener ignores messages meant for someone else. Messages are JSON-serialised by Chrome, so they
+// carry strings and plain numbers only (image bytes travel as base64), never typed arrays or ImageData.
+import type { ClassCode, LesionGroup } from '../../core/labels.ts';
+
+export type Target = 'background' | 'offscreen' | 'content' | 'popup';
+
+export interface ClassPrediction {
+  code: ClassCode;
+  name: string;
+  group: LesionGroup;
+  probability: number;
+}
+
+/** What a classification returns, to the card and to tests. */
+export interface ClassificationResult {
+  /** All seven classes, most likely first; probabilities sum to 1. */
+  predictions: ClassPrediction[];
+  top: ClassCode;
+  /** Sum of the probabilities of the malignant group (akiec, bcc, mel). */
+  malignantProbability: number;
+  /** Time in the offscreen document: download (if any) + decode + preprocess + inference. */
+  ms: number;
+  /** Where `ms` went, for benchmarks. */
+  timings: { fetchMs: number; decodeMs: number; preprocessMs: number; inferenceMs: number };
+  /** From model-card.json: which model produced this (e.g. "compact-96 2026-11-26", or "untrained dev model"). */
+  modelVersion: string;
+  /** True when the shipped model is the untrained development model: the UI then warns that the output means nothing. */
+  untrained: boolean;
+  /** Pixel size of the decoded image. */
+  width: number;
+  height: number;
+}
+
+/**
+ * Every reply. `code` tells the service worker which failures another route might fix:
+ * 'fetch-blocked' (network error or no access from the extension's origin) and 'http-auth' (401/403,
+ * which the page's own cookies may pass) are retried from inside the page.
+ */
+export type Reply<T> = { ok: true; result: T } | { ok: false; error: string; code?: ErrorCode };
+export type ErrorCode = 'fetch-blocked' | 'http-auth';
+
+/** Bytes of an image file, base64-encoded because runtime messages are JSON. */
+export interface ImageBytes {
+  base64: string;
+  /** MIME type the bytes were served or picked with ('' when unknown). */
+  mime: string;
+}
+
+// ---- to the offscreen document -------------------------------------------------------------------
+
+export interface ClassifyUrlRequest {
+  target: 'offscreen';
+  type: 'classify-url';
+  requestId: string;
+  url: string;
+}
+
+export interface ClassifyBytesRequest {
+  target: 'offscreen';
+  type: 'classify-bytes';
+  requestId: string;
+  image: ImageBytes;
+}
+
+export type OffscreenRequest = ClassifyUrlRequest | ClassifyBytesRequest;
+
+// ---- to the service worker -----------------------------------------------------------------------
+
+/** From the popup: classify an uploaded file or a camera capture. */
+export interface ClassifyImageRequest {
+  target: 'background';
+  type: 'classify-image';
+  requestId: string;
+  image: ImageBytes;
+}
+
+/**
+ * From the overlay, when a card has waited too long (the service worker may have been stopped mid-request):
+ * run the same request again. Idempotent: the request id is kept, so a late first answer and the retry's
+ * answer are the same card update.
+ */
+export interface RetryRequest {
+  target: 'background';
+  type: 'retry-classify-url';
+  requestId: string;
+  srcUrl: string;
+}
+
+/** From the popup when it opens: start the offscreen document (model load) while the user picks an image. */
+export interface WarmUpRequest {
+  target: 'background';
+  type: 'warm-up';
+  requestId: string;
+}
+
+export type BackgroundRequest = ClassifyImageRequest | RetryRequest | WarmUpRequest;
+
+// ---- to the overlay content script ---------------------------------------------------------------
+
+export interface PingRequest {
+  target: 'content';
+  type: 'ping';
+}
+
+/** Show (or update) the card next to the image whose URL is srcUrl. */
+export interface CardUpdate {
+  target: 'content';
+  type: 'card';
+  requestId: string;
+  srcUrl: string;
+  state: CardState;
+}
+
+export type CardState =
+  | { kind: 'loading'; message?: string }
+  | { kind: 'result'; result: ClassificationResult }
+  | { kind: 'error'; error: string };
+
+/** Read a page-scoped URL (blob:, or an image only the page's origin may read) from inside the page. */
+export interface ReadImageRequest {
+  target: 'content';
+  type: 'read-image';
+  url: string;
+}
+
+export type ContentRequest = PingRequest | CardUpdate | ReadImageRequest;
+
+export type AnyRequest = OffscreenRequest | BackgroundRequest | ContentRequest;
+
+export function isRequestFor<T extends Target>(message: unknown, target: T): message is Extract<AnyRequest, { target: T }> {
+  return typeof message === 'object' && message !== null && (message as { target?: unknown }).target === target
+    && typeof (message as { type?: unknown }).type === 'string';
+}
+
+/** A short unique id; requests are idempotent by it. */
+export function newRequestId(): string {
+  return crypto.randomUUID();
+}
+
+export function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return typeof error === 'string' ? error : 'Unknown error.';
+}

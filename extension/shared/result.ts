@@ -1,0 +1,35 @@
+// Classifier predictions -> the ClassificationResult every view shows and tests read.
+import { CLASS_CODES } from '../../core/labels.ts';
+import type { ClassificationResult, ClassPrediction } from './messages.ts';
+
+export interface ResultDetails {
+  ms: number;
+  timings: ClassificationResult['timings'];
+  modelVersion: string;
+  untrained: boolean;
+  width: number;
+  height: number;
+}
+
+/** Predictions must be all seven classes; they are re-sorted most likely first. */
+export function toClassificationResult(predictions: readonly ClassPrediction[], details: ResultDetails): ClassificationResult {
+  if (predictions.length !== CLASS_CODES.length) {
+    throw new Error(`Expected ${CLASS_CODES.length} class probabilities, got ${predictions.length}.`);
+  }
+  const sorted = predictions.map((p) => ({ code: p.code, name: p.name, group: p.group, probability: p.probability }))
+    .sort((a, b) => b.probability - a.probability);
+  const malignantProbability = sorted.filter((p) => p.group === 'malignant').reduce((sum, p) => sum + p.probability, 0);
+  return { predictions: sorted, top: sorted[0].code, malignantProbability, ...details };
+}
+
+/** The seven probabilities in CLASS_CODES order (the order of the host element's data-probabilities). */
+export function probabilitiesInClassOrder(result: ClassificationResult): number[] {
+  return CLASS_CODES.map((code) => result.predictions.find((p) => p.code === code)?.probability ?? NaN);
+}
+
+/** "12.3 %" with one decimal below 10 % and none above, so small values stay visible without clutter. */
+export function formatPercent(probability: number): string {
+  const percent = probability * 100;
+  if (percent > 0 && percent < 0.1) return '<0.1 %';
+  return `${percent < 10 ? percent.toFixed(1) : percent.toFixed(0)} %`;
+}

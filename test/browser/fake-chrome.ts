@@ -1,0 +1,69 @@
+// A small fake of the chrome.* APIs the extension's pages and content script use, installed on
+// globalThis.chrome when this module is evaluated. Import it FIRST in a test file (before any extension
+// module), because webextension-polyfill checks chrome.runtime.id when it is imported.
+
+type Listener = (message: unknown, sender: chrome.runtime.MessageSender, sendResponse: (response?: unknown) => void) => boolean | void;
+
+export interface FakeChrome {
+  /** Messages sent with chrome.runtime.sendMessage. */
+  sent: unknown[];
+  /** URLs opened with chrome.tabs.create. */
+  createdTabs: string[];
+  /** Answers chrome.runtime.sendMessage (default: undefined). */
+  respond: (message: unknown) => unknown | Promise<unknown>;
+  /** Delivers a message to the runtime.onMessage listeners as Chrome does; resolves to the response. */
+  deliver(message: unknown, sender?: chrome.runtime.MessageSender): Promise<unknown>;
+  listenerCount(): number;
+}
+
+function install(): FakeChrome {
+  const listeners: Listener[] = [];
+  const fake: FakeChrome = {
+    sent: [],
+    createdTabs: [],
+    respond: () => undefined,
+    deliver(message, sender = { id: 'dermlens-test' }) {
+      return new Promise((resolve) => {
+        let answered = false;
+        const sendResponse = (response?: unknown) => {
+          if (!answered) { answered = true; resolve(response); }
+        };
+        let keepOpen = false;
+        for (const listener of listeners) if (listener(message, sender, sendResponse) === true) keepOpen = true;
+        if (!keepOpen && !answered) resolve(undefined);
+      });
+    },
+    listenerCount: () => listeners.length,
+  };
+  const runtime = {
+    id: 'dermlens-test',
+    lastError: undefined,
+    getURL: (path: string) => new URL(path, `${location.origin}/`).href,
+    sendMessage(message: unknown, callback?: (response: unknown) => void) {
+      fake.sent.push(message);
+      const result = Promise.resolve(fake.respond(message));
+      if (callback) {
+        void result.then(callback);
+        return undefined;
+      }
+      return result;
+    },
+    onMessage: {
+      addListener: (listener: Listener) => { listeners.push(listener); },
+      removeListener: (listener: Listener) => { listeners.splice(listeners.indexOf(listener), 1); },
+      hasListener: (listener: Listener) => listeners.includes(listener),
+    },
+  };
+  const tabs = {
+    create(props: { url: string }, callback?: (tab: unknown) => void) {
+      fake.createdTabs.push(props.url);
+      const tab = { id: fake.createdTabs.length, url: props.url };
+      if (callback) { callback(tab); return undefined; }
+      return Promise.resolve(tab);
+    },
+  };
+  (globalThis as unknown as { chrome: unknown }).chrome = { runtime, tabs };
+  return fake;
+}
+
+export const fakeChrome: FakeChrome = install();

@@ -1,0 +1,59 @@
+// Shared test data and helpers for the browser tests.
+import { CLASSES, CLASS_CODES } from '../../core/labels.ts';
+import type { ClassificationResult } from '../../extension/shared/messages.ts';
+import { toClassificationResult } from '../../extension/shared/result.ts';
+
+/** A result with the given probabilities in CLASS_CODES order. */
+export function resultFrom(probabilities: number[], extra: Partial<ClassificationResult> = {}): ClassificationResult {
+  const predictions = CLASSES.map((c, i) => ({ code: c.code, name: c.name, group: c.group, probability: probabilities[i] }));
+  return {
+    ...toClassificationResult(predictions, {
+      ms: 42,
+      timings: { fetchMs: 1, decodeMs: 2, preprocessMs: 3, inferenceMs: 4 },
+      modelVersion: 'compact-96 test',
+      untrained: false,
+      width: 600,
+      height: 450,
+    }),
+    ...extra,
+  };
+}
+
+/** nv most likely (0.62), mel second (0.2), malignant group = akiec + bcc + mel = 0.03 + 0.05 + 0.2 = 0.28. */
+export const SAMPLE_PROBABILITIES = [0.03, 0.05, 0.04, 0.02, 0.2, 0.62, 0.04];
+export const SAMPLE_RESULT = resultFrom(SAMPLE_PROBABILITIES);
+
+export { CLASS_CODES };
+
+/** Waits until check() is true (polling), or fails with the message. */
+export async function waitFor(check: () => boolean, message: string, timeoutMs = 5000): Promise<void> {
+  const started = performance.now();
+  while (!check()) {
+    if (performance.now() - started > timeoutMs) throw new Error(`Timed out: ${message}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+export async function fixtureBytes(name: string): Promise<Uint8Array> {
+  const response = await fetch(new URL(`./fixtures/${name}`, import.meta.url));
+  if (!response.ok) throw new Error(`fixture ${name}: HTTP ${response.status}`);
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+export async function sha256Hex(bytes: ArrayBufferView): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) as Uint8Array<ArrayBuffer>);
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** A PNG made by a canvas (for upload tests). */
+export async function canvasPng(width: number, height: number, colour = '#7a4a3a'): Promise<Uint8Array> {
+  const canvas = new OffscreenCanvas(width, height);
+  const context = canvas.getContext('2d')!;
+  context.fillStyle = '#e0b8a0';
+  context.fillRect(0, 0, width, height);
+  context.fillStyle = colour;
+  context.beginPath();
+  context.arc(width / 2, height / 2, Math.min(width, height) / 3, 0, Math.PI * 2);
+  context.fill();
+  return new Uint8Array(await (await canvas.convertToBlob({ type: 'image/png' })).arrayBuffer());
+}

@@ -1,0 +1,160 @@
+/// <reference types="mocha" />
+// The page overlay (content/overlay.ts) in a real page: card placement next to the image, the closed
+// shadow root, the data-* mirror for tests, page CSS that cannot break it, text-only rendering, stale
+// answers, closing, and reading page-scoped (blob:) images.
+import { fakeChrome } from './fake-chrome.ts';
+import { expect } from '@open-wc/testing';
+import type { CardUpdate, ClassificationResult, ImageBytes, Reply } from '../../extension/shared/messages.ts';
+import { base64ToBytes } from '../../extension/shared/image-bytes.ts';
+import { canvasPng, SAMPLE_PROBABILITIES, SAMPLE_RESULT, waitFor } from './helpers.ts';
+
+// The overlay's shadow root is closed, so page scripts (and this test) cannot reach it through the host.
+// The test records roots as they are attached, to click the close button and read the rendered text.
+const closedRoots = new WeakMap<Element, ShadowRoot>();
+const attachShadow = Element.prototype.attachShadow;
+Element.prototype.attachShadow = function (this: Element, init: ShadowRootInit) {
+  const root = attachShadow.call(this, init);
+  closedRoots.set(this, root);
+  return root;
+};
+await import('../../extension/content/overlay.ts');
+
+const IMAGE_SRC = `data:image/png;base64,${btoa(String.fromCharCode(...await canvasPng(200, 150)))}`;
+
+function card(requestId: string, state: CardUpdate['state'], srcUrl = IMAGE_SRC): Promise<unknown> {
+  return fakeChrome.deliver({ target: 'content', type: 'card', requestId, srcUrl, state } satisfies CardUpdate);
+}
+const host = () => document.querySelector<HTMLElement>('dermlens-overlay');
+const shadow = () => closedRoots.get(host()!)!;
+const result = (r: ClassificationResult = SAMPLE_RESULT) => ({ kind: 'result' as const, result: r });
+
+describe('page overlay (content script)', () => {
+  let image: HTMLImageElement;
+
+  before(async () => {
+    const style = document.createElement('style');
+    // A hostile page stylesheet: it must not hide, move or restyle the card.
+    style.textContent = `
+      dermlens-overlay { display: none !important; opacity: 0 !important; position: static !important; }
+      * { color: rgb(255, 0, 0) !important; font-size: 40px !important; }
+      body { margin: 0; }`;
+    document.head.append(style);
+    image = new Image(200, 150);
+    image.src = IMAGE_SRC;
+    image.style.cssText = 'position: absolute; left: 20px; top: 30px;';
+    document.body.append(image);
+    await image.decode();
+  });
+
+  afterEach(() => host()?.remove());
+
+  it('answers the service worker\'s ping (so it is injected only once per page)', async () => {
+    expect(await fakeChrome.deliver({ target: 'content', type: 'ping' })).to.equal('pong');
+    expect(await fakeChrome.deliver({ target: 'popup', type: 'ping' }), 'ignores other targets').to.equal(undefined);
+    expect(fakeChrome.listenerCount()).to.equal(1);
+  });
+
+  it('shows a loading card next to the image in a closed shadow root, then the result', async () => {
+    await card('r1', { kind: 'loading' });
+    const el = host()!;
+    expect(el.shadowRoot, 'closed shadow root').to.equal(null);
+    expect(el.dataset.state).to.equal('loading');
+    expect(el.dataset.top).to.equal(undefined);
+    const box = el.getBoundingClientRect();
+    const img = image.getBoundingClientRect();
+    expect(box.left).to.equal(img.right + 8);
+    expect(box.top).to.equal(img.top);
+    expect(getComputedStyle(el).display).to.equal('block');
+    expect(getComputedStyle(el).opacity).to.equal('1');
+    expect(getComputedStyle(el).position).to.equal('absolute');
+    expect(shadow().querySelector('.loading')!.textContent).to.contain('Classifying');
+
+    await card('r1', result());
+    expect(el.dataset.state).to.equal('result');
+    expect(el.dataset.top).to.equal('nv');
+    expect(el.dataset.probabilities!.split(',').map(Number)).to.deep.equal(SAMPLE_PROBABILITIES);
+    expect(host(), 'the same host is updated').to.equal(el);
+    const r = shadow();
+    expect(r.querySelector('.top-name')!.textContent).to.equal('Melanocytic nevus');
+    expect(r.querySelectorAll('.row').length).to.equal(7);
+    expect(r.querySelector('.disclaimer')!.textContent).to.contain('Not a diagnosis');
+    // Page CSS does not reach inside.
+    const text = getComputedStyle(r.querySelector('.top-name')!);
+    expect(text.color).to.not.equal('rgb(255, 0, 0)');
+    expect(text.fontSize).to.not.equal('40px');
+  });
+
+  it('shows errors as text only and mirrors them', async () => {
+    const hostile = '<img src=x onerror="window.__overlayPwned=1">';
+    await card('r2', { kind: 'error', error: hostile });
+    expect(host()!.dataset.state).to.equal('error');
+    expect(host()!.dataset.error).to.equal(hostile);
+    expect(shadow().querySelector('.error-text')!.textContent).to.equal(hostile);
+    expect(shadow().querySelector('.error img')).to.equal(null);
+    expect((window as unknown as { __overlayPwned?: number }).__overlayPwned).to.equal(undefined);
+  });
+
+  it('replaces the card for a new request and drops late answers for the old one', async () => {
+    await card('old', { kind: 'loading' });
+    await card('new', { kind: 'loading' });
+    expect(document.querySelectorAll('dermlens-overlay').length).to.equal(1);
+    await card('old', result());
+    expect(host()!.dataset.state).to.equal('loading');
+    await card('new', result());
+    expect(host()!.dataset.state).to.equal('result');
+  });
+
+  it('closes with its close button or Escape, and ignores answers after closing', async () => {
+    await card('c1', result());
+    shadow().querySelector<HTMLButtonElement>('button.close')!.click();
+    expect(host()).to.equal(null);
+    await card('c1', { kind: 'error', error: 'late' });
+    expect(host(), 'a closed request stays closed').to.equal(null);
+
+    await card('c2', result());
+    const button = shadow().querySelector<HTMLButtonElement>('button.close')!;
+    button.focus();
+    button.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape', bubbles: true, composed: true }));
+    expect(host()).to.equal(null);
+  });
+
+  it('puts the card at the top right of the viewport when the image is gone', async () => {
+    await card('g1', { kind: 'loading' }, 'https://example.com/not-on-this-page.png');
+    expect(getComputedStyle(host()!).position).to.equal('fixed');
+    expect(host()!.getBoundingClientRect().top).to.equal(16);
+  });
+
+  it('reads blob: images of the page (which only the page can read) as base64', async () => {
+    const bytes = await canvasPng(30, 20);
+    const url = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'image/png' }));
+    const reply = await fakeChrome.deliver({ target: 'content', type: 'read-image', url }) as Reply<ImageBytes>;
+    expect(reply.ok).to.equal(true);
+    if (!reply.ok) return;
+    expect(reply.result.mime).to.equal('image/png');
+    expect(Array.from(base64ToBytes(reply.result.base64))).to.deep.equal(Array.from(bytes));
+
+    URL.revokeObjectURL(url);
+    const revoked = await fakeChrome.deliver({ target: 'content', type: 'read-image', url }) as Reply<ImageBytes>;
+    expect(revoked).to.deep.equal({ ok: false, error: 'This image (a blob: URL) is no longer available: the page has released it. Reload the page and try again.' });
+  });
+
+  it('asks the service worker to retry a request that hangs, once', async () => {
+    // Not waiting 35 s: the retry timer is checked via a loading card left alone with fake timers.
+    const realSetTimeout = window.setTimeout;
+    const timers: (() => void)[] = [];
+    (window as unknown as { setTimeout: unknown }).setTimeout = (fn: () => void) => { timers.push(fn); return 0; };
+    try {
+      fakeChrome.sent.length = 0;
+      await card('h1', { kind: 'loading' });
+      expect(timers.length).to.be.greaterThan(0);
+      timers.splice(0).forEach((fn) => fn());
+      expect(fakeChrome.sent).to.deep.equal([{ target: 'background', type: 'retry-classify-url', requestId: 'h1', srcUrl: IMAGE_SRC }]);
+      timers.splice(0).forEach((fn) => fn());
+      expect(fakeChrome.sent.length, 'only one retry').to.equal(1);
+      await waitFor(() => host()!.dataset.state === 'error', 'gives up with an error');
+      expect(host()!.dataset.error).to.contain('did not answer');
+    } finally {
+      window.setTimeout = realSetTimeout;
+    }
+  });
+});

@@ -1,0 +1,148 @@
+/// <reference types="mocha" />
+import { fakeChrome } from './fake-chrome.ts';
+import { expect, fixture, html } from '@open-wc/testing';
+import '../../extension/components/popup-app.ts';
+import type { DermlensPopup } from '../../extension/components/popup-app.ts';
+import type { DermlensImageUpload } from '../../extension/components/image-upload.ts';
+import type { ClassificationResult, ImageBytes } from '../../extension/shared/messages.ts';
+import { base64ToBytes } from '../../extension/shared/image-bytes.ts';
+import { parseModelCard } from '../../extension/shared/model-card.ts';
+import { canvasPng, resultFrom, SAMPLE_PROBABILITIES, SAMPLE_RESULT, waitFor } from './helpers.ts';
+
+const CARD = parseModelCard({ name: 'Test model', version: 'compact-96 test', created: '2026-11-26', arch: 'compact', inputSize: 96, evaluation: null, untrained: true });
+
+async function popup(classifyImage: (image: ImageBytes) => Promise<ClassificationResult>) {
+  return fixture<DermlensPopup>(html`<dermlens-popup .classifyImage=${classifyImage} .loadModelCard=${() => Promise.resolve(CARD)}></dermlens-popup>`);
+}
+
+function upload(el: DermlensPopup): DermlensImageUpload {
+  return el.shadowRoot!.querySelector('dermlens-image-upload')!;
+}
+
+function pickFile(el: DermlensPopup, file: File) {
+  const input = upload(el).shadowRoot!.querySelector<HTMLInputElement>('input[type=file]')!;
+  const transfer = new DataTransfer();
+  transfer.items.add(file);
+  input.files = transfer.files;
+  input.dispatchEvent(new Event('change', { bubbles: true }));
+}
+
+describe('<dermlens-popup>', () => {
+  it('uploads a photo, previews it, classifies it and mirrors the result on the element', async () => {
+    const received: ImageBytes[] = [];
+    const el = await popup(async (image) => { received.push(image); return SAMPLE_RESULT; });
+    expect(el.dataset.state).to.equal('idle');
+    const bytes = await canvasPng(200, 150);
+    pickFile(el, new File([bytes as Uint8Array<ArrayBuffer>], 'mole.png', { type: 'image/png' }));
+    await waitFor(() => el.dataset.state === 'result', 'result state');
+    expect(el.dataset.top).to.equal('nv');
+    expect(el.dataset.probabilities!.split(',').map(Number)).to.deep.equal(SAMPLE_PROBABILITIES);
+    expect(received).to.have.length(1);
+    expect(received[0].mime).to.equal('image/png');
+    expect(Array.from(base64ToBytes(received[0].base64))).to.deep.equal(Array.from(bytes));
+    const root = el.shadowRoot!;
+    const preview = root.querySelector<HTMLImageElement>('figure img')!;
+    expect(preview.src).to.match(/^blob:/);
+    expect(preview.alt).to.equal('The photo being classified');
+    expect(root.querySelector('figcaption')!.textContent).to.equal('mole.png (200x150)');
+    const card = root.querySelector('dermlens-card')!;
+    await card.updateComplete;
+    expect(card.shadowRoot!.querySelector('.top-name')!.textContent).to.equal('Melanocytic nevus');
+  });
+
+  it('shows loading while the service worker works, then a readable error', async () => {
+    let fail!: (error: Error) => void;
+    const el = await popup(() => new Promise((_, reject) => { fail = reject; }));
+    pickFile(el, new File([await canvasPng(64, 48) as Uint8Array<ArrayBuffer>], 'x.png', { type: 'image/png' }));
+    await waitFor(() => el.dataset.state === 'loading', 'loading state');
+    expect(el.dataset.top).to.equal(undefined);
+    fail(new Error('The DermLens model did not answer within 15 s.'));
+    await waitFor(() => el.dataset.state === 'error', 'error state');
+    expect(el.dataset.error).to.equal('The DermLens model did not answer within 15 s.');
+    const card = el.shadowRoot!.querySelector('dermlens-card')!;
+    await card.updateComplete;
+    expect(card.shadowRoot!.querySelector('[role="alert"]')!.textContent).to.contain('did not answer');
+  });
+
+  it('ignores the late answer for a photo that was replaced by a newer one', async () => {
+    const pending: ((r: ClassificationResult) => void)[] = [];
+    const el = await popup(() => new Promise((resolve) => { pending.push(resolve); }));
+    const png = await canvasPng(64, 48);
+    const first = el.classify({ bytes: png, mime: 'image/png', name: 'first.png', width: 64, height: 48 });
+    const second = el.classify({ bytes: png, mime: 'image/png', name: 'second.png', width: 64, height: 48 });
+    await waitFor(() => pending.length === 2, 'both requests sent');
+    pending[1](resultFrom([0.1, 0.1, 0.1, 0.1, 0.4, 0.1, 0.1]));
+    await second;
+    pending[0](SAMPLE_RESULT);
+    await first;
+    expect(el.dataset.top).to.equal('mel');
+    expect(el.shadowRoot!.querySelector('figcaption')!.textContent).to.equal('second.png (64x48)');
+  });
+
+  it('closing the result card goes back to the empty upload view', async () => {
+    const el = await popup(async () => SAMPLE_RESULT);
+    pickFile(el, new File([await canvasPng(64, 48) as Uint8Array<ArrayBuffer>], 'x.png', { type: 'image/png' }));
+    await waitFor(() => el.dataset.state === 'result', 'result');
+    const card = el.shadowRoot!.querySelector('dermlens-card')!;
+    await card.updateComplete;
+    card.shadowRoot!.querySelector<HTMLButtonElement>('button.close')!.click();
+    await el.updateComplete;
+    expect(el.dataset.state).to.equal('idle');
+    expect(el.dataset.top).to.equal(undefined);
+    expect(el.shadowRoot!.querySelector('figure')).to.equal(null);
+    expect(el.shadowRoot!.querySelector('dermlens-card')).to.equal(null);
+  });
+
+  it('has keyboard-operable tabs for the lesion table and the model card', async () => {
+    const el = await popup(async () => SAMPLE_RESULT);
+    const root = el.shadowRoot!;
+    const tabs = [...root.querySelectorAll<HTMLButtonElement>('[role="tab"]')];
+    expect(tabs.map((t) => t.textContent)).to.deep.equal(['Classify', 'Lesion types', 'About the model']);
+    expect(tabs.map((t) => t.tabIndex)).to.deep.equal([0, -1, -1]);
+    tabs[0].focus();
+    tabs[0].dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowRight', bubbles: true }));
+    await el.updateComplete;
+    expect(tabs[1].getAttribute('aria-selected')).to.equal('true');
+    await waitFor(() => root.activeElement === tabs[1], 'focus moves to the selected tab');
+    expect(root.querySelector<HTMLElement>('#panel-types')!.hidden).to.equal(false);
+    expect(root.querySelector<HTMLElement>('#panel-classify')!.hidden).to.equal(true);
+    const table = root.querySelector('dermlens-lesion-table')!;
+    expect(table.shadowRoot!.querySelectorAll('tbody tr').length).to.equal(7);
+    tabs[1].dispatchEvent(new KeyboardEvent('keydown', { key: 'End', bubbles: true }));
+    await el.updateComplete;
+    expect(tabs[2].getAttribute('aria-selected')).to.equal('true');
+    const about = root.querySelector('dermlens-model-about')!;
+    await about.updateComplete;
+    expect(about.shadowRoot!.querySelector('h2')!.textContent).to.equal('Test model');
+    tabs[2].dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowRight', bubbles: true }));
+    await el.updateComplete;
+    expect(tabs[0].getAttribute('aria-selected')).to.equal('true', 'wraps around');
+    await expect(el).to.be.accessible();
+  });
+
+  it('switches to the camera view and back', async () => {
+    const el = await popup(async () => SAMPLE_RESULT);
+    const [uploadButton, cameraButton] = el.shadowRoot!.querySelectorAll<HTMLButtonElement>('.sources button');
+    cameraButton.click();
+    await el.updateComplete;
+    expect(cameraButton.getAttribute('aria-pressed')).to.equal('true');
+    expect(el.shadowRoot!.querySelector('dermlens-camera')).to.not.equal(null);
+    expect(el.shadowRoot!.querySelector('dermlens-image-upload')).to.equal(null);
+    uploadButton.click();
+    await el.updateComplete;
+    expect(el.shadowRoot!.querySelector('dermlens-image-upload')).to.not.equal(null);
+  });
+
+  it('by default sends the photo to the service worker as a classify-image request', async () => {
+    fakeChrome.respond = (message) => ({ ok: true, result: { ...SAMPLE_RESULT, top: 'mel', echoed: message } });
+    const el = await fixture<DermlensPopup>(html`<dermlens-popup .loadModelCard=${() => Promise.resolve(CARD)}></dermlens-popup>`);
+    pickFile(el, new File([await canvasPng(32, 32) as Uint8Array<ArrayBuffer>], 'x.png', { type: 'image/png' }));
+    await waitFor(() => el.dataset.state === 'result', 'result');
+    const sent = fakeChrome.sent.at(-1) as { target: string; type: string; requestId: string; image: ImageBytes };
+    expect(sent.target).to.equal('background');
+    expect(sent.type).to.equal('classify-image');
+    expect(sent.requestId).to.match(/^[0-9a-f-]{36}$/);
+    expect(sent.image.mime).to.equal('image/png');
+    expect(el.dataset.top).to.equal('mel');
+  });
+});

@@ -1,0 +1,93 @@
+// Builds the extension (production settings) into a temporary folder and checks what Chrome will load:
+// no eval / new Function / string timers anywhere in the shipped JavaScript (MV3's CSP forbids them and
+// the Web Store rejects them), no remote code, the manifest's CSP and minimal permissions, and the files
+// the offscreen document loads at run time (wasm binaries, model).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+
+const outDir = mkdtempSync(join(tmpdir(), 'dermlens-bundle-'));
+
+function files(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? files(path) : [path];
+  });
+}
+
+before(() => {
+  const build = spawnSync(process.execPath, ['node_modules/rollup/dist/bin/rollup', '-c', '--silent'], {
+    env: { ...process.env, DERMLENS_OUT_DIR: outDir, DERMLENS_DEV: '' },
+    encoding: 'utf8',
+  });
+  assert.equal(build.status, 0, `rollup failed:\n${build.stderr}`);
+});
+
+after(() => rmSync(outDir, { recursive: true, force: true }));
+
+/** Patterns that compile code from strings at run time. */
+const FORBIDDEN: [string, RegExp][] = [
+  ['eval(', /(?<![\w$.])eval\s*\(/],
+  ['(0, eval)', /\(\s*0\s*,\s*eval\s*\)/],
+  ['new Function', /new\s+Function\s*\(/],
+  ['Function("...") call', /(?<![\w$.])Function\s*\(\s*["'`]/],
+  ['setTimeout("...")', /set(?:Timeout|Interval)\s*\(\s*["'`]/],
+];
+
+test('no eval, new Function or string timers in any shipped script', () => {
+  const scripts = files(outDir).filter((f) => f.endsWith('.js'));
+  assert.deepEqual(scripts.map((f) => relative(outDir, f)).sort(),
+    ['background.js', 'content/overlay.js', 'offscreen.js', 'permission.js', 'popup.js']);
+  for (const file of scripts) {
+    const code = readFileSync(file, 'utf8');
+    for (const [name, pattern] of FORBIDDEN) {
+      const match = pattern.exec(code);
+      assert.equal(match, null, `${relative(outDir, file)} contains ${name}: …${match ? code.slice(Math.max(0, match.index - 60), match.index + 40) : ''}…`);
+    }
+  }
+});
+
+test('the detector itself catches the patterns (so the test above can fail)', () => {
+  const samples = ['x=eval("1")', '(0,eval)("this")', 'new Function("return this")', 'Function("r","x=r")(1)', 'setTimeout("alert(1)",1)'];
+  samples.forEach((code, i) => assert.ok(FORBIDDEN[i][1].test(code), code));
+  assert.ok(!FORBIDDEN.some(([, p]) => p.test('this.poolingFunction(x); model.evaluate(x); retrieval(y)')));
+});
+
+test('pages load only packaged scripts (no remote code) and the model/wasm files are packaged', () => {
+  for (const page of ['popup.html', 'offscreen.html', 'permission.html']) {
+    const html = readFileSync(join(outDir, page), 'utf8');
+    const sources = [...html.matchAll(/<script[^>]*src="([^"]+)"/g)].map((m) => m[1]);
+    assert.equal(sources.length, 1, page);
+    for (const src of sources) {
+      assert.doesNotMatch(src, /^(https?:)?\/\//, `${page} loads remote code`);
+      assert.ok(statSync(join(outDir, src)).isFile(), `${page}: ${src} missing`);
+    }
+  }
+  for (const script of files(outDir).filter((f) => f.endsWith('.js'))) {
+    assert.doesNotMatch(readFileSync(script, 'utf8'), /import\s*\(?\s*["']https?:/, `${script} imports remote code`);
+  }
+  for (const file of ['wasm/tfjs-backend-wasm-simd.wasm', 'wasm/tfjs-backend-wasm.wasm', 'model/model.json', 'model/model-card.json']) {
+    assert.ok(statSync(join(outDir, file)).size > 0, file);
+  }
+  assert.ok(!files(outDir).some((f) => f.includes('threaded')), 'the multi-threaded wasm build is not shipped');
+  const modelJson = JSON.parse(readFileSync(join(outDir, 'model/model.json'), 'utf8'));
+  for (const group of modelJson.weightsManifest) for (const path of group.paths) assert.ok(statSync(join(outDir, 'model', path)).size > 0, path);
+});
+
+test('manifest: MV3, wasm-only CSP relaxation, the documented minimal permissions', () => {
+  const manifest = JSON.parse(readFileSync(join(outDir, 'manifest.json'), 'utf8'));
+  const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
+  assert.equal(manifest.manifest_version, 3);
+  assert.equal(manifest.version, pkg.version);
+  assert.equal(manifest.content_security_policy.extension_pages, "script-src 'self' 'wasm-unsafe-eval'; object-src 'self'");
+  assert.deepEqual([...manifest.permissions].sort(), ['activeTab', 'contextMenus', 'offscreen', 'scripting']);
+  assert.equal(manifest.host_permissions, undefined, 'no host access at install');
+  assert.deepEqual(manifest.optional_host_permissions, ['http://*/*', 'https://*/*']);
+  assert.equal(manifest.content_scripts, undefined, 'the overlay is injected on demand only');
+  assert.equal(manifest.web_accessible_resources, undefined, 'pages cannot load extension files');
+  assert.deepEqual(manifest.background, { service_worker: 'background.js', type: 'module' });
+  for (const icon of Object.values(manifest.icons) as string[]) assert.ok(statSync(join(outDir, icon)).isFile(), icon);
+});
