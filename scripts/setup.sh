@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# One-time setup on a fresh machine: Debian's Chromium (for `npm start` and the browser tests) and the
+# npm dependencies. Safe to run again. tfjs-node (native training) is optional: see README,
+# "Native training"; without it the trainer uses the wasm backend.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v chromium >/dev/null 2>&1 && [ -z "${CHROME_PATH:-}" ]; then
+  echo "setup: installing Debian's chromium (needed by npm start and the browser/e2e tests)"
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq chromium >/dev/null
+fi
+
+# Never let a package download its own browser.
+export PUPPETEER_SKIP_DOWNLOAD=1
+if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+echo "setup: done (chromium: ${CHROME_PATH:-$(command -v chromium)})"
