@@ -70,12 +70,19 @@ Prints the class probabilities for each image. Default model: ${DEFAULT_MODEL}.
   --backend <b>      auto | tensorflow | wasm | cpu (default auto)
 `;
 
+const REPORT_HELP = `Usage: dermlens report --run <dir> [--backend <b>] [--cache-dir <dir>]
+
+(Re)writes <dir>/report.html from a run folder: works during training (curves so far) and for runs
+that finished before predictions.json existed (their val/test predictions are recomputed from best/).
+`;
+
 const MAIN_HELP = `Usage: dermlens <command> [options]
 
 Commands:
   train       train a model on HAM10000 (dermlens train --help)
   evaluate    score a model on labelled images (dermlens evaluate --help)
   classify    classify image files (dermlens classify --help)
+  report      write the HTML report of a run folder (dermlens report --help)
 
 Not a medical device: for research and education only.
 `;
@@ -250,6 +257,23 @@ async function classifyCommand(args: string[]): Promise<void> {
   if (failures) process.exitCode = 1;
 }
 
+async function reportCommand(args: string[]): Promise<void> {
+  const { values } = parse(args, { run: { type: 'string' }, backend: { type: 'string' }, 'cache-dir': { type: 'string' } });
+  if (values.help) { process.stdout.write(REPORT_HELP); return; }
+  const runDir = str(values, 'run');
+  if (!runDir) throw new UsageError('--run <dir> is required (dermlens report --help)');
+  const { stat } = await import('node:fs/promises');
+  const needsModel = await stat(join(runDir, 'metrics-detail.json')).then(() => true, () => false)
+    && !(await stat(join(runDir, 'predictions.json')).then(() => true, () => false));
+  const backend = needsModel ? await startBackend(values, false) : undefined;
+  const { writeRunReport } = await import('./run-report.ts');
+  const path = await writeRunReport(resolve(runDir), {
+    recompute: needsModel, backend,
+    cacheDir: resolve(str(values, 'cache-dir') ?? process.env.DERMLENS_CACHE_DIR ?? join(homedir(), '.cache', 'dermlens')),
+  });
+  console.log(`wrote ${path}`);
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
@@ -257,6 +281,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'train': await trainCommand(rest); break;
       case 'evaluate': await evaluateCommand(rest); break;
       case 'classify': await classifyCommand(rest); break;
+      case 'report': await reportCommand(rest); break;
       case undefined: case 'help': case '--help': case '-h': process.stdout.write(MAIN_HELP); break;
       default: throw new UsageError(`unknown command "${command}"\n\n${MAIN_HELP}`);
     }

@@ -24,6 +24,7 @@ import { parseHamMetadata, type LabelledImage } from './metadata.ts';
 import { fileLoadHandler } from './model-io.ts';
 import { metricsJson } from './evaluate.ts';
 import { predictDataset } from './predict.ts';
+import { writeRunReport } from './run-report.ts';
 import { epochProgress, formatDuration } from './progress.ts';
 import { makeRng, shuffleInPlace } from './rng.ts';
 import { learningRateAt } from './schedule.ts';
@@ -33,6 +34,8 @@ import { DEFAULT_TRAIN_CONFIG, resumeConflict, validateConfig, type TrainConfig 
 export { DEFAULT_TRAIN_CONFIG, type TrainConfig } from './train-config.ts';
 
 export const METADATA_FILE = 'HAM10000_metadata.csv';
+/** Calibrated val/test probabilities of the final model (for the report's ROC curves and later analysis). */
+export const PREDICTIONS_FILE = 'predictions.json';
 
 export interface EpochRecord {
   epoch: number;
@@ -331,6 +334,8 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     outDir: config.outDir, completed: true, epochsCompleted: state.epoch, bestEpoch: state.bestEpoch,
     bestValBalancedAccuracy: state.bestValBalancedAccuracy, stoppedEarly: state.stoppedEarly, history: state.history, final,
   };
+  const reportPath = await writeRunReport(config.outDir, { backend: options.backend });
+  log(`report: ${reportPath}`);
   return result;
 }
 
@@ -355,6 +360,14 @@ async function finalEvaluation(config: TrainConfig, ds: Dataset, idx: { val: num
       const labels = key.startsWith('val/') ? valLabels : testLabels;
       variants[key] = computeMetrics(labels, probs.map((p) => applyTemperature(p, temperature)));
     }
+    const calibrated = (split: 'val' | 'test', indices: number[], labels: number[]) => ({
+      imageIds: indices.map((i) => ds.items[i].imageId),
+      labels,
+      probs: raw[`${split}/${tta}`].map((p) => Array.from(applyTemperature(p, temperature), (v) => Number(v.toPrecision(6)))),
+    });
+    await writeJsonAtomic(join(config.outDir, PREDICTIONS_FILE), {
+      temperature, tta, val: calibrated('val', idx.val, valLabels), test: calibrated('test', idx.test, testLabels),
+    });
     const metadata = dermlensMetadata({ arch: config.arch, inputSize: config.size, temperature, tta });
     await exportModel(best, bestDir, metadata);
     const final: FinalEvaluation = { temperature, tta, val: variants[`val/${tta}`], test: variants[`test/${tta}`], variants, valEceUncalibrated };
