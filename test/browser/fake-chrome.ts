@@ -9,7 +9,7 @@ export interface FakeChrome {
   sent: unknown[];
   /** URLs opened with chrome.tabs.create. */
   createdTabs: string[];
-  /** Answers chrome.runtime.sendMessage (default: undefined). */
+  /** Answers chrome.runtime.sendMessage (default: undefined); a rejection becomes runtime.lastError. */
   respond: (message: unknown) => unknown | Promise<unknown>;
   /** Delivers a message to the runtime.onMessage listeners as Chrome does; resolves to the response. */
   deliver(message: unknown, sender?: chrome.runtime.MessageSender): Promise<unknown>;
@@ -37,13 +37,17 @@ function install(): FakeChrome {
   };
   const runtime = {
     id: 'dermlens-test',
-    lastError: undefined,
+    lastError: undefined as { message: string } | undefined,
     getURL: (path: string) => new URL(path, `${location.origin}/`).href,
     sendMessage(message: unknown, callback?: (response: unknown) => void) {
       fake.sent.push(message);
-      const result = Promise.resolve(fake.respond(message));
+      const result = Promise.resolve().then(() => fake.respond(message));
       if (callback) {
-        void result.then(callback);
+        // Chrome's callback style: a failure sets runtime.lastError for the duration of the callback.
+        void result.then(callback, (error: Error) => {
+          runtime.lastError = { message: error.message } as never;
+          try { callback(undefined); } finally { runtime.lastError = undefined; }
+        });
         return undefined;
       }
       return result;

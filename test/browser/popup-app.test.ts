@@ -133,16 +133,42 @@ describe('<dermlens-popup>', () => {
     expect(el.shadowRoot!.querySelector('dermlens-image-upload')).to.not.equal(null);
   });
 
-  it('by default sends the photo to the service worker as a classify-image request', async () => {
-    fakeChrome.respond = (message) => ({ ok: true, result: { ...SAMPLE_RESULT, top: 'mel', echoed: message } });
+  it('by default sends the photo to the running offscreen model directly, with one request id', async () => {
+    fakeChrome.sent.length = 0;
+    fakeChrome.respond = (message) => ((message as { target: string }).target === 'offscreen' ? { ok: true, result: { ...SAMPLE_RESULT, top: 'mel' } } : undefined);
     const el = await fixture<DermlensPopup>(html`<dermlens-popup .loadModelCard=${() => Promise.resolve(CARD)}></dermlens-popup>`);
     pickFile(el, new File([await canvasPng(32, 32) as Uint8Array<ArrayBuffer>], 'x.png', { type: 'image/png' }));
     await waitFor(() => el.dataset.state === 'result', 'result');
-    const sent = fakeChrome.sent.at(-1) as { target: string; type: string; requestId: string; image: ImageBytes };
-    expect(sent.target).to.equal('background');
-    expect(sent.type).to.equal('classify-image');
-    expect(sent.requestId).to.match(/^[0-9a-f-]{36}$/);
-    expect(sent.image.mime).to.equal('image/png');
     expect(el.dataset.top).to.equal('mel');
+    const sent = fakeChrome.sent as { target: string; type: string; requestId: string; image: ImageBytes }[];
+    expect(sent.map((m) => `${m.target}/${m.type}`)).to.deep.equal(['offscreen/classify-bytes']);
+    expect(sent[0].requestId).to.match(/^[0-9a-f-]{36}$/);
+    expect(sent[0].image.mime).to.equal('image/png');
+  });
+
+  it('goes through the service worker (which starts the model) when no offscreen document answers', async () => {
+    fakeChrome.sent.length = 0;
+    fakeChrome.respond = (message) => {
+      const { target } = message as { target: string };
+      if (target === 'offscreen') return Promise.reject(new Error('Could not establish connection. Receiving end does not exist.'));
+      return { ok: true, result: { ...SAMPLE_RESULT, top: 'bcc' } };
+    };
+    const el = await fixture<DermlensPopup>(html`<dermlens-popup .loadModelCard=${() => Promise.resolve(CARD)}></dermlens-popup>`);
+    pickFile(el, new File([await canvasPng(32, 32) as Uint8Array<ArrayBuffer>], 'x.png', { type: 'image/png' }));
+    await waitFor(() => el.dataset.state === 'result', 'result');
+    expect(el.dataset.top).to.equal('bcc');
+    const sent = fakeChrome.sent as { target: string; type: string; requestId: string }[];
+    expect(sent.map((m) => `${m.target}/${m.type}`)).to.deep.equal(['offscreen/classify-bytes', 'background/classify-image']);
+    expect(sent[1].requestId, 'the same request id on both routes').to.equal(sent[0].requestId);
+  });
+
+  it('shows a real error from the model without trying another route', async () => {
+    fakeChrome.sent.length = 0;
+    fakeChrome.respond = () => ({ ok: false, error: 'The PNG image (32x32) is corrupt or truncated and could not be decoded.' });
+    const el = await fixture<DermlensPopup>(html`<dermlens-popup .loadModelCard=${() => Promise.resolve(CARD)}></dermlens-popup>`);
+    pickFile(el, new File([await canvasPng(32, 32) as Uint8Array<ArrayBuffer>], 'x.png', { type: 'image/png' }));
+    await waitFor(() => el.dataset.state === 'error', 'error');
+    expect(el.dataset.error).to.equal('The PNG image (32x32) is corrupt or truncated and could not be decoded.');
+    expect(fakeChrome.sent).to.have.length(1);
   });
 });
