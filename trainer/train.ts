@@ -19,7 +19,7 @@ import { findCheckpoint, readCheckpointState, restoreCheckpoint, saveCheckpoint,
 import { installFastCpuKernels } from './cpu-kernels.ts';
 import { loadDataset, toTensors, type Dataset } from './dataset.ts';
 import { dermlensMetadata, exportModel } from './export-model.ts';
-import { balancedClassWeights, meanNll, weightedCrossEntropy } from './loss.ts';
+import { balancedClassWeights, meanNll, weightedCrossEntropy, type LossOptions } from './loss.ts';
 import { parseHamMetadata, type LabelledImage } from './metadata.ts';
 import { fileLoadHandler } from './model-io.ts';
 import { metricsJson } from './evaluate.ts';
@@ -145,10 +145,19 @@ export function epochOrder(trainIdx: readonly number[], labelOf: (index: number)
  * each time), and without one it uses Math.random, which cannot be replayed on resume. So each step gets
  * fresh seeds derived from (run seed, step): masks vary per step and a resumed run replays them exactly.
  */
-function reseedDropout(model: tf.LayersModel, seed: number, step: number): void {
+export function reseedDropout(model: tf.LayersModel, seed: number, step: number): void {
   model.layers.forEach((layer, i) => {
     if (layer.getClassName() === 'Dropout') (layer as unknown as { seed?: number }).seed = mixSeed(seed, STREAM.dropout, step, i);
   });
+}
+
+/**
+ * One optimisation step: forward pass in training mode (batch statistics; BatchNormalization updates
+ * its moving mean/variance inside call(), exactly as under model.fit; Dropout active), loss, gradients
+ * of varList, Adam update. Returns the batch loss (the caller disposes it).
+ */
+export function trainStep(model: tf.LayersModel, optimizer: tf.Optimizer, varList: tf.Variable[], x: tf.Tensor4D, y: tf.Tensor2D, loss: LossOptions): tf.Scalar {
+  return optimizer.minimize(() => weightedCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor2D, loss), true, varList)!;
 }
 
 function augmentOptions(name: TrainConfig['augment']): AugmentOptions | null {
@@ -281,8 +290,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
         lr = learningRateAt(state.step, schedule);
         setLearningRate(lr);
         reseedDropout(model, config.seed, state.step);
-        const loss = optimizer.minimize(() => weightedCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor2D,
-          { labelSmoothing: config.labelSmoothing, classWeights }), true, varList)!;
+        const loss = trainStep(model, optimizer, varList, x, y, { labelSmoothing: config.labelSmoothing, classWeights });
         const value = (await loss.data())[0];
         tf.dispose([loss, x, y]);
         if (!Number.isFinite(value)) throw new Error(`the loss became ${value} at epoch ${epoch}, batch ${b + 1}; try a lower --lr`);

@@ -1,0 +1,219 @@
+// End to end through the code the CLI runs: a synthetic HAM10000-layout dataset, a tiny training run on
+// the pure-JS cpu backend (so CI needs no tfjs-node), checkpoints, an interrupted + resumed run that
+// must match an uninterrupted one, evaluate --json, export/reload (float32, float16, uint8), classify,
+// and the CLI's error handling as a subprocess.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import '@tensorflow/tfjs-backend-cpu';
+import { tf } from '../../core/tf.ts';
+import { load } from '../../core/classifier.ts';
+import { buildModel } from '../../core/models.ts';
+import { PREPROCESS_VERSION } from '../../core/preprocess.ts';
+import { initBackend } from '../../trainer/backend.ts';
+import { findCheckpoint, restoreCheckpoint } from '../../trainer/checkpoint.ts';
+import { main } from '../../trainer/commands.ts';
+import { loadDataset } from '../../trainer/dataset.ts';
+import { dermlensMetadata, exportModel } from '../../trainer/export-model.ts';
+import { parseHamMetadata } from '../../trainer/metadata.ts';
+import { fileLoadHandler } from '../../trainer/model-io.ts';
+import { predictDataset } from '../../trainer/predict.ts';
+import { DEFAULT_TRAIN_CONFIG, train, type TrainConfig, type TrainResult } from '../../trainer/train.ts';
+import { writeSyntheticHam, type SyntheticHam } from './helpers/synthetic-ham.ts';
+
+const METRIC_KEYS = ['n', 'accuracy', 'balancedAccuracy', 'macroF1', 'macroAuc', 'ece', 'perClass', 'confusion', 'classes'];
+
+let root: string;
+let data: SyntheticHam;
+const logs: string[] = [];
+const quiet = { progress: 'plain' as const, log: (line: string) => { logs.push(line); } };
+
+function tinyConfig(outDir: string, overrides: Partial<TrainConfig> = {}): TrainConfig {
+  return { ...DEFAULT_TRAIN_CONFIG, dataDir: data.dir, outDir, arch: 'seed', size: 16, epochs: 3, batch: 16, seed: 7, ...overrides };
+}
+
+/** Model weights of a run's checkpoint, in getWeights() order. */
+async function checkpointWeights(runDir: string, config: TrainConfig): Promise<Float32Array[]> {
+  const dir = await findCheckpoint(runDir);
+  assert.ok(dir, `no checkpoint in ${runDir}`);
+  const model = buildModel(config.arch, { inputSize: config.size, seed: config.seed });
+  const optimizer = tf.train.adam(config.lr);
+  await restoreCheckpoint(dir, model, optimizer);
+  const values = model.getWeights().map((w) => w.dataSync() as Float32Array).map((a) => a.slice());
+  const moments = (await optimizer.getWeights());
+  const optimizerValues = moments.map((w) => (w.tensor.dataSync() as Float32Array).slice());
+  moments[0].tensor.dispose();
+  model.dispose();
+  optimizer.dispose();
+  return [...values, ...optimizerValues];
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  let max = 0;
+  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
+  return max;
+}
+
+describe('dermlens train end to end (cpu backend)', { timeout: 240_000 }, () => {
+  let runA: string;
+  let resultA: TrainResult;
+
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), 'dermlens-e2e-'));
+    data = await writeSyntheticHam(join(root, 'data'), { perClass: 10 });
+    await initBackend('cpu', { allowCpuForTraining: true, log: null });
+  });
+  after(async () => { await rm(root, { recursive: true, force: true }); });
+
+  test('trains: loss goes down, files are written, no tensors leak, the corrupt image is skipped', async () => {
+    runA = join(root, 'runA');
+    const tensorsBefore = tf.memory().numTensors;
+    resultA = await train(tinyConfig(runA, { tta: true }), quiet);
+    assert.equal(tf.memory().numTensors, tensorsBefore, 'train() leaves no tensors behind');
+
+    assert.equal(resultA.completed, true);
+    assert.equal(resultA.history.length, 3);
+    const losses = resultA.history.map((h) => h.loss);
+    assert.ok(losses[2] < losses[0] * 0.7, `training loss should fall clearly: ${losses.join(', ')}`);
+    // Per-epoch tensor growth is printed; after the first epoch (Adam's slots) it must be zero.
+    const growth = logs.filter((l) => /^epoch \d+\/3 .*tensors/.test(l)).map((l) => Number(/tensors ([+-]\d+)/.exec(l)![1]));
+    assert.equal(growth.length, 3);
+    assert.deepEqual(growth.slice(1), [0, 0], `tensor count grew between epochs: ${growth.join(', ')}`);
+    assert.ok(logs.some((l) => l.includes(data.corruptId) && /cannot decode/.test(l)), 'corrupt image reported');
+
+    for (const file of ['config.json', 'split.json', 'history.json', 'metrics.json', 'metrics-detail.json', 'predictions.json', 'report.html',
+      'best/model.json', 'checkpoint/state.json', 'checkpoint/model.bin', 'checkpoint/optimizer.bin']) {
+      assert.ok((await stat(join(runA, file))).size > 0, `${file} written`);
+    }
+    const metrics = JSON.parse(await readFile(join(runA, 'metrics.json'), 'utf8'));
+    assert.deepEqual(Object.keys(metrics), METRIC_KEYS);
+    assert.equal(metrics.n, JSON.parse(await readFile(join(runA, 'split.json'), 'utf8')).test.length);
+    const history = JSON.parse(await readFile(join(runA, 'history.json'), 'utf8'));
+    assert.deepEqual(history.map((h: { epoch: number }) => h.epoch), [1, 2, 3]);
+
+    const modelJson = JSON.parse(await readFile(join(runA, 'best/model.json'), 'utf8'));
+    const meta = modelJson.userDefinedMetadata.dermlens;
+    assert.deepEqual(Object.keys(meta).sort(), ['arch', 'classes', 'inputSize', 'preprocess', 'temperature', 'tta', 'version']);
+    assert.equal(meta.arch, 'seed');
+    assert.equal(meta.inputSize, 16);
+    assert.equal(meta.preprocess, PREPROCESS_VERSION);
+    assert.ok(meta.temperature > 0 && meta.temperature === resultA.final!.temperature);
+    assert.ok(['none', 'flip'].includes(meta.tta));
+    assert.ok(resultA.final!.variants['test/flip'] && resultA.final!.variants['test/none'], 'both TTA modes evaluated');
+
+    const report = await readFile(join(runA, 'report.html'), 'utf8');
+    assert.match(report, /Chart\.register|new Chart\(/);
+    assert.ok(report.length > 150_000, 'Chart.js is inlined');
+    assert.doesNotMatch(report, /<script[^>]+src=/, 'no external scripts');
+    const reportData = JSON.parse(/<script id="report-data" type="application\/json">(.*?)<\/script>/s.exec(report)![1]);
+    assert.equal(reportData.epochs.length, 3);
+    assert.ok(reportData.roc.test.length >= 2 && reportData.roc.test[0].fpr.at(-1) === 1);
+  });
+
+  test('an interrupted run resumes to the same weights as an uninterrupted one', async () => {
+    const runB = join(root, 'runB');
+    const config = tinyConfig(runB, { tta: true });
+    const first = await train(config, { ...quiet, stopAfterEpochs: 2 });
+    assert.equal(first.completed, false);
+    assert.equal(first.epochsCompleted, 2);
+    assert.equal((await readdir(runB)).includes('metrics.json'), false);
+
+    await assert.rejects(train(config, quiet), /already holds a training run/);
+    await assert.rejects(train({ ...config, lr: 0.01 }, { ...quiet, resume: true }), /cannot resume .*lr: saved 0\.001, requested 0\.01/);
+
+    const resumed = await train(config, { ...quiet, resume: true });
+    assert.equal(resumed.completed, true);
+    assert.ok(logs.some((l) => /resumed from .* after epoch 2/.test(l)));
+    assert.deepEqual(JSON.parse(await readFile(join(runB, 'split.json'), 'utf8')).test, JSON.parse(await readFile(join(runA, 'split.json'), 'utf8')).test);
+
+    const a = await checkpointWeights(runA, config);
+    const b = await checkpointWeights(runB, config);
+    assert.equal(a.length, b.length);
+    a.forEach((w, i) => assert.ok(maxAbsDiff(w, b[i]) < 1e-5, `weight ${i} differs by ${maxAbsDiff(w, b[i])}`));
+    resumed.history.forEach((h, i) => assert.ok(Math.abs(h.loss - resultA.history[i].loss) < 1e-5, `epoch ${i + 1} loss`));
+    assert.deepEqual(resumed.final!.test.confusion, resultA.final!.test.confusion);
+  });
+
+  test('evaluate --json writes exactly the metric keys; missing images are skipped', async () => {
+    const labels = join(root, 'labels.csv');
+    const csv = await readFile(data.metadataPath, 'utf8');
+    await writeFile(labels, `${csv}HAM_0000001,ISIC_0000404,mel,histo,30.0,male,back\n`);
+    const out = join(root, 'eval', 'metrics.json');
+    const code = await main(['evaluate', '--model', join(runA, 'best'), '--data', data.dir, '--labels', labels, '--json', out, '--backend', 'cpu']);
+    assert.equal(code, 0);
+    const metrics = JSON.parse(await readFile(out, 'utf8'));
+    assert.deepEqual(Object.keys(metrics), METRIC_KEYS);
+    assert.equal(metrics.n, data.imageIds.length, 'all valid images scored; the corrupt and the missing one skipped');
+    assert.equal(metrics.confusion.flat().reduce((x: number, y: number) => x + y, 0), data.imageIds.length);
+  });
+
+  test('export + reload gives the in-memory predictions; float16 and uint8 exports load within tolerance', async () => {
+    const config = tinyConfig(runA);
+    const model = buildModel('seed', { inputSize: 16, seed: 7 });
+    const optimizer = tf.train.adam();
+    await restoreCheckpoint((await findCheckpoint(runA))!, model, optimizer);
+    optimizer.dispose();
+    const items = parseHamMetadata(await readFile(data.metadataPath, 'utf8'), data.metadataPath);
+    const ds = await loadDataset({ images: items, imageDir: data.dir, size: 16 });
+    const indices = ds.items.map((_, i) => i);
+    const inference = { temperature: 1.7, tta: 'flip' as const };
+    const reference = await predictDataset(model, ds, indices, inference);
+    const metadata = dermlensMetadata({ arch: config.arch, inputSize: 16, ...inference });
+    const perImage = 16 * 16 * 3;
+    const inputs = indices.map((i) => ds.pixels.slice(i * perImage, (i + 1) * perImage));
+
+    const sizes: Record<string, number> = {};
+    const diffs: Record<string, number> = {};
+    for (const q of ['none', 'float16', 'uint8'] as const) {
+      const dir = join(root, `export-${q}`);
+      await exportModel(model, dir, metadata, q);
+      const shards = (await readdir(dir)).filter((f) => f.endsWith('.bin'));
+      sizes[q] = (await Promise.all(shards.map((f) => stat(join(dir, f))))).reduce((s, st) => s + st.size, 0);
+      const classifier = await load(fileLoadHandler(join(dir, 'model.json')), { warmUp: false });
+      assert.deepEqual(classifier.metadata, metadata);
+      const rows = await classifier.classifyInputs(inputs);
+      diffs[q] = Math.max(...rows.map((row, i) => maxAbsDiff(row, reference[i])));
+      classifier.dispose();
+    }
+    model.dispose();
+    assert.ok(diffs.none < 1e-6, `float32 export differs by ${diffs.none}`);
+    assert.ok(diffs.float16 < 5e-3, `float16 export differs by ${diffs.float16}`);
+    assert.ok(diffs.uint8 < 0.1, `uint8 export differs by ${diffs.uint8}`);
+    assert.ok(Math.abs(sizes.float16 / sizes.none - 0.5) < 0.01, `float16 is half the size: ${sizes.float16} vs ${sizes.none}`);
+    assert.ok(Math.abs(sizes.uint8 / sizes.none - 0.25) < 0.01, `uint8 is a quarter: ${sizes.uint8} vs ${sizes.none}`);
+  });
+
+  test('CLI as a subprocess: clear errors with exit code 1 and no stack trace; classify goes on past a bad file', () => {
+    const run = (...args: string[]) => spawnSync(process.execPath, ['bin/dermlens.js', ...args], { encoding: 'utf8', timeout: 60_000 });
+    const missing = join(root, 'no-such-folder');
+    const r1 = run('train', '--data', missing, '--out', join(root, 'runX'), '--backend', 'cpu');
+    assert.equal(r1.status, 1, r1.stderr);
+    assert.match(r1.stderr, new RegExp(`dermlens: data folder not found: ${missing}`));
+    assert.doesNotMatch(r1.stderr, /\n\s+at /, 'no stack trace');
+
+    const r2 = run('train', '--out', join(root, 'runY'));
+    assert.equal(r2.status, 1);
+    assert.match(r2.stderr, /--data <dir> is required/);
+
+    const r3 = run('classify', data.samplePaths[0], join(data.dir, 'HAM10000_images_part_1', `${data.corruptId}.jpg`), '--model', join(runA, 'best'), '--backend', 'cpu');
+    assert.equal(r3.status, 1, 'one file failed');
+    assert.match(r3.stdout, new RegExp(`${data.samplePaths[0].replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n(  \\w+ +\\d+\\.\\d%  .+\\n){7}`));
+    assert.match(r3.stderr, new RegExp(`${data.corruptId}\\.jpg: cannot decode`));
+    assert.doesNotMatch(r3.stderr, /\n\s+at /);
+  });
+
+  test('CLI names the file and row of an unknown dx', async () => {
+    const bad = join(root, 'bad-data');
+    await writeSyntheticHam(bad, { perClass: 1 });
+    const csv = await readFile(join(bad, 'HAM10000_metadata.csv'), 'utf8');
+    await writeFile(join(bad, 'HAM10000_metadata.csv'), csv.replace(',bkl,', ',xyz,'));
+    const r = spawnSync(process.execPath, ['bin/dermlens.js', 'train', '--data', bad, '--out', join(root, 'runZ'), '--backend', 'cpu'], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /HAM10000_metadata\.csv:4: .*xyz/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
+  });
+});

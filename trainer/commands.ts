@@ -1,0 +1,294 @@
+// The `dermlens` commands: train, evaluate, classify, report (trainer/cli.ts runs main()). Every user
+// mistake (bad flag, missing file, bad CSV row) ends with one clear "dermlens: ..." line and exit code 1,
+// no stack trace (set DERMLENS_DEBUG=1 to see one).
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { homedir } from 'node:os';
+import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { ARCHITECTURES } from '../core/models.ts';
+import type { BackendPreference } from './backend.ts';
+import { DEFAULT_TRAIN_CONFIG, AUGMENT_NAMES, BALANCE_MODES, type TrainConfig } from './train-config.ts';
+import { LR_SCHEDULES } from './schedule.ts';
+import { QUANTIZATIONS } from './export-model.ts';
+
+export const DEFAULT_MODEL = 'extension/model/model.json';
+
+class UsageError extends Error {}
+
+const d = DEFAULT_TRAIN_CONFIG;
+const TRAIN_HELP = `Usage: dermlens train --data <dir> --out <dir> [options]
+
+Trains a 7-class skin-lesion classifier on HAM10000 (HAM10000_metadata.csv in --data, images anywhere
+below it). Writes to --out: config.json, split.json (lesion-grouped), history.json, checkpoint/ (every
+epoch), best/ (best val balanced accuracy, TF.js layers model), metrics.json (test), report.html.
+
+  --data <dir>            dataset folder (required)
+  --out <dir>             run folder (required)
+  --arch <name>           ${Object.entries(ARCHITECTURES).map(([k, v]) => `${k}: ${v.description}`).join('\n                          ')}
+                          (default ${d.arch})
+  --size <px>             input side in pixels (default ${d.size})
+  --epochs <n>            (default ${d.epochs})
+  --batch <n>             batch size (default ${d.batch})
+  --seed <n>              seed for split, init, shuffling, augmentation, dropout (default ${d.seed})
+  --lr <x>                Adam learning rate (default ${d.lr})
+  --lr-schedule <s>       ${LR_SCHEDULES.join(' | ')} (default ${d.lrSchedule})
+  --warmup-epochs <n>     linear learning-rate warm-up (default ${d.warmupEpochs})
+  --balance <mode>        none | weights (class-weighted loss) | sampling (class-balanced batches) (default ${d.balance})
+  --label-smoothing <x>   0..1 (default ${d.labelSmoothing})
+  --augment <name>        ${AUGMENT_NAMES.join(' | ')} (default ${d.augment})
+  --val-fraction <x>      (default ${d.valFraction})
+  --test-fraction <x>     (default ${d.testFraction})
+  --patience <n>          early stopping on val balanced accuracy; 0 = off (default ${d.patience})
+  --tta                   also evaluate with horizontal-flip averaging; ship it if it helps on val
+  --quantize <q>          ${QUANTIZATIONS.join(' | ')}: also export best-<q>/ with quantized weights (default ${d.quantize})
+  --backend <b>           auto | tensorflow | wasm | cpu (default auto: tfjs-node, else wasm)
+  --cache-dir <dir>       decoded-image cache (default ~/.cache/dermlens; --no-cache to disable)
+  --resume                continue the run in --out from its last checkpoint (flags not given are taken
+                          from its config.json; training settings must match)
+`;
+
+const EVALUATE_HELP = `Usage: dermlens evaluate --model <dir|model.json> --data <imagesDir> --labels <csv> [--json <file>] [--tta]
+
+Scores a model on labelled images (HAM10000 metadata CSV or ISIC 2018 Task 3 ground truth). Listed
+images that are missing or unreadable are reported and skipped.
+
+  --model <path>     model folder or model.json
+  --data <dir>       image folder (searched recursively)
+  --labels <csv>     labels file
+  --json <file>      also write the metrics as JSON
+  --tta              average with the horizontally flipped image (default: as stored in the model)
+  --no-tta           never average
+  --backend <b>      auto | tensorflow | wasm | cpu (default auto)
+`;
+
+const CLASSIFY_HELP = `Usage: dermlens classify <image...> [--model <dir|model.json>] [--json]
+
+Prints the class probabilities for each image. Default model: ${DEFAULT_MODEL}.
+
+  --model <path>     model folder or model.json
+  --json             one JSON object per image instead of a table
+  --backend <b>      auto | tensorflow | wasm | cpu (default auto)
+`;
+
+const REPORT_HELP = `Usage: dermlens report --run <dir> [--backend <b>] [--cache-dir <dir>]
+
+(Re)writes <dir>/report.html from a run folder: works during training (curves so far) and for runs
+that finished before predictions.json existed (their val/test predictions are recomputed from best/).
+`;
+
+const MAIN_HELP = `Usage: dermlens <command> [options]
+
+Commands:
+  train       train a model on HAM10000 (dermlens train --help)
+  evaluate    score a model on labelled images (dermlens evaluate --help)
+  classify    classify image files (dermlens classify --help)
+  report      write the HTML report of a run folder (dermlens report --help)
+
+Not a medical device: for research and education only.
+`;
+
+type Values = Record<string, string | boolean | undefined>;
+
+function parse(args: string[], options: ParseArgsConfig['options'], allowPositionals = false): { values: Values; positionals: string[] } {
+  try {
+    const { values, positionals } = parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals, strict: true, allowNegative: true } as ParseArgsConfig);
+    return { values: values as Values, positionals };
+  } catch (err) {
+    throw new UsageError((err as Error).message.replace(/\. To specify a positional argument.*$/, ''));
+  }
+}
+
+function num(values: Values, flag: string): number | undefined {
+  const raw = values[flag];
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${flag} expects a number, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+const str = (values: Values, flag: string) => (typeof values[flag] === 'string' ? (values[flag] as string) : undefined);
+
+async function startBackend(values: Values, forTraining: boolean): Promise<string> {
+  const { initBackend, isBackendPreference } = await import('./backend.ts');
+  const preference = str(values, 'backend') ?? 'auto';
+  if (!isBackendPreference(preference)) throw new UsageError(`unknown --backend "${preference}" (choose auto, tensorflow, wasm or cpu)`);
+  // Asking for cpu by name is consent; 'auto' never falls back to it for training.
+  const info = await initBackend(preference as BackendPreference, {
+    allowCpuForTraining: preference === 'cpu' || !forTraining,
+    log: (line) => console.log(line),
+  });
+  return info.description;
+}
+
+async function trainCommand(args: string[]): Promise<void> {
+  const { values } = parse(args, {
+    data: { type: 'string' }, out: { type: 'string' }, arch: { type: 'string' }, size: { type: 'string' },
+    epochs: { type: 'string' }, batch: { type: 'string' }, seed: { type: 'string' }, lr: { type: 'string' },
+    'lr-schedule': { type: 'string' }, 'warmup-epochs': { type: 'string' }, balance: { type: 'string' },
+    'label-smoothing': { type: 'string' }, augment: { type: 'string' }, 'val-fraction': { type: 'string' },
+    'test-fraction': { type: 'string' }, patience: { type: 'string' }, tta: { type: 'boolean' },
+    quantize: { type: 'string' }, backend: { type: 'string' }, resume: { type: 'boolean' },
+    'cache-dir': { type: 'string' }, cache: { type: 'boolean' },
+  });
+  if (values.help) { process.stdout.write(TRAIN_HELP); return; }
+  const outDir = str(values, 'out');
+  if (!outDir) throw new UsageError('--out <dir> is required (the run folder)');
+  const resume = values.resume === true;
+
+  // A resumed run starts from its saved config; flags given now override it (and are checked for conflicts).
+  let base: Omit<TrainConfig, 'dataDir' | 'outDir'> & Partial<TrainConfig> = { ...DEFAULT_TRAIN_CONFIG };
+  if (resume) {
+    const configPath = join(outDir, 'config.json');
+    try {
+      base = JSON.parse(await readFile(configPath, 'utf8')) as TrainConfig;
+    } catch (err) {
+      throw new UsageError(`cannot resume: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? `${configPath} does not exist` : (err as Error).message}`);
+    }
+  }
+  const dataDir = str(values, 'data') ?? base.dataDir;
+  if (!dataDir) throw new UsageError('--data <dir> is required (the folder with HAM10000_metadata.csv and the images)');
+  const config: TrainConfig = {
+    ...base,
+    dataDir: resolve(dataDir),
+    outDir: resolve(outDir),
+    arch: str(values, 'arch') ?? base.arch,
+    size: num(values, 'size') ?? base.size,
+    epochs: num(values, 'epochs') ?? base.epochs,
+    batch: num(values, 'batch') ?? base.batch,
+    seed: num(values, 'seed') ?? base.seed,
+    lr: num(values, 'lr') ?? base.lr,
+    lrSchedule: (str(values, 'lr-schedule') ?? base.lrSchedule) as TrainConfig['lrSchedule'],
+    warmupEpochs: num(values, 'warmup-epochs') ?? base.warmupEpochs,
+    balance: (str(values, 'balance') ?? base.balance) as TrainConfig['balance'],
+    labelSmoothing: num(values, 'label-smoothing') ?? base.labelSmoothing,
+    augment: (str(values, 'augment') ?? base.augment) as TrainConfig['augment'],
+    valFraction: num(values, 'val-fraction') ?? base.valFraction,
+    testFraction: num(values, 'test-fraction') ?? base.testFraction,
+    patience: num(values, 'patience') ?? base.patience,
+    tta: typeof values.tta === 'boolean' ? values.tta : base.tta,
+    quantize: (str(values, 'quantize') ?? base.quantize) as TrainConfig['quantize'],
+  };
+  const { validateConfig } = await import('./train-config.ts');
+  try {
+    validateConfig(config);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const backend = await startBackend(values, true);
+  const cacheDir = values.cache === false ? undefined
+    : resolve(str(values, 'cache-dir') ?? process.env.DERMLENS_CACHE_DIR ?? join(homedir(), '.cache', 'dermlens'));
+  const { train } = await import('./train.ts');
+  const started = Date.now();
+  const result = await train(config, { resume, cacheDir, backend });
+  console.log(`done in ${((Date.now() - started) / 60000).toFixed(1)} min: best epoch ${result.bestEpoch} `
+    + `(val balanced accuracy ${result.bestValBalancedAccuracy.toFixed(4)}); model in ${join(config.outDir, 'best')}`);
+}
+
+async function evaluateCommand(args: string[]): Promise<void> {
+  const { values } = parse(args, {
+    model: { type: 'string' }, data: { type: 'string' }, labels: { type: 'string' }, json: { type: 'string' },
+    tta: { type: 'boolean' }, backend: { type: 'string' },
+  });
+  if (values.help) { process.stdout.write(EVALUATE_HELP); return; }
+  for (const flag of ['model', 'data', 'labels']) {
+    if (!str(values, flag)) throw new UsageError(`--${flag} is required (dermlens evaluate --help)`);
+  }
+  await startBackend(values, false);
+  const { evaluateModel, formatMetrics, metricsJson } = await import('./evaluate.ts');
+  const result = await evaluateModel({
+    model: str(values, 'model')!, imageDir: str(values, 'data')!, labelsPath: str(values, 'labels')!,
+    tta: typeof values.tta === 'boolean' ? values.tta : undefined,
+  });
+  console.log(`model ${result.modelPath} (${result.metadata.arch}, ${result.metadata.inputSize} px, temperature ${result.inference.temperature.toFixed(3)}, tta ${result.inference.tta})`);
+  if (result.skipped.length) {
+    console.log(`skipped ${result.skipped.length} listed image(s):`);
+    for (const s of result.skipped) console.log(`  ${s.imageId}: ${s.reason}`);
+  }
+  console.log('');
+  console.log(formatMetrics(result.metrics));
+  const jsonPath = str(values, 'json');
+  if (jsonPath) {
+    await mkdir(dirname(resolve(jsonPath)), { recursive: true });
+    await writeFile(jsonPath, `${JSON.stringify(metricsJson(result.metrics), null, 1)}\n`);
+    console.log(`\nwrote ${jsonPath}`);
+  }
+}
+
+async function classifyCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { model: { type: 'string' }, json: { type: 'boolean' }, backend: { type: 'string' } }, true);
+  if (values.help) { process.stdout.write(CLASSIFY_HELP); return 0; }
+  if (positionals.length === 0) throw new UsageError('give at least one image file (dermlens classify --help)');
+  const modelArg = str(values, 'model') ?? DEFAULT_MODEL;
+  const { resolveModelJson } = await import('./evaluate.ts');
+  let modelPath: string;
+  try {
+    modelPath = await resolveModelJson(modelArg);
+  } catch (err) {
+    throw new UsageError(values.model ? (err as Error).message
+      : `no shipped model at ${DEFAULT_MODEL} yet; train one (dermlens train) and pass --model <run>/best`);
+  }
+  await startBackend(values, false);
+  const { load } = await import('../core/classifier.ts');
+  const { fileLoadHandler } = await import('./model-io.ts');
+  const { decodeImage } = await import('./images.ts');
+  const classifier = await load(fileLoadHandler(modelPath));
+  let failures = 0;
+  try {
+    for (const file of positionals) {
+      try {
+        const predictions = await classifier.classify(await decodeImage(file));
+        if (values.json) {
+          console.log(JSON.stringify({ file, predictions: predictions.map((p) => ({ code: p.code, probability: p.probability })) }));
+        } else {
+          console.log(`${file}`);
+          for (const p of predictions) console.log(`  ${p.code.padEnd(6)} ${(p.probability * 100).toFixed(1).padStart(5)}%  ${p.name}`);
+        }
+      } catch (err) {
+        failures++;
+        const message = (err as Error).message;
+        if (values.json) console.log(JSON.stringify({ file, error: message }));
+        else console.error(`${file}: ${message}`);
+      }
+    }
+  } finally {
+    classifier.dispose();
+  }
+  if (!values.json) console.log('\nNot a diagnosis: for research and education only. See a dermatologist about any lesion that worries you.');
+  return failures ? 1 : 0;
+}
+
+async function reportCommand(args: string[]): Promise<void> {
+  const { values } = parse(args, { run: { type: 'string' }, backend: { type: 'string' }, 'cache-dir': { type: 'string' } });
+  if (values.help) { process.stdout.write(REPORT_HELP); return; }
+  const runDir = str(values, 'run');
+  if (!runDir) throw new UsageError('--run <dir> is required (dermlens report --help)');
+  const { stat } = await import('node:fs/promises');
+  const needsModel = await stat(join(runDir, 'metrics-detail.json')).then(() => true, () => false)
+    && !(await stat(join(runDir, 'predictions.json')).then(() => true, () => false));
+  const backend = needsModel ? await startBackend(values, false) : undefined;
+  const { writeRunReport } = await import('./run-report.ts');
+  const path = await writeRunReport(resolve(runDir), {
+    recompute: needsModel, backend,
+    cacheDir: resolve(str(values, 'cache-dir') ?? process.env.DERMLENS_CACHE_DIR ?? join(homedir(), '.cache', 'dermlens')),
+  });
+  console.log(`wrote ${path}`);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'train': await trainCommand(rest); return 0;
+      case 'evaluate': await evaluateCommand(rest); return 0;
+      case 'classify': return await classifyCommand(rest);
+      case 'report': await reportCommand(rest); return 0;
+      case undefined: case 'help': case '--help': case '-h': process.stdout.write(MAIN_HELP); return 0;
+      default: throw new UsageError(`unknown command "${command}"\n\n${MAIN_HELP}`);
+    }
+  } catch (err) {
+    if (process.env.DERMLENS_DEBUG) console.error(err);
+    else console.error(`dermlens: ${(err as Error).message ?? String(err)}`);
+    return 1;
+  }
+}
+
