@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '../../core/tf.ts';
+import { buildModel } from '../../core/models.ts';
 import { tfjsNodeSkipReason } from './helpers/tfjs-node.ts';
 
 const skip = tfjsNodeSkipReason();
@@ -104,6 +105,25 @@ test('training step: outputs, gradients and moving statistics equal the stock tf
   assert.equal(fast.grads.size, 14);
   for (const [name, g] of stock.grads) assertClose(fast.grads.get(name)!, g, `gradient of ${name}`, 2e-4);
   assert.equal(fast.moving.size, 6);
+  for (const [name, m] of stock.moving) assertClose(fast.moving.get(name)!, m, name);
+  tf.dispose([x, y]);
+  model.dispose();
+});
+
+test('compact architecture (separable convs, ReLU layers, residual adds): gradients equal the stock ones', { skip }, async () => {
+  await initBackend('tensorflow', { nativeFastPaths: false, log: null });
+  const model = buildModel('compact', { inputSize: 32, seed: 5 });
+  const x = tf.randomUniform([4, 32, 32, 3], 0, 1, 'float32', 12);
+  const y = tf.oneHot(tf.tensor1d([0, 2, 4, 6], 'int32'), 7);
+  const stock = await trainingStep(model, x, y);
+  // Dropout stays stock here: a seeded tfjs dropout draws the same mask in both runs.
+  installNativeFastPaths({ ...ALL_NATIVE_FAST_PATHS, dropout: false });
+  const fast = await trainingStep(model, x, y);
+  removeNativeFastPaths();
+  assert.ok(stock.kernels.has('Step') && !fast.kernels.has('Step'), 'the ReLU gradient did not take the native path');
+  assertClose(fast.output, stock.output, 'training-mode output');
+  assert.equal(fast.grads.size, stock.grads.size);
+  for (const [name, g] of stock.grads) assertClose(fast.grads.get(name)!, g, `gradient of ${name}`, 2e-4);
   for (const [name, m] of stock.moving) assertClose(fast.moving.get(name)!, m, name);
   tf.dispose([x, y]);
   model.dispose();
