@@ -1,0 +1,150 @@
+// `npm run bench:extension`: end-to-end latency and size of the built extension in headless
+// Chromium. A benchmark, not a test: it prints medians and PASS/FAIL against the targets.
+//
+//   right-click -> card shown, cold: fresh profile per launch (offscreen document and model not
+//     loaded yet), median of --cold runs;
+//   right-click -> card shown, warm: same browser after the cold run, median of --warm runs;
+//   popup upload -> result: median of --popup runs;
+//   packed zip and dist/ sizes.
+//
+// Timing uses Date.now() on both ends (the service worker when classifyUrl starts, the page when
+// the overlay's data-state turns "result"; the popup's input 'change' event and its data-state), so
+// CDP round trips are not counted. Usage: npm run bench:extension -- [--cold 3] [--warm 20] [--popup 20]
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { ElementHandle, Page } from 'puppeteer-core';
+import { launchWithExtension, stateLog, waitForDeepSelector, waitForFinalState, type ExtensionSession } from '../test/e2e/harness.ts';
+import { startFixtureServer, type FixtureServer } from '../test/e2e/fixture-server.ts';
+import { DIST, REPO_ROOT, ensureBuilt } from '../test/e2e/build.ts';
+
+const TARGETS = { coldMs: 1500, warmMs: 150, popupMs: 150, packedBytes: 5 * 1024 * 1024 };
+
+const { values } = parseArgs({
+  options: {
+    cold: { type: 'string', default: '3' },
+    warm: { type: 'string', default: '20' },
+    popup: { type: 'string', default: '20' },
+  },
+});
+const runs = { cold: Number(values.cold), warm: Number(values.warm), popup: Number(values.popup) };
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+function dirSize(path: string): number {
+  const st = statSync(path);
+  if (!st.isDirectory()) return st.size;
+  return readdirSync(path).reduce((sum, name) => sum + dirSize(join(path, name)), 0);
+}
+
+/** The zip `npm run build` packs (dermlens-<version>.zip at the repo root or in dist-packages/). */
+function findPackedZip(): string | undefined {
+  const candidates: string[] = [];
+  for (const dir of [REPO_ROOT, join(REPO_ROOT, 'dist-packages'), join(REPO_ROOT, 'dist-zip')]) {
+    if (!existsSync(dir)) continue;
+    for (const name of readdirSync(dir)) if (/^dermlens.*\.zip$/.test(name)) candidates.push(join(dir, name));
+  }
+  return candidates.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
+}
+
+/** One right-click classification; returns ms from classifyUrl() start to the card's result state. */
+async function rightClick(session: ExtensionSession, page: Page, tabId: number, src: string): Promise<number> {
+  const before = (await stateLog(page)).length;
+  const startedAt = await session.startClassifyUrl(src, tabId);
+  const entry = await waitForFinalState(page, before, { timeout: 60_000 });
+  if (entry.state !== 'result') throw new Error(`classification failed: ${entry.error}`);
+  return entry.at - startedAt;
+}
+
+async function benchColdAndWarm(server: FixtureServer) {
+  const cold: number[] = [];
+  const warm: number[] = [];
+  const preloaded: boolean[] = [];
+  for (let i = 0; i < runs.cold; i++) {
+    const session = await launchWithExtension();
+    try {
+      const page = await session.openPage(server.urls.page);
+      const tabId = await session.tabIdOf(page);
+      preloaded.push(session.hasOffscreenDocument());
+      cold.push(await rightClick(session, page, tabId, server.urls.lesionPng));
+      if (i === runs.cold - 1) {
+        for (let j = 0; j < runs.warm; j++) warm.push(await rightClick(session, page, tabId, server.urls.lesionPng));
+      }
+    } finally {
+      await session.close();
+    }
+  }
+  return { cold, warm, preloaded };
+}
+
+async function benchPopup(server: FixtureServer) {
+  const dir = mkdtempSync(join(tmpdir(), 'dermlens-bench-'));
+  const session = await launchWithExtension();
+  const times: number[] = [];
+  try {
+    const popup = await session.openPopup();
+    const input = (await waitForDeepSelector(popup, 'dermlens-popup >>> input[type=file]')) as ElementHandle<HTMLInputElement>;
+    // Record when the file is chosen (capture phase on the input's root runs before the app's listener).
+    await input.evaluate((el) => {
+      const w = window as unknown as { __changeAt: number };
+      (el.getRootNode() as ShadowRoot).addEventListener('change', () => (w.__changeAt = Date.now()), { capture: true });
+    });
+    // Alternate two files so every upload is a real change of the input.
+    const files = [join(dir, 'a.png'), join(dir, 'b.jpg')];
+    writeFileSync(files[0]!, server.lesionPng);
+    writeFileSync(files[1]!, server.lesionJpeg);
+    // One untimed upload first: the first one also starts the offscreen document and loads the model.
+    for (let i = 0; i <= runs.popup; i++) {
+      const before = (await stateLog(popup)).length;
+      await input.uploadFile(files[i % 2]!);
+      const entry = await waitForFinalState(popup, before, { tag: 'dermlens-popup', timeout: 60_000 });
+      if (entry.state !== 'result') throw new Error(`popup classification failed: ${entry.error}`);
+      const changeAt = await popup.evaluate(() => (window as unknown as { __changeAt: number }).__changeAt);
+      if (i > 0) times.push(entry.at - changeAt);
+    }
+  } finally {
+    await session.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return times;
+}
+
+function row(label: string, value: string, target: string, pass: boolean) {
+  console.log(`${label.padEnd(44)} ${value.padStart(12)}   target ${target.padEnd(10)} ${pass ? 'PASS' : 'FAIL'}`);
+}
+
+async function main() {
+  ensureBuilt();
+  const server = await startFixtureServer();
+  try {
+    const { cold, warm, preloaded } = await benchColdAndWarm(server);
+    const popup = await benchPopup(server);
+    const zip = findPackedZip();
+    const zipBytes = zip ? statSync(zip).size : NaN;
+    const distBytes = dirSize(DIST);
+    const mb = (b: number) => `${(b / 1024 / 1024).toFixed(2)} MB`;
+    console.log('');
+    console.log(`cold runs (ms): ${cold.map((x) => x.toFixed(0)).join(', ')}`);
+    if (preloaded.some(Boolean)) console.log('note: the offscreen document already existed before the cold click in some runs (preloaded at startup)');
+    console.log(`warm runs (ms): ${warm.map((x) => x.toFixed(0)).join(', ')}`);
+    console.log(`popup runs (ms): ${popup.map((x) => x.toFixed(0)).join(', ')}`);
+    console.log('');
+    row(`right-click -> card, cold (median of ${cold.length})`, `${median(cold).toFixed(0)} ms`, `<= ${TARGETS.coldMs} ms`, median(cold) <= TARGETS.coldMs);
+    row(`right-click -> card, warm (median of ${warm.length})`, `${median(warm).toFixed(0)} ms`, `<= ${TARGETS.warmMs} ms`, median(warm) <= TARGETS.warmMs);
+    row(`popup upload -> result (median of ${popup.length})`, `${median(popup).toFixed(0)} ms`, `<= ${TARGETS.popupMs} ms`, median(popup) <= TARGETS.popupMs);
+    row(`packed zip (${zip ? zip.slice(REPO_ROOT.length + 1) : 'not found'})`, mb(zipBytes), `<= ${mb(TARGETS.packedBytes)}`, zipBytes <= TARGETS.packedBytes);
+    console.log(`${'dist/ (unpacked)'.padEnd(44)} ${mb(distBytes).padStart(12)}`);
+  } finally {
+    await server.close();
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

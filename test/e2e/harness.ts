@@ -1,0 +1,357 @@
+// Launches Debian's Chromium (never a downloaded browser) headless with the built extension loaded,
+// and gives the tests handles on its service worker, popup page and result overlay.
+import puppeteer, { type Browser, type ElementHandle, type Frame, type Page, type Target, type WebWorker } from 'puppeteer-core';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureBuilt } from './build.ts';
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+export const CHROMIUM_FLAGS = [
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--no-first-run',
+  '--disable-sync',
+  '--disable-quic',
+  '--disable-dev-shm-usage',
+  // Camera permission prompts are accepted automatically; the real permission page is the
+  // extension's job and is tested separately.
+  '--use-fake-ui-for-media-stream',
+];
+
+export interface LaunchOptions {
+  /** Absolute path of a .y4m/.mjpeg file fed to getUserMedia as the camera. */
+  fakeVideo?: string;
+  /** Extra Chromium flags. */
+  args?: string[];
+  /**
+   * Host permissions the user has already granted (e.g. ['http://localhost/*']). Chromium has no
+   * switch to accept the chrome.permissions.request prompt in headless mode, so the test loads a
+   * copy of the build whose manifest lists them as granted host_permissions: the state the
+   * extension is in after the user clicked "Allow" once.
+   */
+  grantedHosts?: string[];
+  /**
+   * API permissions the test itself needs, added to a copy's manifest. Only 'webNavigation', for
+   * frameIdOf() on a cross-site frame the extension may not script (a real right-click hands the
+   * extension that frameId in the click info).
+   */
+  testPermissions?: 'webNavigation'[];
+}
+
+/** A temporary copy of dist/ with host and API permissions added to its manifest. */
+function copyWithPermissions(dist: string, hosts: string[], permissions: string[]): string {
+  const copy = mkdtempSync(join(tmpdir(), 'dermlens-e2e-ext-'));
+  cpSync(dist, copy, { recursive: true });
+  const manifestPath = join(copy, 'manifest.json');
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { host_permissions?: string[]; permissions?: string[] };
+  if (hosts.length) manifest.host_permissions = [...new Set([...(manifest.host_permissions ?? []), ...hosts])];
+  if (permissions.length) manifest.permissions = [...new Set([...(manifest.permissions ?? []), ...permissions])];
+  writeFileSync(manifestPath, JSON.stringify(manifest, null, 2));
+  return copy;
+}
+
+/** Tag names whose data-* attributes mirror what the user sees (see the extension contract). */
+const MIRRORED_ELEMENTS = ['dermlens-overlay', 'dermlens-popup'];
+const MIRRORED_ATTRIBUTES = ['data-state', 'data-top', 'data-probabilities', 'data-error'];
+
+export interface StateEntry {
+  tag: string;
+  /** Index of the element among all mirrored elements seen in this document. */
+  element: number;
+  state: string | null;
+  top: string | null;
+  probabilities: string | null;
+  error: string | null;
+  /** Date.now() in the page when the change was observed (same clock as the service worker). */
+  at: number;
+}
+
+/**
+ * Runs in every document before its own scripts: logs each change of a mirrored element's state
+ * attributes into window.__dermlensStates, so a test can wait for the NEXT result even when the
+ * extension reuses one overlay element, and a benchmark can read when the card was shown.
+ */
+function stateRecorder(tags: string[], attributes: string[]): void {
+  const w = window as unknown as { __dermlensStates?: unknown[] };
+  if (w.__dermlensStates) return;
+  const log: unknown[] = [];
+  w.__dermlensStates = log;
+  const ids = new WeakMap<Element, number>();
+  let elements = 0;
+  const last = new WeakMap<Element, string>();
+  const record = (el: Element) => {
+    if (!tags.includes(el.localName)) return;
+    if (!ids.has(el)) ids.set(el, elements++);
+    const snapshot = {
+      tag: el.localName,
+      element: ids.get(el)!,
+      state: el.getAttribute('data-state'),
+      top: el.getAttribute('data-top'),
+      probabilities: el.getAttribute('data-probabilities'),
+      error: el.getAttribute('data-error'),
+    };
+    const key = JSON.stringify(snapshot);
+    if (last.get(el) === key) return;
+    last.set(el, key);
+    log.push({ ...snapshot, at: Date.now() });
+  };
+  const scan = (node: Node) => {
+    if (node.nodeType !== 1) return;
+    record(node as Element);
+    for (const tag of tags) (node as Element).querySelectorAll(tag).forEach(record);
+  };
+  new MutationObserver((mutations) => {
+    for (const m of mutations) {
+      if (m.type === 'attributes') record(m.target as Element);
+      else m.addedNodes.forEach(scan);
+    }
+  }).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: attributes });
+}
+
+export async function installStateRecorder(page: Page): Promise<void> {
+  // Passed as source text with a __name shim: tsx (esbuild keepNames) wraps named inner functions
+  // in __name(...) calls, which do not exist in the page and would silently kill the recorder.
+  const source = `(() => { const __name = (f) => f; (${stateRecorder.toString()})(${JSON.stringify(MIRRORED_ELEMENTS)}, ${JSON.stringify(MIRRORED_ATTRIBUTES)}); })();`;
+  await page.evaluateOnNewDocument(source);
+}
+
+export async function stateLog(frame: Page | Frame): Promise<StateEntry[]> {
+  return frame.evaluate(() => ((window as unknown as { __dermlensStates?: StateEntry[] }).__dermlensStates ?? []).slice());
+}
+
+/**
+ * Waits for the first entry after `afterIndex` whose state is final (result or error) and returns
+ * it. Use `(await stateLog(frame)).length` before triggering the action as `afterIndex`.
+ */
+export async function waitForFinalState(
+  frame: Page | Frame,
+  afterIndex: number,
+  { tag = 'dermlens-overlay', timeout = 30_000 }: { tag?: string; timeout?: number } = {},
+): Promise<StateEntry> {
+  const handle = await frame.waitForFunction(
+    (after: number, wanted: string) => {
+      const log = (window as unknown as { __dermlensStates?: StateEntry[] }).__dermlensStates ?? [];
+      return log.slice(after).find((e) => e.tag === wanted && (e.state === 'result' || e.state === 'error')) ?? false;
+    },
+    { timeout, polling: 'mutation' },
+    afterIndex,
+    tag,
+  );
+  return (await handle.jsonValue()) as StateEntry;
+}
+
+/**
+ * page.waitForSelector for selectors that pierce shadow roots (`>>>`): puppeteer waits for them
+ * with a MutationObserver on the document, which never sees changes inside shadow roots, so an
+ * element rendered later by a Lit component is missed. This polls instead.
+ */
+export async function waitForDeepSelector(page: Page, selector: string, timeout = 10_000): Promise<ElementHandle<Element>> {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const element = await page.$(selector);
+    if (element) return element;
+    if (Date.now() > deadline) throw new Error(`no element matches ${selector} after ${timeout} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+export interface ExtensionSession {
+  browser: Browser;
+  extensionId: string;
+  userDataDir: string;
+  /** The extension's service worker, started again (by a message) if Chrome has stopped it. */
+  serviceWorker(): Promise<WebWorker>;
+  serviceWorkerTarget(): Promise<Target>;
+  /** A new tab with the state recorder installed, navigated to `url`. */
+  openPage(url: string): Promise<Page>;
+  /**
+   * What the user's right-click on the page grants the extension: activeTab for that tab. Done by
+   * clicking the extension's toolbar action (CDP Extensions.triggerAction) with the popup
+   * switched off for that one click, so no popup opens (it would warm up the model early).
+   * Returns the tab's chrome.tabs id.
+   */
+  grantActiveTab(page: Page): Promise<number>;
+  /** The chrome.tabs id of a page opened by the test (its URL must be visible to the extension). */
+  tabIdOf(page: Page): Promise<number>;
+  /** The extension frameId of the frame whose URL is `frameUrl` in tab `tabId`. */
+  frameIdOf(tabId: number, frameUrl: string): Promise<number>;
+  /** Calls the context-menu handler, exactly as a right-click on the image would. */
+  classifyUrl(srcUrl: string, tabId: number, frameId?: number): Promise<void>;
+  /** Starts classifyUrl without waiting for it; returns Date.now() in the worker when it started. */
+  startClassifyUrl(srcUrl: string, tabId: number, frameId?: number): Promise<number>;
+  /** chrome-extension://<id>/popup.html opened in a tab. */
+  openPopup(): Promise<Page>;
+  /** Whether the offscreen document currently exists. */
+  hasOffscreenDocument(): boolean;
+  close(): Promise<void>;
+}
+
+const isExtensionWorker = (id: string | undefined) => (t: Target) =>
+  t.type() === 'service_worker' && t.url().startsWith(`chrome-extension://${id ?? ''}`);
+
+export async function launchWithExtension(options: LaunchOptions = {}): Promise<ExtensionSession> {
+  const built = ensureBuilt();
+  const hosts = options.grantedHosts ?? [];
+  const permissions = options.testPermissions ?? [];
+  const dist = hosts.length || permissions.length ? copyWithPermissions(built, hosts, permissions) : built;
+  const cleanup = () => {
+    rmSync(userDataDir, { recursive: true, force: true });
+    if (dist !== built) rmSync(dist, { recursive: true, force: true });
+  };
+  const userDataDir = mkdtempSync(join(tmpdir(), 'dermlens-e2e-profile-'));
+  const args = [...CHROMIUM_FLAGS, ...(options.args ?? [])];
+  if (process.getuid?.() === 0) args.push('--no-sandbox');
+  if (options.fakeVideo) {
+    args.push('--use-fake-device-for-media-stream', `--use-file-for-fake-video-capture=${options.fakeVideo}`);
+  }
+  const browser = await puppeteer.launch({
+    executablePath: CHROMIUM,
+    headless: true, // puppeteer 24: the new headless mode, which can load extensions
+    pipe: true,
+    enableExtensions: [dist],
+    userDataDir,
+    args,
+    protocolTimeout: 60_000,
+  });
+  try {
+    const firstWorker = await browser.waitForTarget(isExtensionWorker(undefined), { timeout: 20_000 });
+    const extensionId = new URL(firstWorker.url()).host;
+    return makeSession(browser, extensionId, userDataDir, cleanup);
+  } catch (error) {
+    await browser.close();
+    cleanup();
+    throw error;
+  }
+}
+
+function makeSession(browser: Browser, extensionId: string, userDataDir: string, cleanup: () => void): ExtensionSession {
+  const base = `chrome-extension://${extensionId}`;
+  let wakePage: Page | undefined;
+
+  async function serviceWorkerTarget(): Promise<Target> {
+    const running = browser.targets().find(isExtensionWorker(extensionId));
+    if (running) return running;
+    // A stopped MV3 worker starts again on its next event: send it a runtime message from an
+    // extension page (the reply, if any, does not matter). The popup page is the extension page
+    // with the fewest side effects that has chrome.runtime.
+    wakePage ??= await browser.newPage();
+    if (!wakePage.url().startsWith(base)) await wakePage.goto(`${base}/popup.html`);
+    await wakePage
+      .evaluate(() => {
+        const c = (globalThis as unknown as { chrome?: typeof chrome }).chrome;
+        return c?.runtime?.sendMessage({ target: 'background', type: 'e2e-wake', requestId: 'e2e-wake' }).catch(() => undefined);
+      })
+      .catch(() => undefined);
+    return browser.waitForTarget(isExtensionWorker(extensionId), { timeout: 15_000 });
+  }
+
+  async function serviceWorker(): Promise<WebWorker> {
+    const target = await serviceWorkerTarget();
+    const worker = await target.worker();
+    if (!worker) throw new Error(`no worker handle for ${target.url()}`);
+    // Functions we evaluate are compiled by tsx, whose keepNames wraps inner functions in
+    // __name(...); give the worker a no-op __name so they run there unchanged.
+    await worker.evaluate('globalThis.__name ??= (f) => f; undefined');
+    // The hook is assigned at top level of the module, but wait for it in case evaluation races.
+    await worker.evaluate(async () => {
+      for (let i = 0; i < 100 && !(self as unknown as { dermlens?: unknown }).dermlens; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      if (!(self as unknown as { dermlens?: unknown }).dermlens) throw new Error('self.dermlens test hook missing in the service worker');
+    });
+    return worker;
+  }
+
+  return {
+    browser,
+    extensionId,
+    userDataDir,
+    serviceWorker,
+    serviceWorkerTarget,
+    async openPage(url) {
+      const page = await browser.newPage();
+      await installStateRecorder(page);
+      await page.goto(url, { waitUntil: 'load' });
+      return page;
+    },
+    async grantActiveTab(page) {
+      const worker = await serviceWorker();
+      const extension = (await browser.extensions()).get(extensionId);
+      if (!extension) throw new Error(`extension ${extensionId} not found`);
+      await worker.evaluate(() => chrome.action.setPopup({ popup: '' }));
+      try {
+        await page.triggerExtensionAction(extension);
+      } finally {
+        await worker.evaluate(() => chrome.action.setPopup({ popup: chrome.runtime.getManifest().action?.default_popup ?? '' }));
+      }
+      return this.tabIdOf(page);
+    },
+    async tabIdOf(page) {
+      const worker = await serviceWorker();
+      const url = page.url();
+      const ids = await worker.evaluate(async (u: string) => (await chrome.tabs.query({})).filter((t) => t.url === u).map((t) => t.id), url);
+      if (ids.length !== 1) throw new Error(`expected one tab with URL ${url}, found ${ids.length} (grant activeTab or host access first)`);
+      return ids[0]!;
+    },
+    async frameIdOf(tabId, frameUrl) {
+      const worker = await serviceWorker();
+      // Frames the extension may script report their own URL. A cross-site frame it may not script
+      // is found with webNavigation (only in sessions launched with testPermissions: ['webNavigation']).
+      const frameId = await worker.evaluate(
+        async (id: number, url: string) => {
+          if (chrome.webNavigation) {
+            const frames = (await chrome.webNavigation.getAllFrames({ tabId: id })) ?? [];
+            return frames.find((f) => f.url === url)?.frameId ?? -1;
+          }
+          const own = await chrome.scripting.executeScript({ target: { tabId: id, allFrames: true }, func: () => location.href });
+          return own.find((r) => r.result === url)?.frameId ?? -1;
+        },
+        tabId,
+        frameUrl,
+      );
+      if (frameId < 0) throw new Error(`no frame ${frameUrl} in tab ${tabId}`);
+      return frameId;
+    },
+    async classifyUrl(srcUrl, tabId, frameId) {
+      const worker = await serviceWorker();
+      await worker.evaluate(
+        (src: string, tab: number, frame: number | null) =>
+          (self as unknown as { dermlens: { classifyUrl(s: string, t: number, f?: number): Promise<void> } }).dermlens.classifyUrl(src, tab, frame ?? undefined),
+        srcUrl,
+        tabId,
+        frameId ?? null,
+      );
+    },
+    async startClassifyUrl(srcUrl, tabId, frameId) {
+      const worker = await serviceWorker();
+      return worker.evaluate(
+        (src: string, tab: number, frame: number | null) => {
+          const startedAt = Date.now();
+          void (self as unknown as { dermlens: { classifyUrl(s: string, t: number, f?: number): Promise<void> } }).dermlens
+            .classifyUrl(src, tab, frame ?? undefined)
+            .catch((e: unknown) => console.error('classifyUrl failed', e));
+          return startedAt;
+        },
+        srcUrl,
+        tabId,
+        frameId ?? null,
+      );
+    },
+    async openPopup() {
+      const page = await browser.newPage();
+      await installStateRecorder(page);
+      await page.goto(`${base}/popup.html`, { waitUntil: 'load' });
+      return page;
+    },
+    hasOffscreenDocument() {
+      return browser.targets().some((t) => t.url() === `${base}/offscreen.html`);
+    },
+    async close() {
+      await browser.close().catch(() => undefined);
+      cleanup();
+    },
+  };
+}
