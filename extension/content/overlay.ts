@@ -76,7 +76,8 @@ function createHost(): { host: HTMLElement; root: ShadowRoot } {
   });
   const root = host.attachShadow({ mode: 'closed' });
   adoptStyles(root, [cardStyles]);
-  (document.body ?? document.documentElement).append(host);
+  // On <html>, not <body>: a positioned or transformed body would shift page coordinates.
+  document.documentElement.append(host);
   return { host, root };
 }
 

@@ -84,6 +84,20 @@ describe('page overlay (content script)', () => {
     expect(text.fontSize).to.not.equal('40px');
   });
 
+  it('stays next to the image when the page positions and transforms its body', async () => {
+    document.body.style.cssText = 'position: relative; top: 40px; margin-left: 30px; transform: translateX(15px);';
+    window.scrollTo(0, 0);
+    try {
+      await card('p1', { kind: 'loading' });
+      const box = host()!.getBoundingClientRect();
+      const img = image.getBoundingClientRect();
+      expect(box.left).to.equal(img.right + 8);
+      expect(box.top).to.equal(img.top);
+    } finally {
+      document.body.style.cssText = '';
+    }
+  });
+
   it('shows errors as text only and mirrors them', async () => {
     const hostile = '<img src=x onerror="window.__overlayPwned=1">';
     await card('r2', { kind: 'error', error: hostile });
