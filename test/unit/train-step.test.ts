@@ -23,7 +23,7 @@ function smallModel(dropout = 0): tf.LayersModel {
 
 test('trainStep matches model.fit step for step, BatchNorm moving mean/variance included', async () => {
   const x = tf.randomNormal([24, 8, 8, 3], 0.5, 1, 'float32', 11) as tf.Tensor4D;
-  const y = tf.oneHot(tf.tensor1d(Array.from({ length: 24 }, (_, i) => (i * 5) % 7), 'int32'), 7).cast('float32') as tf.Tensor2D;
+  const y = tf.cast(tf.oneHot(tf.tensor1d(Array.from({ length: 24 }, (_, i) => (i * 5) % 7), 'int32'), 7), 'float32') as tf.Tensor2D;
 
   const viaFit = smallModel();
   viaFit.compile({ optimizer: tf.train.adam(0.01), loss: 'categoricalCrossentropy' });
