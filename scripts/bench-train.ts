@@ -29,7 +29,8 @@ const HELP = `Usage: npm run bench:train -- [options]
   --batches N         timed batches (default 15 native, 3 wasm)
   --augment NAME      original | strong (default original), --no-augment to time the train step alone
   --seed N            data / augmentation seed (default 1)
-  --sequential        run the tensorflow variants one after the other instead of alternating batches`;
+  --interleave        alternate the tensorflow variants batch by batch (same machine load for both; but
+                      one variant's JS garbage is partly collected during the other's steps)`;
 
 interface Augmenter {
   name: string;
@@ -112,8 +113,9 @@ async function benchVariants(variants: Variant[], argsFor: (v: Variant) => Bench
   if (interleave) {
     const runs: TrainingRun[] = [];
     for (const v of variants) runs.push(new TrainingRun(v, await activate(v), argsFor(v)));
-    while (runs.some((r) => !r.done)) {
-      for (const run of runs) {
+    for (let round = 0; runs.some((r) => !r.done); round++) {
+      // Swap the order every round: a step's JS garbage is often collected during the next step.
+      for (const run of round % 2 === 0 ? runs : [...runs].reverse()) {
         if (run.done) continue;
         await activate(run.variant);
         await run.step();
@@ -139,7 +141,7 @@ async function main(): Promise<void> {
       backends: { type: 'string' }, arch: { type: 'string', default: 'seed' }, size: { type: 'string', default: '64' },
       'batch-size': { type: 'string', default: '32' }, warmup: { type: 'string' }, batches: { type: 'string' },
       augment: { type: 'string', default: 'original' }, 'no-augment': { type: 'boolean', default: false },
-      seed: { type: 'string', default: '1' }, sequential: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
+      seed: { type: 'string', default: '1' }, interleave: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) { console.log(HELP); return; }
@@ -184,10 +186,9 @@ async function main(): Promise<void> {
       batches: int('batches', values.batches, 1) ?? (native ? 15 : 3),
     };
   };
-  // The tensorflow variants alternate batch by batch (same load for both) unless --sequential.
   const nativeVariants = variants.filter((v) => v !== 'wasm');
-  const interleave = !values.sequential && nativeVariants.length > 1;
-  if (interleave) console.log(`${nativeVariants.join(' and ')} alternate batch by batch (--sequential to run them one after the other)`);
+  const interleave = values.interleave! && nativeVariants.length > 1;
+  if (interleave) console.log(`${nativeVariants.join(' and ')} alternate batch by batch (--interleave)`);
   const results = [
     ...(await benchVariants(nativeVariants, argsFor, interleave)),
     ...(variants.includes('wasm') ? await benchVariants(['wasm'], argsFor, false) : []),
