@@ -34,7 +34,6 @@ function closeButton(props: CardViewProps): TemplateResult | typeof nothing {
 function resultView(result: ClassificationResult): TemplateResult {
   const top = result.predictions[0];
   const malignant = result.malignantProbability;
-  const groupClass = malignant >= 0.5 ? 'malignant' : 'benign';
   return html`
     ${result.untrained
       ? html`<p class="warning" role="note">Untrained development model: these numbers are random and mean nothing.</p>`
@@ -45,7 +44,7 @@ function resultView(result: ClassificationResult): TemplateResult {
       <span class="top-code">(${top.code})</span>
       <span class="top-percent">${formatPercent(top.probability)}</span>
     </p>
-    <p class="group ${groupClass}" data-part="group">
+    <p class="group" data-part="group">
       Malignant group (${MALIGNANT_CODES}): <strong>${formatPercent(malignant)}</strong>;
       benign group: <strong>${formatPercent(1 - malignant)}</strong>
     </p>
@@ -131,9 +130,8 @@ export const cardStyles = css`
   .top { font-size: 14px; }
   .top .label { display: block; font-size: 11px; text-transform: uppercase; color: #57606a; letter-spacing: 0.04em; }
   .top-code, .top-percent { color: #57606a; }
-  .group { padding: 4px 6px; border-radius: 6px; }
-  .group.malignant { background: #ffebe9; color: #82071e; }
-  .group.benign { background: #dafbe1; color: #044f1e; }
+  /* Neutral on purpose: a green "benign" box would read as reassurance, which a screening aid must not give. */
+  .group { padding: 4px 6px; border-radius: 6px; background: #f6f8fa; border: 1px solid #d0d7de; }
   .bars { list-style: none; margin: 8px 0; padding: 0; }
   .row { display: grid; grid-template-columns: 1fr 70px 46px; gap: 6px; align-items: center; margin: 3px 0; }
   .name { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
