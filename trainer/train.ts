@@ -173,7 +173,8 @@ async function prepareRunDir(config: TrainConfig, resume: boolean): Promise<{ ch
     if (conflict) throw new Error(`cannot resume ${config.outDir} with a different configuration (${conflict})`);
     return { checkpointDir: await findCheckpoint(config.outDir) };
   }
-  if (await exists(configPath) || await findCheckpoint(config.outDir)) {
+  // A folder with only config.json is a start that failed before the first epoch (e.g. bad data): reuse it.
+  if (await findCheckpoint(config.outDir)) {
     throw new Error(`${config.outDir} already holds a training run; pass --resume to continue it or choose another --out`);
   }
   await mkdir(config.outDir, { recursive: true });
@@ -379,7 +380,8 @@ async function finalEvaluation(config: TrainConfig, ds: Dataset, idx: { val: num
     const metadata = dermlensMetadata({ arch: config.arch, inputSize: config.size, temperature, tta });
     await exportModel(best, bestDir, metadata);
     const final: FinalEvaluation = { temperature, tta, val: variants[`val/${tta}`], test: variants[`test/${tta}`], variants, valEceUncalibrated };
-    log(`temperature ${temperature.toFixed(3)} (val ECE ${valEceUncalibrated.toFixed(4)} -> ${final.val.ece.toFixed(4)}), tta ${tta}`);
+    log(`temperature ${temperature.toFixed(3)} (val ECE ${valEceUncalibrated.toFixed(4)} -> ${final.val.ece.toFixed(4)}), tta ${tta}`
+      + (temperature > 19.9 || temperature < 0.051 ? ' [temperature at the search bound: the model is far from calibrated]' : ''));
 
     if (config.quantize !== 'none') {
       const qDir = join(config.outDir, `best-${config.quantize}`);
