@@ -227,6 +227,9 @@ async function classifyCommand(args: string[]): Promise<number> {
     throw new UsageError(values.model ? (err as Error).message
       : `no shipped model at ${DEFAULT_MODEL} yet; train one (dermlens train) and pass --model <run>/best`);
   }
+  // The repository ships an untrained development model until a trained one replaces it: say so.
+  const card = await readFile(join(dirname(modelPath), 'model-card.json'), 'utf8').then((t) => JSON.parse(t) as { untrained?: boolean }, () => null);
+  if (card?.untrained) console.error(`warning: ${modelPath} is an UNTRAINED development model (model-card.json); its output means nothing`);
   await startBackend(values, false);
   const { load } = await import('../core/classifier.ts');
   const { fileLoadHandler } = await import('./model-io.ts');
