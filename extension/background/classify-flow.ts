@@ -2,7 +2,7 @@
 // overlay into the image's frame (loading card), image bytes to the offscreen model, result or a
 // readable error onto the card. The service worker itself never decodes an image.
 import { askOffscreen, ensureOffscreen } from './offscreen-document.ts';
-import { ensureOverlay, readImageInPage, showCard } from './overlay.ts';
+import { openCard, readImageInPage, showCard } from './overlay.ts';
 import { errorMessage, newRequestId, type CardState, type ClassificationResult, type ImageBytes } from '../shared/messages.ts';
 import { ReplyError } from '../shared/requests.ts';
 import { hostOf, unsupportedUrlMessage } from './urls.ts';
@@ -97,25 +97,21 @@ async function runClassifyUrl(srcUrl: string, tabId: number, frameId: number, re
 
   // A frame from another site needs its host granted first (the prompt asked for it with the image's).
   if (frameId !== 0 && hostAccess) await hostAccess;
+  const firstState: CardState = unsupported ? { kind: 'error', error: unsupported } : { kind: 'loading' };
   try {
-    await ensureOverlay(tabId, frameId);
+    await openCard(tabId, frameId, requestId, srcUrl, firstState);
   } catch (error) {
     if (frameId === 0) throw new Error(noAccessMessage(error));
     try {
-      await ensureOverlay(tabId, 0);
+      await openCard(tabId, 0, requestId, srcUrl, { kind: 'error', error: FRAME_MESSAGE });
     } catch (topError) {
       throw new Error(noAccessMessage(topError));
     }
-    await showCard(tabId, 0, requestId, srcUrl, { kind: 'error', error: FRAME_MESSAGE });
     return;
   }
+  if (unsupported) return;
   const show = (state: CardState) => showCard(tabId, frameId, requestId, srcUrl, state);
 
-  if (unsupported) {
-    await show({ kind: 'error', error: unsupported });
-    return;
-  }
-  await show({ kind: 'loading' });
   // Only mention the permission prompt if the answer is not immediate (it is when granted before).
   let answered = false;
   hostAccess?.finally(() => { answered = true; });

@@ -8,6 +8,8 @@ const OFFSCREEN_PATH = 'offscreen.html';
 const OFFSCREEN_TIMEOUT_MS = 15_000;
 
 let creating: Promise<void> | null = null;
+/** Set once this worker has seen the document exist; a request that fails re-checks (see askOffscreen). */
+let knownAlive = false;
 
 async function hasOffscreenDocument(): Promise<boolean> {
   const contexts = await chrome.runtime.getContexts({
@@ -19,7 +21,10 @@ async function hasOffscreenDocument(): Promise<boolean> {
 
 export async function ensureOffscreen(): Promise<void> {
   if (creating) return creating;
-  if (await hasOffscreenDocument()) return;
+  if (await hasOffscreenDocument()) {
+    knownAlive = true;
+    return;
+  }
   creating ??= chrome.offscreen.createDocument({
     url: OFFSCREEN_PATH,
     reasons: [chrome.offscreen.Reason.BLOBS],
@@ -27,11 +32,12 @@ export async function ensureOffscreen(): Promise<void> {
   }).catch((error: unknown) => {
     // Another caller won the race (e.g. after a service-worker restart): the document exists, fine.
     if (!/single offscreen document|already exists/i.test(String((error as Error)?.message ?? error))) throw error;
-  }).finally(() => { creating = null; });
+  }).then(() => { knownAlive = true; }).finally(() => { creating = null; });
   return creating;
 }
 
 async function closeOffscreen(): Promise<void> {
+  knownAlive = false;
   try {
     if (await hasOffscreenDocument()) await chrome.offscreen.closeDocument();
   } catch { /* already gone */ }
@@ -42,13 +48,15 @@ async function closeOffscreen(): Promise<void> {
  * (crash, or closed by Chrome) it is re-created; if it did not answer in time it is replaced.
  */
 export async function askOffscreen<T>(request: OffscreenRequest): Promise<T> {
-  await ensureOffscreen();
+  // Known to exist: skip the check (one IPC round trip); if it died since, the retry below re-creates it.
+  if (!knownAlive) await ensureOffscreen();
   return requestWithRetry<T>(
     () => chrome.runtime.sendMessage(request) as Promise<Reply<T>>,
     {
       timeoutMs: OFFSCREEN_TIMEOUT_MS,
       timeoutMessage: `The DermLens model did not answer within ${OFFSCREEN_TIMEOUT_MS / 1000} s.`,
       beforeRetry: async (error) => {
+        knownAlive = false;
         if (error instanceof TimeoutError) await closeOffscreen();
         await ensureOffscreen();
       },
