@@ -1,6 +1,8 @@
-// Faster training on tfjs-node by routing three hot paths to native TensorFlow ops.
-// Measured (see /work/shared/notes/tfjs-node-training-speed.md and `npm run bench:train`): a seed-model
-// training step at 64 px, batch 32 drops from ~480 ms to ~120 ms, with the same results.
+// Faster training on tfjs-node by routing the hot paths of a tfjs-layers training step to native
+// TensorFlow ops (see /work/shared/notes/tfjs-node-training-speed.md). `npm run bench:train` measures
+// it: the seed model at 64 px, batch 32, with augmentation, ran 4-7x faster than with the stock
+// kernels on this 2-core machine, and the tests check that outputs, gradients, moving statistics
+// and Adam updates equal the stock ones within float32 noise.
 //
 //   batchNormInference  tfjs-node runs tf.batchNorm as TF's FusedBatchNorm(is_training=false), which is
 //                       ~40 ms on a 32x64x64x32 tensor; x*a+b with per-channel a, b is ~3 ms.
