@@ -1,0 +1,199 @@
+#!/usr/bin/env -S node --import tsx
+// Ships a finished training run: copies its best/ model into extension/model/ and writes
+// model-card.json (machine-readable) and MODEL_CARD.md (for people) from the run's own files
+// (config.json, split.json, history.json, metrics-detail.json, predictions.json), with the seed
+// baseline run beside it. Every number in the card comes from those files; nothing is typed in.
+//
+//   node --import tsx scripts/make-model-card.ts --run runs/release --baseline runs/seed-baseline [--out extension/model]
+import { copyFile, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { CLASSES, CLASS_CODES } from '../core/labels.ts';
+import { PREPROCESS_VERSION } from '../core/preprocess.ts';
+import type { Metrics } from '../core/metrics.ts';
+import { parseModelCard } from '../extension/shared/model-card.ts';
+
+const { values } = parseArgs({ options: { run: { type: 'string' }, baseline: { type: 'string' }, out: { type: 'string', default: 'extension/model' } } });
+if (!values.run || !values.baseline) {
+  console.error('usage: make-model-card.ts --run <runDir> --baseline <seedRunDir> [--out extension/model]');
+  process.exit(1);
+}
+const runDir = resolve(values.run);
+const baseDir = resolve(values.baseline);
+const outDir = resolve(values.out!);
+
+const readJson = async (path: string) => {
+  try { return JSON.parse(await readFile(path, 'utf8')); } catch (e) { throw new Error(`cannot read ${path}: ${(e as Error).message}`); }
+};
+const pick = (m: Metrics) => ({
+  n: m.n, accuracy: m.accuracy, balancedAccuracy: m.balancedAccuracy, macroF1: m.macroF1, macroAuc: m.macroAuc,
+  ece: m.ece, perClass: m.perClass, confusion: m.confusion, classes: m.classes,
+});
+
+const config = await readJson(join(runDir, 'config.json'));
+const split = await readJson(join(runDir, 'split.json'));
+const history = await readJson(join(runDir, 'history.json'));
+const detail = await readJson(join(runDir, 'metrics-detail.json'));
+const modelJson = await readJson(join(runDir, 'best', 'model.json'));
+const baseConfig = await readJson(join(baseDir, 'config.json'));
+const baseDetail = await readJson(join(baseDir, 'metrics-detail.json'));
+const baseSplit = await readJson(join(baseDir, 'split.json'));
+if (JSON.stringify(baseSplit.counts) !== JSON.stringify(split.counts) || baseSplit.seed !== split.seed) {
+  throw new Error('the baseline run used a different split; compare models on the same split only');
+}
+
+const epochs: Array<{ epoch: number; valBalancedAccuracy?: number }> = Array.isArray(history) ? history : history.epochs ?? [];
+const sideTotal = (side: string) => Object.values(split.counts[side] as Record<string, number>).reduce((a, b) => a + b, 0);
+const splitSizes = { train: sideTotal('train'), val: sideTotal('val'), test: sideTotal('test') };
+let commit = 'unknown';
+try {
+  commit = execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
+} catch { /* not a git checkout */ }
+const weightBytes = (modelJson.weightsManifest as Array<{ weights: Array<{ shape: number[]; dtype: string }> }>)
+  .flatMap((g) => g.weights).reduce((a, w) => a + w.shape.reduce((x, y) => x * y, 1) * 4, 0);
+const parameters = weightBytes / 4;
+const test: Metrics = detail.test;
+const val: Metrics = detail.val;
+const created = new Date().toISOString().slice(0, 10);
+const version = `${config.arch}-${config.size} ${created}`;
+const trainCommand = [
+  'npx dermlens train --data <HAM10000 dir> --out runs/release',
+  `--arch ${config.arch} --size ${config.size} --epochs ${config.epochs} --batch ${config.batch} --seed ${config.seed}`,
+  `--lr ${config.lr} --lr-schedule ${config.lrSchedule} --warmup-epochs ${config.warmupEpochs} --balance ${config.balance}`,
+  `--label-smoothing ${config.labelSmoothing} --augment ${config.augment}${config.tta ? ' --tta' : ''}`,
+].join(' ');
+
+const card = {
+  name: `DermLens ${config.arch} CNN`,
+  version,
+  untrained: false,
+  created,
+  arch: config.arch,
+  inputSize: config.size,
+  parameters,
+  weightBytes,
+  training: `Trained from scratch on HAM10000 (${splitSizes.train} training images, lesion-grouped split, seed ${config.seed}) with ${config.balance === 'sampling' ? 'class-balanced sampling' : config.balance}, ${config.augment} augmentation, label smoothing ${config.labelSmoothing}, ${config.epochs} epochs; best epoch chosen on validation balanced accuracy.`,
+  evaluation: { split: `held-out test split (whole lesions, never used for any choice), ${test.n} images`, ...pick(test) },
+  metrics: { val: pick(val), test: pick(test) },
+  baseline: { arch: baseConfig.arch, inputSize: baseConfig.size, metrics: { val: pick(baseDetail.val), test: pick(baseDetail.test) }, temperature: baseDetail.temperature, tta: baseDetail.tta },
+  calibration: { temperature: detail.temperature, valEceBefore: detail.valEceUncalibrated, valEceAfter: val.ece, testEce: test.ece },
+  inference: { tta: detail.tta, temperature: detail.temperature, operatingPoint: 'arg-max of the calibrated probabilities' },
+  split: { seed: split.seed, valFraction: split.valFraction, testFraction: split.testFraction, sizes: splitSizes, perClass: split.counts, groupedBy: 'lesion_id' },
+  preprocessing: { version: PREPROCESS_VERSION, description: 'RGBA pixels; centre crop to at most 4:3; area-averaging resize to inputSize x inputSize (linear interpolation when upscaling); alpha composited over white; /255.' },
+  recipe: { ...config, dataDir: undefined, outDir: undefined, optimizer: 'Adam', loss: 'categorical cross-entropy' },
+  trainCommand,
+  backend: detail.backend,
+  epochsTrained: epochs.length,
+  trainerCommit: commit,
+  data: { name: 'HAM10000', licence: 'CC BY-NC 4.0', source: 'Harvard Dataverse doi:10.7910/DVN/DBW86T', citation: 'Tschandl P., Rosendahl C., Kittler H. The HAM10000 dataset, a large collection of multi-source dermatoscopic images of common pigmented skin lesions. Sci. Data 5, 180161 (2018). doi:10.1038/sdata.2018.161' },
+  limitations: [
+    'Not a diagnosis and not a medical device: for education and research only. See a doctor about any skin lesion that worries you.',
+    'Dermoscopic images only: phone photos, clinical close-ups and non-skin images are out of scope and get confident-looking but meaningless answers.',
+    'HAM10000 comes from two centres (Vienna, Austria and Queensland, Australia) and mostly shows light skin; performance on darker skin types is unknown.',
+    'Seven classes only: any other lesion is forced into one of them.',
+  ],
+};
+parseModelCard(card); // the extension must be able to read it
+
+// Copy the model, replacing what was there (shards from an older model must not linger).
+await mkdir(outDir, { recursive: true });
+for (const f of await readdir(outDir)) if (f === 'model.json' || f.endsWith('.bin')) await rm(join(outDir, f));
+for (const f of await readdir(join(runDir, 'best'))) await copyFile(join(runDir, 'best', f), join(outDir, f));
+await writeFile(join(outDir, 'model-card.json'), `${JSON.stringify(card, null, 1)}\n`);
+
+const pct = (x: number | null | undefined) => (x == null ? 'n/a' : (100 * x).toFixed(1) + '%');
+const num = (x: number | null | undefined) => (x == null ? 'n/a' : x.toFixed(3));
+const row = (label: string, m: Metrics) => `| ${label} | ${num(m.balancedAccuracy)} | ${num(m.macroAuc)} | ${num(m.macroF1)} | ${num(m.accuracy)} | ${num(m.ece)} | ${pct(m.perClass.mel.recall)} | ${pct(m.perClass.mel.precision)} |`;
+const perClassRows = CLASSES.map((c) => {
+  const t = test.perClass[c.code]; const v = val.perClass[c.code]; const b = baseDetail.test.perClass[c.code];
+  return `| ${c.code} | ${c.name} | ${t.support} | ${pct(t.recall)} | ${pct(t.precision)} | ${num(t.f1)} | ${num(t.auc)} | ${pct(v.recall)} | ${pct(b.recall)} |`;
+});
+const confusion = [`| truth \\ predicted | ${CLASS_CODES.join(' | ')} |`, `|---|${CLASS_CODES.map(() => '---').join('|')}|`,
+  ...test.confusion.map((r, i) => `| **${CLASS_CODES[i]}** | ${r.join(' | ')} |`)];
+const targets = [
+  ['Balanced accuracy >= 0.70', test.balancedAccuracy >= 0.7, num(test.balancedAccuracy)],
+  ['Macro one-vs-rest AUC >= 0.93', (test.macroAuc ?? 0) >= 0.93, num(test.macroAuc)],
+  ['Melanoma recall >= 0.70 (arg-max operating point)', test.perClass.mel.recall >= 0.7, `${pct(test.perClass.mel.recall)} (precision ${pct(test.perClass.mel.precision)})`],
+  ['ECE <= 0.05 after calibration', test.ece <= 0.05, num(test.ece)],
+  ['Weights <= 2 MB', weightBytes <= 2e6, `${(weightBytes / 1e6).toFixed(2)} MB`],
+];
+
+const md = `# Model card: ${card.name} (${version})
+
+**Not a diagnosis. Not a medical device.** DermLens is for education and research. It has not been
+clinically validated; a doctor, ideally a dermatologist with a dermatoscope, is the right person to
+judge any skin lesion.
+
+## Intended use
+Classifying a **dermoscopic** image of a single pigmented skin lesion into the seven HAM10000
+categories, on the user's own machine, to learn about and research automated lesion classification.
+Out of scope: diagnosis or triage of real patients, phone or clinical (non-dermoscopic) photos,
+non-skin images, lesions outside the seven classes.
+
+## Model
+- Architecture \`${config.arch}\` (core/models.ts): ${parameters.toLocaleString('en')} parameters, ${(weightBytes / 1e6).toFixed(2)} MB of float32 weights
+  (the original Keras CNN's are 17.2 MB).
+- Input ${config.size}x${config.size} RGB. Preprocessing \`${PREPROCESS_VERSION}\`: ${card.preprocessing.description}
+- Inference: ${detail.tta === 'flip' ? 'average of the image and its mirror image (test-time flip), ' : ''}softmax temperature ${detail.temperature.toFixed(3)}
+  fitted on the validation split; the reported class is the arg-max.
+
+## Data
+HAM10000 (Tschandl, Rosendahl, Kittler, *Sci. Data* 5, 180161, 2018, doi:10.1038/sdata.2018.161),
+10,015 dermoscopic images of 7,470 lesions from Harvard Dataverse doi:10.7910/DVN/DBW86T, licence
+**CC BY-NC 4.0** (non-commercial; images are not redistributed with DermLens).
+Split by \`lesion_id\` (every lesion wholly on one side), stratified by class, seed ${split.seed}:
+train ${splitSizes.train}, validation ${splitSizes.val}, test ${splitSizes.test} images.
+All choices (recipe, epoch, test-time flip, temperature) were made on validation; the test split was
+evaluated once, at the end.
+
+## Results on the held-out test split (${test.n} images)
+
+| model | balanced acc. | macro AUC | macro F1 | accuracy | ECE | melanoma recall | melanoma precision |
+|---|---|---|---|---|---|---|---|
+${row(`**shipped** \`${config.arch}\` ${config.size} px`, test)}
+${row(`seed baseline (original Keras recipe, ${baseConfig.size} px)`, baseDetail.test)}
+
+Validation split: shipped ${num(val.balancedAccuracy)} balanced accuracy, ${num(val.macroAuc)} macro AUC;
+baseline ${num(baseDetail.val.balancedAccuracy)} and ${num(baseDetail.val.macroAuc)}.
+"Accuracy" alone is misleading here: always answering "nv" scores ${pct(test.perClass.nv.support / test.n)} on this split.
+
+### Targets
+| target | met | value |
+|---|---|---|
+${targets.map(([t, ok, v]) => `| ${t} | ${ok ? 'yes' : '**no**'} | ${v} |`).join('\n')}
+
+### Per class (test; validation recall and the baseline's test recall for comparison)
+| code | class | support | recall | precision | F1 | AUC | val recall | baseline recall |
+|---|---|---|---|---|---|---|---|---|
+${perClassRows.join('\n')}
+
+### Confusion matrix (test; rows = truth)
+${confusion.join('\n')}
+
+### Calibration
+Temperature ${detail.temperature.toFixed(3)} (fitted on validation by minimising the negative log-likelihood):
+validation ECE ${num(detail.valEceUncalibrated)} before, ${num(val.ece)} after; test ECE ${num(test.ece)}.
+
+## Training recipe
+${card.training}
+Adam, learning rate ${config.lr} (${config.lrSchedule}${config.warmupEpochs ? `, ${config.warmupEpochs} warm-up epochs` : ''}), batch ${config.batch}.
+${epochs.length} epochs trained on the \`${detail.backend}\` backend. What was tried before choosing this recipe, and what
+each change bought on validation, is in research/README.md.
+
+## Known limitations
+${card.limitations.map((l) => `- ${l}`).join('\n')}
+- The test split has only ${test.perClass.df.support} dermatofibroma and ${test.perClass.vasc.support} vascular images: their per-class numbers carry wide uncertainty.
+- Several HAM10000 images of one lesion make the data look bigger than it is; the lesion-grouped split keeps the test honest, but a different hospital's images may score lower.
+
+## Reproduce
+\`\`\`
+npm run train:baseline    # the seed row: ${'`'}dermlens train --arch seed${'`'} with the original recipe, into runs/seed-baseline
+npm run train:release     # this model: trains into runs/release, then ships it into extension/model/
+\`\`\`
+(${trainCommand}; both expect HAM10000 in ../shared/ham10000 or DERMLENS_DATA.)
+Trainer commit ${commit}. Created ${created}.
+`;
+await writeFile(join(outDir, 'MODEL_CARD.md'), md);
+console.log(`shipped ${runDir}/best -> ${outDir} (${(weightBytes / 1e6).toFixed(2)} MB), model-card.json and MODEL_CARD.md written`);
+for (const [t, ok, v] of targets) console.log(`  ${ok ? 'MET ' : 'MISS'} ${t}: ${v}`);
