@@ -6,20 +6,10 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { CLASSES, CLASS_CODES } from '../core/labels.ts';
 import { rocCurve, type Metrics } from '../core/metrics.ts';
-import type { TrainConfig } from './train-config.ts';
+import type { EpochRecord, TrainConfig } from './train-config.ts';
 
-/** The subset of an epoch record the report plots (train.ts' EpochRecord satisfies it). */
-export interface ReportEpoch {
-  epoch: number;
-  loss: number;
-  valLoss: number;
-  valAccuracy: number;
-  valBalancedAccuracy: number;
-  valMacroF1: number;
-  valMacroAuc: number | null;
-  lr: number;
-  seconds: number;
-}
+/** The per-epoch history the report plots. */
+export type ReportEpoch = EpochRecord;
 
 /** Calibrated probabilities of the shipped inference mode, per split (written by train.ts as predictions.json). */
 export interface SplitPredictions {

@@ -9,6 +9,19 @@ export const BALANCE_MODES: readonly BalanceMode[] = ['none', 'weights', 'sampli
 export type AugmentName = 'original' | 'strong' | 'none';
 export const AUGMENT_NAMES: readonly AugmentName[] = ['original', 'strong', 'none'];
 
+/** One line of history.json: the training loss and validation metrics after an epoch. */
+export interface EpochRecord {
+  epoch: number;
+  loss: number;
+  valLoss: number;
+  valAccuracy: number;
+  valBalancedAccuracy: number;
+  valMacroF1: number;
+  valMacroAuc: number | null;
+  lr: number;
+  seconds: number;
+}
+
 export interface TrainConfig {
   /** Folder with HAM10000_metadata.csv and the images (at any depth below it). */
   dataDir: string;

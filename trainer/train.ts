@@ -25,6 +25,9 @@ import { fileLoadHandler } from './model-io.ts';
 import { metricsJson } from './evaluate.ts';
 import { predictDataset } from './predict.ts';
 import { writeRunReport } from './run-report.ts';
+import type { EpochRecord } from './train-config.ts';
+
+export type { EpochRecord };
 import { epochProgress, formatDuration } from './progress.ts';
 import { makeRng, shuffleInPlace } from './rng.ts';
 import { learningRateAt } from './schedule.ts';
@@ -37,17 +40,6 @@ export const METADATA_FILE = 'HAM10000_metadata.csv';
 /** Calibrated val/test probabilities of the final model (for the report's ROC curves and later analysis). */
 export const PREDICTIONS_FILE = 'predictions.json';
 
-export interface EpochRecord {
-  epoch: number;
-  loss: number;
-  valLoss: number;
-  valAccuracy: number;
-  valBalancedAccuracy: number;
-  valMacroF1: number;
-  valMacroAuc: number | null;
-  lr: number;
-  seconds: number;
-}
 
 export interface TrainOptions {
   /** Continue the run in outDir from its last complete checkpoint. */
