@@ -11,11 +11,12 @@
 // the overlay's data-state turns "result"; the popup's input 'change' event and its data-state), so
 // CDP round trips are not counted. Usage: npm run bench:extension -- [--cold 3] [--warm 20] [--popup 20]
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ElementHandle, Page } from 'puppeteer-core';
-import { launchWithExtension, stateLog, waitForDeepSelector, waitForFinalState, type ExtensionSession } from '../test/e2e/harness.ts';
+import { CHROMIUM, launchWithExtension, stateLog, waitForDeepSelector, waitForFinalState, type ExtensionSession } from '../test/e2e/harness.ts';
 import { startFixtureServer, type FixtureServer } from '../test/e2e/fixture-server.ts';
 import { DIST, REPO_ROOT, ensureBuilt } from '../test/e2e/build.ts';
 
@@ -69,7 +70,7 @@ async function benchColdAndWarm(server: FixtureServer) {
     const session = await launchWithExtension();
     try {
       const page = await session.openPage(server.urls.page);
-      const tabId = await session.tabIdOf(page);
+      const tabId = await session.grantActiveTab(page);
       preloaded.push(session.hasOffscreenDocument());
       cold.push(await rightClick(session, page, tabId, server.urls.lesionPng));
       if (i === runs.cold - 1) {
@@ -129,6 +130,9 @@ async function main() {
     const distBytes = dirSize(DIST);
     const mb = (b: number) => `${(b / 1024 / 1024).toFixed(2)} MB`;
     console.log('');
+    // Latencies depend on what else runs: print the machine's state next to them.
+    const chromium = execFileSync(CHROMIUM, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    console.log(`${chromium}; ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}); load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
     console.log(`cold runs (ms): ${cold.map((x) => x.toFixed(0)).join(', ')}`);
     if (preloaded.some(Boolean)) console.log('note: the offscreen document already existed before the cold click in some runs (preloaded at startup)');
     console.log(`warm runs (ms): ${warm.map((x) => x.toFixed(0)).join(', ')}`);

@@ -71,6 +71,8 @@ const HTML = 'text/html; charset=utf-8';
 function page(title: string, body: string): Buffer {
   return Buffer.from(
     `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title>` +
+      // An empty inline favicon: no /favicon.ico request muddies the request log.
+      `<link rel="icon" href="data:,">` +
       `<style>body{font-family:sans-serif;margin:16px;background:#fff} img{display:block;margin:8px 0;width:240px}</style>` +
       `</head><body><h1>${title}</h1>${body}</body></html>`,
   );

@@ -41,8 +41,12 @@ export interface LaunchOptions {
   testPermissions?: 'webNavigation'[];
 }
 
-/** A temporary copy of dist/ with host and API permissions added to its manifest. */
-function copyWithPermissions(dist: string, hosts: string[], permissions: string[]): string {
+/**
+ * A private copy of the build for one browser, with host and API permissions added to its
+ * manifest when asked. Loading a copy keeps a test run stable while dist/ is rebuilt under it
+ * (npm run build empties dist/ first).
+ */
+function snapshotOfBuild(dist: string, hosts: string[], permissions: string[]): string {
   const copy = mkdtempSync(join(tmpdir(), 'dermlens-e2e-ext-'));
   cpSync(dist, copy, { recursive: true });
   const manifestPath = join(copy, 'manifest.json');
@@ -196,10 +200,10 @@ export async function launchWithExtension(options: LaunchOptions = {}): Promise<
   const built = ensureBuilt();
   const hosts = options.grantedHosts ?? [];
   const permissions = options.testPermissions ?? [];
-  const dist = hosts.length || permissions.length ? copyWithPermissions(built, hosts, permissions) : built;
+  const dist = snapshotOfBuild(built, hosts, permissions);
   const cleanup = () => {
     rmSync(userDataDir, { recursive: true, force: true });
-    if (dist !== built) rmSync(dist, { recursive: true, force: true });
+    rmSync(dist, { recursive: true, force: true });
   };
   const userDataDir = mkdtempSync(join(tmpdir(), 'dermlens-e2e-profile-'));
   const args = [...CHROMIUM_FLAGS, ...(options.args ?? [])];
@@ -214,7 +218,7 @@ export async function launchWithExtension(options: LaunchOptions = {}): Promise<
     enableExtensions: [dist],
     userDataDir,
     args,
-    protocolTimeout: 60_000,
+    protocolTimeout: 180_000, // above the longest wait (recovery after a killed worker)
   });
   try {
     const firstWorker = await browser.waitForTarget(isExtensionWorker(undefined), { timeout: 20_000 });
@@ -300,19 +304,28 @@ function makeSession(browser: Browser, extensionId: string, userDataDir: string,
       const worker = await serviceWorker();
       // Frames the extension may script report their own URL. A cross-site frame it may not script
       // is found with webNavigation (only in sessions launched with testPermissions: ['webNavigation']).
-      const frameId = await worker.evaluate(
-        async (id: number, url: string) => {
-          if (chrome.webNavigation) {
-            const frames = (await chrome.webNavigation.getAllFrames({ tabId: id })) ?? [];
-            return frames.find((f) => f.url === url)?.frameId ?? -1;
-          }
-          const own = await chrome.scripting.executeScript({ target: { tabId: id, allFrames: true }, func: () => location.href });
-          return own.find((r) => r.result === url)?.frameId ?? -1;
-        },
-        tabId,
-        frameUrl,
-      );
-      if (frameId < 0) throw new Error(`no frame ${frameUrl} in tab ${tabId}`);
+      const lookUp = () =>
+        worker.evaluate(
+          async (id: number, url: string) => {
+            if (chrome.webNavigation) {
+              const frames = (await chrome.webNavigation.getAllFrames({ tabId: id })) ?? [];
+              return { frameId: frames.find((f) => f.url === url)?.frameId ?? -1, seen: frames.map((f) => f.url) };
+            }
+            const own = await chrome.scripting.executeScript({ target: { tabId: id, allFrames: true }, func: () => location.href });
+            return { frameId: own.find((r) => r.result === url)?.frameId ?? -1, seen: own.map((r) => String(r.result)) };
+          },
+          tabId,
+          frameUrl,
+        );
+      // Seen once in a full run: the frame missing from the answer although puppeteer saw it loaded.
+      // Retry briefly, and name the frames that were seen if it stays missing.
+      let found = await lookUp();
+      for (let i = 0; found.frameId < 0 && i < 20; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        found = await lookUp();
+      }
+      const { frameId } = found;
+      if (frameId < 0) throw new Error(`no frame ${frameUrl} in tab ${tabId}; frames seen: ${found.seen.join(', ')}`);
       return frameId;
     },
     async classifyUrl(srcUrl, tabId, frameId) {

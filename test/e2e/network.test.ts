@@ -5,10 +5,11 @@
 // Sec-Fetch-Dest).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { launchWithExtension, stateLog, waitForFinalState, type ExtensionSession } from './harness.ts';
+import type { ElementHandle } from 'puppeteer-core';
+import { launchWithExtension, stateLog, waitForDeepSelector, waitForFinalState, type ExtensionSession } from './harness.ts';
 import { startFixtureServer, type FixtureServer } from './fixture-server.ts';
 import { assertResult } from './assertions.ts';
 
@@ -41,6 +42,29 @@ interface NetRequest {
   initiator: string;
 }
 
+const sentinelUrl = () => `${server.origin}/netlog-sentinel`;
+
+/**
+ * The NetLog text once complete. The network service writes it and may still be finishing when the
+ * browser has exited; if it never completes (the process was stopped mid-write), the events written
+ * so far are kept by closing the event list after the last whole event line.
+ */
+async function readNetLog(path: string): Promise<string> {
+  let text = '';
+  for (let i = 0; i < 50; i++) {
+    text = readFileSync(path, 'utf8');
+    try {
+      JSON.parse(text);
+      return text;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  // Event lines look like `{...},\n`: keep up to the last complete one and close the list.
+  const lastEvent = text.lastIndexOf('},\n');
+  return `${text.slice(0, lastEvent + 1)}]}`;
+}
+
 /** Every request the network stack started (URL_REQUEST_START_JOB events) with its initiator. */
 function netLogRequests(netLogJson: string): NetRequest[] {
   const log = JSON.parse(netLogJson) as {
@@ -65,17 +89,27 @@ test('only the clicked images are fetched, and nothing leaves the machine', asyn
     await s.classifyUrl(url, tabId);
     assertResult(await waitForFinalState(page, before));
   }
-  const popup = await s.openPopup(); // the popup must not phone home either
-  await popup.waitForSelector('dermlens-popup', { timeout: 10_000 });
+  // The popup must not phone home either, including when it classifies an upload.
+  const popup = await s.openPopup();
+  const uploadPath = join(dir, 'upload.png');
+  writeFileSync(uploadPath, server.lesionPng);
+  const input = (await waitForDeepSelector(popup, 'dermlens-popup >>> input[type=file]')) as ElementHandle<HTMLInputElement>;
+  const beforeUpload = (await stateLog(popup)).length;
+  await input.uploadFile(uploadPath);
+  assertResult(await waitForFinalState(popup, beforeUpload, { tag: 'dermlens-popup' }));
   await popup.close();
+  // A last request from the page, after everything above: NetLog events are written in order, so
+  // finding it in the file proves the file holds every earlier request.
+  const activityEnd = server.log.length;
+  await page.evaluate((url: string) => fetch(url).then((r) => r.status), sentinelUrl());
   await page.close();
-  await s.close(); // flushes and finalises the NetLog
+  await s.close();
   session = undefined;
 
   // Fixture server: after the page had loaded, only clicked http(s) images were requested, each by
   // the extension's fetch (Sec-Fetch-Dest: empty), not by an <img> the extension added to the page.
   const httpClicked = clicked.filter((u) => u.startsWith('http'));
-  const extensionRequests = server.log.slice(pageLoadedAt);
+  const extensionRequests = server.log.slice(pageLoadedAt, activityEnd);
   assert.deepEqual(
     extensionRequests.filter((r) => !httpClicked.includes(r.url)).map((r) => r.url),
     [],
@@ -90,7 +124,8 @@ test('only the clicked images are fetched, and nothing leaves the machine', asyn
   // NetLog: everything the extension (initiator chrome-extension://<id>) or any web content asked
   // the network for. Chromium's own background requests (initiator "not an origin", e.g. its
   // clock check) are not the extension's and are left out.
-  const requests = netLogRequests(readFileSync(netLog, 'utf8'));
+  const requests = netLogRequests(await readNetLog(netLog));
+  assert.ok(requests.some((r) => r.url === sentinelUrl()), 'the NetLog is missing its last requests');
   const extensionOrigin = `chrome-extension://${extensionId}`;
   const fixture = (u: string) => u.startsWith(`${server.origin}/`) || u.startsWith(`${server.otherOrigin}/`);
   const own = (u: string) => u.startsWith(`${extensionOrigin}/`) || u.startsWith(`blob:${extensionOrigin}/`) || u.startsWith('data:');
