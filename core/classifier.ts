@@ -13,6 +13,12 @@ export interface ModelMetadata {
   /** 'flip': average the prediction of the image and its mirror image. */
   tta: 'none' | 'flip';
   preprocess: string;
+  /**
+   * The melanoma operating point: a result raises a melanoma alert when P(mel) is at or above this
+   * (chosen on validation for high melanoma recall), even when another class is more likely.
+   * Null: no alert rule beyond the arg-max.
+   */
+  melanomaThreshold: number | null;
 }
 
 export interface Prediction {
@@ -61,6 +67,7 @@ export function readMetadata(model: tf.LayersModel): ModelMetadata {
     temperature: stored?.temperature ?? 1,
     tta: stored?.tta ?? 'none',
     preprocess: stored?.preprocess ?? PREPROCESS_VERSION,
+    melanomaThreshold: stored?.melanomaThreshold ?? null,
   };
   if (metadata.classes.join() !== CLASS_CODES.join()) {
     throw new Error(`Model classes [${metadata.classes.join(', ')}] differ from DermLens' [${CLASS_CODES.join(', ')}].`);
@@ -68,6 +75,8 @@ export function readMetadata(model: tf.LayersModel): ModelMetadata {
   if (metadata.preprocess !== PREPROCESS_VERSION) {
     throw new Error(`Model was trained with preprocessing "${metadata.preprocess}" but this code implements "${PREPROCESS_VERSION}".`);
   }
+  const t = metadata.melanomaThreshold;
+  if (t !== null && !(t > 0 && t <= 1)) throw new Error(`Model melanoma threshold must be in (0, 1], got ${t}.`);
   if (!(metadata.temperature > 0)) throw new Error(`Model temperature must be positive, got ${metadata.temperature}.`);
   return metadata;
 }
@@ -76,6 +85,13 @@ export function readMetadata(model: tf.LayersModel): ModelMetadata {
 export function toPredictions(probabilities: ArrayLike<number>): Prediction[] {
   return CLASSES.map((c, i) => ({ code: c.code, name: c.name, group: c.group, probability: probabilities[i] }))
     .sort((a, b) => b.probability - a.probability);
+}
+
+const MEL = CLASS_CODES.indexOf('mel');
+
+/** Whether calibrated probabilities (CLASS_CODES order) reach the model's melanoma alert threshold. */
+export function melanomaAlert(probabilities: ArrayLike<number>, threshold: number | null): boolean {
+  return threshold !== null && probabilities[MEL] >= threshold;
 }
 
 export class Classifier {

@@ -150,3 +150,24 @@ export function computeMetrics(yTrue: number[], probs: ArrayLike<number>[]): Met
     classes: [...CLASS_CODES],
   };
 }
+
+/** Recall and precision of "flag when score >= threshold" for one class, and the share of images flagged. */
+export function thresholdStats(isPositive: boolean[], scores: number[], threshold: number): { recall: number; precision: number; flagged: number } {
+  let tp = 0, flagged = 0, positives = 0;
+  scores.forEach((s, i) => {
+    if (isPositive[i]) positives++;
+    if (s >= threshold) { flagged++; if (isPositive[i]) tp++; }
+  });
+  return { recall: positives ? tp / positives : 0, precision: flagged ? tp / flagged : 0, flagged: scores.length ? flagged / scores.length : 0 };
+}
+
+/**
+ * The highest threshold whose recall on these (validation) scores is at least `targetRecall`: the
+ * operating point that flags as few images as possible while catching the wanted share of positives.
+ */
+export function thresholdForRecall(isPositive: boolean[], scores: number[], targetRecall: number): number {
+  const positives = scores.filter((_, i) => isPositive[i]).sort((a, b) => b - a);
+  if (positives.length === 0) throw new Error('thresholdForRecall: no positive examples');
+  const needed = Math.max(1, Math.ceil(targetRecall * positives.length - 1e-9));
+  return positives[Math.min(needed, positives.length) - 1];
+}

@@ -56,6 +56,7 @@ async function classifyImage(request: OffscreenRequest): Promise<ClassificationR
   const [probabilities] = await classifier.classifyInputs([input]);
   const done = performance.now();
   return toClassificationResult(toPredictions(probabilities), {
+    melanomaThreshold: classifier.metadata.melanomaThreshold,
     ms: done - started,
     timings: { fetchMs: fetched - started, decodeMs: decoded - fetched, preprocessMs: preprocessed - decoded, inferenceMs: done - preprocessed },
     modelVersion: modelVersionLabel(card),

@@ -44,6 +44,11 @@ function resultView(result: ClassificationResult): TemplateResult {
       <span class="top-code">(${top.code})</span>
       <span class="top-percent">${formatPercent(top.probability)}</span>
     </p>
+    ${result.melanomaAlert ? html`
+      <p class="alert" role="alert" data-part="melanoma-alert">
+        <strong>Melanoma cannot be ruled out:</strong> its probability (${formatPercent(result.predictions.find((p) => p.code === 'mel')!.probability)})
+        is above this model's alert level (${formatPercent(result.melanomaThreshold!)}). Please show this spot to a doctor.
+      </p>` : nothing}
     <p class="group" data-part="group">
       Malignant group (${MALIGNANT_CODES}): <strong>${formatPercent(malignant)}</strong>;
       benign group: <strong>${formatPercent(1 - malignant)}</strong>
@@ -111,6 +116,7 @@ export const cardStyles = css`
   .card:focus-visible { outline: 2px solid #0b5cad; outline-offset: 2px; }
   header { display: flex; align-items: center; justify-content: space-between; margin: 0 0 6px; }
   h2 { margin: 0; font-size: 14px; font-weight: 700; color: #0b5cad; }
+  .alert { padding: 6px 8px; border-radius: 6px; background: #fdecea; color: #8a1c12; border: 1px solid #f5c2bc; }
   p { margin: 4px 0; }
   .close {
     all: unset; cursor: pointer; width: 24px; height: 24px; border-radius: 6px;

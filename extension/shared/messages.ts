@@ -20,6 +20,13 @@ export interface ClassificationResult {
   top: ClassCode;
   /** Sum of the probabilities of the malignant group (akiec, bcc, mel). */
   malignantProbability: number;
+  /**
+   * True when P(mel) reaches the model's melanoma operating point (model.json metadata), even if another
+   * class is more likely: the card then shows a melanoma alert.
+   */
+  melanomaAlert: boolean;
+  /** That threshold, or null when the model has none. */
+  melanomaThreshold: number | null;
   /** Time in the offscreen document: download (if any) + decode + preprocess + inference. */
   ms: number;
   /** Where `ms` went, for benchmarks. */
@@ -96,6 +103,13 @@ export interface WarmUpRequest {
 }
 
 export type BackgroundRequest = ClassifyImageRequest | RetryRequest | WarmUpRequest;
+
+/**
+ * Name of the runtime.connect() port an overlay holds to the service worker while its card is loading.
+ * The worker does nothing with it; the port exists so the page learns at once (onDisconnect) that the
+ * worker was stopped, and re-sends its request instead of waiting for a timeout.
+ */
+export const CARD_PORT_NAME = 'dermlens-card';
 
 // ---- to the overlay content script ---------------------------------------------------------------
 

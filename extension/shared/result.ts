@@ -3,6 +3,7 @@ import { CLASS_CODES } from '../../core/labels.ts';
 import type { ClassificationResult, ClassPrediction } from './messages.ts';
 
 export interface ResultDetails {
+  melanomaThreshold: number | null;
   ms: number;
   timings: ClassificationResult['timings'];
   modelVersion: string;
@@ -19,7 +20,9 @@ export function toClassificationResult(predictions: readonly ClassPrediction[], 
   const sorted = predictions.map((p) => ({ code: p.code, name: p.name, group: p.group, probability: p.probability }))
     .sort((a, b) => b.probability - a.probability);
   const malignantProbability = sorted.filter((p) => p.group === 'malignant').reduce((sum, p) => sum + p.probability, 0);
-  return { predictions: sorted, top: sorted[0].code, malignantProbability, ...details };
+  const melanoma = sorted.find((p) => p.code === 'mel')!.probability;
+  const melanomaAlert = details.melanomaThreshold !== null && melanoma >= details.melanomaThreshold;
+  return { predictions: sorted, top: sorted[0].code, malignantProbability, melanomaAlert, ...details };
 }
 
 /** The seven probabilities in CLASS_CODES order (the order of the host element's data-probabilities). */

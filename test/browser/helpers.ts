@@ -8,6 +8,7 @@ export function resultFrom(probabilities: number[], extra: Partial<Classificatio
   const predictions = CLASSES.map((c, i) => ({ code: c.code, name: c.name, group: c.group, probability: probabilities[i] }));
   return {
     ...toClassificationResult(predictions, {
+      melanomaThreshold: 0.27,
       ms: 42,
       timings: { fetchMs: 1, decodeMs: 2, preprocessMs: 3, inferenceMs: 4 },
       modelVersion: 'compact-96 test',

@@ -49,6 +49,17 @@ describe('<dermlens-card>', () => {
     expect(root(el).querySelector('.warning')!.textContent).to.contain('Untrained');
   });
 
+  it('shows the melanoma alert when P(mel) reaches the model threshold, even with another class on top', async () => {
+    const quiet = await fixture<DermlensCard>(html`<dermlens-card state="result" .result=${SAMPLE_RESULT}></dermlens-card>`);
+    expect(root(quiet).querySelector('[data-part="melanoma-alert"]'), 'mel 20 % < threshold 27 %').to.equal(null);
+    const result = resultFrom([0.03, 0.05, 0.04, 0.02, 0.3, 0.52, 0.04]);
+    const el = await fixture<DermlensCard>(html`<dermlens-card state="result" .result=${result}></dermlens-card>`);
+    expect(root(el).querySelector('.top-name')!.textContent).to.equal('Melanocytic nevus');
+    const alert = root(el).querySelector('[data-part="melanoma-alert"]')!;
+    expect(alert.getAttribute('role')).to.equal('alert');
+    expect(alert.textContent!.replace(/\s+/g, ' ')).to.contain('Melanoma cannot be ruled out').and.to.contain('30 %').and.to.contain('27 %');
+  });
+
   it('renders error text as text, never as markup', async () => {
     const hostile = '<img src=x onerror="window.__pwned = true"><b>bold</b>';
     const el = await fixture<DermlensCard>(html`<dermlens-card state="error" .error=${hostile}></dermlens-card>`);

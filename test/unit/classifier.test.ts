@@ -84,3 +84,20 @@ test('toPredictions sorts and names', () => {
   assert.equal(preds[0].name, 'Melanoma');
   assert.equal(preds[0].group, 'malignant');
 });
+
+test('melanoma alert follows the stored threshold', async () => {
+  const { melanomaAlert } = await import('../../core/classifier.ts');
+  const p = [0.3, 0.05, 0.05, 0.05, 0.25, 0.25, 0.05]; // mel = 0.25, not the top class
+  assert.equal(melanomaAlert(p, 0.2), true);
+  assert.equal(melanomaAlert(p, 0.25), true);
+  assert.equal(melanomaAlert(p, 0.3), false);
+  assert.equal(melanomaAlert(p, null), false);
+  const model = buildModel('compact', { inputSize: 32, seed: 4 });
+  model.setUserDefinedMetadata({ dermlens: { melanomaThreshold: 0.27 } });
+  const classifier = await load(await inMemory(model), { warmUp: false });
+  assert.equal(classifier.metadata.melanomaThreshold, 0.27);
+  classifier.dispose();
+  model.setUserDefinedMetadata({ dermlens: { melanomaThreshold: 1.5 } });
+  await assert.rejects(load(await inMemory(model)), /melanoma threshold must be in \(0, 1\]/);
+  model.dispose();
+});

@@ -71,3 +71,18 @@ test('computeMetrics rejects mismatched input clearly', () => {
   assert.throws(() => computeMetrics([0], [[1, 0]]), /2 probabilities, expected 7/);
   assert.throws(() => computeMetrics([9], [row(0, 1)]), /label 9 at row 0/);
 });
+
+test('thresholdForRecall picks the highest threshold reaching the wanted recall; thresholdStats counts it', async () => {
+  const { thresholdForRecall, thresholdStats } = await import('../../core/metrics.ts');
+  // Positives score 0.9, 0.6, 0.4, 0.2; negatives 0.7, 0.5, 0.1.
+  const pos = [true, false, true, false, true, true, false];
+  const s = [0.9, 0.7, 0.6, 0.5, 0.4, 0.2, 0.1];
+  assert.equal(thresholdForRecall(pos, s, 0.5), 0.6); // 2 of 4
+  assert.equal(thresholdForRecall(pos, s, 0.51), 0.4); // needs 3 of 4
+  assert.equal(thresholdForRecall(pos, s, 1), 0.2);
+  const st = thresholdStats(pos, s, 0.4);
+  near(st.recall, 3 / 4);
+  near(st.precision, 3 / 5); // flagged 0.9, 0.7, 0.6, 0.5, 0.4
+  near(st.flagged, 5 / 7);
+  assert.throws(() => thresholdForRecall([false], [0.3], 0.8), /no positive examples/);
+});
