@@ -269,7 +269,9 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   if (resume && checkpointDir) {
     const saved = await readCheckpointState<TrainConfig, EpochRecord>(checkpointDir);
     await restoreCheckpoint(checkpointDir, model, optimizer);
-    state = { ...saved, config };
+    // Patience may change on resume, so whether the run has stopped early is re-decided with the new value.
+    const stoppedEarly = config.patience > 0 && saved.epochsWithoutImprovement >= config.patience && saved.epoch < config.epochs;
+    state = { ...saved, config, stoppedEarly };
     log(`resumed from ${checkpointDir} after epoch ${state.epoch} (best val balanced accuracy ${state.bestValBalancedAccuracy.toFixed(4)} at epoch ${state.bestEpoch})`);
   } else if (resume) {
     log(`no checkpoint in ${config.outDir} yet: starting from epoch 1`);
