@@ -6,7 +6,7 @@ import { classifyImageBytes, classifyUrl } from './background/classify-flow.ts';
 import { requestHostAccessIfNeeded } from './background/host-access.ts';
 import { ensureOffscreen } from './background/offscreen-document.ts';
 import { browser } from './shared/browser.ts';
-import { errorMessage, isRequestFor, type Reply } from './shared/messages.ts';
+import { CARD_PORT_NAME, errorMessage, isRequestFor, type Reply } from './shared/messages.ts';
 
 const MENU_ID = 'dermlens-classify';
 
@@ -19,12 +19,33 @@ browser.runtime.onInstalled.addListener(() => {
   }));
 });
 
-chrome.contextMenus.onClicked.addListener((info, tab) => {
-  if (info.menuItemId !== MENU_ID || !info.srcUrl || tab?.id === undefined || tab.id < 0) return;
+/** What a click on the menu entry carries (the fields of contextMenus.OnClickData that DermLens reads). */
+interface MenuClick {
+  srcUrl?: string;
+  pageUrl?: string;
+  frameUrl?: string;
+  frameId?: number;
+}
+
+/** The context-menu click: host permission request (if any) first, synchronously, then the flow. */
+function onMenuClick(info: MenuClick, tabId: number): Promise<void> {
+  if (!info.srcUrl) return Promise.resolve();
   // Must run before any await: the permission prompt needs the click's user gesture.
   const hostAccess = requestHostAccessIfNeeded(info.srcUrl, info.pageUrl, info.frameUrl);
-  classifyUrl(info.srcUrl, tab.id, info.frameId ?? 0, { hostAccess })
-    .catch((error) => console.error('DermLens:', errorMessage(error)));
+  return classifyUrl(info.srcUrl, tabId, info.frameId ?? 0, { hostAccess, pageUrl: info.pageUrl });
+}
+
+chrome.contextMenus.onClicked.addListener((info, tab) => {
+  if (info.menuItemId !== MENU_ID || tab?.id === undefined || tab.id < 0) return;
+  onMenuClick(info, tab.id).catch((error) => console.error('DermLens:', errorMessage(error)));
+});
+
+// The overlay holds a port to the worker while a card is loading, to notice at once when the worker is
+// stopped mid-request (onDisconnect) and re-send the request. Accepting the port is all it takes; this
+// listener must exist, or the page's connect() fails at once.
+chrome.runtime.onConnect.addListener((port) => {
+  if (port.name !== CARD_PORT_NAME) return;
+  port.onMessage.addListener(() => { /* the port carries no messages */ });
 });
 
 function reply<T>(work: Promise<T>, sendResponse: (reply: Reply<T>) => void): true {
@@ -55,6 +76,9 @@ chrome.runtime.onMessage.addListener((message: unknown, sender, sendResponse) =>
 // Test hook (extension contract): exactly what the context-menu click runs, so puppeteer can drive the
 // flow with worker.evaluate (CDP cannot click context-menu items). It grants nothing by itself: the tab
 // must already have activeTab access, as after a real click (tests use page.triggerExtensionAction).
+// menuClick(info, tabId) is the whole click handler, host-permission request included; called from a
+// test it has no user gesture, so Chrome refuses to show the prompt (the card then says so).
 (self as unknown as { dermlens: unknown }).dermlens = {
   classifyUrl: (srcUrl: string, tabId: number, frameId?: number): Promise<void> => classifyUrl(srcUrl, tabId, frameId ?? 0),
+  menuClick: (info: MenuClick, tabId: number): Promise<void> => onMenuClick(info, tabId),
 };

@@ -1,17 +1,23 @@
 // The right-click flow, run by the context-menu handler and by the test hook self.dermlens.classifyUrl:
 // overlay into the image's frame (loading card), image bytes to the offscreen model, result or a
 // readable error onto the card. The service worker itself never decodes an image.
+import { browser } from '../shared/browser.ts';
+import { hostGranted } from './host-access.ts';
 import { askOffscreen, ensureOffscreen } from './offscreen-document.ts';
 import { openCard, readImageInPage, showCard } from './overlay.ts';
 import { errorMessage, newRequestId, type CardState, type ClassificationResult, type ImageBytes } from '../shared/messages.ts';
 import { ReplyError } from '../shared/requests.ts';
-import { hostOf, unsupportedUrlMessage } from './urls.ts';
+import { blockedImageMessage, hostOf, unsupportedUrlMessage, type HostAnswer } from './urls.ts';
+
+type HostAccess = Promise<HostAnswer> | null | undefined;
 
 export interface ClassifyUrlOptions {
   /** Given when the overlay retries a request that got no answer; otherwise a new one. */
   requestId?: string;
   /** From requestHostAccessIfNeeded in the click handler: the user's answer to the host prompt. */
-  hostAccess?: Promise<boolean> | null;
+  hostAccess?: HostAccess;
+  /** The page the click was in (the click info's pageUrl); looked up from the tab when not given. */
+  pageUrl?: string;
 }
 
 const FRAME_MESSAGE = 'This image is inside a frame from another website, which DermLens may not access. '
@@ -23,14 +29,16 @@ function noAccessMessage(error: unknown): string {
     + 'Chrome never allows access to some pages (chrome:// pages, the Chrome Web Store).';
 }
 
-function accessMessage(srcUrl: string, granted: boolean | undefined): string {
-  const host = hostOf(srcUrl);
-  if (granted === false) {
-    return `You did not allow DermLens to read images from ${host}, and that site does not let other pages read them. `
-      + 'Right-click the image and choose "Classify skin lesion" again to be asked once more, or save the image and upload it in the DermLens popup.';
-  }
-  return `DermLens has no access to ${host}, where this image is stored. Right-click the image and choose "Classify skin lesion" `
-    + '(Chrome then asks once for that site), or save the image and upload it in the DermLens popup.';
+/** Why an image neither the extension nor the page could read was refused, from what DermLens holds. */
+async function blockedMessage(srcUrl: string, tabId: number, pageUrl: string | undefined, hostAccess: HostAccess): Promise<string> {
+  // The tab's URL is visible to the extension while it has activeTab (which showing the card needed).
+  const page = pageUrl ?? await browser.tabs.get(tabId).then((tab) => tab.url, () => undefined);
+  return blockedImageMessage({
+    srcUrl,
+    pageUrl: page,
+    hostGranted: await hostGranted(srcUrl),
+    answer: hostAccess ? await hostAccess : undefined,
+  });
 }
 
 /** Classifies bytes that came from the popup or from the page. */
@@ -48,7 +56,7 @@ function settle<T>(promise: Promise<T>): Promise<Settled<T>> {
  * The image fetched and classified from the extension's origin: needs no page, so it starts at once,
  * in parallel with injecting the overlay (after the user's answer to a host-permission prompt, if any).
  */
-function classifyFromExtension(srcUrl: string, requestId: string, hostAccess: Promise<boolean> | null | undefined): Promise<Settled<ClassificationResult>> {
+function classifyFromExtension(srcUrl: string, requestId: string, hostAccess: HostAccess): Promise<Settled<ClassificationResult>> {
   return settle((async () => {
     if (hostAccess) await hostAccess;
     return askOffscreen<ClassificationResult>({ target: 'offscreen', type: 'classify-url', requestId, url: srcUrl });
@@ -58,7 +66,7 @@ function classifyFromExtension(srcUrl: string, requestId: string, hostAccess: Pr
 /** Completes classifyFromExtension, reading the image from inside the page where that is the only way. */
 async function finishResult(
   fromExtension: Promise<Settled<ClassificationResult>> | null,
-  srcUrl: string, tabId: number, frameId: number, requestId: string, hostAccess: Promise<boolean> | null | undefined,
+  srcUrl: string, tabId: number, frameId: number, requestId: string, hostAccess: HostAccess, pageUrl: string | undefined,
 ): Promise<ClassificationResult> {
   // blob: URLs belong to the page that made them: only the page can read them.
   if (!fromExtension) return classifyImageBytes(await readImageInPage(tabId, frameId, srcUrl), requestId);
@@ -72,7 +80,7 @@ async function finishResult(
   try {
     bytes = await readImageInPage(tabId, frameId, srcUrl);
   } catch {
-    throw code === 'http-auth' ? error : new Error(accessMessage(srcUrl, hostAccess ? await hostAccess : undefined));
+    throw code === 'http-auth' ? error : new Error(await blockedMessage(srcUrl, tabId, pageUrl, hostAccess));
   }
   return classifyImageBytes(bytes, `${requestId}/page`);
 }
@@ -84,12 +92,13 @@ export function classifyUrl(srcUrl: string, tabId: number, frameId = 0, options:
   const requestId = options.requestId ?? newRequestId();
   const running = inFlight.get(requestId);
   if (running) return running;
-  const run = runClassifyUrl(srcUrl, tabId, frameId, requestId, options.hostAccess).finally(() => inFlight.delete(requestId));
+  const run = runClassifyUrl(srcUrl, tabId, frameId, requestId, options).finally(() => inFlight.delete(requestId));
   inFlight.set(requestId, run);
   return run;
 }
 
-async function runClassifyUrl(srcUrl: string, tabId: number, frameId: number, requestId: string, hostAccess: Promise<boolean> | null | undefined): Promise<void> {
+async function runClassifyUrl(srcUrl: string, tabId: number, frameId: number, requestId: string, options: ClassifyUrlOptions): Promise<void> {
+  const { hostAccess, pageUrl } = options;
   const unsupported = unsupportedUrlMessage(srcUrl);
   const fromExtension = unsupported || srcUrl.startsWith('blob:') ? null : classifyFromExtension(srcUrl, requestId, hostAccess);
   // Start the model (if it is not running yet) while the overlay is injected.
@@ -119,7 +128,7 @@ async function runClassifyUrl(srcUrl: string, tabId: number, frameId: number, re
     if (!answered) void show({ kind: 'loading', message: `Waiting for your permission to read images from ${hostOf(srcUrl)}…` }).catch(() => {});
   }, 300) : undefined;
   try {
-    const result = await finishResult(fromExtension, srcUrl, tabId, frameId, requestId, hostAccess);
+    const result = await finishResult(fromExtension, srcUrl, tabId, frameId, requestId, hostAccess, pageUrl);
     await show({ kind: 'result', result });
   } catch (error) {
     await show({ kind: 'error', error: errorMessage(error) });

@@ -14,6 +14,18 @@ export interface PickedImage {
   height: number;
 }
 
+/**
+ * Detail of the cancelable 'dermlens-image-error' event, fired when a picked or dropped file is refused.
+ * A parent that shows the message itself (the popup, in its result card) cancels the event; otherwise
+ * the upload box shows it under itself.
+ */
+export interface RejectedImage {
+  /** The file name, or '' when the problem is not one file (nothing or several dropped). */
+  name: string;
+  /** What the user reads, e.g. "notes.txt: This file is text/plain, not a JPEG, PNG or WebP image." */
+  message: string;
+}
+
 export class DermlensImageUpload extends LitElement {
   static override properties = {
     error: { state: true },
@@ -66,11 +78,11 @@ export class DermlensImageUpload extends LitElement {
     this.dragging = false;
     const files = event.dataTransfer?.files;
     if (!files || files.length === 0) {
-      this.error = 'Nothing to classify was dropped: drop an image file from your computer.';
+      this.reject('', 'Nothing to classify was dropped: drop an image file from your computer.');
       return;
     }
     if (files.length > 1) {
-      this.error = `${files.length} files were dropped; drop one photo at a time.`;
+      this.reject('', `${files.length} files were dropped; drop one photo at a time.`);
       return;
     }
     void this.accept(files[0]);
@@ -92,8 +104,15 @@ export class DermlensImageUpload extends LitElement {
       const detail: PickedImage = { bytes, mime: type, name: file.name, width, height };
       this.dispatchEvent(new CustomEvent<PickedImage>('dermlens-image', { detail, bubbles: true, composed: true }));
     } catch (error) {
-      this.error = `${file.name}: ${errorMessage(error)}`;
+      this.reject(file.name, `${file.name}: ${errorMessage(error)}`);
     }
+  }
+
+  /** Reports a refused file: to the parent if it handles it (cancels the event), else under the box. */
+  private reject(name: string, message: string): void {
+    const detail: RejectedImage = { name, message };
+    const event = new CustomEvent<RejectedImage>('dermlens-image-error', { detail, bubbles: true, composed: true, cancelable: true });
+    if (this.dispatchEvent(event)) this.error = message;
   }
 }
 

@@ -8,7 +8,7 @@ import { errorMessage, type ClassificationResult, type ImageBytes } from '../sha
 import type { ModelCard } from '../shared/model-card.ts';
 import { probabilitiesInClassOrder } from '../shared/result.ts';
 import type { CardViewState } from './card-view.ts';
-import type { PickedImage } from './image-upload.ts';
+import type { PickedImage, RejectedImage } from './image-upload.ts';
 import './camera-capture.ts';
 import './image-upload.ts';
 import './lesion-table.ts';
@@ -114,13 +114,30 @@ export class DermlensPopup extends LitElement {
 
   /** Back to an empty classify view (the card's close button). */
   reset(): void {
+    this.clearImage();
+    this.status = 'idle';
+    this.result = null;
+    this.error = '';
+  }
+
+  /**
+   * A refused file (wrong type, damaged header): the previous photo and result go, so the error is not
+   * shown next to an old answer, and the error takes the result card's place (role=alert, and mirrored
+   * as data-state="error" + data-error like any other error).
+   */
+  showRejected(message: string): void {
+    this.clearImage();
+    this.result = null;
+    this.error = message;
+    this.status = 'error';
+  }
+
+  /** Drops the previewed photo, and any answer still on its way for it. */
+  private clearImage(): void {
     this.generation++;
     if (this.previewUrl) URL.revokeObjectURL(this.previewUrl);
     this.previewUrl = '';
     this.imageName = '';
-    this.status = 'idle';
-    this.result = null;
-    this.error = '';
   }
 
   protected override updated(changed: PropertyValues<this>): void {
@@ -160,6 +177,12 @@ export class DermlensPopup extends LitElement {
     void this.classify(event.detail);
   }
 
+  private onRejected(event: CustomEvent<RejectedImage>): void {
+    event.stopPropagation();
+    event.preventDefault(); // shown here, in the result card, not also under the upload box
+    this.showRejected(event.detail.message);
+  }
+
   override render() {
     return html`
       <header><h1>DermLens</h1><span class="tagline">skin-lesion classifier, on this device</span></header>
@@ -186,7 +209,7 @@ export class DermlensPopup extends LitElement {
         <button type="button" aria-pressed=${this.source === 'upload' ? 'true' : 'false'} @click=${() => { this.source = 'upload'; }}>Upload a photo</button>
         <button type="button" aria-pressed=${this.source === 'camera' ? 'true' : 'false'} @click=${() => { this.source = 'camera'; }}>Camera</button>
       </div>
-      <div @dermlens-image=${this.onImage}>
+      <div @dermlens-image=${this.onImage} @dermlens-image-error=${this.onRejected}>
         ${this.source === 'upload'
           ? html`<dermlens-image-upload ?disabled=${this.status === 'loading'}></dermlens-image-upload>`
           : html`<dermlens-camera></dermlens-camera>`}

@@ -9,14 +9,20 @@
 import { adoptStyles, html, render } from 'lit';
 import { cardStyles, cardTemplate } from '../components/card-view.ts';
 import { bytesToBase64, formatBytes, MAX_IMAGE_BYTES } from '../shared/image-bytes.ts';
-import { isRequestFor, type BackgroundRequest, type CardState, type CardUpdate, type ImageBytes, type Reply } from '../shared/messages.ts';
+import { CARD_PORT_NAME, isRequestFor, type BackgroundRequest, type CardState, type CardUpdate, type ImageBytes, type Reply } from '../shared/messages.ts';
 import { probabilitiesInClassOrder } from '../shared/result.ts';
 
 const LOADED = '__dermlensOverlayLoaded';
 const CARD_WIDTH = 340;
 const GAP = 8;
-/** A loading card with no news for this long asks the service worker to run the request again, once. */
+/**
+ * A loading card with no news for this long asks the service worker to run the request again, once. A
+ * stopped worker is noticed at once through the card's port (see watchWorker); this timer is the
+ * backstop for a worker that is alive but never answers.
+ */
 const RETRY_AFTER_MS = 35_000;
+/** Re-sends after the worker went away, per card; a worker that keeps dying is left to the watchdog. */
+const MAX_RESENDS = 3;
 
 type HostState = 'loading' | 'result' | 'error';
 
@@ -28,6 +34,10 @@ interface Card {
   state: CardState;
   retried: boolean;
   watchdog?: ReturnType<typeof setTimeout>;
+  /** Open to the service worker while the card is loading: it disconnects when the worker is stopped. */
+  port?: chrome.runtime.Port;
+  /** How often the request was re-sent because the port disconnected. */
+  resends: number;
 }
 
 let card: Card | null = null;
@@ -95,10 +105,16 @@ function mirror(host: HTMLElement, state: CardState): void {
   else host.removeAttribute('data-error');
 }
 
+/** Ends a card's request-side life: no more retries, no port; late answers for it are dropped. */
+function retire(current: Card): void {
+  clearTimeout(current.watchdog);
+  releasePort(current);
+  finished.add(current.requestId);
+}
+
 function closeCard(): void {
   if (!card) return;
-  clearTimeout(card.watchdog);
-  finished.add(card.requestId);
+  retire(card);
   card.host.remove();
   card = null;
 }
@@ -116,6 +132,48 @@ function renderCard(current: Card): void {
   mirror(current.host, state);
 }
 
+/** Asks the service worker to run the card's request again; idempotent by requestId. */
+function resend(current: Card): void {
+  const retry: BackgroundRequest = { target: 'background', type: 'retry-classify-url', requestId: current.requestId, srcUrl: current.srcUrl };
+  chrome.runtime.sendMessage(retry).catch(() => {});
+}
+
+function releasePort(current: Card): void {
+  const { port } = current;
+  current.port = undefined;
+  port?.disconnect();
+}
+
+/**
+ * While the card is loading, holds a port to the service worker. MV3 stops workers when it likes, and
+ * the answer is lost with a stopped worker; the port's onDisconnect tells the page at once, and the page
+ * re-sends the same requestId (waking a new worker). The offscreen document keeps answers by requestId,
+ * so a re-send of a request it already finished gets that answer without classifying again.
+ */
+function watchWorker(current: Card): void {
+  if (current.state.kind !== 'loading') {
+    releasePort(current);
+    return;
+  }
+  if (current.port) return;
+  let port: chrome.runtime.Port;
+  try {
+    port = chrome.runtime.connect({ name: CARD_PORT_NAME });
+  } catch {
+    return; // the extension was reloaded or removed: this copy is orphaned, the watchdog reports it
+  }
+  current.port = port;
+  port.onDisconnect.addListener(() => {
+    void chrome.runtime.lastError; // read, so Chrome does not log "Unchecked runtime.lastError"
+    if (current.port !== port) return; // released by us
+    current.port = undefined;
+    if (card !== current || current.state.kind !== 'loading' || current.resends >= MAX_RESENDS) return;
+    current.resends++;
+    resend(current);
+    watchWorker(current);
+  });
+}
+
 function armWatchdog(current: Card): void {
   clearTimeout(current.watchdog);
   // Waiting on the user's answer to a permission prompt is not a hang.
@@ -124,12 +182,12 @@ function armWatchdog(current: Card): void {
     if (card !== current || current.state.kind !== 'loading') return;
     if (!current.retried) {
       current.retried = true;
-      const retry: BackgroundRequest = { target: 'background', type: 'retry-classify-url', requestId: current.requestId, srcUrl: current.srcUrl };
-      chrome.runtime.sendMessage(retry).catch(() => {});
+      resend(current);
       armWatchdog(current);
     } else {
       current.state = { kind: 'error', error: 'DermLens did not answer. Right-click the image and try again.' };
       renderCard(current);
+      watchWorker(current);
     }
   }, RETRY_AFTER_MS);
 }
@@ -138,20 +196,22 @@ function showCard(update: CardUpdate): void {
   if (finished.has(update.requestId)) return;
   if (!card || card.requestId !== update.requestId) {
     if (card) {
-      clearTimeout(card.watchdog);
-      finished.add(card.requestId);
+      retire(card);
       card.host.remove();
     }
     const { host, root } = createHost();
-    card = { requestId: update.requestId, srcUrl: update.srcUrl, host, root, state: update.state, retried: false };
+    card = { requestId: update.requestId, srcUrl: update.srcUrl, host, root, state: update.state, retried: false, resends: 0 };
     place(host, update.srcUrl);
     renderCard(card);
     root.querySelector<HTMLElement>('.card')?.focus({ preventScroll: true });
   } else {
+    // A re-sent request starts again with a loading update; the card keeps an answer it already has.
+    if (update.state.kind === 'loading' && card.state.kind === 'result') return;
     card.state = update.state;
     renderCard(card);
   }
   armWatchdog(card);
+  watchWorker(card);
 }
 
 async function readImage(url: string): Promise<Reply<ImageBytes>> {

@@ -4,11 +4,22 @@
 
 type Listener = (message: unknown, sender: chrome.runtime.MessageSender, sendResponse: (response?: unknown) => void) => boolean | void;
 
+/** A port from chrome.runtime.connect, as the page side sees it. */
+export interface FakePort {
+  name: string;
+  /** True once either side disconnected. */
+  disconnected: boolean;
+  /** What Chrome does when the other side goes away (e.g. the service worker is stopped). */
+  disconnectFromOtherSide(): void;
+}
+
 export interface FakeChrome {
   /** Messages sent with chrome.runtime.sendMessage. */
   sent: unknown[];
   /** URLs opened with chrome.tabs.create. */
   createdTabs: string[];
+  /** Ports opened with chrome.runtime.connect, in order. */
+  ports: FakePort[];
   /** Answers chrome.runtime.sendMessage (default: undefined); a rejection becomes runtime.lastError. */
   respond: (message: unknown) => unknown | Promise<unknown>;
   /** Delivers a message to the runtime.onMessage listeners as Chrome does; resolves to the response. */
@@ -21,6 +32,7 @@ function install(): FakeChrome {
   const fake: FakeChrome = {
     sent: [],
     createdTabs: [],
+    ports: [],
     respond: () => undefined,
     deliver(message, sender = { id: 'dermlens-test' }) {
       return new Promise((resolve) => {
@@ -51,6 +63,25 @@ function install(): FakeChrome {
         return undefined;
       }
       return result;
+    },
+    connect(info?: { name?: string }) {
+      const disconnectListeners: (() => void)[] = [];
+      const port = {
+        name: info?.name ?? '',
+        disconnected: false,
+        onDisconnect: { addListener: (fn: () => void) => { disconnectListeners.push(fn); } },
+        onMessage: { addListener: () => {} },
+        postMessage: () => {},
+        // Chrome: a side's own disconnect() does not fire its own onDisconnect.
+        disconnect: () => { port.disconnected = true; },
+        disconnectFromOtherSide: () => {
+          if (port.disconnected) return;
+          port.disconnected = true;
+          disconnectListeners.forEach((fn) => fn());
+        },
+      };
+      fake.ports.push(port);
+      return port;
     },
     onMessage: {
       addListener: (listener: Listener) => { listeners.push(listener); },

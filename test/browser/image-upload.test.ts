@@ -1,7 +1,7 @@
 /// <reference types="mocha" />
 import { expect, fixture, html, oneEvent } from '@open-wc/testing';
 import '../../extension/components/image-upload.ts';
-import type { DermlensImageUpload, PickedImage } from '../../extension/components/image-upload.ts';
+import type { DermlensImageUpload, PickedImage, RejectedImage } from '../../extension/components/image-upload.ts';
 import { canvasPng } from './helpers.ts';
 
 function pick(el: DermlensImageUpload, file: File) {
@@ -67,5 +67,22 @@ describe('<dermlens-image-upload>', () => {
     drop(el, [new File([GIF], 'a.gif'), new File([GIF], 'b.gif')]);
     expect(await alertText()).to.equal('2 files were dropped; drop one photo at a time.');
     expect(fired).to.equal(0);
+  });
+
+  it('reports a refused file with dermlens-image-error; a parent that cancels it shows the message instead', async () => {
+    const el = await fixture<DermlensImageUpload>(html`<dermlens-image-upload></dermlens-image-upload>`);
+    const refused: RejectedImage[] = [];
+    el.addEventListener('dermlens-image-error', (event) => {
+      refused.push((event as CustomEvent<RejectedImage>).detail);
+      event.preventDefault();
+    });
+    await el.accept(new File([GIF], 'anim.gif', { type: 'image/gif' }));
+    drop(el, [new File([GIF], 'a.gif'), new File([GIF], 'b.gif')]);
+    expect(refused).to.deep.equal([
+      { name: 'anim.gif', message: 'anim.gif: GIF files are not supported here; please use JPEG, PNG, WebP.' },
+      { name: '', message: '2 files were dropped; drop one photo at a time.' },
+    ]);
+    await el.updateComplete;
+    expect(el.shadowRoot!.querySelector('[role="alert"]')).to.equal(null);
   });
 });

@@ -152,6 +152,50 @@ describe('page overlay (content script)', () => {
     expect(revoked).to.deep.equal({ ok: false, error: 'This image (a blob: URL) is no longer available: the page has released it. Reload the page and try again.' });
   });
 
+  it('re-sends the same request at once when the service worker goes away mid-request', async () => {
+    fakeChrome.sent.length = 0;
+    fakeChrome.ports.length = 0;
+    await card('w1', { kind: 'loading' });
+    expect(fakeChrome.ports.map((p) => p.name), 'a port to the worker while loading').to.deep.equal(['dermlens-card']);
+    expect(fakeChrome.sent).to.deep.equal([]);
+
+    // Chrome stops the worker: the port disconnects, and the card asks a new worker for the same request
+    // right away (no 35 s wait), holding a new port in case that one is stopped too.
+    fakeChrome.ports[0].disconnectFromOtherSide();
+    const retry = { target: 'background', type: 'retry-classify-url', requestId: 'w1', srcUrl: IMAGE_SRC };
+    expect(fakeChrome.sent).to.deep.equal([retry]);
+    expect(fakeChrome.ports.length).to.equal(2);
+    expect(fakeChrome.ports[1].disconnected).to.equal(false);
+
+    // The new worker re-opens the same card (loading), then answers; the port is released.
+    await card('w1', { kind: 'loading' });
+    expect(fakeChrome.ports.length, 'no extra port for the same request').to.equal(2);
+    await card('w1', result());
+    expect(host()!.dataset.state).to.equal('result');
+    expect(fakeChrome.ports[1].disconnected, 'port released once answered').to.equal(true);
+
+    // A late loading update for the same request (a re-send racing the answer) keeps the result.
+    await card('w1', { kind: 'loading' });
+    expect(host()!.dataset.state).to.equal('result');
+    expect(fakeChrome.sent.length).to.equal(1);
+  });
+
+  it('re-sends at most three times for a worker that keeps going away, and releases the port on close', async () => {
+    fakeChrome.sent.length = 0;
+    fakeChrome.ports.length = 0;
+    await card('w2', { kind: 'loading' });
+    for (let i = 0; i < 5; i++) fakeChrome.ports.at(-1)!.disconnectFromOtherSide();
+    expect(fakeChrome.sent.map((m) => (m as { requestId: string }).requestId)).to.deep.equal(['w2', 'w2', 'w2']);
+    expect(host()!.dataset.state, 'still waiting: the watchdog has the last word').to.equal('loading');
+
+    fakeChrome.ports.length = 0;
+    await card('w3', { kind: 'loading' });
+    shadow().querySelector<HTMLButtonElement>('button.close')!.click();
+    expect(fakeChrome.ports[0].disconnected).to.equal(true);
+    fakeChrome.ports[0].disconnectFromOtherSide();
+    expect(fakeChrome.sent.length, 'a closed card re-sends nothing').to.equal(3);
+  });
+
   it('asks the service worker to retry a request that hangs, once', async () => {
     // Not waiting 35 s: the retry timer is checked via a loading card left alone with fake timers.
     const realSetTimeout = window.setTimeout;

@@ -64,6 +64,41 @@ describe('<dermlens-popup>', () => {
     expect(card.shadowRoot!.querySelector('[role="alert"]')!.textContent).to.contain('did not answer');
   });
 
+  it('a refused file replaces the previous photo and result with a mirrored, announced error; the next photo works', async () => {
+    const el = await popup(async () => SAMPLE_RESULT);
+    const root = el.shadowRoot!;
+    pickFile(el, new File([await canvasPng(64, 48) as Uint8Array<ArrayBuffer>], 'first.png', { type: 'image/png' }));
+    await waitFor(() => el.dataset.state === 'result', 'first result');
+    expect(root.querySelector('figure')).to.not.equal(null);
+
+    pickFile(el, new File(['not an image\n'], 'notes.txt', { type: 'text/plain' }));
+    await waitFor(() => el.dataset.state === 'error', 'error state mirrored on <dermlens-popup>');
+    const message = 'notes.txt: This file is text/plain, not a JPEG, PNG or WebP image.';
+    expect(el.dataset.error).to.equal(message);
+    expect(el.dataset.top, 'no stale top class').to.equal(undefined);
+    expect(el.dataset.probabilities).to.equal(undefined);
+    await el.updateComplete;
+    expect(root.querySelector('figure'), 'the previous photo is gone').to.equal(null);
+    const card = root.querySelector('dermlens-card')!;
+    await card.updateComplete;
+    expect(card.shadowRoot!.querySelector('.bars, .row, .top-name'), 'the previous result is gone').to.equal(null);
+    expect(card.shadowRoot!.querySelector('[role="alert"]')!.textContent, 'announced as an alert').to.contain(message);
+    const uploadBox = upload(el);
+    await uploadBox.updateComplete;
+    expect(uploadBox.shadowRoot!.querySelector('[role="alert"]'), 'said once, in the card, not also under the upload box').to.equal(null);
+
+    const truncated = (await canvasPng(40, 30)).slice(0, 20);
+    pickFile(el, new File([truncated as Uint8Array<ArrayBuffer>], 'cut.png', { type: 'image/png' }));
+    await waitFor(() => el.dataset.error === 'cut.png: The PNG file is damaged: its header has no valid image size.', 'a second refusal replaces the first');
+
+    pickFile(el, new File([await canvasPng(64, 48) as Uint8Array<ArrayBuffer>], 'next.png', { type: 'image/png' }));
+    await waitFor(() => el.dataset.state === 'result', 'the next good upload works');
+    expect(el.dataset.error).to.equal(undefined);
+    expect(el.dataset.top).to.equal('nv');
+    await el.updateComplete;
+    expect(root.querySelector('figcaption')!.textContent).to.equal('next.png (64x48)');
+  });
+
   it('ignores the late answer for a photo that was replaced by a newer one', async () => {
     const pending: ((r: ClassificationResult) => void)[] = [];
     const el = await popup(() => new Promise((resolve) => { pending.push(resolve); }));

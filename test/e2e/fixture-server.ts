@@ -33,6 +33,8 @@ export interface FixtureServer {
   origin: string;
   /** http://localhost:<other port>: another host (cross-site), no CORS headers. */
   otherOrigin: string;
+  /** http://127.0.0.1:<other port>: the page's host on another port (another origin, same host), no CORS headers. */
+  otherPortOrigin: string;
   /** Absolute URLs of every fixture, by role. */
   urls: FixtureUrls;
   /** The generated lesion PNG, for upload tests. */
@@ -54,6 +56,10 @@ export interface FixtureUrls {
   lesionPng: string;
   lesionJpeg: string;
   crossOriginJpeg: string;
+  /** A page on the main origin showing otherPortJpeg. */
+  otherPortPage: string;
+  /** The cross-origin image served from the page's host on the other port. */
+  otherPortJpeg: string;
   dataUrl: string;
   /** The framed image on the other host (in iframePage). */
   frameImage: string;
@@ -78,7 +84,7 @@ function page(title: string, body: string): Buffer {
   );
 }
 
-async function buildResources(otherOrigin: string) {
+async function buildResources(otherOrigin: string, otherPortOrigin: string) {
   const lesion = generateLesion({ width: 320, height: 240, seed: 7 });
   const lesionPng = await encodePng(lesion);
   const lesionJpeg = await encodeJpeg(lesion);
@@ -99,6 +105,10 @@ async function buildResources(otherOrigin: string) {
         `<img id="cross-origin" src="${otherOrigin}/cross-lesion.jpg" alt="cross-origin lesion">` +
         `<img id="data-url" src="${dataUrl}" alt="data url lesion">`,
     ),
+  });
+  main.set('/other-port.html', {
+    contentType: HTML,
+    body: page('Image on another port', `<img id="other-port" src="${otherPortOrigin}/cross-lesion.jpg" alt="lesion on another port">`),
   });
   main.set('/iframe.html', {
     contentType: HTML,
@@ -186,7 +196,9 @@ export async function startFixtureServer(): Promise<FixtureServer> {
   // 'localhost' reaches the same loopback listener but is a different host (and site) than
   // 127.0.0.1, as an image CDN would be. Chromium and Node's fetch both resolve it without DNS.
   const otherOrigin = `http://localhost:${otherPort}`;
-  resources = await buildResources(otherOrigin);
+  // The same listener reached as 127.0.0.1: the page's host, another port, so another origin.
+  const otherPortOrigin = `http://127.0.0.1:${otherPort}`;
+  resources = await buildResources(otherOrigin, otherPortOrigin);
   const closeServer = (s: Server) =>
     new Promise<void>((resolve) => {
       s.closeAllConnections();
@@ -195,6 +207,7 @@ export async function startFixtureServer(): Promise<FixtureServer> {
   return {
     origin,
     otherOrigin,
+    otherPortOrigin,
     lesionPng: resources.lesionPng,
     lesionJpeg: resources.lesionJpeg,
     gif: resources.gif,
@@ -207,6 +220,8 @@ export async function startFixtureServer(): Promise<FixtureServer> {
       lesionPng: `${origin}/lesion.png`,
       lesionJpeg: `${origin}/lesion.jpg`,
       crossOriginJpeg: `${otherOrigin}/cross-lesion.jpg`,
+      otherPortPage: `${origin}/other-port.html`,
+      otherPortJpeg: `${otherPortOrigin}/cross-lesion.jpg`,
       dataUrl: resources.dataUrl,
       frameImage: `${otherOrigin}/frame-lesion.png`,
       sameOriginFrameImage: `${origin}/frame-lesion.png`,

@@ -1,10 +1,12 @@
 // Launches Debian's Chromium (never a downloaded browser) headless with the built extension loaded,
 // and gives the tests handles on its service worker, popup page and result overlay.
 import puppeteer, { type Browser, type ElementHandle, type Frame, type Page, type Target, type WebWorker } from 'puppeteer-core';
+import { after, before } from 'node:test';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureBuilt } from './build.ts';
+import { startFixtureServer, type FixtureServer, type FixtureUrls } from './fixture-server.ts';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -367,4 +369,76 @@ function makeSession(browser: Browser, extensionId: string, userDataDir: string,
       cleanup();
     },
   };
+}
+
+/**
+ * Right-clicks `srcUrl` (the context-menu hook) in tab `tabId` and waits for the next final state
+ * (result or error) of the card in `frame`: the page, or the iframe the image is in (give its
+ * `frameId` then).
+ */
+export async function classifyAndWait(
+  session: ExtensionSession,
+  frame: Page | Frame,
+  srcUrl: string,
+  tabId: number,
+  { frameId, timeout }: { frameId?: number; timeout?: number } = {},
+): Promise<StateEntry> {
+  const afterIndex = (await stateLog(frame)).length;
+  await session.classifyUrl(srcUrl, tabId, frameId);
+  return waitForFinalState(frame, afterIndex, { timeout });
+}
+
+/** The fixture server and one browser with the extension, for the tests of one file. */
+export interface ExtensionFixture {
+  server: FixtureServer;
+  session: ExtensionSession;
+}
+
+/** A page of the fixture server opened in that browser, with activeTab granted (as after a right-click). */
+export interface PageFixture extends ExtensionFixture {
+  page: Page;
+  tabId: number;
+  /** classifyAndWait in this page and tab. */
+  classify(srcUrl: string, timeout?: number): Promise<StateEntry>;
+}
+
+/**
+ * Registers node:test before/after hooks that start the fixture server and a browser with the
+ * extension, then run `more` (the file's own setup, e.g. opening the popup), and close both after
+ * the file's tests. The returned object's fields are set once `before` has run (read them inside
+ * tests, not at module level). Put the file's setup in `more`, not in a second top-level `before`:
+ * node:test does not wait for one top-level hook before starting the next.
+ */
+export function useExtension(
+  options: LaunchOptions | ((server: FixtureServer) => LaunchOptions) = {},
+  more: (fixture: ExtensionFixture) => Promise<void> = async () => {},
+): ExtensionFixture {
+  return setUp<ExtensionFixture>(options, more);
+}
+
+/** useExtension, plus the page `pageOf(server.urls)` opened with activeTab granted. */
+export function useExtensionPage(pageOf: (urls: FixtureUrls) => string, options: LaunchOptions = {}): PageFixture {
+  return setUp<PageFixture>(options, async (fixture) => {
+    fixture.page = await fixture.session.openPage(pageOf(fixture.server.urls));
+    fixture.tabId = await fixture.session.grantActiveTab(fixture.page);
+    fixture.classify = (srcUrl, timeout) => classifyAndWait(fixture.session, fixture.page, srcUrl, fixture.tabId, { timeout });
+  });
+}
+
+/** One before hook (see useExtension) and one after hook. */
+function setUp<F extends ExtensionFixture>(
+  options: LaunchOptions | ((server: FixtureServer) => LaunchOptions),
+  more: (fixture: F) => Promise<void>,
+): F {
+  const fixture = {} as F;
+  before(async () => {
+    fixture.server = await startFixtureServer();
+    fixture.session = await launchWithExtension(typeof options === 'function' ? options(fixture.server) : options);
+    await more(fixture);
+  });
+  after(async () => {
+    await fixture.session?.close();
+    await fixture.server?.close();
+  });
+  return fixture;
 }

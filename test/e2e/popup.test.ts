@@ -1,30 +1,23 @@
 // The popup's upload flow: choosing an image file classifies it in the popup; a file that is not
-// a supported image gives a clear message and the next upload still works.
-import { after, before, test } from 'node:test';
+// a supported image replaces the previous photo and result with a clear, mirrored error, and the
+// next upload still works.
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ElementHandle, Page } from 'puppeteer-core';
-import { launchWithExtension, stateLog, waitForDeepSelector, waitForFinalState, type ExtensionSession } from './harness.ts';
-import { startFixtureServer, type FixtureServer } from './fixture-server.ts';
+import { stateLog, useExtension, waitForDeepSelector, waitForFinalState, type StateEntry } from './harness.ts';
 import { assertReadableError, assertResult } from './assertions.ts';
 
-let server: FixtureServer;
-let session: ExtensionSession;
 let popup: Page;
 let dir: string;
-
-before(async () => {
-  server = await startFixtureServer();
-  session = await launchWithExtension();
+const e2e = useExtension({}, async ({ session }) => {
   popup = await session.openPopup();
   dir = mkdtempSync(join(tmpdir(), 'dermlens-upload-'));
 });
 
-after(async () => {
-  await session?.close();
-  await server?.close();
+after(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -33,7 +26,8 @@ async function fileInput(): Promise<ElementHandle<HTMLInputElement>> {
   return (await waitForDeepSelector(popup, 'dermlens-popup >>> input[type=file]')) as ElementHandle<HTMLInputElement>;
 }
 
-async function upload(name: string, bytes: Buffer) {
+/** Uploads `bytes` as a file called `name` and returns the popup's next final state (result or error). */
+async function upload(name: string, bytes: Buffer): Promise<StateEntry> {
   const path = join(dir, name);
   writeFileSync(path, bytes);
   const before = (await stateLog(popup)).length;
@@ -41,38 +35,39 @@ async function upload(name: string, bytes: Buffer) {
   return waitForFinalState(popup, before, { tag: 'dermlens-popup' });
 }
 
+/** What the popup shows besides its mirrored state: the preview and the result rows, and its alerts. */
+async function visible() {
+  return popup.evaluate(() => {
+    const root = document.querySelector('dermlens-popup')!.shadowRoot!;
+    const card = root.querySelector('dermlens-card')?.shadowRoot;
+    // No named inner functions here: tsx would wrap them in __name(), undefined in the page.
+    const alerts: string[] = [];
+    const roots: (Document | ShadowRoot)[] = [document];
+    while (roots.length) {
+      const r = roots.pop()!;
+      r.querySelectorAll('[role=alert]').forEach((el) => alerts.push((el.textContent ?? '').replace(/\s+/g, ' ').trim()));
+      r.querySelectorAll('*').forEach((el) => el.shadowRoot && roots.push(el.shadowRoot));
+    }
+    return { preview: root.querySelector('figure img') !== null, resultRows: card?.querySelectorAll('.row').length ?? 0, alerts };
+  });
+}
+
 /**
- * Uploads a file the popup should refuse and returns the message the user sees: either the popup's
- * error state (data-state="error", data-error) or the upload box's alert, which rejects files by
- * their bytes before anything is classified.
+ * Uploads a file the popup should refuse (after a good upload) and returns the message the user sees:
+ * the popup's error state, mirrored as data-state="error" + data-error on <dermlens-popup>, naming
+ * the file; the previous photo and result gone; the message announced once, in a role=alert region.
  */
 async function uploadRejected(name: string, bytes: Buffer): Promise<string> {
-  const path = join(dir, name);
-  writeFileSync(path, bytes);
-  const before = (await stateLog(popup)).length;
-  await (await fileInput()).uploadFile(path);
-  const fromState = waitForFinalState(popup, before, { tag: 'dermlens-popup' }).then((entry) => assertReadableError(entry, /./));
-  const fromAlert = popup
-    .waitForFunction(
-      (file: string) => {
-        // No named inner functions here: tsx would wrap them in __name(), undefined in the page.
-        const alerts: string[] = [];
-        const roots: (Document | ShadowRoot)[] = [document];
-        while (roots.length) {
-          const root = roots.pop()!;
-          root.querySelectorAll('[role=alert]').forEach((el) => alerts.push(el.textContent ?? ''));
-          root.querySelectorAll('*').forEach((el) => el.shadowRoot && roots.push(el.shadowRoot));
-        }
-        return alerts.find((text) => text.includes(file)) ?? false;
-      },
-      // Interval polling: a 'mutation' poll watches the light DOM only and misses shadow-root changes.
-      { timeout: 30_000, polling: 100 },
-      name,
-    )
-    .then(async (handle) => (await handle.jsonValue()) as string);
-  return Promise.any([fromState, fromAlert]).catch((error: AggregateError) => {
-    throw new Error(`no message for ${name}: ${error.errors.map((e: Error) => e.message).join(' / ')}`);
-  });
+  assertResult(await upload(`good-before-${name}.png`, e2e.server.lesionPng));
+  const entry = await upload(name, bytes);
+  const message = assertReadableError(entry, new RegExp(name.replace(/\./g, '\\.')));
+  assert.equal(entry.top, null, 'no top class left from the previous result');
+  assert.equal(entry.probabilities, null);
+  const shown = await visible();
+  assert.equal(shown.preview, false, 'the previous photo is still shown next to the error');
+  assert.equal(shown.resultRows, 0, 'the previous result is still shown next to the error');
+  assert.equal(shown.alerts.filter((text) => text.includes(message)).length, 1, `the error is not announced once: ${JSON.stringify(shown.alerts)}`);
+  return message;
 }
 
 /** The same readability rules as the card's errors, applied to a message string. */
@@ -88,25 +83,25 @@ test('the popup root has an open shadow root with a file input', async () => {
 });
 
 test('uploading a PNG shows a result', async () => {
-  assertResult(await upload('lesion.png', server.lesionPng));
+  assertResult(await upload('lesion.png', e2e.server.lesionPng));
 });
 
 test('uploading a JPEG shows a result', async () => {
-  assertResult(await upload('lesion.jpg', server.lesionJpeg));
+  assertResult(await upload('lesion.jpg', e2e.server.lesionJpeg));
 });
 
 test('a text file gives a clear message, and the next upload works', async () => {
   assertReadableMessage(await uploadRejected('notes.txt', Buffer.from('not an image\n'.repeat(20))), /image|type|support|format/i);
-  assertResult(await upload('lesion-again.png', server.lesionPng));
+  assertResult(await upload('lesion-again.png', e2e.server.lesionPng));
 });
 
 test('a GIF (not an accepted upload type) gives a clear message, and the next upload works', async () => {
-  assertReadableMessage(await uploadRejected('animation.gif', server.gif), /GIF|type|support|format/i);
-  assertResult(await upload('lesion-after-gif.jpg', server.lesionJpeg));
+  assertReadableMessage(await uploadRejected('animation.gif', e2e.server.gif), /GIF|type|support|format/i);
+  assertResult(await upload('lesion-after-gif.jpg', e2e.server.lesionJpeg));
 });
 
 test('a corrupt file named .jpg gives a clear message, and the next upload works', async () => {
   const corrupt = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(2048, 0x5a)]);
   assertReadableMessage(await uploadRejected('broken.jpg', corrupt), /image|decode|read|corrupt|damaged|format|support/i);
-  assertResult(await upload('lesion-once-more.jpg', server.lesionJpeg));
+  assertResult(await upload('lesion-once-more.jpg', e2e.server.lesionJpeg));
 });

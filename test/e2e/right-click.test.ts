@@ -3,40 +3,27 @@
 // card appears over it. The click's activeTab grant is reproduced with grantActiveTab(); an image on
 // another host (a CDN) also needs that host granted, which the user does once in a prompt that
 // headless Chromium cannot answer, so a second browser starts with it granted (grantedHosts).
-import { after, before, test } from 'node:test';
+import { after, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Page } from 'puppeteer-core';
-import type { Frame } from 'puppeteer-core';
-import { launchWithExtension, stateLog, waitForFinalState, type ExtensionSession, type StateEntry } from './harness.ts';
-import { startFixtureServer, type FixtureServer } from './fixture-server.ts';
+import type { Frame, Page } from 'puppeteer-core';
+import { classifyAndWait, launchWithExtension, stateLog, useExtensionPage, waitForFinalState, type ExtensionSession, type StateEntry } from './harness.ts';
 import { assertReadableError, assertResult } from './assertions.ts';
 import { CLASSES } from '../../core/labels.ts';
 
-let server: FixtureServer;
-let session: ExtensionSession;
-/** A second browser in which the user has allowed DermLens to read images from the CDN host. */
+const e2e = useExtensionPage((urls) => urls.page);
+/** A second browser in which the user has allowed DermLens to read images from the CDN host and from the page's host (every port). */
 let granted: ExtensionSession | undefined;
 /** A third one that can look up frame ids of frames it may not script (test-only webNavigation). */
 let frameLookup: ExtensionSession | undefined;
-let page: Page;
-let tabId: number;
-
-before(async () => {
-  server = await startFixtureServer();
-  session = await launchWithExtension();
-  page = await session.openPage(server.urls.page);
-  tabId = await session.grantActiveTab(page);
-});
 
 after(async () => {
-  await session?.close();
   await granted?.close();
   await frameLookup?.close();
-  await server?.close();
 });
 
 async function grantedSession(): Promise<ExtensionSession> {
-  granted ??= await launchWithExtension({ grantedHosts: [`http://${new URL(server.otherOrigin).hostname}/*`] });
+  const hosts = [e2e.server.otherOrigin, e2e.server.otherPortOrigin].map((origin) => `http://${new URL(origin).hostname}/*`);
+  granted ??= await launchWithExtension({ grantedHosts: hosts });
   return granted;
 }
 
@@ -60,17 +47,12 @@ function findNodes(node: DomNode, name: string, out: DomNode[] = []): DomNode[] 
   return out;
 }
 
-async function classifyAndWait(srcUrl: string) {
-  const before = (await stateLog(page)).length;
-  await session.classifyUrl(srcUrl, tabId);
-  return waitForFinalState(page, before);
-}
-
 test('same-origin PNG: the card shows 7 probabilities summing to 1', async () => {
-  assertResult(await classifyAndWait(server.urls.lesionPng));
+  assertResult(await e2e.classify(e2e.server.urls.lesionPng));
 });
 
 test('the card lives in a closed shadow root that page scripts cannot open, and shows the result', async () => {
+  const { page } = e2e;
   const hosts = await page.evaluate(() =>
     [...document.querySelectorAll('dermlens-overlay')].map((el) => ({ shadowRoot: el.shadowRoot === null ? null : 'open', state: el.getAttribute('data-state') })),
   );
@@ -105,13 +87,13 @@ test('the card lives in a closed shadow root that page scripts cannot open, and 
 });
 
 test('same-origin JPEG gives a result', async () => {
-  assertResult(await classifyAndWait(server.urls.lesionJpeg));
+  assertResult(await e2e.classify(e2e.server.urls.lesionJpeg));
 });
 
 /** True when a page script cannot read the cross-origin image's pixels (tainted canvas). */
-async function isTaintedForPage(p: Page, src: string): Promise<boolean> {
-  return p.evaluate(async (url: string) => {
-    const img = document.querySelector<HTMLImageElement>('#cross-origin')!;
+async function isTaintedForPage(p: Page, src: string, selector = '#cross-origin'): Promise<boolean> {
+  return p.evaluate(async (url: string, imageSelector: string) => {
+    const img = document.querySelector<HTMLImageElement>(imageSelector)!;
     await img.decode();
     const canvas = document.createElement('canvas');
     canvas.width = img.naturalWidth;
@@ -124,34 +106,104 @@ async function isTaintedForPage(p: Page, src: string): Promise<boolean> {
     } catch {
       return img.src === url;
     }
-  }, src);
+  }, src, selector);
 }
 
 test('cross-origin image without CORS headers, host not granted: clear error naming the host', async () => {
+  const { page, server } = e2e;
   assert.equal(await isTaintedForPage(page, server.urls.crossOriginJpeg), true, 'the fixture should be unreadable to the page');
-  const entry = await classifyAndWait(server.urls.crossOriginJpeg);
+  const entry = await e2e.classify(server.urls.crossOriginJpeg);
   assertReadableError(entry, new RegExp(new URL(server.otherOrigin).hostname));
-  assertResult(await classifyAndWait(server.urls.lesionPng));
+  assertResult(await e2e.classify(server.urls.lesionPng));
 });
 
 test('cross-origin image without CORS headers, host granted: result', async () => {
+  const { server } = e2e;
   const s = await grantedSession();
   const p = await s.openPage(server.urls.page);
   const tab = await s.grantActiveTab(p);
   assert.equal(await isTaintedForPage(p, server.urls.crossOriginJpeg), true);
-  const before = (await stateLog(p)).length;
-  await s.classifyUrl(server.urls.crossOriginJpeg, tab);
-  assertResult(await waitForFinalState(p, before));
+  assertResult(await classifyAndWait(s, p, server.urls.crossOriginJpeg, tab));
   await p.close();
 });
 
+// The page's host on another port is another origin: activeTab does not cover it, so the click must
+// ask Chrome for that host (a host pattern covers every port), and the card must not promise a prompt
+// that never comes.
+
+/** Opens the page showing the other-port image, with activeTab granted, in session `s`; closed after test `t`. */
+async function openOtherPortPage(t: TestContext, s: ExtensionSession) {
+  const p = await s.openPage(e2e.server.urls.otherPortPage);
+  t.after(() => p.close()); // even when the test fails: a second tab with this URL would confuse tabIdOf
+  return { p, tab: await s.grantActiveTab(p) };
+}
+
+/** Runs the whole context-menu click handler (host request included) in the worker and waits for the card. */
+async function menuClickAndWait(s: ExtensionSession, p: Page, tab: number, srcUrl: string): Promise<StateEntry> {
+  const worker = await s.serviceWorker();
+  const before = (await stateLog(p)).length;
+  await worker.evaluate(
+    (info: { srcUrl: string; pageUrl: string }, t: number) =>
+      (self as unknown as { dermlens: { menuClick(i: unknown, t: number): Promise<void> } }).dermlens.menuClick(info, t),
+    { srcUrl, pageUrl: p.url() },
+    tab,
+  );
+  return waitForFinalState(p, before);
+}
+
+test('image on the page\'s host but another port, no user gesture: the click asks Chrome, which refuses to prompt, and the card says so', async (t) => {
+  const { server, session } = e2e;
+  const { p, tab } = await openOtherPortPage(t, session);
+  assert.equal(await isTaintedForPage(p, server.urls.otherPortJpeg, '#other-port'), true, 'the fixture should be unreadable to the page');
+  // A real click carries a user gesture; evaluate in the worker does not, so Chrome rejects the request
+  // ("must be called during a user gesture"): the proof that the click asked at all.
+  const message = assertReadableError(await menuClickAndWait(session, p, tab, server.urls.otherPortJpeg), /Chrome did not ask you/);
+  assert.match(message, /read images from 127\.0\.0\.1 \(.*user gesture/);
+});
+
+test('image on the page\'s host but another port, user declines the prompt: the host was asked for, and the card says it was declined', async (t) => {
+  const { server, session } = e2e;
+  const { p, tab } = await openOtherPortPage(t, session);
+  const worker = await session.serviceWorker();
+  // Headless Chromium cannot answer the prompt: stand in for the user, who says no, and record what was asked.
+  await worker.evaluate(() => {
+    const asked: unknown[] = [];
+    (self as unknown as { __asked: unknown[] }).__asked = asked;
+    const answer = (permissions: chrome.permissions.Permissions) => { asked.push(permissions.origins); return Promise.resolve(false); };
+    for (const api of [chrome, (self as unknown as { browser?: typeof chrome }).browser]) {
+      if (api?.permissions) Object.defineProperty(api.permissions, 'request', { value: answer, configurable: true, writable: true });
+    }
+  });
+  const entry = await menuClickAndWait(session, p, tab, server.urls.otherPortJpeg);
+  const asked = await worker.evaluate(() => (self as unknown as { __asked: unknown[] }).__asked);
+  assert.deepEqual(asked, [['http://127.0.0.1/*']], 'the click asks for the image\'s host (a pattern covers every port)');
+  const message = assertReadableError(entry, /You did not allow DermLens/);
+  assert.match(message, new RegExp(`127\\.0\\.0\\.1:${new URL(server.otherPortOrigin).port} does not let other pages read them`));
+});
+
+test('image on the page\'s host but another port, nothing asked in this request: the card names both ports and promises the prompt a click brings', async (t) => {
+  const { server, session } = e2e;
+  const { p, tab } = await openOtherPortPage(t, session);
+  const message = assertReadableError(await classifyAndWait(session, p, server.urls.otherPortJpeg, tab), /no access/);
+  const port = (origin: string) => new URL(origin).port;
+  assert.match(message, new RegExp(`no access to 127\\.0\\.0\\.1:${port(server.otherPortOrigin)}\\b`));
+  assert.match(message, new RegExp(`page is on 127\\.0\\.0\\.1:${port(server.origin)}\\b`));
+  assert.match(message, /Chrome then asks once whether DermLens may read images from 127\.0\.0\.1;/);
+});
+
+test('image on the page\'s host but another port, host granted: result', async (t) => {
+  const s = await grantedSession();
+  const { p, tab } = await openOtherPortPage(t, s);
+  assertResult(await classifyAndWait(s, p, e2e.server.urls.otherPortJpeg, tab));
+});
+
 test('data: URL image gives a result', async () => {
-  assertResult(await classifyAndWait(server.urls.dataUrl));
+  assertResult(await e2e.classify(e2e.server.urls.dataUrl));
 });
 
 test('the same image gives the same probabilities twice (deterministic pipeline)', async () => {
-  const first = assertResult(await classifyAndWait(server.urls.lesionPng));
-  const second = assertResult(await classifyAndWait(server.urls.lesionPng));
+  const first = assertResult(await e2e.classify(e2e.server.urls.lesionPng));
+  const second = assertResult(await e2e.classify(e2e.server.urls.lesionPng));
   assert.deepEqual(second, first);
 });
 
@@ -167,14 +219,14 @@ async function openFramed(s: ExtensionSession, pageUrl: string, frameUrl: string
 }
 
 test('an image inside a same-origin iframe: the card appears in that frame', async () => {
+  const { server, session } = e2e;
   const { framed, tab, frame, frameId } = await openFramed(session, server.urls.sameOriginIframePage, `${server.origin}/frame.html`);
-  const before = (await stateLog(frame)).length;
-  await session.classifyUrl(server.urls.sameOriginFrameImage, tab, frameId);
-  assertResult(await waitForFinalState(frame, before));
+  assertResult(await classifyAndWait(session, frame, server.urls.sameOriginFrameImage, tab, { frameId }));
   await framed.close();
 });
 
 test('an image inside a cross-site iframe, site not granted: a card with a result or a clear error', async () => {
+  const { server } = e2e;
   frameLookup = await launchWithExtension({ testPermissions: ['webNavigation'] });
   const { framed, tab, frame, frameId } = await openFramed(frameLookup, server.urls.iframePage, `${server.otherOrigin}/frame.html`);
   const afterTop = (await stateLog(framed)).length;
@@ -187,10 +239,9 @@ test('an image inside a cross-site iframe, site not granted: a card with a resul
 });
 
 test('an image inside a cross-site iframe, site granted: the card appears in that frame', async () => {
+  const { server } = e2e;
   const s = await grantedSession();
   const { framed, tab, frame, frameId } = await openFramed(s, server.urls.iframePage, `${server.otherOrigin}/frame.html`);
-  const before = (await stateLog(frame)).length;
-  await s.classifyUrl(server.urls.frameImage, tab, frameId);
-  assertResult(await waitForFinalState(frame, before));
+  assertResult(await classifyAndWait(s, frame, server.urls.frameImage, tab, { frameId }));
   await framed.close();
 });

@@ -1,31 +1,21 @@
 // MV3 stops service workers whenever it likes. Killing the worker in the middle of a
-// classification must not leave the card spinning forever: the request completes (the model lives
-// in the offscreen document) or the card shows a clear error; and the next classification works.
-import { after, before, test } from 'node:test';
+// classification must not leave the card spinning: the overlay holds a port to the worker, notices
+// the kill at once and re-sends the same request to a new worker; the model (in the offscreen
+// document) keeps its answer by request id. The card completes within seconds of the kill (the
+// overlay's backstop timer alone would take 35 s), and the next classification works.
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Page } from 'puppeteer-core';
-import { launchWithExtension, stateLog, waitForFinalState, type ExtensionSession } from './harness.ts';
-import { startFixtureServer, type FixtureServer } from './fixture-server.ts';
-import { assertReadableError, assertResult } from './assertions.ts';
+import { stateLog, useExtensionPage, waitForFinalState, type StateEntry } from './harness.ts';
+import { assertResult } from './assertions.ts';
 
-let server: FixtureServer;
-let session: ExtensionSession;
-let page: Page;
-let tabId: number;
+const e2e = useExtensionPage((urls) => urls.page);
 
-before(async () => {
-  server = await startFixtureServer();
-  session = await launchWithExtension();
-  page = await session.openPage(server.urls.page);
-  tabId = await session.grantActiveTab(page);
-});
+/** Well under the overlay's 35 s backstop; a cold start (model load) on a busy machine fits. */
+const COMPLETES_WITHIN_MS = 10_000;
 
-after(async () => {
-  await session?.close();
-  await server?.close();
-});
-
-async function killServiceWorker() {
+/** Stops the worker; returns Date.now() once it is gone. */
+async function killServiceWorker(): Promise<number> {
+  const { session } = e2e;
   const target = await session.serviceWorkerTarget();
   const worker = await target.worker();
   assert.ok(worker);
@@ -33,14 +23,18 @@ async function killServiceWorker() {
   const deadline = Date.now() + 10_000;
   while (session.browser.targets().includes(target) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   assert.ok(!session.browser.targets().includes(target), 'service worker did not stop');
+  return Date.now();
 }
 
-function assertResultOrClearError(entry: Awaited<ReturnType<typeof waitForFinalState>>) {
-  if (entry.state === 'result') assertResult(entry);
-  else assertReadableError(entry, /service|extension|restart|interrupt|try again|stopped|lost|timed? ?out/i);
+/** The card after a kill: a result, shown within COMPLETES_WITHIN_MS of the kill. */
+function assertCompletedPromptly(t: TestContext, outcome: StateEntry, startedAt: number, killedAt: number) {
+  t.diagnostic(`after the kill: ${outcome.state} ${outcome.at - killedAt} ms after the kill, ${outcome.at - startedAt} ms after the click`);
+  assertResult(outcome);
+  assert.ok(outcome.at - killedAt < COMPLETES_WITHIN_MS, `the card took ${outcome.at - killedAt} ms after the kill (limit ${COMPLETES_WITHIN_MS} ms)`);
 }
 
-test('worker killed during the first (cold) classification: result or clear error, then recovery', async (t) => {
+test('worker killed during the first (cold) classification: result within seconds, then recovery', async (t) => {
+  const { page, session, server, tabId } = e2e;
   const before = (await stateLog(page)).length;
   const startedAt = await session.startClassifyUrl(server.urls.lesionPng, tabId);
   // Kill it once the card says it is working, i.e. while the request is in flight.
@@ -50,31 +44,22 @@ test('worker killed during the first (cold) classification: result or clear erro
     { timeout: 10_000, polling: 'mutation' },
     before,
   );
-  await killServiceWorker();
-  const outcome = await waitForFinalState(page, before, { timeout: 90_000 });
-  t.diagnostic(`after the kill: ${outcome.state} ${outcome.at - startedAt} ms after the click`);
-  assertResultOrClearError(outcome);
+  const killedAt = await killServiceWorker();
+  assertCompletedPromptly(t, await waitForFinalState(page, before, { timeout: 90_000 }), startedAt, killedAt);
 
-  const next = (await stateLog(page)).length;
-  await session.classifyUrl(server.urls.lesionJpeg, tabId); // wakes a fresh worker
-  assertResult(await waitForFinalState(page, next));
+  assertResult(await e2e.classify(server.urls.lesionJpeg)); // wakes a fresh worker
 });
 
 test('worker killed while idle: the next classification starts a new worker and works', async () => {
   await killServiceWorker();
-  const next = (await stateLog(page)).length;
-  await session.classifyUrl(server.urls.lesionJpeg, tabId);
-  assertResult(await waitForFinalState(page, next));
+  assertResult(await e2e.classify(e2e.server.urls.lesionJpeg));
 });
 
-test('worker killed during a warm classification: result or clear error, then recovery', async (t) => {
+test('worker killed during a warm classification: result within seconds, then recovery', async (t) => {
+  const { page, session, server, tabId } = e2e;
   const before = (await stateLog(page)).length;
   const startedAt = await session.startClassifyUrl(server.urls.lesionPng, tabId);
-  await killServiceWorker();
-  const outcome = await waitForFinalState(page, before, { timeout: 90_000 });
-  t.diagnostic(`after the kill: ${outcome.state} ${outcome.at - startedAt} ms after the click`);
-  assertResultOrClearError(outcome);
-  const next = (await stateLog(page)).length;
-  await session.classifyUrl(server.urls.dataUrl, tabId);
-  assertResult(await waitForFinalState(page, next));
+  const killedAt = await killServiceWorker();
+  assertCompletedPromptly(t, await waitForFinalState(page, before, { timeout: 90_000 }), startedAt, killedAt);
+  assertResult(await e2e.classify(server.urls.dataUrl));
 });
