@@ -97,7 +97,14 @@ describe('dermlens train end to end (cpu backend)', { timeout: 240_000 }, () => 
 
     const modelJson = JSON.parse(await readFile(join(runA, 'best/model.json'), 'utf8'));
     const meta = modelJson.userDefinedMetadata.dermlens;
-    assert.deepEqual(Object.keys(meta).sort(), ['arch', 'classes', 'inputSize', 'preprocess', 'temperature', 'tta', 'version']);
+    assert.deepEqual(Object.keys(meta).sort(), ['arch', 'classes', 'inputSize', 'melanomaThreshold', 'preprocess', 'temperature', 'tta', 'version']);
+    // The melanoma alert threshold is chosen on val (when val has melanomas) and its val/test effect recorded.
+    const op = resultA.final!.operatingPoint;
+    assert.equal(meta.melanomaThreshold, op ? op.melanomaThreshold : null);
+    if (op) {
+      assert.ok(op.melanomaThreshold > 0 && op.melanomaThreshold <= 1);
+      assert.ok(op.val.recall >= op.targetValRecall, `val melanoma recall ${op.val.recall} at the chosen threshold`);
+    }
     assert.equal(meta.arch, 'seed');
     assert.equal(meta.inputSize, 16);
     assert.equal(meta.preprocess, PREPROCESS_VERSION);
