@@ -39,6 +39,8 @@ const modelJson = await readJson(join(runDir, 'best', 'model.json'));
 const baseConfig = await readJson(join(baseDir, 'config.json'));
 const baseDetail = await readJson(join(baseDir, 'metrics-detail.json'));
 const baseSplit = await readJson(join(baseDir, 'split.json'));
+const baseHistory: Array<{ epoch: number; valBalancedAccuracy: number }> = await readJson(join(baseDir, 'history.json'));
+const baseBestEpoch = baseHistory.reduce((best, h) => (h.valBalancedAccuracy > best.valBalancedAccuracy ? h : best)).epoch;
 if (JSON.stringify(baseSplit.counts) !== JSON.stringify(split.counts) || baseSplit.seed !== split.seed) {
   throw new Error('the baseline run used a different split; compare models on the same split only');
 }
@@ -77,7 +79,7 @@ const card = {
   training: `Trained from scratch on HAM10000 (${splitSizes.train} training images, lesion-grouped split, seed ${config.seed}) with ${config.balance === 'sampling' ? 'class-balanced sampling' : config.balance}, ${config.augment} augmentation, label smoothing ${config.labelSmoothing}, ${config.epochs} epochs; best epoch chosen on validation balanced accuracy.`,
   evaluation: { split: `held-out test split (whole lesions, never used for any choice), ${test.n} images`, ...pick(test) },
   metrics: { val: pick(val), test: pick(test) },
-  baseline: { arch: baseConfig.arch, inputSize: baseConfig.size, metrics: { val: pick(baseDetail.val), test: pick(baseDetail.test) }, temperature: baseDetail.temperature, tta: baseDetail.tta },
+  baseline: { arch: baseConfig.arch, inputSize: baseConfig.size, epochsTrained: baseHistory.length, bestEpoch: baseBestEpoch, metrics: { val: pick(baseDetail.val), test: pick(baseDetail.test) }, temperature: baseDetail.temperature, tta: baseDetail.tta },
   calibration: { temperature: detail.temperature, valEceBefore: detail.valEceUncalibrated, valEceAfter: val.ece, testEce: test.ece },
   inference: { tta: detail.tta, temperature: detail.temperature, topClass: 'arg-max of the calibrated probabilities', melanomaThreshold: op?.melanomaThreshold ?? null },
   melanomaOperatingPoint: op,
@@ -162,7 +164,7 @@ evaluated once, at the end.
 | model | balanced acc. | macro AUC | macro F1 | accuracy | ECE | melanoma recall | melanoma precision |
 |---|---|---|---|---|---|---|---|
 ${row(`**shipped** \`${config.arch}\` ${config.size} px`, test)}
-${row(`seed baseline (original Keras recipe, ${baseConfig.size} px)`, baseDetail.test)}
+${row(`seed baseline (original Keras recipe, ${baseConfig.size} px, ${baseHistory.length} epochs, best epoch ${baseBestEpoch})`, baseDetail.test)}
 
 Validation split: shipped ${num(val.balancedAccuracy)} balanced accuracy, ${num(val.macroAuc)} macro AUC;
 baseline ${num(baseDetail.val.balancedAccuracy)} and ${num(baseDetail.val.macroAuc)}.
