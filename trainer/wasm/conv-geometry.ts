@@ -88,3 +88,35 @@ export function padOrCrop(x: tf.Tensor4D, top: number, bottom: number, left: num
     return y;
   });
 }
+
+/**
+ * Spreads dy[N,OH,OW,C] onto a grid with stride-1 zeros between rows and columns, giving
+ * [N, (OH-1)*sh + 1, (OW-1)*sw + 1, C]: the input of a stride-1 conv that equals the strided transpose.
+ */
+export function dilate(dy: tf.Tensor4D, strideHeight: number, strideWidth: number): tf.Tensor4D {
+  if (strideHeight === 1 && strideWidth === 1) return dy;
+  return tf.tidy(() => {
+    const [n, oh, ow, c] = dy.shape;
+    const spread = tf.pad(tf.reshape(dy, [n, oh, 1, ow, 1, c]),
+      [[0, 0], [0, 0], [0, strideHeight - 1], [0, 0], [0, strideWidth - 1], [0, 0]]);
+    const grid = tf.reshape(spread, [n, oh * strideHeight, ow * strideWidth, c]);
+    return tf.slice(grid, [0, 0, 0, 0], [n, (oh - 1) * strideHeight + 1, (ow - 1) * strideWidth + 1, c]) as tf.Tensor4D;
+  });
+}
+
+/**
+ * dy dilated by the strides and padded by (filter - 1 - pad) before and whatever makes the output
+ * exactly the input size after: the input of the stride-1 'valid' correlation with the spatially
+ * flipped filter that equals the forward conv's input gradient (plain and depthwise alike).
+ */
+export function transposedConvInput(dy: tf.Tensor4D, g: ConvGeometry): tf.Tensor4D {
+  return tf.tidy(() => {
+    const spread = dilate(dy, g.strideHeight, g.strideWidth);
+    const top = g.filterHeight - 1 - g.padTop;
+    const left = g.filterWidth - 1 - g.padLeft;
+    // Rows after the dilated dy so the 'valid' output has exactly inHeight rows.
+    const bottom = g.inHeight + g.filterHeight - 1 - top - spread.shape[1];
+    const right = g.inWidth + g.filterWidth - 1 - left - spread.shape[2];
+    return padOrCrop(spread, top, bottom, left, right);
+  });
+}

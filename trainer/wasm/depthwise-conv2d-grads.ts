@@ -4,8 +4,7 @@
 // with the flipped filter; the filter gradient is, per tap, a window of x times dy summed over
 // batch and space (the leading axes, which trainer/wasm/reduce-leading.ts sums in place).
 import { tf } from '../../core/tf.ts';
-import { convGeometry, padOrCrop } from './conv-geometry.ts';
-import { dilate } from './conv2d-backprop-input.ts';
+import { convGeometry, padOrCrop, transposedConvInput } from './conv-geometry.ts';
 
 interface DepthwiseGradAttrs {
   strides: number | [number, number];
@@ -36,12 +35,7 @@ export function depthwiseBackpropInput(dy: tf.Tensor4D, filter: tf.Tensor4D, att
   const g = geometry(attrs.inputShape, filter.shape, attrs, 'DepthwiseConv2dNativeBackpropInput');
   const [, , channels, multiplier] = filter.shape;
   return tf.tidy(() => {
-    const spread = dilate(dy, g.strideHeight, g.strideWidth);
-    const top = g.filterHeight - 1 - g.padTop;
-    const left = g.filterWidth - 1 - g.padLeft;
-    const bottom = g.inHeight + g.filterHeight - 1 - top - spread.shape[1];
-    const right = g.inWidth + g.filterWidth - 1 - left - spread.shape[2];
-    const padded = padOrCrop(spread, top, bottom, left, right);
+    const padded = transposedConvInput(dy, g);
     const flipped = tf.reverse(filter, [0, 1]);
     if (multiplier === 1) return tf.depthwiseConv2d(padded, flipped, 1, 'valid');
     const [n, h, w] = padded.shape;
