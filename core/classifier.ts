@@ -87,12 +87,7 @@ export function toPredictions(probabilities: ArrayLike<number>): Prediction[] {
     .sort((a, b) => b.probability - a.probability);
 }
 
-const MEL = CLASS_CODES.indexOf('mel');
-
-/** Whether calibrated probabilities (CLASS_CODES order) reach the model's melanoma alert threshold. */
-export function melanomaAlert(probabilities: ArrayLike<number>, threshold: number | null): boolean {
-  return threshold !== null && probabilities[MEL] >= threshold;
-}
+export { melanomaAlert } from './operating-point.ts';
 
 export class Classifier {
   private model: tf.LayersModel | null;

@@ -231,20 +231,24 @@ async function classifyCommand(args: string[]): Promise<number> {
   const card = await readFile(join(dirname(modelPath), 'model-card.json'), 'utf8').then((t) => JSON.parse(t) as { untrained?: boolean }, () => null);
   if (card?.untrained) console.error(`warning: ${modelPath} is an UNTRAINED development model (model-card.json); its output means nothing`);
   await startBackend(values, false);
-  const { load } = await import('../core/classifier.ts');
+  const { load, melanomaAlert } = await import('../core/classifier.ts');
+  const { CLASS_CODES } = await import('../core/labels.ts');
   const { fileLoadHandler } = await import('./model-io.ts');
   const { decodeImage } = await import('./images.ts');
   const classifier = await load(fileLoadHandler(modelPath));
+  const threshold = classifier.metadata.melanomaThreshold;
   let failures = 0;
   try {
     for (const file of positionals) {
       try {
         const predictions = await classifier.classify(await decodeImage(file));
+        const alert = melanomaAlert(CLASS_CODES.map((code) => predictions.find((p) => p.code === code)!.probability), threshold);
         if (values.json) {
-          console.log(JSON.stringify({ file, predictions: predictions.map((p) => ({ code: p.code, probability: p.probability })) }));
+          console.log(JSON.stringify({ file, predictions: predictions.map((p) => ({ code: p.code, probability: p.probability })), melanomaAlert: alert }));
         } else {
           console.log(`${file}`);
           for (const p of predictions) console.log(`  ${p.code.padEnd(6)} ${(p.probability * 100).toFixed(1).padStart(5)}%  ${p.name}`);
+          if (alert) console.log(`  MELANOMA ALERT: melanoma probability at or above this model's alert level (${(threshold! * 100).toFixed(1)}%)`);
         }
       } catch (err) {
         failures++;

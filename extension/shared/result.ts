@@ -1,5 +1,6 @@
 // Classifier predictions -> the ClassificationResult every view shows and tests read.
 import { CLASS_CODES } from '../../core/labels.ts';
+import { melanomaAlert as isMelanomaAlert } from '../../core/operating-point.ts';
 import type { ClassificationResult, ClassPrediction } from './messages.ts';
 
 export interface ResultDetails {
@@ -20,8 +21,8 @@ export function toClassificationResult(predictions: readonly ClassPrediction[], 
   const sorted = predictions.map((p) => ({ code: p.code, name: p.name, group: p.group, probability: p.probability }))
     .sort((a, b) => b.probability - a.probability);
   const malignantProbability = sorted.filter((p) => p.group === 'malignant').reduce((sum, p) => sum + p.probability, 0);
-  const melanoma = sorted.find((p) => p.code === 'mel')!.probability;
-  const melanomaAlert = details.melanomaThreshold !== null && melanoma >= details.melanomaThreshold;
+  const inClassOrder = CLASS_CODES.map((code) => sorted.find((p) => p.code === code)!.probability);
+  const melanomaAlert = isMelanomaAlert(inClassOrder, details.melanomaThreshold);
   return { predictions: sorted, top: sorted[0].code, malignantProbability, melanomaAlert, ...details };
 }
 
