@@ -6,13 +6,13 @@
 //
 //   node --import tsx scripts/make-model-card.ts --run runs/release --baseline runs/seed-baseline [--out extension/model]
 import { copyFile, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { execFileSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CLASSES, CLASS_CODES } from '../core/labels.ts';
 import { PREPROCESS_VERSION } from '../core/preprocess.ts';
 import type { Metrics } from '../core/metrics.ts';
 import { parseModelCard } from '../extension/shared/model-card.ts';
+import { readProvenance } from '../trainer/provenance.ts';
 
 const { values } = parseArgs({ options: { run: { type: 'string' }, baseline: { type: 'string' }, out: { type: 'string', default: 'extension/model' } } });
 if (!values.run || !values.baseline) {
@@ -48,10 +48,10 @@ if (JSON.stringify(baseSplit.counts) !== JSON.stringify(split.counts) || baseSpl
 const epochs: Array<{ epoch: number; valBalancedAccuracy?: number }> = Array.isArray(history) ? history : history.epochs ?? [];
 const sideTotal = (side: string) => Object.values(split.counts[side] as Record<string, number>).reduce((a, b) => a + b, 0);
 const splitSizes = { train: sideTotal('train'), val: sideTotal('val'), test: sideTotal('test') };
-let commit = 'unknown';
-try {
-  commit = execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
-} catch { /* not a git checkout */ }
+// The trainer's commit(s) as recorded by the run itself (trainer/provenance.ts).
+const provenance = await readProvenance(runDir);
+const commits = [...new Set(provenance.map((p) => `${p.commit ?? 'unknown'}${p.dirty ? ' (with uncommitted changes)' : ''}`))];
+const commit = commits.length ? commits.join(', ') : 'not recorded';
 const weightBytes = (modelJson.weightsManifest as Array<{ weights: Array<{ shape: number[]; dtype: string }> }>)
   .flatMap((g) => g.weights).reduce((a, w) => a + w.shape.reduce((x, y) => x * y, 1) * 4, 0);
 const parameters = weightBytes / 4;
@@ -90,6 +90,7 @@ const card = {
   backend: detail.backend,
   epochsTrained: epochs.length,
   trainerCommit: commit,
+  provenance,
   data: { name: 'HAM10000', licence: 'CC BY-NC 4.0', source: 'Harvard Dataverse doi:10.7910/DVN/DBW86T', citation: 'Tschandl P., Rosendahl C., Kittler H. The HAM10000 dataset, a large collection of multi-source dermatoscopic images of common pigmented skin lesions. Sci. Data 5, 180161 (2018). doi:10.1038/sdata.2018.161' },
   limitations: [
     'Not a diagnosis and not a medical device: for education and research only. See a doctor about any skin lesion that worries you.',

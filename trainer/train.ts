@@ -25,6 +25,7 @@ import { fileLoadHandler } from './model-io.ts';
 import { metricsJson } from './evaluate.ts';
 import { predictDataset } from './predict.ts';
 import { writeRunReport } from './run-report.ts';
+import { appendProvenance, currentProvenance } from './provenance.ts';
 import type { EpochRecord } from './train-config.ts';
 
 export type { EpochRecord };
@@ -179,6 +180,7 @@ async function prepareRunDir(config: TrainConfig, resume: boolean): Promise<{ ch
     const saved = JSON.parse(await readFile(configPath, 'utf8')) as TrainConfig;
     const conflict = resumeConflict(saved, config);
     if (conflict) throw new Error(`cannot resume ${config.outDir} with a different configuration (${conflict})`);
+    await appendProvenance(config.outDir, currentProvenance(true));
     return { checkpointDir: await findCheckpoint(config.outDir) };
   }
   // A folder with only config.json is a start that failed before the first epoch (e.g. bad data): reuse it.
@@ -187,6 +189,7 @@ async function prepareRunDir(config: TrainConfig, resume: boolean): Promise<{ ch
   }
   await mkdir(config.outDir, { recursive: true });
   await writeJsonAtomic(configPath, config);
+  await appendProvenance(config.outDir, currentProvenance(false));
   return { checkpointDir: null };
 }
 
