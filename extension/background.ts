@@ -2,11 +2,11 @@
 // the worker for an event after it was stopped; the context-menu entry is created only in onInstalled
 // (it persists), so a restarted worker never tries to create a duplicate. State that must outlive the
 // worker (the model) lives in the offscreen document.
-import { classifyImageBytes, classifyUrl } from './background/classify-flow.ts';
+import { classifyImageBytes, classifyUrl, resumeClassifyUrl } from './background/classify-flow.ts';
 import { requestHostAccessIfNeeded } from './background/host-access.ts';
 import { ensureOffscreen } from './background/offscreen-document.ts';
 import { browser } from './shared/browser.ts';
-import { CARD_PORT_NAME, errorMessage, isRequestFor, type Reply } from './shared/messages.ts';
+import { CARD_PORT_NAME, errorMessage, isCardWatch, isRequestFor, type Reply } from './shared/messages.ts';
 
 const MENU_ID = 'dermlens-classify';
 
@@ -41,11 +41,18 @@ chrome.contextMenus.onClicked.addListener((info, tab) => {
 });
 
 // The overlay holds a port to the worker while a card is loading, to notice at once when the worker is
-// stopped mid-request (onDisconnect) and re-send the request. Accepting the port is all it takes; this
-// listener must exist, or the page's connect() fails at once.
+// stopped mid-request (onDisconnect), and names the request on it. The worker that accepts the port owns
+// the request: a worker started by this very connect() (the one that showed the card was stopped before
+// the page connected, or since) runs it again under the same requestId; the one already running it, or
+// that finished it, does nothing.
 chrome.runtime.onConnect.addListener((port) => {
   if (port.name !== CARD_PORT_NAME) return;
-  port.onMessage.addListener(() => { /* the port carries no messages */ });
+  port.onMessage.addListener((message: unknown) => {
+    const tabId = port.sender?.tab?.id;
+    if (!isCardWatch(message) || tabId === undefined) return;
+    resumeClassifyUrl(message.srcUrl, tabId, port.sender?.frameId ?? 0, message.requestId)
+      .catch((error) => console.error('DermLens:', errorMessage(error)));
+  });
 });
 
 function reply<T>(work: Promise<T>, sendResponse: (reply: Reply<T>) => void): true {

@@ -87,14 +87,32 @@ async function finishResult(
 
 /** Requests in progress in this service worker, so an overlay retry does not start a duplicate. */
 const inFlight = new Map<string, Promise<void>>();
+/** Requests this service worker has finished (kept a minute), so a late watch message does not rerun them. */
+const finishedHere = new Set<string>();
+const FINISHED_TTL_MS = 60_000;
 
 export function classifyUrl(srcUrl: string, tabId: number, frameId = 0, options: ClassifyUrlOptions = {}): Promise<void> {
   const requestId = options.requestId ?? newRequestId();
   const running = inFlight.get(requestId);
   if (running) return running;
-  const run = runClassifyUrl(srcUrl, tabId, frameId, requestId, options).finally(() => inFlight.delete(requestId));
+  const run = runClassifyUrl(srcUrl, tabId, frameId, requestId, options).finally(() => {
+    inFlight.delete(requestId);
+    finishedHere.add(requestId);
+    setTimeout(() => finishedHere.delete(requestId), FINISHED_TTL_MS);
+  });
   inFlight.set(requestId, run);
   return run;
+}
+
+/**
+ * A loading card's port named its request: run it unless this worker is running it or has finished it
+ * (the card then has, or is about to get, the answer). A worker that never saw the request (the one that
+ * showed the card was stopped) runs it again; the offscreen document answers a request it already
+ * finished from its cache.
+ */
+export function resumeClassifyUrl(srcUrl: string, tabId: number, frameId: number, requestId: string): Promise<void> {
+  if (finishedHere.has(requestId)) return Promise.resolve();
+  return classifyUrl(srcUrl, tabId, frameId, { requestId });
 }
 
 async function runClassifyUrl(srcUrl: string, tabId: number, frameId: number, requestId: string, options: ClassifyUrlOptions): Promise<void> {

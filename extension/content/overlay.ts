@@ -9,7 +9,7 @@
 import { adoptStyles, html, render } from 'lit';
 import { cardStyles, cardTemplate } from '../components/card-view.ts';
 import { bytesToBase64, formatBytes, MAX_IMAGE_BYTES } from '../shared/image-bytes.ts';
-import { CARD_PORT_NAME, isRequestFor, type BackgroundRequest, type CardState, type CardUpdate, type ImageBytes, type Reply } from '../shared/messages.ts';
+import { CARD_PORT_NAME, isRequestFor, type BackgroundRequest, type CardState, type CardUpdate, type CardWatch, type ImageBytes, type Reply } from '../shared/messages.ts';
 import { probabilitiesInClassOrder } from '../shared/result.ts';
 
 const LOADED = '__dermlensOverlayLoaded';
@@ -21,8 +21,12 @@ const GAP = 8;
  * backstop for a worker that is alive but never answers.
  */
 const RETRY_AFTER_MS = 35_000;
-/** Re-sends after the worker went away, per card; a worker that keeps dying is left to the watchdog. */
-const MAX_RESENDS = 3;
+/**
+ * Waits before re-connecting after the worker went away, one per try; a worker that keeps dying is left
+ * to the watchdog. The first try is at once; later ones back off, because a connect() issued while Chrome
+ * is still tearing the old worker down can land on it and be dropped with it.
+ */
+const RECONNECT_DELAYS_MS = [0, 100, 300, 1000, 3000];
 
 type HostState = 'loading' | 'result' | 'error';
 
@@ -36,8 +40,10 @@ interface Card {
   watchdog?: ReturnType<typeof setTimeout>;
   /** Open to the service worker while the card is loading: it disconnects when the worker is stopped. */
   port?: chrome.runtime.Port;
-  /** How often the request was re-sent because the port disconnected. */
+  /** How often the request was re-sent because the port disconnected (or could not connect). */
   resends: number;
+  /** A re-connect waiting for its back-off delay. */
+  reconnect?: ReturnType<typeof setTimeout>;
 }
 
 let card: Card | null = null;
@@ -141,37 +147,61 @@ function resend(current: Card): void {
 function releasePort(current: Card): void {
   const { port } = current;
   current.port = undefined;
+  clearTimeout(current.reconnect);
+  current.reconnect = undefined;
   port?.disconnect();
 }
 
 /**
- * While the card is loading, holds a port to the service worker. MV3 stops workers when it likes, and
- * the answer is lost with a stopped worker; the port's onDisconnect tells the page at once, and the page
- * re-sends the same requestId (waking a new worker). The offscreen document keeps answers by requestId,
- * so a re-send of a request it already finished gets that answer without classifying again.
+ * While the card is loading, holds a port to the service worker, and names the card's request on it
+ * (CARD_PORT_NAME): the worker that accepts the port owns the request, and runs it again (same requestId)
+ * if it is not the one running it. MV3 stops workers when it likes, and the answer is lost with a stopped
+ * worker; two races matter:
+ * - the worker is stopped after it showed the loading card but before this connect(): connect() then
+ *   wakes a NEW worker, which knows nothing of the request; the request named on the port makes it
+ *   resume at once (without it the port just sat there until that worker idled out, 30 s later);
+ * - the worker is stopped while the port is open: onDisconnect tells the page at once, and it connects
+ *   again (the re-send), with a short back-off, because a connect() made while the old worker is still
+ *   being torn down may land on it and be dropped with it. A connect() that throws counts as a drop too.
+ * The offscreen document keeps answers by requestId, so a re-sent request it already finished gets that
+ * answer without classifying again; a worker already running the request ignores the repeat.
  */
 function watchWorker(current: Card): void {
   if (current.state.kind !== 'loading') {
     releasePort(current);
     return;
   }
-  if (current.port) return;
+  if (current.port || current.reconnect !== undefined) return;
   let port: chrome.runtime.Port;
   try {
     port = chrome.runtime.connect({ name: CARD_PORT_NAME });
+    const watch: CardWatch = { type: 'watch', requestId: current.requestId, srcUrl: current.srcUrl };
+    port.postMessage(watch);
   } catch {
-    return; // the extension was reloaded or removed: this copy is orphaned, the watchdog reports it
+    // The worker could not be reached (being replaced, or the extension was reloaded: then this copy is
+    // orphaned and the watchdog reports it): try again like after a disconnect.
+    scheduleReconnect(current);
+    return;
   }
   current.port = port;
   port.onDisconnect.addListener(() => {
     void chrome.runtime.lastError; // read, so Chrome does not log "Unchecked runtime.lastError"
     if (current.port !== port) return; // released by us
     current.port = undefined;
-    if (card !== current || current.state.kind !== 'loading' || current.resends >= MAX_RESENDS) return;
-    current.resends++;
-    resend(current);
-    watchWorker(current);
+    scheduleReconnect(current);
   });
+}
+
+/** After the worker went away: connect again (naming the request re-sends it), after the try's back-off. */
+function scheduleReconnect(current: Card): void {
+  if (card !== current || current.state.kind !== 'loading' || current.resends >= RECONNECT_DELAYS_MS.length) return;
+  const delay = RECONNECT_DELAYS_MS[current.resends++]!;
+  const reconnect = () => {
+    current.reconnect = undefined;
+    if (card === current) watchWorker(current);
+  };
+  if (delay === 0) reconnect();
+  else current.reconnect = setTimeout(reconnect, delay);
 }
 
 function armWatchdog(current: Card): void {

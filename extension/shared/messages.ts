@@ -106,10 +106,23 @@ export type BackgroundRequest = ClassifyImageRequest | RetryRequest | WarmUpRequ
 
 /**
  * Name of the runtime.connect() port an overlay holds to the service worker while its card is loading.
- * The worker does nothing with it; the port exists so the page learns at once (onDisconnect) that the
- * worker was stopped, and re-sends its request instead of waiting for a timeout.
+ * The page learns at once (onDisconnect) that the worker was stopped, and connects again; each connection
+ * names the card's request (CardWatch), so whichever worker accepts the port, a new one included, runs the
+ * request (idempotent by requestId) instead of the card waiting for a timeout.
  */
 export const CARD_PORT_NAME = 'dermlens-card';
+
+/** The one message on a CARD_PORT_NAME port, from the overlay: the request the card waits for. */
+export interface CardWatch {
+  type: 'watch';
+  requestId: string;
+  srcUrl: string;
+}
+
+export function isCardWatch(message: unknown): message is CardWatch {
+  const m = message as Partial<CardWatch> | null;
+  return typeof m === 'object' && m !== null && m.type === 'watch' && typeof m.requestId === 'string' && typeof m.srcUrl === 'string';
+}
 
 // ---- to the overlay content script ---------------------------------------------------------------
 

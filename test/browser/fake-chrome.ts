@@ -9,6 +9,8 @@ export interface FakePort {
   name: string;
   /** True once either side disconnected. */
   disconnected: boolean;
+  /** Messages the page posted on the port. */
+  posted: unknown[];
   /** What Chrome does when the other side goes away (e.g. the service worker is stopped). */
   disconnectFromOtherSide(): void;
 }
@@ -20,6 +22,8 @@ export interface FakeChrome {
   createdTabs: string[];
   /** Ports opened with chrome.runtime.connect, in order. */
   ports: FakePort[];
+  /** When set, chrome.runtime.connect throws this (as Chrome does when the extension context is gone). */
+  connectError: Error | null;
   /** Answers chrome.runtime.sendMessage (default: undefined); a rejection becomes runtime.lastError. */
   respond: (message: unknown) => unknown | Promise<unknown>;
   /** Delivers a message to the runtime.onMessage listeners as Chrome does; resolves to the response. */
@@ -33,6 +37,7 @@ function install(): FakeChrome {
     sent: [],
     createdTabs: [],
     ports: [],
+    connectError: null,
     respond: () => undefined,
     deliver(message, sender = { id: 'dermlens-test' }) {
       return new Promise((resolve) => {
@@ -65,13 +70,18 @@ function install(): FakeChrome {
       return result;
     },
     connect(info?: { name?: string }) {
+      if (fake.connectError) throw fake.connectError;
       const disconnectListeners: (() => void)[] = [];
       const port = {
         name: info?.name ?? '',
         disconnected: false,
+        posted: [] as unknown[],
         onDisconnect: { addListener: (fn: () => void) => { disconnectListeners.push(fn); } },
         onMessage: { addListener: () => {} },
-        postMessage: () => {},
+        postMessage: (message: unknown) => {
+          if (port.disconnected) throw new Error('Attempting to use a disconnected port object');
+          port.posted.push(message);
+        },
         // Chrome: a side's own disconnect() does not fire its own onDisconnect.
         disconnect: () => { port.disconnected = true; },
         disconnectFromOtherSide: () => {

@@ -152,20 +152,58 @@ describe('page overlay (content script)', () => {
     expect(revoked).to.deep.equal({ ok: false, error: 'This image (a blob: URL) is no longer available: the page has released it. Reload the page and try again.' });
   });
 
+  /**
+   * Replaces setTimeout and clearTimeout while `body` runs; `flush()` runs the pending timers shorter than
+   * the 35 s watchdog and returns their delays.
+   */
+  async function withFakeTimers(body: (flush: () => number[]) => Promise<void>): Promise<void> {
+    const realSetTimeout = window.setTimeout;
+    const realClearTimeout = window.clearTimeout;
+    const timers = new Map<number, { fn: () => void; ms: number }>();
+    let nextId = 1;
+    const fakeWindow = window as unknown as { setTimeout: unknown; clearTimeout: unknown };
+    fakeWindow.setTimeout = (fn: () => void, ms = 0) => { timers.set(nextId, { fn, ms }); return nextId++; };
+    fakeWindow.clearTimeout = (id: number) => { timers.delete(id); };
+    const flush = () => {
+      const due = [...timers].filter(([, t]) => t.ms < 35_000);
+      due.forEach(([id]) => timers.delete(id));
+      due.forEach(([, t]) => t.fn());
+      return due.map(([, t]) => t.ms);
+    };
+    try {
+      await body(flush);
+    } finally {
+      window.setTimeout = realSetTimeout;
+      window.clearTimeout = realClearTimeout;
+    }
+  }
+
+  it('names its request on the port to the worker, so a worker started by that connect runs it', async () => {
+    fakeChrome.sent.length = 0;
+    fakeChrome.ports.length = 0;
+    await card('w0', { kind: 'loading' });
+    // The worker that showed the card may be stopped before the page connects: connect() then wakes a new
+    // worker, which learns the request from the port's first message.
+    expect(fakeChrome.ports.map((p) => p.name)).to.deep.equal(['dermlens-card']);
+    expect(fakeChrome.ports[0].posted).to.deep.equal([{ type: 'watch', requestId: 'w0', srcUrl: IMAGE_SRC }]);
+    expect(fakeChrome.sent, 'no other message').to.deep.equal([]);
+    await card('w0', result());
+    expect(fakeChrome.ports[0].disconnected, 'port released once answered').to.equal(true);
+  });
+
   it('re-sends the same request at once when the service worker goes away mid-request', async () => {
     fakeChrome.sent.length = 0;
     fakeChrome.ports.length = 0;
+    const watch = { type: 'watch', requestId: 'w1', srcUrl: IMAGE_SRC };
     await card('w1', { kind: 'loading' });
     expect(fakeChrome.ports.map((p) => p.name), 'a port to the worker while loading').to.deep.equal(['dermlens-card']);
-    expect(fakeChrome.sent).to.deep.equal([]);
 
-    // Chrome stops the worker: the port disconnects, and the card asks a new worker for the same request
-    // right away (no 35 s wait), holding a new port in case that one is stopped too.
+    // Chrome stops the worker: the port disconnects, and the card connects again right away (no 35 s
+    // wait), naming the same request, which wakes a new worker that runs it.
     fakeChrome.ports[0].disconnectFromOtherSide();
-    const retry = { target: 'background', type: 'retry-classify-url', requestId: 'w1', srcUrl: IMAGE_SRC };
-    expect(fakeChrome.sent).to.deep.equal([retry]);
     expect(fakeChrome.ports.length).to.equal(2);
     expect(fakeChrome.ports[1].disconnected).to.equal(false);
+    expect(fakeChrome.ports[1].posted).to.deep.equal([watch]);
 
     // The new worker re-opens the same card (loading), then answers; the port is released.
     await card('w1', { kind: 'loading' });
@@ -177,23 +215,51 @@ describe('page overlay (content script)', () => {
     // A late loading update for the same request (a re-send racing the answer) keeps the result.
     await card('w1', { kind: 'loading' });
     expect(host()!.dataset.state).to.equal('result');
-    expect(fakeChrome.sent.length).to.equal(1);
+    expect(fakeChrome.ports.length).to.equal(2);
+    expect(fakeChrome.sent, 'the port is the only channel used').to.deep.equal([]);
   });
 
-  it('re-sends at most three times for a worker that keeps going away, and releases the port on close', async () => {
-    fakeChrome.sent.length = 0;
-    fakeChrome.ports.length = 0;
-    await card('w2', { kind: 'loading' });
-    for (let i = 0; i < 5; i++) fakeChrome.ports.at(-1)!.disconnectFromOtherSide();
-    expect(fakeChrome.sent.map((m) => (m as { requestId: string }).requestId)).to.deep.equal(['w2', 'w2', 'w2']);
-    expect(host()!.dataset.state, 'still waiting: the watchdog has the last word').to.equal('loading');
+  it('re-connects with a growing back-off, five times at most, for a worker that keeps going away; a failed connect counts', async () => {
+    await withFakeTimers(async (flush) => {
+      fakeChrome.ports.length = 0;
+      await card('w2', { kind: 'loading' });
+      const delays: number[] = [];
+      fakeChrome.ports.at(-1)!.disconnectFromOtherSide(); // first re-connect: at once
+      // The second one throws (the worker could not be reached): treated like a drop, tried again later.
+      fakeChrome.connectError = new Error('Could not establish connection. Receiving end does not exist.');
+      fakeChrome.ports.at(-1)!.disconnectFromOtherSide();
+      delays.push(...flush());
+      fakeChrome.connectError = null;
+      delays.push(...flush());
+      for (let i = 0; i < 5; i++) {
+        fakeChrome.ports.at(-1)!.disconnectFromOtherSide();
+        delays.push(...flush());
+      }
+      expect(delays, 'back-off between tries (the watchdog left alone)').to.deep.equal([100, 300, 1000, 3000]);
+      // 1 first port + 5 re-connects, one of which threw.
+      expect(fakeChrome.ports.length).to.equal(5);
+      for (const port of fakeChrome.ports) expect(port.posted).to.deep.equal([{ type: 'watch', requestId: 'w2', srcUrl: IMAGE_SRC }]);
+      expect(host()!.dataset.state, 'still waiting: the watchdog has the last word').to.equal('loading');
+    });
 
     fakeChrome.ports.length = 0;
     await card('w3', { kind: 'loading' });
     shadow().querySelector<HTMLButtonElement>('button.close')!.click();
     expect(fakeChrome.ports[0].disconnected).to.equal(true);
     fakeChrome.ports[0].disconnectFromOtherSide();
-    expect(fakeChrome.sent.length, 'a closed card re-sends nothing').to.equal(3);
+    expect(fakeChrome.ports.length, 'a closed card re-connects nothing').to.equal(1);
+  });
+
+  it('a pending re-connect is cancelled when the answer arrives', async () => {
+    await withFakeTimers(async (flush) => {
+      fakeChrome.ports.length = 0;
+      await card('w4', { kind: 'loading' });
+      fakeChrome.ports[0].disconnectFromOtherSide(); // at once: port 2
+      fakeChrome.ports[1].disconnectFromOtherSide(); // after 100 ms: pending
+      await card('w4', result());
+      expect(flush(), 'the pending re-connect was cleared').to.deep.equal([]);
+      expect(fakeChrome.ports.length).to.equal(2);
+    });
   });
 
   it('asks the service worker to retry a request that hangs, once', async () => {

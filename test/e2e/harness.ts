@@ -195,6 +195,36 @@ export interface ExtensionSession {
   close(): Promise<void>;
 }
 
+/** How long grantActiveTab waits for the grant to reach the page. */
+const GRANT_TIMEOUT_MS = 10_000;
+
+/**
+ * Waits until chrome.scripting can inject into tab `tabId`'s top frame. Extensions.triggerAction returns
+ * once the browser has granted activeTab (chrome.tabs shows the tab's URL at once), but the page's
+ * renderer checks injections against its own copy of the extension's tab permissions, which arrives
+ * separately: seen on a busy machine, an executeScript right after the grant failed with "Cannot access
+ * contents of the page". A real right-click grants before the click event even reaches the worker.
+ */
+async function waitUntilScriptable(worker: WebWorker, tabId: number): Promise<void> {
+  const deadline = Date.now() + GRANT_TIMEOUT_MS;
+  let tries = 0;
+  for (;;) {
+    tries++;
+    const error = await worker.evaluate(
+      (id: number) => chrome.scripting.executeScript({ target: { tabId: id }, func: () => true }).then(() => null, (e: Error) => String(e?.message ?? e)),
+      tabId,
+    );
+    if (error === null) {
+      if (tries > 1 && process.env.DERMLENS_E2E_VERBOSE) console.error(`# activeTab usable in tab ${tabId} after ${tries} tries`);
+      return;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`activeTab was granted to tab ${tabId}, but ${GRANT_TIMEOUT_MS / 1000} s later chrome.scripting still cannot inject into it: ${error}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 const isExtensionWorker = (id: string | undefined) => (t: Target) =>
   t.type() === 'service_worker' && t.url().startsWith(`chrome-extension://${id ?? ''}`);
 
@@ -293,7 +323,9 @@ function makeSession(browser: Browser, extensionId: string, userDataDir: string,
       } finally {
         await worker.evaluate(() => chrome.action.setPopup({ popup: chrome.runtime.getManifest().action?.default_popup ?? '' }));
       }
-      return this.tabIdOf(page);
+      const tabId = await this.tabIdOf(page);
+      await waitUntilScriptable(worker, tabId);
+      return tabId;
     },
     async tabIdOf(page) {
       const worker = await serviceWorker();
