@@ -11,21 +11,14 @@ import {
   type WasmTrainingKernelOptions,
 } from '../../trainer/wasm/register.ts';
 import { backpropFilterByConv, backpropFilterByShiftedWindows } from '../../trainer/wasm/conv2d-backprop-filter.ts';
+import { makeRng } from '../../trainer/rng.ts';
 
 const TOLERANCE = 1e-4;
 
-/** Deterministic pseudo-random values in [-1, 1) (mulberry32), so both backends see the same data. */
+/** Deterministic pseudo-random values in [-1, 1) (the trainer's seeded PRNG), so both backends see the same data. */
 function randomValues(size: number, seed: number): Float32Array {
-  let state = seed >>> 0;
-  const out = new Float32Array(size);
-  for (let i = 0; i < size; i++) {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  }
-  return out;
+  const random = makeRng(seed);
+  return Float32Array.from({ length: size }, () => random() * 2 - 1);
 }
 
 const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
