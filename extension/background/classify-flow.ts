@@ -6,7 +6,7 @@ import { hostGranted } from './host-access.ts';
 import { askOffscreen, ensureOffscreen } from './offscreen-document.ts';
 import { openCard, readImageInPage, showCard } from './overlay.ts';
 import { errorMessage, newRequestId, type CardState, type ClassificationResult, type ImageBytes } from '../shared/messages.ts';
-import { ReplyError } from '../shared/requests.ts';
+import { isConnectionError, ReplyError } from '../shared/requests.ts';
 import { blockedImageMessage, hostOf, unsupportedUrlMessage, type HostAnswer } from './urls.ts';
 
 type HostAccess = Promise<HostAnswer> | null | undefined;
@@ -87,7 +87,10 @@ async function finishResult(
 
 /** Requests in progress in this service worker, so an overlay retry does not start a duplicate. */
 const inFlight = new Map<string, Promise<void>>();
-/** Requests this service worker has finished (kept a minute), so a late watch message does not rerun them. */
+/**
+ * Requests this service worker has finished (kept a minute), so a late watch message does not rerun them.
+ * A request that ended in a connection error is not finished: the overlay re-sends it (see runClassifyUrl).
+ */
 const finishedHere = new Set<string>();
 const FINISHED_TTL_MS = 60_000;
 
@@ -95,8 +98,10 @@ export function classifyUrl(srcUrl: string, tabId: number, frameId = 0, options:
   const requestId = options.requestId ?? newRequestId();
   const running = inFlight.get(requestId);
   if (running) return running;
-  const run = runClassifyUrl(srcUrl, tabId, frameId, requestId, options).finally(() => {
+  let final = true;
+  const run = runClassifyUrl(srcUrl, tabId, frameId, requestId, options).then((shownFinal) => { final = shownFinal; }).finally(() => {
     inFlight.delete(requestId);
+    if (!final) return;
     finishedHere.add(requestId);
     setTimeout(() => finishedHere.delete(requestId), FINISHED_TTL_MS);
   });
@@ -115,7 +120,11 @@ export function resumeClassifyUrl(srcUrl: string, tabId: number, frameId: number
   return classifyUrl(srcUrl, tabId, frameId, { requestId });
 }
 
-async function runClassifyUrl(srcUrl: string, tabId: number, frameId: number, requestId: string, options: ClassifyUrlOptions): Promise<void> {
+/**
+ * Returns whether the card got its final state from this run; false when the run ended in a connection
+ * error, which the card takes as a cue to re-send rather than as the answer.
+ */
+async function runClassifyUrl(srcUrl: string, tabId: number, frameId: number, requestId: string, options: ClassifyUrlOptions): Promise<boolean> {
   const { hostAccess, pageUrl } = options;
   const unsupported = unsupportedUrlMessage(srcUrl);
   const fromExtension = unsupported || srcUrl.startsWith('blob:') ? null : classifyFromExtension(srcUrl, requestId, hostAccess);
@@ -134,9 +143,9 @@ async function runClassifyUrl(srcUrl: string, tabId: number, frameId: number, re
     } catch (topError) {
       throw new Error(noAccessMessage(topError));
     }
-    return;
+    return true;
   }
-  if (unsupported) return;
+  if (unsupported) return true;
   const show = (state: CardState) => showCard(tabId, frameId, requestId, srcUrl, state);
 
   // Only mention the permission prompt if the answer is not immediate (it is when granted before).
@@ -148,8 +157,15 @@ async function runClassifyUrl(srcUrl: string, tabId: number, frameId: number, re
   try {
     const result = await finishResult(fromExtension, srcUrl, tabId, frameId, requestId, hostAccess, pageUrl);
     await show({ kind: 'result', result });
+    return true;
   } catch (error) {
-    await show({ kind: 'error', error: errorMessage(error) });
+    // A stopped worker lives on for a moment: its pending request to the offscreen document fails with a
+    // connection error ("Could not establish connection. Receiving end does not exist."), and that must
+    // not become the card's answer while a new worker is about to run the request again. The card
+    // decides (it knows whether its port to the worker dropped and how many re-sends it has left).
+    const retryable = isConnectionError(error);
+    await show({ kind: 'error', error: errorMessage(error), ...(retryable ? { retryable } : {}) });
+    return !retryable;
   } finally {
     clearTimeout(promptNote);
   }

@@ -204,6 +204,21 @@ function scheduleReconnect(current: Card): void {
   else current.reconnect = setTimeout(reconnect, delay);
 }
 
+/**
+ * A worker reported that it lost its connection while working on the card's request (it is most likely
+ * being stopped; the error says nothing about the image). While the card is still loading and has
+ * re-sends left, re-send instead of showing it: drop the port and connect again, which names the request
+ * to whichever worker accepts (a new one runs it; a live one that failed runs it again). Returns whether
+ * the error was absorbed: also when the card already has its answer (a dying worker's late word).
+ */
+function resendAfterConnectionError(current: Card): boolean {
+  if (current.state.kind === 'result') return true;
+  if (current.state.kind !== 'loading' || current.resends >= RECONNECT_DELAYS_MS.length) return false;
+  releasePort(current);
+  scheduleReconnect(current);
+  return true;
+}
+
 function armWatchdog(current: Card): void {
   clearTimeout(current.watchdog);
   // Waiting on the user's answer to a permission prompt is not a hang.
@@ -237,6 +252,7 @@ function showCard(update: CardUpdate): void {
   } else {
     // A re-sent request starts again with a loading update; the card keeps an answer it already has.
     if (update.state.kind === 'loading' && card.state.kind === 'result') return;
+    if (update.state.kind === 'error' && update.state.retryable && resendAfterConnectionError(card)) return;
     card.state = update.state;
     renderCard(card);
   }

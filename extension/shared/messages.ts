@@ -143,7 +143,16 @@ export interface CardUpdate {
 export type CardState =
   | { kind: 'loading'; message?: string }
   | { kind: 'result'; result: ClassificationResult }
-  | { kind: 'error'; error: string };
+  | {
+    kind: 'error';
+    error: string;
+    /**
+     * The worker lost its connection to the rest of the extension (most often: it is being stopped), so
+     * the error says nothing about the image. The overlay re-sends the request (a new worker picks it up)
+     * while its re-send budget lasts, and shows the error only after that.
+     */
+    retryable?: boolean;
+  };
 
 /** Read a page-scoped URL (blob:, or an image only the page's origin may read) from inside the page. */
 export interface ReadImageRequest {

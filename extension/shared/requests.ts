@@ -20,6 +20,14 @@ export function isRetryable(error: unknown): boolean {
   return /Could not establish connection|Receiving end does not exist|message port closed|message channel closed|No answer/i.test(message);
 }
 
+/**
+ * Errors that mean the messaging channel itself failed (the other side, or this context, went away), not
+ * that the other side answered with a failure or was too slow.
+ */
+export function isConnectionError(error: unknown): boolean {
+  return !(error instanceof TimeoutError) && isRetryable(error);
+}
+
 export class ReplyError extends Error {
   override name = 'ReplyError';
   constructor(message: string, readonly code?: ErrorCode) {

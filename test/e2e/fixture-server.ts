@@ -43,8 +43,25 @@ export interface FixtureServer {
   gif: Buffer;
   /** All requests both servers have seen, in order. */
   log: LoggedRequest[];
+  /**
+   * Holds the main server's responses to `path` until release() (or MAX_HOLD_MS), so a test can act
+   * while the extension is still waiting for the image, instead of racing it.
+   */
+  hold(path: string): HeldRoute;
   close(): Promise<void>;
 }
+
+export interface HeldRoute {
+  /** The first request for the path since hold(), once it has arrived (its response is being held). */
+  arrived: Promise<LoggedRequest>;
+  /** Sends the held responses (and every later one at once); returns Date.now() when released. */
+  release(): number;
+  /** When release() ran (undefined while held). */
+  releasedAt(): number | undefined;
+}
+
+/** A hold a test forgot to release ends by itself, so no request hangs past the test. */
+const MAX_HOLD_MS = 20_000;
 
 export interface FixtureUrls {
   page: string;
@@ -55,6 +72,8 @@ export interface FixtureUrls {
   brokenPage: string;
   lesionPng: string;
   lesionJpeg: string;
+  /** The lesion PNG at a path of its own, whose responses a test can hold (FixtureServer.hold). */
+  heldLesionPng: string;
   crossOriginJpeg: string;
   /** A page on the main origin showing otherPortJpeg. */
   otherPortPage: string;
@@ -141,6 +160,7 @@ async function buildResources(otherOrigin: string, otherPortOrigin: string) {
   });
   main.set('/lesion.png', { contentType: 'image/png', body: lesionPng });
   main.set('/lesion.jpg', { contentType: 'image/jpeg', body: lesionJpeg });
+  main.set('/held-lesion.png', { contentType: 'image/png', body: lesionPng });
   main.set('/corrupt.jpg', { contentType: 'image/jpeg', body: corruptJpegBytes() });
   main.set('/not-an-image.png', { contentType: 'image/png', body: page('Not an image', '<p>This is HTML served as image/png.</p>') });
   main.set('/huge.png', { contentType: 'image/png', body: solidPalettePng(12000, 12000, [222, 170, 140]) });
@@ -161,13 +181,16 @@ function listen(server: Server): Promise<number> {
 export async function startFixtureServer(): Promise<FixtureServer> {
   const log: LoggedRequest[] = [];
   let resources: Awaited<ReturnType<typeof buildResources>> | undefined;
-  const handler = (name: 'main' | 'other') => (req: IncomingMessage, res: ServerResponse) => {
+  /** Paths of the main server whose responses wait for a gate, and who waits for the first request. */
+  const holds = new Map<string, { gate: Promise<void>; onArrival: (request: LoggedRequest) => void }>();
+  const releases: (() => void)[] = [];
+  const handler = (name: 'main' | 'other') => async (req: IncomingMessage, res: ServerResponse) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     const header = (h: string) => {
       const value = req.headers[h];
       return Array.isArray(value) ? value.join(',') : value;
     };
-    log.push({
+    const entry: LoggedRequest = {
       server: name,
       method: req.method ?? 'GET',
       path,
@@ -177,7 +200,13 @@ export async function startFixtureServer(): Promise<FixtureServer> {
       secFetchSite: header('sec-fetch-site'),
       origin: header('origin'),
       at: Date.now(),
-    });
+    };
+    log.push(entry);
+    const held = name === 'main' ? holds.get(path) : undefined;
+    if (held) {
+      held.onArrival(entry);
+      await held.gate;
+    }
     const resource = resources?.[name].get(path);
     if (!resource) {
       res.writeHead(404, { 'content-type': 'text/plain' });
@@ -219,6 +248,7 @@ export async function startFixtureServer(): Promise<FixtureServer> {
       brokenPage: `${origin}/broken.html`,
       lesionPng: `${origin}/lesion.png`,
       lesionJpeg: `${origin}/lesion.jpg`,
+      heldLesionPng: `${origin}/held-lesion.png`,
       crossOriginJpeg: `${otherOrigin}/cross-lesion.jpg`,
       otherPortPage: `${origin}/other-port.html`,
       otherPortJpeg: `${otherPortOrigin}/cross-lesion.jpg`,
@@ -231,7 +261,28 @@ export async function startFixtureServer(): Promise<FixtureServer> {
       hugePng: `${origin}/huge.png`,
       hugeDeclaredJpeg: `${origin}/huge-declared.jpg`,
     },
+    hold(path) {
+      let open!: () => void;
+      const gate = new Promise<void>((resolve) => { open = resolve; });
+      let arrive!: (request: LoggedRequest) => void;
+      const arrived = new Promise<LoggedRequest>((resolve) => { arrive = resolve; });
+      let releasedAt: number | undefined;
+      const release = () => {
+        if (releasedAt === undefined) {
+          releasedAt = Date.now();
+          if (holds.get(path)?.gate === gate) holds.delete(path);
+          open();
+        }
+        return releasedAt;
+      };
+      const cap = setTimeout(release, MAX_HOLD_MS);
+      void gate.then(() => clearTimeout(cap));
+      holds.set(path, { gate, onArrival: arrive });
+      releases.push(release);
+      return { arrived, release, releasedAt: () => releasedAt };
+    },
     close: async () => {
+      for (const release of releases) release(); // no held handler (or its cap timer) outlives the server
       await Promise.all([closeServer(mainServer), closeServer(otherServer)]);
     },
   };

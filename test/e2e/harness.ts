@@ -1,12 +1,15 @@
 // Launches Debian's Chromium (never a downloaded browser) headless with the built extension loaded,
 // and gives the tests handles on its service worker, popup page and result overlay.
-import puppeteer, { type Browser, type ElementHandle, type Frame, type Page, type Target, type WebWorker } from 'puppeteer-core';
+import puppeteer, { type Browser, type CDPSession, type ElementHandle, type Frame, type Page, type Target } from 'puppeteer-core';
 import { after, before } from 'node:test';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureBuilt } from './build.ts';
 import { startFixtureServer, type FixtureServer, type FixtureUrls } from './fixture-server.ts';
+import { attachToWorker, ServiceWorkerMonitor, type WorkerHandle, type WorkerStatus } from './service-worker.ts';
+
+export type { WorkerHandle, WorkerStatus } from './service-worker.ts';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -168,9 +171,19 @@ export interface ExtensionSession {
   browser: Browser;
   extensionId: string;
   userDataDir: string;
-  /** The extension's service worker, started again (by a message) if Chrome has stopped it. */
-  serviceWorker(): Promise<WebWorker>;
-  serviceWorkerTarget(): Promise<Target>;
+  /**
+   * A handle on the extension's service worker as it runs now, started again (by a message) if Chrome
+   * has stopped it. Get it again after anything may have stopped the worker: a handle on a stopped
+   * worker fails.
+   */
+  serviceWorker(): Promise<WorkerHandle>;
+  /**
+   * Stops the service worker as Chrome does (ServiceWorker.stopWorker) and resolves once DevTools
+   * reports it stopped, with that report: its `at` is Date.now() when the stop was confirmed.
+   */
+  stopServiceWorker(): Promise<WorkerStatus>;
+  /** The running state of the extension's worker as DevTools reports it (a log of every start and stop). */
+  workerMonitor(): Promise<ServiceWorkerMonitor>;
   /** A new tab with the state recorder installed, navigated to `url`. */
   openPage(url: string): Promise<Page>;
   /**
@@ -205,7 +218,7 @@ const GRANT_TIMEOUT_MS = 10_000;
  * separately: seen on a busy machine, an executeScript right after the grant failed with "Cannot access
  * contents of the page". A real right-click grants before the click event even reaches the worker.
  */
-async function waitUntilScriptable(worker: WebWorker, tabId: number): Promise<void> {
+async function waitUntilScriptable(worker: WorkerHandle, tabId: number): Promise<void> {
   const deadline = Date.now() + GRANT_TIMEOUT_MS;
   let tries = 0;
   for (;;) {
@@ -223,6 +236,27 @@ async function waitUntilScriptable(worker: WebWorker, tabId: number): Promise<vo
     }
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** How long serviceWorker() may take to (re)start the worker and attach to it. */
+const WORKER_TIMEOUT_MS = 15_000;
+/** How long a fresh handle may take to answer its first evaluation. */
+const HOOK_TIMEOUT_MS = 10_000;
+
+/** Runs in the worker: waits for the test hook, which the module assigns at top level. */
+async function waitForTestHook(): Promise<void> {
+  for (let i = 0; i < 100 && !(self as unknown as { dermlens?: unknown }).dermlens; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  if (!(self as unknown as { dermlens?: unknown }).dermlens) throw new Error('self.dermlens test hook missing in the service worker');
+}
+
+function withDeadline<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout>;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${message} within ${ms} ms`)), ms); }),
+  ]).finally(() => clearTimeout(timer));
 }
 
 const isExtensionWorker = (id: string | undefined) => (t: Target) =>
@@ -255,7 +289,10 @@ export async function launchWithExtension(options: LaunchOptions = {}): Promise<
   try {
     const firstWorker = await browser.waitForTarget(isExtensionWorker(undefined), { timeout: 20_000 });
     const extensionId = new URL(firstWorker.url()).host;
-    return makeSession(browser, extensionId, userDataDir, cleanup);
+    // Its blank tab opens now, before the test's pages: a tab opened later would take the foreground,
+    // and the toolbar-action click of grantActiveTab goes to the foreground tab.
+    const monitor = await ServiceWorkerMonitor.start(browser, extensionId);
+    return makeSession(browser, extensionId, userDataDir, cleanup, monitor);
   } catch (error) {
     await browser.close();
     cleanup();
@@ -263,16 +300,26 @@ export async function launchWithExtension(options: LaunchOptions = {}): Promise<
   }
 }
 
-function makeSession(browser: Browser, extensionId: string, userDataDir: string, cleanup: () => void): ExtensionSession {
+function makeSession(browser: Browser, extensionId: string, userDataDir: string, cleanup: () => void, monitor: ServiceWorkerMonitor): ExtensionSession {
   const base = `chrome-extension://${extensionId}`;
   let wakePage: Page | undefined;
 
-  async function serviceWorkerTarget(): Promise<Target> {
-    const running = browser.targets().find(isExtensionWorker(extensionId));
-    if (running) return running;
-    // A stopped MV3 worker starts again on its next event: send it a runtime message from an
-    // extension page (the reply, if any, does not matter). The popup page is the extension page
-    // with the fewest side effects that has chrome.runtime.
+  const workerMonitor = async () => monitor;
+  /** The current evaluate handle, valid while no stop has been seen since it was made. */
+  let current: { handle: WorkerHandle; session: CDPSession; stops: number } | undefined;
+
+  async function dropHandle(): Promise<void> {
+    const held = current;
+    current = undefined;
+    await held?.session.detach().catch(() => undefined);
+  }
+
+  /**
+   * A stopped MV3 worker starts again on its next event: send it a runtime message from an extension
+   * page (the reply, if any, does not matter). The popup page is the extension page with the fewest side
+   * effects that has chrome.runtime.
+   */
+  async function wake(): Promise<void> {
     wakePage ??= await browser.newPage();
     if (!wakePage.url().startsWith(base)) await wakePage.goto(`${base}/popup.html`);
     await wakePage
@@ -281,24 +328,51 @@ function makeSession(browser: Browser, extensionId: string, userDataDir: string,
         return c?.runtime?.sendMessage({ target: 'background', type: 'e2e-wake', requestId: 'e2e-wake' }).catch(() => undefined);
       })
       .catch(() => undefined);
-    return browser.waitForTarget(isExtensionWorker(extensionId), { timeout: 15_000 });
   }
 
-  async function serviceWorker(): Promise<WebWorker> {
-    const target = await serviceWorkerTarget();
-    const worker = await target.worker();
-    if (!worker) throw new Error(`no worker handle for ${target.url()}`);
-    // Functions we evaluate are compiled by tsx, whose keepNames wraps inner functions in
-    // __name(...); give the worker a no-op __name so they run there unchanged.
-    await worker.evaluate('globalThis.__name ??= (f) => f; undefined');
-    // The hook is assigned at top level of the module, but wait for it in case evaluation races.
-    await worker.evaluate(async () => {
-      for (let i = 0; i < 100 && !(self as unknown as { dermlens?: unknown }).dermlens; i++) {
-        await new Promise((r) => setTimeout(r, 50));
+  /** One handle at a time: concurrent callers share the attach in progress. */
+  let attaching: Promise<WorkerHandle> | undefined;
+
+  async function serviceWorker(): Promise<WorkerHandle> {
+    const monitor = await workerMonitor();
+    if (current && !current.session.detached && current.stops === monitor.stops()) return current.handle;
+    attaching ??= attachToRunningWorker(monitor).finally(() => { attaching = undefined; });
+    return attaching;
+  }
+
+  async function attachToRunningWorker(monitor: ServiceWorkerMonitor): Promise<WorkerHandle> {
+    await dropHandle();
+    const deadline = Date.now() + WORKER_TIMEOUT_MS;
+    let lastError: unknown;
+    while (Date.now() < deadline) {
+      const status = monitor.active()?.runningStatus;
+      if (status !== 'running' && status !== 'starting') await wake();
+      const stops = monitor.stops();
+      try {
+        // Attach only to a worker DevTools reports running: never to one being started (puppeteer resumes
+        // a starting worker from its own auto-attach, which a concurrent attach can keep from happening).
+        await monitor.waitUntilRunning(Math.max(1, deadline - Date.now()));
+        const target = browser.targets().find(isExtensionWorker(extensionId))
+          ?? await browser.waitForTarget(isExtensionWorker(extensionId), { timeout: Math.max(1, deadline - Date.now()) });
+        const attached = await attachToWorker(target);
+        try {
+          await withDeadline(attached.handle.evaluate(waitForTestHook), HOOK_TIMEOUT_MS, 'the test hook did not answer');
+        } catch (error) {
+          await attached.session.detach().catch(() => undefined);
+          throw error;
+        }
+        if (monitor.stops() !== stops) { // stopped while we attached: that handle is stale already
+          await attached.session.detach().catch(() => undefined);
+          continue;
+        }
+        current = { ...attached, stops };
+        return attached.handle;
+      } catch (error) {
+        lastError = error; // e.g. the target listed was the stopped worker's: look again
+        await new Promise((resolve) => setTimeout(resolve, 100));
       }
-      if (!(self as unknown as { dermlens?: unknown }).dermlens) throw new Error('self.dermlens test hook missing in the service worker');
-    });
-    return worker;
+    }
+    throw new Error(`no usable service worker after ${WORKER_TIMEOUT_MS / 1000} s (statuses: ${(await workerMonitor()).describe()}): ${String(lastError)}`);
   }
 
   return {
@@ -306,7 +380,12 @@ function makeSession(browser: Browser, extensionId: string, userDataDir: string,
     extensionId,
     userDataDir,
     serviceWorker,
-    serviceWorkerTarget,
+    workerMonitor,
+    async stopServiceWorker() {
+      const monitor = await workerMonitor();
+      await dropHandle(); // an attached session would keep the stopped worker's DevTools target alive
+      return monitor.stop();
+    },
     async openPage(url) {
       const page = await browser.newPage();
       await installStateRecorder(page);
@@ -397,6 +476,7 @@ function makeSession(browser: Browser, extensionId: string, userDataDir: string,
       return browser.targets().some((t) => t.url() === `${base}/offscreen.html`);
     },
     async close() {
+      await dropHandle();
       await browser.close().catch(() => undefined);
       cleanup();
     },
