@@ -262,6 +262,29 @@ describe('page overlay (content script)', () => {
     });
   });
 
+  it('a connection error from a dying worker re-sends while re-sends are left, and is shown once they are used up', async () => {
+    await withFakeTimers(async (flush) => {
+      fakeChrome.ports.length = 0;
+      const lost = 'Could not establish connection. Receiving end does not exist.';
+      await card('w5', { kind: 'loading' });
+      await card('w5', { kind: 'error', error: lost, retryable: true });
+      expect(host()!.dataset.state, 'not shown: the request is sent again').to.equal('loading');
+      flush();
+      expect(fakeChrome.ports.length, 'a new port names the same request').to.equal(2);
+      expect(fakeChrome.ports[1].posted).to.deep.equal([{ type: 'watch', requestId: 'w5', srcUrl: IMAGE_SRC }]);
+      for (let i = 0; i < 5; i++) {
+        await card('w5', { kind: 'error', error: lost, retryable: true });
+        flush();
+      }
+      expect(host()!.dataset.state, 'after the last re-send the error is shown').to.equal('error');
+      expect(host()!.dataset.error).to.equal(lost);
+    });
+    // A non-retryable error is final at once.
+    await card('w6', { kind: 'loading' });
+    await card('w6', { kind: 'error', error: 'HTTP 404' });
+    expect(host()!.dataset.state).to.equal('error');
+  });
+
   it('asks the service worker to retry a request that hangs, once', async () => {
     // Not waiting 35 s: the retry timer is checked via a loading card left alone with fake timers.
     const realSetTimeout = window.setTimeout;
