@@ -251,7 +251,8 @@ async function waitForTestHook(): Promise<void> {
   if (!(self as unknown as { dermlens?: unknown }).dermlens) throw new Error('self.dermlens test hook missing in the service worker');
 }
 
-function withDeadline<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+/** Rejects with "<message> within <ms> ms" if the promise has not settled by then. */
+export function withDeadline<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout>;
   return Promise.race([
     promise,

@@ -11,7 +11,7 @@
 // DevTools' running-status events, which also show the restart (see service-worker.ts).
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { stateLog, useExtensionPage, waitForFinalState, type StateEntry } from './harness.ts';
+import { stateLog, useExtensionPage, waitForFinalState, withDeadline, type StateEntry } from './harness.ts';
 import { assertResult } from './assertions.ts';
 
 const e2e = useExtensionPage((urls) => urls.page);
@@ -25,14 +25,6 @@ const HELD_PATH = '/held-lesion.png';
 /** Stops the worker; returns Date.now() once DevTools reports it stopped. */
 async function killServiceWorker(): Promise<number> {
   return (await e2e.session.stopServiceWorker()).at;
-}
-
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout>;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms); }),
-  ]).finally(() => clearTimeout(timer));
 }
 
 interface Kill {
@@ -56,7 +48,7 @@ async function killDuringRequest(): Promise<Kill> {
   try {
     const startedAt = await session.startClassifyUrl(server.urls.heldLesionPng, tabId);
     const [request] = await Promise.all([
-      within(held.arrived, REQUEST_SEEN_WITHIN_MS, 'the extension did not request the image'),
+      withDeadline(held.arrived, REQUEST_SEEN_WITHIN_MS, 'the extension did not request the image'),
       page.waitForFunction(
         (after: number) =>
           ((window as unknown as { __dermlensStates?: { state: string }[] }).__dermlensStates ?? []).slice(after).some((e) => e.state === 'loading'),
