@@ -58,11 +58,13 @@ export interface TrainOptions {
 }
 
 /**
- * Melanoma recall wanted on validation when choosing the alert threshold. Above the 0.70 goal on
+ * Melanoma recall wanted on validation when choosing the alert threshold. Well above the 0.70 goal on
  * purpose: a threshold tuned to exactly 0.70 on 167 validation melanomas lands below it on new data
- * about half the time.
+ * about half the time, and 0.80 was not margin enough either (the first shipped model: 0.80 on
+ * validation, 0.695 on test). Set to 0.85 before the second model's test split was looked at; it costs
+ * precision, which the model card reports beside it.
  */
-export const MELANOMA_TARGET_VAL_RECALL = 0.8;
+export const MELANOMA_TARGET_VAL_RECALL = 0.85;
 
 export interface MelanomaOperatingPoint {
   melanomaThreshold: number;
