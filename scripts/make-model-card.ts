@@ -4,9 +4,14 @@
 // (config.json, split.json, history.json, metrics-detail.json, predictions.json), with the seed
 // baseline run beside it. Every number in the card comes from those files; nothing is typed in.
 //
-//   node --import tsx scripts/make-model-card.ts --run runs/release --baseline runs/seed-baseline [--out extension/model]
+//   node --import tsx scripts/make-model-card.ts --run runs/release --baseline runs/seed-baseline \
+//     [--candidate runs/other ...] [--out extension/model]
+//
+// --candidate names other finished runs on the same split that were considered for shipping. The card
+// lists them by their validation numbers, and the script refuses to ship a run that is not the best of
+// them on validation balanced accuracy: the choice between runs is made on validation, never on test.
 import { copyFile, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CLASSES, CLASS_CODES } from '../core/labels.ts';
 import { PREPROCESS_VERSION } from '../core/preprocess.ts';
@@ -14,9 +19,12 @@ import type { Metrics } from '../core/metrics.ts';
 import { parseModelCard } from '../extension/shared/model-card.ts';
 import { readProvenance } from '../trainer/provenance.ts';
 
-const { values } = parseArgs({ options: { run: { type: 'string' }, baseline: { type: 'string' }, out: { type: 'string', default: 'extension/model' } } });
+// A refusal (wrong split, a run that loses on validation, a missing file) is a message, not a stack trace.
+process.on('uncaughtException', (e) => { console.error(`ship: ${e.message}`); process.exit(1); });
+
+const { values } = parseArgs({ options: { run: { type: 'string' }, baseline: { type: 'string' }, candidate: { type: 'string', multiple: true }, out: { type: 'string', default: 'extension/model' } } });
 if (!values.run || !values.baseline) {
-  console.error('usage: make-model-card.ts --run <runDir> --baseline <seedRunDir> [--out extension/model]');
+  console.error('usage: make-model-card.ts --run <runDir> --baseline <seedRunDir> [--candidate <runDir> ...] [--out extension/model]');
   process.exit(1);
 }
 const runDir = resolve(values.run);
@@ -40,9 +48,29 @@ const baseConfig = await readJson(join(baseDir, 'config.json'));
 const baseDetail = await readJson(join(baseDir, 'metrics-detail.json'));
 const baseSplit = await readJson(join(baseDir, 'split.json'));
 const baseHistory: Array<{ epoch: number; valBalancedAccuracy: number }> = await readJson(join(baseDir, 'history.json'));
-const baseBestEpoch = baseHistory.reduce((best, h) => (h.valBalancedAccuracy > best.valBalancedAccuracy ? h : best)).epoch;
-if (JSON.stringify(baseSplit.counts) !== JSON.stringify(split.counts) || baseSplit.seed !== split.seed) {
-  throw new Error('the baseline run used a different split; compare models on the same split only');
+const bestEpochOf = (h: Array<{ epoch: number; valBalancedAccuracy: number }>) =>
+  h.reduce((best, e) => (e.valBalancedAccuracy > best.valBalancedAccuracy ? e : best)).epoch;
+const baseBestEpoch = bestEpochOf(baseHistory);
+// Same image ids on every side, not just the same counts: rows of one table must share one test split.
+const sameSplit = (other: typeof split) => (['train', 'val', 'test'] as const).every((side) => JSON.stringify(other[side]) === JSON.stringify(split[side]));
+if (!sameSplit(baseSplit)) throw new Error('the baseline run used a different split; compare models on the same split only');
+
+/** One row of the candidates table: a finished run, by its validation numbers only. */
+async function readCandidate(dir: string) {
+  const [c, s, h, d] = await Promise.all(['config.json', 'split.json', 'history.json', 'metrics-detail.json'].map((f) => readJson(join(dir, f))));
+  if (!sameSplit(s)) throw new Error(`candidate ${dir} used a different split; candidates must share the shipped run's split`);
+  const v: Metrics = d.val;
+  return {
+    run: basename(dir), arch: c.arch as string, inputSize: c.size as number, epochs: c.epochs as number,
+    balance: c.balance as string, augment: c.augment as string, bestEpoch: bestEpochOf(Array.isArray(h) ? h : h.epochs),
+    tta: d.tta as string, valBalancedAccuracy: v.balancedAccuracy, valMacroAuc: v.macroAuc, valEce: v.ece,
+    valMelanomaRecall: v.perClass.mel.recall,
+  };
+}
+const candidates = await Promise.all([runDir, ...(values.candidate ?? []).map((d) => resolve(d))].map(readCandidate));
+const bestCandidate = candidates.reduce((a, b) => (b.valBalancedAccuracy > a.valBalancedAccuracy ? b : a));
+if (bestCandidate !== candidates[0]) {
+  throw new Error(`${bestCandidate.run} has the higher validation balanced accuracy (${bestCandidate.valBalancedAccuracy.toFixed(4)} vs ${candidates[0].valBalancedAccuracy.toFixed(4)}): ship that one, runs are chosen on validation`);
 }
 
 const epochs: Array<{ epoch: number; valBalancedAccuracy?: number }> = Array.isArray(history) ? history : history.epochs ?? [];
@@ -87,6 +115,7 @@ const card = {
   preprocessing: { version: PREPROCESS_VERSION, description: 'RGBA pixels; centre crop to at most 4:3; area-averaging resize to inputSize x inputSize (linear interpolation when upscaling); alpha composited over white; /255.' },
   recipe: { ...config, dataDir: undefined, outDir: undefined, optimizer: 'Adam', loss: 'categorical cross-entropy' },
   trainCommand,
+  candidates: { rule: 'highest validation balanced accuracy; test numbers played no part', runs: candidates },
   backend: detail.backend,
   epochsTrained: epochs.length,
   trainerCommit: commit,
@@ -193,7 +222,15 @@ ${card.training}
 Adam, learning rate ${config.lr} (${config.lrSchedule}${config.warmupEpochs ? `, ${config.warmupEpochs} warm-up epochs` : ''}), batch ${config.batch}.
 ${epochs.length} epochs trained on the \`${detail.backend}\` backend. What was tried before choosing this recipe, and what
 each change bought on validation, is in research/README.md.
+${candidates.length > 1 ? `
+### Runs considered for shipping (validation split only)
+Full-length runs of this trainer on this split. The shipped one is the run with the highest validation
+balanced accuracy; test numbers played no part in the choice.
 
+| run | arch | input | epochs (best) | balance | augment | test-time flip | val balanced acc. | val macro AUC | val ECE | val melanoma recall (arg-max) |
+|---|---|---|---|---|---|---|---|---|---|---|
+${candidates.map((c, i) => `| ${i === 0 ? `**${c.run}** (shipped)` : c.run} | ${c.arch} | ${c.inputSize} px | ${c.epochs} (${c.bestEpoch}) | ${c.balance} | ${c.augment} | ${c.tta} | ${num(c.valBalancedAccuracy)} | ${num(c.valMacroAuc)} | ${num(c.valEce)} | ${pct(c.valMelanomaRecall)} |`).join('\n')}
+` : ''}
 ## Known limitations
 ${card.limitations.map((l) => `- ${l}`).join('\n')}
 - The test split has only ${test.perClass.df.support} dermatofibroma and ${test.perClass.vasc.support} vascular images: their per-class numbers carry wide uncertainty.

@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import '@tensorflow/tfjs-backend-cpu';
@@ -13,6 +13,7 @@ import { tf } from '../../core/tf.ts';
 import { load } from '../../core/classifier.ts';
 import { buildModel } from '../../core/models.ts';
 import { PREPROCESS_VERSION } from '../../core/preprocess.ts';
+import { parseModelCard } from '../../extension/shared/model-card.ts';
 import { initBackend } from '../../trainer/backend.ts';
 import { findCheckpoint, restoreCheckpoint } from '../../trainer/checkpoint.ts';
 import { main } from '../../trainer/commands.ts';
@@ -143,6 +144,44 @@ describe('dermlens train end to end (cpu backend)', { timeout: 240_000 }, () => 
     a.forEach((w, i) => assert.ok(maxAbsDiff(w, b[i]) < 1e-5, `weight ${i} differs by ${maxAbsDiff(w, b[i])}`));
     resumed.history.forEach((h, i) => assert.ok(Math.abs(h.loss - resultA.history[i].loss) < 1e-5, `epoch ${i + 1} loss`));
     assert.deepEqual(resumed.final!.test.confusion, resultA.final!.test.confusion);
+  });
+
+  test('ship: the model card is written from the run files, lists the candidates, and refuses a run that loses on validation', async () => {
+    const ship = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'scripts/make-model-card.ts', ...args], { encoding: 'utf8', timeout: 60_000 });
+    const runB = join(root, 'runB');
+    const out = join(root, 'shipped');
+    const ok = ship('--run', runA, '--baseline', runB, '--candidate', runB, '--out', out);
+    assert.equal(ok.status, 0, ok.stderr);
+    const card = parseModelCard(JSON.parse(await readFile(join(out, 'model-card.json'), 'utf8')));
+    const cardJson = JSON.parse(await readFile(join(out, 'model-card.json'), 'utf8'));
+    assert.equal(card.inputSize, 16);
+    assert.deepEqual(cardJson.metrics.test.confusion, resultA.final!.test.confusion, 'test numbers come from the run');
+    assert.deepEqual(cardJson.candidates.runs.map((c: { run: string }) => c.run), ['runA', 'runB']);
+    assert.deepEqual(JSON.parse(await readFile(join(out, 'model.json'), 'utf8')), JSON.parse(await readFile(join(runA, 'best/model.json'), 'utf8')));
+    const md = await readFile(join(out, 'MODEL_CARD.md'), 'utf8');
+    for (const section of ['## Intended use', '### Targets', '### Confusion matrix', '### Runs considered for shipping', '## Known limitations', '## Reproduce']) {
+      assert.ok(md.includes(section), `MODEL_CARD.md has ${section}`);
+    }
+
+    // A candidate that is better on validation wins: shipping the other one is refused, with a message.
+    const runC = join(root, 'runC');
+    await cp(runB, runC, { recursive: true });
+    const detail = JSON.parse(await readFile(join(runC, 'metrics-detail.json'), 'utf8'));
+    detail.val.balancedAccuracy = resultA.final!.val.balancedAccuracy + 0.01;
+    await writeFile(join(runC, 'metrics-detail.json'), JSON.stringify(detail));
+    const refused = ship('--run', runA, '--baseline', runB, '--candidate', runC, '--out', join(root, 'not-shipped'));
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /^ship: runC has the higher validation balanced accuracy/);
+    assert.doesNotMatch(refused.stderr, /\n\s+at /, 'no stack trace');
+    assert.equal((await readdir(root)).includes('not-shipped'), false, 'nothing written');
+
+    // Same counts but other images on each side is a different split.
+    const split = JSON.parse(await readFile(join(runC, 'split.json'), 'utf8'));
+    [split.val[0], split.test[0]] = [split.test[0], split.val[0]];
+    await writeFile(join(runC, 'split.json'), JSON.stringify(split));
+    const otherSplit = ship('--run', runA, '--baseline', runC, '--out', join(root, 'not-shipped'));
+    assert.equal(otherSplit.status, 1);
+    assert.match(otherSplit.stderr, /different split/);
   });
 
   test('evaluate --json writes exactly the metric keys; missing images are skipped', async () => {
