@@ -1,6 +1,7 @@
 import { tf } from './tf.ts';
 import { CLASSES, CLASS_CODES, type ClassCode, type LesionGroup } from './labels.ts';
 import { PREPROCESS_VERSION, preprocess, type RgbaImage } from './preprocess.ts';
+import { foldBatchNorm } from './fold-batchnorm.ts';
 
 /** What the trainer stores in model.json's userDefinedMetadata.dermlens. */
 export interface ModelMetadata {
@@ -141,14 +142,28 @@ export class Classifier {
 export interface LoadOptions {
   /** Run one prediction after loading (default true). */
   warmUp?: boolean;
+  /**
+   * Merge BatchNormalization into the conv before it (default true): same outputs, about 40% less
+   * predict time for the compact model on wasm. Off only to measure what it buys.
+   */
+  foldBatchNorm?: boolean;
 }
 
 /**
  * Loads a TF.js layers model (a URL to model.json, or an IOHandler such as the trainer's file handler in
  * Node) and returns a ready classifier. The tfjs backend must already be set by the caller.
  */
-export async function load(source: string | tf.io.IOHandler, { warmUp = true }: LoadOptions = {}): Promise<Classifier> {
-  const model = await tf.loadLayersModel(source);
+export async function load(source: string | tf.io.IOHandler, { warmUp = true, foldBatchNorm: fold = true }: LoadOptions = {}): Promise<Classifier> {
+  const loaded = await tf.loadLayersModel(source);
+  let model: tf.LayersModel;
+  try {
+    readMetadata(loaded); // reject a wrong model before spending time on it
+    model = fold ? await foldBatchNorm(loaded) : loaded;
+  } catch (error) {
+    loaded.dispose();
+    throw error;
+  }
+  if (model !== loaded) loaded.dispose();
   let classifier: Classifier;
   try {
     classifier = new Classifier(model);

@@ -1,4 +1,7 @@
-// npm run bench:infer [-- --model <dir|model.json>] [--backends wasm,tensorflow,cpu] [--runs 50] [--image <file>]
+// npm run bench:infer [-- --model <dir|model.json>] [--backends wasm,tensorflow,cpu] [--runs 50] [--warmup 60] [--image <file>] [--no-fold]
+//
+// --no-fold loads the model without merging BatchNormalization into the convs (core/fold-batchnorm.ts),
+// to measure what folding buys; the classifier always folds.
 //
 // Single-image classification latency in Node (preprocess + predict + reading the probabilities back),
 // median and p90 over many runs after a warm-up, on each available backend. wasm is the one the
@@ -11,11 +14,15 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 
-interface Row { backend: string; model: string; runs: number; medianMs: number; p90Ms: number; minMs: number; preprocessMedianMs: number; note?: string }
+interface Row {
+  backend: string; model: string; runs: number; medianMs: number; p90Ms: number; minMs: number; preprocessMedianMs: number;
+  /** The first classify after loading, and the median of the first 20: what warm-up costs. */
+  firstMs: number; first20MedianMs: number; note?: string;
+}
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
 
-async function child(backend: string, model: string, runs: number, imagePath: string | undefined): Promise<Row> {
+async function child(backend: string, model: string, runs: number, imagePath: string | undefined, fold: boolean, warmup: number): Promise<Row> {
   const { tf } = await import('../core/tf.ts');
   const { initBackend } = await import('../trainer/backend.ts');
   const { Classifier, load } = await import('../core/classifier.ts');
@@ -27,9 +34,11 @@ async function child(backend: string, model: string, runs: number, imagePath: st
   let classifier: InstanceType<typeof Classifier>;
   const untrained = /^untrained:(\w+)@(\d+)$/.exec(model);
   if (untrained) {
-    classifier = new Classifier(buildModel(untrained[1], { inputSize: Number(untrained[2]), seed: 42 }));
+    const built = buildModel(untrained[1], { inputSize: Number(untrained[2]), seed: 42 });
+    const { foldBatchNorm } = await import('../core/fold-batchnorm.ts');
+    classifier = new Classifier(fold ? await foldBatchNorm(built) : built);
   } else {
-    classifier = await load(fileLoadHandler(model), { warmUp: false });
+    classifier = await load(fileLoadHandler(model), { warmUp: false, foldBatchNorm: fold });
   }
   let image;
   if (imagePath) {
@@ -42,7 +51,16 @@ async function child(backend: string, model: string, runs: number, imagePath: st
     for (let i = 0; i < data.length; i++) data[i] = (i * 2654435761) >>> 24;
     image = { data, width, height };
   }
-  for (let i = 0; i < 5; i++) await classifier.classify(image); // warm-up: kernel compilation, allocation
+  // Warm-up. The first call compiles kernels and allocates; after it V8 still needs about 40 calls
+  // (~1 s) to optimise the JS around the kernels (preprocessing, tfjs' op dispatch), and until then
+  // calls take up to 2x longer. The median describes the steady state; the first calls are reported
+  // apart ('first', 'first 20') so that warm-up cost is not hidden.
+  const early: number[] = [];
+  for (let i = 0; i < warmup; i++) {
+    const t0 = performance.now();
+    await classifier.classify(image);
+    early.push(performance.now() - t0);
+  }
   const times: number[] = [];
   const pre: number[] = [];
   const tensorsBefore = tf.memory().numTensors;
@@ -59,8 +77,9 @@ async function child(backend: string, model: string, runs: number, imagePath: st
   times.sort((a, b) => a - b);
   pre.sort((a, b) => a - b);
   return {
-    backend: info.description, model: untrained ? `${model} (untrained)` : model, runs,
+    backend: info.description + (fold ? '' : ', BatchNorm not folded'), model: untrained ? `${model} (untrained)` : model, runs,
     medianMs: percentile(times, 0.5), p90Ms: percentile(times, 0.9), minMs: times[0], preprocessMedianMs: percentile(pre, 0.5),
+    firstMs: early[0], first20MedianMs: percentile(early.slice(0, 20).sort((a, b) => a - b), 0.5),
   };
 }
 
@@ -78,11 +97,12 @@ async function defaultModels(): Promise<string[]> {
 async function mainProcess(): Promise<void> {
   const { values } = parseArgs({ options: {
     model: { type: 'string' }, backends: { type: 'string' }, runs: { type: 'string' }, image: { type: 'string' }, json: { type: 'boolean' },
-    child: { type: 'string' },
-  } });
+    child: { type: 'string' }, fold: { type: 'boolean', default: true }, warmup: { type: 'string' },
+  }, allowNegative: true });
   const runs = Number(values.runs ?? 50);
+  const warmup = Math.max(20, Number(values.warmup ?? 60));
   if (values.child) {
-    const row = await child(values.child, values.model!, runs, values.image);
+    const row = await child(values.child, values.model!, runs, values.image, values.fold!, warmup);
     process.stdout.write(`@@ROW ${JSON.stringify(row)}\n`);
     return;
   }
@@ -99,8 +119,10 @@ async function mainProcess(): Promise<void> {
   const self = fileURLToPath(import.meta.url);
   for (const model of models) {
     for (const backend of backends) {
-      const args = ['--import', 'tsx', self, '--child', backend, '--model', model, '--runs', String(backend === 'cpu' ? Math.min(runs, 20) : runs)];
+      const args = ['--import', 'tsx', self, '--child', backend, '--model', model, '--runs', String(backend === 'cpu' ? Math.min(runs, 20) : runs),
+        '--warmup', String(backend === 'cpu' ? 20 : warmup)];
       if (values.image) args.push('--image', values.image);
+      if (!values.fold) args.push('--no-fold');
       const r = spawnSync(process.execPath, args, { encoding: 'utf8', env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' } });
       const line = r.stdout.split('\n').find((l) => l.startsWith('@@ROW '));
       if (!line) {
@@ -112,10 +134,12 @@ async function mainProcess(): Promise<void> {
     }
   }
   if (values.json) { console.log(JSON.stringify(rows, null, 1)); return; }
-  console.log(`\nsingle-image classify latency (preprocess + predict + read back), after 5 warm-up runs`);
-  console.log(`${'backend'.padEnd(62)} ${'model'.padEnd(34)} ${'runs'.padStart(4)} ${'median'.padStart(8)} ${'p90'.padStart(8)} ${'min'.padStart(8)} ${'prep'.padStart(6)}`);
+  console.log(`\nsingle-image classify latency (preprocess + predict + read back); median, p90 and min over the timed runs`
+    + ` after ${warmup} warm-up runs; 'first' = first call after loading, 'first 20' = median of the first 20 calls`);
+  const ms = (v: number, w = 6) => `${v.toFixed(1).padStart(w)}ms`;
+  console.log(`${'backend'.padEnd(62)} ${'model'.padEnd(34)} ${'runs'.padStart(4)} ${'median'.padStart(8)} ${'p90'.padStart(8)} ${'min'.padStart(8)} ${'prep'.padStart(6)} ${'first'.padStart(8)} ${'first 20'.padStart(8)}`);
   for (const r of rows) {
-    console.log(`${r.backend.slice(0, 62).padEnd(62)} ${r.model.slice(-34).padEnd(34)} ${String(r.runs).padStart(4)} ${r.medianMs.toFixed(1).padStart(6)}ms ${r.p90Ms.toFixed(1).padStart(6)}ms ${r.minMs.toFixed(1).padStart(6)}ms ${r.preprocessMedianMs.toFixed(1).padStart(4)}ms`);
+    console.log(`${r.backend.slice(0, 62).padEnd(62)} ${r.model.slice(-34).padEnd(34)} ${String(r.runs).padStart(4)} ${ms(r.medianMs)} ${ms(r.p90Ms)} ${ms(r.minMs)} ${ms(r.preprocessMedianMs, 4)} ${ms(r.firstMs)} ${ms(r.first20MedianMs)}`);
   }
 }
 

@@ -182,6 +182,9 @@ async function prepareRunDir(config: TrainConfig, resume: boolean): Promise<{ ch
     const saved = JSON.parse(await readFile(configPath, 'utf8')) as TrainConfig;
     const conflict = resumeConflict(saved, config);
     if (conflict) throw new Error(`cannot resume ${config.outDir} with a different configuration (${conflict})`);
+    // What may change on resume (TTA, quantization, patience, folders) shapes the run's final files, so
+    // config.json records the settings of the call that finishes the run.
+    await writeJsonAtomic(configPath, config);
     await appendProvenance(config.outDir, currentProvenance(true));
     return { checkpointDir: await findCheckpoint(config.outDir) };
   }

@@ -133,8 +133,10 @@ describe('dermlens train end to end (cpu backend)', { timeout: 240_000 }, () => 
     await assert.rejects(train(config, quiet), /already holds a training run/);
     await assert.rejects(train({ ...config, lr: 0.01 }, { ...quiet, resume: true }), /cannot resume .*lr: saved 0\.001, requested 0\.01/);
 
-    const resumed = await train(config, { ...quiet, resume: true });
+    // Settings outside the trajectory may change on resume; config.json then records the new ones.
+    const resumed = await train({ ...config, patience: 9 }, { ...quiet, resume: true });
     assert.equal(resumed.completed, true);
+    assert.equal(JSON.parse(await readFile(join(runB, 'config.json'), 'utf8')).patience, 9);
     assert.ok(logs.some((l) => /resumed from .* after epoch 2/.test(l)));
     assert.deepEqual(JSON.parse(await readFile(join(runB, 'split.json'), 'utf8')).test, JSON.parse(await readFile(join(runA, 'split.json'), 'utf8')).test);
 

@@ -101,3 +101,21 @@ test('melanoma alert follows the stored threshold', async () => {
   await assert.rejects(load(await inMemory(model)), /melanoma threshold must be in \(0, 1\]/);
   model.dispose();
 });
+
+test('load() folds BatchNorm into the convs: same probabilities, and the unfolded copy is freed', async () => {
+  const model = buildModel('compact', { inputSize: 32, seed: 4 });
+  const handler = await inMemory(model);
+  model.dispose();
+  const start = tf.memory().numTensors;
+  const folded = await load(handler, { warmUp: false });
+  const plain = await load(handler, { warmUp: false, foldBatchNorm: false });
+  const foldedTensors = tf.memory().numTensors - start - plain['requireModel']().weights.length;
+  assert.equal(foldedTensors, folded['requireModel']().weights.length, 'only the folded weights stay in memory');
+  assert.ok(folded['requireModel']().layers.length < plain['requireModel']().layers.length);
+  const [a] = await folded.classifyInputs([new Float32Array(32 * 32 * 3).map((_, i) => (i % 97) / 97)]);
+  const [b] = await plain.classifyInputs([new Float32Array(32 * 32 * 3).map((_, i) => (i % 97) / 97)]);
+  a.forEach((v, i) => assert.ok(Math.abs(v - b[i]) < 1e-5, `class ${i}: ${v} vs ${b[i]}`));
+  folded.dispose();
+  plain.dispose();
+  assert.equal(tf.memory().numTensors, start, 'nothing left after dispose');
+});
