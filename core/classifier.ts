@@ -143,8 +143,8 @@ export interface LoadOptions {
   /** Run one prediction after loading (default true). */
   warmUp?: boolean;
   /**
-   * Merge BatchNormalization into the conv before it (default true): same outputs, about 40% less
-   * predict time for the compact model on wasm. Off only to measure what it buys.
+   * Merge BatchNormalization into the conv before it (default true): same outputs, about 10% less
+   * predict time for the compact model on wasm (bench:infer vs --no-fold). Off only to measure that.
    */
   foldBatchNorm?: boolean;
 }

@@ -3,9 +3,9 @@
 // At inference a BatchNormalization layer is a fixed per-channel affine map, y = x * f + s with
 // f = gamma / sqrt(movingVariance + epsilon) and s = beta - movingMean * f. When x comes straight out
 // of a Conv2D, SeparableConv2D or Dense layer with a linear activation, scaling that layer's output
-// channels by f and adding s to its bias gives the same function with one kernel less. On the wasm
-// backend the compact model spends about a quarter of its predict() time in FusedBatchNorm, so this
-// is the cheapest speed-up there is, and it changes no file format: the trained model is shipped as it
+// channels by f and adding s to its bias gives the same function with one kernel call less. The
+// compact model has 11 such layers; on the wasm backend folding them takes about 10% off predict()
+// (9.1 -> 8.2 ms at 96 px, measured). It changes no file format: the trained model is shipped as it
 // is and folded when loaded, in Node and in the browser alike.
 import { tf } from './tf.ts';
 
