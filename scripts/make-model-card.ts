@@ -18,6 +18,7 @@ import { PREPROCESS_VERSION } from '../core/preprocess.ts';
 import type { Metrics } from '../core/metrics.ts';
 import { parseModelCard } from '../extension/shared/model-card.ts';
 import { readProvenance } from '../trainer/provenance.ts';
+import { balancedAccuracyOf, bootstrapInterval, recallAtThreshold, type Interval } from '../trainer/bootstrap.ts';
 
 // A refusal (wrong split, a run that loses on validation, a missing file) is a message, not a stack trace.
 process.on('uncaughtException', (e) => { console.error(`ship: ${e.message}`); process.exit(1); });
@@ -86,6 +87,26 @@ const parameters = weightBytes / 4;
 const test: Metrics = detail.test;
 const op: null | { melanomaThreshold: number; targetValRecall: number; val: { recall: number; precision: number; flagged: number }; test: { recall: number; precision: number; flagged: number } } = detail.operatingPoint ?? null;
 const val: Metrics = detail.val;
+
+// 95% bootstrap intervals on test, from the run's own calibrated test predictions.
+const predictions: { test: { labels: number[]; probs: number[][] } } = await readJson(join(runDir, 'predictions.json'));
+const testLabels = predictions.test.labels;
+const argmax = predictions.test.probs.map((p) => p.indexOf(Math.max(...p)));
+const everyRow = Uint32Array.from(testLabels, (_, i) => i);
+if (Math.abs(balancedAccuracyOf(testLabels, argmax, CLASS_CODES.length, everyRow) - test.balancedAccuracy) > 1e-6) {
+  throw new Error('predictions.json does not reproduce the test balanced accuracy of metrics-detail.json');
+}
+const melIndex = CLASS_CODES.indexOf('mel');
+// On a tiny test split every resample may miss a class: then there is no interval, and the card says nothing.
+const intervalOrNull = (make: () => Interval): Interval | null => {
+  try { return make(); } catch { return null; }
+};
+const intervals = {
+  method: 'percentile bootstrap over test images, 1000 resamples, seed 1 (images of one lesion are correlated: the true interval is somewhat wider)',
+  balancedAccuracy: intervalOrNull(() => bootstrapInterval(testLabels.length, (idx) => balancedAccuracyOf(testLabels, argmax, CLASS_CODES.length, idx))),
+  melanomaRecallAtOperatingPoint: op ? intervalOrNull(() => bootstrapInterval(testLabels.length, (idx) => recallAtThreshold(
+    testLabels.map((l) => l === melIndex), predictions.test.probs.map((p) => p[melIndex]), op.melanomaThreshold, idx))) : null,
+};
 const created = new Date().toISOString().slice(0, 10);
 const version = `${config.arch}-${config.size} ${created}`;
 const trainCommand = [
@@ -111,6 +132,7 @@ const card = {
   calibration: { temperature: detail.temperature, valEceBefore: detail.valEceUncalibrated, valEceAfter: val.ece, testEce: test.ece },
   inference: { tta: detail.tta, temperature: detail.temperature, topClass: 'arg-max of the calibrated probabilities', melanomaThreshold: op?.melanomaThreshold ?? null },
   melanomaOperatingPoint: op,
+  testIntervals: intervals,
   split: { seed: split.seed, valFraction: split.valFraction, testFraction: split.testFraction, sizes: splitSizes, perClass: split.counts, groupedBy: 'lesion_id' },
   preprocessing: { version: PREPROCESS_VERSION, description: 'RGBA pixels; centre crop to at most 4:3; area-averaging resize to inputSize x inputSize (linear interpolation when upscaling); alpha composited over white; /255.' },
   recipe: { ...config, dataDir: undefined, outDir: undefined, optimizer: 'Adam', loss: 'categorical cross-entropy' },
@@ -145,11 +167,13 @@ const perClassRows = CLASSES.map((c) => {
 });
 const confusion = [`| truth \\ predicted | ${CLASS_CODES.join(' | ')} |`, `|---|${CLASS_CODES.map(() => '---').join('|')}|`,
   ...test.confusion.map((r, i) => `| **${CLASS_CODES[i]}** | ${r.join(' | ')} |`)];
+const ci = (i: Interval | null) => (i ? ` (95% CI ${i.low.toFixed(3)}-${i.high.toFixed(3)})` : '');
+const ciPct = (i: Interval | null) => (i ? ` (95% CI ${pct(i.low)}-${pct(i.high)})` : '');
 const targets = [
-  ['Balanced accuracy >= 0.70', test.balancedAccuracy >= 0.7, num(test.balancedAccuracy)],
+  ['Balanced accuracy >= 0.70', test.balancedAccuracy >= 0.7, num(test.balancedAccuracy) + ci(intervals.balancedAccuracy)],
   ['Macro one-vs-rest AUC >= 0.93', (test.macroAuc ?? 0) >= 0.93, num(test.macroAuc)],
   op
-    ? ['Melanoma recall >= 0.70 at the shipped operating point (alert when P(mel) >= ' + op.melanomaThreshold.toFixed(3) + ')', op.test.recall >= 0.7, `${pct(op.test.recall)} (precision ${pct(op.test.precision)}; ${pct(op.test.flagged)} of images flagged)`]
+    ? ['Melanoma recall >= 0.70 at the shipped operating point (alert when P(mel) >= ' + op.melanomaThreshold.toFixed(3) + ')', op.test.recall >= 0.7, `${pct(op.test.recall)}${ciPct(intervals.melanomaRecallAtOperatingPoint)} (precision ${pct(op.test.precision)}; ${pct(op.test.flagged)} of images flagged)`]
     : ['Melanoma recall >= 0.70 (arg-max, no alert threshold)', test.perClass.mel.recall >= 0.7, `${pct(test.perClass.mel.recall)} (precision ${pct(test.perClass.mel.precision)})`],
   ['ECE <= 0.05 after calibration', test.ece <= 0.05, num(test.ece)],
   ['Weights <= 2 MB', weightBytes <= 2e6, `${(weightBytes / 1e6).toFixed(2)} MB`],
@@ -186,8 +210,9 @@ HAM10000 (Tschandl, Rosendahl, Kittler, *Sci. Data* 5, 180161, 2018, doi:10.1038
 **CC BY-NC 4.0** (non-commercial; images are not redistributed with DermLens).
 Split by \`lesion_id\` (every lesion wholly on one side), stratified by class, seed ${split.seed}:
 train ${splitSizes.train}, validation ${splitSizes.val}, test ${splitSizes.test} images.
-All choices (recipe, epoch, test-time flip, temperature) were made on validation; the test split was
-evaluated once, at the end.
+Every choice the trainer makes (epoch, ${config.tta ? 'test-time flip, ' : ''}temperature, melanoma threshold) and the choice
+between runs were made on validation; test numbers chose nothing. research/README.md says each time
+test numbers were read during development.${config.tta ? '' : ' Test-time flip averaging is off: it doubles the classify time.'}
 
 ## Results on the held-out test split (${test.n} images)
 
@@ -204,6 +229,8 @@ baseline ${num(baseDetail.val.balancedAccuracy)} and ${num(baseDetail.val.macroA
 | target | met | value |
 |---|---|---|
 ${targets.map(([t, ok, v]) => `| ${t} | ${ok ? 'yes' : '**no**'} | ${v} |`).join('\n')}
+
+Intervals: ${intervals.method}.
 
 ### Per class (test; validation recall and the baseline's test recall for comparison)
 | code | class | support | recall | precision | F1 | AUC | val recall | baseline recall |
