@@ -19,6 +19,7 @@ import type { Metrics } from '../core/metrics.ts';
 import { parseModelCard } from '../extension/shared/model-card.ts';
 import { readProvenance } from '../trainer/provenance.ts';
 import { balancedAccuracyOf, bootstrapInterval, recallAtThreshold, type Interval } from '../trainer/bootstrap.ts';
+import { parseHamMetadata } from '../trainer/metadata.ts';
 
 // A refusal (wrong split, a run that loses on validation, a missing file) is a message, not a stack trace.
 process.on('uncaughtException', (e) => { console.error(`ship: ${e.message}`); process.exit(1); });
@@ -97,15 +98,25 @@ if (Math.abs(balancedAccuracyOf(testLabels, argmax, CLASS_CODES.length, everyRow
   throw new Error('predictions.json does not reproduce the test balanced accuracy of metrics-detail.json');
 }
 const melIndex = CLASS_CODES.indexOf('mel');
+// Lesion ids from the metadata file the split was made from, so the bootstrap draws whole lesions. If
+// that file is not on this machine, images are drawn one by one and the card says so.
+const predictedIds: string[] = (predictions.test as { imageIds?: string[] }).imageIds ?? [];
+const lesionOf = await readFile(split.source, 'utf8')
+  .then((text) => new Map(parseHamMetadata(text, split.source).map((item) => [item.imageId, item.lesionId])))
+  .catch(() => null);
+const lesions = lesionOf && predictedIds.length === testLabels.length && predictedIds.every((id) => lesionOf.has(id))
+  ? predictedIds.map((id) => lesionOf.get(id)!) : undefined;
 // On a tiny test split every resample may miss a class: then there is no interval, and the card says nothing.
 const intervalOrNull = (make: () => Interval): Interval | null => {
   try { return make(); } catch { return null; }
 };
 const intervals = {
-  method: 'percentile bootstrap over test images, 1000 resamples, seed 1 (images of one lesion are correlated: the true interval is somewhat wider)',
-  balancedAccuracy: intervalOrNull(() => bootstrapInterval(testLabels.length, (idx) => balancedAccuracyOf(testLabels, argmax, CLASS_CODES.length, idx))),
+  method: lesions
+    ? `percentile bootstrap over the ${new Set(lesions).size} test lesions (all images of a drawn lesion together), 1000 resamples, seed 1`
+    : 'percentile bootstrap over test images (lesion ids not available here; images of one lesion are correlated, so the true interval is somewhat wider), 1000 resamples, seed 1',
+  balancedAccuracy: intervalOrNull(() => bootstrapInterval(testLabels.length, (idx) => balancedAccuracyOf(testLabels, argmax, CLASS_CODES.length, idx), { groups: lesions })),
   melanomaRecallAtOperatingPoint: op ? intervalOrNull(() => bootstrapInterval(testLabels.length, (idx) => recallAtThreshold(
-    testLabels.map((l) => l === melIndex), predictions.test.probs.map((p) => p[melIndex]), op.melanomaThreshold, idx))) : null,
+    testLabels.map((l) => l === melIndex), predictions.test.probs.map((p) => p[melIndex]), op.melanomaThreshold, idx), { groups: lesions })) : null,
 };
 const created = new Date().toISOString().slice(0, 10);
 const version = `${config.arch}-${config.size} ${created}`;

@@ -1,24 +1,36 @@
 // Percentile-bootstrap confidence intervals for metrics computed on a test split: how far a number
-// could move on another sample of the same size. Images are resampled one by one; several images of
-// one lesion are correlated, so the true interval is somewhat wider than this one.
+// could move on another sample of the same size. Several images of one lesion are not independent
+// evidence, so when lesion ids are known whole lesions are resampled (a cluster bootstrap); resampling
+// images one by one would give too narrow an interval.
 import { makeRng } from './rng.ts';
 
 export interface Interval { low: number; high: number; level: number }
 
 /**
- * `statistic(indices)` evaluated on `resamples` bootstrap samples of 0..n-1 (drawn with replacement,
- * seeded so the card is reproducible); returns the central `level` interval of the results.
+ * `statistic(indices)` evaluated on `resamples` bootstrap samples of the rows 0..n-1 (drawn with
+ * replacement, seeded so the card is reproducible); returns the central `level` interval of the
+ * results. With `groups` (a group id per row, e.g. the lesion), whole groups are drawn instead.
  * Samples on which the statistic is undefined (NaN, e.g. a class missing) are skipped.
  */
 export function bootstrapInterval(n: number, statistic: (indices: Uint32Array) => number,
-  { resamples = 1000, level = 0.95, seed = 1 } = {}): Interval {
+  { resamples = 1000, level = 0.95, seed = 1, groups }: { resamples?: number; level?: number; seed?: number; groups?: ArrayLike<string> } = {}): Interval {
   if (!(n > 0)) throw new Error('bootstrapInterval: no samples');
+  if (groups && groups.length !== n) throw new Error(`bootstrapInterval: ${groups.length} group ids for ${n} rows`);
+  // Rows of each group; without groups every row is its own group.
+  const members: number[][] = [];
+  const byId = new Map<string, number[]>();
+  for (let i = 0; i < n; i++) {
+    if (!groups) { members.push([i]); continue; }
+    let rows = byId.get(groups[i]);
+    if (!rows) { rows = []; byId.set(groups[i], rows); members.push(rows); }
+    rows.push(i);
+  }
   const rng = makeRng(seed);
   const values: number[] = [];
-  const indices = new Uint32Array(n);
   for (let r = 0; r < resamples; r++) {
-    for (let i = 0; i < n; i++) indices[i] = Math.floor(rng() * n);
-    const v = statistic(indices);
+    const drawn: number[] = [];
+    for (let g = 0; g < members.length; g++) drawn.push(...members[Math.floor(rng() * members.length)]);
+    const v = statistic(Uint32Array.from(drawn));
     if (!Number.isNaN(v)) values.push(v);
   }
   if (values.length === 0) throw new Error('bootstrapInterval: the statistic is undefined on every resample');

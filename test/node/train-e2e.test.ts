@@ -159,6 +159,7 @@ describe('dermlens train end to end (cpu backend)', { timeout: 240_000 }, () => 
     assert.equal(card.inputSize, 16);
     assert.deepEqual(cardJson.metrics.test.confusion, resultA.final!.test.confusion, 'test numbers come from the run');
     assert.deepEqual(cardJson.candidates.runs.map((c: { run: string }) => c.run), ['runA', 'runB']);
+    assert.match(cardJson.testIntervals.method, /bootstrap over the \d+ test lesions/, 'whole lesions are resampled');
     assert.deepEqual(JSON.parse(await readFile(join(out, 'model.json'), 'utf8')), JSON.parse(await readFile(join(runA, 'best/model.json'), 'utf8')));
     const md = await readFile(join(out, 'MODEL_CARD.md'), 'utf8');
     for (const section of ['## Intended use', '### Targets', '### Confusion matrix', '### Runs considered for shipping', '## Known limitations', '## Reproduce']) {

@@ -25,3 +25,23 @@ test('bootstrap interval of a proportion matches the normal approximation and is
   assert.deepEqual(bootstrapInterval(outcomes.length, mean, { resamples: 2000, seed: 3 }), ci);
   assert.throws(() => bootstrapInterval(5, () => NaN), /undefined on every resample/);
 });
+
+test('grouped bootstrap draws whole groups, which widens the interval for correlated rows', () => {
+  // 100 lesions of 4 identical images each: only 100 independent outcomes, not 400.
+  const outcomes = Array.from({ length: 400 }, (_, i) => (Math.floor(i / 4) % 10 < 3 ? 1 : 0));
+  const groups = Array.from({ length: 400 }, (_, i) => `lesion${Math.floor(i / 4)}`);
+  const mean = (idx: Uint32Array) => { let s = 0; for (const i of idx) s += outcomes[i]; return s / idx.length; };
+  const sizes = new Set<number>();
+  const grouped = bootstrapInterval(400, (idx) => {
+    sizes.add(idx.length);
+    // Every drawn lesion comes with all four of its images.
+    for (let k = 0; k < idx.length; k += 4) assert.equal(groups[idx[k]], groups[idx[k + 3]]);
+    return mean(idx);
+  }, { resamples: 1000, seed: 4, groups });
+  const naive = bootstrapInterval(400, mean, { resamples: 1000, seed: 4 });
+  assert.deepEqual([...sizes], [400]);
+  const width = (ci: { low: number; high: number }) => ci.high - ci.low;
+  // Width scales with 1/sqrt(independent samples): about 2x wider for 100 lesions than 400 images.
+  assert.ok(width(grouped) > 1.6 * width(naive), `grouped ${width(grouped)} vs naive ${width(naive)}`);
+  assert.throws(() => bootstrapInterval(3, mean, { groups: ['a'] }), /1 group ids for 3 rows/);
+});
