@@ -4,9 +4,10 @@
 // f = gamma / sqrt(movingVariance + epsilon) and s = beta - movingMean * f. When x comes straight out
 // of a Conv2D, SeparableConv2D or Dense layer with a linear activation, scaling that layer's output
 // channels by f and adding s to its bias gives the same function with one kernel call less. The
-// compact model has 11 such layers; on the wasm backend folding them takes about 10% off predict()
-// (9.1 -> 8.2 ms at 96 px, measured). It changes no file format: the trained model is shipped as it
-// is and folded when loaded, in Node and in the browser alike.
+// compact model has 11 such layers; on the wasm backend folding them takes single-image classify from
+// 10.9 to 7.5 ms median at 96 px (npm run bench:infer, with and without --no-fold, idle machine). It
+// changes no file format: the trained model is shipped as it is and folded when loaded, in Node and
+// in the browser alike.
 import { tf } from './tf.ts';
 
 type LayerJson = { class_name: string; name?: string; config: Record<string, unknown>; inbound_nodes: unknown[] };
