@@ -15,10 +15,10 @@ import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CLASSES, CLASS_CODES } from '../core/labels.ts';
 import { PREPROCESS_VERSION } from '../core/preprocess.ts';
-import type { Metrics } from '../core/metrics.ts';
+import { argmax, thresholdStats, type Metrics } from '../core/metrics.ts';
 import { parseModelCard } from '../extension/shared/model-card.ts';
 import { readProvenance } from '../trainer/provenance.ts';
-import { balancedAccuracyOf, bootstrapInterval, recallAtThreshold, type Interval } from '../trainer/bootstrap.ts';
+import { balancedAccuracyOf, bootstrapInterval, type Interval } from '../trainer/bootstrap.ts';
 import { parseHamMetadata } from '../trainer/metadata.ts';
 
 // A refusal (wrong split, a run that loses on validation, a missing file) is a message, not a stack trace.
@@ -57,25 +57,34 @@ const baseBestEpoch = bestEpochOf(baseHistory);
 const sameSplit = (other: typeof split) => (['train', 'val', 'test'] as const).every((side) => JSON.stringify(other[side]) === JSON.stringify(split[side]));
 if (!sameSplit(baseSplit)) throw new Error('the baseline run used a different split; compare models on the same split only');
 
+/** history.json as a list of epochs (a plain list, or one wrapped as { epochs }). */
+const epochsOf = (h: unknown): Array<{ epoch: number; valBalancedAccuracy: number }> =>
+  (Array.isArray(h) ? h : (h as { epochs?: [] }).epochs ?? []);
+
 /** One row of the candidates table: a finished run, by its validation numbers only. */
-async function readCandidate(dir: string) {
-  const [c, s, h, d] = await Promise.all(['config.json', 'split.json', 'history.json', 'metrics-detail.json'].map((f) => readJson(join(dir, f))));
-  if (!sameSplit(s)) throw new Error(`candidate ${dir} used a different split; candidates must share the shipped run's split`);
-  const v: Metrics = d.val;
+function candidateRow(dir: string, c: Record<string, unknown>, h: unknown, d: { tta: string; val: Metrics }) {
+  const v = d.val;
   return {
     run: basename(dir), arch: c.arch as string, inputSize: c.size as number, epochs: c.epochs as number,
-    balance: c.balance as string, augment: c.augment as string, bestEpoch: bestEpochOf(Array.isArray(h) ? h : h.epochs),
-    tta: d.tta as string, valBalancedAccuracy: v.balancedAccuracy, valMacroAuc: v.macroAuc, valEce: v.ece,
+    balance: c.balance as string, augment: c.augment as string, bestEpoch: bestEpochOf(epochsOf(h)),
+    tta: d.tta, valBalancedAccuracy: v.balancedAccuracy, valMacroAuc: v.macroAuc, valEce: v.ece,
     valMelanomaRecall: v.perClass.mel.recall,
   };
 }
-const candidates = await Promise.all([runDir, ...(values.candidate ?? []).map((d) => resolve(d))].map(readCandidate));
+async function readCandidate(dir: string) {
+  const [c, s, h, d] = await Promise.all(['config.json', 'split.json', 'history.json', 'metrics-detail.json'].map((f) => readJson(join(dir, f))));
+  if (!sameSplit(s)) throw new Error(`candidate ${dir} used a different split; candidates must share the shipped run's split`);
+  return candidateRow(dir, c, h, d);
+}
+// The shipped run's files are read above already; only the other candidates are read here.
+const candidates = [candidateRow(runDir, config, history, detail),
+  ...await Promise.all((values.candidate ?? []).map((d) => readCandidate(resolve(d))))];
 const bestCandidate = candidates.reduce((a, b) => (b.valBalancedAccuracy > a.valBalancedAccuracy ? b : a));
 if (bestCandidate !== candidates[0]) {
   throw new Error(`${bestCandidate.run} has the higher validation balanced accuracy (${bestCandidate.valBalancedAccuracy.toFixed(4)} vs ${candidates[0].valBalancedAccuracy.toFixed(4)}): ship that one, runs are chosen on validation`);
 }
 
-const epochs: Array<{ epoch: number; valBalancedAccuracy?: number }> = Array.isArray(history) ? history : history.epochs ?? [];
+const epochs = epochsOf(history);
 const sideTotal = (side: string) => Object.values(split.counts[side] as Record<string, number>).reduce((a, b) => a + b, 0);
 const splitSizes = { train: sideTotal('train'), val: sideTotal('val'), test: sideTotal('test') };
 // The trainer's commit(s) as recorded by the run itself (trainer/provenance.ts).
@@ -92,12 +101,19 @@ const val: Metrics = detail.val;
 // 95% bootstrap intervals on test, from the run's own calibrated test predictions.
 const predictions: { test: { labels: number[]; probs: number[][] } } = await readJson(join(runDir, 'predictions.json'));
 const testLabels = predictions.test.labels;
-const argmax = predictions.test.probs.map((p) => p.indexOf(Math.max(...p)));
+const predicted = predictions.test.probs.map((p) => argmax(p));
 const everyRow = Uint32Array.from(testLabels, (_, i) => i);
-if (Math.abs(balancedAccuracyOf(testLabels, argmax, CLASS_CODES.length, everyRow) - test.balancedAccuracy) > 1e-6) {
+if (Math.abs(balancedAccuracyOf(testLabels, predicted, CLASS_CODES.length, everyRow) - test.balancedAccuracy) > 1e-6) {
   throw new Error('predictions.json does not reproduce the test balanced accuracy of metrics-detail.json');
 }
 const melIndex = CLASS_CODES.indexOf('mel');
+const isMel = testLabels.map((l) => l === melIndex);
+const melScores = predictions.test.probs.map((p) => p[melIndex]);
+/** Test recall of the alert rule on the drawn rows (undefined, so skipped, when they hold no melanoma). */
+const alertRecallOn = (threshold: number) => (idx: Uint32Array) => {
+  const positives = Array.from(idx, (i) => isMel[i]);
+  return positives.includes(true) ? thresholdStats(positives, Array.from(idx, (i) => melScores[i]), threshold).recall : NaN;
+};
 // Lesion ids from the metadata file the split was made from, so the bootstrap draws whole lesions. If
 // that file is not on this machine, images are drawn one by one and the card says so.
 const predictedIds: string[] = (predictions.test as { imageIds?: string[] }).imageIds ?? [];
@@ -114,9 +130,9 @@ const intervals = {
   method: lesions
     ? `percentile bootstrap over the ${new Set(lesions).size} test lesions (all images of a drawn lesion together), 1000 resamples, seed 1`
     : 'percentile bootstrap over test images (lesion ids not available here; images of one lesion are correlated, so the true interval is somewhat wider), 1000 resamples, seed 1',
-  balancedAccuracy: intervalOrNull(() => bootstrapInterval(testLabels.length, (idx) => balancedAccuracyOf(testLabels, argmax, CLASS_CODES.length, idx), { groups: lesions })),
-  melanomaRecallAtOperatingPoint: op ? intervalOrNull(() => bootstrapInterval(testLabels.length, (idx) => recallAtThreshold(
-    testLabels.map((l) => l === melIndex), predictions.test.probs.map((p) => p[melIndex]), op.melanomaThreshold, idx), { groups: lesions })) : null,
+  balancedAccuracy: intervalOrNull(() => bootstrapInterval(testLabels.length, (idx) => balancedAccuracyOf(testLabels, predicted, CLASS_CODES.length, idx), { groups: lesions })),
+  melanomaRecallAtOperatingPoint: op
+    ? intervalOrNull(() => bootstrapInterval(testLabels.length, alertRecallOn(op.melanomaThreshold), { groups: lesions })) : null,
 };
 const created = new Date().toISOString().slice(0, 10);
 const version = `${config.arch}-${config.size} ${created}`;

@@ -51,15 +51,3 @@ export function balancedAccuracyOf(labels: ArrayLike<number>, predicted: ArrayLi
   if (totals.some((t) => t === 0)) return NaN;
   return hits.reduce((a, h, c) => a + h / totals[c], 0) / numClasses;
 }
-
-/** Recall of the rule `score >= threshold` for the positives among `indices` (NaN without positives). */
-export function recallAtThreshold(isPositive: ArrayLike<boolean>, scores: ArrayLike<number>, threshold: number, indices: ArrayLike<number>): number {
-  let positives = 0, caught = 0;
-  for (let k = 0; k < indices.length; k++) {
-    const i = indices[k];
-    if (!isPositive[i]) continue;
-    positives++;
-    if (scores[i] >= threshold) caught++;
-  }
-  return positives ? caught / positives : NaN;
-}
