@@ -3,6 +3,7 @@
 //   checkpoint/state.json       epoch count, history, best score, early-stopping counter, config
 //   checkpoint/model.bin|json   every model weight (trainable and BatchNorm moving statistics), in model.getWeights() order
 //   checkpoint/optimizer.bin|json   optimizer.getWeights(): Adam's step count, then first and second moments
+//   checkpoint/ema.bin|json     the weight average's model weights, when the run keeps one (--ema)
 //
 // Weights are matched by position, not name: tfjs gives layers process-unique names, so a model built
 // twice in one process has different weight names. A checkpoint is written to a temporary folder and
@@ -55,15 +56,18 @@ async function readTensors(dir: string, name: string): Promise<NamedTensor[]> {
 
 const exists = (path: string) => stat(path).then(() => true, () => false);
 
-/** Writes the checkpoint atomically under runDir/checkpoint. */
-export async function saveCheckpoint(runDir: string, model: tf.LayersModel, optimizer: tf.Optimizer, state: Omit<CheckpointState, 'format' | 'savedAt'>): Promise<void> {
+/** Writes the checkpoint atomically under runDir/checkpoint; `average` is the EMA copy of the model, if any. */
+export async function saveCheckpoint(runDir: string, model: tf.LayersModel, optimizer: tf.Optimizer, state: Omit<CheckpointState, 'format' | 'savedAt'>,
+  average?: tf.LayersModel): Promise<void> {
   const final = join(runDir, CHECKPOINT_DIR);
   const temp = `${final}.tmp`;
   const old = `${final}.old`;
   await rm(temp, { recursive: true, force: true });
   await mkdir(temp, { recursive: true });
   // Index names keep the files independent of tfjs' per-process layer names.
-  await writeTensors(temp, 'model', model.getWeights().map((tensor, i) => ({ name: `w${i}`, tensor })));
+  const indexed = (m: tf.LayersModel) => m.getWeights().map((tensor, i) => ({ name: `w${i}`, tensor }));
+  await writeTensors(temp, 'model', indexed(model));
+  if (average) await writeTensors(temp, 'ema', indexed(average));
   const optimizerWeights = await optimizer.getWeights();
   try {
     await writeTensors(temp, 'optimizer', optimizerWeights);
@@ -95,22 +99,29 @@ export async function readCheckpointState<TConfig, THistory>(dir: string): Promi
   return state;
 }
 
-/** Loads model weights and optimizer state from a checkpoint into an already built model and optimizer. */
-export async function restoreCheckpoint(dir: string, model: tf.LayersModel, optimizer: tf.Optimizer): Promise<void> {
-  const weights = await readTensors(dir, 'model');
+/** Reads the named weights file into an already built model, checking count and shapes first. */
+async function restoreModelWeights(dir: string, name: string, model: tf.LayersModel): Promise<void> {
+  if (!(await exists(join(dir, `${name}.json`)))) throw new Error(`checkpoint ${dir} has no ${name} weights (${name}.json)`);
+  const weights = await readTensors(dir, name);
   const expected = model.weights;
   if (weights.length !== expected.length) {
     tf.dispose(weights.map((w) => w.tensor));
-    throw new Error(`checkpoint ${dir} has ${weights.length} weights but the model has ${expected.length} (different architecture?)`);
+    throw new Error(`checkpoint ${dir} has ${weights.length} ${name} weights but the model has ${expected.length} (different architecture?)`);
   }
   weights.forEach((w, i) => {
     if (w.tensor.shape.join() !== expected[i].shape.join()) {
       tf.dispose(weights.map((x) => x.tensor));
-      throw new Error(`checkpoint ${dir}: weight ${i} has shape [${w.tensor.shape}] but the model expects [${expected[i].shape}]`);
+      throw new Error(`checkpoint ${dir}: ${name} weight ${i} has shape [${w.tensor.shape}] but the model expects [${expected[i].shape}]`);
     }
   });
   model.setWeights(weights.map((w) => w.tensor));
   tf.dispose(weights.map((w) => w.tensor));
+}
+
+/** Loads model weights, optimizer state and (when given a model for it) the weight average from a checkpoint. */
+export async function restoreCheckpoint(dir: string, model: tf.LayersModel, optimizer: tf.Optimizer, average?: tf.LayersModel): Promise<void> {
+  await restoreModelWeights(dir, 'model', model);
+  if (average) await restoreModelWeights(dir, 'ema', average);
   const optimizerWeights = await readTensors(dir, 'optimizer');
   // setWeights turns each tensor into a variable that shares its data; the originals can go.
   await optimizer.setWeights(optimizerWeights);

@@ -36,6 +36,8 @@ epoch), best/ (best val balanced accuracy, TF.js layers model), metrics.json (te
   --balance <mode>        none | weights (class-weighted loss) | sampling (class-balanced batches) (default ${d.balance})
   --label-smoothing <x>   0..1 (default ${d.labelSmoothing})
   --augment <name>        ${AUGMENT_NAMES.join(' | ')} (default ${d.augment})
+  --ema <decay>           keep an exponential moving average of the weights (e.g. 0.999) and validate,
+                          keep and ship the average instead of the last weights; 0 = off (default ${d.ema})
   --val-fraction <x>      (default ${d.valFraction})
   --test-fraction <x>     (default ${d.testFraction})
   --patience <n>          early stopping on val balanced accuracy; 0 = off (default ${d.patience})
@@ -125,7 +127,7 @@ async function trainCommand(args: string[]): Promise<void> {
     data: { type: 'string' }, out: { type: 'string' }, arch: { type: 'string' }, size: { type: 'string' },
     epochs: { type: 'string' }, batch: { type: 'string' }, seed: { type: 'string' }, lr: { type: 'string' },
     'lr-schedule': { type: 'string' }, 'warmup-epochs': { type: 'string' }, balance: { type: 'string' },
-    'label-smoothing': { type: 'string' }, augment: { type: 'string' }, 'val-fraction': { type: 'string' },
+    'label-smoothing': { type: 'string' }, augment: { type: 'string' }, ema: { type: 'string' }, 'val-fraction': { type: 'string' },
     'test-fraction': { type: 'string' }, patience: { type: 'string' }, tta: { type: 'boolean' },
     quantize: { type: 'string' }, backend: { type: 'string' }, resume: { type: 'boolean' },
     'cache-dir': { type: 'string' }, cache: { type: 'boolean' },
@@ -162,6 +164,8 @@ async function trainCommand(args: string[]): Promise<void> {
     balance: (str(values, 'balance') ?? base.balance) as TrainConfig['balance'],
     labelSmoothing: num(values, 'label-smoothing') ?? base.labelSmoothing,
     augment: (str(values, 'augment') ?? base.augment) as TrainConfig['augment'],
+    // Runs saved before --ema existed have no key for it: they trained without an average.
+    ema: num(values, 'ema') ?? base.ema ?? DEFAULT_TRAIN_CONFIG.ema,
     valFraction: num(values, 'val-fraction') ?? base.valFraction,
     testFraction: num(values, 'test-fraction') ?? base.testFraction,
     patience: num(values, 'patience') ?? base.patience,

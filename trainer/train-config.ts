@@ -18,6 +18,8 @@ export interface EpochRecord {
   valBalancedAccuracy: number;
   valMacroF1: number;
   valMacroAuc: number | null;
+  /** With --ema the val metrics above are the averaged model's; this is the trained weights' own score, for comparison. */
+  valBalancedAccuracyRaw?: number;
   lr: number;
   seconds: number;
 }
@@ -39,6 +41,8 @@ export interface TrainConfig {
   balance: BalanceMode;
   labelSmoothing: number;
   augment: AugmentName;
+  /** Decay of an exponential moving average of the weights, which is then what is validated and shipped (0 = off). */
+  ema: number;
   valFraction: number;
   testFraction: number;
   /** Stop when val balanced accuracy has not improved for this many epochs (0 = never). */
@@ -51,13 +55,13 @@ export interface TrainConfig {
 /** The original app's recipe. */
 export const DEFAULT_TRAIN_CONFIG: Readonly<Omit<TrainConfig, 'dataDir' | 'outDir'>> = Object.freeze({
   arch: 'seed', size: 64, epochs: 50, batch: 32, seed: 42, lr: 1e-3, lrSchedule: 'constant', warmupEpochs: 0,
-  balance: 'none', labelSmoothing: 0, augment: 'original', valFraction: 0.15, testFraction: 0.15,
+  balance: 'none', labelSmoothing: 0, augment: 'original', ema: 0, valFraction: 0.15, testFraction: 0.15,
   patience: 0, tta: false, quantize: 'none',
 });
 
 /** Settings that define the optimisation trajectory: a resumed run must match them exactly. */
 const TRAJECTORY_KEYS = ['arch', 'size', 'batch', 'seed', 'lr', 'lrSchedule', 'warmupEpochs', 'balance',
-  'labelSmoothing', 'augment', 'valFraction', 'testFraction'] as const satisfies readonly (keyof TrainConfig)[];
+  'labelSmoothing', 'augment', 'ema', 'valFraction', 'testFraction'] as const satisfies readonly (keyof TrainConfig)[];
 
 export function validateConfig(c: TrainConfig): void {
   const fail = (msg: string): never => { throw new Error(msg); };
@@ -76,6 +80,7 @@ export function validateConfig(c: TrainConfig): void {
   if (!(c.warmupEpochs >= 0 && c.warmupEpochs < c.epochs)) fail(`warm-up epochs must be in [0, epochs), got ${c.warmupEpochs}`);
   if (!BALANCE_MODES.includes(c.balance)) fail(`unknown balance mode "${c.balance}" (choose one of: ${BALANCE_MODES.join(', ')})`);
   if (!(c.labelSmoothing >= 0 && c.labelSmoothing < 1)) fail(`label smoothing must be in [0, 1), got ${c.labelSmoothing}`);
+  if (!(c.ema >= 0 && c.ema < 1)) fail(`ema decay must be in [0, 1) (0 = off; 0.999 averages over about the last 1,000 steps), got ${c.ema}`);
   if (!AUGMENT_NAMES.includes(c.augment)) fail(`unknown augmentation "${c.augment}" (choose one of: ${AUGMENT_NAMES.join(', ')})`);
   for (const [name, f] of [['val fraction', c.valFraction], ['test fraction', c.testFraction]] as const) {
     if (!(f > 0 && f < 1)) fail(`${name} must be in (0, 1), got ${f}`);
@@ -90,7 +95,9 @@ export function validateConfig(c: TrainConfig): void {
  * (or shrink) only with a constant schedule, since a cosine curve is defined by the total length.
  * Folders, patience, TTA and quantization only affect what happens around training, so they may change.
  */
-export function resumeConflict(saved: TrainConfig, requested: TrainConfig): string | null {
+export function resumeConflict(savedConfig: TrainConfig, requested: TrainConfig): string | null {
+  // Runs saved before a setting existed trained with its default.
+  const saved: TrainConfig = { ...DEFAULT_TRAIN_CONFIG, ...savedConfig };
   const diffs = TRAJECTORY_KEYS.filter((k) => saved[k] !== requested[k])
     .map((k) => `${k}: saved ${JSON.stringify(saved[k])}, requested ${JSON.stringify(requested[k])}`);
   if (saved.epochs !== requested.epochs && (saved.lrSchedule !== 'constant' || saved.warmupEpochs !== requested.warmupEpochs)) {

@@ -15,6 +15,7 @@ import { buildModel } from '../core/models.ts';
 import { computeMetrics, thresholdForRecall, thresholdStats, type Metrics } from '../core/metrics.ts';
 import { ORIGINAL_AUGMENT, STRONG_AUGMENT, augmentBatch, type AugmentOptions } from './augment.ts';
 import { fitTemperature, applyTemperature } from './calibrate.ts';
+import { copyWeights, emaDecayAt, updateAverage } from './ema.ts';
 import { findCheckpoint, readCheckpointState, restoreCheckpoint, saveCheckpoint, type CheckpointState } from './checkpoint.ts';
 import { installFastCpuKernels } from './cpu-kernels.ts';
 import { loadDataset, toTensors, type Dataset } from './dataset.ts';
@@ -263,6 +264,9 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   const augment = augmentOptions(config.augment);
 
   const model = buildModel(config.arch, { inputSize: config.size, seed: config.seed });
+  // With --ema, a second copy holds the weight average; it is what gets validated, kept as best and shipped.
+  const average = config.ema > 0 ? buildModel(config.arch, { inputSize: config.size, seed: config.seed }) : null;
+  if (average) copyWeights(average, model);
   const optimizer = tf.train.adam(config.lr);
   // Adam matches its moment slots to variables by position, so the variable list must be explicit and stable.
   const varList = model.trainableWeights.map((w) => w.read() as tf.Variable);
@@ -276,7 +280,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   };
   if (resume && checkpointDir) {
     const saved = await readCheckpointState<TrainConfig, EpochRecord>(checkpointDir);
-    await restoreCheckpoint(checkpointDir, model, optimizer);
+    await restoreCheckpoint(checkpointDir, model, optimizer, average ?? undefined);
     // Patience may change on resume, so whether the run has stopped early is re-decided with the new value.
     const stoppedEarly = config.patience > 0 && saved.epochsWithoutImprovement >= config.patience && saved.epoch < config.epochs;
     state = { ...saved, config, stoppedEarly };
@@ -310,6 +314,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
         setLearningRate(lr);
         reseedDropout(model, config.seed, state.step);
         const loss = trainStep(model, optimizer, varList, x, y, { labelSmoothing: config.labelSmoothing, classWeights });
+        if (average) updateAverage(average, model, emaDecayAt(config.ema, state.step));
         const value = (await loss.data())[0];
         tf.dispose([loss, x, y]);
         if (!Number.isFinite(value)) throw new Error(`the loss became ${value} at epoch ${epoch}, batch ${b + 1}; try a lower --lr`);
@@ -320,15 +325,19 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
       progress?.stop();
       const trainSeconds = (Date.now() - started) / 1000;
 
-      const valProbs = await predictDataset(model, ds, idx.val);
+      const shipped = average ?? model;
+      const valProbs = await predictDataset(shipped, ds, idx.val);
       const m = computeMetrics(valLabels, valProbs);
+      const rawBalancedAccuracy = average ? computeMetrics(valLabels, await predictDataset(model, ds, idx.val)).balancedAccuracy : undefined;
       const record: EpochRecord = {
         epoch, loss: lossSum / stepsPerEpoch, valLoss: meanNll(valLabels, valProbs), valAccuracy: m.accuracy,
-        valBalancedAccuracy: m.balancedAccuracy, valMacroF1: m.macroF1, valMacroAuc: m.macroAuc, lr, seconds: (Date.now() - started) / 1000,
+        valBalancedAccuracy: m.balancedAccuracy, valMacroF1: m.macroF1, valMacroAuc: m.macroAuc,
+        ...(rawBalancedAccuracy === undefined ? {} : { valBalancedAccuracyRaw: rawBalancedAccuracy }),
+        lr, seconds: (Date.now() - started) / 1000,
       };
       const improved = m.balancedAccuracy > state.bestValBalancedAccuracy;
       if (improved) {
-        await exportModel(model, bestDir, dermlensMetadata({ arch: config.arch, inputSize: config.size }));
+        await exportModel(shipped, bestDir, dermlensMetadata({ arch: config.arch, inputSize: config.size }));
         state.bestValBalancedAccuracy = m.balancedAccuracy;
         state.bestEpoch = epoch;
         state.epochsWithoutImprovement = 0;
@@ -338,10 +347,10 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
       state.history.push(record);
       state.epoch = epoch;
       if (config.patience > 0 && state.epochsWithoutImprovement >= config.patience && epoch < config.epochs) state.stoppedEarly = true;
-      await saveCheckpoint(config.outDir, model, optimizer, state);
+      await saveCheckpoint(config.outDir, model, optimizer, state, average ?? undefined);
       await writeJsonAtomic(join(config.outDir, 'history.json'), state.history);
       log(`epoch ${epoch}/${config.epochs}  loss ${record.loss.toFixed(4)}  val_loss ${record.valLoss.toFixed(4)}  `
-        + `val_bal_acc ${m.balancedAccuracy.toFixed(4)}  val_auc ${m.macroAuc === null ? 'n/a' : m.macroAuc.toFixed(4)}  `
+        + `val_bal_acc ${m.balancedAccuracy.toFixed(4)}${rawBalancedAccuracy === undefined ? '' : ` (raw weights ${rawBalancedAccuracy.toFixed(4)})`}  val_auc ${m.macroAuc === null ? 'n/a' : m.macroAuc.toFixed(4)}  `
         + `lr ${lr.toExponential(2)}  ${formatDuration(record.seconds)} (train ${formatDuration(trainSeconds)})${improved ? '  * best' : ''}`
         + `  tensors ${tf.memory().numTensors - tensorsBefore >= 0 ? '+' : ''}${tf.memory().numTensors - tensorsBefore}`);
       if (state.stoppedEarly) log(`early stopping: no improvement in val balanced accuracy for ${config.patience} epochs`);
@@ -353,6 +362,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     }
   } finally {
     model.dispose();
+    average?.dispose();
     optimizer.dispose();
   }
 

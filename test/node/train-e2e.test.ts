@@ -19,9 +19,11 @@ import { findCheckpoint, restoreCheckpoint } from '../../trainer/checkpoint.ts';
 import { main } from '../../trainer/commands.ts';
 import { loadDataset } from '../../trainer/dataset.ts';
 import { dermlensMetadata, exportModel } from '../../trainer/export-model.ts';
+import { meanNll } from '../../trainer/loss.ts';
 import { parseHamMetadata } from '../../trainer/metadata.ts';
 import { fileLoadHandler } from '../../trainer/model-io.ts';
 import { predictDataset } from '../../trainer/predict.ts';
+import { loadSplit, splitIndices } from '../../trainer/split.ts';
 import { DEFAULT_TRAIN_CONFIG, train, type TrainConfig, type TrainResult } from '../../trainer/train.ts';
 import { writeSyntheticHam, type SyntheticHam } from './helpers/synthetic-ham.ts';
 
@@ -36,14 +38,16 @@ function tinyConfig(outDir: string, overrides: Partial<TrainConfig> = {}): Train
   return { ...DEFAULT_TRAIN_CONFIG, dataDir: data.dir, outDir, arch: 'seed', size: 16, epochs: 3, batch: 16, seed: 7, ...overrides };
 }
 
-/** Model weights of a run's checkpoint, in getWeights() order. */
-async function checkpointWeights(runDir: string, config: TrainConfig): Promise<Float32Array[]> {
+/** Model weights of a run's checkpoint (or of its weight average), in getWeights() order, then the optimizer's. */
+async function checkpointWeights(runDir: string, config: TrainConfig, averaged = false): Promise<Float32Array[]> {
   const dir = await findCheckpoint(runDir);
   assert.ok(dir, `no checkpoint in ${runDir}`);
   const model = buildModel(config.arch, { inputSize: config.size, seed: config.seed });
+  const average = averaged ? buildModel(config.arch, { inputSize: config.size, seed: config.seed }) : undefined;
   const optimizer = tf.train.adam(config.lr);
-  await restoreCheckpoint(dir, model, optimizer);
-  const values = model.getWeights().map((w) => w.dataSync() as Float32Array).map((a) => a.slice());
+  await restoreCheckpoint(dir, model, optimizer, average);
+  const values = (average ?? model).getWeights().map((w) => w.dataSync() as Float32Array).map((a) => a.slice());
+  average?.dispose();
   const moments = (await optimizer.getWeights());
   const optimizerValues = moments.map((w) => (w.tensor.dataSync() as Float32Array).slice());
   moments[0].tensor.dispose();
@@ -146,6 +150,43 @@ describe('dermlens train end to end (cpu backend)', { timeout: 240_000 }, () => 
     a.forEach((w, i) => assert.ok(maxAbsDiff(w, b[i]) < 1e-5, `weight ${i} differs by ${maxAbsDiff(w, b[i])}`));
     resumed.history.forEach((h, i) => assert.ok(Math.abs(h.loss - resultA.history[i].loss) < 1e-5, `epoch ${i + 1} loss`));
     assert.deepEqual(resumed.final!.test.confusion, resultA.final!.test.confusion);
+  });
+
+  test('--ema: the trained weights follow the same path, the average is what is validated, and it resumes exactly', async () => {
+    const config = (dir: string) => tinyConfig(dir, { tta: true, ema: 0.9 });
+    const runE = join(root, 'runE');
+    const full = await train(config(runE), quiet);
+    // Averaging only reads the trained weights: losses and the raw weights' scores are runA's, bit for bit.
+    full.history.forEach((h, i) => {
+      assert.equal(h.loss, resultA.history[i].loss, `epoch ${i + 1} loss`);
+      assert.equal(h.valBalancedAccuracyRaw, resultA.history[i].valBalancedAccuracy, `epoch ${i + 1} raw val balanced accuracy`);
+    });
+
+    // The recorded val scores are the average's: recompute the last epoch's val loss from the checkpoint.
+    const trained = buildModel('seed', { inputSize: 16, seed: 7 });
+    const average = buildModel('seed', { inputSize: 16, seed: 7 });
+    const optimizer = tf.train.adam();
+    await restoreCheckpoint((await findCheckpoint(runE))!, trained, optimizer, average);
+    optimizer.dispose();
+    const items = parseHamMetadata(await readFile(data.metadataPath, 'utf8'), data.metadataPath);
+    const ds = await loadDataset({ images: items, imageDir: data.dir, size: 16 });
+    const valIdx = splitIndices(ds.items, await loadSplit(join(runE, 'split.json'))).val;
+    const valLabels = valIdx.map((i) => ds.items[i].label);
+    const nll = async (m: tf.LayersModel) => meanNll(valLabels, await predictDataset(m, ds, valIdx));
+    const last = full.history.at(-1)!;
+    assert.ok(Math.abs(await nll(average) - last.valLoss) < 1e-6, 'val loss is the average\'s');
+    assert.ok(Math.abs(await nll(trained) - last.valLoss) > 1e-4, 'and not the trained weights\'');
+    trained.dispose();
+    average.dispose();
+
+    // Killed after one epoch and resumed: the same average as the uninterrupted run.
+    const runF = join(root, 'runF');
+    await train(config(runF), { ...quiet, stopAfterEpochs: 1 });
+    await assert.rejects(train({ ...config(runF), ema: 0 }, { ...quiet, resume: true }), /cannot resume .*ema: saved 0\.9, requested 0/);
+    await train(config(runF), { ...quiet, resume: true });
+    const [e, f] = await Promise.all([checkpointWeights(runE, config(runE), true), checkpointWeights(runF, config(runF), true)]);
+    assert.equal(e.length, f.length);
+    e.forEach((w, i) => assert.ok(maxAbsDiff(w, f[i]) < 1e-6, `averaged weight ${i} differs by ${maxAbsDiff(w, f[i])}`));
   });
 
   test('ship: the model card is written from the run files, lists the candidates, and refuses a run that loses on validation', async () => {
