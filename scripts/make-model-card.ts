@@ -66,7 +66,7 @@ function candidateRow(dir: string, c: Record<string, unknown>, h: unknown, d: { 
   const v = d.val;
   return {
     run: basename(dir), arch: c.arch as string, inputSize: c.size as number, epochs: c.epochs as number,
-    balance: c.balance as string, augment: c.augment as string, bestEpoch: bestEpochOf(epochsOf(h)),
+    balance: c.balance as string, augment: c.augment as string, ema: (c.ema as number | undefined) ?? 0, bestEpoch: bestEpochOf(epochsOf(h)),
     tta: d.tta, valBalancedAccuracy: v.balancedAccuracy, valMacroAuc: v.macroAuc, valEce: v.ece,
     valMelanomaRecall: v.perClass.mel.recall,
   };
@@ -140,7 +140,7 @@ const trainCommand = [
   'npx dermlens train --data <HAM10000 dir> --out runs/release',
   `--arch ${config.arch} --size ${config.size} --epochs ${config.epochs} --batch ${config.batch} --seed ${config.seed}`,
   `--lr ${config.lr} --lr-schedule ${config.lrSchedule} --warmup-epochs ${config.warmupEpochs} --balance ${config.balance}`,
-  `--label-smoothing ${config.labelSmoothing} --augment ${config.augment}${config.tta ? ' --tta' : ''}`,
+  `--label-smoothing ${config.labelSmoothing} --augment ${config.augment}${config.ema ? ` --ema ${config.ema}` : ''}${config.tta ? ' --tta' : ''}`,
 ].join(' ');
 
 const card = {
@@ -152,7 +152,7 @@ const card = {
   inputSize: config.size,
   parameters,
   weightBytes,
-  training: `Trained from scratch on HAM10000 (${splitSizes.train} training images, lesion-grouped split, seed ${config.seed}) with ${config.balance === 'sampling' ? 'class-balanced sampling' : config.balance}, ${config.augment} augmentation, label smoothing ${config.labelSmoothing}, ${config.epochs} epochs; best epoch chosen on validation balanced accuracy.`,
+  training: `Trained from scratch on HAM10000 (${splitSizes.train} training images, lesion-grouped split, seed ${config.seed}) with ${config.balance === 'sampling' ? 'class-balanced sampling' : config.balance}, ${config.augment} augmentation, label smoothing ${config.labelSmoothing}, ${config.epochs} epochs${config.ema ? `; the shipped weights are an exponential moving average (decay ${config.ema}) of the trained ones` : ''}; best epoch chosen on validation balanced accuracy.`,
   evaluation: { split: `held-out test split (whole lesions, never used for any choice), ${test.n} images`, ...pick(test) },
   metrics: { val: pick(val), test: pick(test) },
   baseline: { arch: baseConfig.arch, inputSize: baseConfig.size, epochsTrained: baseHistory.length, bestEpoch: baseBestEpoch, metrics: { val: pick(baseDetail.val), test: pick(baseDetail.test) }, temperature: baseDetail.temperature, tta: baseDetail.tta },
@@ -281,9 +281,9 @@ ${candidates.length > 1 ? `
 Full-length runs of this trainer on this split. The shipped one is the run with the highest validation
 balanced accuracy; test numbers played no part in the choice.
 
-| run | arch | input | epochs (best) | balance | augment | test-time flip | val balanced acc. | val macro AUC | val ECE | val melanoma recall (arg-max) |
-|---|---|---|---|---|---|---|---|---|---|---|
-${candidates.map((c, i) => `| ${i === 0 ? `**${c.run}** (shipped)` : c.run} | ${c.arch} | ${c.inputSize} px | ${c.epochs} (${c.bestEpoch}) | ${c.balance} | ${c.augment} | ${c.tta} | ${num(c.valBalancedAccuracy)} | ${num(c.valMacroAuc)} | ${num(c.valEce)} | ${pct(c.valMelanomaRecall)} |`).join('\n')}
+| run | arch | input | epochs (best) | balance | augment | weight EMA | test-time flip | val balanced acc. | val macro AUC | val ECE | val melanoma recall (arg-max) |
+|---|---|---|---|---|---|---|---|---|---|---|---|
+${candidates.map((c, i) => `| ${i === 0 ? `**${c.run}** (shipped)` : c.run} | ${c.arch} | ${c.inputSize} px | ${c.epochs} (${c.bestEpoch}) | ${c.balance} | ${c.augment} | ${c.ema || 'no'} | ${c.tta} | ${num(c.valBalancedAccuracy)} | ${num(c.valMacroAuc)} | ${num(c.valEce)} | ${pct(c.valMelanomaRecall)} |`).join('\n')}
 ` : ''}
 ## Known limitations
 ${card.limitations.map((l) => `- ${l}`).join('\n')}

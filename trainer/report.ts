@@ -103,6 +103,8 @@ export function renderReport(input: ReportInput, chartJs: string): string {
     loss: history.map((h) => h.loss),
     valLoss: history.map((h) => h.valLoss),
     valBalancedAccuracy: history.map((h) => h.valBalancedAccuracy),
+    // Only runs with --ema have it: the trained weights' own score beside the average's.
+    valBalancedAccuracyRaw: history.some((h) => h.valBalancedAccuracyRaw !== undefined) ? history.map((h) => h.valBalancedAccuracyRaw ?? null) : null,
     valAccuracy: history.map((h) => h.valAccuracy),
     valMacroF1: history.map((h) => h.valMacroF1),
     valMacroAuc: history.map((h) => h.valMacroAuc),
@@ -165,7 +167,8 @@ new Chart(document.getElementById('loss'), { type: 'line', data: { labels: D.epo
   options: { maintainAspectRatio: false, animation: false, plugins: { title: { display: true, text: 'Loss' } }, scales: { x: xEpoch } } });
 new Chart(document.getElementById('metrics'), { type: 'line', data: { labels: D.epochs, datasets: [
   line('val balanced accuracy', D.valBalancedAccuracy, COLOURS[2]), line('val macro AUC', D.valMacroAuc, COLOURS[3]),
-  line('val macro F1', D.valMacroF1, COLOURS[4]), line('val accuracy', D.valAccuracy, COLOURS[5]) ] },
+  line('val macro F1', D.valMacroF1, COLOURS[4]), line('val accuracy', D.valAccuracy, COLOURS[5]),
+  ...(D.valBalancedAccuracyRaw ? [line('val balanced accuracy, raw weights (the line above is their average)', D.valBalancedAccuracyRaw, COLOURS[6], { borderDash: [4, 3] })] : []) ] },
   options: { maintainAspectRatio: false, animation: false, plugins: { title: { display: true, text: 'Validation metrics' } }, scales: { x: xEpoch, y: { min: 0, max: 1 } } } });
 new Chart(document.getElementById('lr'), { type: 'line', data: { labels: D.epochs, datasets: [ line('learning rate (last step of epoch)', D.lr, COLOURS[0]) ] },
   options: { maintainAspectRatio: false, animation: false, plugins: { title: { display: true, text: 'Learning rate' } }, scales: { x: xEpoch } } });

@@ -123,6 +123,7 @@ describe('dermlens train end to end (cpu backend)', { timeout: 240_000 }, () => 
     assert.doesNotMatch(report, /<script[^>]+src=/, 'no external scripts');
     const reportData = JSON.parse(/<script id="report-data" type="application\/json">(.*?)<\/script>/s.exec(report)![1]);
     assert.equal(reportData.epochs.length, 3);
+    assert.equal(reportData.valBalancedAccuracyRaw, null, 'no raw-weights line without --ema');
     assert.ok(reportData.roc.test.length >= 2 && reportData.roc.test[0].fpr.at(-1) === 1);
   });
 
@@ -161,6 +162,10 @@ describe('dermlens train end to end (cpu backend)', { timeout: 240_000 }, () => 
       assert.equal(h.loss, resultA.history[i].loss, `epoch ${i + 1} loss`);
       assert.equal(h.valBalancedAccuracyRaw, resultA.history[i].valBalancedAccuracy, `epoch ${i + 1} raw val balanced accuracy`);
     });
+
+    const report = await readFile(join(runE, 'report.html'), 'utf8');
+    const reportData = JSON.parse(/<script id="report-data" type="application\/json">(.*?)<\/script>/s.exec(report)![1]);
+    assert.deepEqual(reportData.valBalancedAccuracyRaw, full.history.map((h) => h.valBalancedAccuracyRaw), 'the report draws the raw weights\' line');
 
     // The recorded val scores are the average's: recompute the last epoch's val loss from the checkpoint.
     const trained = buildModel('seed', { inputSize: 16, seed: 7 });
