@@ -1,4 +1,7 @@
 // npm run bench:infer [-- --model <dir|model.json>] [--backends wasm,tensorflow,cpu] [--runs 50] [--warmup 60] [--image <file>] [--no-fold]
+//   [--repeat 1] [--json]
+// --repeat runs each (model, backend) pair that many times in fresh processes (one row each): on a shared
+// 2-core machine single runs vary by several ms, so the ship script takes the median over repeats.
 //
 // --no-fold loads the model without merging BatchNormalization into the convs (core/fold-batchnorm.ts),
 // to measure what folding buys; the classifier always folds.
@@ -97,10 +100,12 @@ async function defaultModels(): Promise<string[]> {
 async function mainProcess(): Promise<void> {
   const { values } = parseArgs({ options: {
     model: { type: 'string' }, backends: { type: 'string' }, runs: { type: 'string' }, image: { type: 'string' }, json: { type: 'boolean' },
-    child: { type: 'string' }, fold: { type: 'boolean', default: true }, warmup: { type: 'string' },
+    child: { type: 'string' }, fold: { type: 'boolean', default: true }, warmup: { type: 'string' }, repeat: { type: 'string' },
   }, allowNegative: true });
   const runs = Number(values.runs ?? 50);
   const warmup = Math.max(20, Number(values.warmup ?? 60));
+  const repeat = Number(values.repeat ?? 1);
+  if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`--repeat expects a whole number >= 1, got ${values.repeat}`);
   if (values.child) {
     const row = await child(values.child, values.model!, runs, values.image, values.fold!, warmup);
     process.stdout.write(`@@ROW ${JSON.stringify(row)}\n`);
@@ -118,7 +123,7 @@ async function mainProcess(): Promise<void> {
   const rows: Row[] = [];
   const self = fileURLToPath(import.meta.url);
   for (const model of models) {
-    for (const backend of backends) {
+    for (const backend of backends.flatMap((b) => Array<string>(repeat).fill(b))) {
       const args = ['--import', 'tsx', self, '--child', backend, '--model', model, '--runs', String(backend === 'cpu' ? Math.min(runs, 20) : runs),
         '--warmup', String(backend === 'cpu' ? 20 : warmup)];
       if (values.image) args.push('--image', values.image);

@@ -10,6 +10,9 @@
 // --candidate names other finished runs on the same split that were considered for shipping. The card
 // lists them by their validation numbers, and the script refuses to ship a run that is not the best of
 // them on validation balanced accuracy: the choice between runs is made on validation, never on test.
+//
+// --latency names `npm run bench:infer -- --model <run>/best --backends wasm --repeat 3 --json` output
+// for this run's model; the card then reports the classify-time target with the median over its rows.
 import { copyFile, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -24,7 +27,7 @@ import { parseHamMetadata } from '../trainer/metadata.ts';
 // A refusal (wrong split, a run that loses on validation, a missing file) is a message, not a stack trace.
 process.on('uncaughtException', (e) => { console.error(`ship: ${e.message}`); process.exit(1); });
 
-const { values } = parseArgs({ options: { run: { type: 'string' }, baseline: { type: 'string' }, candidate: { type: 'string', multiple: true }, out: { type: 'string', default: 'extension/model' } } });
+const { values } = parseArgs({ options: { run: { type: 'string' }, baseline: { type: 'string' }, candidate: { type: 'string', multiple: true }, latency: { type: 'string' }, out: { type: 'string', default: 'extension/model' } } });
 if (!values.run || !values.baseline) {
   console.error('usage: make-model-card.ts --run <runDir> --baseline <seedRunDir> [--candidate <runDir> ...] [--out extension/model]');
   process.exit(1);
@@ -143,6 +146,19 @@ const trainCommand = [
   `--label-smoothing ${config.labelSmoothing} --augment ${config.augment}${config.ema ? ` --ema ${config.ema}` : ''}${config.tta ? ' --tta' : ''}`,
 ].join(' ');
 
+/** Median over bench:infer's wasm rows for this run's model (each row is itself the median of its timed calls). */
+async function wasmLatency(file: string) {
+  const rows = await readJson(file) as unknown as Array<{ backend: string; model: string; medianMs: number }>;
+  const wasm = rows.filter((r) => r.backend.startsWith('wasm'));
+  if (wasm.length === 0) throw new Error(`${file} has no wasm rows (run bench:infer with --backends wasm --json)`);
+  const other = wasm.find((r) => resolve(r.model) !== resolve(runDir, 'best', 'model.json'));
+  if (other) throw new Error(`${file} measured ${other.model}, not ${join(runDir, 'best', 'model.json')}`);
+  const medians = wasm.map((r) => r.medianMs).sort((a, b) => a - b);
+  const mid = medians.length >> 1;
+  return { medianMs: medians.length % 2 ? medians[mid] : (medians[mid - 1] + medians[mid]) / 2, runMediansMs: medians, source: 'npm run bench:infer (Node, wasm backend, SIMD, 1 thread)' };
+}
+const latency = values.latency ? await wasmLatency(values.latency) : null;
+
 const card = {
   name: `DermLens ${config.arch} CNN`,
   version,
@@ -152,6 +168,7 @@ const card = {
   inputSize: config.size,
   parameters,
   weightBytes,
+  latency,
   training: `Trained from scratch on HAM10000 (${splitSizes.train} training images, lesion-grouped split, seed ${config.seed}) with ${config.balance === 'sampling' ? 'class-balanced sampling' : config.balance}, ${config.augment} augmentation, label smoothing ${config.labelSmoothing}, ${config.epochs} epochs${config.ema ? `; the shipped weights are an exponential moving average (decay ${config.ema}) of the trained ones` : ''}; best epoch chosen on validation balanced accuracy.`,
   evaluation: { split: `held-out test split (whole lesions, never used for any choice), ${test.n} images`, ...pick(test) },
   metrics: { val: pick(val), test: pick(test) },
@@ -196,6 +213,7 @@ const confusion = [`| truth \\ predicted | ${CLASS_CODES.join(' | ')} |`, `|---|
   ...test.confusion.map((r, i) => `| **${CLASS_CODES[i]}** | ${r.join(' | ')} |`)];
 const ci = (i: Interval | null) => (i ? ` (95% CI ${i.low.toFixed(3)}-${i.high.toFixed(3)})` : '');
 const ciPct = (i: Interval | null) => (i ? ` (95% CI ${pct(i.low)}-${pct(i.high)})` : '');
+
 const targets = [
   ['Balanced accuracy >= 0.70', test.balancedAccuracy >= 0.7, num(test.balancedAccuracy) + ci(intervals.balancedAccuracy)],
   ['Macro one-vs-rest AUC >= 0.93', (test.macroAuc ?? 0) >= 0.93, num(test.macroAuc)],
@@ -204,6 +222,8 @@ const targets = [
     : ['Melanoma recall >= 0.70 (arg-max, no alert threshold)', test.perClass.mel.recall >= 0.7, `${pct(test.perClass.mel.recall)} (precision ${pct(test.perClass.mel.precision)})`],
   ['ECE <= 0.05 after calibration', test.ece <= 0.05, num(test.ece)],
   ['Weights <= 2 MB', weightBytes <= 2e6, `${(weightBytes / 1e6).toFixed(2)} MB`],
+  ...(latency ? [['Single-image classify (preprocess + predict) <= 20 ms median, Node, wasm', latency.medianMs <= 20,
+    `${latency.medianMs.toFixed(1)} ms (median of ${latency.runMediansMs.length} bench:infer runs: ${latency.runMediansMs.map((m) => m.toFixed(1)).join(', ')} ms)`] as const] : []),
 ];
 
 const md = `# Model card: ${card.name} (${version})

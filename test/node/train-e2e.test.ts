@@ -212,6 +212,24 @@ describe('dermlens train end to end (cpu backend)', { timeout: 240_000 }, () => 
       assert.ok(md.includes(section), `MODEL_CARD.md has ${section}`);
     }
 
+    // --latency: bench:infer's repeated wasm runs on this run's model give the classify-time target row.
+    const bench = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/bench-infer.ts', '--model', join(runA, 'best'), '--backends', 'wasm',
+      '--runs', '5', '--warmup', '20', '--repeat', '3', '--json'], { encoding: 'utf8', timeout: 120_000 });
+    assert.equal(bench.status, 0, bench.stderr);
+    const benchFile = join(root, 'bench-infer.json');
+    await writeFile(benchFile, bench.stdout);
+    const rows = JSON.parse(bench.stdout) as Array<{ backend: string; medianMs: number }>;
+    assert.equal(rows.length, 3, 'one row per repeat');
+    const timed = ship('--run', runA, '--baseline', runB, '--out', out, '--latency', benchFile);
+    assert.equal(timed.status, 0, timed.stderr);
+    const latency = JSON.parse(await readFile(join(out, 'model-card.json'), 'utf8')).latency;
+    assert.deepEqual(latency.runMediansMs, rows.map((r) => r.medianMs).sort((x, y) => x - y));
+    assert.equal(latency.medianMs, latency.runMediansMs[1]);
+    assert.match(await readFile(join(out, 'MODEL_CARD.md'), 'utf8'), /\| Single-image classify .*<= 20 ms median.* \| (yes|\*\*no\*\*) \| \d+\.\d ms \(median of 3 bench:infer runs/);
+    const otherModel = ship('--run', runB, '--baseline', runB, '--out', join(root, 'not-shipped'), '--latency', benchFile);
+    assert.equal(otherModel.status, 1);
+    assert.match(otherModel.stderr, /^ship: .* measured .*runA.*, not .*runB/);
+
     // A candidate that is better on validation wins: shipping the other one is refused, with a message.
     const runC = join(root, 'runC');
     await cp(runB, runC, { recursive: true });
