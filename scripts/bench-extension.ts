@@ -19,6 +19,7 @@ import type { ElementHandle, Page } from 'puppeteer-core';
 import { CHROMIUM, launchWithExtension, stateLog, waitForDeepSelector, waitForFinalState, type ExtensionSession } from '../test/e2e/harness.ts';
 import { startFixtureServer, type FixtureServer } from '../test/e2e/fixture-server.ts';
 import { DIST, REPO_ROOT, ensureBuilt } from '../test/e2e/build.ts';
+import { median } from './median.ts';
 
 const TARGETS = { coldMs: 1500, warmMs: 150, popupMs: 150, packedBytes: 5 * 1024 * 1024 };
 
@@ -30,12 +31,6 @@ const { values } = parseArgs({
   },
 });
 const runs = { cold: Number(values.cold), warm: Number(values.warm), popup: Number(values.popup) };
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 function dirSize(path: string): number {
   const st = statSync(path);

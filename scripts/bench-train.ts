@@ -16,6 +16,7 @@ import { tf } from '../core/tf.ts';
 import { buildModel, isArchitectureName, ARCHITECTURES } from '../core/models.ts';
 import { NUM_CLASSES } from '../core/labels.ts';
 import { initBackend, loadTfjsNode } from '../trainer/backend.ts';
+import { median } from './median.ts';
 
 const VARIANTS = ['tensorflow-stock', 'tensorflow', 'wasm'] as const;
 type Variant = typeof VARIANTS[number];
@@ -46,12 +47,6 @@ async function loadAugmenter(recipe: string, seed: number): Promise<Augmenter | 
   if (opts == null) throw new Error(`Unknown --augment "${recipe}" (original | strong).`);
   const rng = augment.makeRng(seed);
   return { name: recipe, apply: (x) => augment.augmentBatch(x, rng, opts) };
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
 interface BenchArgs {

@@ -14,6 +14,7 @@ import { tf } from '../core/tf.ts';
 import { buildModel } from '../core/models.ts';
 import { NUM_CLASSES } from '../core/labels.ts';
 import { useWasmBackendInNode } from '../trainer/wasm/node-setup.ts';
+import { median } from './median.ts';
 import {
   BASELINE_WASM_KERNELS, OPTIMIZED_WASM_KERNELS, registerWasmTrainingKernels, type WasmTrainingKernelOptions,
 } from '../trainer/wasm/register.ts';
@@ -40,12 +41,6 @@ export interface WasmBenchOptions {
   variants?: WasmBenchVariant[];
   /** Called after every timed batch, e.g. for progress output. */
   onBatch?: (variant: string, ms: number) => void;
-}
-
-export function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
 /** 'baseline' and 'optimized'; with ablate, also 'optimized - X' for every switch X. */

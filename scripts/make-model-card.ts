@@ -23,6 +23,7 @@ import { parseModelCard } from '../extension/shared/model-card.ts';
 import { readProvenance } from '../trainer/provenance.ts';
 import { balancedAccuracyOf, bootstrapInterval, type Interval } from '../trainer/bootstrap.ts';
 import { parseHamMetadata } from '../trainer/metadata.ts';
+import { median } from './median.ts';
 
 // A refusal (wrong split, a run that loses on validation, a missing file) is a message, not a stack trace.
 process.on('uncaughtException', (e) => { console.error(`ship: ${e.message}`); process.exit(1); });
@@ -154,8 +155,7 @@ async function wasmLatency(file: string) {
   const other = wasm.find((r) => resolve(r.model) !== resolve(runDir, 'best', 'model.json'));
   if (other) throw new Error(`${file} measured ${other.model}, not ${join(runDir, 'best', 'model.json')}`);
   const medians = wasm.map((r) => r.medianMs).sort((a, b) => a - b);
-  const mid = medians.length >> 1;
-  return { medianMs: medians.length % 2 ? medians[mid] : (medians[mid - 1] + medians[mid]) / 2, runMediansMs: medians, source: 'npm run bench:infer (Node, wasm backend, SIMD, 1 thread)' };
+  return { medianMs: median(medians), runMediansMs: medians, source: 'npm run bench:infer (Node, wasm backend, SIMD, 1 thread)' };
 }
 const latency = values.latency ? await wasmLatency(values.latency) : null;
 
