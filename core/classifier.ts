@@ -153,22 +153,30 @@ export interface LoadOptions {
  * Loads a TF.js layers model (a URL to model.json, or an IOHandler such as the trainer's file handler in
  * Node) and returns a ready classifier. The tfjs backend must already be set by the caller.
  */
-export async function load(source: string | tf.io.IOHandler, { warmUp = true, foldBatchNorm: fold = true }: LoadOptions = {}): Promise<Classifier> {
-  const loaded = await tf.loadLayersModel(source);
-  let model: tf.LayersModel;
+export async function load(source: string | tf.io.IOHandler, options: LoadOptions = {}): Promise<Classifier> {
+  return fromModel(await tf.loadLayersModel(source), options);
+}
+
+/**
+ * A ready classifier for a model already in memory (an untrained one in benchmarks, say), prepared as
+ * load() prepares a loaded one. Takes ownership: `model` is disposed when it is replaced by its folded
+ * copy, when it is rejected, or with the classifier.
+ */
+export async function fromModel(model: tf.LayersModel, { warmUp = true, foldBatchNorm: fold = true }: LoadOptions = {}): Promise<Classifier> {
+  let prepared: tf.LayersModel;
   try {
-    readMetadata(loaded); // reject a wrong model before spending time on it
-    model = fold ? await foldBatchNorm(loaded) : loaded;
-  } catch (error) {
-    loaded.dispose();
-    throw error;
-  }
-  if (model !== loaded) loaded.dispose();
-  let classifier: Classifier;
-  try {
-    classifier = new Classifier(model);
+    readMetadata(model); // reject a wrong model before spending time on it
+    prepared = fold ? await foldBatchNorm(model) : model;
   } catch (error) {
     model.dispose();
+    throw error;
+  }
+  if (prepared !== model) model.dispose();
+  let classifier: Classifier;
+  try {
+    classifier = new Classifier(prepared);
+  } catch (error) {
+    prepared.dispose();
     throw error;
   }
   if (warmUp) await classifier.warmUp();

@@ -28,21 +28,17 @@ const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.lengt
 async function child(backend: string, model: string, runs: number, imagePath: string | undefined, fold: boolean, warmup: number): Promise<Row> {
   const { tf } = await import('../core/tf.ts');
   const { initBackend } = await import('../trainer/backend.ts');
-  const { Classifier, load } = await import('../core/classifier.ts');
+  const { fromModel, load } = await import('../core/classifier.ts');
   const { buildModel } = await import('../core/models.ts');
   const { preprocess } = await import('../core/preprocess.ts');
   const { fileLoadHandler } = await import('../trainer/model-io.ts');
   const info = await initBackend(backend as 'wasm', { allowCpuForTraining: true, nativeFastPaths: true, log: null });
 
-  let classifier: InstanceType<typeof Classifier>;
   const untrained = /^untrained:(\w+)@(\d+)$/.exec(model);
-  if (untrained) {
-    const built = buildModel(untrained[1], { inputSize: Number(untrained[2]), seed: 42 });
-    const { foldBatchNorm } = await import('../core/fold-batchnorm.ts');
-    classifier = new Classifier(fold ? await foldBatchNorm(built) : built);
-  } else {
-    classifier = await load(fileLoadHandler(model), { warmUp: false, foldBatchNorm: fold });
-  }
+  const options = { warmUp: false, foldBatchNorm: fold };
+  const classifier = untrained
+    ? await fromModel(buildModel(untrained[1], { inputSize: Number(untrained[2]), seed: 42 }), options)
+    : await load(fileLoadHandler(model), options);
   let image;
   if (imagePath) {
     const { decodeImage } = await import('../trainer/images.ts');

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import '@tensorflow/tfjs-backend-cpu';
 import { tf } from '../../core/tf.ts';
 import { buildModel } from '../../core/models.ts';
-import { load, predictProbabilities, toPredictions } from '../../core/classifier.ts';
+import { fromModel, load, predictProbabilities, toPredictions } from '../../core/classifier.ts';
 import { PREPROCESS_VERSION, type RgbaImage } from '../../core/preprocess.ts';
 import { CLASS_CODES } from '../../core/labels.ts';
 
@@ -118,4 +118,20 @@ test('load() folds BatchNorm into the convs: same probabilities, and the unfolde
   folded.dispose();
   plain.dispose();
   assert.equal(tf.memory().numTensors, start, 'nothing left after dispose');
+});
+
+test('fromModel() prepares an in-memory model as load() does and owns it: folded, original freed, a rejected one disposed', async () => {
+  const start = tf.memory().numTensors;
+  const classifier = await fromModel(buildModel('compact', { inputSize: 32, seed: 4 }), { warmUp: false });
+  const model = classifier['requireModel']();
+  assert.equal(model.layers.filter((l) => l.getClassName() === 'BatchNormalization').length, 0, 'folded');
+  assert.equal(tf.memory().numTensors - start, model.weights.length, 'only the folded weights stay in memory');
+  const [probs] = await classifier.classifyInputs([new Float32Array(32 * 32 * 3).fill(0.5)]);
+  assert.ok(Math.abs(probs.reduce((a, b) => a + b, 0) - 1) < 1e-5);
+  classifier.dispose();
+  assert.equal(tf.memory().numTensors, start);
+
+  const wrong = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [16, 16, 3] }), tf.layers.dense({ units: 3, activation: 'softmax' })] });
+  await assert.rejects(fromModel(wrong), /3 outputs; DermLens needs 7/);
+  assert.equal(tf.memory().numTensors, start, 'the refused model was disposed');
 });
