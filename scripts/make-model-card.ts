@@ -11,7 +11,7 @@
 // lists them by their validation numbers, and the script refuses to ship a run that is not the best of
 // them on validation balanced accuracy: the choice between runs is made on validation, never on test.
 //
-// --latency names `npm run bench:infer -- --model <run>/best --backends wasm --repeat 3 --json` output
+// --latency names `npm run bench:infer -- --model <run>/best --backends wasm --repeat 5 --json` output
 // for this run's model; the card then reports the classify-time target with the median over its rows.
 import { copyFile, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';

@@ -265,7 +265,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
 
   const model = buildModel(config.arch, { inputSize: config.size, seed: config.seed });
   // With --ema, a second copy holds the weight average; it is what gets validated, kept as best and shipped.
-  const average = config.ema > 0 ? buildModel(config.arch, { inputSize: config.size, seed: config.seed }) : null;
+  const average = config.ema > 0 ? buildModel(config.arch, { inputSize: config.size, seed: config.seed }) : undefined;
   if (average) copyWeights(average, model);
   const optimizer = tf.train.adam(config.lr);
   // Adam matches its moment slots to variables by position, so the variable list must be explicit and stable.
@@ -280,7 +280,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   };
   if (resume && checkpointDir) {
     const saved = await readCheckpointState<TrainConfig, EpochRecord>(checkpointDir);
-    await restoreCheckpoint(checkpointDir, model, optimizer, average ?? undefined);
+    await restoreCheckpoint(checkpointDir, model, optimizer, average);
     // Patience may change on resume, so whether the run has stopped early is re-decided with the new value.
     const stoppedEarly = config.patience > 0 && saved.epochsWithoutImprovement >= config.patience && saved.epoch < config.epochs;
     state = { ...saved, config, stoppedEarly };
@@ -347,7 +347,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
       state.history.push(record);
       state.epoch = epoch;
       if (config.patience > 0 && state.epochsWithoutImprovement >= config.patience && epoch < config.epochs) state.stoppedEarly = true;
-      await saveCheckpoint(config.outDir, model, optimizer, state, average ?? undefined);
+      await saveCheckpoint(config.outDir, model, optimizer, state, average);
       await writeJsonAtomic(join(config.outDir, 'history.json'), state.history);
       log(`epoch ${epoch}/${config.epochs}  loss ${record.loss.toFixed(4)}  val_loss ${record.valLoss.toFixed(4)}  `
         + `val_bal_acc ${m.balancedAccuracy.toFixed(4)}${rawBalancedAccuracy === undefined ? '' : ` (raw weights ${rawBalancedAccuracy.toFixed(4)})`}  val_auc ${m.macroAuc === null ? 'n/a' : m.macroAuc.toFixed(4)}  `
