@@ -142,7 +142,7 @@ const created = new Date().toISOString().slice(0, 10);
 const version = `${config.arch}-${config.size} ${created}`;
 const trainCommand = [
   'npx dermlens train --data <HAM10000 dir> --out runs/release',
-  `--arch ${config.arch} --size ${config.size} --epochs ${config.epochs} --batch ${config.batch} --seed ${config.seed}`,
+  `--arch ${config.arch} --size ${config.size} --epochs ${config.epochs} --batch ${config.batch} --seed ${config.seed}${config.splitSeed !== undefined && config.splitSeed !== config.seed ? ` --split-seed ${config.splitSeed}` : ''}`,
   `--lr ${config.lr} --lr-schedule ${config.lrSchedule} --warmup-epochs ${config.warmupEpochs} --balance ${config.balance}`,
   `--label-smoothing ${config.labelSmoothing} --augment ${config.augment}${config.ema ? ` --ema ${config.ema}` : ''}${config.tta ? ' --tta' : ''}`,
 ].join(' ');

@@ -30,6 +30,8 @@ epoch), best/ (best val balanced accuracy, TF.js layers model), metrics.json (te
   --epochs <n>            (default ${d.epochs})
   --batch <n>             batch size (default ${d.batch})
   --seed <n>              seed for split, init, shuffling, augmentation, dropout (default ${d.seed})
+  --split-seed <n>        seed for the split alone, when it must differ from --seed (another ensemble
+                          member on the same split; default: --seed)
   --lr <x>                Adam learning rate (default ${d.lr})
   --lr-schedule <s>       ${LR_SCHEDULES.join(' | ')} (default ${d.lrSchedule})
   --warmup-epochs <n>     linear learning-rate warm-up (default ${d.warmupEpochs})
@@ -125,7 +127,7 @@ async function startBackend(values: Values, forTraining: boolean): Promise<strin
 async function trainCommand(args: string[]): Promise<void> {
   const { values } = parse(args, {
     data: { type: 'string' }, out: { type: 'string' }, arch: { type: 'string' }, size: { type: 'string' },
-    epochs: { type: 'string' }, batch: { type: 'string' }, seed: { type: 'string' }, lr: { type: 'string' },
+    epochs: { type: 'string' }, batch: { type: 'string' }, seed: { type: 'string' }, 'split-seed': { type: 'string' }, lr: { type: 'string' },
     'lr-schedule': { type: 'string' }, 'warmup-epochs': { type: 'string' }, balance: { type: 'string' },
     'label-smoothing': { type: 'string' }, augment: { type: 'string' }, ema: { type: 'string' }, 'val-fraction': { type: 'string' },
     'test-fraction': { type: 'string' }, patience: { type: 'string' }, tta: { type: 'boolean' },
@@ -158,6 +160,7 @@ async function trainCommand(args: string[]): Promise<void> {
     epochs: num(values, 'epochs') ?? base.epochs,
     batch: num(values, 'batch') ?? base.batch,
     seed: num(values, 'seed') ?? base.seed,
+    splitSeed: num(values, 'split-seed') ?? base.splitSeed,
     lr: num(values, 'lr') ?? base.lr,
     lrSchedule: (str(values, 'lr-schedule') ?? base.lrSchedule) as TrainConfig['lrSchedule'],
     warmupEpochs: num(values, 'warmup-epochs') ?? base.warmupEpochs,

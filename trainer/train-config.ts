@@ -34,6 +34,11 @@ export interface TrainConfig {
   epochs: number;
   batch: number;
   seed: number;
+  /**
+   * Seed of the lesion-grouped split when it should differ from --seed (absent = --seed): a second
+   * model for an ensemble needs a different initialisation and batch order on the same split.
+   */
+  splitSeed?: number;
   lr: number;
   lrSchedule: LrScheduleName;
   /** Epochs of linear learning-rate warm-up (0 = none). */
@@ -60,7 +65,7 @@ export const DEFAULT_TRAIN_CONFIG: Readonly<Omit<TrainConfig, 'dataDir' | 'outDi
 });
 
 /** Settings that define the optimisation trajectory: a resumed run must match them exactly. */
-const TRAJECTORY_KEYS = ['arch', 'size', 'batch', 'seed', 'lr', 'lrSchedule', 'warmupEpochs', 'balance',
+const TRAJECTORY_KEYS = ['arch', 'size', 'batch', 'seed', 'splitSeed', 'lr', 'lrSchedule', 'warmupEpochs', 'balance',
   'labelSmoothing', 'augment', 'ema', 'valFraction', 'testFraction'] as const satisfies readonly (keyof TrainConfig)[];
 
 export function validateConfig(c: TrainConfig): void {
@@ -75,6 +80,7 @@ export function validateConfig(c: TrainConfig): void {
   int('epochs', c.epochs, 1);
   int('batch', c.batch, 2);
   if (!Number.isFinite(c.seed)) fail(`seed must be a number, got ${c.seed}`);
+  if (c.splitSeed !== undefined && !Number.isFinite(c.splitSeed)) fail(`split seed must be a number, got ${c.splitSeed}`);
   if (!(c.lr > 0 && c.lr < 10)) fail(`lr must be in (0, 10), got ${c.lr}`);
   if (!LR_SCHEDULES.includes(c.lrSchedule)) fail(`unknown lr schedule "${c.lrSchedule}" (choose one of: ${LR_SCHEDULES.join(', ')})`);
   if (!(c.warmupEpochs >= 0 && c.warmupEpochs < c.epochs)) fail(`warm-up epochs must be in [0, epochs), got ${c.warmupEpochs}`);
@@ -89,6 +95,9 @@ export function validateConfig(c: TrainConfig): void {
   int('patience', c.patience, 0);
   if (!QUANTIZATIONS.includes(c.quantize)) fail(`unknown quantization "${c.quantize}" (choose one of: ${QUANTIZATIONS.join(', ')})`);
 }
+
+/** The seed the lesion-grouped split is drawn with. */
+export const splitSeedOf = (c: Pick<TrainConfig, 'seed' | 'splitSeed'>): number => c.splitSeed ?? c.seed;
 
 /**
  * Why a run saved with `saved` cannot be resumed with `requested`, or null when it can. Epochs may grow

@@ -34,7 +34,7 @@ import { epochProgress, formatDuration } from './progress.ts';
 import { makeRng, shuffleInPlace } from './rng.ts';
 import { learningRateAt } from './schedule.ts';
 import { loadSplit, saveSplit, splitByLesion, splitIndices, type Split } from './split.ts';
-import { DEFAULT_TRAIN_CONFIG, resumeConflict, validateConfig, type TrainConfig } from './train-config.ts';
+import { DEFAULT_TRAIN_CONFIG, resumeConflict, splitSeedOf, validateConfig, type TrainConfig } from './train-config.ts';
 
 export { DEFAULT_TRAIN_CONFIG, type TrainConfig } from './train-config.ts';
 
@@ -201,15 +201,16 @@ async function prepareRunDir(config: TrainConfig, resume: boolean): Promise<{ ch
 
 async function makeOrLoadSplit(config: TrainConfig, items: LabelledImage[], metadataPath: string, resume: boolean): Promise<Split> {
   const path = join(config.outDir, 'split.json');
+  const seed = splitSeedOf(config);
   if (resume && await exists(path)) {
     const saved = await loadSplit(path);
-    if (saved.seed !== config.seed || saved.valFraction !== config.valFraction || saved.testFraction !== config.testFraction) {
+    if (saved.seed !== seed || saved.valFraction !== config.valFraction || saved.testFraction !== config.testFraction) {
       throw new Error(`${path} was made with seed ${saved.seed}, fractions ${saved.valFraction}/${saved.testFraction}, which does not match the run config`);
     }
     return saved;
   }
-  const split = splitByLesion(items, { seed: config.seed, valFraction: config.valFraction, testFraction: config.testFraction });
-  await saveSplit(path, split, { seed: config.seed, valFraction: config.valFraction, testFraction: config.testFraction, items, source: metadataPath });
+  const split = splitByLesion(items, { seed, valFraction: config.valFraction, testFraction: config.testFraction });
+  await saveSplit(path, split, { seed, valFraction: config.valFraction, testFraction: config.testFraction, items, source: metadataPath });
   return split;
 }
 

@@ -5,7 +5,7 @@ import { tf } from '../../core/tf.ts';
 import { applyTemperature, fitTemperature, nllAtTemperature } from '../../trainer/calibrate.ts';
 import { balancedClassWeights, meanNll, weightedCrossEntropy } from '../../trainer/loss.ts';
 import { learningRateAt } from '../../trainer/schedule.ts';
-import { DEFAULT_TRAIN_CONFIG, resumeConflict, validateConfig, type TrainConfig } from '../../trainer/train-config.ts';
+import { DEFAULT_TRAIN_CONFIG, resumeConflict, splitSeedOf, validateConfig, type TrainConfig } from '../../trainer/train-config.ts';
 import { epochOrder, mixSeed } from '../../trainer/train.ts';
 import { makeRng } from '../../trainer/rng.ts';
 
@@ -95,4 +95,10 @@ test('config validation and the resume rule', () => {
   assert.equal(resumeConflict(c, { ...c, epochs: 80, patience: 5, outDir: 'elsewhere', quantize: 'float16' }), null);
   assert.match(resumeConflict(c, { ...c, size: 96 })!, /size: saved 64, requested 96/);
   assert.match(resumeConflict({ ...c, lrSchedule: 'cosine' }, { ...c, lrSchedule: 'cosine', epochs: 80 })!, /epochs: saved 50, requested 80/);
+  // The split follows --seed unless --split-seed sets it apart (another ensemble member on one split).
+  assert.equal(splitSeedOf(c), 42);
+  assert.equal(splitSeedOf({ ...c, seed: 7, splitSeed: 42 }), 42);
+  assert.equal(resumeConflict({ ...c, seed: 7, splitSeed: 42 }, { ...c, seed: 7, splitSeed: 42 }), null);
+  assert.match(resumeConflict({ ...c, seed: 7, splitSeed: 42 }, { ...c, seed: 7 })!, /splitSeed: saved 42, requested undefined/);
+  assert.throws(() => validateConfig({ ...c, splitSeed: Number.NaN }), /split seed must be a number/);
 });
