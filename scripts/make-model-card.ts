@@ -11,6 +11,9 @@
 // lists them by their validation numbers, and the script refuses to ship a run that is not the best of
 // them on validation balanced accuracy: the choice between runs is made on validation, never on test.
 //
+// An ensemble run (dermlens ensemble) ships like any run: its members' configs and histories are read
+// from the member folders it names, and the card describes the members' shared recipe and seeds.
+//
 // --latency names `npm run bench:infer -- --model <run>/best --backends wasm --repeat 5 --json` output
 // for this run's model; the card then reports the classify-time target with the median over its rows.
 import { copyFile, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
@@ -45,15 +48,37 @@ const pick = (m: Metrics) => ({
   ece: m.ece, perClass: m.perClass, confusion: m.confusion, classes: m.classes,
 });
 
+/** Keys in which the members of a shipped ensemble may differ: the card describes one shared recipe. */
+const PER_MEMBER_KEYS = new Set(['seed', 'splitSeed', 'outDir', 'tta', 'quantize', 'patience']);
+
+/**
+ * A run's training side: for a training run its config and history; for an ensemble run each member's,
+ * with the recipe they share (refused when they differ in anything but the seeds, which the card could
+ * not describe as one recipe).
+ */
+async function readTraining(dir: string, config: Record<string, unknown>) {
+  const members = Array.isArray(config.members) ? config.members as string[] : null;
+  const configs: Array<Record<string, unknown>> = members ? await Promise.all(members.map((m) => readJson(join(m, 'config.json')))) : [config];
+  const histories = await Promise.all((members ?? [dir]).map(async (m) => epochsOf(await readJson(join(m, 'history.json')))));
+  for (const [i, c] of configs.entries()) {
+    const differs = Object.keys({ ...c, ...configs[0] }).filter((k) => !PER_MEMBER_KEYS.has(k) && JSON.stringify(c[k]) !== JSON.stringify(configs[0][k]));
+    if (differs.length) throw new Error(`ensemble ${dir}: member ${members![i]} differs from ${members![0]} in ${differs.join(', ')}; the card describes one shared recipe`);
+  }
+  return { members, configs, histories, recipe: configs[0], bestEpochs: histories.map(bestEpochOf) };
+}
+
 const config = await readJson(join(runDir, 'config.json'));
 const split = await readJson(join(runDir, 'split.json'));
-const history = await readJson(join(runDir, 'history.json'));
 const detail = await readJson(join(runDir, 'metrics-detail.json'));
 const modelJson = await readJson(join(runDir, 'best', 'model.json'));
 const baseConfig = await readJson(join(baseDir, 'config.json'));
 const baseDetail = await readJson(join(baseDir, 'metrics-detail.json'));
 const baseSplit = await readJson(join(baseDir, 'split.json'));
 const baseHistory: Array<{ epoch: number; valBalancedAccuracy: number }> = await readJson(join(baseDir, 'history.json'));
+/** history.json as a list of epochs (a plain list, or one wrapped as { epochs }). */
+function epochsOf(h: unknown): Array<{ epoch: number; valBalancedAccuracy: number }> {
+  return Array.isArray(h) ? h : (h as { epochs?: [] }).epochs ?? [];
+}
 const bestEpochOf = (h: Array<{ epoch: number; valBalancedAccuracy: number }>) =>
   h.reduce((best, e) => (e.valBalancedAccuracy > best.valBalancedAccuracy ? e : best)).epoch;
 const baseBestEpoch = bestEpochOf(baseHistory);
@@ -61,38 +86,39 @@ const baseBestEpoch = bestEpochOf(baseHistory);
 const sameSplit = (other: typeof split) => (['train', 'val', 'test'] as const).every((side) => JSON.stringify(other[side]) === JSON.stringify(split[side]));
 if (!sameSplit(baseSplit)) throw new Error('the baseline run used a different split; compare models on the same split only');
 
-/** history.json as a list of epochs (a plain list, or one wrapped as { epochs }). */
-const epochsOf = (h: unknown): Array<{ epoch: number; valBalancedAccuracy: number }> =>
-  (Array.isArray(h) ? h : (h as { epochs?: [] }).epochs ?? []);
 
 /** One row of the candidates table: a finished run, by its validation numbers only. */
-function candidateRow(dir: string, c: Record<string, unknown>, h: unknown, d: { tta: string; val: Metrics }) {
+function candidateRow(dir: string, t: Awaited<ReturnType<typeof readTraining>>, d: { tta: string; val: Metrics }) {
   const v = d.val;
+  const c = t.recipe;
   return {
-    run: basename(dir), arch: c.arch as string, inputSize: c.size as number, epochs: c.epochs as number,
-    balance: c.balance as string, augment: c.augment as string, ema: (c.ema as number | undefined) ?? 0, bestEpoch: bestEpochOf(epochsOf(h)),
+    run: basename(dir), arch: t.members ? `${t.members.length} x ${c.arch as string}` : c.arch as string, inputSize: c.size as number, epochs: c.epochs as number,
+    balance: c.balance as string, augment: c.augment as string, ema: (c.ema as number | undefined) ?? 0, bestEpoch: t.bestEpochs.join('/'),
     tta: d.tta, valBalancedAccuracy: v.balancedAccuracy, valMacroAuc: v.macroAuc, valEce: v.ece,
     valMelanomaRecall: v.perClass.mel.recall,
   };
 }
 async function readCandidate(dir: string) {
-  const [c, s, h, d] = await Promise.all(['config.json', 'split.json', 'history.json', 'metrics-detail.json'].map((f) => readJson(join(dir, f))));
+  const [c, s, d] = await Promise.all(['config.json', 'split.json', 'metrics-detail.json'].map((f) => readJson(join(dir, f))));
   if (!sameSplit(s)) throw new Error(`candidate ${dir} used a different split; candidates must share the shipped run's split`);
-  return candidateRow(dir, c, h, d);
+  return candidateRow(dir, await readTraining(dir, c), d);
 }
+const training = await readTraining(runDir, config);
+const recipe = training.recipe;
+const seeds = training.configs.map((c) => c.seed as number);
 // The shipped run's files are read above already; only the other candidates are read here.
-const candidates = [candidateRow(runDir, config, history, detail),
+const candidates = [candidateRow(runDir, training, detail),
   ...await Promise.all((values.candidate ?? []).map((d) => readCandidate(resolve(d))))];
 const bestCandidate = candidates.reduce((a, b) => (b.valBalancedAccuracy > a.valBalancedAccuracy ? b : a));
 if (bestCandidate !== candidates[0]) {
   throw new Error(`${bestCandidate.run} has the higher validation balanced accuracy (${bestCandidate.valBalancedAccuracy.toFixed(4)} vs ${candidates[0].valBalancedAccuracy.toFixed(4)}): ship that one, runs are chosen on validation`);
 }
 
-const epochs = epochsOf(history);
+const epochs = training.histories[0];
 const sideTotal = (side: string) => Object.values(split.counts[side] as Record<string, number>).reduce((a, b) => a + b, 0);
 const splitSizes = { train: sideTotal('train'), val: sideTotal('val'), test: sideTotal('test') };
-// The trainer's commit(s) as recorded by the run itself (trainer/provenance.ts).
-const provenance = await readProvenance(runDir);
+// The trainer's commit(s) as recorded by the run itself and, for an ensemble, by its members (trainer/provenance.ts).
+const provenance = (await Promise.all([runDir, ...training.members ?? []].map(readProvenance))).flat();
 const commits = [...new Set(provenance.map((p) => `${p.commit ?? 'unknown'}${p.dirty ? ' (with uncommitted changes)' : ''}`))];
 const commit = commits.length ? commits.join(', ') : 'not recorded';
 const weightBytes = (modelJson.weightsManifest as Array<{ weights: Array<{ shape: number[]; dtype: string }> }>)
@@ -139,13 +165,20 @@ const intervals = {
     ? intervalOrNull(() => bootstrapInterval(testLabels.length, alertRecallOn(op.melanomaThreshold), { groups: lesions })) : null,
 };
 const created = new Date().toISOString().slice(0, 10);
-const version = `${config.arch}-${config.size} ${created}`;
-const trainCommand = [
-  'npx dermlens train --data <HAM10000 dir> --out runs/release',
-  `--arch ${config.arch} --size ${config.size} --epochs ${config.epochs} --batch ${config.batch} --seed ${config.seed}${config.splitSeed !== undefined && config.splitSeed !== config.seed ? ` --split-seed ${config.splitSeed}` : ''}`,
-  `--lr ${config.lr} --lr-schedule ${config.lrSchedule} --warmup-epochs ${config.warmupEpochs} --balance ${config.balance}`,
-  `--label-smoothing ${config.labelSmoothing} --augment ${config.augment}${config.ema ? ` --ema ${config.ema}` : ''}${config.tta ? ' --tta' : ''}`,
+const ensembleSize = training.members?.length ?? 0;
+const version = `${ensembleSize ? `${ensembleSize}x` : ''}${config.arch}-${config.size} ${created}`;
+/** The dermlens train command line of one (member) run's config. */
+const trainCommandOf = (c: Record<string, unknown>, out: string) => [
+  `npx dermlens train --data <HAM10000 dir> --out ${out}`,
+  `--arch ${c.arch} --size ${c.size} --epochs ${c.epochs} --batch ${c.batch} --seed ${c.seed}${c.splitSeed !== undefined && c.splitSeed !== c.seed ? ` --split-seed ${c.splitSeed}` : ''}`,
+  `--lr ${c.lr} --lr-schedule ${c.lrSchedule} --warmup-epochs ${c.warmupEpochs} --balance ${c.balance}`,
+  `--label-smoothing ${c.labelSmoothing} --augment ${c.augment}${c.ema ? ` --ema ${c.ema}` : ''}${c.tta ? ' --tta' : ''}`,
 ].join(' ');
+const memberOut = (i: number) => `runs/release-m${i + 1}`;
+const trainCommand = ensembleSize
+  ? [...training.configs.map((c, i) => trainCommandOf(c, memberOut(i))),
+    `npx dermlens ensemble ${training.configs.map((_, i) => `--member ${memberOut(i)}`).join(' ')} --out runs/release${config.tta ? ' --tta' : ''}`].join(' && ')
+  : trainCommandOf(config, 'runs/release');
 
 /** Median over bench:infer's wasm rows for this run's model (each row is itself the median of its timed calls). */
 async function wasmLatency(file: string) {
@@ -160,7 +193,7 @@ async function wasmLatency(file: string) {
 const latency = values.latency ? await wasmLatency(values.latency) : null;
 
 const card = {
-  name: `DermLens ${config.arch} CNN`,
+  name: ensembleSize ? `DermLens ensemble of ${ensembleSize} ${config.arch} CNNs` : `DermLens ${config.arch} CNN`,
   version,
   untrained: false,
   created,
@@ -169,7 +202,7 @@ const card = {
   parameters,
   weightBytes,
   latency,
-  training: `Trained from scratch on HAM10000 (${splitSizes.train} training images, lesion-grouped split, seed ${config.seed}) with ${config.balance === 'sampling' ? 'class-balanced sampling' : config.balance}, ${config.augment} augmentation, label smoothing ${config.labelSmoothing}, ${config.epochs} epochs${config.ema ? `; the shipped weights are an exponential moving average (decay ${config.ema}) of the trained ones` : ''}; best epoch chosen on validation balanced accuracy.`,
+  training: `${ensembleSize ? `${ensembleSize} networks, each trained` : 'Trained'} from scratch on HAM10000 (${splitSizes.train} training images, lesion-grouped split, seed ${split.seed}) with ${recipe.balance === 'sampling' ? 'class-balanced sampling' : recipe.balance}, ${recipe.augment} augmentation, label smoothing ${recipe.labelSmoothing}, ${recipe.epochs} epochs${recipe.ema ? `; the shipped weights are an exponential moving average (decay ${recipe.ema}) of the trained ones` : ''}; ${ensembleSize ? `each network's best epoch (${training.bestEpochs.join(', ')}) chosen on validation balanced accuracy. The networks differ only in their seed for initialisation, batch order, augmentation and dropout (${seeds.join(', ')}); the shipped model averages their probabilities.` : 'best epoch chosen on validation balanced accuracy.'}`,
   evaluation: { split: `held-out test split (whole lesions, never used for any choice), ${test.n} images`, ...pick(test) },
   metrics: { val: pick(val), test: pick(test) },
   baseline: { arch: baseConfig.arch, inputSize: baseConfig.size, epochsTrained: baseHistory.length, bestEpoch: baseBestEpoch, metrics: { val: pick(baseDetail.val), test: pick(baseDetail.test) }, temperature: baseDetail.temperature, tta: baseDetail.tta },
@@ -179,7 +212,8 @@ const card = {
   testIntervals: intervals,
   split: { seed: split.seed, valFraction: split.valFraction, testFraction: split.testFraction, sizes: splitSizes, perClass: split.counts, groupedBy: 'lesion_id' },
   preprocessing: { version: PREPROCESS_VERSION, description: 'RGBA pixels; centre crop to at most 4:3; area-averaging resize to inputSize x inputSize (linear interpolation when upscaling); alpha composited over white; /255.' },
-  recipe: { ...config, dataDir: undefined, outDir: undefined, optimizer: 'Adam', loss: 'categorical cross-entropy' },
+  recipe: { ...recipe, dataDir: undefined, outDir: undefined, optimizer: 'Adam', loss: 'categorical cross-entropy',
+    ...(ensembleSize ? { seed: undefined, splitSeed: undefined, tta: config.tta, ensemble: { members: training.members!.map((m) => basename(m)), seeds, splitSeed: split.seed } } : {}) },
   trainCommand,
   candidates: { rule: 'highest validation balanced accuracy; test numbers played no part', runs: candidates },
   backend: detail.backend,
@@ -239,7 +273,8 @@ Out of scope: diagnosis or triage of real patients, phone or clinical (non-dermo
 non-skin images, lesions outside the seven classes.
 
 ## Model
-- Architecture \`${config.arch}\` (core/models.ts): ${parameters.toLocaleString('en')} parameters, ${(weightBytes / 1e6).toFixed(2)} MB of float32 weights
+- ${ensembleSize ? `${ensembleSize} networks of architecture \`${config.arch}\` (core/models.ts), merged into one graph that averages their
+  probabilities (trainer/merge-models.ts)` : `Architecture \`${config.arch}\` (core/models.ts)`}: ${parameters.toLocaleString('en')} parameters, ${(weightBytes / 1e6).toFixed(2)} MB of float32 weights
   (the original Keras CNN's are 17.2 MB).
 - Input ${config.size}x${config.size} RGB. Preprocessing \`${PREPROCESS_VERSION}\`: ${card.preprocessing.description}
 - Inference: ${detail.tta === 'flip' ? 'average of the image and its mirror image (test-time flip), ' : ''}softmax temperature ${detail.temperature.toFixed(3)}
@@ -265,7 +300,7 @@ test numbers were read during development.${config.tta ? '' : ' Test-time flip a
 
 | model | balanced acc. | macro AUC | macro F1 | accuracy | ECE | melanoma recall | melanoma precision |
 |---|---|---|---|---|---|---|---|
-${row(`**shipped** \`${config.arch}\` ${config.size} px`, test)}
+${row(`**shipped** ${ensembleSize ? `${ensembleSize} x ` : ''}\`${config.arch}\` ${config.size} px`, test)}
 ${row(`seed baseline (original Keras recipe, ${baseConfig.size} px, ${baseHistory.length} epochs, best epoch ${baseBestEpoch})`, baseDetail.test)}
 
 Validation split: shipped ${num(val.balancedAccuracy)} balanced accuracy, ${num(val.macroAuc)} macro AUC;
@@ -293,8 +328,8 @@ validation ECE ${num(detail.valEceUncalibrated)} before, ${num(val.ece)} after; 
 
 ## Training recipe
 ${card.training}
-Adam, learning rate ${config.lr} (${config.lrSchedule}${config.warmupEpochs ? `, ${config.warmupEpochs} warm-up epochs` : ''}), batch ${config.batch}.
-${epochs.length} epochs trained on the \`${detail.backend}\` backend. What was tried before choosing this recipe, and what
+Adam, learning rate ${recipe.lr} (${recipe.lrSchedule}${recipe.warmupEpochs ? `, ${recipe.warmupEpochs} warm-up epochs` : ''}), batch ${recipe.batch}.
+${epochs.length} epochs${ensembleSize ? ' per network' : ''} trained on the \`${detail.backend}\` backend. What was tried before choosing this recipe, and what
 each change bought on validation, is in research/README.md.
 ${candidates.length > 1 ? `
 ### Runs considered for shipping (validation split only)

@@ -1,4 +1,4 @@
-// The `dermlens` commands: train, evaluate, classify, report (trainer/cli.ts runs main()). Every user
+// The `dermlens` commands: train, evaluate, classify, report, ensemble (trainer/cli.ts runs main()). Every user
 // mistake (bad flag, missing file, bad CSV row) ends with one clear "dermlens: ..." line and exit code 1,
 // no stack trace (set DERMLENS_DEBUG=1 to see one).
 import { parseArgs, type ParseArgsConfig } from 'node:util';
@@ -87,8 +87,27 @@ Commands:
   evaluate    score a model on labelled images (dermlens evaluate --help)
   classify    classify image files (dermlens classify --help)
   report      write the HTML report of a run folder (dermlens report --help)
+  ensemble    merge finished runs into one model that averages them (dermlens ensemble --help)
 
 Not a medical device: for research and education only.
+`;
+
+const ENSEMBLE_HELP = `Usage: dermlens ensemble --member <run> --member <run> [...] --out <dir> [--tta] [--quantize <q>]
+
+Merges the best/ networks of finished training runs (same split, same input size; functional
+architectures such as compact) into one TF.js model that averages their class probabilities. Then,
+exactly as at the end of a training run, fits the temperature, chooses the flip mode and the melanoma
+threshold on validation, evaluates test once, and writes a run folder: config.json, split.json, best/,
+metrics.json, metrics-detail.json, predictions.json, report.html. Classify time grows with the number
+of members (npm run bench:infer -- --model <out>/best).
+
+  --member <run>     a finished training run (give two or more)
+  --out <dir>        the ensemble's run folder (must not hold a run yet)
+  --tta              also evaluate with flip averaging; keep it if it helps on val
+  --quantize <q>     ${QUANTIZATIONS.join(' | ')}: also export best-<q>/ (default none)
+  --data <dir>       dataset folder (default: the first member's)
+  --backend <b>      auto | tensorflow | wasm | cpu (default auto)
+  --cache-dir <dir>  decoded-image cache (default ~/.cache/dermlens; --no-cache to disable)
 `;
 
 type Values = Record<string, string | boolean | undefined>;
@@ -122,6 +141,12 @@ async function startBackend(values: Values, forTraining: boolean): Promise<strin
     log: (line) => console.log(line),
   });
   return info.description;
+}
+
+/** --cache-dir, else DERMLENS_CACHE_DIR, else ~/.cache/dermlens; undefined with --no-cache. */
+function cacheDirOf(values: Values): string | undefined {
+  if (values.cache === false) return undefined;
+  return resolve(str(values, 'cache-dir') ?? process.env.DERMLENS_CACHE_DIR ?? join(homedir(), '.cache', 'dermlens'));
 }
 
 async function trainCommand(args: string[]): Promise<void> {
@@ -182,8 +207,7 @@ async function trainCommand(args: string[]): Promise<void> {
     throw new UsageError((err as Error).message);
   }
   const backend = await startBackend(values, true);
-  const cacheDir = values.cache === false ? undefined
-    : resolve(str(values, 'cache-dir') ?? process.env.DERMLENS_CACHE_DIR ?? join(homedir(), '.cache', 'dermlens'));
+  const cacheDir = cacheDirOf(values);
   const { train } = await import('./train.ts');
   const started = Date.now();
   const result = await train(config, { resume, cacheDir, backend });
@@ -282,10 +306,30 @@ async function reportCommand(args: string[]): Promise<void> {
   const backend = needsModel ? await startBackend(values, false) : undefined;
   const { writeRunReport } = await import('./run-report.ts');
   const path = await writeRunReport(resolve(runDir), {
-    recompute: needsModel, backend,
-    cacheDir: resolve(str(values, 'cache-dir') ?? process.env.DERMLENS_CACHE_DIR ?? join(homedir(), '.cache', 'dermlens')),
+    recompute: needsModel, backend, cacheDir: cacheDirOf(values),
   });
   console.log(`wrote ${path}`);
+}
+
+async function ensembleCommand(args: string[]): Promise<void> {
+  const { values } = parse(args, {
+    member: { type: 'string', multiple: true }, out: { type: 'string' }, tta: { type: 'boolean' }, quantize: { type: 'string' },
+    data: { type: 'string' }, backend: { type: 'string' }, 'cache-dir': { type: 'string' }, cache: { type: 'boolean' },
+  });
+  if (values.help) { process.stdout.write(ENSEMBLE_HELP); return; }
+  const members = (values.member as unknown as string[] | undefined) ?? [];
+  if (members.length < 2) throw new UsageError('give two or more --member <run> (dermlens ensemble --help)');
+  const outDir = str(values, 'out');
+  if (!outDir) throw new UsageError('--out <dir> is required (the ensemble\'s run folder)');
+  const quantize = str(values, 'quantize') ?? 'none';
+  if (!(QUANTIZATIONS as readonly string[]).includes(quantize)) throw new UsageError(`unknown quantization "${quantize}" (choose one of: ${QUANTIZATIONS.join(', ')})`);
+  const backend = await startBackend(values, false);
+  const { buildEnsemble } = await import('./ensemble.ts');
+  const { final } = await buildEnsemble(
+    { members, outDir, tta: values.tta === true, quantize: quantize as TrainConfig['quantize'], dataDir: str(values, 'data') },
+    { cacheDir: cacheDirOf(values), backend },
+  );
+  console.log(`done: val balanced accuracy ${final.val.balancedAccuracy.toFixed(4)}; model in ${join(resolve(outDir), 'best')}`);
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -296,6 +340,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'evaluate': await evaluateCommand(rest); return 0;
       case 'classify': return await classifyCommand(rest);
       case 'report': await reportCommand(rest); return 0;
+      case 'ensemble': await ensembleCommand(rest); return 0;
       case undefined: case 'help': case '--help': case '-h': process.stdout.write(MAIN_HELP); return 0;
       default: throw new UsageError(`unknown command "${command}"\n\n${MAIN_HELP}`);
     }

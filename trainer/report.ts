@@ -24,6 +24,8 @@ export interface ReportInput {
   backend?: string;
   bestEpoch?: number;
   stoppedEarly?: boolean;
+  /** Set for an ensemble run (dermlens ensemble): the member runs, which hold the training curves. */
+  members?: string[];
   final?: {
     temperature: number;
     tta: 'none' | 'flip';
@@ -123,7 +125,7 @@ export function renderReport(input: ReportInput, chartJs: string): string {
   const variants = final?.variants && config.tta ? Object.entries(final.variants).map(([k, m]) => summaryRow(`${k} (calibrated)`, m)).join('') : '';
 
   const finalSection = final ? `
-<h2>Result (best epoch ${input.bestEpoch ?? '?'}, temperature ${fmt(final.temperature)}, test-time augmentation ${final.tta})</h2>
+<h2>Result (${input.members ? `ensemble of ${input.members.length} runs` : `best epoch ${input.bestEpoch ?? '?'}`}, temperature ${fmt(final.temperature)}, test-time augmentation ${final.tta})</h2>
 <table><tr><th></th><th>images</th><th>accuracy</th><th>balanced accuracy</th><th>macro F1</th><th>macro AUC</th><th>ECE</th></tr>
 ${summaryRow('validation', final.val)}${summaryRow('test', final.test)}${variants}
 ${final.quantized ? summaryRow(`test, ${final.quantized.dtype} weights`, final.quantized.test) : ''}</table>
@@ -148,11 +150,13 @@ table.confusion td { min-width: 44px; text-align: center; }
 .note { color: #555; }
 </style></head><body>
 <h1>DermLens training report</h1>
-<p class="note">Run ${escapeHtml(config.outDir)} &middot; ${history.length} epoch(s) in ${(totalSeconds / 60).toFixed(1)} min${input.backend ? ` on ${escapeHtml(input.backend)}` : ''}${input.stoppedEarly ? ' &middot; stopped early' : ''} &middot; generated ${new Date().toISOString()}.
+<p class="note">Run ${escapeHtml(config.outDir)} &middot; ${input.members ? `ensemble of ${input.members.length} trained runs` : `${history.length} epoch(s) in ${(totalSeconds / 60).toFixed(1)} min`}${input.backend ? ` on ${escapeHtml(input.backend)}` : ''}${input.stoppedEarly ? ' &middot; stopped early' : ''} &middot; generated ${new Date().toISOString()}.
 Research and education only; not a medical device.</p>
 ${finalSection}
-<h2>Training curves</h2>
-<div class="row"><div class="chart"><canvas id="loss"></canvas></div><div class="chart"><canvas id="metrics"></canvas></div><div class="chart"><canvas id="lr"></canvas></div></div>
+${input.members ? `<h2>Members</h2>
+<p>This model averages the probabilities of ${input.members.length} trained networks; their training curves are in their own reports:</p>
+<ul>${input.members.map((m) => `<li>${escapeHtml(join(m, 'report.html'))}</li>`).join('')}</ul>` : `<h2>Training curves</h2>
+<div class="row"><div class="chart"><canvas id="loss"></canvas></div><div class="chart"><canvas id="metrics"></canvas></div><div class="chart"><canvas id="lr"></canvas></div></div>`}
 <h2>Configuration</h2>
 <table>${configRows}</table>
 <script>${safeChartJs}</script>
@@ -162,6 +166,7 @@ const D = JSON.parse(document.getElementById('report-data').textContent);
 const COLOURS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2'];
 const line = (label, values, colour, extra = {}) => ({ label, data: values, borderColor: colour, backgroundColor: colour, pointRadius: 2, tension: 0, ...extra });
 const xEpoch = { title: { display: true, text: 'epoch' } };
+if (document.getElementById('loss')) {
 new Chart(document.getElementById('loss'), { type: 'line', data: { labels: D.epochs, datasets: [
   line('train loss', D.loss, COLOURS[0]), line('val loss (NLL)', D.valLoss, COLOURS[1]) ] },
   options: { maintainAspectRatio: false, animation: false, plugins: { title: { display: true, text: 'Loss' } }, scales: { x: xEpoch } } });
@@ -172,6 +177,7 @@ new Chart(document.getElementById('metrics'), { type: 'line', data: { labels: D.
   options: { maintainAspectRatio: false, animation: false, plugins: { title: { display: true, text: 'Validation metrics' } }, scales: { x: xEpoch, y: { min: 0, max: 1 } } } });
 new Chart(document.getElementById('lr'), { type: 'line', data: { labels: D.epochs, datasets: [ line('learning rate (last step of epoch)', D.lr, COLOURS[0]) ] },
   options: { maintainAspectRatio: false, animation: false, plugins: { title: { display: true, text: 'Learning rate' } }, scales: { x: xEpoch } } });
+}
 function roc(id, series, title) {
   const el = document.getElementById(id);
   if (!el) return;

@@ -74,6 +74,7 @@ export async function readRunForReport(runDir: string, opts: RunReportOptions = 
     backend: opts.backend ?? detail?.backend,
     bestEpoch: state?.bestEpoch,
     stoppedEarly: state?.stoppedEarly,
+    members: (config as { members?: string[] }).members,
     final: detail,
     predictions,
   };

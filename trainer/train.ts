@@ -104,7 +104,7 @@ type State = Omit<CheckpointState<TrainConfig, EpochRecord>, 'format' | 'savedAt
 
 const exists = (path: string) => stat(path).then(() => true, () => false);
 
-async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
+export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
   const temp = `${path}.${process.pid}.tmp`;
   await writeFile(temp, `${JSON.stringify(value, null, 1)}\n`);
   await rename(temp, path);
@@ -377,8 +377,14 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   return result;
 }
 
-/** Calibrates the best model on val, picks the TTA mode on val, evaluates val and test, and re-exports best/ with the result. */
-async function finalEvaluation(config: TrainConfig, ds: Dataset, idx: { val: number[]; test: number[] }, valLabels: number[], testLabels: number[],
+/** What the final evaluation needs of a run's configuration (a training run's, or an ensemble's). */
+export type FinalEvaluationConfig = Pick<TrainConfig, 'outDir' | 'arch' | 'size' | 'tta' | 'quantize'>;
+
+/**
+ * Calibrates the model in outDir/best on val, picks the TTA mode on val, chooses the melanoma threshold on
+ * val, evaluates val and test, and re-exports best/ (and the quantized copy) with the result.
+ */
+export async function finalEvaluation(config: FinalEvaluationConfig, ds: Dataset, idx: { val: number[]; test: number[] }, valLabels: number[], testLabels: number[],
   options: TrainOptions, log: (line: string) => void): Promise<FinalEvaluation> {
   const bestDir = join(config.outDir, 'best');
   const best = await tf.loadLayersModel(fileLoadHandler(join(bestDir, 'model.json')));

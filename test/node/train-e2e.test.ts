@@ -25,6 +25,7 @@ import { fileLoadHandler } from '../../trainer/model-io.ts';
 import { predictDataset } from '../../trainer/predict.ts';
 import { loadSplit, splitIndices } from '../../trainer/split.ts';
 import { DEFAULT_TRAIN_CONFIG, train, type TrainConfig, type TrainResult } from '../../trainer/train.ts';
+import { buildEnsemble } from '../../trainer/ensemble.ts';
 import { writeSyntheticHam, type SyntheticHam } from './helpers/synthetic-ham.ts';
 
 const METRIC_KEYS = ['n', 'accuracy', 'balancedAccuracy', 'macroF1', 'macroAuc', 'ece', 'perClass', 'confusion', 'classes'];
@@ -249,6 +250,76 @@ describe('dermlens train end to end (cpu backend)', { timeout: 240_000 }, () => 
     const otherSplit = ship('--run', runA, '--baseline', runC, '--out', join(root, 'not-shipped'));
     assert.equal(otherSplit.status, 1);
     assert.match(otherSplit.stderr, /different split/);
+  });
+
+  test('ensemble: two compact runs on one --split-seed merge into a run that averages them, reports and ships', async () => {
+    const m1 = join(root, 'member1');
+    const m2 = join(root, 'member2');
+    const compact = { arch: 'compact', epochs: 2 } as const;
+    await train(tinyConfig(m1, compact), quiet);
+    await train(tinyConfig(m2, { ...compact, seed: 8, splitSeed: 7 }), quiet);
+    const splitOf = async (dir: string) => JSON.parse(await readFile(join(dir, 'split.json'), 'utf8'));
+    const [split1, split2] = [await splitOf(m1), await splitOf(m2)];
+    assert.deepEqual([split2.seed, split2.train, split2.val, split2.test], [split1.seed, split1.train, split1.val, split1.test], '--split-seed keeps the split');
+
+    const ens = join(root, 'ensemble');
+    const tensorsBefore = tf.memory().numTensors;
+    assert.equal(await main(['ensemble', '--member', m1, '--member', m2, '--out', ens, '--tta', '--backend', 'cpu', '--no-cache']), 0);
+    assert.equal(tf.memory().numTensors, tensorsBefore, 'the ensemble command leaves no tensors behind');
+    for (const file of ['config.json', 'split.json', 'metrics.json', 'metrics-detail.json', 'predictions.json', 'report.html', 'provenance.json', 'best/model.json']) {
+      assert.ok((await stat(join(ens, file))).size > 0, `${file} written`);
+    }
+    const config = JSON.parse(await readFile(join(ens, 'config.json'), 'utf8'));
+    assert.deepEqual([config.kind, config.members, config.arch, config.size, config.seed], ['ensemble', [m1, m2], 'compact', 16, 7]);
+
+    // The shipped graph is the mean of the members' networks (different seeds: they really differ).
+    const loadBest = (dir: string) => tf.loadLayersModel(fileLoadHandler(join(dir, 'best', 'model.json')));
+    const [a, b, merged] = [await loadBest(m1), await loadBest(m2), await loadBest(ens)];
+    const x = tf.randomUniform([4, 16, 16, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
+    const [pa, pb, pm] = [a, b, merged].map((m) => (m.predict(x) as tf.Tensor).arraySync() as number[][]);
+    assert.ok(maxAbsDiff(pa.flat(), pb.flat()) > 1e-4, 'the members differ');
+    assert.ok(maxAbsDiff(pm.flat(), pa.flat().map((v, i) => (v + pb.flat()[i]) / 2)) < 1e-5, 'the ensemble averages the members');
+    const meta = (merged.getUserDefinedMetadata() as { dermlens: { arch: string; temperature: number } }).dermlens;
+    assert.equal(meta.arch, 'ensemble of 2 compact');
+    const detail = JSON.parse(await readFile(join(ens, 'metrics-detail.json'), 'utf8'));
+    assert.equal(meta.temperature, detail.temperature, 'calibrated on validation like a trained run');
+    assert.ok(detail.variants['val/flip'] && detail.variants['val/none'], 'both flip modes evaluated with --tta');
+    tf.dispose(x);
+    for (const m of [a, b, merged]) m.dispose();
+    // The extension's classifier loads it as any model (and folds both members' BatchNorms).
+    const classifier = await load(fileLoadHandler(join(ens, 'best', 'model.json')));
+    assert.equal(classifier.inputSize, 16);
+    classifier.dispose();
+
+    const report = await readFile(join(ens, 'report.html'), 'utf8');
+    assert.match(report, /Result \(ensemble of 2 runs/);
+    assert.ok(report.includes(join(m1, 'report.html')), 'the report links the members\' reports');
+    assert.doesNotMatch(report, /<canvas id="loss">/, 'no empty training curves');
+
+    // Ship: the card describes the members' shared recipe, their seeds and how to reproduce all of it.
+    const out = join(root, 'shipped-ensemble');
+    const shipped = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/make-model-card.ts', '--run', ens, '--baseline', join(root, 'runB'), '--out', out], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(shipped.status, 0, shipped.stderr);
+    const card = JSON.parse(await readFile(join(out, 'model-card.json'), 'utf8'));
+    parseModelCard(card);
+    assert.equal(card.name, 'DermLens ensemble of 2 compact CNNs');
+    assert.deepEqual(card.recipe.ensemble, { members: ['member1', 'member2'], seeds: [7, 8], splitSeed: 7 });
+    assert.match(card.training, /^2 networks, each trained from scratch .*split, seed 7\) .* dropout \(7, 8\); the shipped model averages their probabilities\.$/);
+    assert.match(card.trainCommand, /--out runs\/release-m1 .*--seed 7 .* && .*--out runs\/release-m2 .*--seed 8 --split-seed 7 .* && npx dermlens ensemble --member runs\/release-m1 --member runs\/release-m2 --out runs\/release --tta$/);
+    assert.match(await readFile(join(out, 'MODEL_CARD.md'), 'utf8'), /- 2 networks of architecture `compact`/);
+
+    // Refusals, with nothing written: a Sequential member, another split, a member listed twice, too few.
+    await assert.rejects(buildEnsemble({ members: [m1, runA], outDir: join(root, 'ensX'), tta: false, quantize: 'none' }, quiet), /Sequential model/);
+    const otherSplit = join(root, 'member-other-split');
+    await cp(m2, otherSplit, { recursive: true });
+    const moved = await splitOf(otherSplit);
+    [moved.val[0], moved.test[0]] = [moved.test[0], moved.val[0]];
+    await writeFile(join(otherSplit, 'split.json'), JSON.stringify(moved));
+    await assert.rejects(buildEnsemble({ members: [m1, otherSplit], outDir: join(root, 'ensX'), tta: false, quantize: 'none' }, quiet), /different split/);
+    await assert.rejects(buildEnsemble({ members: [m1, m1], outDir: join(root, 'ensX'), tta: false, quantize: 'none' }, quiet), /listed twice/);
+    await assert.rejects(buildEnsemble({ members: [m1, m2], outDir: ens, tta: false, quantize: 'none' }, quiet), /already holds a run/);
+    assert.equal((await readdir(root)).includes('ensX'), false, 'nothing written');
+    assert.equal(await main(['ensemble', '--member', m1, '--out', join(root, 'ensX')]), 1, 'one member is a usage error');
   });
 
   test('evaluate --json writes exactly the metric keys; missing images are skipped', async () => {

@@ -1,0 +1,129 @@
+// `dermlens ensemble`: turns finished training runs on one split into a run folder whose best/ model
+// averages their probabilities (trainer/merge-models.ts), calibrated and evaluated exactly as a
+// training run's final model is (finalEvaluation: temperature, flip mode and melanoma threshold chosen
+// on validation, test evaluated once). The folder has the files a training run ends with (config.json,
+// split.json, best/, metrics*.json, predictions.json, report.html, provenance.json) except history and
+// checkpoints, so `dermlens report`, `npm run ship` and the extension take it like any run.
+import { copyFile, mkdir, readFile, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { tf } from '../core/tf.ts';
+import { loadDataset } from './dataset.ts';
+import { dermlensMetadata, exportModel, type Quantization } from './export-model.ts';
+import { mergeModels } from './merge-models.ts';
+import { parseHamMetadata } from './metadata.ts';
+import { fileLoadHandler } from './model-io.ts';
+import { appendProvenance, currentProvenance } from './provenance.ts';
+import { writeRunReport } from './run-report.ts';
+import { loadSplit, splitIndices, type SavedSplit, type Split } from './split.ts';
+import type { TrainConfig } from './train-config.ts';
+import { finalEvaluation, findMetadataFile, writeJsonAtomic, type FinalEvaluation, type TrainOptions } from './train.ts';
+
+/** config.json of an ensemble run. */
+export interface EnsembleConfig {
+  kind: 'ensemble';
+  /** The member training runs (absolute folders), in the order their networks are merged. */
+  members: string[];
+  dataDir: string;
+  outDir: string;
+  /** The members' architecture(s), e.g. "compact" or "compact+seed". */
+  arch: string;
+  size: number;
+  /** Also evaluate with flip averaging, and keep it if it helps on val. */
+  tta: boolean;
+  quantize: Quantization;
+  /** The shared split's seed and fractions (from its split.json). */
+  seed: number;
+  valFraction: number;
+  testFraction: number;
+}
+
+export interface EnsembleRequest {
+  members: string[];
+  outDir: string;
+  tta: boolean;
+  quantize: Quantization;
+  /** Dataset folder; default: the first member's. */
+  dataDir?: string;
+}
+
+const readJson = async <T>(path: string, what: string): Promise<T> => {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as T;
+  } catch (err) {
+    throw new Error(`${what}: cannot read ${path} (${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : (err as Error).message})`);
+  }
+};
+const sameSides = (a: Split, b: Split) => (['train', 'val', 'test'] as const).every((side) => JSON.stringify(a[side]) === JSON.stringify(b[side]));
+
+/** Checks that every member is a finished run on one split at one input size; returns their configs and the split. */
+async function readMembers(dirs: string[]): Promise<{ configs: TrainConfig[]; split: SavedSplit }> {
+  if (dirs.length < 2) throw new Error(`an ensemble needs at least two member runs (--member <run> twice or more), got ${dirs.length}`);
+  if (new Set(dirs).size !== dirs.length) throw new Error('a member run is listed twice: averaging a network with itself only weights it more');
+  const configs: TrainConfig[] = [];
+  let split: SavedSplit | undefined;
+  for (const dir of dirs) {
+    const config = await readJson<TrainConfig>(join(dir, 'config.json'), `member ${dir}`);
+    await readJson(join(dir, 'metrics-detail.json'), `member ${dir} has not finished training`);
+    await stat(join(dir, 'best', 'model.json')).catch(() => { throw new Error(`member ${dir} has no best/model.json`); });
+    const memberSplit = await loadSplit(join(dir, 'split.json'));
+    if (split && !sameSides(split, memberSplit)) {
+      throw new Error(`member ${dir} was trained on a different split than ${dirs[0]}; members must share one split (train them with the same --split-seed)`);
+    }
+    if (configs.length && config.size !== configs[0].size) {
+      throw new Error(`member ${dir} takes ${config.size} px, ${dirs[0]} takes ${configs[0].size} px: members must share the input size`);
+    }
+    split ??= memberSplit;
+    configs.push(config);
+  }
+  return { configs, split: split! };
+}
+
+export async function buildEnsemble(request: EnsembleRequest, options: TrainOptions = {}): Promise<{ config: EnsembleConfig; final: FinalEvaluation }> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const members = request.members.map((m) => resolve(m));
+  const outDir = resolve(request.outDir);
+  if (members.includes(outDir)) throw new Error(`--out ${outDir} is one of the members`);
+  const { configs, split } = await readMembers(members);
+  if (await stat(join(outDir, 'config.json')).then(() => true, () => false)) {
+    throw new Error(`${outDir} already holds a run; choose another --out`);
+  }
+  const dataDir = resolve(request.dataDir ?? configs[0].dataDir);
+  const metadataPath = await findMetadataFile(dataDir);
+  const items = parseHamMetadata(await readFile(metadataPath, 'utf8'), metadataPath);
+  const config: EnsembleConfig = {
+    kind: 'ensemble', members, dataDir, outDir, arch: [...new Set(configs.map((c) => c.arch))].join('+'), size: configs[0].size,
+    tta: request.tta, quantize: request.quantize, seed: split.seed, valFraction: split.valFraction, testFraction: split.testFraction,
+  };
+
+  // Merge first: a member that cannot be merged fails before anything is written.
+  const loaded = await Promise.all(members.map((m) => tf.loadLayersModel(fileLoadHandler(join(m, 'best', 'model.json')))));
+  let merged: tf.LayersModel;
+  try {
+    merged = await mergeModels(loaded, `ensemble${members.length}`);
+  } finally {
+    for (const m of loaded) m.dispose();
+  }
+  try {
+    await mkdir(outDir, { recursive: true });
+    await writeJsonAtomic(join(outDir, 'config.json'), config);
+    await copyFile(join(members[0], 'split.json'), join(outDir, 'split.json'));
+    await appendProvenance(outDir, currentProvenance(false));
+    await exportModel(merged, join(outDir, 'best'), dermlensMetadata({ arch: `ensemble of ${members.length} ${config.arch}`, inputSize: config.size }));
+  } finally {
+    merged.dispose();
+  }
+  log(`merged ${members.length} networks (${members.join(', ')}) into ${join(outDir, 'best')}`);
+
+  // Only validation and test images are needed: the members are trained already.
+  const wanted = new Set([...split.val, ...split.test]);
+  const ds = await loadDataset({ images: items.filter((i) => wanted.has(i.imageId)), imageDir: dataDir, size: config.size, cacheDir: options.cacheDir });
+  const idx = splitIndices(ds.items, split);
+  for (const side of ['val', 'test'] as const) {
+    if (idx[side].length === 0) throw new Error(`the ${side} split has no loadable images in ${dataDir}`);
+  }
+  const labelOf = (i: number) => ds.items[i].label;
+  const final = await finalEvaluation({ ...config, arch: `ensemble of ${members.length} ${config.arch}` }, ds, idx,
+    idx.val.map(labelOf), idx.test.map(labelOf), options, log);
+  log(`report: ${await writeRunReport(outDir, { backend: options.backend })}`);
+  return { config, final };
+}
