@@ -84,8 +84,11 @@ export async function buildEnsemble(request: EnsembleRequest, options: TrainOpti
   const outDir = resolve(request.outDir);
   if (members.includes(outDir)) throw new Error(`--out ${outDir} is one of the members`);
   const { configs, split } = await readMembers(members);
-  if (await stat(join(outDir, 'config.json')).then(() => true, () => false)) {
-    throw new Error(`${outDir} already holds a run; choose another --out`);
+  // An ensemble that was interrupted before its evaluation finished is simply made again; a finished
+  // one, or a training run, is never overwritten.
+  const existing = await readFile(join(outDir, 'config.json'), 'utf8').then((t) => JSON.parse(t) as { kind?: string }, () => null);
+  if (existing && (existing.kind !== 'ensemble' || await stat(join(outDir, 'metrics-detail.json')).then(() => true, () => false))) {
+    throw new Error(`${outDir} already holds a ${existing.kind === 'ensemble' ? 'finished ensemble' : 'run'}; choose another --out`);
   }
   const dataDir = resolve(request.dataDir ?? configs[0].dataDir);
   const metadataPath = await findMetadataFile(dataDir);
@@ -117,6 +120,7 @@ export async function buildEnsemble(request: EnsembleRequest, options: TrainOpti
   // Only validation and test images are needed: the members are trained already.
   const wanted = new Set([...split.val, ...split.test]);
   const ds = await loadDataset({ images: items.filter((i) => wanted.has(i.imageId)), imageDir: dataDir, size: config.size, cacheDir: options.cacheDir });
+  if (ds.skipped.length) log(`skipped ${ds.skipped.length} unreadable image(s): ${ds.skipped.slice(0, 5).map((x) => `${x.imageId} (${x.reason})`).join(', ')}${ds.skipped.length > 5 ? ', ...' : ''}`);
   const idx = splitIndices(ds.items, split);
   for (const side of ['val', 'test'] as const) {
     if (idx[side].length === 0) throw new Error(`the ${side} split has no loadable images in ${dataDir}`);

@@ -317,7 +317,15 @@ describe('dermlens train end to end (cpu backend)', { timeout: 240_000 }, () => 
     await writeFile(join(otherSplit, 'split.json'), JSON.stringify(moved));
     await assert.rejects(buildEnsemble({ members: [m1, otherSplit], outDir: join(root, 'ensX'), tta: false, quantize: 'none' }, quiet), /different split/);
     await assert.rejects(buildEnsemble({ members: [m1, m1], outDir: join(root, 'ensX'), tta: false, quantize: 'none' }, quiet), /listed twice/);
-    await assert.rejects(buildEnsemble({ members: [m1, m2], outDir: ens, tta: false, quantize: 'none' }, quiet), /already holds a run/);
+    await assert.rejects(buildEnsemble({ members: [m1, m2], outDir: ens, tta: false, quantize: 'none' }, quiet), /already holds a finished ensemble/);
+    await assert.rejects(buildEnsemble({ members: [m1, m2], outDir: m1, tta: false, quantize: 'none' }, quiet), /is one of the members/);
+    await assert.rejects(buildEnsemble({ members: [m1, m2], outDir: runA, tta: false, quantize: 'none' }, quiet), /already holds a run/);
+    // An ensemble interrupted before its evaluation finished is made again.
+    const interrupted = join(root, 'ensemble-interrupted');
+    await cp(ens, interrupted, { recursive: true });
+    await rm(join(interrupted, 'metrics-detail.json'));
+    await buildEnsemble({ members: [m1, m2], outDir: interrupted, tta: false, quantize: 'none' }, quiet);
+    assert.ok((await stat(join(interrupted, 'metrics-detail.json'))).size > 0);
     assert.equal((await readdir(root)).includes('ensX'), false, 'nothing written');
     assert.equal(await main(['ensemble', '--member', m1, '--out', join(root, 'ensX')]), 1, 'one member is a usage error');
   });
