@@ -93,7 +93,9 @@ function candidateRow(dir: string, t: Awaited<ReturnType<typeof readTraining>>, 
   const c = t.recipe;
   return {
     run: basename(dir), arch: t.members ? `${t.members.length} x ${c.arch as string}` : c.arch as string, inputSize: c.size as number, epochs: c.epochs as number,
-    balance: c.balance as string, augment: c.augment as string, ema: (c.ema as number | undefined) ?? 0, bestEpoch: t.bestEpochs.join('/'),
+    balance: c.balance as string, augment: c.augment as string, ema: (c.ema as number | undefined) ?? 0,
+    // An ensemble has no epoch of its own: its members' best epochs instead.
+    ...(t.members ? { bestEpoch: null, memberBestEpochs: t.bestEpochs } : { bestEpoch: t.bestEpochs[0] }),
     tta: d.tta, valBalancedAccuracy: v.balancedAccuracy, valMacroAuc: v.macroAuc, valEce: v.ece,
     valMelanomaRecall: v.perClass.mel.recall,
   };
@@ -338,7 +340,7 @@ balanced accuracy; test numbers played no part in the choice.
 
 | run | arch | input | epochs (best) | balance | augment | weight EMA | test-time flip | val balanced acc. | val macro AUC | val ECE | val melanoma recall (arg-max) |
 |---|---|---|---|---|---|---|---|---|---|---|---|
-${candidates.map((c, i) => `| ${i === 0 ? `**${c.run}** (shipped)` : c.run} | ${c.arch} | ${c.inputSize} px | ${c.epochs} (${c.bestEpoch}) | ${c.balance} | ${c.augment} | ${c.ema || 'no'} | ${c.tta} | ${num(c.valBalancedAccuracy)} | ${num(c.valMacroAuc)} | ${num(c.valEce)} | ${pct(c.valMelanomaRecall)} |`).join('\n')}
+${candidates.map((c, i) => `| ${i === 0 ? `**${c.run}** (shipped)` : c.run} | ${c.arch} | ${c.inputSize} px | ${c.epochs} (${c.bestEpoch ?? c.memberBestEpochs?.join('/')}) | ${c.balance} | ${c.augment} | ${c.ema || 'no'} | ${c.tta} | ${num(c.valBalancedAccuracy)} | ${num(c.valMacroAuc)} | ${num(c.valEce)} | ${pct(c.valMelanomaRecall)} |`).join('\n')}
 ` : ''}
 ## Known limitations
 ${card.limitations.map((l) => `- ${l}`).join('\n')}

@@ -304,6 +304,7 @@ describe('dermlens train end to end (cpu backend)', { timeout: 240_000 }, () => 
     parseModelCard(card);
     assert.equal(card.name, 'DermLens ensemble of 2 compact CNNs');
     assert.deepEqual(card.recipe.ensemble, { members: ['member1', 'member2'], seeds: [7, 8], splitSeed: 7 });
+    assert.deepEqual([card.candidates.runs[0].arch, card.candidates.runs[0].bestEpoch, card.candidates.runs[0].memberBestEpochs.length], ['2 x compact', null, 2]);
     assert.match(card.training, /^2 networks, each trained from scratch .*split, seed 7\) .* dropout \(7, 8\); the shipped model averages their probabilities\.$/);
     assert.match(card.trainCommand, /--out runs\/release-m1 .*--seed 7 .* && .*--out runs\/release-m2 .*--seed 8 --split-seed 7 .* && npx dermlens ensemble --member runs\/release-m1 --member runs\/release-m2 --out runs\/release --tta$/);
     assert.match(await readFile(join(out, 'MODEL_CARD.md'), 'utf8'), /- 2 networks of architecture `compact`/);
