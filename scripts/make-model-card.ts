@@ -25,7 +25,7 @@ import { argmax, thresholdStats, type Metrics } from '../core/metrics.ts';
 import { parseModelCard } from '../extension/shared/model-card.ts';
 import { readProvenance } from '../trainer/provenance.ts';
 import { balancedAccuracyOf, bootstrapInterval, type Interval } from '../trainer/bootstrap.ts';
-import { parseHamMetadata } from '../trainer/metadata.ts';
+import { readLesionIds } from '../trainer/lesion-ids.ts';
 import { median } from './median.ts';
 
 // A refusal (wrong split, a run that loses on validation, a missing file) is a message, not a stack trace.
@@ -149,11 +149,7 @@ const alertRecallOn = (threshold: number) => (idx: Uint32Array) => {
 // Lesion ids from the metadata file the split was made from, so the bootstrap draws whole lesions. If
 // that file is not on this machine, images are drawn one by one and the card says so.
 const predictedIds: string[] = (predictions.test as { imageIds?: string[] }).imageIds ?? [];
-const lesionOf = await readFile(split.source, 'utf8')
-  .then((text) => new Map(parseHamMetadata(text, split.source).map((item) => [item.imageId, item.lesionId])))
-  .catch(() => null);
-const lesions = lesionOf && predictedIds.length === testLabels.length && predictedIds.every((id) => lesionOf.has(id))
-  ? predictedIds.map((id) => lesionOf.get(id)!) : undefined;
+const lesions = predictedIds.length === testLabels.length ? await readLesionIds(split.source, predictedIds) : undefined;
 // On a tiny test split every resample may miss a class: then there is no interval, and the card says nothing.
 const intervalOrNull = (make: () => Interval): Interval | null => {
   try { return make(); } catch { return null; }

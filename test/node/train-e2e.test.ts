@@ -329,6 +329,27 @@ describe('dermlens train end to end (cpu backend)', { timeout: 240_000 }, () => 
     assert.ok((await stat(join(interrupted, 'metrics-detail.json'))).size > 0);
     assert.equal((await readdir(root)).includes('ensX'), false, 'nothing written');
     assert.equal(await main(['ensemble', '--member', m1, '--out', join(root, 'ensX')]), 1, 'one member is a usage error');
+
+    // compare: paired, lesion-resampled intervals for validation differences; only runs on one split.
+    const compare = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'scripts/compare-runs.ts', ...args], { encoding: 'utf8', timeout: 60_000 });
+    const compared = compare('--base', m1, '--run', m2, '--run', ens);
+    assert.equal(compared.status, 0, compared.stderr);
+    assert.match(compared.stdout, /resampling the \d+ lesions/);
+    const rows = compared.stdout.trim().split('\n').slice(2);
+    assert.deepEqual(rows.map((r) => r.split(/\s+/)[0]), ['member2', 'ensemble']);
+    const baseScore = JSON.parse(await readFile(join(m1, 'metrics-detail.json'), 'utf8')).val.balancedAccuracy;
+    for (const [row, dir] of [[rows[0], m2], [rows[1], ens]] as const) {
+      const [, score, diff, low, , high] = row.split(/\s+/).map(Number);
+      const expected = JSON.parse(await readFile(join(dir, 'metrics-detail.json'), 'utf8')).val.balancedAccuracy;
+      assert.ok(Math.abs(score - expected) < 6e-4 && Math.abs(diff - (expected - baseScore)) < 1.1e-3, row);
+      assert.ok(low <= diff + 1e-9 && diff <= high + 1e-9, `the interval holds the observed difference: ${row}`);
+    }
+    const otherPredictions = JSON.parse(await readFile(join(otherSplit, 'predictions.json'), 'utf8'));
+    otherPredictions.val.imageIds[0] = moved.val[0]; // as if validated on the other split
+    await writeFile(join(otherSplit, 'predictions.json'), JSON.stringify(otherPredictions));
+    const mismatched = compare('--base', m1, '--run', otherSplit);
+    assert.equal(mismatched.status, 1);
+    assert.match(mismatched.stderr, /^compare: member-other-split was validated on other images/);
   });
 
   test('evaluate --json writes exactly the metric keys; missing images are skipped', async () => {
