@@ -26,6 +26,7 @@ import { parseModelCard } from '../extension/shared/model-card.ts';
 import { readProvenance } from '../trainer/provenance.ts';
 import { balancedAccuracyOf, bootstrapInterval, type Interval } from '../trainer/bootstrap.ts';
 import { readLesionIds } from '../trainer/lesion-ids.ts';
+import { sameSides } from '../trainer/split.ts';
 import { median } from './median.ts';
 
 // A refusal (wrong split, a run that loses on validation, a missing file) is a message, not a stack trace.
@@ -83,9 +84,8 @@ const bestEpochOf = (h: Array<{ epoch: number; valBalancedAccuracy: number }>) =
   h.reduce((best, e) => (e.valBalancedAccuracy > best.valBalancedAccuracy ? e : best)).epoch;
 const baseBestEpoch = bestEpochOf(baseHistory);
 // Same image ids on every side, not just the same counts: rows of one table must share one test split.
-const sameSplit = (other: typeof split) => (['train', 'val', 'test'] as const).every((side) => JSON.stringify(other[side]) === JSON.stringify(split[side]));
+const sameSplit = (other: typeof split) => sameSides(other, split);
 if (!sameSplit(baseSplit)) throw new Error('the baseline run used a different split; compare models on the same split only');
-
 
 /** One row of the candidates table: a finished run, by its validation numbers only. */
 function candidateRow(dir: string, t: Awaited<ReturnType<typeof readTraining>>, d: { tta: string; val: Metrics }) {

@@ -102,7 +102,8 @@ metrics.json, metrics-detail.json, predictions.json, report.html. Classify time 
 of members (npm run bench:infer -- --model <out>/best).
 
   --member <run>     a finished training run (give two or more)
-  --out <dir>        the ensemble's run folder (must not hold a run yet)
+  --out <dir>        the ensemble's run folder (not a training run or a finished ensemble; an
+                     interrupted ensemble there is made again)
   --tta              also evaluate with flip averaging; keep it if it helps on val
   --quantize <q>     ${QUANTIZATIONS.join(' | ')}: also export best-<q>/ (default none)
   --data <dir>       dataset folder (default: the first member's)

@@ -7,16 +7,15 @@
 import { copyFile, mkdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { tf } from '../core/tf.ts';
-import { loadDataset } from './dataset.ts';
 import { dermlensMetadata, exportModel, type Quantization } from './export-model.ts';
 import { mergeModels } from './merge-models.ts';
-import { parseHamMetadata } from './metadata.ts';
+import { loadHeldOut } from './held-out.ts';
 import { fileLoadHandler } from './model-io.ts';
 import { appendProvenance, currentProvenance } from './provenance.ts';
 import { writeRunReport } from './run-report.ts';
-import { loadSplit, splitIndices, type SavedSplit, type Split } from './split.ts';
+import { loadSplit, sameSides, type SavedSplit } from './split.ts';
 import type { TrainConfig } from './train-config.ts';
-import { finalEvaluation, findMetadataFile, writeJsonAtomic, type FinalEvaluation, type TrainOptions } from './train.ts';
+import { finalEvaluation, writeJsonAtomic, type FinalEvaluation, type TrainOptions } from './train.ts';
 
 /** config.json of an ensemble run. */
 export interface EnsembleConfig {
@@ -53,7 +52,6 @@ const readJson = async <T>(path: string, what: string): Promise<T> => {
     throw new Error(`${what}: cannot read ${path} (${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : (err as Error).message})`);
   }
 };
-const sameSides = (a: Split, b: Split) => (['train', 'val', 'test'] as const).every((side) => JSON.stringify(a[side]) === JSON.stringify(b[side]));
 
 /** Checks that every member is a finished run on one split at one input size; returns their configs and the split. */
 async function readMembers(dirs: string[]): Promise<{ configs: TrainConfig[]; split: SavedSplit }> {
@@ -91,12 +89,12 @@ export async function buildEnsemble(request: EnsembleRequest, options: TrainOpti
     throw new Error(`${outDir} already holds a ${existing.kind === 'ensemble' ? 'finished ensemble' : 'run'}; choose another --out`);
   }
   const dataDir = resolve(request.dataDir ?? configs[0].dataDir);
-  const metadataPath = await findMetadataFile(dataDir);
-  const items = parseHamMetadata(await readFile(metadataPath, 'utf8'), metadataPath);
   const config: EnsembleConfig = {
     kind: 'ensemble', members, dataDir, outDir, arch: [...new Set(configs.map((c) => c.arch))].join('+'), size: configs[0].size,
     tta: request.tta, quantize: request.quantize, seed: split.seed, valFraction: split.valFraction, testFraction: split.testFraction,
   };
+  /** The model's metadata name for it (the config keeps the members' architecture, as a training run's does). */
+  const modelArch = `ensemble of ${members.length} ${config.arch}`;
 
   // Merge first: a member that cannot be merged fails before anything is written.
   const loaded = await Promise.all(members.map((m) => tf.loadLayersModel(fileLoadHandler(join(m, 'best', 'model.json')))));
@@ -111,22 +109,20 @@ export async function buildEnsemble(request: EnsembleRequest, options: TrainOpti
     await writeJsonAtomic(join(outDir, 'config.json'), config);
     await copyFile(join(members[0], 'split.json'), join(outDir, 'split.json'));
     await appendProvenance(outDir, currentProvenance(false));
-    await exportModel(merged, join(outDir, 'best'), dermlensMetadata({ arch: `ensemble of ${members.length} ${config.arch}`, inputSize: config.size }));
+    await exportModel(merged, join(outDir, 'best'), dermlensMetadata({ arch: modelArch, inputSize: config.size }));
   } finally {
     merged.dispose();
   }
   log(`merged ${members.length} networks (${members.join(', ')}) into ${join(outDir, 'best')}`);
 
   // Only validation and test images are needed: the members are trained already.
-  const wanted = new Set([...split.val, ...split.test]);
-  const ds = await loadDataset({ images: items.filter((i) => wanted.has(i.imageId)), imageDir: dataDir, size: config.size, cacheDir: options.cacheDir });
+  const { ds, idx } = await loadHeldOut(dataDir, split, config.size, options.cacheDir);
   if (ds.skipped.length) log(`skipped ${ds.skipped.length} unreadable image(s): ${ds.skipped.slice(0, 5).map((x) => `${x.imageId} (${x.reason})`).join(', ')}${ds.skipped.length > 5 ? ', ...' : ''}`);
-  const idx = splitIndices(ds.items, split);
   for (const side of ['val', 'test'] as const) {
     if (idx[side].length === 0) throw new Error(`the ${side} split has no loadable images in ${dataDir}`);
   }
   const labelOf = (i: number) => ds.items[i].label;
-  const final = await finalEvaluation({ ...config, arch: `ensemble of ${members.length} ${config.arch}` }, ds, idx,
+  const final = await finalEvaluation({ ...config, arch: modelArch }, ds, idx,
     idx.val.map(labelOf), idx.test.map(labelOf), options, log);
   log(`report: ${await writeRunReport(outDir, { backend: options.backend })}`);
   return { config, final };

@@ -6,12 +6,10 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { computeMetrics } from '../core/metrics.ts';
 import { findCheckpoint, readCheckpointState } from './checkpoint.ts';
-import { loadDataset } from './dataset.ts';
 import { loadModelFile } from './evaluate.ts';
-import { parseHamMetadata } from './metadata.ts';
 import { predictDataset } from './predict.ts';
 import { writeReport, type ReportEpoch, type ReportInput, type SplitPredictions } from './report.ts';
-import { loadSplit, splitIndices } from './split.ts';
+import { loadSplit } from './split.ts';
 import type { TrainConfig } from './train-config.ts';
 
 async function readJson<T>(path: string): Promise<T | undefined> {
@@ -25,13 +23,9 @@ async function readJson<T>(path: string): Promise<T | undefined> {
 
 /** Val/test predictions of best/ with its stored temperature and TTA, recomputed from the saved split. */
 async function recomputePredictions(runDir: string, config: TrainConfig, cacheDir?: string): Promise<{ val: SplitPredictions; test: SplitPredictions }> {
-  const { findMetadataFile } = await import('./train.ts');
-  const metadataPath = await findMetadataFile(config.dataDir);
-  const items = parseHamMetadata(await readFile(metadataPath, 'utf8'), metadataPath);
-  const split = await loadSplit(join(runDir, 'split.json'));
-  const wanted = new Set([...split.val, ...split.test]);
-  const ds = await loadDataset({ images: items.filter((i) => wanted.has(i.imageId)), imageDir: config.dataDir, size: config.size, cacheDir });
-  const idx = splitIndices(ds.items, split);
+  // Imported when needed: held-out.ts reaches train.ts, which imports this module.
+  const { loadHeldOut } = await import('./held-out.ts');
+  const { ds, idx } = await loadHeldOut(config.dataDir, await loadSplit(join(runDir, 'split.json')), config.size, cacheDir);
   const { model, metadata } = await loadModelFile(join(runDir, 'best'));
   try {
     const side = async (indices: number[]): Promise<SplitPredictions> => ({

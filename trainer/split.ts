@@ -25,6 +25,9 @@ export const DEFAULT_SPLIT_OPTIONS: Readonly<SplitOptions> = Object.freeze({ see
 export const SIDES = ['train', 'val', 'test'] as const;
 export type Side = (typeof SIDES)[number];
 
+/** Whether two splits put the same images, in the same order, on every side (not just the same counts). */
+export const sameSides = (a: Split, b: Split): boolean => SIDES.every((side) => JSON.stringify(a[side]) === JSON.stringify(b[side]));
+
 interface Lesion {
   id: string;
   label: number;
