@@ -28,6 +28,8 @@ async function readVal(dir: string): Promise<{ name: string; val: ValPredictions
     try { return JSON.parse(await readFile(join(dir, file), 'utf8')); } catch (e) { throw new Error(`cannot read ${join(dir, file)}: ${(e as Error).message}`); }
   };
   const [predictions, split] = await Promise.all([read('predictions.json'), read('split.json')]);
+  // A refit trained on the validation images; the validation predictions it carries are its reference's.
+  if (predictions.refitFrom) throw new Error(`${basename(dir)} is a refit of ${basename(predictions.refitFrom)}: it trained on the validation images, so it has no validation predictions of its own (compare ${basename(predictions.refitFrom)})`);
   if (!predictions.val?.imageIds) throw new Error(`${dir}/predictions.json has no validation image ids (a run older than them: rerun dermlens report --run ${dir})`);
   return { name: basename(dir), val: predictions.val, source: split.source };
 }

@@ -14,6 +14,9 @@
 // An ensemble run (dermlens ensemble) ships like any run: its members' configs and histories are read
 // from the member folders it names, and the card describes the members' shared recipe and seeds.
 //
+// A refit (dermlens train --refit-from <run>) ships with its reference run's validation numbers, which
+// the card labels as the reference's: the refit trained on the validation images.
+//
 // --latency names `npm run bench:infer -- --model <run>/best --backends wasm --repeat 5 --json` output
 // for this run's model; the card then reports the classify-time target with the median over its rows.
 import { copyFile, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
@@ -65,7 +68,9 @@ async function readTraining(dir: string, config: Record<string, unknown>) {
     const differs = Object.keys({ ...c, ...configs[0] }).filter((k) => !PER_MEMBER_KEYS.has(k) && JSON.stringify(c[k]) !== JSON.stringify(configs[0][k]));
     if (differs.length) throw new Error(`ensemble ${dir}: member ${members![i]} differs from ${members![0]} in ${differs.join(', ')}; the card describes one shared recipe`);
   }
-  return { members, configs, histories, recipe: configs[0], bestEpochs: histories.map(bestEpochOf) };
+  // A refit keeps its last epoch: it has no validation score per epoch to pick one by.
+  const bestEpochs = config.refitFrom ? [histories[0].length] : histories.map(bestEpochOf);
+  return { members, configs, histories, recipe: configs[0], bestEpochs };
 }
 
 const config = await readJson(join(runDir, 'config.json'));
@@ -78,6 +83,7 @@ const baseSplit = await readJson(join(baseDir, 'split.json'));
 const baseHistory: Array<{ epoch: number; valBalancedAccuracy: number }> = await readJson(join(baseDir, 'history.json'));
 /** history.json as a list of epochs (a plain list, or one wrapped as { epochs }). */
 function epochsOf(h: unknown): Array<{ epoch: number; valBalancedAccuracy: number }> {
+  // (A refit's epochs have valBalancedAccuracy null; its best epoch is not looked up this way.)
   return Array.isArray(h) ? h : (h as { epochs?: [] }).epochs ?? [];
 }
 const bestEpochOf = (h: Array<{ epoch: number; valBalancedAccuracy: number }>) =>
@@ -96,6 +102,8 @@ function candidateRow(dir: string, t: Awaited<ReturnType<typeof readTraining>>, 
     balance: c.balance as string, augment: c.augment as string, ema: (c.ema as number | undefined) ?? 0,
     // An ensemble has no epoch of its own: its members' best epochs instead.
     ...(t.members ? { bestEpoch: null, memberBestEpochs: t.bestEpochs } : { bestEpoch: t.bestEpochs[0] }),
+    // A refit's validation numbers are its reference run's (it trained on the validation images).
+    ...(c.refitFrom ? { refitOf: basename(c.refitFrom as string) } : {}),
     tta: d.tta, valBalancedAccuracy: v.balancedAccuracy, valMacroAuc: v.macroAuc, valEce: v.ece,
     valMelanomaRecall: v.perClass.mel.recall,
   };
@@ -106,6 +114,10 @@ async function readCandidate(dir: string) {
   return candidateRow(dir, await readTraining(dir, c), d);
 }
 const training = await readTraining(runDir, config);
+/** The validated run a refit repeats (its recipe, settings and validation numbers), or null. */
+const refitOf: string | null = config.refitFrom ?? null;
+const refitName = refitOf ? basename(refitOf) : null;
+const refitConfig = refitOf ? await readJson(join(refitOf, 'config.json')) : null;
 const recipe = training.recipe;
 const seeds = training.configs.map((c) => c.seed as number);
 // The shipped run's files are read above already; only the other candidates are read here.
@@ -120,7 +132,7 @@ const epochs = training.histories[0];
 const sideTotal = (side: string) => Object.values(split.counts[side] as Record<string, number>).reduce((a, b) => a + b, 0);
 const splitSizes = { train: sideTotal('train'), val: sideTotal('val'), test: sideTotal('test') };
 // The trainer's commit(s) as recorded by the run itself and, for an ensemble, by its members (trainer/provenance.ts).
-const provenance = (await Promise.all([runDir, ...training.members ?? []].map(readProvenance))).flat();
+const provenance = (await Promise.all([runDir, ...training.members ?? [], ...refitOf ? [refitOf] : []].map(readProvenance))).flat();
 const commits = [...new Set(provenance.map((p) => `${p.commit ?? 'unknown'}${p.dirty ? ' (with uncommitted changes)' : ''}`))];
 const commit = commits.length ? commits.join(', ') : 'not recorded';
 const weightBytes = (modelJson.weightsManifest as Array<{ weights: Array<{ shape: number[]; dtype: string }> }>)
@@ -176,7 +188,9 @@ const memberOut = (i: number) => `runs/release-m${i + 1}`;
 const trainCommand = ensembleSize
   ? [...training.configs.map((c, i) => trainCommandOf(c, memberOut(i))),
     `npx dermlens ensemble ${training.configs.map((_, i) => `--member ${memberOut(i)}`).join(' ')} --out runs/release${config.tta ? ' --tta' : ''}`].join(' && ')
-  : trainCommandOf(config, 'runs/release');
+  : refitConfig
+    ? `${trainCommandOf(refitConfig, 'runs/release-validated')} && npx dermlens train --refit-from runs/release-validated --out runs/release`
+    : trainCommandOf(config, 'runs/release');
 
 /** Median over bench:infer's wasm rows for this run's model (each row is itself the median of its timed calls). */
 async function wasmLatency(file: string) {
@@ -200,9 +214,10 @@ const card = {
   parameters,
   weightBytes,
   latency,
-  training: `${ensembleSize ? `${ensembleSize} networks, each trained` : 'Trained'} from scratch on HAM10000 (${splitSizes.train} training images, lesion-grouped split, seed ${split.seed}) with ${recipe.balance === 'sampling' ? 'class-balanced sampling' : recipe.balance}, ${recipe.augment} augmentation, label smoothing ${recipe.labelSmoothing}, ${recipe.epochs} epochs${recipe.ema ? `; the shipped weights are an exponential moving average (decay ${recipe.ema}) of the trained ones` : ''}; ${ensembleSize ? `each network's best epoch (${training.bestEpochs.join(', ')}) chosen on validation balanced accuracy. The networks differ only in their seed for initialisation, batch order, augmentation and dropout (${seeds.join(', ')}); the shipped model averages their probabilities.` : 'best epoch chosen on validation balanced accuracy.'}`,
+  training: `${ensembleSize ? `${ensembleSize} networks, each trained` : 'Trained'} from scratch on HAM10000 (${refitOf ? `${splitSizes.train + splitSizes.val} images: the training and validation sides` : `${splitSizes.train} training images`}, lesion-grouped split, seed ${split.seed}) with ${recipe.balance === 'sampling' ? 'class-balanced sampling' : recipe.balance}, ${recipe.augment} augmentation, label smoothing ${recipe.labelSmoothing}, ${recipe.epochs} epochs${recipe.ema ? `; the shipped weights are an exponential moving average (decay ${recipe.ema}) of the trained ones` : ''}; ${ensembleSize ? `each network's best epoch (${training.bestEpochs.join(', ')}) chosen on validation balanced accuracy. The networks differ only in their seed for initialisation, batch order, augmentation and dropout (${seeds.join(', ')}); the shipped model averages their probabilities.` : refitOf ? `last epoch kept. This is a refit: run ${refitName} trained the same recipe on the ${splitSizes.train} training images alone, was validated (its best epoch, ${refitName}'s temperature, test-time flip mode and melanoma threshold were chosen on validation), and the shipped network then repeated the recipe on training + validation images; those settings and the validation numbers in this card are ${refitName}'s.` : 'best epoch chosen on validation balanced accuracy.'}`,
   evaluation: { split: `held-out test split (whole lesions, never used for any choice), ${test.n} images`, ...pick(test) },
   metrics: { val: pick(val), test: pick(test) },
+  ...(refitOf ? { valMetricsFrom: `${refitName}: the shipped network is its refit on training + validation images, so it has no validation numbers of its own` } : {}),
   baseline: { arch: baseConfig.arch, inputSize: baseConfig.size, epochsTrained: baseHistory.length, bestEpoch: baseBestEpoch, metrics: { val: pick(baseDetail.val), test: pick(baseDetail.test) }, temperature: baseDetail.temperature, tta: baseDetail.tta },
   calibration: { temperature: detail.temperature, valEceBefore: detail.valEceUncalibrated, valEceAfter: val.ece, testEce: test.ece },
   inference: { tta: detail.tta, temperature: detail.temperature, topClass: 'arg-max of the calibrated probabilities', melanomaThreshold: op?.melanomaThreshold ?? null },
@@ -211,9 +226,10 @@ const card = {
   split: { seed: split.seed, valFraction: split.valFraction, testFraction: split.testFraction, sizes: splitSizes, perClass: split.counts, groupedBy: 'lesion_id' },
   preprocessing: { version: PREPROCESS_VERSION, description: 'RGBA pixels; centre crop to at most 4:3; area-averaging resize to inputSize x inputSize (linear interpolation when upscaling); alpha composited over white; /255.' },
   recipe: { ...recipe, dataDir: undefined, outDir: undefined, optimizer: 'Adam', loss: 'categorical cross-entropy',
+    ...(refitOf ? { refitFrom: refitName, trainedOn: 'train + val' } : {}),
     ...(ensembleSize ? { seed: undefined, splitSeed: undefined, tta: config.tta, ensemble: { members: training.members!.map((m) => basename(m)), seeds, splitSeed: split.seed } } : {}) },
   trainCommand,
-  candidates: { rule: 'highest validation balanced accuracy; test numbers played no part', runs: candidates },
+  candidates: { rule: `highest validation balanced accuracy; test numbers played no part${refitOf ? `. A refit carries its reference's validation numbers and ships in its place (research/README.md, fifth round)` : ''}`, runs: candidates },
   backend: detail.backend,
   epochsTrained: epochs.length,
   trainerCommit: commit,
@@ -291,7 +307,10 @@ HAM10000 (Tschandl, Rosendahl, Kittler, *Sci. Data* 5, 180161, 2018, doi:10.1038
 Split by \`lesion_id\` (every lesion wholly on one side), stratified by class, seed ${split.seed}:
 train ${splitSizes.train}, validation ${splitSizes.val}, test ${splitSizes.test} images.
 Every choice the trainer makes (epoch, ${config.tta ? 'test-time flip, ' : ''}temperature, melanoma threshold) and the choice
-between runs were made on validation; test numbers chose nothing. research/README.md says each time
+between runs were made on validation; test numbers chose nothing.${refitOf ? ` The shipped network is a **refit**: after run
+${refitName} was chosen on validation, its recipe was trained again on the training and validation images together
+(${splitSizes.train + splitSizes.val} images) and its last epoch kept; the temperature, flip mode and melanoma threshold are ${refitName}'s, and
+so are the validation numbers below (the refit has none of its own).` : ''} research/README.md says each time
 test numbers were read during development.${config.tta ? '' : ' Test-time flip averaging is off: it doubles the classify time.'}
 
 ## Results on the held-out test split (${test.n} images)
@@ -301,7 +320,7 @@ test numbers were read during development.${config.tta ? '' : ' Test-time flip a
 ${row(`**shipped** ${ensembleSize ? `${ensembleSize} x ` : ''}\`${config.arch}\` ${config.size} px`, test)}
 ${row(`seed baseline (original Keras recipe, ${baseConfig.size} px, ${baseHistory.length} epochs, best epoch ${baseBestEpoch})`, baseDetail.test)}
 
-Validation split: shipped ${num(val.balancedAccuracy)} balanced accuracy, ${num(val.macroAuc)} macro AUC;
+Validation split${refitOf ? ` (${refitName}, the validated run the shipped network refits)` : ''}: shipped ${num(val.balancedAccuracy)} balanced accuracy, ${num(val.macroAuc)} macro AUC;
 baseline ${num(baseDetail.val.balancedAccuracy)} and ${num(baseDetail.val.macroAuc)}.
 "Accuracy" alone is misleading here: always answering "nv" scores ${pct(test.perClass.nv.support / test.n)} on this split.
 
@@ -321,7 +340,7 @@ ${perClassRows.join('\n')}
 ${confusion.join('\n')}
 
 ### Calibration
-Temperature ${detail.temperature.toFixed(3)} (fitted on validation by minimising the negative log-likelihood):
+Temperature ${detail.temperature.toFixed(3)} (fitted on validation by minimising the negative log-likelihood${refitOf ? `, by ${refitName}` : ''}):
 validation ECE ${num(detail.valEceUncalibrated)} before, ${num(val.ece)} after; test ECE ${num(test.ece)}.
 
 ## Training recipe
@@ -332,11 +351,12 @@ each change bought on validation, is in research/README.md.
 ${candidates.length > 1 ? `
 ### Runs considered for shipping (validation split only)
 Full-length runs of this trainer on this split. The shipped one is the run with the highest validation
-balanced accuracy; test numbers played no part in the choice.
+balanced accuracy; test numbers played no part in the choice.${refitOf ? ` A refit is listed with its reference's validation numbers and
+ships in the reference's place; both were fixed before the refit's test numbers existed (research/README.md, fifth round).` : ''}
 
 | run | arch | input | epochs (best) | balance | augment | weight EMA | test-time flip | val balanced acc. | val macro AUC | val ECE | val melanoma recall (arg-max) |
 |---|---|---|---|---|---|---|---|---|---|---|---|
-${candidates.map((c, i) => `| ${i === 0 ? `**${c.run}** (shipped)` : c.run} | ${c.arch} | ${c.inputSize} px | ${c.epochs} (${c.bestEpoch ?? c.memberBestEpochs?.join('/')}) | ${c.balance} | ${c.augment} | ${c.ema || 'no'} | ${c.tta} | ${num(c.valBalancedAccuracy)} | ${num(c.valMacroAuc)} | ${num(c.valEce)} | ${pct(c.valMelanomaRecall)} |`).join('\n')}
+${candidates.map((c, i) => `| ${i === 0 ? `**${c.run}** (shipped)` : c.run}${'refitOf' in c ? ` (refit of ${c.refitOf}: its validation numbers)` : ''} | ${c.arch} | ${c.inputSize} px | ${c.epochs} (${c.bestEpoch ?? c.memberBestEpochs?.join('/')}) | ${c.balance} | ${c.augment} | ${c.ema || 'no'} | ${c.tta} | ${num(c.valBalancedAccuracy)} | ${num(c.valMacroAuc)} | ${num(c.valEce)} | ${pct(c.valMelanomaRecall)} |`).join('\n')}
 ` : ''}
 ## Known limitations
 ${card.limitations.map((l) => `- ${l}`).join('\n')}

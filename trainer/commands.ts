@@ -49,6 +49,10 @@ epoch), best/ (best val balanced accuracy, TF.js layers model), metrics.json (te
   --cache-dir <dir>       decoded-image cache (default ~/.cache/dermlens; --no-cache to disable)
   --resume                continue the run in --out from its last checkpoint (flags not given are taken
                           from its config.json; training settings must match)
+  --refit-from <run>      train <run>'s recipe again, unchanged, on its train + validation images and keep
+                          the last epoch; flip mode, temperature, melanoma threshold and the validation
+                          numbers are <run>'s (nothing held out is left to fit them on). Test stays unseen.
+                          Takes no recipe flags: only --data, --out, --backend, --cache-dir, --resume
 `;
 
 const EVALUATE_HELP = `Usage: dermlens evaluate --model <dir|model.json> --data <imagesDir> --labels <csv> [--json <file>] [--tta]
@@ -158,16 +162,25 @@ async function trainCommand(args: string[]): Promise<void> {
     'label-smoothing': { type: 'string' }, augment: { type: 'string' }, ema: { type: 'string' }, 'val-fraction': { type: 'string' },
     'test-fraction': { type: 'string' }, patience: { type: 'string' }, tta: { type: 'boolean' },
     quantize: { type: 'string' }, backend: { type: 'string' }, resume: { type: 'boolean' },
-    'cache-dir': { type: 'string' }, cache: { type: 'boolean' },
+    'cache-dir': { type: 'string' }, cache: { type: 'boolean' }, 'refit-from': { type: 'string' },
   });
   if (values.help) { process.stdout.write(TRAIN_HELP); return; }
   const outDir = str(values, 'out');
   if (!outDir) throw new UsageError('--out <dir> is required (the run folder)');
   const resume = values.resume === true;
+  const refitFrom = str(values, 'refit-from');
+  if (refitFrom) {
+    const recipeFlags = Object.keys(values).filter((k) => !['help', 'data', 'out', 'backend', 'resume', 'cache-dir', 'cache', 'refit-from'].includes(k));
+    if (recipeFlags.length) throw new UsageError(`--refit-from repeats ${refitFrom}'s recipe unchanged; drop ${recipeFlags.map((f) => `--${f}`).join(', ')}`);
+    if (resume) throw new UsageError('to resume a refit, pass --resume --out <dir> alone (its config.json names the reference run)');
+  }
 
   // A resumed run starts from its saved config; flags given now override it (and are checked for conflicts).
   let base: Omit<TrainConfig, 'dataDir' | 'outDir'> & Partial<TrainConfig> = { ...DEFAULT_TRAIN_CONFIG };
-  if (resume) {
+  if (refitFrom) {
+    const { loadRefitReference, refitConfig } = await import('./refit.ts');
+    base = refitConfig((await loadRefitReference(refitFrom)).config, refitFrom, outDir, str(values, 'data'));
+  } else if (resume) {
     const configPath = join(outDir, 'config.json');
     try {
       base = JSON.parse(await readFile(configPath, 'utf8')) as TrainConfig;
@@ -212,8 +225,9 @@ async function trainCommand(args: string[]): Promise<void> {
   const { train } = await import('./train.ts');
   const started = Date.now();
   const result = await train(config, { resume, cacheDir, backend });
-  console.log(`done in ${((Date.now() - started) / 60000).toFixed(1)} min: best epoch ${result.bestEpoch} `
-    + `(val balanced accuracy ${result.bestValBalancedAccuracy.toFixed(4)}); model in ${join(config.outDir, 'best')}`);
+  const kept = config.refitFrom ? `last epoch ${result.bestEpoch} (a refit: no validation score of its own)`
+    : `best epoch ${result.bestEpoch} (val balanced accuracy ${result.bestValBalancedAccuracy.toFixed(4)})`;
+  console.log(`done in ${((Date.now() - started) / 60000).toFixed(1)} min: ${kept}; model in ${join(config.outDir, 'best')}`);
 }
 
 async function evaluateCommand(args: string[]): Promise<void> {

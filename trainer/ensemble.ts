@@ -10,6 +10,7 @@ import { tf } from '../core/tf.ts';
 import { dermlensMetadata, exportModel, type Quantization } from './export-model.ts';
 import { mergeModels } from './merge-models.ts';
 import { loadHeldOut } from './held-out.ts';
+import { readJsonFile } from './read-json.ts';
 import { fileLoadHandler } from './model-io.ts';
 import { appendProvenance, currentProvenance } from './provenance.ts';
 import { writeRunReport } from './run-report.ts';
@@ -45,14 +46,6 @@ export interface EnsembleRequest {
   dataDir?: string;
 }
 
-const readJson = async <T>(path: string, what: string): Promise<T> => {
-  try {
-    return JSON.parse(await readFile(path, 'utf8')) as T;
-  } catch (err) {
-    throw new Error(`${what}: cannot read ${path} (${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : (err as Error).message})`);
-  }
-};
-
 /** Checks that every member is a finished run on one split at one input size; returns their configs and the split. */
 async function readMembers(dirs: string[]): Promise<{ configs: TrainConfig[]; split: SavedSplit }> {
   if (dirs.length < 2) throw new Error(`an ensemble needs at least two member runs (--member <run> twice or more), got ${dirs.length}`);
@@ -60,8 +53,8 @@ async function readMembers(dirs: string[]): Promise<{ configs: TrainConfig[]; sp
   const configs: TrainConfig[] = [];
   let split: SavedSplit | undefined;
   for (const dir of dirs) {
-    const config = await readJson<TrainConfig>(join(dir, 'config.json'), `member ${dir}`);
-    await readJson(join(dir, 'metrics-detail.json'), `member ${dir} has not finished training`);
+    const config = await readJsonFile<TrainConfig>(join(dir, 'config.json'), `member ${dir}`);
+    await readJsonFile(join(dir, 'metrics-detail.json'), `member ${dir} has not finished training`);
     await stat(join(dir, 'best', 'model.json')).catch(() => { throw new Error(`member ${dir} has no best/model.json`); });
     const memberSplit = await loadSplit(join(dir, 'split.json'));
     if (split && !sameSides(split, memberSplit)) {

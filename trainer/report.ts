@@ -26,6 +26,8 @@ export interface ReportInput {
   stoppedEarly?: boolean;
   /** Set for an ensemble run (dermlens ensemble): the member runs, which hold the training curves. */
   members?: string[];
+  /** Set for a refit (dermlens train --refit-from): the validated run whose settings and validation numbers it carries. */
+  refitFrom?: string;
   final?: {
     temperature: number;
     tta: 'none' | 'flip';
@@ -111,6 +113,7 @@ export function renderReport(input: ReportInput, chartJs: string): string {
     valMacroF1: history.map((h) => h.valMacroF1),
     valMacroAuc: history.map((h) => h.valMacroAuc),
     lr: history.map((h) => h.lr),
+    refit: input.refitFrom !== undefined,
     roc: input.predictions ? {
       val: rocSeries(input.predictions.val, final?.val),
       test: rocSeries(input.predictions.test, final?.test),
@@ -124,14 +127,18 @@ export function renderReport(input: ReportInput, chartJs: string): string {
   // Other variants (e.g. without flip TTA) only when TTA was evaluated; otherwise they repeat the rows above.
   const variants = final?.variants && config.tta ? Object.entries(final.variants).map(([k, m]) => summaryRow(`${k} (calibrated)`, m)).join('') : '';
 
+  const refit = input.refitFrom;
+  const provenanceNote = refit
+    ? `This is a refit: ${escapeHtml(refit)}'s recipe trained on its train + validation images, last epoch kept. The temperature, the TTA mode, the melanoma threshold and the validation rows are that run's (it trained without the validation images); test was evaluated once.`
+    : 'The temperature and the TTA mode were chosen on validation; test was evaluated once.';
   const finalSection = final ? `
-<h2>Result (${input.members ? `ensemble of ${input.members.length} runs` : `best epoch ${input.bestEpoch ?? '?'}`}, temperature ${fmt(final.temperature)}, test-time augmentation ${final.tta})</h2>
+<h2>Result (${input.members ? `ensemble of ${input.members.length} runs` : refit ? `refit, last epoch ${input.bestEpoch ?? '?'}` : `best epoch ${input.bestEpoch ?? '?'}`}, temperature ${fmt(final.temperature)}, test-time augmentation ${final.tta})</h2>
 <table><tr><th></th><th>images</th><th>accuracy</th><th>balanced accuracy</th><th>macro F1</th><th>macro AUC</th><th>ECE</th></tr>
 ${summaryRow('validation', final.val)}${summaryRow('test', final.test)}${variants}
 ${final.quantized ? summaryRow(`test, ${final.quantized.dtype} weights`, final.quantized.test) : ''}</table>
-<p>Validation ECE before temperature scaling: ${fmt(final.valEceUncalibrated)}. The temperature and the TTA mode were chosen on validation; test was evaluated once.</p>
+<p>Validation ECE before temperature scaling: ${fmt(final.valEceUncalibrated)}. ${provenanceNote}</p>
 <div class="row">${confusionTable(final.test, 'Test confusion matrix (shading: share of the true class)')}${perClassTable(final.test, 'Test per-class metrics')}</div>
-<div class="row">${confusionTable(final.val, 'Validation confusion matrix')}${perClassTable(final.val, 'Validation per-class metrics')}</div>
+<div class="row">${confusionTable(final.val, refit ? 'Validation confusion matrix (the reference run\'s)' : 'Validation confusion matrix')}${perClassTable(final.val, refit ? 'Validation per-class metrics (the reference run\'s)' : 'Validation per-class metrics')}</div>
 ${data.roc ? '<h2>ROC curves (one vs rest)</h2><div class="row"><div class="chart"><canvas id="rocVal"></canvas></div><div class="chart"><canvas id="rocTest"></canvas></div></div>' : ''}`
     : '<p><strong>Training has not finished:</strong> no final evaluation yet.</p>';
 
@@ -156,7 +163,8 @@ ${finalSection}
 ${input.members ? `<h2>Members</h2>
 <p>This model averages the probabilities of ${input.members.length} trained networks; their training curves are in their own reports:</p>
 <ul>${input.members.map((m) => `<li>${escapeHtml(join(m, 'report.html'))}</li>`).join('')}</ul>` : `<h2>Training curves</h2>
-<div class="row"><div class="chart"><canvas id="loss"></canvas></div><div class="chart"><canvas id="metrics"></canvas></div><div class="chart"><canvas id="lr"></canvas></div></div>`}
+${refit ? `<p>No validation curves: a refit trains on the validation images. The recipe's validation curves are in ${escapeHtml(join(refit, 'report.html'))}.</p>` : ''}
+<div class="row"><div class="chart"><canvas id="loss"></canvas></div>${refit ? '' : '<div class="chart"><canvas id="metrics"></canvas></div>'}<div class="chart"><canvas id="lr"></canvas></div></div>`}
 <h2>Configuration</h2>
 <table>${configRows}</table>
 <script>${safeChartJs}</script>
@@ -168,9 +176,9 @@ const line = (label, values, colour, extra = {}) => ({ label, data: values, bord
 const xEpoch = { title: { display: true, text: 'epoch' } };
 if (document.getElementById('loss')) {
 new Chart(document.getElementById('loss'), { type: 'line', data: { labels: D.epochs, datasets: [
-  line('train loss', D.loss, COLOURS[0]), line('val loss (NLL)', D.valLoss, COLOURS[1]) ] },
+  line('train loss', D.loss, COLOURS[0]), ...(D.valLoss.some((v) => v !== null) ? [line('val loss (NLL)', D.valLoss, COLOURS[1])] : []) ] },
   options: { maintainAspectRatio: false, animation: false, plugins: { title: { display: true, text: 'Loss' } }, scales: { x: xEpoch } } });
-new Chart(document.getElementById('metrics'), { type: 'line', data: { labels: D.epochs, datasets: [
+if (document.getElementById('metrics')) new Chart(document.getElementById('metrics'), { type: 'line', data: { labels: D.epochs, datasets: [
   line('val balanced accuracy', D.valBalancedAccuracy, COLOURS[2]), line('val macro AUC', D.valMacroAuc, COLOURS[3]),
   line('val macro F1', D.valMacroF1, COLOURS[4]), line('val accuracy', D.valAccuracy, COLOURS[5]),
   ...(D.valBalancedAccuracyRaw ? [line('val balanced accuracy, raw weights (the line above is their average)', D.valBalancedAccuracyRaw, COLOURS[6], { borderDash: [4, 3] })] : []) ] },
@@ -189,7 +197,7 @@ function roc(id, series, title) {
     plugins: { title: { display: true, text: title } },
     scales: { x: { min: 0, max: 1, title: { display: true, text: 'false positive rate' } }, y: { min: 0, max: 1, title: { display: true, text: 'true positive rate' } } } } });
 }
-if (D.roc) { roc('rocVal', D.roc.val, 'ROC, validation'); roc('rocTest', D.roc.test, 'ROC, test'); }
+if (D.roc) { roc('rocVal', D.roc.val, D.refit ? 'ROC, validation (the reference run)' : 'ROC, validation'); roc('rocTest', D.roc.test, 'ROC, test'); }
 </script>
 </body></html>
 `;

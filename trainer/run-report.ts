@@ -33,7 +33,12 @@ async function recomputePredictions(runDir: string, config: TrainConfig, cacheDi
       labels: indices.map((i) => ds.items[i].label),
       probs: (await predictDataset(model, ds, indices, metadata)).map((row) => Array.from(row)),
     });
-    return { val: await side(idx.val), test: await side(idx.test) };
+    // A refit trained on the validation images: its validation predictions are its reference's.
+    const val = config.refitFrom
+      ? (await readJson<{ val: SplitPredictions }>(join(config.refitFrom, 'predictions.json')))?.val
+      : await side(idx.val);
+    if (!val) throw new Error(`${config.refitFrom}/predictions.json is missing: the refit's validation predictions are that run's`);
+    return { val, test: await side(idx.test) };
   } finally {
     model.dispose();
   }
@@ -69,6 +74,7 @@ export async function readRunForReport(runDir: string, opts: RunReportOptions = 
     bestEpoch: state?.bestEpoch,
     stoppedEarly: state?.stoppedEarly,
     members: (config as { members?: string[] }).members,
+    refitFrom: config.refitFrom,
     final: detail,
     predictions,
   };

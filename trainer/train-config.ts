@@ -9,14 +9,14 @@ export const BALANCE_MODES: readonly BalanceMode[] = ['none', 'weights', 'sampli
 export type AugmentName = 'original' | 'strong' | 'none';
 export const AUGMENT_NAMES: readonly AugmentName[] = ['original', 'strong', 'none'];
 
-/** One line of history.json: the training loss and validation metrics after an epoch. */
+/** One line of history.json: the training loss and validation metrics after an epoch (null for a refit, which trains on val). */
 export interface EpochRecord {
   epoch: number;
   loss: number;
-  valLoss: number;
-  valAccuracy: number;
-  valBalancedAccuracy: number;
-  valMacroF1: number;
+  valLoss: number | null;
+  valAccuracy: number | null;
+  valBalancedAccuracy: number | null;
+  valMacroF1: number | null;
   valMacroAuc: number | null;
   /** With --ema the val metrics above are the averaged model's; this is the trained weights' own score, for comparison. */
   valBalancedAccuracyRaw?: number;
@@ -55,6 +55,12 @@ export interface TrainConfig {
   /** Also evaluate with horizontal-flip averaging, and ship it in the model when it helps on val. */
   tta: boolean;
   quantize: Quantization;
+  /**
+   * A finished run whose recipe this run repeats on that run's train + validation images (`--refit-from`,
+   * trainer/refit.ts): the last epoch is kept and the flip mode, temperature and melanoma threshold are
+   * that run's. Absent for an ordinary run.
+   */
+  refitFrom?: string;
 }
 
 /** The original app's recipe. */
@@ -66,7 +72,10 @@ export const DEFAULT_TRAIN_CONFIG: Readonly<Omit<TrainConfig, 'dataDir' | 'outDi
 
 /** Settings that define the optimisation trajectory: a resumed run must match them exactly. */
 const TRAJECTORY_KEYS = ['arch', 'size', 'batch', 'seed', 'splitSeed', 'lr', 'lrSchedule', 'warmupEpochs', 'balance',
-  'labelSmoothing', 'augment', 'ema', 'valFraction', 'testFraction'] as const satisfies readonly (keyof TrainConfig)[];
+  'labelSmoothing', 'augment', 'ema', 'valFraction', 'testFraction', 'refitFrom'] as const satisfies readonly (keyof TrainConfig)[];
+
+/** What a refit must share with the run it repeats: everything that trains the network, on the same split. */
+export const RECIPE_KEYS = [...TRAJECTORY_KEYS.filter((k) => k !== 'refitFrom'), 'epochs', 'quantize'] as const satisfies readonly (keyof TrainConfig)[];
 
 export function validateConfig(c: TrainConfig): void {
   const fail = (msg: string): never => { throw new Error(msg); };
@@ -93,6 +102,7 @@ export function validateConfig(c: TrainConfig): void {
   }
   if (c.valFraction + c.testFraction >= 0.9) fail('val + test fractions leave less than 10% for training');
   int('patience', c.patience, 0);
+  if (c.refitFrom !== undefined && c.patience > 0) fail('a refit trains on the validation images, so it cannot stop early on them (patience must be 0)');
   if (!QUANTIZATIONS.includes(c.quantize)) fail(`unknown quantization "${c.quantize}" (choose one of: ${QUANTIZATIONS.join(', ')})`);
 }
 

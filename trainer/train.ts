@@ -33,6 +33,7 @@ export type { EpochRecord };
 import { epochProgress, formatDuration } from './progress.ts';
 import { makeRng, shuffleInPlace } from './rng.ts';
 import { learningRateAt } from './schedule.ts';
+import { checkRefitRecipe, checkRefitSplit, loadRefitReference, referenceValidation, type RefitReference } from './refit.ts';
 import { loadSplit, saveSplit, splitByLesion, splitIndices, type Split } from './split.ts';
 import { DEFAULT_TRAIN_CONFIG, resumeConflict, splitSeedOf, validateConfig, type TrainConfig } from './train-config.ts';
 
@@ -86,6 +87,8 @@ export interface FinalEvaluation {
   /** The melanoma alert operating point (chosen on val) and what it gives on val and test. */
   operatingPoint: MelanomaOperatingPoint | null;
   quantized?: { dtype: string; dir: string; test: Metrics };
+  /** Set for a refit: the run whose temperature, flip mode, melanoma threshold and validation metrics these are. */
+  refitFrom?: string;
 }
 
 export interface TrainResult {
@@ -229,8 +232,11 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   // Inputs first, so bad data fails before anything is written.
   const metadataPath = await findMetadataFile(config.dataDir);
   const items = parseHamMetadata(await readFile(metadataPath, 'utf8'), metadataPath);
+  const reference = config.refitFrom ? await loadRefitReference(config.refitFrom) : null;
+  if (reference) checkRefitRecipe(reference, config);
   const { checkpointDir } = await prepareRunDir(config, resume);
   const split = await makeOrLoadSplit(config, items, metadataPath, resume);
+  if (reference) checkRefitSplit(reference, split);
 
   log(`loading ${items.length} images from ${config.dataDir} at ${config.size} px${options.cacheDir ? ` (cache: ${options.cacheDir})` : ''}`);
   const loadStart = Date.now();
@@ -255,12 +261,15 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     if (idx[side].length === 0) throw new Error(`the ${side} split has no loadable images (${split[side].length} listed, all missing or unreadable)`);
   }
   log(`split: train ${idx.train.length}, val ${idx.val.length}, test ${idx.test.length} images (whole lesions per side)`);
-  log(`  train classes: ${classCounts(ds, idx.train)}`);
+  // A refit trains on train + val; test stays unseen either way.
+  const fitIdx = reference ? [...idx.train, ...idx.val] : idx.train;
+  if (reference) log(`refit of ${reference.dir}: training on train + val (${fitIdx.length} images), keeping the last epoch`);
+  log(`  training classes: ${classCounts(ds, fitIdx)}`);
 
   const labelOf = (i: number) => ds.items[i].label;
   const valLabels = idx.val.map(labelOf);
   const testLabels = idx.test.map(labelOf);
-  const classWeights = config.balance === 'weights' ? balancedClassWeights(idx.train.map(labelOf), NUM_CLASSES) : null;
+  const classWeights = config.balance === 'weights' ? balancedClassWeights(fitIdx.map(labelOf), NUM_CLASSES) : null;
   if (classWeights) log(`class weights: ${CLASS_CODES.map((c, k) => `${c} ${classWeights[k].toFixed(2)}`).join(', ')}`);
   const augment = augmentOptions(config.augment);
 
@@ -271,7 +280,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   const optimizer = tf.train.adam(config.lr);
   // Adam matches its moment slots to variables by position, so the variable list must be explicit and stable.
   const varList = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const stepsPerEpoch = Math.ceil(idx.train.length / config.batch);
+  const stepsPerEpoch = Math.ceil(fitIdx.length / config.batch);
   const schedule = {
     lr: config.lr, schedule: config.lrSchedule, warmupSteps: config.warmupEpochs * stepsPerEpoch, totalSteps: config.epochs * stepsPerEpoch,
   };
@@ -285,7 +294,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     // Patience may change on resume, so whether the run has stopped early is re-decided with the new value.
     const stoppedEarly = config.patience > 0 && saved.epochsWithoutImprovement >= config.patience && saved.epoch < config.epochs;
     state = { ...saved, config, stoppedEarly };
-    log(`resumed from ${checkpointDir} after epoch ${state.epoch} (best val balanced accuracy ${state.bestValBalancedAccuracy.toFixed(4)} at epoch ${state.bestEpoch})`);
+    log(`resumed from ${checkpointDir} after epoch ${state.epoch}${reference ? '' : ` (best val balanced accuracy ${state.bestValBalancedAccuracy.toFixed(4)} at epoch ${state.bestEpoch})`}`);
   } else if (resume) {
     log(`no checkpoint in ${config.outDir} yet: starting from epoch 1`);
   }
@@ -299,7 +308,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     while (state.epoch < config.epochs && !state.stoppedEarly) {
       const epoch = state.epoch + 1;
       const started = Date.now();
-      const order = epochOrder(idx.train, labelOf, config.balance === 'sampling', makeRng(mixSeed(config.seed, STREAM.shuffle, epoch)));
+      const order = epochOrder(fitIdx, labelOf, config.balance === 'sampling', makeRng(mixSeed(config.seed, STREAM.shuffle, epoch)));
       const augRng = makeRng(mixSeed(config.seed, STREAM.augment, epoch));
       const progress = options.progress === 'off' ? null
         : epochProgress(`epoch ${epoch}/${config.epochs}`, stepsPerEpoch, options.progress ? { tty: options.progress === 'tty' } : {});
@@ -327,19 +336,20 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
       const trainSeconds = (Date.now() - started) / 1000;
 
       const shipped = average ?? model;
-      const valProbs = await predictDataset(shipped, ds, idx.val);
-      const m = computeMetrics(valLabels, valProbs);
-      const rawBalancedAccuracy = average ? computeMetrics(valLabels, await predictDataset(model, ds, idx.val)).balancedAccuracy : undefined;
+      // A refit has no held-out images to score an epoch on (it trains on val), so it keeps the latest.
+      const valProbs = reference ? null : await predictDataset(shipped, ds, idx.val);
+      const m = valProbs ? computeMetrics(valLabels, valProbs) : null;
+      const rawBalancedAccuracy = average && m ? computeMetrics(valLabels, await predictDataset(model, ds, idx.val)).balancedAccuracy : undefined;
       const record: EpochRecord = {
-        epoch, loss: lossSum / stepsPerEpoch, valLoss: meanNll(valLabels, valProbs), valAccuracy: m.accuracy,
-        valBalancedAccuracy: m.balancedAccuracy, valMacroF1: m.macroF1, valMacroAuc: m.macroAuc,
+        epoch, loss: lossSum / stepsPerEpoch, valLoss: valProbs ? meanNll(valLabels, valProbs) : null, valAccuracy: m?.accuracy ?? null,
+        valBalancedAccuracy: m?.balancedAccuracy ?? null, valMacroF1: m?.macroF1 ?? null, valMacroAuc: m?.macroAuc ?? null,
         ...(rawBalancedAccuracy === undefined ? {} : { valBalancedAccuracyRaw: rawBalancedAccuracy }),
         lr, seconds: (Date.now() - started) / 1000,
       };
-      const improved = m.balancedAccuracy > state.bestValBalancedAccuracy;
+      const improved = m === null || m.balancedAccuracy > state.bestValBalancedAccuracy;
       if (improved) {
         await exportModel(shipped, bestDir, dermlensMetadata({ arch: config.arch, inputSize: config.size }));
-        state.bestValBalancedAccuracy = m.balancedAccuracy;
+        state.bestValBalancedAccuracy = m?.balancedAccuracy ?? -1;
         state.bestEpoch = epoch;
         state.epochsWithoutImprovement = 0;
       } else {
@@ -350,9 +360,11 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
       if (config.patience > 0 && state.epochsWithoutImprovement >= config.patience && epoch < config.epochs) state.stoppedEarly = true;
       await saveCheckpoint(config.outDir, model, optimizer, state, average);
       await writeJsonAtomic(join(config.outDir, 'history.json'), state.history);
-      log(`epoch ${epoch}/${config.epochs}  loss ${record.loss.toFixed(4)}  val_loss ${record.valLoss.toFixed(4)}  `
-        + `val_bal_acc ${m.balancedAccuracy.toFixed(4)}${rawBalancedAccuracy === undefined ? '' : ` (raw weights ${rawBalancedAccuracy.toFixed(4)})`}  val_auc ${m.macroAuc === null ? 'n/a' : m.macroAuc.toFixed(4)}  `
-        + `lr ${lr.toExponential(2)}  ${formatDuration(record.seconds)} (train ${formatDuration(trainSeconds)})${improved ? '  * best' : ''}`
+      const valPart = m === null || valProbs === null ? 'val: trained on (refit)'
+        : `val_loss ${record.valLoss?.toFixed(4)}  val_bal_acc ${m.balancedAccuracy.toFixed(4)}`
+          + `${rawBalancedAccuracy === undefined ? '' : ` (raw weights ${rawBalancedAccuracy.toFixed(4)})`}  val_auc ${m.macroAuc === null ? 'n/a' : m.macroAuc.toFixed(4)}`;
+      log(`epoch ${epoch}/${config.epochs}  loss ${record.loss.toFixed(4)}  ${valPart}  `
+        + `lr ${lr.toExponential(2)}  ${formatDuration(record.seconds)} (train ${formatDuration(trainSeconds)})${improved && m ? '  * best' : ''}`
         + `  tensors ${tf.memory().numTensors - tensorsBefore >= 0 ? '+' : ''}${tf.memory().numTensors - tensorsBefore}`);
       if (state.stoppedEarly) log(`early stopping: no improvement in val balanced accuracy for ${config.patience} epochs`);
       epochsThisCall++;
@@ -367,7 +379,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     optimizer.dispose();
   }
 
-  const final = await finalEvaluation(config, ds, idx, valLabels, testLabels, options, log);
+  const final = await finalEvaluation(config, ds, idx, valLabels, testLabels, options, log, reference);
   const result: TrainResult = {
     outDir: config.outDir, completed: true, epochsCompleted: state.epoch, bestEpoch: state.bestEpoch,
     bestValBalancedAccuracy: state.bestValBalancedAccuracy, stoppedEarly: state.stoppedEarly, history: state.history, final,
@@ -382,51 +394,63 @@ export type FinalEvaluationConfig = Pick<TrainConfig, 'outDir' | 'arch' | 'size'
 
 /**
  * Calibrates the model in outDir/best on val, picks the TTA mode on val, chooses the melanoma threshold on
- * val, evaluates val and test, and re-exports best/ (and the quantized copy) with the result.
+ * val, evaluates val and test, and re-exports best/ (and the quantized copy) with the result. For a
+ * refit (`reference` given) those three settings and the validation numbers are the reference run's,
+ * and only test is predicted.
  */
 export async function finalEvaluation(config: FinalEvaluationConfig, ds: Dataset, idx: { val: number[]; test: number[] }, valLabels: number[], testLabels: number[],
-  options: TrainOptions, log: (line: string) => void): Promise<FinalEvaluation> {
+  options: TrainOptions, log: (line: string) => void, reference: RefitReference | null = null): Promise<FinalEvaluation> {
   const bestDir = join(config.outDir, 'best');
   const best = await tf.loadLayersModel(fileLoadHandler(join(bestDir, 'model.json')));
   try {
-    const modes: Array<'none' | 'flip'> = config.tta ? ['none', 'flip'] : ['none'];
+    const modes: Array<'none' | 'flip'> = reference ? [reference.tta] : config.tta ? ['none', 'flip'] : ['none'];
     const raw: Record<string, Float32Array[]> = {};
     for (const tta of modes) {
-      raw[`val/${tta}`] = await predictDataset(best, ds, idx.val, { temperature: 1, tta });
+      if (!reference) raw[`val/${tta}`] = await predictDataset(best, ds, idx.val, { temperature: 1, tta });
       raw[`test/${tta}`] = await predictDataset(best, ds, idx.test, { temperature: 1, tta });
     }
     // Choose on validation only; test is looked at once, with the choice already made.
-    const tta = modes.reduce((a, b) => (computeMetrics(valLabels, raw[`val/${b}`]).balancedAccuracy > computeMetrics(valLabels, raw[`val/${a}`]).balancedAccuracy ? b : a));
-    const temperature = fitTemperature(valLabels, raw[`val/${tta}`]);
-    const valEceUncalibrated = computeMetrics(valLabels, raw[`val/${tta}`]).ece;
+    const tta = reference ? reference.tta
+      : modes.reduce((a, b) => (computeMetrics(valLabels, raw[`val/${b}`]).balancedAccuracy > computeMetrics(valLabels, raw[`val/${a}`]).balancedAccuracy ? b : a));
+    const temperature = reference ? reference.temperature : fitTemperature(valLabels, raw[`val/${tta}`]);
     const variants: Record<string, Metrics> = {};
     for (const [key, probs] of Object.entries(raw)) {
       const labels = key.startsWith('val/') ? valLabels : testLabels;
       variants[key] = computeMetrics(labels, probs.map((p) => applyTemperature(p, temperature)));
     }
+    const { val, valEceUncalibrated } = reference ? referenceValidation(reference)
+      : { val: variants[`val/${tta}`], valEceUncalibrated: computeMetrics(valLabels, raw[`val/${tta}`]).ece };
     const calibrated = (split: 'val' | 'test', indices: number[], labels: number[]) => ({
       imageIds: indices.map((i) => ds.items[i].imageId),
       labels,
       probs: raw[`${split}/${tta}`].map((p) => Array.from(applyTemperature(p, temperature), (v) => Number(v.toPrecision(6)))),
     });
     await writeJsonAtomic(join(config.outDir, PREDICTIONS_FILE), {
-      temperature, tta, val: calibrated('val', idx.val, valLabels), test: calibrated('test', idx.test, testLabels),
+      temperature, tta,
+      ...(reference ? { refitFrom: reference.dir } : {}),
+      val: reference ? reference.valPredictions : calibrated('val', idx.val, valLabels),
+      test: calibrated('test', idx.test, testLabels),
     });
     const mel = CLASS_CODES.indexOf('mel');
     const melScores = (split: 'val' | 'test') => raw[`${split}/${tta}`].map((p) => applyTemperature(p, temperature)[mel]);
     const isMel = (labels: number[]) => labels.map((l) => l === mel);
     // Without validation melanomas there is nothing to choose a threshold from: no alert rule then.
-    const melanomaThreshold = valLabels.includes(mel)
+    const melanomaThreshold = reference ? reference.melanomaThreshold : valLabels.includes(mel)
       ? thresholdForRecall(isMel(valLabels), melScores('val'), MELANOMA_TARGET_VAL_RECALL) : null;
+    const referenceValPoint = reference?.final.operatingPoint?.val;
     const operatingPoint: MelanomaOperatingPoint | null = melanomaThreshold === null ? null : {
       melanomaThreshold, targetValRecall: MELANOMA_TARGET_VAL_RECALL,
-      val: thresholdStats(isMel(valLabels), melScores('val'), melanomaThreshold),
+      val: referenceValPoint ?? thresholdStats(isMel(valLabels), melScores('val'), melanomaThreshold),
       test: thresholdStats(isMel(testLabels), melScores('test'), melanomaThreshold),
     };
     const metadata = dermlensMetadata({ arch: config.arch, inputSize: config.size, temperature, tta, melanomaThreshold });
     await exportModel(best, bestDir, metadata);
-    const final: FinalEvaluation = { temperature, tta, val: variants[`val/${tta}`], test: variants[`test/${tta}`], variants, valEceUncalibrated, operatingPoint };
+    const final: FinalEvaluation = {
+      temperature, tta, val, test: variants[`test/${tta}`], variants, valEceUncalibrated, operatingPoint,
+      ...(reference ? { refitFrom: reference.dir } : {}),
+    };
     if (operatingPoint) log(`melanoma alert at P(mel) >= ${operatingPoint.melanomaThreshold.toFixed(3)}: val recall ${operatingPoint.val.recall.toFixed(3)} (precision ${operatingPoint.val.precision.toFixed(3)})`);
+    if (reference) log(`temperature, tta and melanoma threshold carried over from ${reference.dir}; the val metrics below are that run's`);
     log(`temperature ${temperature.toFixed(3)} (val ECE ${valEceUncalibrated.toFixed(4)} -> ${final.val.ece.toFixed(4)}), tta ${tta}`
       + (temperature > 19.9 || temperature < 0.051 ? ' [temperature at the search bound: the model is far from calibrated]' : ''));
 

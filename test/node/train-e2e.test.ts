@@ -26,6 +26,7 @@ import { predictDataset } from '../../trainer/predict.ts';
 import { loadSplit, splitIndices } from '../../trainer/split.ts';
 import { DEFAULT_TRAIN_CONFIG, train, type TrainConfig, type TrainResult } from '../../trainer/train.ts';
 import { buildEnsemble } from '../../trainer/ensemble.ts';
+import { refitConfig } from '../../trainer/refit.ts';
 import { writeSyntheticHam, type SyntheticHam } from './helpers/synthetic-ham.ts';
 
 const METRIC_KEYS = ['n', 'accuracy', 'balancedAccuracy', 'macroF1', 'macroAuc', 'ece', 'perClass', 'confusion', 'classes'];
@@ -180,8 +181,8 @@ describe('dermlens train end to end (cpu backend)', { timeout: 240_000 }, () => 
     const valLabels = valIdx.map((i) => ds.items[i].label);
     const nll = async (m: tf.LayersModel) => meanNll(valLabels, await predictDataset(m, ds, valIdx));
     const last = full.history.at(-1)!;
-    assert.ok(Math.abs(await nll(average) - last.valLoss) < 1e-6, 'val loss is the average\'s');
-    assert.ok(Math.abs(await nll(trained) - last.valLoss) > 1e-4, 'and not the trained weights\'');
+    assert.ok(Math.abs(await nll(average) - last.valLoss!) < 1e-6, 'val loss is the average\'s');
+    assert.ok(Math.abs(await nll(trained) - last.valLoss!) > 1e-4, 'and not the trained weights\'');
     trained.dispose();
     average.dispose();
 
@@ -350,6 +351,86 @@ describe('dermlens train end to end (cpu backend)', { timeout: 240_000 }, () => 
     const mismatched = compare('--base', m1, '--run', otherSplit);
     assert.equal(mismatched.status, 1);
     assert.match(mismatched.stderr, /^compare: member-other-split was validated on other images/);
+  });
+
+  test('refit: the reference run\'s recipe on train + val, last epoch, its settings and validation numbers carried over; resumes; ships', async () => {
+    const refitDir = join(root, 'refit');
+    const readJson = async (path: string) => JSON.parse(await readFile(path, 'utf8'));
+    const refConfig = await readJson(join(runA, 'config.json'));
+    const config = refitConfig(refConfig, runA, refitDir);
+    assert.deepEqual([config.refitFrom, config.patience, config.outDir], [runA, 0, refitDir]);
+    const tensorsBefore = tf.memory().numTensors;
+    const logStart = logs.length;
+    const result = await train(config, quiet);
+    assert.equal(tf.memory().numTensors, tensorsBefore, 'a refit leaves no tensors behind');
+
+    // It trained on train + val, every epoch, and kept the last one.
+    const split = await readJson(join(runA, 'split.json'));
+    const ds = await loadDataset({ images: parseHamMetadata(await readFile(data.metadataPath, 'utf8'), data.metadataPath), imageDir: data.dir, size: 16 });
+    const idx = splitIndices(ds.items, split);
+    assert.ok(logs.slice(logStart).includes(`refit of ${runA}: training on train + val (${idx.train.length + idx.val.length} images), keeping the last epoch`));
+    assert.deepEqual(result.history.map((h) => [h.epoch, h.valBalancedAccuracy, h.valLoss]), [[1, null, null], [2, null, null], [3, null, null]]);
+    assert.equal(result.bestEpoch, 3);
+
+    // Settings fitted on held-out data, and the validation numbers, are the reference's; test is its own.
+    const [ref, refit] = [await readJson(join(runA, 'metrics-detail.json')), await readJson(join(refitDir, 'metrics-detail.json'))];
+    assert.deepEqual([refit.temperature, refit.tta, refit.refitFrom], [ref.temperature, ref.tta, runA]);
+    assert.deepEqual(refit.val, ref.val);
+    assert.deepEqual(refit.operatingPoint?.val, ref.operatingPoint?.val);
+    assert.equal(refit.test.n, idx.test.length);
+    assert.deepEqual(Object.keys(refit.variants), [`test/${ref.tta}`], 'only test is predicted');
+    const [refPredictions, refitPredictions] = [await readJson(join(runA, 'predictions.json')), await readJson(join(refitDir, 'predictions.json'))];
+    assert.deepEqual(refitPredictions.val, refPredictions.val);
+    assert.deepEqual(refitPredictions.test.imageIds, refPredictions.test.imageIds);
+    assert.notDeepEqual(refitPredictions.test.probs, refPredictions.test.probs, 'a new network');
+    const meta = (await readJson(join(refitDir, 'best/model.json'))).userDefinedMetadata.dermlens;
+    const refMeta = (await readJson(join(runA, 'best/model.json'))).userDefinedMetadata.dermlens;
+    assert.deepEqual([meta.temperature, meta.tta, meta.melanomaThreshold], [refMeta.temperature, refMeta.tta, refMeta.melanomaThreshold]);
+    const report = await readFile(join(refitDir, 'report.html'), 'utf8');
+    assert.match(report, /Result \(refit, last epoch 3,/);
+    assert.match(report, /No validation curves: a refit trains on the validation images/);
+    assert.doesNotMatch(report, /<canvas id="metrics">/, 'no empty validation chart');
+
+    // Killed after one epoch and resumed from the CLI (its config names the reference): same weights.
+    const resumedDir = join(root, 'refit-resumed');
+    const partial = await train(refitConfig(refConfig, runA, resumedDir), { ...quiet, stopAfterEpochs: 1 });
+    assert.equal(partial.completed, false);
+    assert.equal(await main(['train', '--resume', '--out', resumedDir, '--backend', 'cpu', '--no-cache']), 0);
+    assert.ok(maxAbsDiff((await checkpointWeights(resumedDir, config)).flatMap((a) => Array.from(a)),
+      (await checkpointWeights(refitDir, config)).flatMap((a) => Array.from(a))) < 1e-5, 'resumed refit = uninterrupted refit');
+
+    // Refusals, before anything is written: recipe flags, another recipe, an unfinished, ensemble or refit reference.
+    assert.equal(await main(['train', '--refit-from', runA, '--out', join(root, 'refitX'), '--epochs', '5']), 1);
+    await assert.rejects(train({ ...config, outDir: join(root, 'refitX'), lr: config.lr * 2 }, quiet), /recipe unchanged \(lr: reference/);
+    await assert.rejects(train(refitConfig(refConfig, refitDir, join(root, 'refitX')), quiet), /is itself a refit/);
+    const unfinished = join(root, 'unfinished');
+    await cp(runA, unfinished, { recursive: true });
+    await rm(join(unfinished, 'metrics-detail.json'));
+    await assert.rejects(train(refitConfig(refConfig, unfinished, join(root, 'refitX')), quiet), /has not finished training/);
+    const ensembleLike = join(root, 'ensemble-like');
+    await cp(runA, ensembleLike, { recursive: true });
+    await writeFile(join(ensembleLike, 'config.json'), JSON.stringify({ ...refConfig, kind: 'ensemble' }));
+    await assert.rejects(train(refitConfig(refConfig, ensembleLike, join(root, 'refitX')), quiet), /is an ensemble, not a training run/);
+    assert.equal((await readdir(root)).includes('refitX'), false, 'nothing written');
+
+    // Ship: listed with the reference's validation numbers (a tie, so it may ship in its place), labelled.
+    const out = join(root, 'shipped-refit');
+    const shipped = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/make-model-card.ts', '--run', refitDir, '--baseline', join(root, 'runB'), '--candidate', runA, '--out', out], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(shipped.status, 0, shipped.stderr);
+    const card = await readJson(join(out, 'model-card.json'));
+    parseModelCard(card);
+    assert.match(card.valMetricsFrom, /^runA: the shipped network is its refit/);
+    assert.deepEqual([card.candidates.runs[0].refitOf, card.candidates.runs[0].bestEpoch, card.recipe.refitFrom], ['runA', 3, 'runA']);
+    assert.deepEqual(card.metrics.val.confusion, ref.val.confusion);
+    assert.match(card.trainCommand, /--out runs\/release-validated .* && npx dermlens train --refit-from runs\/release-validated --out runs\/release$/);
+    assert.match(card.training, /images: the training and validation sides.*This is a refit: run runA/);
+    const md = await readFile(join(out, 'MODEL_CARD.md'), 'utf8');
+    assert.match(md, /The shipped network is a \*\*refit\*\*/);
+    assert.match(md, /\*\*refit\*\* \(shipped\) \(refit of runA: its validation numbers\)/);
+    // compare: a refit has no validation predictions of its own to compare.
+    const compared = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/compare-runs.ts', '--base', runA, '--run', refitDir], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(compared.status, 1);
+    assert.match(compared.stderr, /^compare: refit is a refit of runA: it trained on the validation images/);
   });
 
   test('evaluate --json writes exactly the metric keys; missing images are skipped', async () => {
