@@ -134,7 +134,7 @@ export function renderReport(input: ReportInput, chartJs: string): string {
   const finalSection = final ? `
 <h2>Result (${input.members ? `ensemble of ${input.members.length} runs` : refit ? `refit, last epoch ${input.bestEpoch ?? '?'}` : `best epoch ${input.bestEpoch ?? '?'}`}, temperature ${fmt(final.temperature)}, test-time augmentation ${final.tta})</h2>
 <table><tr><th></th><th>images</th><th>accuracy</th><th>balanced accuracy</th><th>macro F1</th><th>macro AUC</th><th>ECE</th></tr>
-${summaryRow('validation', final.val)}${summaryRow('test', final.test)}${variants}
+${summaryRow(refit ? 'validation (the reference run\'s)' : 'validation', final.val)}${summaryRow('test', final.test)}${variants}
 ${final.quantized ? summaryRow(`test, ${final.quantized.dtype} weights`, final.quantized.test) : ''}</table>
 <p>Validation ECE before temperature scaling: ${fmt(final.valEceUncalibrated)}. ${provenanceNote}</p>
 <div class="row">${confusionTable(final.test, 'Test confusion matrix (shading: share of the true class)')}${perClassTable(final.test, 'Test per-class metrics')}</div>

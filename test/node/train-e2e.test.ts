@@ -388,6 +388,7 @@ describe('dermlens train end to end (cpu backend)', { timeout: 240_000 }, () => 
     assert.deepEqual([meta.temperature, meta.tta, meta.melanomaThreshold], [refMeta.temperature, refMeta.tta, refMeta.melanomaThreshold]);
     const report = await readFile(join(refitDir, 'report.html'), 'utf8');
     assert.match(report, /Result \(refit, last epoch 3,/);
+    assert.match(report, /<th>validation \(the reference run&#39;s\)<\/th>/);
     assert.match(report, /No validation curves: a refit trains on the validation images/);
     assert.doesNotMatch(report, /<canvas id="metrics">/, 'no empty validation chart');
 
