@@ -5,13 +5,13 @@
 // (predictions.json), never test: it is a tool for choosing.
 //
 //   npm run compare -- --base runs/compact96 --run runs/compact96-s7 --run runs/ensemble96
-import { readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CLASS_CODES } from '../core/labels.ts';
 import { argmax } from '../core/metrics.ts';
 import { balancedAccuracyOf, bootstrapInterval } from '../trainer/bootstrap.ts';
 import { readLesionIds } from '../trainer/lesion-ids.ts';
+import { readJsonFile } from '../trainer/read-json.ts';
 
 process.on('uncaughtException', (e) => { console.error(`compare: ${e.message}`); process.exit(1); });
 
@@ -24,10 +24,10 @@ if (!values.base || !values.run?.length) {
 interface ValPredictions { imageIds: string[]; labels: number[]; probs: number[][] }
 
 async function readVal(dir: string): Promise<{ name: string; val: ValPredictions; source?: string }> {
-  const read = async (file: string) => {
-    try { return JSON.parse(await readFile(join(dir, file), 'utf8')); } catch (e) { throw new Error(`cannot read ${join(dir, file)}: ${(e as Error).message}`); }
-  };
-  const [predictions, split] = await Promise.all([read('predictions.json'), read('split.json')]);
+  const [predictions, split] = await Promise.all([
+    readJsonFile<{ refitFrom?: string; val?: ValPredictions }>(join(dir, 'predictions.json'), basename(dir)),
+    readJsonFile<{ source?: string }>(join(dir, 'split.json'), basename(dir)),
+  ]);
   // A refit trained on the validation images; the validation predictions it carries are its reference's.
   if (predictions.refitFrom) throw new Error(`${basename(dir)} is a refit of ${basename(predictions.refitFrom)}: it trained on the validation images, so it has no validation predictions of its own (compare ${basename(predictions.refitFrom)})`);
   if (!predictions.val?.imageIds) throw new Error(`${dir}/predictions.json has no validation image ids (a run older than them: rerun dermlens report --run ${dir})`);

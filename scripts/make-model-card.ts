@@ -117,7 +117,7 @@ const training = await readTraining(runDir, config);
 /** The validated run a refit repeats (its recipe, settings and validation numbers), or null. */
 const refitOf: string | null = config.refitFrom ?? null;
 const refitName = refitOf ? basename(refitOf) : null;
-const refitConfig = refitOf ? await readJson(join(refitOf, 'config.json')) : null;
+const referenceConfig = refitOf ? await readJson(join(refitOf, 'config.json')) : null;
 const recipe = training.recipe;
 const seeds = training.configs.map((c) => c.seed as number);
 // The shipped run's files are read above already; only the other candidates are read here.
@@ -188,8 +188,8 @@ const memberOut = (i: number) => `runs/release-m${i + 1}`;
 const trainCommand = ensembleSize
   ? [...training.configs.map((c, i) => trainCommandOf(c, memberOut(i))),
     `npx dermlens ensemble ${training.configs.map((_, i) => `--member ${memberOut(i)}`).join(' ')} --out runs/release${config.tta ? ' --tta' : ''}`].join(' && ')
-  : refitConfig
-    ? `${trainCommandOf(refitConfig, 'runs/release-validated')} && npx dermlens train --refit-from runs/release-validated --out runs/release`
+  : referenceConfig
+    ? `${trainCommandOf(referenceConfig, 'runs/release-validated')} && npx dermlens train --refit-from runs/release-validated --out runs/release`
     : trainCommandOf(config, 'runs/release');
 
 /** Median over bench:infer's wasm rows for this run's model (each row is itself the median of its timed calls). */

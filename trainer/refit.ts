@@ -5,11 +5,10 @@
 // has no held-out data left besides test; its validation numbers are the reference run's, and every
 // file that shows them says so.
 import { join, resolve } from 'node:path';
-import type { Metrics } from '../core/metrics.ts';
 import { readJsonFile } from './read-json.ts';
 import { loadSplit, sameSides, type Split } from './split.ts';
 import { DEFAULT_TRAIN_CONFIG, RECIPE_KEYS, type TrainConfig } from './train-config.ts';
-import type { FinalEvaluation } from './train.ts';
+import type { FinalEvaluation, ValidationFit } from './train.ts';
 
 /** What a refit takes from its finished reference run. */
 export interface RefitReference {
@@ -71,7 +70,13 @@ export function checkRefitSplit(reference: RefitReference, split: Split): void {
   }
 }
 
-/** The validation metrics a refit reports: the reference's, since the refit trained on those images. */
-export function referenceValidation(reference: RefitReference): { val: Metrics; valEceUncalibrated: number } {
-  return { val: reference.final.val, valEceUncalibrated: reference.final.valEceUncalibrated };
+/** What a refit takes instead of fitting on validation: its reference's settings and validation evidence. */
+export function carriedFit(reference: RefitReference): ValidationFit {
+  const point = reference.final.operatingPoint;
+  return {
+    tta: reference.tta, temperature: reference.temperature,
+    melanoma: reference.melanomaThreshold === null ? null : { threshold: reference.melanomaThreshold, val: point!.val },
+    val: reference.final.val, valEceUncalibrated: reference.final.valEceUncalibrated, valVariants: {},
+    valPredictions: reference.valPredictions, testModes: [reference.tta], from: reference.dir,
+  };
 }

@@ -128,17 +128,19 @@ export function renderReport(input: ReportInput, chartJs: string): string {
   const variants = final?.variants && config.tta ? Object.entries(final.variants).map(([k, m]) => summaryRow(`${k} (calibrated)`, m)).join('') : '';
 
   const refit = input.refitFrom;
+  /** A refit's validation numbers are its reference run's: every caption that shows them says so. */
+  const valCaption = (caption: string) => (refit ? `${caption} (the reference run's)` : caption);
   const provenanceNote = refit
     ? `This is a refit: ${escapeHtml(refit)}'s recipe trained on its train + validation images, last epoch kept. The temperature, the TTA mode, the melanoma threshold and the validation rows are that run's (it trained without the validation images); test was evaluated once.`
     : 'The temperature and the TTA mode were chosen on validation; test was evaluated once.';
   const finalSection = final ? `
 <h2>Result (${input.members ? `ensemble of ${input.members.length} runs` : refit ? `refit, last epoch ${input.bestEpoch ?? '?'}` : `best epoch ${input.bestEpoch ?? '?'}`}, temperature ${fmt(final.temperature)}, test-time augmentation ${final.tta})</h2>
 <table><tr><th></th><th>images</th><th>accuracy</th><th>balanced accuracy</th><th>macro F1</th><th>macro AUC</th><th>ECE</th></tr>
-${summaryRow(refit ? 'validation (the reference run\'s)' : 'validation', final.val)}${summaryRow('test', final.test)}${variants}
+${summaryRow(valCaption('validation'), final.val)}${summaryRow('test', final.test)}${variants}
 ${final.quantized ? summaryRow(`test, ${final.quantized.dtype} weights`, final.quantized.test) : ''}</table>
 <p>Validation ECE before temperature scaling: ${fmt(final.valEceUncalibrated)}. ${provenanceNote}</p>
 <div class="row">${confusionTable(final.test, 'Test confusion matrix (shading: share of the true class)')}${perClassTable(final.test, 'Test per-class metrics')}</div>
-<div class="row">${confusionTable(final.val, refit ? 'Validation confusion matrix (the reference run\'s)' : 'Validation confusion matrix')}${perClassTable(final.val, refit ? 'Validation per-class metrics (the reference run\'s)' : 'Validation per-class metrics')}</div>
+<div class="row">${confusionTable(final.val, valCaption('Validation confusion matrix'))}${perClassTable(final.val, valCaption('Validation per-class metrics'))}</div>
 ${data.roc ? '<h2>ROC curves (one vs rest)</h2><div class="row"><div class="chart"><canvas id="rocVal"></canvas></div><div class="chart"><canvas id="rocTest"></canvas></div></div>' : ''}`
     : '<p><strong>Training has not finished:</strong> no final evaluation yet.</p>';
 

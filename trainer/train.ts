@@ -33,7 +33,7 @@ export type { EpochRecord };
 import { epochProgress, formatDuration } from './progress.ts';
 import { makeRng, shuffleInPlace } from './rng.ts';
 import { learningRateAt } from './schedule.ts';
-import { checkRefitRecipe, checkRefitSplit, loadRefitReference, referenceValidation, type RefitReference } from './refit.ts';
+import { carriedFit, checkRefitRecipe, checkRefitSplit, loadRefitReference, type RefitReference } from './refit.ts';
 import { loadSplit, saveSplit, splitByLesion, splitIndices, type Split } from './split.ts';
 import { DEFAULT_TRAIN_CONFIG, resumeConflict, splitSeedOf, validateConfig, type TrainConfig } from './train-config.ts';
 
@@ -360,7 +360,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
       if (config.patience > 0 && state.epochsWithoutImprovement >= config.patience && epoch < config.epochs) state.stoppedEarly = true;
       await saveCheckpoint(config.outDir, model, optimizer, state, average);
       await writeJsonAtomic(join(config.outDir, 'history.json'), state.history);
-      const valPart = m === null || valProbs === null ? 'val: trained on (refit)'
+      const valPart = m === null ? 'val: trained on (refit)'
         : `val_loss ${record.valLoss?.toFixed(4)}  val_bal_acc ${m.balancedAccuracy.toFixed(4)}`
           + `${rawBalancedAccuracy === undefined ? '' : ` (raw weights ${rawBalancedAccuracy.toFixed(4)})`}  val_auc ${m.macroAuc === null ? 'n/a' : m.macroAuc.toFixed(4)}`;
       log(`epoch ${epoch}/${config.epochs}  loss ${record.loss.toFixed(4)}  ${valPart}  `
@@ -393,65 +393,94 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
 export type FinalEvaluationConfig = Pick<TrainConfig, 'outDir' | 'arch' | 'size' | 'tta' | 'quantize'>;
 
 /**
- * Calibrates the model in outDir/best on val, picks the TTA mode on val, chooses the melanoma threshold on
- * val, evaluates val and test, and re-exports best/ (and the quantized copy) with the result. For a
- * refit (`reference` given) those three settings and the validation numbers are the reference run's,
- * and only test is predicted.
+ * What is fitted on held-out data (flip mode, temperature, melanoma threshold) and the validation
+ * evidence for it: fitted on the run's own validation predictions (fitOnValidation), or carried over
+ * from the validated run a refit repeats (trainer/refit.ts carriedFit).
+ */
+export interface ValidationFit {
+  tta: 'none' | 'flip';
+  temperature: number;
+  /** The melanoma alert threshold and what it gives on validation; null: no alert rule. */
+  melanoma: { threshold: number; val: MelanomaOperatingPoint['val'] } | null;
+  /** Calibrated validation metrics with the chosen settings. */
+  val: Metrics;
+  valEceUncalibrated: number;
+  /** Calibrated metrics of every evaluated flip mode on validation, keyed "val/none", "val/flip". */
+  valVariants: Record<string, Metrics>;
+  /** Calibrated validation predictions with the chosen settings (predictions.json's val block). */
+  valPredictions: { imageIds: string[]; labels: number[]; probs: number[][] };
+  /** The flip modes to evaluate on test. */
+  testModes: Array<'none' | 'flip'>;
+  /** Set when carried over: the run they were fitted on. */
+  from?: string;
+}
+
+/** Calibrated probabilities, rounded for the predictions file. */
+const calibratedRows = (raw: Float32Array[], temperature: number) =>
+  raw.map((p) => Array.from(applyTemperature(p, temperature), (v) => Number(v.toPrecision(6))));
+
+/** Picks the flip mode on val, fits the temperature on val, chooses the melanoma threshold on val. */
+async function fitOnValidation(best: tf.LayersModel, ds: Dataset, valIdx: number[], valLabels: number[], modes: Array<'none' | 'flip'>): Promise<ValidationFit> {
+  const raw: Record<string, Float32Array[]> = {};
+  for (const tta of modes) raw[tta] = await predictDataset(best, ds, valIdx, { temperature: 1, tta });
+  const tta = modes.reduce((a, b) => (computeMetrics(valLabels, raw[b]).balancedAccuracy > computeMetrics(valLabels, raw[a]).balancedAccuracy ? b : a));
+  const temperature = fitTemperature(valLabels, raw[tta]);
+  const valVariants = Object.fromEntries(modes.map((mode) => [`val/${mode}`, computeMetrics(valLabels, raw[mode].map((p) => applyTemperature(p, temperature)))]));
+  const mel = CLASS_CODES.indexOf('mel');
+  const isMel = valLabels.map((l) => l === mel);
+  const melScores = raw[tta].map((p) => applyTemperature(p, temperature)[mel]);
+  // Without validation melanomas there is nothing to choose a threshold from: no alert rule then.
+  const threshold = isMel.includes(true) ? thresholdForRecall(isMel, melScores, MELANOMA_TARGET_VAL_RECALL) : null;
+  return {
+    tta, temperature,
+    melanoma: threshold === null ? null : { threshold, val: thresholdStats(isMel, melScores, threshold) },
+    val: valVariants[`val/${tta}`], valEceUncalibrated: computeMetrics(valLabels, raw[tta]).ece, valVariants,
+    valPredictions: { imageIds: valIdx.map((i) => ds.items[i].imageId), labels: valLabels, probs: calibratedRows(raw[tta], temperature) },
+    testModes: modes,
+  };
+}
+
+/**
+ * Fits the model in outDir/best on val (or, for a refit, takes what its reference fitted), evaluates
+ * test once with the result, and re-exports best/ (and the quantized copy) with it.
  */
 export async function finalEvaluation(config: FinalEvaluationConfig, ds: Dataset, idx: { val: number[]; test: number[] }, valLabels: number[], testLabels: number[],
   options: TrainOptions, log: (line: string) => void, reference: RefitReference | null = null): Promise<FinalEvaluation> {
   const bestDir = join(config.outDir, 'best');
   const best = await tf.loadLayersModel(fileLoadHandler(join(bestDir, 'model.json')));
   try {
-    const modes: Array<'none' | 'flip'> = reference ? [reference.tta] : config.tta ? ['none', 'flip'] : ['none'];
-    const raw: Record<string, Float32Array[]> = {};
-    for (const tta of modes) {
-      if (!reference) raw[`val/${tta}`] = await predictDataset(best, ds, idx.val, { temperature: 1, tta });
-      raw[`test/${tta}`] = await predictDataset(best, ds, idx.test, { temperature: 1, tta });
-    }
     // Choose on validation only; test is looked at once, with the choice already made.
-    const tta = reference ? reference.tta
-      : modes.reduce((a, b) => (computeMetrics(valLabels, raw[`val/${b}`]).balancedAccuracy > computeMetrics(valLabels, raw[`val/${a}`]).balancedAccuracy ? b : a));
-    const temperature = reference ? reference.temperature : fitTemperature(valLabels, raw[`val/${tta}`]);
+    const fit = reference ? carriedFit(reference) : await fitOnValidation(best, ds, idx.val, valLabels, config.tta ? ['none', 'flip'] : ['none']);
+    const { tta, temperature } = fit;
+    const rawTest: Record<string, Float32Array[]> = {};
     const variants: Record<string, Metrics> = {};
-    for (const [key, probs] of Object.entries(raw)) {
-      const labels = key.startsWith('val/') ? valLabels : testLabels;
-      variants[key] = computeMetrics(labels, probs.map((p) => applyTemperature(p, temperature)));
+    for (const mode of fit.testModes) {
+      rawTest[mode] = await predictDataset(best, ds, idx.test, { temperature: 1, tta: mode });
+      if (fit.valVariants[`val/${mode}`]) variants[`val/${mode}`] = fit.valVariants[`val/${mode}`];
+      variants[`test/${mode}`] = computeMetrics(testLabels, rawTest[mode].map((p) => applyTemperature(p, temperature)));
     }
-    const { val, valEceUncalibrated } = reference ? referenceValidation(reference)
-      : { val: variants[`val/${tta}`], valEceUncalibrated: computeMetrics(valLabels, raw[`val/${tta}`]).ece };
-    const calibrated = (split: 'val' | 'test', indices: number[], labels: number[]) => ({
-      imageIds: indices.map((i) => ds.items[i].imageId),
-      labels,
-      probs: raw[`${split}/${tta}`].map((p) => Array.from(applyTemperature(p, temperature), (v) => Number(v.toPrecision(6)))),
-    });
     await writeJsonAtomic(join(config.outDir, PREDICTIONS_FILE), {
       temperature, tta,
-      ...(reference ? { refitFrom: reference.dir } : {}),
-      val: reference ? reference.valPredictions : calibrated('val', idx.val, valLabels),
-      test: calibrated('test', idx.test, testLabels),
+      ...(fit.from ? { refitFrom: fit.from } : {}),
+      val: fit.valPredictions,
+      test: { imageIds: idx.test.map((i) => ds.items[i].imageId), labels: testLabels, probs: calibratedRows(rawTest[tta], temperature) },
     });
     const mel = CLASS_CODES.indexOf('mel');
-    const melScores = (split: 'val' | 'test') => raw[`${split}/${tta}`].map((p) => applyTemperature(p, temperature)[mel]);
-    const isMel = (labels: number[]) => labels.map((l) => l === mel);
-    // Without validation melanomas there is nothing to choose a threshold from: no alert rule then.
-    const melanomaThreshold = reference ? reference.melanomaThreshold : valLabels.includes(mel)
-      ? thresholdForRecall(isMel(valLabels), melScores('val'), MELANOMA_TARGET_VAL_RECALL) : null;
-    const referenceValPoint = reference?.final.operatingPoint?.val;
-    const operatingPoint: MelanomaOperatingPoint | null = melanomaThreshold === null ? null : {
-      melanomaThreshold, targetValRecall: MELANOMA_TARGET_VAL_RECALL,
-      val: referenceValPoint ?? thresholdStats(isMel(valLabels), melScores('val'), melanomaThreshold),
-      test: thresholdStats(isMel(testLabels), melScores('test'), melanomaThreshold),
+    const melanomaThreshold = fit.melanoma?.threshold ?? null;
+    const operatingPoint: MelanomaOperatingPoint | null = fit.melanoma === null ? null : {
+      melanomaThreshold: fit.melanoma.threshold, targetValRecall: MELANOMA_TARGET_VAL_RECALL,
+      val: fit.melanoma.val,
+      test: thresholdStats(testLabels.map((l) => l === mel), rawTest[tta].map((p) => applyTemperature(p, temperature)[mel]), fit.melanoma.threshold),
     };
     const metadata = dermlensMetadata({ arch: config.arch, inputSize: config.size, temperature, tta, melanomaThreshold });
     await exportModel(best, bestDir, metadata);
     const final: FinalEvaluation = {
-      temperature, tta, val, test: variants[`test/${tta}`], variants, valEceUncalibrated, operatingPoint,
-      ...(reference ? { refitFrom: reference.dir } : {}),
+      temperature, tta, val: fit.val, test: variants[`test/${tta}`], variants, valEceUncalibrated: fit.valEceUncalibrated, operatingPoint,
+      ...(fit.from ? { refitFrom: fit.from } : {}),
     };
     if (operatingPoint) log(`melanoma alert at P(mel) >= ${operatingPoint.melanomaThreshold.toFixed(3)}: val recall ${operatingPoint.val.recall.toFixed(3)} (precision ${operatingPoint.val.precision.toFixed(3)})`);
-    if (reference) log(`temperature, tta and melanoma threshold carried over from ${reference.dir}; the val metrics below are that run's`);
-    log(`temperature ${temperature.toFixed(3)} (val ECE ${valEceUncalibrated.toFixed(4)} -> ${final.val.ece.toFixed(4)}), tta ${tta}`
+    if (fit.from) log(`temperature, tta and melanoma threshold carried over from ${fit.from}; the val metrics below are that run's`);
+    log(`temperature ${temperature.toFixed(3)} (val ECE ${fit.valEceUncalibrated.toFixed(4)} -> ${final.val.ece.toFixed(4)}), tta ${tta}`
       + (temperature > 19.9 || temperature < 0.051 ? ' [temperature at the search bound: the model is far from calibrated]' : ''));
 
     if (config.quantize !== 'none') {
