@@ -1,11 +1,14 @@
 import { tf } from './tf.ts';
 import { NUM_CLASSES } from './labels.ts';
+import { buildMobileNetV2 } from './mobilenet-v2.ts';
 
 export interface ModelOptions {
   /** Side of the square RGB input in pixels. */
   inputSize: number;
   /** Seed for weight initialisation, so a run is reproducible. */
   seed?: number;
+  /** Input rescaling of a pretrained backbone (mobilenetv2: taken from the imported backbone). */
+  rescaling?: { scale: number; offset: number };
 }
 
 export interface Architecture {
@@ -93,6 +96,10 @@ function buildCompact({ inputSize, seed = 42 }: ModelOptions): tf.LayersModel {
 export const ARCHITECTURES = {
   seed: { description: 'The original Keras CNN (3 conv blocks + Flatten + Dense 512), kept as the baseline.', defaultInputSize: 64, build: buildSeed },
   compact: { description: 'Residual depthwise-separable CNN with global average pooling (~0.2 M params).', defaultInputSize: 96, build: buildCompact },
+  mobilenetv2: {
+    description: 'MobileNetV2 1.0 (2.2 M params) with a 7-class head; with --backbone, its ImageNet weights (dermlens import-backbone).',
+    defaultInputSize: 128, build: buildMobileNetV2,
+  },
 } satisfies Record<string, Architecture>;
 
 export type ArchitectureName = keyof typeof ARCHITECTURES;

@@ -4,6 +4,8 @@
 //   checkpoint/model.bin|json   every model weight (trainable and BatchNorm moving statistics), in model.getWeights() order
 //   checkpoint/optimizer.bin|json   optimizer.getWeights(): Adam's step count, then first and second moments
 //   checkpoint/ema.bin|json     the weight average's model weights, when the run keeps one (--ema)
+//   checkpoint/optimizer-backbone.bin|json   the backbone's optimizer, when a pretrained backbone trains
+//                               at its own learning rate (--arch mobilenetv2)
 //
 // Weights are matched by position, not name: tfjs gives layers process-unique names, so a model built
 // twice in one process has different weight names. A checkpoint is written to a temporary folder and
@@ -58,7 +60,7 @@ const exists = (path: string) => stat(path).then(() => true, () => false);
 
 /** Writes the checkpoint atomically under runDir/checkpoint; `average` is the EMA copy of the model, if any. */
 export async function saveCheckpoint(runDir: string, model: tf.LayersModel, optimizer: tf.Optimizer, state: Omit<CheckpointState, 'format' | 'savedAt'>,
-  average?: tf.LayersModel): Promise<void> {
+  average?: tf.LayersModel, backboneOptimizer?: tf.Optimizer): Promise<void> {
   const final = join(runDir, CHECKPOINT_DIR);
   const temp = `${final}.tmp`;
   const old = `${final}.old`;
@@ -68,12 +70,15 @@ export async function saveCheckpoint(runDir: string, model: tf.LayersModel, opti
   const indexed = (m: tf.LayersModel) => m.getWeights().map((tensor, i) => ({ name: `w${i}`, tensor }));
   await writeTensors(temp, 'model', indexed(model));
   if (average) await writeTensors(temp, 'ema', indexed(average));
-  const optimizerWeights = await optimizer.getWeights();
-  try {
-    await writeTensors(temp, 'optimizer', optimizerWeights);
-  } finally {
-    // getWeights() makes a new scalar for the step count (the moments are the live variables).
-    optimizerWeights[0]?.tensor.dispose();
+  for (const [name, opt] of [['optimizer', optimizer], ['optimizer-backbone', backboneOptimizer]] as const) {
+    if (!opt) continue;
+    const optimizerWeights = await opt.getWeights();
+    try {
+      await writeTensors(temp, name, optimizerWeights);
+    } finally {
+      // getWeights() makes a new scalar for the step count (the moments are the live variables).
+      optimizerWeights[0]?.tensor.dispose();
+    }
   }
   const full: CheckpointState = { format: FORMAT, ...state, savedAt: new Date().toISOString() };
   await writeFile(join(temp, 'state.json'), `${JSON.stringify(full, null, 1)}\n`);
@@ -119,11 +124,16 @@ async function restoreModelWeights(dir: string, name: string, model: tf.LayersMo
 }
 
 /** Loads model weights, optimizer state and (when given a model for it) the weight average from a checkpoint. */
-export async function restoreCheckpoint(dir: string, model: tf.LayersModel, optimizer: tf.Optimizer, average?: tf.LayersModel): Promise<void> {
+export async function restoreCheckpoint(dir: string, model: tf.LayersModel, optimizer: tf.Optimizer, average?: tf.LayersModel,
+  backboneOptimizer?: tf.Optimizer): Promise<void> {
   await restoreModelWeights(dir, 'model', model);
   if (average) await restoreModelWeights(dir, 'ema', average);
-  const optimizerWeights = await readTensors(dir, 'optimizer');
-  // setWeights turns each tensor into a variable that shares its data; the originals can go.
-  await optimizer.setWeights(optimizerWeights);
-  tf.dispose(optimizerWeights.map((w) => w.tensor));
+  for (const [name, opt] of [['optimizer', optimizer], ['optimizer-backbone', backboneOptimizer]] as const) {
+    if (!opt) continue;
+    if (!(await exists(join(dir, `${name}.json`)))) throw new Error(`checkpoint ${dir} has no ${name} state (${name}.json)`);
+    const optimizerWeights = await readTensors(dir, name);
+    // setWeights turns each tensor into a variable that shares its data; the originals can go.
+    await opt.setWeights(optimizerWeights);
+    tf.dispose(optimizerWeights.map((w) => w.tensor));
+  }
 }

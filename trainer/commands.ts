@@ -43,6 +43,13 @@ epoch), best/ (best val balanced accuracy, TF.js layers model), metrics.json (te
   --val-fraction <x>      (default ${d.valFraction})
   --test-fraction <x>     (default ${d.testFraction})
   --patience <n>          early stopping on val balanced accuracy; 0 = off (default ${d.patience})
+  --backbone <path>       pretrained backbone for --arch mobilenetv2: a folder from dermlens import-backbone
+                          or a MobileNetV2 .tflite file (converted on the fly); its sha256 goes in config.json
+  --head-epochs <n>       first train the new head alone, the backbone frozen, for n epochs (default ${d.headEpochs})
+  --freeze-until <k>      then keep the stem and blocks 0..k-1 frozen (0 = fine-tune everything; 17 = only
+                          the last conv and the head; 18 = only the head) (default ${d.freezeUntil})
+  --backbone-lr-scale <x> the backbone's learning rate as a fraction of --lr (default ${d.backboneLrScale})
+  --weight-decay <x>      decoupled (AdamW) weight decay on kernels, per unit of learning rate (default ${d.weightDecay})
   --tta                   also evaluate with horizontal-flip averaging; ship it if it helps on val
   --quantize <q>          ${QUANTIZATIONS.join(' | ')}: also export best-<q>/ with quantized weights (default ${d.quantize})
   --backend <b>           auto | tensorflow | wasm | cpu (default auto: tfjs-node, else wasm)
@@ -84,10 +91,23 @@ const REPORT_HELP = `Usage: dermlens report --run <dir> [--backend <b>] [--cache
 that finished before predictions.json existed (their val/test predictions are recomputed from best/).
 `;
 
+const IMPORT_BACKBONE_HELP = `Usage: dermlens import-backbone <model.tflite> --out <dir>
+
+Converts a TFLite image classifier (e.g. MobileNetV2 1.0 ImageNet, uint8 per-tensor or int8
+per-channel) into a TF.js layers model with float32 weights, for dermlens train --backbone <dir>.
+Checks the file's sha256 against the files DermLens was tested with and says which one it is.
+Writes <dir>/model.json, its weight shards and backbone.json (source file, sha256, ops, quantization).
+The ImageNet classifier stays in the converted model (its 1001 logits are the last layers).
+
+  --out <dir>        folder for the converted backbone (required)
+  --backend <b>      auto | tensorflow | wasm | cpu (default auto)
+`;
+
 const MAIN_HELP = `Usage: dermlens <command> [options]
 
 Commands:
   train       train a model on HAM10000 (dermlens train --help)
+  import-backbone  convert a pretrained TFLite MobileNetV2 for --backbone (dermlens import-backbone --help)
   evaluate    score a model on labelled images (dermlens evaluate --help)
   classify    classify image files (dermlens classify --help)
   report      write the HTML report of a run folder (dermlens report --help)
@@ -163,6 +183,8 @@ async function trainCommand(args: string[]): Promise<void> {
     'test-fraction': { type: 'string' }, patience: { type: 'string' }, tta: { type: 'boolean' },
     quantize: { type: 'string' }, backend: { type: 'string' }, resume: { type: 'boolean' },
     'cache-dir': { type: 'string' }, cache: { type: 'boolean' }, 'refit-from': { type: 'string' },
+    backbone: { type: 'string' }, 'head-epochs': { type: 'string' }, 'freeze-until': { type: 'string' },
+    'backbone-lr-scale': { type: 'string' }, 'weight-decay': { type: 'string' },
   });
   if (values.help) { process.stdout.write(TRAIN_HELP); return; }
   const outDir = str(values, 'out');
@@ -213,6 +235,12 @@ async function trainCommand(args: string[]): Promise<void> {
     patience: num(values, 'patience') ?? base.patience,
     tta: typeof values.tta === 'boolean' ? values.tta : base.tta,
     quantize: (str(values, 'quantize') ?? base.quantize) as TrainConfig['quantize'],
+    backbone: str(values, 'backbone') !== undefined ? resolve(str(values, 'backbone')!) : base.backbone,
+    // Runs saved before transfer learning existed have none of these keys.
+    headEpochs: num(values, 'head-epochs') ?? base.headEpochs ?? d.headEpochs,
+    freezeUntil: num(values, 'freeze-until') ?? base.freezeUntil ?? d.freezeUntil,
+    backboneLrScale: num(values, 'backbone-lr-scale') ?? base.backboneLrScale ?? d.backboneLrScale,
+    weightDecay: num(values, 'weight-decay') ?? base.weightDecay ?? d.weightDecay,
   };
   const { validateConfig } = await import('./train-config.ts');
   try {
@@ -347,6 +375,19 @@ async function ensembleCommand(args: string[]): Promise<void> {
   console.log(`done: val balanced accuracy ${final.val.balancedAccuracy.toFixed(4)}; model in ${join(resolve(outDir), 'best')}`);
 }
 
+async function importBackboneCommand(args: string[]): Promise<void> {
+  const { values, positionals } = parse(args, { out: { type: 'string' }, backend: { type: 'string' } }, true);
+  if (values.help) { process.stdout.write(IMPORT_BACKBONE_HELP); return; }
+  if (positionals.length !== 1) throw new UsageError('give one .tflite file (dermlens import-backbone --help)');
+  const outDir = str(values, 'out');
+  if (!outDir) throw new UsageError('--out <dir> is required (the folder for the converted backbone)');
+  await startBackend(values, false);
+  const { importBackbone, describeBackbone } = await import('./backbone.ts');
+  const info = await importBackbone(positionals[0], resolve(outDir));
+  console.log(describeBackbone(info));
+  console.log(`wrote ${resolve(outDir)} (model.json, weights, backbone.json)`);
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
@@ -356,6 +397,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'classify': return await classifyCommand(rest);
       case 'report': await reportCommand(rest); return 0;
       case 'ensemble': await ensembleCommand(rest); return 0;
+      case 'import-backbone': await importBackboneCommand(rest); return 0;
       case undefined: case 'help': case '--help': case '-h': process.stdout.write(MAIN_HELP); return 0;
       default: throw new UsageError(`unknown command "${command}"\n\n${MAIN_HELP}`);
     }

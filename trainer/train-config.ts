@@ -1,6 +1,7 @@
 // The training configuration: defaults (the original Keras recipe), validation with clear messages,
 // and the rule for which changes a resumed run may make.
 import { isArchitectureName, ARCHITECTURES } from '../core/models.ts';
+import { MOBILENET_V2_BLOCKS } from '../core/mobilenet-v2.ts';
 import { LR_SCHEDULES, type LrScheduleName } from './schedule.ts';
 import { QUANTIZATIONS, type Quantization } from './export-model.ts';
 
@@ -61,18 +62,33 @@ export interface TrainConfig {
    * that run's. Absent for an ordinary run.
    */
   refitFrom?: string;
+  /**
+   * Pretrained weights for the backbone (--backbone): a folder from `dermlens import-backbone` or a
+   * .tflite file. Absent = random initialisation. `backboneSha256` records which file it was.
+   */
+  backbone?: string;
+  backboneSha256?: string;
+  /** Epochs at the start that train the head alone, the backbone frozen (transfer learning's warm-up). */
+  headEpochs: number;
+  /** After the head epochs, the stem and blocks below this index stay frozen (0 = nothing frozen; 17 = all blocks, 18 = all but the head). */
+  freezeUntil: number;
+  /** The backbone's learning rate as a fraction of --lr (the head's). */
+  backboneLrScale: number;
+  /** Decoupled weight decay (AdamW) on conv and dense kernels, per unit of learning rate (0 = off). */
+  weightDecay: number;
 }
 
 /** The original app's recipe. */
 export const DEFAULT_TRAIN_CONFIG: Readonly<Omit<TrainConfig, 'dataDir' | 'outDir'>> = Object.freeze({
   arch: 'seed', size: 64, epochs: 50, batch: 32, seed: 42, lr: 1e-3, lrSchedule: 'constant', warmupEpochs: 0,
   balance: 'none', labelSmoothing: 0, augment: 'original', ema: 0, valFraction: 0.15, testFraction: 0.15,
-  patience: 0, tta: false, quantize: 'none',
+  patience: 0, tta: false, quantize: 'none', headEpochs: 0, freezeUntil: 0, backboneLrScale: 1, weightDecay: 0,
 });
 
 /** Settings that define the optimisation trajectory: a resumed run must match them exactly. */
 const TRAJECTORY_KEYS = ['arch', 'size', 'batch', 'seed', 'splitSeed', 'lr', 'lrSchedule', 'warmupEpochs', 'balance',
-  'labelSmoothing', 'augment', 'ema', 'valFraction', 'testFraction', 'refitFrom'] as const satisfies readonly (keyof TrainConfig)[];
+  'labelSmoothing', 'augment', 'ema', 'valFraction', 'testFraction', 'refitFrom', 'backboneSha256', 'headEpochs', 'freezeUntil',
+  'backboneLrScale', 'weightDecay'] as const satisfies readonly (keyof TrainConfig)[];
 
 /** What a refit must share with the run it repeats: everything that trains the network, on the same split. */
 export const RECIPE_KEYS = [...TRAJECTORY_KEYS.filter((k) => k !== 'refitFrom'), 'epochs', 'quantize'] as const satisfies readonly (keyof TrainConfig)[];
@@ -103,6 +119,15 @@ export function validateConfig(c: TrainConfig): void {
   if (c.valFraction + c.testFraction >= 0.9) fail('val + test fractions leave less than 10% for training');
   int('patience', c.patience, 0);
   if (c.refitFrom !== undefined && c.patience > 0) fail('a refit trains on the validation images, so it cannot stop early on them (patience must be 0)');
+  int('head epochs', c.headEpochs, 0);
+  if (c.headEpochs >= c.epochs) fail(`head epochs must be fewer than epochs (${c.epochs}), got ${c.headEpochs}`);
+  if (!Number.isInteger(c.freezeUntil) || c.freezeUntil < 0 || c.freezeUntil > MOBILENET_V2_BLOCKS + 1) {
+    fail(`--freeze-until must be a block index 0..${MOBILENET_V2_BLOCKS + 1} (0 = nothing frozen; N = the stem and blocks 0..N-1 frozen; ${MOBILENET_V2_BLOCKS + 1} = only the head trains), got ${c.freezeUntil}`);
+  }
+  if (!(c.backboneLrScale > 0 && c.backboneLrScale <= 10)) fail(`backbone lr scale must be in (0, 10], got ${c.backboneLrScale}`);
+  if (!(c.weightDecay >= 0 && c.weightDecay < 1)) fail(`weight decay must be in [0, 1), got ${c.weightDecay}`);
+  const transfer = c.backbone !== undefined || c.headEpochs > 0 || c.freezeUntil > 0 || c.backboneLrScale !== 1;
+  if (transfer && c.arch !== 'mobilenetv2') fail(`--backbone, --head-epochs, --freeze-until and --backbone-lr-scale apply to --arch mobilenetv2, not ${c.arch}`);
   if (!QUANTIZATIONS.includes(c.quantize)) fail(`unknown quantization "${c.quantize}" (choose one of: ${QUANTIZATIONS.join(', ')})`);
 }
 

@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import { tf } from '../core/tf.ts';
 import { CLASS_CODES, NUM_CLASSES } from '../core/labels.ts';
 import { buildModel } from '../core/models.ts';
+import { copyMobileNetV2Backbone, mobilenetV2BlockOf } from '../core/mobilenet-v2.ts';
+import { loadBackbone } from './backbone.ts';
 import { computeMetrics, thresholdForRecall, thresholdStats, type Metrics } from '../core/metrics.ts';
 import { ORIGINAL_AUGMENT, STRONG_AUGMENT, augmentBatch, type AugmentOptions } from './augment.ts';
 import { fitTemperature, applyTemperature } from './calibrate.ts';
@@ -172,7 +174,61 @@ export function reseedDropout(model: tf.LayersModel, seed: number, step: number)
  * of varList, Adam update. Returns the batch loss (the caller disposes it).
  */
 export function trainStep(model: tf.LayersModel, optimizer: tf.Optimizer, varList: tf.Variable[], x: tf.Tensor4D, y: tf.Tensor2D, loss: LossOptions): tf.Scalar {
-  return optimizer.minimize(() => weightedCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor2D, loss), true, varList)!;
+  return trainStepGroups(model, [{ optimizer, vars: varList, weightDecay: 0 }], x, y, loss);
+}
+
+/**
+ * Variables that share one optimizer and learning rate: a pretrained backbone trains at a fraction of
+ * the new head's rate, and during the head warm-up not at all (its group is left out of the step, so
+ * no gradient is computed for it). `weightDecay` is decoupled (AdamW): kernels shrink by lr * decay.
+ */
+export interface ParamGroup { optimizer: tf.Optimizer; vars: tf.Variable[]; weightDecay: number }
+
+/** trainStep over several parameter groups: one backward pass, then each group's own update. */
+export function trainStepGroups(model: tf.LayersModel, groups: ParamGroup[], x: tf.Tensor4D, y: tf.Tensor2D, loss: LossOptions): tf.Scalar {
+  const active = groups.filter((g) => g.vars.length > 0);
+  const { value, grads } = tf.variableGrads(
+    () => weightedCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor2D, loss), active.flatMap((g) => g.vars));
+  try {
+    for (const group of active) {
+      // The array form keeps the optimizer's moment slots matched to the variables by position.
+      group.optimizer.applyGradients(group.vars.map((v) => ({ name: v.name, tensor: grads[v.name] })));
+      if (group.weightDecay > 0) {
+        const shrink = 1 - (group.optimizer as unknown as { learningRate: number }).learningRate * group.weightDecay;
+        tf.tidy(() => group.vars.filter(isKernel).forEach((v) => v.assign(tf.mul(v, shrink))));
+      }
+    }
+  } finally {
+    tf.dispose(grads);
+  }
+  return value;
+}
+
+/** Conv, depthwise and dense kernels take weight decay; biases do not (as is usual). */
+const isKernel = (v: tf.Variable) => /kernel(_\d+)?$/.test(v.name);
+
+/**
+ * The parameter groups of a run. Every architecture has the head group (for seed and compact: every
+ * trainable weight, at --lr). MobileNetV2 adds the backbone group at --lr * --backbone-lr-scale; the stem
+ * and blocks below --freeze-until are set untrainable and belong to neither. Adam matches its moment slots
+ * to variables by position, so each group's variable list is explicit and stable across a run.
+ */
+export function paramGroups(model: tf.LayersModel, config: Pick<TrainConfig, 'arch' | 'lr' | 'freezeUntil' | 'backboneLrScale' | 'weightDecay'>):
+  { head: ParamGroup; backbone?: ParamGroup } {
+  const group = (vars: tf.Variable[], lr: number): ParamGroup => ({ optimizer: tf.train.adam(lr), vars, weightDecay: config.weightDecay });
+  if (config.arch !== 'mobilenetv2') return { head: group(model.trainableWeights.map((w) => w.read() as tf.Variable), config.lr) };
+  for (const layer of model.layers) {
+    const block = mobilenetV2BlockOf(layer.name);
+    if (block !== null && config.freezeUntil > 0 && block < config.freezeUntil) layer.trainable = false;
+  }
+  const head: tf.Variable[] = [];
+  const backbone: tf.Variable[] = [];
+  for (const layer of model.layers) {
+    if (!layer.trainable) continue;
+    const vars = layer.trainableWeights.map((w) => w.read() as tf.Variable);
+    (mobilenetV2BlockOf(layer.name) === null ? head : backbone).push(...vars);
+  }
+  return { head: group(head, config.lr), backbone: group(backbone, config.lr * config.backboneLrScale) };
 }
 
 function augmentOptions(name: TrainConfig['augment']): AugmentOptions | null {
@@ -234,6 +290,16 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   const items = parseHamMetadata(await readFile(metadataPath, 'utf8'), metadataPath);
   const reference = config.refitFrom ? await loadRefitReference(config.refitFrom) : null;
   if (reference) checkRefitRecipe(reference, config);
+  // The backbone is read before anything is written, and its sha256 joins the recipe: a resumed run or
+  // a refit that would start from another file is refused.
+  const backbone = config.backbone ? await loadBackbone(config.backbone) : null;
+  if (backbone) {
+    if (config.backboneSha256 && config.backboneSha256 !== backbone.info.sha256) {
+      backbone.model.dispose();
+      throw new Error(`${config.backbone} is not the backbone this run started from (sha256 ${backbone.info.sha256}, config.json has ${config.backboneSha256})`);
+    }
+    config.backboneSha256 = backbone.info.sha256;
+  }
   const { checkpointDir } = await prepareRunDir(config, resume);
   const split = await makeOrLoadSplit(config, items, metadataPath, resume);
   if (reference) checkRefitSplit(reference, split);
@@ -273,13 +339,21 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   if (classWeights) log(`class weights: ${CLASS_CODES.map((c, k) => `${c} ${classWeights[k].toFixed(2)}`).join(', ')}`);
   const augment = augmentOptions(config.augment);
 
-  const model = buildModel(config.arch, { inputSize: config.size, seed: config.seed });
+  const model = buildModel(config.arch, { inputSize: config.size, seed: config.seed, ...(backbone ? { rescaling: backbone.info.rescaling } : {}) });
+  if (backbone) {
+    try {
+      const copied = copyMobileNetV2Backbone(model, backbone.model, config.backbone);
+      log(`backbone: ${copied} pretrained convolutions from ${backbone.info.sourceFile} (sha256 ${backbone.info.sha256.slice(0, 12)}...)`);
+    } finally {
+      backbone.model.dispose();
+    }
+  }
   // With --ema, a second copy holds the weight average; it is what gets validated, kept as best and shipped.
-  const average = config.ema > 0 ? buildModel(config.arch, { inputSize: config.size, seed: config.seed }) : undefined;
+  const average = config.ema > 0 ? buildModel(config.arch, { inputSize: config.size, seed: config.seed, ...(backbone ? { rescaling: backbone.info.rescaling } : {}) }) : undefined;
   if (average) copyWeights(average, model);
-  const optimizer = tf.train.adam(config.lr);
-  // Adam matches its moment slots to variables by position, so the variable list must be explicit and stable.
-  const varList = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const groups = paramGroups(model, config);
+  const optimizer = groups.head.optimizer;
+  const backboneOptimizer = groups.backbone?.optimizer;
   const stepsPerEpoch = Math.ceil(fitIdx.length / config.batch);
   const schedule = {
     lr: config.lr, schedule: config.lrSchedule, warmupSteps: config.warmupEpochs * stepsPerEpoch, totalSteps: config.epochs * stepsPerEpoch,
@@ -290,7 +364,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   };
   if (resume && checkpointDir) {
     const saved = await readCheckpointState<TrainConfig, EpochRecord>(checkpointDir);
-    await restoreCheckpoint(checkpointDir, model, optimizer, average);
+    await restoreCheckpoint(checkpointDir, model, optimizer, average, backboneOptimizer);
     // Patience may change on resume, so whether the run has stopped early is re-decided with the new value.
     const stoppedEarly = config.patience > 0 && saved.epochsWithoutImprovement >= config.patience && saved.epoch < config.epochs;
     state = { ...saved, config, stoppedEarly };
@@ -301,7 +375,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   log(`model ${config.arch} at ${config.size} px: ${model.countParams().toLocaleString('en-US')} parameters; ${stepsPerEpoch} batches of ${config.batch} per epoch`);
 
   const bestDir = join(config.outDir, 'best');
-  const setLearningRate = (lr: number) => { (optimizer as unknown as { learningRate: number }).learningRate = lr; };
+  const setLearningRate = (opt: tf.Optimizer, lr: number) => { (opt as unknown as { learningRate: number }).learningRate = lr; };
   let epochsThisCall = 0;
 
   try {
@@ -321,9 +395,12 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
         const x = augment ? augmentBatch(raw, augRng, augment) : raw;
         if (augment) raw.dispose();
         lr = learningRateAt(state.step, schedule);
-        setLearningRate(lr);
+        setLearningRate(groups.head.optimizer, lr);
+        if (groups.backbone) setLearningRate(groups.backbone.optimizer, lr * config.backboneLrScale);
         reseedDropout(model, config.seed, state.step);
-        const loss = trainStep(model, optimizer, varList, x, y, { labelSmoothing: config.labelSmoothing, classWeights });
+        // The first --head-epochs train the new head alone on the frozen pretrained features.
+        const active = groups.backbone && epoch > config.headEpochs ? [groups.head, groups.backbone] : [groups.head];
+        const loss = trainStepGroups(model, active, x, y, { labelSmoothing: config.labelSmoothing, classWeights });
         if (average) updateAverage(average, model, emaDecayAt(config.ema, state.step));
         const value = (await loss.data())[0];
         tf.dispose([loss, x, y]);
@@ -358,7 +435,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
       state.history.push(record);
       state.epoch = epoch;
       if (config.patience > 0 && state.epochsWithoutImprovement >= config.patience && epoch < config.epochs) state.stoppedEarly = true;
-      await saveCheckpoint(config.outDir, model, optimizer, state, average);
+      await saveCheckpoint(config.outDir, model, optimizer, state, average, backboneOptimizer);
       await writeJsonAtomic(join(config.outDir, 'history.json'), state.history);
       const valPart = m === null ? 'val: trained on (refit)'
         : `val_loss ${record.valLoss?.toFixed(4)}  val_bal_acc ${m.balancedAccuracy.toFixed(4)}`
@@ -377,6 +454,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     model.dispose();
     average?.dispose();
     optimizer.dispose();
+    backboneOptimizer?.dispose();
   }
 
   const final = await finalEvaluation(config, ds, idx, valLabels, testLabels, options, log, reference);
