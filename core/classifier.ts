@@ -41,10 +41,20 @@ export interface InferenceOptions {
  */
 export function predictProbabilities(model: tf.LayersModel, x: tf.Tensor4D, { temperature, tta }: InferenceOptions): tf.Tensor2D {
   return tf.tidy(() => {
-    let p = model.predict(x) as tf.Tensor2D;
-    if (tta === 'flip') p = tf.div(tf.add(p, model.predict(tf.reverse(x, 2)) as tf.Tensor2D), 2);
-    if (temperature === 1) return p;
-    return tf.softmax(tf.div(tf.log(tf.maximum(p, 1e-12)), temperature)) as tf.Tensor2D;
+    const p = model.predict(x) as tf.Tensor2D;
+    return calibrate(p, tta === 'flip' ? model.predict(tf.reverse(x, 2)) as tf.Tensor2D : null, temperature);
+  });
+}
+
+/**
+ * The network's softmax rows -> the reported probabilities: averaged with the mirrored image's rows when
+ * given, then temperature-scaled. Shared with core/class-activation-map.ts, which gets both rows from one pass.
+ */
+export function calibrate(p: tf.Tensor2D, mirrored: tf.Tensor2D | null, temperature: number): tf.Tensor2D {
+  return tf.tidy(() => {
+    const mean = mirrored ? tf.div(tf.add(p, mirrored), 2) as tf.Tensor2D : p;
+    if (temperature === 1) return tf.clone(mean);
+    return tf.softmax(tf.div(tf.log(tf.maximum(mean, 1e-12)), temperature)) as tf.Tensor2D;
   });
 }
 
@@ -101,6 +111,11 @@ export class Classifier {
 
   get inputSize(): number {
     return this.metadata.inputSize;
+  }
+
+  /** The prepared (BatchNorm-folded) network it classifies with, for explaining its answers; still owned here. */
+  get network(): tf.LayersModel {
+    return this.requireModel();
   }
 
   /** Pixels -> all seven classes with calibrated probabilities, most likely first. */

@@ -1,0 +1,179 @@
+// Class activation maps ("where it looked"; Zhou et al. 2016, Learning Deep Features for Discriminative
+// Localization), shared by the Node CLI (`dermlens explain`) and the extension's offscreen document.
+//
+// For a head  features [h,w,C] -> GlobalAveragePooling2D -> (Dropout) -> Dense(softmax)  the logit of
+// class k is  z_k = mean_ij(F_ij) . W_k + b_k = mean_ij(F_ij . W_k + b_k),  so the map
+// M_k(i,j) = F_ij . W_k + b_k  splits the logit exactly over the feature grid: its mean IS the logit.
+// No gradients, no approximation. It works for any model with that head (compact, mobilenetv2): the
+// features are found generically as the input of the GlobalAveragePooling2D layer.
+//
+// The map explains the same computation the classifier runs: one pass of the same (BatchNorm-folded)
+// model returns both the features and the probabilities, with the classifier's flip averaging (the
+// mirrored pass's map is mirrored back and averaged) and temperature (core/classifier.ts calibrate()).
+import { tf } from './tf.ts';
+import { CLASS_CODES, type ClassCode } from './labels.ts';
+import { calibrate, type Classifier, type InferenceOptions } from './classifier.ts';
+import { centreCrop, preprocess, type RgbaImage } from './preprocess.ts';
+
+/** Layers that are the identity at inference, allowed between the pooling and the classifier. */
+const INFERENCE_IDENTITY = new Set(['Dropout', 'SpatialDropout1D', 'SpatialDropout2D', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout']);
+
+export class UnsupportedModelError extends Error {
+  override name = 'UnsupportedModelError';
+}
+
+/** Where the maps come from in a model: the pooled features' tensor and the classifier's weights. */
+export interface CamHead {
+  /** Name of the symbolic tensor the GlobalAveragePooling2D layer reads: the last conv features. */
+  featuresName: string;
+  outputName: string;
+  /** The Dense classifier's kernel [C, classes] and bias [classes] (the model's own variables, not copies). */
+  kernel: tf.Tensor2D;
+  bias: tf.Tensor1D | null;
+}
+
+const layerBefore = (layer: tf.layers.Layer): tf.layers.Layer | undefined => {
+  const nodes = layer.inboundNodes;
+  return nodes.length === 1 && nodes[0].inboundLayers.length === 1 ? nodes[0].inboundLayers[0] : undefined;
+};
+
+/**
+ * Finds the class-activation head of `model`, or throws UnsupportedModelError saying why (a Flatten
+ * head such as the seed model's, or an ensemble that averages several networks, has no exact map).
+ */
+export function findCamHead(model: tf.LayersModel): CamHead {
+  const output = model.outputs[0];
+  const dense = output.sourceLayer as tf.layers.Layer;
+  const config = dense.getConfig() as { activation?: string; dataFormat?: string };
+  if (dense.getClassName() !== 'Dense' || config.activation !== 'softmax') {
+    throw new UnsupportedModelError(`"Where it looked" needs a model that ends in a softmax Dense layer; ${model.name} ends in ${dense.getClassName()}.`);
+  }
+  let layer = layerBefore(dense);
+  while (layer && INFERENCE_IDENTITY.has(layer.getClassName())) layer = layerBefore(layer);
+  if (!layer || layer.getClassName() !== 'GlobalAveragePooling2D') {
+    throw new UnsupportedModelError(`"Where it looked" needs global average pooling before the classifier; ${model.name} has ${layer?.getClassName() ?? 'a branching graph'} there.`);
+  }
+  if ((layer.getConfig() as { dataFormat?: string }).dataFormat === 'channelsFirst') {
+    throw new UnsupportedModelError('"Where it looked" needs channels-last features.');
+  }
+  const features = layer.input as tf.SymbolicTensor;
+  const [kernel, bias] = dense.getWeights() as [tf.Tensor2D, tf.Tensor1D | undefined];
+  return { featuresName: features.name, outputName: output.name, kernel, bias: bias ?? null };
+}
+
+/** The maps of one image, as tensors (the caller disposes them). */
+export interface CamTensors {
+  /** Calibrated probabilities [classes], exactly as the classifier computes them. */
+  probabilities: tf.Tensor1D;
+  /** [h, w, classes]: each feature cell's share of each class logit (mean over cells = the logit). */
+  maps: tf.Tensor3D;
+}
+
+/**
+ * One preprocessed image [1, s, s, 3] -> its calibrated probabilities and the class activation maps of
+ * every class, from one pass of `model` (two images in one batch with flip averaging).
+ */
+export function classActivationMaps(model: tf.LayersModel, head: CamHead, x: tf.Tensor4D, options: InferenceOptions): CamTensors {
+  if (x.shape[0] !== 1) throw new Error(`classActivationMaps takes one image, got a batch of ${x.shape[0]}.`);
+  return tf.tidy(() => {
+    const flip = options.tta === 'flip';
+    const batch = flip ? tf.concat([x, tf.reverse(x, 2)]) : x;
+    const [features, p] = model.execute(batch, [head.featuresName, head.outputName]) as [tf.Tensor4D, tf.Tensor2D];
+    const [n, h, w, c] = features.shape;
+    let maps = tf.matMul(tf.reshape(features, [n * h * w, c]), head.kernel);
+    if (head.bias) maps = tf.add(maps, head.bias);
+    let grid = tf.reshape(maps, [n, h, w, -1]) as tf.Tensor4D;
+    // The mirrored image's map, mirrored back, explains the mirrored pass the probabilities average.
+    if (flip) grid = tf.div(tf.add(tf.slice(grid, [0], [1]), tf.reverse(tf.slice(grid, [1], [1]), 2)), 2);
+    const probabilities = calibrate(tf.slice(p, [0], [1]), flip ? tf.slice(p, [1], [1]) : null, options.temperature);
+    return { probabilities: tf.squeeze(probabilities, [0]) as tf.Tensor1D, maps: tf.squeeze(grid, [0]) as tf.Tensor3D };
+  });
+}
+
+/** One class's map as plain numbers: what the CLI writes and what the extension sends to the card. */
+export interface ActivationMap {
+  /** The class it explains (the top class of the result). */
+  code: ClassCode;
+  /** The feature grid: the map is `height` rows of `width` cells over the model input (the crop). */
+  width: number;
+  height: number;
+  /** Row-major, height * width: each cell's contribution to the class logit (their mean is the logit). */
+  values: number[];
+}
+
+/** Picks class `code`'s map out of the [h, w, classes] tensor's values. */
+export function mapOfClass(maps: Float32Array | number[], shape: readonly number[], code: ClassCode): ActivationMap {
+  const [height, width, classes] = shape;
+  const k = CLASS_CODES.indexOf(code);
+  const values = Array.from({ length: height * width }, (_, i) => maps[i * classes + k]);
+  return { code, width, height, values };
+}
+
+/**
+ * The map scaled to [0, 1] for display: (v - min) / (max - min), CAM's usual normalisation, so 1 is the
+ * region that counted most for the class and 0 the one that counted least. A flat map is all zeros.
+ */
+export function normalizedMap(map: ActivationMap): number[] {
+  let min = Infinity;
+  let max = -Infinity;
+  for (const v of map.values) { min = Math.min(min, v); max = Math.max(max, v); }
+  const range = max - min;
+  return map.values.map((v) => (range > 1e-12 ? (v - min) / range : 0));
+}
+
+/** What explaining one image gives: the classifier's answer and the map of its top class. */
+export interface Explanation {
+  /** Calibrated probabilities in CLASS_CODES order: the same numbers Classifier.classify gives. */
+  probabilities: Float32Array;
+  /** The map of the most likely class. */
+  map: ActivationMap;
+  /**
+   * The part of the image the map covers, in image pixels: preprocessing centre-crops to at most 4:3
+   * and squeezes that crop into the square input, so the map's grid is stretched over this rectangle.
+   */
+  crop: { x: number; y: number; width: number; height: number };
+}
+
+/**
+ * Classifies and explains an image with `classifier`'s own network, preprocessing and calibration.
+ * Throws UnsupportedModelError for a model without a global-average-pooling head. Leaks no tensors.
+ */
+export async function explainImage(classifier: Classifier, image: RgbaImage): Promise<Explanation> {
+  return explainInput(classifier, preprocess(image, classifier.inputSize), centreCrop(image.width, image.height));
+}
+
+/** explainImage for an input already preprocessed (the offscreen document times the two steps apart). */
+export async function explainInput(classifier: Classifier, input: Float32Array, crop: Explanation['crop']): Promise<Explanation> {
+  const model = classifier.network;
+  const head = headOf(model);
+  const size = classifier.inputSize;
+  const { probabilities, maps } = tf.tidy(() =>
+    classActivationMaps(model, head, tf.tensor4d(input, [1, size, size, 3]), classifier.metadata));
+  try {
+    const [p, m] = await Promise.all([probabilities.data() as Promise<Float32Array>, maps.data() as Promise<Float32Array>]);
+    let top = 0;
+    p.forEach((v, k) => { if (v > p[top]) top = k; });
+    return { probabilities: p, map: mapOfClass(m, maps.shape, CLASS_CODES[top]), crop };
+  } finally {
+    tf.dispose([probabilities, maps]);
+  }
+}
+
+/** The head of each model, found once: the walk is cheap, but explain runs on every classification. */
+const heads = new WeakMap<tf.LayersModel, CamHead>();
+function headOf(model: tf.LayersModel): CamHead {
+  let head = heads.get(model);
+  if (!head) heads.set(model, head = findCamHead(model));
+  return head;
+}
+
+/** Whether a classifier's model can be explained (has a global-average-pooling head). */
+export function canExplain(classifier: Classifier): boolean {
+  try {
+    headOf(classifier.network);
+    return true;
+  } catch (error) {
+    if (error instanceof UnsupportedModelError) return false;
+    throw error;
+  }
+}
