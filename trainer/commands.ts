@@ -110,6 +110,7 @@ Commands:
   import-backbone  convert a pretrained TFLite MobileNetV2 for --backbone (dermlens import-backbone --help)
   evaluate    score a model on labelled images (dermlens evaluate --help)
   classify    classify image files (dermlens classify --help)
+  explain     write an image with a heatmap of where the model looked (dermlens explain --help)
   report      write the HTML report of a run folder (dermlens report --help)
   ensemble    merge finished runs into one model that averages them (dermlens ensemble --help)
 
@@ -395,6 +396,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'train': await trainCommand(rest); return 0;
       case 'evaluate': await evaluateCommand(rest); return 0;
       case 'classify': return await classifyCommand(rest);
+      case 'explain': return await (await import('./explain.ts')).explainCommand(rest, DEFAULT_MODEL);
       case 'report': await reportCommand(rest); return 0;
       case 'ensemble': await ensembleCommand(rest); return 0;
       case 'import-backbone': await importBackboneCommand(rest); return 0;
