@@ -309,7 +309,7 @@ async function classifyCommand(args: string[]): Promise<number> {
   const { load, melanomaAlert } = await import('../core/classifier.ts');
   const { CLASS_CODES } = await import('../core/labels.ts');
   const { fileLoadHandler } = await import('./model-io.ts');
-  const { decodeImage } = await import('./images.ts');
+  const { decodeImage, ImageDecodeError } = await import('./images.ts');
   const classifier = await load(fileLoadHandler(modelPath));
   const threshold = classifier.metadata.melanomaThreshold;
   let failures = 0;
@@ -327,7 +327,8 @@ async function classifyCommand(args: string[]): Promise<number> {
         }
       } catch (err) {
         failures++;
-        const message = (err as Error).message;
+        // The shared refusal (core/image-check.ts), word for word the extension's; the line names the file.
+        const message = err instanceof ImageDecodeError ? err.reason : (err as Error).message;
         if (values.json) console.log(JSON.stringify({ file, error: message }));
         else console.error(`${file}: ${message}`);
       }

@@ -1,16 +1,16 @@
-// Finding and decoding the training images in Node. Decoding uses sharp (libvips); resizing is left
-// to core/preprocess.ts so Node and the browser produce the same model input.
-import { readdir, realpath, stat } from 'node:fs/promises';
+// Finding and decoding images in Node (training data, evaluate, classify). Decoding uses sharp (libvips),
+// and libnsbmp for BMP, after core/image-check.ts' checks, the extension's too; resizing is left to
+// core/preprocess.ts so Node and the browser produce the same model input.
+import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import sharp from 'sharp';
+import { decode as decodeNsBmp } from '@cwasm/nsbmp';
+import { checkImageBytes, IMAGE_REFUSALS, ImageFileError, MAX_IMAGE_BYTES, MAX_PIXELS } from '../core/image-check.ts';
 import type { RgbaImage } from '../core/preprocess.ts';
 
 export type { RgbaImage } from '../core/preprocess.ts';
 
 export const IMAGE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png'];
-
-/** Larger inputs are refused before decoding: a dermoscopy photo is a few MP; 50 MP of RGBA is 200 MB. */
-export const MAX_INPUT_PIXELS = 50_000_000;
 
 /** Folders that archive tools add and that hold no real images (macOS resource forks). */
 const IGNORED_DIRS = new Set(['__MACOSX']);
@@ -65,30 +65,69 @@ export async function findImages(dir: string): Promise<Map<string, string>> {
 }
 
 /**
- * Decodes a JPEG/PNG (path or bytes) to 8-bit RGBA, upright according to its EXIF orientation.
- * Greyscale, CMYK and 16-bit inputs are converted to 8-bit sRGB. Corrupt, unsupported or oversized
- * images are rejected with an error that names the file.
+ * A file that could not be decoded. `reason` is core/image-check.ts' message, word for word what the
+ * extension shows for the same bytes; the message also names the file, for training logs.
  */
-export async function decodeImage(input: string | Buffer, opts: { maxPixels?: number } = {}): Promise<RgbaImage> {
-  const what = typeof input === 'string' ? input : `image buffer (${input.length} bytes)`;
-  const maxPixels = opts.maxPixels ?? MAX_INPUT_PIXELS;
+export class ImageDecodeError extends Error {
+  override name = 'ImageDecodeError';
+  constructor(readonly file: string, readonly reason: string) {
+    super(`cannot decode ${file}: ${reason}`);
+  }
+}
+
+/** The file's bytes, refusing what is not a readable regular file, or too big to read at all, before reading it. */
+async function readImageFile(path: string): Promise<Uint8Array> {
+  let info;
   try {
-    const { data, info } = await sharp(input, { limitInputPixels: maxPixels, failOn: 'error' })
-      .rotate()
-      .toColourspace('srgb')
-      .ensureAlpha()
-      .raw({ depth: 'uchar' })
-      .toBuffer({ resolveWithObject: true });
-    if (info.channels !== 4) throw new Error(`expected 4 channels after conversion, got ${info.channels}`);
-    return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
+    info = await stat(path);
   } catch (err) {
-    const message = (err as Error).message;
-    if (/pixel limit/i.test(message)) {
-      throw new Error(`cannot decode ${what}: image is larger than ${maxPixels / 1e6} megapixels (${message})`);
-    }
-    if (typeof input === 'string' && /^Input file is missing/i.test(message)) {
-      throw new Error(`cannot decode ${what}: file not found`);
-    }
-    throw new Error(`cannot decode ${what}: ${message}`);
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ImageDecodeError(path, code === 'ENOENT' ? 'file not found' : (err as Error).message);
+  }
+  if (info.isDirectory()) throw new ImageDecodeError(path, 'this is a folder, not an image file');
+  if (!info.isFile()) throw new ImageDecodeError(path, 'this is not a regular file (a device, pipe or socket)');
+  if (info.size > MAX_IMAGE_BYTES) throw new ImageDecodeError(path, IMAGE_REFUSALS.tooManyBytes(info.size));
+  return new Uint8Array(await readFile(path));
+}
+
+/** libvips (sharp) has no BMP reader; NetSurf's libnsbmp, compiled to WebAssembly, reads every BMP variant that Chromium does. */
+function decodeBmp(bytes: Uint8Array): RgbaImage {
+  const { data, width, height } = decodeNsBmp(bytes);
+  return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width, height };
+}
+
+async function decodeWithSharp(bytes: Uint8Array): Promise<RgbaImage> {
+  // The pixel limit was checked on the header already; sharp's own check stays as a second guard.
+  const { data, info } = await sharp(bytes, { limitInputPixels: MAX_PIXELS, failOn: 'error', pages: 1 })
+    .rotate()
+    .toColourspace('srgb')
+    .ensureAlpha()
+    .raw({ depth: 'uchar' })
+    .toBuffer({ resolveWithObject: true });
+  if (info.channels !== 4) throw new Error(`expected 4 channels after conversion, got ${info.channels}`);
+  return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
+}
+
+/**
+ * Decodes an image file (path or bytes) to 8-bit RGBA, upright according to its EXIF orientation, a
+ * GIF's first frame. The bytes go through core/image-check.ts first, as in the extension: JPEG, PNG,
+ * WebP, BMP, GIF and AVIF within the size limits are decoded; anything else (SVG, PDF, HTML, text,
+ * truncated files, headers declaring huge sizes) is refused with the extension's message, as an
+ * ImageDecodeError naming the file. Greyscale, CMYK and 16-bit inputs are converted to 8-bit sRGB.
+ */
+export async function decodeImage(input: string | Uint8Array): Promise<RgbaImage> {
+  const what = typeof input === 'string' ? input : `image buffer (${input.length} bytes)`;
+  const bytes = typeof input === 'string' ? await readImageFile(input) : input;
+  let checked;
+  try {
+    checked = checkImageBytes(bytes);
+  } catch (err) {
+    if (err instanceof ImageFileError) throw new ImageDecodeError(what, err.message);
+    throw err;
+  }
+  try {
+    return checked.type === 'image/bmp' ? decodeBmp(bytes) : await decodeWithSharp(bytes);
+  } catch {
+    throw new ImageDecodeError(what, IMAGE_REFUSALS.undecodable(checked.type, checked));
   }
 }

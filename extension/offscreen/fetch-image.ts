@@ -2,7 +2,7 @@
 // for hosts the extension may access (activeTab's tab origin, or an optional host permission the user
 // granted), so images without CORS headers work; for other hosts the fetch fails and the service worker
 // falls back to reading the image from inside the page.
-import { formatBytes, MAX_IMAGE_BYTES } from '../shared/image-bytes.ts';
+import { IMAGE_REFUSALS, MAX_IMAGE_BYTES } from '../../core/image-check.ts';
 import { ReplyError } from '../shared/requests.ts';
 
 export interface FetchedImage {
@@ -29,7 +29,7 @@ export async function fetchImage(url: string): Promise<FetchedImage> {
   }
   const length = Number(response.headers.get('content-length') ?? 0);
   if (length > MAX_IMAGE_BYTES) {
-    throw new ReplyError(`The image file is too large (${formatBytes(length)}); the limit is ${formatBytes(MAX_IMAGE_BYTES)}.`);
+    throw new ReplyError(IMAGE_REFUSALS.tooManyBytes(length)); // refused before the download, as the CLI refuses before reading
   }
   const bytes = new Uint8Array(await response.arrayBuffer());
   return { bytes, mime: response.headers.get('content-type') ?? '' };

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ElementHandle, Page } from 'puppeteer-core';
+import sharp from 'sharp';
 import { stateLog, useExtension, waitForDeepSelector, waitForFinalState, type StateEntry } from './harness.ts';
 import { assertReadableError, assertResult } from './assertions.ts';
 
@@ -95,9 +96,14 @@ test('a text file gives a clear message, and the next upload works', async () =>
   assertResult(await upload('lesion-again.png', e2e.server.lesionPng));
 });
 
-test('a GIF (not an accepted upload type) gives a clear message, and the next upload works', async () => {
-  assertReadableMessage(await uploadRejected('animation.gif', e2e.server.gif), /GIF|type|support|format/i);
-  assertResult(await upload('lesion-after-gif.jpg', e2e.server.lesionJpeg));
+test('a GIF is accepted like any format the CLI reads (its first frame)', async () => {
+  assertResult(await upload('animation.gif', e2e.server.gif));
+});
+
+test('a TIFF (not an accepted type) gives a clear message, and the next upload works', async () => {
+  const tiff = await sharp(e2e.server.lesionPng).tiff().toBuffer();
+  assertReadableMessage(await uploadRejected('scan.tiff', tiff), /TIFF|type|support|format/i);
+  assertResult(await upload('lesion-after-tiff.jpg', e2e.server.lesionJpeg));
 });
 
 test('a corrupt file named .jpg gives a clear message, and the next upload works', async () => {

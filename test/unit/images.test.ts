@@ -1,11 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { decodeImage, findImages } from '../../trainer/images.ts';
+import { IMAGE_REFUSALS, MAX_IMAGE_BYTES } from '../../core/image-check.ts';
+import { decodeImage, findImages, ImageDecodeError } from '../../trainer/images.ts';
+import { encodeBmp } from '../helpers/hostile-images.ts';
 
 async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'dermlens-images-'));
@@ -101,18 +103,35 @@ test('decodeImage applies EXIF orientation, and converts grey, 16-bit and alpha 
   assert.deepEqual(Array.from((await decodeImage(rgba)).data.subarray(0, 4)), [10, 20, 30, 128]);
 });
 
-test('decodeImage rejects corrupt, truncated, missing and oversized images, naming the file', async () => {
+test('decodeImage refuses corrupt, truncated, missing, oversized and non-image files with the shared messages, naming the file', async () => {
   await withTempDir(async (dir) => {
     await writeFile(join(dir, 'random.jpg'), randomBytes(3000));
-    await assert.rejects(decodeImage(join(dir, 'random.jpg')), new RegExp(`cannot decode ${join(dir, 'random.jpg')}: .*unsupported image format`));
+    await assert.rejects(decodeImage(join(dir, 'random.jpg')), { message: `cannot decode ${join(dir, 'random.jpg')}: ${IMAGE_REFUSALS.unknown()}` });
     const jpeg = await sharp({ create: { width: 64, height: 48, channels: 3, background: 'green' } }).jpeg().toBuffer();
     await writeFile(join(dir, 'cut.jpg'), jpeg.subarray(0, jpeg.length >> 1));
-    await assert.rejects(decodeImage(join(dir, 'cut.jpg')), /cannot decode .*cut\.jpg: .*premature end of JPEG/);
+    await assert.rejects(decodeImage(join(dir, 'cut.jpg')), { message: `cannot decode ${join(dir, 'cut.jpg')}: ${IMAGE_REFUSALS.truncated('image/jpeg')}` });
     await writeFile(join(dir, 'empty.png'), '');
-    await assert.rejects(decodeImage(join(dir, 'empty.png')), /cannot decode .*empty\.png/);
+    await assert.rejects(decodeImage(join(dir, 'empty.png')), (err: unknown) => err instanceof ImageDecodeError && err.reason === IMAGE_REFUSALS.empty());
     await assert.rejects(decodeImage(join(dir, 'gone.jpg')), /cannot decode .*gone\.jpg: file not found/);
-    const big = await sharp({ create: { width: 300, height: 200, channels: 3, background: 'white' } }).png().toBuffer();
-    await assert.rejects(decodeImage(big, { maxPixels: 50_000 }), /cannot decode image buffer \(\d+ bytes\): image is larger than 0\.05 megapixels/);
-    assert.equal((await decodeImage(big, { maxPixels: 60_000 })).width, 300);
+    await assert.rejects(decodeImage(dir), /cannot decode .*: this is a folder, not an image file/);
+    const big = Buffer.from(await sharp({ create: { width: 30, height: 20, channels: 3, background: 'white' } }).png().toBuffer());
+    big.writeUInt32BE(9000, 16); // IHDR width: 9000 x 9000 = 81 MP, refused from the header
+    big.writeUInt32BE(9000, 20);
+    await assert.rejects(decodeImage(big), { message: `cannot decode image buffer (${big.length} bytes): ${IMAGE_REFUSALS.tooManyPixels({ width: 9000, height: 9000 })}` });
+    await writeFile(join(dir, 'huge.bin'), '');
+    await truncate(join(dir, 'huge.bin'), MAX_IMAGE_BYTES + 1); // sparse: refused from its size, never read
+    await assert.rejects(decodeImage(join(dir, 'huge.bin')), { message: `cannot decode ${join(dir, 'huge.bin')}: ${IMAGE_REFUSALS.tooManyBytes(MAX_IMAGE_BYTES + 1)}` });
   });
+});
+
+test('decodeImage reads BMP (libnsbmp) with the same pixels as the PNG of the same picture', async () => {
+  const image = { data: new Uint8Array(halves(13, 7).length / 3 * 4), width: 13, height: 7 };
+  const rgb = halves(13, 7);
+  for (let i = 0; i < 13 * 7; i++) image.data.set([rgb[i * 3], rgb[i * 3 + 1], rgb[i * 3 + 2], 255], i * 4);
+  const fromPng = await decodeImage(await sharp(rgb, { raw: { width: 13, height: 7, channels: 3 } }).png().toBuffer());
+  for (const bits of [24, 32] as const) {
+    const fromBmp = await decodeImage(encodeBmp(image, bits));
+    assert.deepEqual([fromBmp.width, fromBmp.height], [13, 7]);
+    assert.deepEqual(Array.from(fromBmp.data), Array.from(fromPng.data), `${bits}-bit BMP`);
+  }
 });
