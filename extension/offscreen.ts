@@ -1,11 +1,12 @@
 // The offscreen document: hosts the model and does all image work (the service worker has no DOM and
 // cannot run wasm in a worker-friendly way). Fetches or receives image bytes, decodes them, classifies.
 // Requests are idempotent by requestId: a retried request joins or reuses the first one's answer.
-import { toPredictions } from '../core/classifier.ts';
-import { preprocess } from '../core/preprocess.ts';
+import { canExplain, explainInput } from '../core/class-activation-map.ts';
+import { toPredictions, type Classifier } from '../core/classifier.ts';
+import { centreCrop, preprocess } from '../core/preprocess.ts';
 import { decodeImageBytes } from './shared/decode.ts';
 import { base64ToBytes } from './shared/image-bytes.ts';
-import { errorMessage, isRequestFor, type ClassificationResult, type OffscreenRequest, type Reply } from './shared/messages.ts';
+import { errorMessage, isRequestFor, type ClassificationResult, type Heatmap, type OffscreenRequest, type Reply } from './shared/messages.ts';
 import { modelVersionLabel } from './shared/model-card.ts';
 import { ReplyError } from './shared/requests.ts';
 import { toClassificationResult } from './shared/result.ts';
@@ -22,7 +23,7 @@ let activeRequests = 0;
  */
 const model: Promise<LoadedModel> = loadModel().then(async (loaded) => {
   const warmed = activeRequests === 0;
-  if (warmed) await loaded.classifier.warmUp();
+  if (warmed) await warmUp(loaded.classifier);
   const timings = { ...loaded.timings, warmUpMs: warmed ? performance.now() : null };
   // For benchmarks (puppeteer can evaluate in the offscreen target): where the cold start goes.
   (globalThis as unknown as { dermlensModelTimings: unknown }).dermlensModelTimings = timings;
@@ -30,6 +31,23 @@ const model: Promise<LoadedModel> = loadModel().then(async (loaded) => {
   return loaded;
 });
 model.catch((error) => console.error('DermLens model failed to load', error));
+
+/** One dummy pass through the path requests take (the explaining pass, when the model has a GAP head). */
+async function warmUp(classifier: Classifier): Promise<void> {
+  const size = classifier.inputSize;
+  if (canExplain(classifier)) await explainInput(classifier, new Float32Array(size * size * 3).fill(0.5), { x: 0, y: 0, width: size, height: size });
+  else await classifier.warmUp();
+}
+
+/**
+ * Probabilities, and "where it looked" for the top class when the model can say (core/class-activation-map.ts):
+ * one pass gives both, so the heatmap always explains exactly the result shown and costs no extra request.
+ */
+async function inferWithHeatmap(classifier: Classifier, input: Float32Array, width: number, height: number): Promise<{ probabilities: Float32Array; heatmap?: Heatmap }> {
+  if (!canExplain(classifier)) return { probabilities: (await classifier.classifyInputs([input]))[0] };
+  const { probabilities, map, crop } = await explainInput(classifier, input, centreCrop(width, height));
+  return { probabilities, heatmap: { map, crop } };
+}
 
 async function classify(request: OffscreenRequest): Promise<ClassificationResult> {
   activeRequests++;
@@ -53,7 +71,7 @@ async function classifyImage(request: OffscreenRequest): Promise<ClassificationR
   const decoded = performance.now();
   const input = preprocess(image, classifier.inputSize);
   const preprocessed = performance.now();
-  const [probabilities] = await classifier.classifyInputs([input]);
+  const { probabilities, heatmap } = await inferWithHeatmap(classifier, input, image.width, image.height);
   const done = performance.now();
   return toClassificationResult(toPredictions(probabilities), {
     melanomaThreshold: classifier.metadata.melanomaThreshold,
@@ -63,6 +81,7 @@ async function classifyImage(request: OffscreenRequest): Promise<ClassificationR
     untrained: card.untrained,
     width: image.width,
     height: image.height,
+    heatmap,
   });
 }
 

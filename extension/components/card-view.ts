@@ -2,8 +2,13 @@
 // LitElement; the page overlay renders the same template with lit's render() into a closed shadow root,
 // because content scripts run in an isolated world where window.customElements is null (Chromium 150:
 // custom elements cannot be defined there). All text goes through template bindings, never innerHTML.
+//
+// Written for a curious patient first: what the model thinks it is, in everyday words, what to do about
+// it (extension/shared/advice.ts), the seven probabilities with their full names, and the technical
+// details one click away.
 import { css, html, nothing, type TemplateResult } from 'lit';
-import { CLASSES } from '../../core/labels.ts';
+import { classByCode } from '../../core/labels.ts';
+import { adviceFor } from '../shared/advice.ts';
 import type { ClassificationResult } from '../shared/messages.ts';
 import { formatPercent } from '../shared/result.ts';
 
@@ -18,12 +23,13 @@ export interface CardViewProps {
   /** Shows the close button (the page overlay and the popup's result view). */
   closable: boolean;
   onClose?: () => void;
+  /** Whether "Where it looked" is on: the heatmap is drawn over the image by whoever shows the image. */
+  heatmapShown?: boolean;
+  onToggleHeatmap?: (shown: boolean) => void;
 }
 
 export const DISCLAIMER = 'Not a diagnosis. DermLens is an educational tool, not a medical device: '
   + 'show any new, changing or worrying spot to a doctor.';
-
-const MALIGNANT_CODES = CLASSES.filter((c) => c.group === 'malignant').map((c) => c.code).join(', ');
 
 function closeButton(props: CardViewProps): TemplateResult | typeof nothing {
   if (!props.closable) return nothing;
@@ -31,32 +37,54 @@ function closeButton(props: CardViewProps): TemplateResult | typeof nothing {
     @click=${() => props.onClose?.()}>&#x2715;</button>`;
 }
 
-function resultView(result: ClassificationResult): TemplateResult {
+function heatmapControl(result: ClassificationResult, props: CardViewProps): TemplateResult | typeof nothing {
+  if (!result.heatmap) return nothing;
+  const shown = props.heatmapShown === true;
+  return html`
+    <div class="heatmap">
+      <button class="heatmap-toggle" type="button" aria-pressed=${shown ? 'true' : 'false'}
+        @click=${() => props.onToggleHeatmap?.(!shown)}><span class="swatch" aria-hidden="true"></span>Where it looked</button>
+      ${shown ? html`<p class="heatmap-note" data-part="heatmap-note">Red marks the parts of the photo that counted most for
+        “${classByCode(result.heatmap.map.code).name}”. It shows what the model relied on, not what a doctor would check.</p>` : nothing}
+    </div>`;
+}
+
+function technicalDetails(result: ClassificationResult): TemplateResult {
+  return html`
+    <details class="technical">
+      <summary>Technical details</summary>
+      <ul>
+        <li>Model: ${result.modelVersion}, running on this device in ${Math.round(result.ms)} ms; the image (${result.width}x${result.height} px) never left your computer.</li>
+        <li>Classes: ${result.predictions.map((p) => `${p.code} ${formatPercent(p.probability)}`).join(', ')}.</li>
+        ${result.melanomaThreshold !== null ? html`<li>Melanoma alert level: ${formatPercent(result.melanomaThreshold)} (chosen to catch 85% of melanomas on validation images, at the cost of false alarms).</li>` : nothing}
+        ${result.heatmap ? html`<li>“Where it looked” is a class activation map: the top class's score split over a ${result.heatmap.map.height}x${result.heatmap.map.width} grid of the last convolutional layer (exact for this model's average-pooling head), from the same computation as the result.</li>` : nothing}
+        <li>Trained on dermoscopy images (HAM10000); ordinary phone photos are outside what it learned.</li>
+      </ul>
+    </details>`;
+}
+
+function resultView(result: ClassificationResult, props: CardViewProps): TemplateResult {
   const top = result.predictions[0];
-  const malignant = result.malignantProbability;
+  const advice = adviceFor(result);
+  const urgent = advice.kind === 'melanoma';
   return html`
     ${result.untrained
       ? html`<p class="warning" role="note">Untrained development model: these numbers are random and mean nothing.</p>`
       : nothing}
-    <p class="top" data-part="top">
-      <span class="label">Most likely</span>
-      <strong class="top-name">${top.name}</strong>
-      <span class="top-code">(${top.code})</span>
-      <span class="top-percent">${formatPercent(top.probability)}</span>
-    </p>
-    ${result.melanomaAlert ? html`
-      <p class="alert" role="alert" data-part="melanoma-alert">
-        <strong>Melanoma cannot be ruled out:</strong> its probability (${formatPercent(result.predictions.find((p) => p.code === 'mel')!.probability)})
-        is above this model's alert level (${formatPercent(result.melanomaThreshold!)}). Please show this spot to a doctor.
-      </p>` : nothing}
-    <p class="group" data-part="group">
-      Malignant group (${MALIGNANT_CODES}): <strong>${formatPercent(malignant)}</strong>;
-      benign group: <strong>${formatPercent(1 - malignant)}</strong>
-    </p>
-    <ul class="bars" aria-label="Probability of each lesion type">
+    <div class="verdict ${advice.kind}" data-part="verdict" data-advice=${advice.kind}>
+      <p class="top" data-part="top">
+        <span class="label">Most likely</span>
+        <strong class="top-name">${top.name}</strong> <span class="top-percent">${formatPercent(top.probability)}</span>
+      </p>
+      <p class="advice" role=${urgent ? 'alert' : nothing} data-part=${urgent ? 'melanoma-alert' : 'advice'}>
+        <strong class="headline">${advice.headline}.</strong> ${advice.text}
+      </p>
+    </div>
+    ${heatmapControl(result, props)}
+    <ul class="bars" aria-label="How likely each skin-spot type is">
       ${result.predictions.map((p) => html`
         <li class="row ${p.group}" data-code=${p.code}>
-          <span class="name" id="bar-${p.code}"><abbr title=${p.name}>${p.code}</abbr> ${p.name}</span>
+          <span class="name" id="bar-${p.code}" title=${`${p.code}: ${classByCode(p.code).plainName}`}>${p.name}</span>
           <span class="track" role="meter" aria-labelledby="bar-${p.code}" aria-valuemin="0" aria-valuemax="100"
             aria-valuenow=${Math.round(p.probability * 1000) / 10} aria-valuetext=${formatPercent(p.probability)}>
             <span class="fill" style="width: ${(p.probability * 100).toFixed(2)}%"></span>
@@ -64,23 +92,26 @@ function resultView(result: ClassificationResult): TemplateResult {
           <span class="percent">${formatPercent(p.probability)}</span>
         </li>`)}
     </ul>
-    <p class="meta">${result.modelVersion} · ${result.width}x${result.height} px · ${Math.round(result.ms)} ms, on this device</p>
+    <p class="group" data-part="group">Cancer and pre-cancer types together: <strong>${formatPercent(result.concerningProbability)}</strong></p>
+    ${technicalDetails(result)}
   `;
 }
 
 export function cardTemplate(props: CardViewProps): TemplateResult {
   const busy = props.state === 'loading';
   return html`
-    <section class="card" role="region" aria-label="DermLens skin lesion result" aria-busy=${busy ? 'true' : 'false'} tabindex="-1">
+    <section class="card" role="region" aria-labelledby="dermlens-title" aria-busy=${busy ? 'true' : 'false'}>
       <header>
-        <h2>DermLens</h2>
+        <!-- Focus goes here when a card opens (tabindex -1): a screen reader starts at the title, and a
+             non-interactive heading needs no focus ring; the buttons keep theirs. -->
+        <h2 id="dermlens-title" tabindex="-1">DermLens result</h2>
         ${closeButton(props)}
       </header>
       <div class="body" role="status" aria-live="polite">
         ${props.state === 'loading' ? html`
           <p class="loading"><span class="spinner" aria-hidden="true"></span> Classifying the image on this device…</p>
           ${props.message ? html`<p class="message">${props.message}</p>` : nothing}` : nothing}
-        ${props.state === 'result' && props.result ? resultView(props.result) : nothing}
+        ${props.state === 'result' && props.result ? resultView(props.result, props) : nothing}
       </div>
       ${props.state === 'error' ? html`
         <div class="error" role="alert">
@@ -94,36 +125,42 @@ export function cardTemplate(props: CardViewProps): TemplateResult {
 
 /**
  * Self-contained styles: every property the card relies on is set here, so in the page overlay (where
- * the host is reset with `all: initial`) nothing from the page's stylesheet leaks in.
+ * the host is reset with `all: initial`) nothing from the page's stylesheet leaks in. The overlay sets
+ * --dermlens-max-height when the viewport is shorter than the card: the card then scrolls inside.
  */
 export const cardStyles = css`
   .card {
     box-sizing: border-box;
     width: 100%;
-    max-width: 360px;
+    max-width: 380px;
+    max-height: var(--dermlens-max-height, none);
+    overflow-y: auto;
+    overscroll-behavior: contain;
     margin: 0;
-    padding: 12px 14px;
+    padding: 10px 12px;
     background: #ffffff;
     color: #1b1f24;
     border: 1px solid #c9d1d9;
     border-radius: 10px;
     box-shadow: 0 6px 24px rgba(0, 0, 0, 0.18);
-    font: 13px/1.4 system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif;
+    font: 13px/1.35 system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif;
     text-align: left;
     letter-spacing: normal;
+    word-spacing: normal;
+    text-transform: none;
+    white-space: normal;
     outline: none;
   }
-  .card:focus-visible { outline: 2px solid #0b5cad; outline-offset: 2px; }
   header { display: flex; align-items: center; justify-content: space-between; margin: 0 0 6px; }
-  h2 { margin: 0; font-size: 14px; font-weight: 700; color: #0b5cad; }
-  .alert { padding: 6px 8px; border-radius: 6px; background: #fdecea; color: #8a1c12; border: 1px solid #f5c2bc; }
+  h2 { margin: 0; font-size: 13px; font-weight: 700; color: #0b5cad; outline: none; }
   p { margin: 4px 0; }
+  button { font: inherit; }
   .close {
     all: unset; cursor: pointer; width: 24px; height: 24px; border-radius: 6px;
     display: inline-flex; align-items: center; justify-content: center; font-size: 14px; color: #444;
   }
   .close:hover { background: #eef1f4; }
-  .close:focus-visible { outline: 2px solid #0b5cad; }
+  .close:focus-visible, .heatmap-toggle:focus-visible, summary:focus-visible { outline: 2px solid #0b5cad; outline-offset: 1px; }
   .loading { display: flex; align-items: center; gap: 8px; }
   .spinner {
     width: 14px; height: 14px; border-radius: 50%;
@@ -133,21 +170,37 @@ export const cardStyles = css`
   @media (prefers-reduced-motion: reduce) { .spinner { animation: none; } }
   .message { color: #57606a; }
   .warning { background: #fff8c5; border: 1px solid #d4a72c; border-radius: 6px; padding: 4px 6px; color: #4d2d00; }
-  .top { font-size: 14px; }
+  /* The verdict's tone follows the advice; benign stays neutral grey on purpose: a green "benign" box
+     would read as reassurance, which a screening aid must not give. */
+  .verdict { padding: 6px 8px; border-radius: 8px; border: 1px solid #d0d7de; background: #f6f8fa; }
+  .verdict.melanoma, .verdict.cancer { background: #fdecea; border-color: #f5c2bc; color: #6e1209; }
+  .verdict.precancer { background: #fff4e0; border-color: #f0c987; color: #5c3a00; }
+  .top { font-size: 15px; margin: 0; }
   .top .label { display: block; font-size: 11px; text-transform: uppercase; color: #57606a; letter-spacing: 0.04em; }
-  .top-code, .top-percent { color: #57606a; }
-  /* Neutral on purpose: a green "benign" box would read as reassurance, which a screening aid must not give. */
-  .group { padding: 4px 6px; border-radius: 6px; background: #f6f8fa; border: 1px solid #d0d7de; }
-  .bars { list-style: none; margin: 8px 0; padding: 0; }
-  .row { display: grid; grid-template-columns: 1fr 70px 46px; gap: 6px; align-items: center; margin: 3px 0; }
-  .name { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
-  abbr { text-decoration: none; font-weight: 600; font-family: ui-monospace, monospace; }
+  .top-percent { color: #57606a; white-space: nowrap; }
+  .advice { margin: 4px 0 0; }
+  .heatmap { margin: 6px 0 0; }
+  .heatmap-toggle {
+    display: inline-flex; align-items: center; gap: 6px; cursor: pointer; padding: 3px 8px;
+    border: 1px solid #8c959f; border-radius: 6px; background: #fff; color: #1b1f24;
+  }
+  .heatmap-toggle[aria-pressed='true'] { background: #0b5cad; border-color: #0b5cad; color: #fff; }
+  .swatch { width: 12px; height: 12px; border-radius: 3px; background: linear-gradient(90deg, #ffd600, #ff8c00, #d6001c); }
+  .heatmap-note { font-size: 12px; color: #57606a; }
+  .bars { list-style: none; margin: 6px 0; padding: 0; }
+  .row { display: grid; grid-template-columns: minmax(0, 1fr) 56px 44px; gap: 6px; align-items: center; margin: 2px 0; }
+  /* Full names, wrapped when long, never cut: a patient must be able to read every one. */
+  .name { overflow-wrap: anywhere; line-height: 1.2; }
   .track { display: block; height: 8px; background: #eef1f4; border-radius: 4px; overflow: hidden; }
   .fill { display: block; height: 100%; background: #2f81f7; min-width: 1px; }
   .row.malignant .fill { background: #cf222e; }
-  .percent { text-align: right; font-variant-numeric: tabular-nums; }
-  .meta { font-size: 11px; color: #57606a; }
+  .row.precancerous .fill { background: #d97706; }
+  .percent { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
+  .group { margin: 4px 0; }
+  .technical { font-size: 12px; color: #57606a; margin: 4px 0; }
+  .technical summary { cursor: pointer; color: #0b5cad; }
+  .technical ul { margin: 4px 0; padding-left: 18px; }
   .error { background: #ffebe9; border: 1px solid #ff8182; border-radius: 6px; padding: 6px 8px; color: #82071e; }
   .error-text { overflow-wrap: anywhere; }
-  .disclaimer { font-size: 11px; color: #57606a; border-top: 1px solid #eef1f4; padding-top: 6px; margin-top: 8px; }
+  .disclaimer { font-size: 11px; color: #57606a; border-top: 1px solid #eef1f4; padding-top: 6px; margin: 6px 0 0; }
 `;

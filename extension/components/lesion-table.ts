@@ -1,7 +1,10 @@
 // <dermlens-lesion-table>: the seven HAM10000 lesion types with their abbreviations and short
 // descriptions (the original app's table), from core/labels.ts.
 import { css, html, LitElement } from 'lit';
-import { CLASSES } from '../../core/labels.ts';
+import { CLASSES, type LesionGroup } from '../../core/labels.ts';
+
+/** What each group is called in the table: akiec is a pre-cancer, not a cancer. */
+export const GROUP_LABELS: Record<LesionGroup, string> = { benign: 'benign', precancerous: 'pre-cancerous', malignant: 'cancer' };
 
 export class DermlensLesionTable extends LitElement {
   static override styles = css`
@@ -14,6 +17,7 @@ export class DermlensLesionTable extends LitElement {
     .name { font-weight: 600; display: block; }
     .group { font-size: 11px; border-radius: 4px; padding: 1px 5px; white-space: nowrap; }
     .malignant { background: #ffebe9; color: #82071e; }
+    .precancerous { background: #fff4e0; color: #5c3a00; }
     .benign { background: #dafbe1; color: #044f1e; }
   `;
 
@@ -27,7 +31,7 @@ export class DermlensLesionTable extends LitElement {
             <tr data-code=${c.code}>
               <th scope="row"><abbr title=${c.name}>${c.code}</abbr></th>
               <td><span class="name">${c.name}</span><span class="description">${c.description}</span></td>
-              <td><span class="group ${c.group}">${c.group}</span></td>
+              <td><span class="group ${c.group}">${GROUP_LABELS[c.group]}</span></td>
             </tr>`)}
         </tbody>
       </table>

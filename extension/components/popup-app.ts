@@ -2,6 +2,7 @@
 // preview, result card), the table of lesion types, and "about the model". The result is mirrored as
 // data-* attributes on the element (data-state, data-top, data-probabilities, data-error) for tests.
 import { css, html, LitElement, nothing, type PropertyValues } from 'lit';
+import { customElement, state } from 'lit/decorators.js';
 import { classifyImage, loadModelCard } from '../shared/client.ts';
 import { bytesToBase64 } from '../shared/image-bytes.ts';
 import { errorMessage, type ClassificationResult, type ImageBytes } from '../shared/messages.ts';
@@ -10,6 +11,7 @@ import { probabilitiesInClassOrder } from '../shared/result.ts';
 import type { CardViewState } from './card-view.ts';
 import type { PickedImage, RejectedImage } from './image-upload.ts';
 import './camera-capture.ts';
+import './heatmap-preview.ts';
 import './image-upload.ts';
 import './lesion-table.ts';
 import './model-about.ts';
@@ -24,53 +26,47 @@ const VIEWS: { id: View; label: string }[] = [
   { id: 'about', label: 'About the model' },
 ];
 
+@customElement('dermlens-popup')
 export class DermlensPopup extends LitElement {
-  static override properties = {
-    view: { state: true },
-    source: { state: true },
-    status: { state: true },
-    result: { state: true },
-    error: { state: true },
-    previewUrl: { state: true },
-    imageName: { state: true },
-    modelCard: { state: true },
-    modelCardError: { state: true },
-  };
-
+  // Chrome caps a popup at 600 px: with a result, the photo shrinks to a thumbnail beside the "check
+  // another photo" button and the upload area is hidden, so verdict, bars and disclaimer fit in it.
   static override styles = css`
     :host { display: block; width: 380px; font: 13px/1.4 system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; color: #1b1f24; }
-    header { display: flex; align-items: baseline; gap: 8px; padding: 10px 12px 0; }
-    h1 { margin: 0; font-size: 16px; color: #0b5cad; }
-    .tagline { color: #57606a; font-size: 12px; }
-    [role='tablist'] { display: flex; gap: 2px; padding: 8px 12px 0; border-bottom: 1px solid #d0d7de; }
+    header { display: flex; align-items: flex-end; justify-content: space-between; gap: 8px; padding: 8px 10px 0; border-bottom: 1px solid #d0d7de; }
+    h1 { margin: 0 0 6px; font-size: 16px; color: #0b5cad; }
+    [role='tablist'] { display: flex; gap: 2px; }
     [role='tab'] {
-      font: inherit; border: 1px solid transparent; border-bottom: none; background: none; padding: 5px 9px;
-      border-radius: 6px 6px 0 0; cursor: pointer; color: #57606a;
+      font: inherit; font-size: 12px; border: 1px solid transparent; border-bottom: none; background: none; padding: 5px 7px;
+      border-radius: 6px 6px 0 0; cursor: pointer; color: #57606a; white-space: nowrap;
     }
     [role='tab'][aria-selected='true'] { color: #1b1f24; border-color: #d0d7de; background: #fff; margin-bottom: -1px; font-weight: 600; }
     [role='tab']:focus-visible { outline: 2px solid #0b5cad; outline-offset: -2px; }
-    [role='tabpanel'] { padding: 10px 12px 12px; }
+    [role='tabpanel'] { padding: 8px 10px 10px; }
+    .tagline { margin: 0 0 8px; color: #57606a; font-size: 12px; }
     .sources { display: flex; gap: 6px; margin-bottom: 8px; }
-    .sources button {
-      font: inherit; flex: 1; padding: 5px; border: 1px solid #8c959f; border-radius: 6px; background: #f6f8fa; cursor: pointer;
+    .sources button, .again {
+      font: inherit; padding: 5px; border: 1px solid #8c959f; border-radius: 6px; background: #f6f8fa; cursor: pointer;
     }
+    .sources button { flex: 1; }
     .sources button[aria-pressed='true'] { background: #0b5cad; border-color: #0b5cad; color: #fff; }
-    .sources button:focus-visible { outline: 2px solid #0b5cad; outline-offset: 2px; }
-    figure { margin: 10px 0 6px; }
-    figure img { display: block; max-width: 100%; max-height: 180px; margin: 0 auto; border-radius: 6px; }
-    figcaption { text-align: center; color: #57606a; font-size: 12px; overflow-wrap: anywhere; }
-    dermlens-card { margin-top: 6px; }
+    .sources button:focus-visible, .again:focus-visible { outline: 2px solid #0b5cad; outline-offset: 2px; }
+    [hidden] { display: none !important; }
+    figure { display: flex; align-items: center; gap: 10px; margin: 0 0 6px; }
+    figcaption { color: #57606a; font-size: 12px; overflow-wrap: anywhere; flex: 1; }
+    figcaption .again { display: block; margin-top: 6px; }
+    dermlens-heatmap-preview { --preview-max-height: 96px; flex: none; max-width: 60%; }
   `;
 
-  view: View = 'classify';
-  source: Source = 'upload';
-  status: CardViewState = 'idle';
-  result: ClassificationResult | null = null;
-  error = '';
-  previewUrl = '';
-  imageName = '';
-  modelCard: ModelCard | null = null;
-  modelCardError = '';
+  @state() view: View = 'classify';
+  @state() source: Source = 'upload';
+  @state() status: CardViewState = 'idle';
+  @state() result: ClassificationResult | null = null;
+  @state() error = '';
+  @state() previewUrl = '';
+  @state() imageName = '';
+  @state() modelCard: ModelCard | null = null;
+  @state() modelCardError = '';
+  @state() heatmapShown = false;
 
   // The real service-worker client and packaged model card; tests replace them before connecting.
   classifyImage: (image: ImageBytes) => Promise<ClassificationResult> = classifyImage;
@@ -98,6 +94,7 @@ export class DermlensPopup extends LitElement {
     this.status = 'loading';
     this.result = null;
     this.error = '';
+    this.heatmapShown = false;
     try {
       const result = await this.classifyImage({ base64: bytesToBase64(picked.bytes), mime: picked.mime });
       if (generation !== this.generation) return;
@@ -185,12 +182,14 @@ export class DermlensPopup extends LitElement {
 
   override render() {
     return html`
-      <header><h1>DermLens</h1><span class="tagline">skin-lesion classifier, on this device</span></header>
-      <div role="tablist" aria-label="DermLens sections" @keydown=${this.onTabKey}>
-        ${VIEWS.map((v) => html`
-          <button role="tab" id="tab-${v.id}" aria-controls="panel-${v.id}" aria-selected=${this.view === v.id ? 'true' : 'false'}
-            tabindex=${this.view === v.id ? '0' : '-1'} @click=${() => this.selectView(v.id)}>${v.label}</button>`)}
-      </div>
+      <header>
+        <h1>DermLens</h1>
+        <div role="tablist" aria-label="DermLens sections" @keydown=${this.onTabKey}>
+          ${VIEWS.map((v) => html`
+            <button role="tab" id="tab-${v.id}" aria-controls="panel-${v.id}" aria-selected=${this.view === v.id ? 'true' : 'false'}
+              tabindex=${this.view === v.id ? '0' : '-1'} @click=${() => this.selectView(v.id)}>${v.label}</button>`)}
+        </div>
+      </header>
       <div role="tabpanel" id="panel-classify" aria-labelledby="tab-classify" ?hidden=${this.view !== 'classify'}>
         ${this.renderClassify()}
       </div>
@@ -204,29 +203,35 @@ export class DermlensPopup extends LitElement {
   }
 
   private renderClassify() {
+    // With a photo (loading or result), the way in folds away behind "Check another photo".
+    const picking = !this.previewUrl;
     return html`
-      <div class="sources" role="group" aria-label="Image source">
-        <button type="button" aria-pressed=${this.source === 'upload' ? 'true' : 'false'} @click=${() => { this.source = 'upload'; }}>Upload a photo</button>
-        <button type="button" aria-pressed=${this.source === 'camera' ? 'true' : 'false'} @click=${() => { this.source = 'camera'; }}>Camera</button>
+      <div ?hidden=${!picking}>
+        <p class="tagline">Check a photo of a skin spot. It stays on this device.</p>
+        <div class="sources" role="group" aria-label="Image source">
+          <button type="button" aria-pressed=${this.source === 'upload' ? 'true' : 'false'} @click=${() => { this.source = 'upload'; }}>Upload a photo</button>
+          <button type="button" aria-pressed=${this.source === 'camera' ? 'true' : 'false'} @click=${() => { this.source = 'camera'; }}>Camera</button>
+        </div>
       </div>
-      <div @dermlens-image=${this.onImage} @dermlens-image-error=${this.onRejected}>
+      <div @dermlens-image=${this.onImage} @dermlens-image-error=${this.onRejected} ?hidden=${!picking}>
         ${this.source === 'upload'
           ? html`<dermlens-image-upload ?disabled=${this.status === 'loading'}></dermlens-image-upload>`
           : html`<dermlens-camera></dermlens-camera>`}
       </div>
       ${this.previewUrl ? html`
         <figure>
-          <img src=${this.previewUrl} alt="The photo being classified">
-          <figcaption>${this.imageName}</figcaption>
+          <dermlens-heatmap-preview .src=${this.previewUrl} alt="The photo being classified" .heatmap=${this.result?.heatmap ?? null}
+            .imageWidth=${this.result?.width ?? 0} .imageHeight=${this.result?.height ?? 0} ?shown=${this.heatmapShown}></dermlens-heatmap-preview>
+          <figcaption><span class="image-name">${this.imageName}</span>
+            <button class="again" type="button" ?disabled=${this.status === 'loading'} @click=${() => this.reset()}>Check another photo</button>
+          </figcaption>
         </figure>` : nothing}
       ${this.status !== 'idle' ? html`
-        <dermlens-card .state=${this.status} .result=${this.result} .error=${this.error} closable
-          @dermlens-close=${() => this.reset()}></dermlens-card>` : nothing}
+        <dermlens-card .state=${this.status} .result=${this.result} .error=${this.error} closable ?heatmap-shown=${this.heatmapShown}
+          @dermlens-close=${() => this.reset()} @dermlens-heatmap=${(e: CustomEvent<boolean>) => { this.heatmapShown = e.detail; }}></dermlens-card>` : nothing}
     `;
   }
 }
-
-if (!customElements.get('dermlens-popup')) customElements.define('dermlens-popup', DermlensPopup);
 
 declare global {
   interface HTMLElementTagNameMap { 'dermlens-popup': DermlensPopup }

@@ -1,25 +1,22 @@
 // <dermlens-card>: the classification result (loading, result or error) as a Lit element, used by the
 // popup. The page overlay renders the same template (card-view.ts) without a custom element.
+// Fires dermlens-close (close button) and dermlens-heatmap (detail: boolean, the "Where it looked" toggle).
 import { css, LitElement } from 'lit';
+import { customElement, property } from 'lit/decorators.js';
 import type { ClassificationResult } from '../shared/messages.ts';
 import { cardStyles, cardTemplate, type CardViewState } from './card-view.ts';
 
+@customElement('dermlens-card')
 export class DermlensCard extends LitElement {
-  static override properties = {
-    state: { type: String, reflect: true },
-    result: { attribute: false },
-    error: { type: String },
-    message: { type: String },
-    closable: { type: Boolean },
-  };
-
   static override styles = [css`:host { display: block; } :host([hidden]) { display: none; }`, cardStyles];
 
-  state: CardViewState = 'idle';
-  result: ClassificationResult | null = null;
-  error = '';
-  message = '';
-  closable = false;
+  @property({ type: String, reflect: true }) state: CardViewState = 'idle';
+  @property({ attribute: false }) result: ClassificationResult | null = null;
+  @property({ type: String }) error = '';
+  @property({ type: String }) message = '';
+  @property({ type: Boolean }) closable = false;
+  /** Whether the heatmap is shown (the popup owns the preview it is drawn on). */
+  @property({ type: Boolean, attribute: 'heatmap-shown' }) heatmapShown = false;
 
   override render() {
     return cardTemplate({
@@ -29,16 +26,16 @@ export class DermlensCard extends LitElement {
       message: this.message,
       closable: this.closable,
       onClose: () => this.dispatchEvent(new CustomEvent('dermlens-close', { bubbles: true, composed: true })),
+      heatmapShown: this.heatmapShown,
+      onToggleHeatmap: (shown) => this.dispatchEvent(new CustomEvent('dermlens-heatmap', { detail: shown, bubbles: true, composed: true })),
     });
   }
 
-  /** Moves keyboard focus to the card, e.g. when a result arrives. */
+  /** Moves keyboard focus to the card's title, e.g. when a result arrives (no focus ring: see card-view.ts). */
   override focus(): void {
-    this.renderRoot.querySelector<HTMLElement>('.card')?.focus({ preventScroll: true });
+    this.renderRoot.querySelector<HTMLElement>('h2')?.focus({ preventScroll: true });
   }
 }
-
-if (!customElements.get('dermlens-card')) customElements.define('dermlens-card', DermlensCard);
 
 declare global {
   interface HTMLElementTagNameMap { 'dermlens-card': DermlensCard }

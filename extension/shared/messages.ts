@@ -2,6 +2,7 @@
 // popup all listen on runtime.onMessage, so each message names its `target` (Chrome samples' convention)
 // and a listener ignores messages meant for someone else. Messages are JSON-serialised by Chrome, so they
 // carry strings and plain numbers only (image bytes travel as base64), never typed arrays or ImageData.
+import type { ActivationMap } from '../../core/class-activation-map.ts';
 import type { ClassCode, LesionGroup } from '../../core/labels.ts';
 
 export type Target = 'background' | 'offscreen' | 'content' | 'popup';
@@ -18,8 +19,8 @@ export interface ClassificationResult {
   /** All seven classes, most likely first; probabilities sum to 1. */
   predictions: ClassPrediction[];
   top: ClassCode;
-  /** Sum of the probabilities of the malignant group (akiec, bcc, mel). */
-  malignantProbability: number;
+  /** Sum of the probabilities of the types that need a doctor: cancer and pre-cancer (akiec, bcc, mel). */
+  concerningProbability: number;
   /**
    * True when P(mel) reaches the model's melanoma operating point (model.json metadata), even if another
    * class is more likely: the card then shows a melanoma alert.
@@ -38,6 +39,17 @@ export interface ClassificationResult {
   /** Pixel size of the decoded image. */
   width: number;
   height: number;
+  /**
+   * "Where it looked": the top class's activation map from the same pass (core/class-activation-map.ts),
+   * and the part of the image it covers. Absent for a model without a global-average-pooling head.
+   */
+  heatmap?: Heatmap;
+}
+
+export interface Heatmap {
+  map: ActivationMap;
+  /** In image pixels: the centre crop the model saw, which the map's grid is stretched over. */
+  crop: { x: number; y: number; width: number; height: number };
 }
 
 /**

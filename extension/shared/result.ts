@@ -1,7 +1,7 @@
 // Classifier predictions -> the ClassificationResult every view shows and tests read.
-import { CLASS_CODES } from '../../core/labels.ts';
+import { CLASS_CODES, isConcerning } from '../../core/labels.ts';
 import { melanomaAlert as isMelanomaAlert } from '../../core/operating-point.ts';
-import type { ClassificationResult, ClassPrediction } from './messages.ts';
+import type { ClassificationResult, ClassPrediction, Heatmap } from './messages.ts';
 
 export interface ResultDetails {
   melanomaThreshold: number | null;
@@ -11,6 +11,7 @@ export interface ResultDetails {
   untrained: boolean;
   width: number;
   height: number;
+  heatmap?: Heatmap;
 }
 
 /** Predictions must be all seven classes; they are re-sorted most likely first. */
@@ -20,10 +21,10 @@ export function toClassificationResult(predictions: readonly ClassPrediction[], 
   }
   const sorted = predictions.map((p) => ({ code: p.code, name: p.name, group: p.group, probability: p.probability }))
     .sort((a, b) => b.probability - a.probability);
-  const malignantProbability = sorted.filter((p) => p.group === 'malignant').reduce((sum, p) => sum + p.probability, 0);
+  const concerningProbability = sorted.filter((p) => isConcerning(p.group)).reduce((sum, p) => sum + p.probability, 0);
   const inClassOrder = CLASS_CODES.map((code) => sorted.find((p) => p.code === code)!.probability);
   const melanomaAlert = isMelanomaAlert(inClassOrder, details.melanomaThreshold);
-  return { predictions: sorted, top: sorted[0].code, malignantProbability, melanomaAlert, ...details };
+  return { predictions: sorted, top: sorted[0].code, concerningProbability, melanomaAlert, ...details };
 }
 
 /** The seven probabilities in CLASS_CODES order (the order of the host element's data-probabilities). */

@@ -58,3 +58,9 @@ export async function canvasPng(width: number, height: number, colour = '#7a4a3a
   context.fill();
   return new Uint8Array(await (await canvas.convertToBlob({ type: 'image/png' })).arrayBuffer());
 }
+
+/** A 3x3 "where it looked" map for the top class (nv), hottest in the top-left cell, over a 4:3 crop. */
+export const SAMPLE_HEATMAP = {
+  map: { code: 'nv' as const, width: 3, height: 3, values: [9, 5, 1, 5, 3, 1, 1, 1, 0] },
+  crop: { x: 0, y: 0, width: 600, height: 450 },
+};

@@ -1,7 +1,7 @@
 /// <reference types="mocha" />
 import { expect, fixture, html } from '@open-wc/testing';
 import '../../extension/components/lesion-table.ts';
-import type { DermlensLesionTable } from '../../extension/components/lesion-table.ts';
+import { GROUP_LABELS, type DermlensLesionTable } from '../../extension/components/lesion-table.ts';
 import { CLASSES } from '../../core/labels.ts';
 
 describe('<dermlens-lesion-table>', () => {
@@ -14,9 +14,10 @@ describe('<dermlens-lesion-table>', () => {
       expect(row.querySelector('abbr')!.title).to.equal(CLASSES[i].name);
       expect(row.querySelector('.name')!.textContent).to.equal(CLASSES[i].name);
       expect(row.querySelector('.description')!.textContent).to.equal(CLASSES[i].description);
-      expect(row.querySelector('.group')!.textContent).to.equal(CLASSES[i].group);
+      expect(row.querySelector('.group')!.textContent).to.equal(GROUP_LABELS[CLASSES[i].group]);
     });
     expect(rows[4].querySelector('.name')!.textContent).to.equal('Melanoma');
+    expect(rows[0].querySelector('.group')!.textContent, 'akiec is a pre-cancer').to.equal('pre-cancerous');
     expect(el.shadowRoot!.querySelector('caption')!.textContent).to.contain('7 lesion types');
     await expect(el).to.be.accessible();
   });

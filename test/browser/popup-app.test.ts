@@ -7,7 +7,7 @@ import type { DermlensImageUpload } from '../../extension/components/image-uploa
 import type { ClassificationResult, ImageBytes } from '../../extension/shared/messages.ts';
 import { base64ToBytes } from '../../extension/shared/image-bytes.ts';
 import { parseModelCard } from '../../extension/shared/model-card.ts';
-import { canvasPng, resultFrom, SAMPLE_PROBABILITIES, SAMPLE_RESULT, waitFor } from './helpers.ts';
+import { canvasPng, resultFrom, SAMPLE_HEATMAP, SAMPLE_PROBABILITIES, SAMPLE_RESULT, waitFor } from './helpers.ts';
 
 const CARD = parseModelCard({ name: 'Test model', version: 'compact-96 test', created: '2026-11-26', arch: 'compact', inputSize: 96, evaluation: null, untrained: true });
 
@@ -41,10 +41,12 @@ describe('<dermlens-popup>', () => {
     expect(received[0].mime).to.equal('image/png');
     expect(Array.from(base64ToBytes(received[0].base64))).to.deep.equal(Array.from(bytes));
     const root = el.shadowRoot!;
-    const preview = root.querySelector<HTMLImageElement>('figure img')!;
+    const figure = root.querySelector('figure dermlens-heatmap-preview')!;
+    await figure.updateComplete;
+    const preview = figure.shadowRoot!.querySelector<HTMLImageElement>('img')!;
     expect(preview.src).to.match(/^blob:/);
     expect(preview.alt).to.equal('The photo being classified');
-    expect(root.querySelector('figcaption')!.textContent).to.equal('mole.png (200x150)');
+    expect(root.querySelector('figcaption .image-name')!.textContent).to.equal('mole.png (200x150)');
     const card = root.querySelector('dermlens-card')!;
     await card.updateComplete;
     expect(card.shadowRoot!.querySelector('.top-name')!.textContent).to.equal('Melanocytic nevus');
@@ -96,7 +98,7 @@ describe('<dermlens-popup>', () => {
     expect(el.dataset.error).to.equal(undefined);
     expect(el.dataset.top).to.equal('nv');
     await el.updateComplete;
-    expect(root.querySelector('figcaption')!.textContent).to.equal('next.png (64x48)');
+    expect(root.querySelector('figcaption .image-name')!.textContent).to.equal('next.png (64x48)');
   });
 
   it('ignores the late answer for a photo that was replaced by a newer one', async () => {
@@ -111,7 +113,7 @@ describe('<dermlens-popup>', () => {
     pending[0](SAMPLE_RESULT);
     await first;
     expect(el.dataset.top).to.equal('mel');
-    expect(el.shadowRoot!.querySelector('figcaption')!.textContent).to.equal('second.png (64x48)');
+    expect(el.shadowRoot!.querySelector('figcaption .image-name')!.textContent).to.equal('second.png (64x48)');
   });
 
   it('closing the result card goes back to the empty upload view', async () => {
@@ -205,5 +207,33 @@ describe('<dermlens-popup>', () => {
     await waitFor(() => el.dataset.state === 'error', 'error');
     expect(el.dataset.error).to.equal('The PNG image (32x32) is corrupt or truncated and could not be decoded.');
     expect(fakeChrome.sent).to.have.length(1);
+  });
+
+  it('"Where it looked" draws the heatmap over the preview photo, hottest where the map is, and hides it again', async () => {
+    const el = await popup(async () => resultFrom(SAMPLE_PROBABILITIES, { heatmap: SAMPLE_HEATMAP, width: 600, height: 450 }));
+    pickFile(el, new File([await canvasPng(600, 450) as Uint8Array<ArrayBuffer>], 'mole.png', { type: 'image/png' }));
+    await waitFor(() => el.dataset.state === 'result', 'result');
+    const card = el.shadowRoot!.querySelector('dermlens-card')!;
+    await card.updateComplete;
+    const preview = el.shadowRoot!.querySelector('dermlens-heatmap-preview')!;
+    await preview.updateComplete;
+    const canvas = preview.shadowRoot!.querySelector<HTMLCanvasElement>('canvas')!;
+    expect(getComputedStyle(canvas).display, 'hidden until asked').to.equal('none');
+    card.shadowRoot!.querySelector<HTMLButtonElement>('.heatmap-toggle')!.click();
+    await el.updateComplete;
+    await preview.updateComplete;
+    expect(getComputedStyle(canvas).display).to.equal('block');
+    const img = preview.shadowRoot!.querySelector('img')!;
+    await img.decode();
+    const [a, b] = [img.getBoundingClientRect(), canvas.getBoundingClientRect()];
+    for (const k of ['left', 'top', 'width', 'height'] as const) expect(b[k], `canvas ${k} covers the 4:3 photo`).to.be.closeTo(a[k], 0.6);
+    const pixels = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+    const alphaAt = (fx: number, fy: number) => pixels[(Math.floor(fy * canvas.height) * canvas.width + Math.floor(fx * canvas.width)) * 4 + 3];
+    expect(alphaAt(0.1, 0.1), 'red where the map is high').to.be.above(150);
+    expect(alphaAt(0.9, 0.9), 'clear where it is low').to.equal(0);
+    card.shadowRoot!.querySelector<HTMLButtonElement>('.heatmap-toggle')!.click();
+    await el.updateComplete;
+    await preview.updateComplete;
+    expect(getComputedStyle(canvas).display).to.equal('none');
   });
 });

@@ -3,7 +3,7 @@ import { expect, fixture, html } from '@open-wc/testing';
 import '../../extension/components/result-card.ts';
 import type { DermlensCard } from '../../extension/components/result-card.ts';
 import { DISCLAIMER } from '../../extension/components/card-view.ts';
-import { resultFrom, SAMPLE_RESULT } from './helpers.ts';
+import { resultFrom, SAMPLE_HEATMAP, SAMPLE_PROBABILITIES, SAMPLE_RESULT } from './helpers.ts';
 
 const root = (el: DermlensCard) => el.shadowRoot!;
 
@@ -24,7 +24,6 @@ describe('<dermlens-card>', () => {
     const r = root(el);
     expect(r.querySelector('.card')!.getAttribute('aria-busy')).to.equal('false');
     expect(r.querySelector('.top-name')!.textContent).to.equal('Melanocytic nevus');
-    expect(r.querySelector('.top-code')!.textContent).to.equal('(nv)');
     expect(r.querySelector('.top-percent')!.textContent).to.equal('62 %');
     const rows = [...r.querySelectorAll<HTMLElement>('.row')];
     expect(rows.map((row) => row.dataset.code)).to.deep.equal(['nv', 'mel', 'bcc', 'bkl', 'vasc', 'akiec', 'df']);
@@ -36,16 +35,20 @@ describe('<dermlens-card>', () => {
     expect((rows[0].querySelector('.fill') as HTMLElement).style.width).to.equal('62%');
     expect(rows[1].classList.contains('malignant')).to.equal(true);
     const group = r.querySelector('.group')!;
-    expect(group.textContent!.replace(/\s+/g, ' ').trim())
-      .to.equal('Malignant group (akiec, bcc, mel): 28 %; benign group: 72 %');
-    expect(r.querySelector('.meta')!.textContent).to.contain('compact-96 test');
+    expect(group.textContent!.replace(/\s+/g, ' ').trim()).to.equal('Cancer and pre-cancer types together: 28 %');
+    expect(rows[0].querySelector('.name')!.textContent, 'full names, no codes in the way').to.equal('Melanocytic nevus');
+    expect(r.querySelector('[data-part="verdict"]')!.getAttribute('data-advice')).to.equal('benign');
+    expect(r.querySelector('.advice')!.textContent!.replace(/\s+/g, ' ')).to.contain('Most likely harmless: a common mole.');
+    const details = r.querySelector<HTMLDetailsElement>('details.technical')!;
+    expect(details.open, 'technical details one click away').to.equal(false);
+    expect(details.textContent).to.contain('compact-96 test').and.to.contain('nv 62 %');
     expect(r.querySelector('.warning'), 'no untrained warning for a trained model').to.equal(null);
   });
 
-  it('sums the malignant group and warns for the untrained model', async () => {
+  it('sums the cancer and pre-cancer types and warns for the untrained model', async () => {
     const result = resultFrom([0.1, 0.3, 0.05, 0.05, 0.4, 0.05, 0.05], { untrained: true });
     const el = await fixture<DermlensCard>(html`<dermlens-card state="result" .result=${result}></dermlens-card>`);
-    expect([...root(el).querySelectorAll('.group strong')].map((s) => s.textContent)).to.deep.equal(['80 %', '20 %']);
+    expect([...root(el).querySelectorAll('.group strong')].map((s) => s.textContent)).to.deep.equal(['80 %']);
     expect(root(el).querySelector('.warning')!.textContent).to.contain('Untrained');
   });
 
@@ -90,5 +93,57 @@ describe('<dermlens-card>', () => {
     expect(el.getAttribute('state')).to.equal('result');
     expect(root(el).querySelectorAll('.row').length).to.equal(7);
     expect(root(el).querySelector('.loading')).to.equal(null);
+  });
+
+  it('shows every class name in full (no ellipsis) and keeps "<0.1 %" on one line', async () => {
+    const result = resultFrom([0.0004, 0.001, 0.2, 0.0005, 0.1, 0.6971, 0.001]);
+    const el = await fixture<DermlensCard>(html`<dermlens-card state="result" .result=${result} style="width: 340px"></dermlens-card>`);
+    const rows = [...root(el).querySelectorAll<HTMLElement>('.row')];
+    for (const row of rows) {
+      const name = row.querySelector<HTMLElement>('.name')!;
+      expect(getComputedStyle(name).textOverflow, row.dataset.code).to.not.equal('ellipsis');
+      expect(name.scrollWidth, `${row.dataset.code} name is cut`).to.be.at.most(name.clientWidth);
+      expect(name.scrollHeight, `${row.dataset.code} name is cut`).to.be.at.most(name.clientHeight + 1);
+      const percent = row.querySelector<HTMLElement>('.percent')!;
+      const lineHeight = parseFloat(getComputedStyle(percent).lineHeight);
+      expect(percent.getBoundingClientRect().height, `${percent.textContent} wraps`).to.be.below(lineHeight * 1.5);
+    }
+    expect(rows.find((r) => r.dataset.code === 'akiec')!.querySelector('.name')!.textContent).to.equal('Actinic keratosis / intraepithelial carcinoma');
+    expect(rows.find((r) => r.dataset.code === 'akiec')!.querySelector('.percent')!.textContent).to.equal('<0.1 %');
+  });
+
+  it('akiec on top is called pre-cancerous and asks for a doctor; its bar is not painted as a cancer', async () => {
+    const el = await fixture<DermlensCard>(html`<dermlens-card state="result" .result=${resultFrom([0.58, 0.2, 0.05, 0.03, 0.12, 0.01, 0.01])}></dermlens-card>`);
+    const verdict = root(el).querySelector('[data-part="verdict"]')!;
+    expect(verdict.getAttribute('data-advice')).to.equal('precancer');
+    expect(verdict.textContent!.replace(/\s+/g, ' ')).to.contain('Worth showing to a doctor').and.to.contain('not cancer');
+    expect(root(el).querySelector('.row[data-code="akiec"]')!.classList.contains('precancerous')).to.equal(true);
+  });
+
+  it('opens without a focus ring: focus goes to the title, which draws none', async () => {
+    const el = await fixture<DermlensCard>(html`<dermlens-card state="result" closable .result=${SAMPLE_RESULT}></dermlens-card>`);
+    el.focus();
+    const title = root(el).querySelector('h2')!;
+    expect(root(el).activeElement).to.equal(title);
+    expect(getComputedStyle(title).outlineStyle).to.equal('none');
+    expect(getComputedStyle(root(el).querySelector('.card')!).outlineStyle).to.equal('none');
+  });
+
+  it('has a "Where it looked" toggle when the result has a heatmap, and says what it shows when on', async () => {
+    const without = await fixture<DermlensCard>(html`<dermlens-card state="result" .result=${SAMPLE_RESULT}></dermlens-card>`);
+    expect(root(without).querySelector('.heatmap-toggle'), 'no heatmap, no toggle').to.equal(null);
+    const result = resultFrom(SAMPLE_PROBABILITIES, { heatmap: SAMPLE_HEATMAP });
+    const el = await fixture<DermlensCard>(html`<dermlens-card state="result" .result=${result}></dermlens-card>`);
+    const toggles: boolean[] = [];
+    el.addEventListener('dermlens-heatmap', (e) => toggles.push((e as CustomEvent<boolean>).detail));
+    const button = root(el).querySelector<HTMLButtonElement>('.heatmap-toggle')!;
+    expect(button.getAttribute('aria-pressed')).to.equal('false');
+    button.click();
+    expect(toggles).to.deep.equal([true]);
+    el.heatmapShown = true;
+    await el.updateComplete;
+    expect(button.getAttribute('aria-pressed')).to.equal('true');
+    expect(root(el).querySelector('[data-part="heatmap-note"]')!.textContent).to.contain('Melanocytic nevus');
+    await expect(el).to.be.accessible();
   });
 });

@@ -49,7 +49,7 @@ async function visible() {
       r.querySelectorAll('[role=alert]').forEach((el) => alerts.push((el.textContent ?? '').replace(/\s+/g, ' ').trim()));
       r.querySelectorAll('*').forEach((el) => el.shadowRoot && roots.push(el.shadowRoot));
     }
-    return { preview: root.querySelector('figure img') !== null, resultRows: card?.querySelectorAll('.row').length ?? 0, alerts };
+    return { preview: root.querySelector('figure dermlens-heatmap-preview') !== null, resultRows: card?.querySelectorAll('.row').length ?? 0, alerts };
   });
 }
 

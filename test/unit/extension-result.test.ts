@@ -5,12 +5,12 @@ import { formatPercent, probabilitiesInClassOrder, toClassificationResult } from
 
 const details = { melanomaThreshold: null, ms: 5, timings: { fetchMs: 1, decodeMs: 1, preprocessMs: 1, inferenceMs: 2 }, modelVersion: 'v', untrained: false, width: 4, height: 3 };
 
-test('sorts most likely first, sums the malignant group, keeps CLASS_CODES order for the mirror', () => {
+test('sorts most likely first, sums the cancer and pre-cancer types, keeps CLASS_CODES order for the mirror', () => {
   const probabilities = [0.05, 0.1, 0.15, 0.02, 0.3, 0.35, 0.03];
   const result = toClassificationResult(CLASSES.map((c, i) => ({ code: c.code, name: c.name, group: c.group, probability: probabilities[i] })), details);
   assert.deepEqual(result.predictions.map((p) => p.code), ['nv', 'mel', 'bkl', 'bcc', 'akiec', 'vasc', 'df']);
   assert.equal(result.top, 'nv');
-  assert.ok(Math.abs(result.malignantProbability - 0.45) < 1e-12);
+  assert.ok(Math.abs(result.concerningProbability - 0.45) < 1e-12);
   assert.deepEqual(probabilitiesInClassOrder(result), probabilities);
   assert.throws(() => toClassificationResult([], details), /Expected 7 class probabilities, got 0/);
 });

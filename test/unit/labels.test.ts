@@ -1,18 +1,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CLASSES, CLASS_CODES, NUM_CLASSES, classIndex, classByCode, isClassCode } from '../../core/labels.ts';
+import { CLASSES, CLASS_CODES, NUM_CLASSES, classIndex, classByCode, isClassCode, isConcerning } from '../../core/labels.ts';
 
 test('seven HAM10000 classes in model output order', () => {
   assert.deepEqual(CLASS_CODES, ['akiec', 'bcc', 'bkl', 'df', 'mel', 'nv', 'vasc']);
   assert.equal(NUM_CLASSES, 7);
 });
 
-test('every class has a name, a description and a group; the cancers are malignant', () => {
+test('every class has a name, a plain name, a description and a group; akiec is pre-cancerous, not a cancer', () => {
   for (const c of CLASSES) {
-    assert.ok(c.name.length > 5 && c.description.length > 20, c.code);
+    assert.ok(c.name.length > 5 && c.description.length > 20 && c.plainName.length > 5, c.code);
   }
   const malignant = CLASSES.filter((c) => c.group === 'malignant').map((c) => c.code);
-  assert.deepEqual(malignant, ['akiec', 'bcc', 'mel']);
+  assert.deepEqual(malignant, ['bcc', 'mel']);
+  assert.equal(classByCode('akiec').group, 'precancerous');
+  assert.deepEqual(CLASSES.filter((c) => isConcerning(c.group)).map((c) => c.code), ['akiec', 'bcc', 'mel']);
 });
 
 test('classIndex tolerates case and whitespace, rejects unknown codes', () => {
