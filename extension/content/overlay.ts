@@ -8,13 +8,13 @@
 // lit template of components/card-view.ts rendered with render(), not a custom element.
 import { adoptStyles, html, render } from 'lit';
 import { cardStyles, cardTemplate } from '../components/card-view.ts';
+import { createHeatLayer, type HeatLayer } from './heat-layer.ts';
+import { placeCard, GAP, type Box } from './placement.ts';
 import { bytesToBase64, formatBytes, MAX_IMAGE_BYTES } from '../shared/image-bytes.ts';
 import { CARD_PORT_NAME, isRequestFor, type BackgroundRequest, type CardState, type CardUpdate, type CardWatch, type ImageBytes, type Reply } from '../shared/messages.ts';
 import { probabilitiesInClassOrder } from '../shared/result.ts';
 
 const LOADED = '__dermlensOverlayLoaded';
-const CARD_WIDTH = 340;
-const GAP = 8;
 /**
  * A loading card with no news for this long asks the service worker to run the request again, once. A
  * stopped worker is noticed at once through the card's port (see watchWorker); this timer is the
@@ -44,6 +44,8 @@ interface Card {
   resends: number;
   /** A re-connect waiting for its back-off delay. */
   reconnect?: ReturnType<typeof setTimeout>;
+  /** The heatmap over the image, while "Where it looked" is on. */
+  heat?: HeatLayer;
 }
 
 let card: Card | null = null;
@@ -63,23 +65,75 @@ function findImage(srcUrl: string): HTMLImageElement | null {
   return null;
 }
 
-/** Beside the image (right if there is room, else left, else over its top-left corner), in page coordinates. */
-function place(host: HTMLElement, srcUrl: string): void {
-  const image = findImage(srcUrl);
-  const width = Math.min(CARD_WIDTH, document.documentElement.clientWidth - 2 * GAP);
-  if (!image) {
-    setImportant(host, { position: 'fixed', top: `${GAP * 2}px`, left: 'auto', right: `${GAP * 2}px`, width: `${width}px` });
-    return;
-  }
+/**
+ * Puts `host` (absolutely positioned, child of <html>) at a box given in viewport pixels. The page may
+ * zoom (html { zoom }), transform or offset what the host is positioned against, so rather than
+ * predicting that, it measures: where left/top 0 lands and how wide 100 px come out, then sets the
+ * zoom that cancels any scaling (the card keeps its own size) and the offsets that land it on the box.
+ */
+function positionAt(host: HTMLElement, box: { left: number; top: number; width: number; height?: number }): void {
+  setImportant(host, { position: 'absolute', left: '0px', top: '0px', right: 'auto', bottom: 'auto', width: '100px', zoom: '1' });
+  const probe = host.getBoundingClientRect();
+  const scale = probe.width > 0 ? probe.width / 100 : 1;
+  if (Math.abs(scale - 1) > 1e-3) setImportant(host, { zoom: String(1 / scale) });
+  const origin = Math.abs(scale - 1) > 1e-3 ? host.getBoundingClientRect() : probe;
+  setImportant(host, { left: `${box.left - origin.left}px`, top: `${box.top - origin.top}px`, width: `${box.width}px` });
+  if (box.height !== undefined) setImportant(host, { height: `${box.height}px` });
+}
+
+/** The image's content box (inside border and padding: where its pixels are), in viewport pixels. */
+function contentBox(image: HTMLImageElement): Box {
   const rect = image.getBoundingClientRect();
-  const viewportWidth = document.documentElement.clientWidth;
-  let left: number;
-  if (rect.right + GAP + width <= viewportWidth) left = rect.right + GAP;
-  else if (rect.left - GAP - width >= 0) left = rect.left - GAP - width;
-  else left = Math.max(GAP, Math.min(rect.left + GAP, viewportWidth - width - GAP));
-  const top = Math.max(rect.top, GAP - window.scrollY);
-  setImportant(host, {
-    position: 'absolute', top: `${top + window.scrollY}px`, left: `${left + window.scrollX}px`, right: 'auto', width: `${width}px`,
+  const style = getComputedStyle(image);
+  // Computed lengths are in the image's own CSS pixels; the rect's scale converts them (page zoom).
+  const scale = image.offsetWidth > 0 ? rect.width / image.offsetWidth : 1;
+  const px = (v: string) => (parseFloat(v) || 0) * scale;
+  const left = px(style.borderLeftWidth) + px(style.paddingLeft);
+  const top = px(style.borderTopWidth) + px(style.paddingTop);
+  return {
+    left: rect.left + left,
+    top: rect.top + top,
+    width: Math.max(0, rect.width - left - px(style.borderRightWidth) - px(style.paddingRight)),
+    height: Math.max(0, rect.height - top - px(style.borderBottomWidth) - px(style.paddingBottom)),
+  };
+}
+
+/** The visible viewport in CSS pixels, without scrollbars. */
+function viewport(): { width: number; height: number } {
+  const vv = window.visualViewport;
+  return { width: vv ? vv.width : window.innerWidth, height: vv ? vv.height : window.innerHeight };
+}
+
+/** Places the card beside its image (content/placement.ts), and the heatmap over the image. */
+function place(current: Card): void {
+  const { host } = current;
+  const image = findImage(current.srcUrl);
+  const rect = image?.getBoundingClientRect();
+  const box = image && rect && (rect.width > 0 || rect.height > 0) ? { left: rect.left, top: rect.top, width: rect.width, height: rect.height } : null;
+  // The card's natural height, at the width it will get, before any limit.
+  host.style.removeProperty('--dermlens-max-height');
+  const first = placeCard(box, 0, viewport());
+  positionAt(host, { left: first.left, top: first.top, width: first.width });
+  const scale = host.offsetWidth > 0 ? host.getBoundingClientRect().width / host.offsetWidth : 1;
+  const height = host.getBoundingClientRect().height;
+  const placement = placeCard(box, height, viewport());
+  if (placement.maxHeight !== null) host.style.setProperty('--dermlens-max-height', `${placement.maxHeight / scale}px`, 'important');
+  positionAt(host, placement);
+  host.setAttribute('data-side', placement.side);
+  if (current.heat) {
+    if (image && box) current.heat.place(contentBox(image));
+    else current.heat.host.style.setProperty('display', 'none', 'important');
+  }
+}
+
+/** Re-places the card at most once a frame while the page scrolls, resizes or reflows. */
+let placePending = false;
+function schedulePlace(): void {
+  if (placePending || !card) return;
+  placePending = true;
+  requestAnimationFrame(() => {
+    placePending = false;
+    if (card) place(card);
   });
 }
 
@@ -118,11 +172,35 @@ function retire(current: Card): void {
   finished.add(current.requestId);
 }
 
+function removeCard(current: Card): void {
+  retire(current);
+  current.heat?.remove();
+  current.host.remove();
+  imageObserver.disconnect();
+}
+
 function closeCard(): void {
   if (!card) return;
-  retire(card);
-  card.host.remove();
+  removeCard(card);
   card = null;
+}
+
+/** The image and the card change size (the result arrives, the page reflows): place again. */
+const imageObserver = new ResizeObserver(() => schedulePlace());
+
+function toggleHeatmap(current: Card, shown: boolean): void {
+  current.heat?.remove();
+  current.heat = undefined;
+  if (shown && current.state.kind === 'result' && current.state.result.heatmap) {
+    const { result } = current.state;
+    current.heat = createHeatLayer(result.heatmap!, result.width, result.height, (host, box) => positionAt(host, box));
+    setImportant(current.heat.host, {
+      all: 'initial', display: 'block', position: 'absolute', 'z-index': '2147483646', margin: '0', padding: '0', border: 'none',
+      background: 'transparent', transform: 'none', filter: 'none', opacity: '1', visibility: 'visible', 'pointer-events': 'none',
+    });
+  }
+  renderCard(current);
+  place(current);
 }
 
 function renderCard(current: Card): void {
@@ -134,8 +212,12 @@ function renderCard(current: Card): void {
     message: state.kind === 'loading' ? state.message : '',
     closable: true,
     onClose: closeCard,
+    heatmapShown: current.heat !== undefined,
+    onToggleHeatmap: (shown) => toggleHeatmap(current, shown),
   })}</dermlens-card>`, current.root);
   mirror(current.host, state);
+  if (state.kind === 'result' && state.result.heatmap) current.host.setAttribute('data-heatmap', current.heat ? 'shown' : 'hidden');
+  else current.host.removeAttribute('data-heatmap');
 }
 
 /** Asks the service worker to run the card's request again; idempotent by requestId. */
@@ -240,21 +322,22 @@ function armWatchdog(current: Card): void {
 function showCard(update: CardUpdate): void {
   if (finished.has(update.requestId)) return;
   if (!card || card.requestId !== update.requestId) {
-    if (card) {
-      retire(card);
-      card.host.remove();
-    }
+    if (card) removeCard(card);
     const { host, root } = createHost();
     card = { requestId: update.requestId, srcUrl: update.srcUrl, host, root, state: update.state, retried: false, resends: 0 };
-    place(host, update.srcUrl);
     renderCard(card);
-    root.querySelector<HTMLElement>('.card')?.focus({ preventScroll: true });
+    place(card);
+    const image = findImage(update.srcUrl);
+    if (image) imageObserver.observe(image);
+    imageObserver.observe(host);
+    root.querySelector<HTMLElement>('h2')?.focus({ preventScroll: true });
   } else {
     // A re-sent request starts again with a loading update; the card keeps an answer it already has.
     if (update.state.kind === 'loading' && card.state.kind === 'result') return;
     if (update.state.kind === 'error' && update.state.retryable && resendAfterConnectionError(card)) return;
     card.state = update.state;
     renderCard(card);
+    place(card);
   }
   armWatchdog(card);
   watchWorker(card);
@@ -290,7 +373,10 @@ function start(): void {
   document.addEventListener('keydown', (event) => {
     if (event.key === 'Escape' && card && event.composedPath().includes(card.host)) closeCard();
   }, true);
-  window.addEventListener('resize', () => { if (card) place(card.host, card.srcUrl); });
+  // Capture: scrolling any container the image may be in, not only the page.
+  window.addEventListener('scroll', schedulePlace, { capture: true, passive: true });
+  window.addEventListener('resize', schedulePlace);
+  window.visualViewport?.addEventListener('resize', schedulePlace);
 
   chrome.runtime.onMessage.addListener((message: unknown, _sender, sendResponse) => {
     if (!isRequestFor(message, 'content')) return false;

@@ -6,7 +6,7 @@ import { fakeChrome } from './fake-chrome.ts';
 import { expect } from '@open-wc/testing';
 import type { CardUpdate, ClassificationResult, ImageBytes, Reply } from '../../extension/shared/messages.ts';
 import { base64ToBytes } from '../../extension/shared/image-bytes.ts';
-import { canvasPng, SAMPLE_PROBABILITIES, SAMPLE_RESULT, waitFor } from './helpers.ts';
+import { canvasPng, resultFrom, SAMPLE_HEATMAP, SAMPLE_PROBABILITIES, SAMPLE_RESULT, waitFor } from './helpers.ts';
 
 // The overlay's shadow root is closed, so page scripts (and this test) cannot reach it through the host.
 // The test records roots as they are attached, to click the close button and read the rendered text.
@@ -98,6 +98,44 @@ describe('page overlay (content script)', () => {
     }
   });
 
+  it('survives page zoom (html { zoom: 1.6 }): beside the image, card at its own size, inside the viewport', async () => {
+    document.documentElement.style.zoom = '1.6';
+    window.scrollTo(0, 0);
+    try {
+      await card('z1', result());
+      const box = host()!.getBoundingClientRect();
+      const img = image.getBoundingClientRect();
+      expect(box.left).to.be.closeTo(img.right + 8, 1);
+      expect(box.top).to.be.closeTo(img.top, 1);
+      expect(box.width, 'not scaled by the page zoom').to.be.closeTo(340, 1);
+      expect(box.right).to.be.at.most(window.innerWidth - 8 + 0.5);
+      expect(box.bottom).to.be.at.most(window.innerHeight - 8 + 0.5);
+      expect(document.documentElement.scrollWidth, 'no horizontal scrollbar').to.be.at.most(document.documentElement.clientWidth);
+    } finally {
+      document.documentElement.style.zoom = '';
+    }
+  });
+
+  it('"Where it looked" lays the heatmap over the image, lets clicks through, follows it, and goes with the card', async () => {
+    await card('heat1', result(resultFrom(SAMPLE_PROBABILITIES, { heatmap: SAMPLE_HEATMAP, width: 600, height: 450 })));
+    expect(host()!.dataset.heatmap).to.equal('hidden');
+    expect(document.querySelector('dermlens-heatmap')).to.equal(null);
+    shadow().querySelector<HTMLButtonElement>('.heatmap-toggle')!.click();
+    expect(host()!.dataset.heatmap).to.equal('shown');
+    const layer = document.querySelector<HTMLElement>('dermlens-heatmap')!;
+    expect(layer.shadowRoot, 'closed shadow root').to.equal(null);
+    expect(getComputedStyle(layer).pointerEvents).to.equal('none');
+    const [a, b] = [image.getBoundingClientRect(), layer.getBoundingClientRect()];
+    for (const k of ['left', 'top', 'width', 'height'] as const) expect(b[k], k).to.be.closeTo(a[k], 0.5);
+    image.style.left = '60px';
+    await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+    expect(layer.getBoundingClientRect().left, 'follows the image').to.be.closeTo(image.getBoundingClientRect().left, 0.5);
+    expect(host()!.getBoundingClientRect().left, 'and so does the card').to.be.closeTo(image.getBoundingClientRect().right + 8, 0.5);
+    image.style.left = '20px';
+    shadow().querySelector<HTMLButtonElement>('.close')!.click();
+    expect(document.querySelector('dermlens-heatmap'), 'closed with the card').to.equal(null);
+  });
+
   it('shows errors as text only and mirrors them', async () => {
     const hostile = '<img src=x onerror="window.__overlayPwned=1">';
     await card('r2', { kind: 'error', error: hostile });
@@ -134,8 +172,9 @@ describe('page overlay (content script)', () => {
 
   it('puts the card at the top right of the viewport when the image is gone', async () => {
     await card('g1', { kind: 'loading' }, 'https://example.com/not-on-this-page.png');
-    expect(getComputedStyle(host()!).position).to.equal('fixed');
-    expect(host()!.getBoundingClientRect().top).to.equal(16);
+    const box = host()!.getBoundingClientRect();
+    expect(box.top).to.equal(8);
+    expect(box.right).to.be.closeTo(window.innerWidth - 8, 0.5);
   });
 
   it('reads blob: images of the page (which only the page can read) as base64', async () => {
