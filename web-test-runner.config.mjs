@@ -29,10 +29,14 @@ function tensorflowFesm() {
   const FESM = {
     '@tensorflow/tfjs-core': '/node_modules/@tensorflow/tfjs-core/dist/tf-core.fesm.js',
     '@tensorflow/tfjs-layers': '/node_modules/@tensorflow/tfjs-layers/dist/tf-layers.fesm.js',
+    '@tensorflow/tfjs-backend-wasm': '/node_modules/@tensorflow/tfjs-backend-wasm/dist/tf-backend-wasm.fesm.js',
   };
+  // The wasm backend's bundle imports Node built-ins for its Node path (never taken in a browser).
+  const NODE_BUILTINS = new Set(['fs', 'path', 'perf_hooks', 'os', 'worker_threads']);
   return {
     name: 'tensorflow-fesm',
     resolveImport({ source }) {
+      if (NODE_BUILTINS.has(source)) return '/test/browser/stubs/node-builtin.js';
       return FESM[source];
     },
   };
