@@ -3,6 +3,7 @@ import { expect, fixture, html, oneEvent } from '@open-wc/testing';
 import '../../extension/components/image-upload.ts';
 import type { DermlensImageUpload, PickedImage, RejectedImage } from '../../extension/components/image-upload.ts';
 import { canvasPng } from './helpers.ts';
+import { IMAGE_REFUSALS } from '../../core/image-check.ts';
 
 function pick(el: DermlensImageUpload, file: File) {
   const input = el.shadowRoot!.querySelector<HTMLInputElement>('input[type=file]')!;
@@ -19,12 +20,14 @@ function drop(el: DermlensImageUpload, files: File[]) {
 }
 
 const GIF = new Uint8Array([0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 1, 0, 1, 0, 0, 0, 0, 0x3b]);
+/** A TIFF header: a format the CLI and the extension both refuse by name. */
+const TIFF = new Uint8Array([0x49, 0x49, 0x2a, 0, 8, 0, 0, 0]);
 
 describe('<dermlens-image-upload>', () => {
-  it('offers a labelled file input limited to JPEG, PNG and WebP', async () => {
+  it('offers a labelled file input limited to the formats the CLI reads too', async () => {
     const el = await fixture<DermlensImageUpload>(html`<dermlens-image-upload></dermlens-image-upload>`);
     const input = el.shadowRoot!.querySelector<HTMLInputElement>('input[type=file]')!;
-    expect(input.accept).to.equal('image/jpeg,image/png,image/webp');
+    expect(input.accept).to.equal('image/jpeg,image/png,image/webp,image/bmp,image/gif,image/avif');
     expect(input.closest('label')!.textContent).to.contain('Choose a photo');
     await expect(el).to.be.accessible();
   });
@@ -57,13 +60,13 @@ describe('<dermlens-image-upload>', () => {
     el.addEventListener('dermlens-image', () => fired++);
     const alertText = async () => { await el.updateComplete; return el.shadowRoot!.querySelector('[role="alert"]')?.textContent ?? ''; };
 
-    await el.accept(new File([GIF], 'anim.gif', { type: 'image/gif' }));
-    expect(await alertText()).to.equal('anim.gif: GIF files are not supported here; please use JPEG, PNG, WebP.');
+    await el.accept(new File([TIFF], 'scan.tiff', { type: 'image/tiff' }));
+    expect(await alertText()).to.equal(`scan.tiff: ${IMAGE_REFUSALS.otherFormat('tiff')}`);
     await el.accept(new File(['hello'], 'notes.txt', { type: 'text/plain' }));
-    expect(await alertText()).to.equal('notes.txt: This file is text/plain, not a JPEG, PNG or WebP image.');
+    expect(await alertText()).to.equal(`notes.txt: ${IMAGE_REFUSALS.text()}`);
     const truncated = (await canvasPng(40, 30)).slice(0, 20);
     await el.accept(new File([truncated as Uint8Array<ArrayBuffer>], 'cut.png', { type: 'image/png' }));
-    expect(await alertText()).to.equal('cut.png: The PNG file is damaged: its header has no valid image size.');
+    expect(await alertText()).to.equal(`cut.png: ${IMAGE_REFUSALS.truncated('image/png')}`);
     drop(el, [new File([GIF], 'a.gif'), new File([GIF], 'b.gif')]);
     expect(await alertText()).to.equal('2 files were dropped; drop one photo at a time.');
     expect(fired).to.equal(0);
@@ -76,10 +79,10 @@ describe('<dermlens-image-upload>', () => {
       refused.push((event as CustomEvent<RejectedImage>).detail);
       event.preventDefault();
     });
-    await el.accept(new File([GIF], 'anim.gif', { type: 'image/gif' }));
+    await el.accept(new File([TIFF], 'scan.tiff', { type: 'image/tiff' }));
     drop(el, [new File([GIF], 'a.gif'), new File([GIF], 'b.gif')]);
     expect(refused).to.deep.equal([
-      { name: 'anim.gif', message: 'anim.gif: GIF files are not supported here; please use JPEG, PNG, WebP.' },
+      { name: 'scan.tiff', message: `scan.tiff: ${IMAGE_REFUSALS.otherFormat('tiff')}` },
       { name: '', message: '2 files were dropped; drop one photo at a time.' },
     ]);
     await el.updateComplete;

@@ -75,7 +75,7 @@ describe('<dermlens-popup>', () => {
 
     pickFile(el, new File(['not an image\n'], 'notes.txt', { type: 'text/plain' }));
     await waitFor(() => el.dataset.state === 'error', 'error state mirrored on <dermlens-popup>');
-    const message = 'notes.txt: This file is text/plain, not a JPEG, PNG or WebP image.';
+    const message = 'notes.txt: This is a text file, not an image. DermLens reads photos saved as JPEG, PNG, WebP, BMP, GIF or AVIF.';
     expect(el.dataset.error).to.equal(message);
     expect(el.dataset.top, 'no stale top class').to.equal(undefined);
     expect(el.dataset.probabilities).to.equal(undefined);
@@ -91,7 +91,7 @@ describe('<dermlens-popup>', () => {
 
     const truncated = (await canvasPng(40, 30)).slice(0, 20);
     pickFile(el, new File([truncated as Uint8Array<ArrayBuffer>], 'cut.png', { type: 'image/png' }));
-    await waitFor(() => el.dataset.error === 'cut.png: The PNG file is damaged: its header has no valid image size.', 'a second refusal replaces the first');
+    await waitFor(() => el.dataset.error === 'cut.png: The PNG file is incomplete (it ends before the image data does); download or save it again.', 'a second refusal replaces the first');
 
     pickFile(el, new File([await canvasPng(64, 48) as Uint8Array<ArrayBuffer>], 'next.png', { type: 'image/png' }));
     await waitFor(() => el.dataset.state === 'result', 'the next good upload works');
