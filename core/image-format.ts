@@ -83,6 +83,7 @@ export function sniff(bytes: Uint8Array): Sniffed {
   if (!looksLikeText(b)) return { unknown: true };
   const text = leadingText(b, 4096);
   if (/^<svg[\s>]/.test(text) || /^<!doctype svg/.test(text) || (/^<\?xml/.test(text) && /<svg[\s>]/.test(text))) return { refused: 'svg' };
+  if (/^<\?xml/.test(text) && /<html[\s>]/.test(text)) return { refused: 'html' }; // XHTML
   if (/^(<!doctype html|<html|<head|<body|<script|<!--|<meta|<title|<div|<p[\s>]|<a[\s>]|<iframe|<style|<table|<h[1-6][\s>])/.test(text)) return { refused: 'html' };
   return { refused: 'text' };
 }

@@ -21,6 +21,7 @@ test('sniff names documents and other formats whatever leads them (BOM, whitespa
   assert.deepEqual(sniff(bytes('<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" ""><svg/>')), { refused: 'svg' });
   assert.deepEqual(sniff(bytes('<?xml version="1.0"?><note>hi</note>')), { refused: 'text' });
   assert.deepEqual(sniff(bytes('\r\n<HTML><BODY>404</BODY></HTML>')), { refused: 'html' });
+  assert.deepEqual(sniff(bytes('<?xml version="1.0"?>\n<html xmlns="http://www.w3.org/1999/xhtml"><body/></html>')), { refused: 'html' });
   assert.deepEqual(sniff(bytes('%PDF-1.7\n')), { refused: 'pdf' });
   assert.deepEqual(sniff(bytes('{"error":"not found"}')), { refused: 'text' });
   assert.deepEqual(sniff(bytes('Grüße, ça va? 日本語')), { refused: 'text' });
