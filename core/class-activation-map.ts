@@ -147,8 +147,14 @@ export async function explainInput(classifier: Classifier, input: Float32Array, 
   const model = classifier.network;
   const head = headOf(model);
   const size = classifier.inputSize;
-  const { probabilities, maps } = tf.tidy(() =>
-    classActivationMaps(model, head, tf.tensor4d(input, [1, size, size, 3]), classifier.metadata));
+  const x = tf.tensor4d(input, [1, size, size, 3]);
+  let tensors: CamTensors;
+  try {
+    tensors = classActivationMaps(model, head, x, classifier.metadata);
+  } finally {
+    x.dispose();
+  }
+  const { probabilities, maps } = tensors;
   try {
     const [p, m] = await Promise.all([probabilities.data() as Promise<Float32Array>, maps.data() as Promise<Float32Array>]);
     let top = 0;
