@@ -37,16 +37,18 @@ function closeButton(props: CardViewProps): TemplateResult | typeof nothing {
     @click=${() => props.onClose?.()}>&#x2715;</button>`;
 }
 
-function heatmapControl(result: ClassificationResult, props: CardViewProps): TemplateResult | typeof nothing {
-  if (!result.heatmap) return nothing;
+/** The "Where it looked" toggle, in the header beside the close button (it costs the card no height). */
+function heatmapToggle(props: CardViewProps): TemplateResult | typeof nothing {
+  if (props.state !== 'result' || !props.result?.heatmap) return nothing;
   const shown = props.heatmapShown === true;
-  return html`
-    <div class="heatmap">
-      <button class="heatmap-toggle" type="button" aria-pressed=${shown ? 'true' : 'false'}
-        @click=${() => props.onToggleHeatmap?.(!shown)}><span class="swatch" aria-hidden="true"></span>Where it looked</button>
-      ${shown ? html`<p class="heatmap-note" data-part="heatmap-note">Red marks the parts of the photo that counted most for
-        “${classByCode(result.heatmap.map.code).name}”. It shows what the model relied on, not what a doctor would check.</p>` : nothing}
-    </div>`;
+  return html`<button class="heatmap-toggle" type="button" aria-pressed=${shown ? 'true' : 'false'}
+    @click=${() => props.onToggleHeatmap?.(!shown)}><span class="swatch" aria-hidden="true"></span>Where it looked</button>`;
+}
+
+function heatmapNote(result: ClassificationResult, props: CardViewProps): TemplateResult | typeof nothing {
+  if (!result.heatmap || !props.heatmapShown) return nothing;
+  return html`<p class="heatmap-note" data-part="heatmap-note">Red marks the parts of the photo that counted most for
+    “${classByCode(result.heatmap.map.code).name}”. It shows what the model relied on, not what a doctor would check.</p>`;
 }
 
 function technicalDetails(result: ClassificationResult): TemplateResult {
@@ -73,14 +75,14 @@ function resultView(result: ClassificationResult, props: CardViewProps): Templat
       : nothing}
     <div class="verdict ${advice.kind}" data-part="verdict" data-advice=${advice.kind}>
       <p class="top" data-part="top">
-        <span class="label">Most likely</span>
+        <span class="label">Most likely:</span>
         <strong class="top-name">${top.name}</strong> <span class="top-percent">${formatPercent(top.probability)}</span>
       </p>
       <p class="advice" role=${urgent ? 'alert' : nothing} data-part=${urgent ? 'melanoma-alert' : 'advice'}>
         <strong class="headline">${advice.headline}.</strong> ${advice.text}
       </p>
     </div>
-    ${heatmapControl(result, props)}
+    ${heatmapNote(result, props)}
     <ul class="bars" aria-label="How likely each skin-spot type is">
       ${result.predictions.map((p) => html`
         <li class="row ${p.group}" data-code=${p.code}>
@@ -105,7 +107,7 @@ export function cardTemplate(props: CardViewProps): TemplateResult {
         <!-- Focus goes here when a card opens (tabindex -1): a screen reader starts at the title, and a
              non-interactive heading needs no focus ring; the buttons keep theirs. -->
         <h2 id="dermlens-title" tabindex="-1">DermLens result</h2>
-        ${closeButton(props)}
+        <span class="actions">${heatmapToggle(props)}${closeButton(props)}</span>
       </header>
       <div class="body" role="status" aria-live="polite">
         ${props.state === 'loading' ? html`
@@ -151,7 +153,8 @@ export const cardStyles = css`
     white-space: normal;
     outline: none;
   }
-  header { display: flex; align-items: center; justify-content: space-between; margin: 0 0 6px; }
+  header { display: flex; align-items: center; justify-content: space-between; gap: 6px; margin: 0 0 6px; }
+  .actions { display: inline-flex; align-items: center; gap: 4px; }
   h2 { margin: 0; font-size: 13px; font-weight: 700; color: #0b5cad; outline: none; }
   p { margin: 4px 0; }
   button { font: inherit; }
@@ -176,17 +179,16 @@ export const cardStyles = css`
   .verdict.melanoma, .verdict.cancer { background: #fdecea; border-color: #f5c2bc; color: #6e1209; }
   .verdict.precancer { background: #fff4e0; border-color: #f0c987; color: #5c3a00; }
   .top { font-size: 15px; margin: 0; }
-  .top .label { display: block; font-size: 11px; text-transform: uppercase; color: #57606a; letter-spacing: 0.04em; }
+  .top .label { font-size: 12px; color: #57606a; }
   .top-percent { color: #57606a; white-space: nowrap; }
   .advice { margin: 4px 0 0; }
-  .heatmap { margin: 6px 0 0; }
   .heatmap-toggle {
-    display: inline-flex; align-items: center; gap: 6px; cursor: pointer; padding: 3px 8px;
+    display: inline-flex; align-items: center; gap: 6px; cursor: pointer; padding: 2px 7px; font-size: 12px; white-space: nowrap;
     border: 1px solid #8c959f; border-radius: 6px; background: #fff; color: #1b1f24;
   }
   .heatmap-toggle[aria-pressed='true'] { background: #0b5cad; border-color: #0b5cad; color: #fff; }
   .swatch { width: 12px; height: 12px; border-radius: 3px; background: linear-gradient(90deg, #ffd600, #ff8c00, #d6001c); }
-  .heatmap-note { font-size: 12px; color: #57606a; }
+  .heatmap-note { font-size: 12px; color: #57606a; margin: 4px 0 0; }
   .bars { list-style: none; margin: 6px 0; padding: 0; }
   .row { display: grid; grid-template-columns: minmax(0, 1fr) 56px 44px; gap: 6px; align-items: center; margin: 2px 0; }
   /* Full names, wrapped when long, never cut: a patient must be able to read every one. */

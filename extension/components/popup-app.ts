@@ -32,11 +32,11 @@ export class DermlensPopup extends LitElement {
   // another photo" button and the upload area is hidden, so verdict, bars and disclaimer fit in it.
   static override styles = css`
     :host { display: block; width: 380px; font: 13px/1.4 system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; color: #1b1f24; }
-    header { display: flex; align-items: flex-end; justify-content: space-between; gap: 8px; padding: 8px 10px 0; border-bottom: 1px solid #d0d7de; }
-    h1 { margin: 0 0 6px; font-size: 16px; color: #0b5cad; }
+    header { display: flex; align-items: flex-end; justify-content: space-between; gap: 6px; padding: 8px 8px 0 10px; border-bottom: 1px solid #d0d7de; }
+    h1 { margin: 0 0 6px; font-size: 15px; color: #0b5cad; }
     [role='tablist'] { display: flex; gap: 2px; }
     [role='tab'] {
-      font: inherit; font-size: 12px; border: 1px solid transparent; border-bottom: none; background: none; padding: 5px 7px;
+      font: inherit; font-size: 12px; border: 1px solid transparent; border-bottom: none; background: none; padding: 4px 6px;
       border-radius: 6px 6px 0 0; cursor: pointer; color: #57606a; white-space: nowrap;
     }
     [role='tab'][aria-selected='true'] { color: #1b1f24; border-color: #d0d7de; background: #fff; margin-bottom: -1px; font-weight: 600; }
@@ -54,7 +54,7 @@ export class DermlensPopup extends LitElement {
     figure { display: flex; align-items: center; gap: 10px; margin: 0 0 6px; }
     figcaption { color: #57606a; font-size: 12px; overflow-wrap: anywhere; flex: 1; }
     figcaption .again { display: block; margin-top: 6px; }
-    dermlens-heatmap-preview { --preview-max-height: 96px; flex: none; max-width: 60%; }
+    dermlens-heatmap-preview { --preview-max-height: 84px; flex: none; max-width: 60%; }
   `;
 
   @state() view: View = 'classify';
@@ -227,7 +227,7 @@ export class DermlensPopup extends LitElement {
           </figcaption>
         </figure>` : nothing}
       ${this.status !== 'idle' ? html`
-        <dermlens-card .state=${this.status} .result=${this.result} .error=${this.error} closable ?heatmap-shown=${this.heatmapShown}
+        <dermlens-card flat .state=${this.status} .result=${this.result} .error=${this.error} closable ?heatmap-shown=${this.heatmapShown}
           @dermlens-close=${() => this.reset()} @dermlens-heatmap=${(e: CustomEvent<boolean>) => { this.heatmapShown = e.detail; }}></dermlens-card>` : nothing}
     `;
   }

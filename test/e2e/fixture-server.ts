@@ -9,6 +9,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { generateLesion } from './fixtures/lesion-image.ts';
 import { corruptJpegBytes, encodeGif, encodeJpeg, encodePng, solidPalettePng, withDeclaredJpegSize } from './fixtures/images.ts';
+import { LAYOUT_PAGES } from './fixtures/layout-pages.ts';
+import { readFileSync } from 'node:fs';
 
 export interface LoggedRequest {
   server: 'main' | 'other';
@@ -158,6 +160,11 @@ async function buildResources(otherOrigin: string, otherPortOrigin: string) {
         `<img id="huge" src="/huge.png" loading="lazy" alt="12000x12000">`,
     ),
   });
+  // The card layout pages (layout.test.ts, npm run screenshots). DERMLENS_LAYOUT_PHOTO may name a real
+  // dermoscopy JPEG for the screenshots; the tests use the generated lesion.
+  for (const [name, html] of Object.entries(LAYOUT_PAGES)) main.set(`/layout/${name}.html`, { contentType: HTML, body: Buffer.from(html) });
+  const photo = process.env.DERMLENS_LAYOUT_PHOTO;
+  main.set('/layout/photo.jpg', { contentType: 'image/jpeg', body: photo ? readFileSync(photo) : await encodeJpeg(generateLesion({ width: 600, height: 450, seed: 7 })) });
   main.set('/lesion.png', { contentType: 'image/png', body: lesionPng });
   main.set('/lesion.jpg', { contentType: 'image/jpeg', body: lesionJpeg });
   main.set('/held-lesion.png', { contentType: 'image/png', body: lesionPng });
