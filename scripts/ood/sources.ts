@@ -146,7 +146,7 @@ export function realSources(cache: string, pretrainedCheck: string): RealSource[
     const files = walk(root).filter((p) => IMAGE.test(p) && !/chessboard|phantom/.test(p)).map((path) => ({ path, origin: relative(root, path), group: basename(path).replace(/_(left|right)/, '') }));
     sources.push({
       name: 'scikit-image', package: `${wheelName} (PyPI wheel)`, licence: 'BSD-3-Clause and per image (CC0 / public domain / CC BY)', crops: 3, files,
-      note: 'scikit-image\'s bundled sample images (skimage/data): an astronaut portrait, a cat, coffee, coins, a camera man, text, a scanned page, a rocket, motorcycles, and microscopy and retina images (medical, but not dermoscopy). Package BSD-3-Clause; each image\'s own licence (mostly public domain or CC0, NASA images public domain) is listed in skimage/data/README.txt of the wheel.',
+      note: 'scikit-image\'s bundled sample images (skimage/data): an astronaut portrait, a cat, coffee, coins, a camera man, text, a scanned page, a rocket, motorcycles, and microscopy and retina images (medical, but not dermoscopy). The package is BSD-3-Clause (dist-info/LICENSE.txt); each image\'s source and licence is stated in the docstring of its loader in skimage/data/_fetchers.py (NASA images public domain, most others CC0 or public domain).',
     });
   }
   {
@@ -157,11 +157,31 @@ export function realSources(cache: string, pretrainedCheck: string): RealSource[
       note: 'scikit-learn\'s two sample photographs (china.jpg: a temple; flower.jpg: a flower close-up), from Flickr under CC BY 2.0 as stated in the wheel\'s sklearn/datasets/images/README.txt.',
     });
   }
+  {
+    const pkg = 'opencv-doc';
+    const { root, version } = debian(cache, pkg);
+    // Stereo pairs, calibration shots and before/after pairs of one scene share a group.
+    const group = (path: string) => basename(path).replace(IMAGE, '').replace(/^(left|right)(\d+)$/, 'calibration$2').replace(/^(left|right)$/, 'stereo')
+      .replace(/_(modified|original|in_scene|tmpl|cls)$/, '').replace(/([a-z])[LRAB]$/, '$1').replace(/\d+$/, '');
+    const files = walk(join(root, 'usr/share/doc/opencv-doc/examples/data')).filter((p) => IMAGE.test(p)).map((path) => ({ path, origin: relative(root, path), group: group(path) }));
+    sources.push({
+      name: 'opencv-samples', package: `${pkg} ${version} (Debian)`, licence: 'Apache-2.0 AND BSD-3-Clause (per usr/share/doc/opencv-doc/copyright)', crops: 2, files,
+      note: 'OpenCV\'s sample images (usr/share/doc/opencv-doc/examples/data): people (a football player), fruit, a baboon, a butterfly, a fish, a squirrel, buildings, a starry-night painting, chessboard calibration shots, text, logos and drawings. Debian\'s copyright file gives Apache-2.0 AND BSD-3-Clause for the tree they ship in; Debian removed the images it could not clear (Lena).',
+    });
+  }
+  {
+    const { root, wheelName } = wheel(cache, 'matplotlib', /^matplotlib\/mpl-data\/sample_data\/[^/]+\.(png|jpg)$/);
+    sources.push({
+      name: 'matplotlib-samples', package: `${wheelName} (PyPI wheel)`, licence: 'matplotlib licence (PSF-style); grace_hopper.jpg public domain (US Navy)', crops: 3,
+      files: walk(root).filter((p) => IMAGE.test(p)).map((path) => ({ path, origin: relative(root, path), group: basename(path) })),
+      note: 'matplotlib\'s sample data images: the portrait of Grace Hopper (US Navy photograph, public domain), a product box photo and the matplotlib logo; the package is under the matplotlib (PSF-based) licence.',
+    });
+  }
   if (existsSync(pretrainedCheck)) {
     sources.push({
-      name: 'imagenet-check-photos', package: '../shared/pretrained/mobilenet_v2_imagenet/check', licence: 'as documented in the shared folder (test photos of the TFLite model)', crops: 3,
+      name: 'imagenet-check-photos', package: '../shared/pretrained/mobilenet_v2_imagenet/check', licence: 'Apache-2.0 (google-coral/test_data, per ../shared/pretrained/mobilenet_v2_imagenet/README.md)', crops: 3,
       files: walk(pretrainedCheck).filter((p) => IMAGE.test(p)).map((path) => ({ path, origin: basename(path), group: basename(path).replace(/_\d+p|\.\w+$/g, '') })),
-      note: 'The photographs the team uses to check the pretrained MobileNetV2 (a bird, cats, a dragonfly, a hot dog, a kite, an owl, a parrot, a sunflower), from the shared folder; their origin and licence are those recorded beside them in ../shared/pretrained. Used only for measurement and training inside the team, not redistributed.',
+      note: 'The photographs the team uses to check the pretrained MobileNetV2 (a bird, cats, a dragonfly, a hot dog, a kite, an owl, a parrot, a sunflower), from the shared folder: they come from the google-coral/test_data repository under Apache-2.0, as its README.md records (LICENSE beside it).',
     });
   }
   return sources;
