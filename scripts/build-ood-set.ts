@@ -97,6 +97,17 @@ async function load(source: RealSource, file: SourceFile): Promise<sharp.Sharp> 
   return sharp(pixels, { raw: { width: info.width, height: info.height, channels: info.channels } });
 }
 
+/** Random crops (close-ups) of a large photo, the same on every run: the rectangles from a seed of the file's origin. */
+function cropBoxes(origin: string, count: number, width: number, height: number): sharp.Region[] {
+  if (Math.min(width, height) < 400) return [];
+  const rng = makeRng(Math.floor(unit(`crop:${origin}`) * 2 ** 31));
+  return Array.from({ length: count }, () => {
+    const side = Math.floor(uniform(rng, 0.2, 0.6) * Math.min(width, height));
+    const [w, h] = [Math.min(width, Math.floor(side * uniform(rng, 0.75, 1.33))), side];
+    return { left: Math.floor(rng() * (width - w + 1)), top: Math.floor(rng() * (height - h + 1)), width: w, height: h };
+  });
+}
+
 async function buildReal(sources: RealSource[]): Promise<void> {
   for (const source of sources) {
     let count = 0;
@@ -104,6 +115,15 @@ async function buildReal(sources: RealSource[]): Promise<void> {
       const { origin } = file;
       const row = { source: source.name, package: source.package, licence: source.licence, kind: 'photo', origin, group: file.group };
       const stem = slug(origin);
+      const cropName = (c: number) => `${stem}-crop${c}`;
+      // The whole image is written last, so its presence means this file is done: a rerun decodes nothing.
+      if (existsSync(join(imagesDir, source.name, `${stem}.jpg`))) {
+        const done = Array.from({ length: source.crops }, (_, c) => c).filter((c) => existsSync(join(imagesDir, source.name, `${cropName(c)}.jpg`)));
+        for (const c of done) await emit({ ...row, kind: 'crop' }, cropName(c), 'jpg', () => { throw new Error('unreachable: the crop exists'); });
+        await emit(row, stem, 'jpg', () => { throw new Error('unreachable: the image exists'); });
+        count += done.length + 1;
+        continue;
+      }
       let original: sharp.Sharp;
       try {
         original = await load(source, file);
@@ -111,19 +131,12 @@ async function buildReal(sources: RealSource[]): Promise<void> {
         console.warn(`skipped ${file.path}: ${(err as Error).message}`);
         continue;
       }
-      await emit(row, stem, 'jpg', async () => original.clone());
-      count++;
-      if (source.crops === 0) continue;
       const { width = 0, height = 0 } = await original.metadata();
-      if (Math.min(width, height) < 400) continue;
-      const rng = makeRng(Math.floor(unit(`crop:${origin}`) * 2 ** 31));
-      for (let c = 0; c < source.crops; c++) {
-        const side = Math.floor(uniform(rng, 0.2, 0.6) * Math.min(width, height));
-        const [w, h] = [Math.min(width, Math.floor(side * uniform(rng, 0.75, 1.33))), side];
-        const [left, top] = [Math.floor(rng() * (width - w + 1)), Math.floor(rng() * (height - h + 1))];
-        await emit({ ...row, kind: 'crop' }, `${stem}-crop${c}`, 'jpg', async () => original.clone().extract({ left, top, width: w, height: h }));
-        count++;
+      for (const [c, box] of cropBoxes(origin, source.crops, width, height).entries()) {
+        await emit({ ...row, kind: 'crop' }, cropName(c), 'jpg', async () => original.clone().extract(box));
       }
+      await emit(row, stem, 'jpg', async () => original.clone());
+      count += 1 + cropBoxes(origin, source.crops, width, height).length;
     }
     console.log(`${source.name}: ${count} images from ${source.files.length} files`);
   }
