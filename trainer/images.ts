@@ -90,7 +90,7 @@ async function readImageFile(path: string): Promise<Uint8Array> {
   return new Uint8Array(await readFile(path));
 }
 
-/** libvips (sharp) has no BMP reader; NetSurf's libnsbmp, compiled to WebAssembly, reads every BMP variant that Chromium does. */
+/** libvips (sharp) has no BMP reader; NetSurf's libnsbmp, compiled to WebAssembly, reads uncompressed, RLE and bitfield BMPs, as Chromium does. */
 function decodeBmp(bytes: Uint8Array): RgbaImage {
   const { data, width, height } = decodeNsBmp(bytes);
   return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width, height };
