@@ -5,6 +5,9 @@
 //     loaded yet), median of --cold runs;
 //   right-click -> card shown, warm: same browser after the cold run, median of --warm runs;
 //   popup upload -> result: median of --popup runs;
+//   "where it looked": the offscreen document's warm wasm pass that gives the probabilities and the
+//     heatmap, against classifying alone (median of --heatmap runs), and the click on the card's toggle
+//     until the heatmap is painted over the page's image;
 //   packed zip and dist/ sizes.
 //
 // Timing uses Date.now() on both ends (the service worker when classifyUrl starts, the page when
@@ -20,17 +23,19 @@ import { CHROMIUM, launchWithExtension, stateLog, waitForDeepSelector, waitForFi
 import { startFixtureServer, type FixtureServer } from '../test/e2e/fixture-server.ts';
 import { DIST, REPO_ROOT, ensureBuilt } from '../test/e2e/build.ts';
 import { median } from './median.ts';
+import { clickInCard } from '../test/e2e/card-geometry.ts';
 
-const TARGETS = { coldMs: 1500, warmMs: 150, popupMs: 150, packedBytes: 5 * 1024 * 1024 };
+const TARGETS = { coldMs: 1500, warmMs: 150, popupMs: 150, heatmapMs: 150, packedBytes: 5 * 1024 * 1024 };
 
 const { values } = parseArgs({
   options: {
     cold: { type: 'string', default: '3' },
     warm: { type: 'string', default: '20' },
     popup: { type: 'string', default: '20' },
+    heatmap: { type: 'string', default: '50' },
   },
 });
-const runs = { cold: Number(values.cold), warm: Number(values.warm), popup: Number(values.popup) };
+const runs = { cold: Number(values.cold), warm: Number(values.warm), popup: Number(values.popup), heatmap: Number(values.heatmap) };
 
 function dirSize(path: string): number {
   const st = statSync(path);
@@ -61,6 +66,7 @@ async function benchColdAndWarm(server: FixtureServer) {
   const cold: number[] = [];
   const warm: number[] = [];
   const preloaded: boolean[] = [];
+  let heatmap: HeatmapTimes | undefined;
   for (let i = 0; i < runs.cold; i++) {
     const session = await launchWithExtension();
     try {
@@ -70,12 +76,35 @@ async function benchColdAndWarm(server: FixtureServer) {
       cold.push(await rightClick(session, page, tabId, server.urls.lesionPng));
       if (i === runs.cold - 1) {
         for (let j = 0; j < runs.warm; j++) warm.push(await rightClick(session, page, tabId, server.urls.lesionPng));
+        heatmap = await benchHeatmap(session, page);
       }
     } finally {
       await session.close();
     }
   }
-  return { cold, warm, preloaded };
+  return { cold, warm, preloaded, heatmap };
+}
+
+interface HeatmapTimes { withHeatmap: number[] | null; classifyOnly: number[]; toggle: number[] }
+
+/** "Where it looked" in the warm session: the offscreen pass with and without the map, and toggle -> painted. */
+async function benchHeatmap(session: ExtensionSession, page: Page): Promise<HeatmapTimes> {
+  const offscreen = session.browser.targets().find((t) => t.url().endsWith('/offscreen.html'));
+  if (!offscreen) throw new Error('no offscreen document');
+  const frame = await offscreen.asPage();
+  const inference = await frame.evaluate((n: number) =>
+    (globalThis as unknown as { dermlensInferenceBench(n: number): Promise<{ withHeatmap: number[] | null; classifyOnly: number[] }> }).dermlensInferenceBench(n), runs.heatmap);
+  const toggle: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    // Twice per round: on (timed: click until the layer is in the page and painted), then off.
+    const started = Date.now();
+    await clickInCard(page, '.heatmap-toggle');
+    await page.waitForFunction(() => document.querySelector('dermlens-heatmap') !== null, { polling: 'raf' });
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(r)));
+    toggle.push(Date.now() - started);
+    await clickInCard(page, '.heatmap-toggle');
+  }
+  return { ...inference, toggle };
 }
 
 async function benchPopup(server: FixtureServer) {
@@ -118,7 +147,7 @@ async function main() {
   ensureBuilt();
   const server = await startFixtureServer();
   try {
-    const { cold, warm, preloaded } = await benchColdAndWarm(server);
+    const { cold, warm, preloaded, heatmap } = await benchColdAndWarm(server);
     const popup = await benchPopup(server);
     const zip = findPackedZip();
     const zipBytes = zip ? statSync(zip).size : NaN;
@@ -135,6 +164,15 @@ async function main() {
     console.log('');
     row(`right-click -> card, cold (median of ${cold.length})`, `${median(cold).toFixed(0)} ms`, `<= ${TARGETS.coldMs} ms`, median(cold) <= TARGETS.coldMs);
     row(`right-click -> card, warm (median of ${warm.length})`, `${median(warm).toFixed(0)} ms`, `<= ${TARGETS.warmMs} ms`, median(warm) <= TARGETS.warmMs);
+    if (heatmap?.withHeatmap) {
+      const [withMap, alone, toggle] = [median(heatmap.withHeatmap), median(heatmap.classifyOnly), median(heatmap.toggle)];
+      console.log(`where it looked, offscreen pass (ms): ${heatmap.withHeatmap.map((x) => x.toFixed(1)).join(', ')}`);
+      row(`probabilities + heatmap, wasm warm (median of ${heatmap.withHeatmap.length})`, `${withMap.toFixed(1)} ms`, `<= ${TARGETS.heatmapMs} ms`, withMap <= TARGETS.heatmapMs);
+      console.log(`${'  same input, classify only'.padEnd(44)} ${`${alone.toFixed(1)} ms`.padStart(12)}   (the heatmap adds ${(withMap - alone).toFixed(1)} ms)`);
+      row(`"Where it looked" click -> painted (median of ${heatmap.toggle.length})`, `${toggle.toFixed(0)} ms`, `<= ${TARGETS.heatmapMs} ms`, toggle <= TARGETS.heatmapMs);
+    } else {
+      console.log('where it looked: the shipped model has no global-average-pooling head, so no heatmap');
+    }
     row(`popup upload -> result (median of ${popup.length})`, `${median(popup).toFixed(0)} ms`, `<= ${TARGETS.popupMs} ms`, median(popup) <= TARGETS.popupMs);
     row(`packed zip (${zip ? zip.slice(REPO_ROOT.length + 1) : 'not found'})`, mb(zipBytes), `<= ${mb(TARGETS.packedBytes)}`, zipBytes <= TARGETS.packedBytes);
     console.log(`${'dist/ (unpacked)'.padEnd(44)} ${mb(distBytes).padStart(12)}`);

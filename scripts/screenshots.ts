@@ -79,7 +79,7 @@ try {
     await popup.evaluate((p: number[]) => {
       const root = document.querySelector('dermlens-popup')!.shadowRoot!;
       (root.querySelector('#tab-classify') as HTMLButtonElement).click();
-      const card = root.querySelector('dermlens-card') as HTMLElement & { result: { predictions: { code: string; probability: number }[] } & Record<string, unknown> };
+      const card = root.querySelector('dermlens-card') as unknown as HTMLElement & { result: { predictions: { code: string; probability: number }[] } & Record<string, unknown> };
       const codes = ['akiec', 'bcc', 'bkl', 'df', 'mel', 'nv', 'vasc'];
       const old = card.result;
       const predictions = codes.map((code, i) => ({ ...old.predictions.find((q) => q.code === code)!, probability: p[i] }))
