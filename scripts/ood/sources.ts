@@ -57,7 +57,7 @@ function debian(cache: string, pkg: string): { root: string; version: string } {
     mkdirSync(root, { recursive: true });
     execFileSync('dpkg', ['-x', join(debs, deb), root]);
   }
-  return { root, version: deb.split('_')[1] };
+  return { root, version: decodeURIComponent(deb.split('_')[1]) }; // '4%3a5.27' is epoch 4, '4:5.27'
 }
 
 /** Downloads (once) a wheel from the local Python index and unpacks its image files; returns their folder and the wheel's name. */
