@@ -44,7 +44,7 @@ export function adviceFor(result: ClassificationResult): Advice {
       kind: 'precancer',
       headline: 'Worth showing to a doctor',
       text: 'It looks most like an actinic keratosis: a rough patch of sun-damaged skin. It is not cancer, '
-        + 'but it can turn into one over time, so it is usually treated, which is simple.',
+        + 'but it can turn into one over time; treatment is usually simple.',
     };
   }
   const mixed = result.concerningProbability >= MIXED_SIGNAL
