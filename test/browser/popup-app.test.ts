@@ -41,7 +41,7 @@ describe('<dermlens-popup>', () => {
     expect(received[0].mime).to.equal('image/png');
     expect(Array.from(base64ToBytes(received[0].base64))).to.deep.equal(Array.from(bytes));
     const root = el.shadowRoot!;
-    const figure = root.querySelector('figure dermlens-heatmap-preview')!;
+    const figure = root.querySelector('figure')!.querySelector('dermlens-heatmap-preview')!;
     await figure.updateComplete;
     const preview = figure.shadowRoot!.querySelector<HTMLImageElement>('img')!;
     expect(preview.src).to.match(/^blob:/);
