@@ -19,6 +19,12 @@ export interface MobileNetV2Options {
   rescaling?: { scale: number; offset: number };
   /** Dropout before the 7-class classifier. */
   dropout?: number;
+  /**
+   * 'folded' (default): conv + bias, as the published backbone. 'batchnorm': a BatchNormalization layer
+   * re-added after every conv, before its ReLU6 (named `<conv>_bn`), for the measured comparison in
+   * research/README.md; initialiseBatchNormFromData makes it start as the identity on the data.
+   */
+  normalization?: 'folded' | 'batchnorm';
 }
 
 /** Inverted-residual stages: expansion t, output channels c, repeats n, first stride s (the paper's table 2). */
@@ -43,19 +49,29 @@ export const MNV2_LAYER = {
 
 /** The block index a backbone layer belongs to: -1 for the stem, MOBILENET_V2_BLOCKS for the last conv, null for the head. */
 export function mobilenetV2BlockOf(layerName: string): number | null {
-  if (layerName === MNV2_LAYER.stem || layerName === MNV2_LAYER.rescaling) return -1;
-  if (layerName === MNV2_LAYER.lastConv) return MOBILENET_V2_BLOCKS;
-  const m = /^block(\d\d)_/.exec(layerName);
+  // A re-added BatchNorm (and its ReLU6) belongs where its conv does.
+  const conv = layerName.replace(/_(bn|relu6)$/, '');
+  if (conv === MNV2_LAYER.stem || conv === MNV2_LAYER.rescaling) return -1;
+  if (conv === MNV2_LAYER.lastConv) return MOBILENET_V2_BLOCKS;
+  const m = /^block(\d\d)_/.exec(conv);
   return m ? Number(m[1]) : null;
 }
 
-export function buildMobileNetV2({ inputSize, seed = 42, rescaling = { scale: 2, offset: -1 }, dropout = 0.2 }: MobileNetV2Options): tf.LayersModel {
+export function buildMobileNetV2({ inputSize, seed = 42, rescaling = { scale: 2, offset: -1 }, dropout = 0.2, normalization = 'folded' }: MobileNetV2Options): tf.LayersModel {
   let nextSeed = seed;
   const he = () => tf.initializers.heNormal({ seed: nextSeed++ });
+  const bn = normalization === 'batchnorm';
+  /** The conv's activation, or with re-added BatchNorm: linear conv -> BatchNorm -> activation. */
+  const finish = (layer: tf.layers.Layer, x: tf.SymbolicTensor, relu6: boolean) => {
+    const y = layer.apply(x) as tf.SymbolicTensor;
+    if (!bn) return y;
+    const z = tf.layers.batchNormalization({ name: `${layer.name}_bn` }).apply(y) as tf.SymbolicTensor;
+    return relu6 ? tf.layers.reLU({ maxValue: 6, name: `${layer.name}_relu6` }).apply(z) as tf.SymbolicTensor : z;
+  };
   const conv = (x: tf.SymbolicTensor, name: string, filters: number, kernelSize: number, strides: number, relu6: boolean) =>
-    tf.layers.conv2d({
-      name, filters, kernelSize, strides, padding: 'same', activation: relu6 ? 'relu6' : 'linear', kernelInitializer: he(),
-    }).apply(x) as tf.SymbolicTensor;
+    finish(tf.layers.conv2d({
+      name, filters, kernelSize, strides, padding: 'same', activation: relu6 && !bn ? 'relu6' : 'linear', kernelInitializer: he(),
+    }), x, relu6);
 
   const input = tf.input({ shape: [inputSize, inputSize, 3], name: 'image' });
   let x = tf.layers.rescaling({ ...rescaling, name: MNV2_LAYER.rescaling }).apply(input) as tf.SymbolicTensor;
@@ -67,9 +83,9 @@ export function buildMobileNetV2({ inputSize, seed = 42, rescaling = { scale: 2,
       const strides = i === 0 ? s : 1;
       let y = x;
       if (t !== 1) y = conv(y, MNV2_LAYER.block(k, 'expand'), channels * t, 1, 1, true);
-      y = tf.layers.depthwiseConv2d({
-        name: MNV2_LAYER.block(k, 'depthwise'), kernelSize: 3, strides, padding: 'same', activation: 'relu6', depthwiseInitializer: he(),
-      }).apply(y) as tf.SymbolicTensor;
+      y = finish(tf.layers.depthwiseConv2d({
+        name: MNV2_LAYER.block(k, 'depthwise'), kernelSize: 3, strides, padding: 'same', activation: bn ? 'linear' : 'relu6', depthwiseInitializer: he(),
+      }), y, true);
       y = conv(y, MNV2_LAYER.block(k, 'project'), c, 1, 1, false);
       x = strides === 1 && channels === c ? tf.layers.add({ name: MNV2_LAYER.block(k, 'add') }).apply([x, y]) as tf.SymbolicTensor : y;
       channels = c;
@@ -108,6 +124,29 @@ export function copyMobileNetV2Backbone(target: tf.LayersModel, backbone: tf.Lay
   });
   targets.forEach((t, i) => t.setWeights(sources[i].getWeights()));
   return targets.length;
+}
+
+/**
+ * Data-dependent initialisation of re-added BatchNorm layers (normalization 'batchnorm'): each one's
+ * moving mean/variance are set to its input's statistics on `x`, and gamma/beta to undo them, so the
+ * network starts as the pretrained one (in inference mode exactly; in training mode up to the batch's
+ * own statistics). Layers are set in graph order, each measured after the ones before it are set.
+ */
+export function initialiseBatchNormFromData(model: tf.LayersModel, x: tf.Tensor4D): number {
+  const bnLayers = model.layers.filter((l) => l.getClassName() === 'BatchNormalization');
+  for (const layer of bnLayers) {
+    const probe = tf.model({ inputs: model.inputs, outputs: layer.input as tf.SymbolicTensor });
+    const weights = tf.tidy(() => {
+      const h = probe.predict(x) as tf.Tensor4D;
+      const { mean, variance } = tf.moments(h, [0, 1, 2]);
+      const epsilon = (layer.getConfig() as { epsilon: number }).epsilon;
+      // gamma * (h - mean) / sqrt(var + eps) + beta = h  when  gamma = sqrt(var + eps), beta = mean.
+      return [tf.sqrt(tf.add(variance, epsilon)), mean, mean, variance];
+    });
+    layer.setWeights(weights);
+    tf.dispose(weights);
+  }
+  return bnLayers.length;
 }
 
 /** The input rescaling stored in an imported backbone (its first layer). */

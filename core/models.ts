@@ -9,6 +9,8 @@ export interface ModelOptions {
   seed?: number;
   /** Input rescaling of a pretrained backbone (mobilenetv2: taken from the imported backbone). */
   rescaling?: { scale: number; offset: number };
+  /** mobilenetv2: 'folded' (conv + bias, as the published backbone) or 'batchnorm' (BatchNorm re-added after every conv). */
+  normalization?: 'folded' | 'batchnorm';
 }
 
 export interface Architecture {

@@ -1,5 +1,7 @@
-// npm run bench:infer [-- --model <dir|model.json>] [--backends wasm,tensorflow,cpu] [--runs 50] [--warmup 60] [--image <file>] [--no-fold]
-//   [--repeat 1] [--json]
+// npm run bench:infer [-- --model <dir|model.json> [--model <another>]] [--backends wasm,tensorflow,cpu] [--runs 50] [--warmup 60]
+//   [--image <file>] [--no-fold] [--repeat 1] [--json]
+// Several --model: measured in one run, alternating model by model in each repeat (so both see the same
+// machine load), and each model's median over its repeats is printed as a ratio to the first model's.
 // --repeat runs each (model, backend) pair that many times in fresh processes (one row each): on a shared
 // 2-core machine single runs vary by several ms, so the ship script takes the median over repeats.
 //
@@ -16,6 +18,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { median } from './median.ts';
 
 interface Row {
   backend: string; model: string; runs: number; medianMs: number; p90Ms: number; minMs: number; preprocessMedianMs: number;
@@ -95,7 +98,7 @@ async function defaultModels(): Promise<string[]> {
 
 async function mainProcess(): Promise<void> {
   const { values } = parseArgs({ options: {
-    model: { type: 'string' }, backends: { type: 'string' }, runs: { type: 'string' }, image: { type: 'string' }, json: { type: 'boolean' },
+    model: { type: 'string', multiple: true }, backends: { type: 'string' }, runs: { type: 'string' }, image: { type: 'string' }, json: { type: 'boolean' },
     child: { type: 'string' }, fold: { type: 'boolean', default: true }, warmup: { type: 'string' }, repeat: { type: 'string' },
   }, allowNegative: true });
   const runs = Number(values.runs ?? 50);
@@ -103,23 +106,26 @@ async function mainProcess(): Promise<void> {
   const repeat = Number(values.repeat ?? 1);
   if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`--repeat expects a whole number >= 1, got ${values.repeat}`);
   if (values.child) {
-    const row = await child(values.child, values.model!, runs, values.image, values.fold!, warmup);
+    const row = await child(values.child, values.model![0], runs, values.image, values.fold!, warmup);
     process.stdout.write(`@@ROW ${JSON.stringify(row)}\n`);
     return;
   }
   let models: string[];
-  if (values.model) {
-    const st = await stat(values.model).catch(() => null);
-    if (!st) throw new Error(`model not found: ${values.model}`);
-    models = [st.isDirectory() ? join(values.model, 'model.json') : values.model];
+  if (values.model?.length) {
+    models = [];
+    for (const m of values.model) {
+      const st = await stat(m).catch(() => null);
+      if (!st) throw new Error(`model not found: ${m}`);
+      models.push(st.isDirectory() ? join(m, 'model.json') : m);
+    }
   } else {
     models = await defaultModels();
   }
   const backends = (values.backends ?? 'wasm,tensorflow,cpu').split(',');
   const rows: Row[] = [];
   const self = fileURLToPath(import.meta.url);
-  for (const model of models) {
-    for (const backend of backends.flatMap((b) => Array<string>(repeat).fill(b))) {
+  for (let rep = 0; rep < repeat; rep++) {
+    for (const model of models) for (const backend of backends) {
       const args = ['--import', 'tsx', self, '--child', backend, '--model', model, '--runs', String(backend === 'cpu' ? Math.min(runs, 20) : runs),
         '--warmup', String(backend === 'cpu' ? 20 : warmup)];
       if (values.image) args.push('--image', values.image);
@@ -135,12 +141,26 @@ async function mainProcess(): Promise<void> {
     }
   }
   if (values.json) { console.log(JSON.stringify(rows, null, 1)); return; }
+  if (models.length > 1) printRatios(rows, models, backends);
   console.log(`\nsingle-image classify latency (preprocess + predict + read back); median, p90 and min over the timed runs`
     + ` after ${warmup} warm-up runs; 'first' = first call after loading, 'first 20' = median of the first 20 calls`);
   const ms = (v: number, w = 6) => `${v.toFixed(1).padStart(w)}ms`;
   console.log(`${'backend'.padEnd(62)} ${'model'.padEnd(34)} ${'runs'.padStart(4)} ${'median'.padStart(8)} ${'p90'.padStart(8)} ${'min'.padStart(8)} ${'prep'.padStart(6)} ${'first'.padStart(8)} ${'first 20'.padStart(8)}`);
   for (const r of rows) {
     console.log(`${r.backend.slice(0, 62).padEnd(62)} ${r.model.slice(-34).padEnd(34)} ${String(r.runs).padStart(4)} ${ms(r.medianMs)} ${ms(r.p90Ms)} ${ms(r.minMs)} ${ms(r.preprocessMedianMs, 4)} ${ms(r.firstMs)} ${ms(r.first20MedianMs)}`);
+  }
+}
+
+/** Each model's median over its rows per backend, and its ratio to the first model's (same run, same load). */
+function printRatios(rows: Row[], models: string[], backends: string[]): void {
+  for (const backend of backends) {
+    const of = (model: string) => median(rows.filter((r) => r.model === model && r.backend.startsWith(backend)).map((r) => r.medianMs));
+    const first = of(models[0]);
+    if (!Number.isFinite(first)) continue;
+    for (const model of models) {
+      const m = of(model);
+      console.log(`${backend}: ${model}: median ${m.toFixed(1)} ms = ${(m / first).toFixed(2)}x ${models[0]}`);
+    }
   }
 }
 

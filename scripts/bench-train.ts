@@ -1,21 +1,26 @@
-// Training-throughput benchmark: one training step (augmentation + trainOnBatch) of a core/ model on
-// synthetic data, on every backend available here. Prints median ms/batch and images/s after warm-up.
+// Training-throughput benchmark: the trainer's own step (trainer/train.ts trainOneBatch: augmentation,
+// learning rates, forward/backward, each parameter group's update) of a core/ model on synthetic data,
+// on every backend available here, and optionally Keras on the same network in the same run.
+// Prints median ms/batch and images/s after warm-up.
 //
 //   npm run bench:train                        # seed model, 64 px, batch 32, all backends
 //   npm run bench:train -- --backends tensorflow --batches 30
-//   npm run bench:train -- --no-augment --arch compact --size 96
+//   npm run bench:train -- --arch mobilenetv2 --size 128 --augment strong --peer keras
 //
 // Backends: 'tensorflow-stock' (tfjs-node, stock tfjs kernels), 'tensorflow' (tfjs-node with the native
-// fast paths of trainer/native/), 'wasm' (SIMD, 1 thread, with trainer/wasm/ kernels). Other processes
-// on the machine skew the numbers: the load average is printed alongside.
+// fast paths of trainer/native/), 'wasm' (SIMD, 1 thread, with trainer/wasm/ kernels). --peer keras runs
+// scripts/bench-train-keras.py (the same network in Keras) right after, and prints the ratio. Other
+// processes on the machine skew the numbers: the load average is printed alongside.
 import { parseArgs } from 'node:util';
-import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { tf } from '../core/tf.ts';
-import { buildModel, isArchitectureName, ARCHITECTURES } from '../core/models.ts';
+import { isArchitectureName, ARCHITECTURES } from '../core/models.ts';
 import { NUM_CLASSES } from '../core/labels.ts';
 import { initBackend, loadTfjsNode } from '../trainer/backend.ts';
+import { makeRng } from '../trainer/rng.ts';
+import { createStepper, trainOneBatch, DEFAULT_TRAIN_CONFIG, type Stepper, type TrainConfig } from '../trainer/train.ts';
 import { median } from './median.ts';
 
 const VARIANTS = ['tensorflow-stock', 'tensorflow', 'wasm'] as const;
@@ -28,71 +33,56 @@ const HELP = `Usage: npm run bench:train -- [options]
   --batch-size N      images per batch (default 32)
   --warmup N          untimed batches first (default 5 native, 1 wasm)
   --batches N         timed batches (default 15 native, 3 wasm)
-  --augment NAME      original | strong (default original), --no-augment to time the train step alone
+  --augment NAME      original | strong | none (default original)
+  --label-smoothing X (default 0.1, as the shipped recipes)
+  --freeze-until K    mobilenetv2: stem and blocks 0..K-1 frozen, as dermlens train (default 0)
+  --peer keras        also time the same network and step in Keras (python3 with tensorflow), same run
   --seed N            data / augmentation seed (default 1)
   --interleave        alternate the tensorflow variants batch by batch (same machine load for both; but
                       one variant's JS garbage is partly collected during the other's steps)`;
 
-interface Augmenter {
-  name: string;
-  apply(x: tf.Tensor4D): tf.Tensor4D;
-}
-
-/** The trainer's augmentation (trainer/augment.ts) if that module exists, else null. */
-async function loadAugmenter(recipe: string, seed: number): Promise<Augmenter | null> {
-  const modulePath = fileURLToPath(new URL('../trainer/augment.ts', import.meta.url));
-  if (!existsSync(modulePath)) return null;
-  const augment = await import('../trainer/augment.ts');
-  const opts = recipe === 'strong' ? augment.STRONG_AUGMENT : recipe === 'original' ? augment.ORIGINAL_AUGMENT : null;
-  if (opts == null) throw new Error(`Unknown --augment "${recipe}" (original | strong).`);
-  const rng = augment.makeRng(seed);
-  return { name: recipe, apply: (x) => augment.augmentBatch(x, rng, opts) };
-}
-
 interface BenchArgs {
-  arch: string; size: number; batchSize: number; warmup: number; batches: number; seed: number; augmenter: Augmenter | null;
+  config: TrainConfig; warmup: number; batches: number;
 }
 
-/** One model + optimizer + synthetic batch on the current backend, stepping one batch at a time. */
+/** One Stepper (model, optimizers, augmentation) and a synthetic batch on the current backend. */
 class TrainingRun {
   readonly stepMs: number[] = [];
-  readonly augmentMs: number[] = [];
   finalLoss = NaN;
-  private readonly model: tf.LayersModel;
+  private readonly stepper: Stepper;
   private readonly x: tf.Tensor4D;
-  private readonly y: tf.Tensor;
+  private readonly y: tf.Tensor2D;
+  private readonly augRng: () => number;
   private steps = 0;
 
   constructor(readonly variant: Variant, readonly description: string, private readonly args: BenchArgs) {
-    this.model = buildModel(args.arch, { inputSize: args.size, seed: args.seed });
-    this.model.compile({ optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
-    this.x = tf.randomUniform([args.batchSize, args.size, args.size, 3], 0, 1, 'float32', args.seed) as tf.Tensor4D;
-    this.y = tf.tidy(() => tf.oneHot(tf.randomUniform([args.batchSize], 0, NUM_CLASSES, 'int32', args.seed + 1), NUM_CLASSES));
+    const { config } = args;
+    this.stepper = createStepper(config, null, null);
+    this.augRng = makeRng(config.seed);
+    this.x = tf.randomUniform([config.batch, config.size, config.size, 3], 0, 1, 'float32', config.seed) as tf.Tensor4D;
+    this.y = tf.tidy(() => tf.oneHot(tf.randomUniform([config.batch], 0, NUM_CLASSES, 'int32', config.seed + 1), NUM_CLASSES)) as tf.Tensor2D;
   }
 
   get done(): boolean { return this.steps >= this.args.warmup + this.args.batches; }
 
   async step(): Promise<void> {
     const t0 = performance.now();
-    const input = this.args.augmenter ? this.args.augmenter.apply(this.x) : this.x;
-    const t1 = performance.now();
-    const out = await this.model.trainOnBatch(input, this.y);
-    const t2 = performance.now();
-    if (input !== this.x) input.dispose();
-    this.finalLoss = Array.isArray(out) ? out[0] : out;
+    // trainOneBatch takes ownership of its inputs, as in the trainer (which makes each batch anew).
+    const [x, y] = [tf.clone(this.x), tf.clone(this.y)];
+    // Epoch 1 after zero head epochs: every group the recipe trains is active.
+    this.finalLoss = await trainOneBatch(this.stepper, x, y, { step: this.steps, epoch: this.args.config.headEpochs + 1, lr: 1e-3, augRng: this.augRng });
+    const ms = performance.now() - t0;
     const warm = this.steps < this.args.warmup;
-    if (!warm) {
-      this.stepMs.push(t2 - t0);
-      this.augmentMs.push(t1 - t0);
-    }
+    if (!warm) this.stepMs.push(ms);
     this.steps++;
-    process.stderr.write(`\r  ${this.variant}: batch ${this.steps}/${this.args.warmup + this.args.batches} ${(t2 - t0).toFixed(0)} ms${warm ? ' (warm-up)' : ''}   `);
+    process.stderr.write(`\r  ${this.variant}: batch ${this.steps}/${this.args.warmup + this.args.batches} ${ms.toFixed(0)} ms${warm ? ' (warm-up)' : ''}   `);
   }
 
   dispose(): void {
     tf.dispose([this.x, this.y]);
-    this.model.optimizer.dispose();
-    this.model.dispose();
+    this.stepper.groups.head.optimizer.dispose();
+    this.stepper.groups.backbone?.optimizer.dispose();
+    this.stepper.model.dispose();
   }
 }
 
@@ -135,7 +125,8 @@ async function main(): Promise<void> {
     options: {
       backends: { type: 'string' }, arch: { type: 'string', default: 'seed' }, size: { type: 'string', default: '64' },
       'batch-size': { type: 'string', default: '32' }, warmup: { type: 'string' }, batches: { type: 'string' },
-      augment: { type: 'string', default: 'original' }, 'no-augment': { type: 'boolean', default: false },
+      augment: { type: 'string', default: 'original' }, 'label-smoothing': { type: 'string', default: '0.1' },
+      'freeze-until': { type: 'string', default: '0' }, peer: { type: 'string' },
       seed: { type: 'string', default: '1' }, interleave: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -166,17 +157,24 @@ async function main(): Promise<void> {
     if ('error' in nodeLoad) console.log(`tensorflow variants skipped: ${nodeLoad.error}`);
   }
 
-  const augmenter = values['no-augment'] ? null : await loadAugmenter(values.augment!, seed);
-  const augmentNote = values['no-augment'] ? 'no augmentation (--no-augment)'
-    : augmenter ? `with augmentation '${augmenter.name}' (trainer/augment.ts) in each step`
-      : 'train step alone: trainer/augment.ts does not exist yet, so no augmentation';
-  console.log(`bench:train ${arch} at ${size} px, batch ${batchSize}, Adam; ${augmentNote}`);
+  const augment = values.augment!;
+  if (!['original', 'strong', 'none'].includes(augment)) throw new Error(`Unknown --augment "${augment}" (original | strong | none).`);
+  const labelSmoothing = Number(values['label-smoothing']);
+  const freezeUntil = int('freeze-until', values['freeze-until'], 0)!;
+  if (values.peer !== undefined && values.peer !== 'keras') throw new Error(`Unknown --peer "${values.peer}" (keras).`);
+  const config: TrainConfig = {
+    ...DEFAULT_TRAIN_CONFIG, dataDir: '', outDir: '', arch, size, batch: batchSize, seed,
+    augment: augment as TrainConfig['augment'], labelSmoothing, freezeUntil,
+    ...(arch === 'mobilenetv2' ? { backboneLrScale: 0.1, weightDecay: 0.05 } : {}),
+  };
+  console.log(`bench:train ${arch} at ${size} px, batch ${batchSize}, the trainer's step (trainOneBatch): augmentation '${augment}', `
+    + `label smoothing ${labelSmoothing}${arch === 'mobilenetv2' ? `, freeze-until ${freezeUntil}, backbone at 0.1x lr, weight decay 0.05` : ''}`);
   console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (other processes skew the timings)`);
 
   const argsFor = (variant: Variant): BenchArgs => {
     const native = variant !== 'wasm';
     return {
-      arch, size, batchSize, seed, augmenter,
+      config,
       warmup: int('warmup', values.warmup, 0) ?? (native ? 5 : 1),
       batches: int('batches', values.batches, 1) ?? (native ? 15 : 3),
     };
@@ -189,13 +187,45 @@ async function main(): Promise<void> {
     ...(variants.includes('wasm') ? await benchVariants(['wasm'], argsFor, false) : []),
   ];
 
+  const peer = values.peer === 'keras' ? runKerasPeer(config, int('warmup', values.warmup, 0) ?? 5, int('batches', values.batches, 1) ?? 15) : null;
+
   console.log('');
-  console.log('| backend | timed batches | ms/batch (median) | images/s | augmentation ms (median) | min-max ms | last loss |');
-  console.log('|---|---|---|---|---|---|---|');
+  console.log('| trainer | timed batches | ms/batch (median) | images/s | min-max ms | last loss |');
+  console.log('|---|---|---|---|---|---|');
   for (const r of results) {
     const ms = median(r.stepMs);
     console.log(`| ${r.variant}: ${r.description} | ${r.stepMs.length} | ${ms.toFixed(1)} | ${(batchSize / (ms / 1000)).toFixed(1)} | `
-      + `${augmenter ? median(r.augmentMs).toFixed(1) : '-'} | ${Math.min(...r.stepMs).toFixed(0)}-${Math.max(...r.stepMs).toFixed(0)} | ${r.finalLoss.toFixed(4)} |`);
+      + `${Math.min(...r.stepMs).toFixed(0)}-${Math.max(...r.stepMs).toFixed(0)} | ${r.finalLoss.toFixed(4)} |`);
+  }
+  if (peer === null) return;
+  if ('error' in peer) {
+    console.log(`\nKeras peer unavailable: ${peer.error}`);
+    return;
+  }
+  console.log(`| keras: ${peer.description} | ${peer.batches} | ${peer.medianMs.toFixed(1)} | ${(batchSize / (peer.medianMs / 1000)).toFixed(1)} | `
+    + `${peer.minMs.toFixed(0)}-${peer.maxMs.toFixed(0)} | ${peer.lastLoss.toFixed(4)} |`);
+  console.log('');
+  for (const r of results) {
+    const ratio = peer.medianMs / median(r.stepMs);
+    console.log(`DermLens ${r.variant} vs Keras: ${ratio.toFixed(2)}x Keras' speed (${ratio >= 1 ? 'faster' : 'slower'}; Keras ms / DermLens ms)`);
+  }
+}
+
+type PeerResult = { description: string; medianMs: number; minMs: number; maxMs: number; batches: number; lastLoss: number } | { error: string };
+
+/** scripts/bench-train-keras.py on the same network, batch and augmentation; its last stdout line is JSON. */
+function runKerasPeer(config: TrainConfig, warmup: number, batches: number): PeerResult {
+  if (config.arch !== 'seed' && config.arch !== 'mobilenetv2') return { error: `no Keras twin of --arch ${config.arch} (seed | mobilenetv2)` };
+  const script = fileURLToPath(new URL('./bench-train-keras.py', import.meta.url));
+  const args = [script, '--arch', config.arch, '--size', String(config.size), '--batch-size', String(config.batch), '--augment', config.augment,
+    '--freeze-until', String(config.freezeUntil), '--warmup', String(warmup), '--batches', String(batches), '--seed', String(config.seed)];
+  const run = spawnSync('python3', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (run.error) return { error: `python3 could not be started (${run.error.message})` };
+  const last = run.stdout.trim().split('\n').pop() ?? '';
+  try {
+    return JSON.parse(last) as PeerResult;
+  } catch {
+    return { error: `python3 ${args.join(' ')} exited with ${run.status} and printed no result` };
   }
 }
 

@@ -17,9 +17,16 @@
 // A refit (dermlens train --refit-from <run>) ships with its reference run's validation numbers, which
 // the card labels as the reference's: the refit trained on the validation images.
 //
-// --latency names `npm run bench:infer -- --model <run>/best --backends wasm --repeat 5 --json` output
-// for this run's model; the card then reports the classify-time target with the median over its rows.
-import { copyFile, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+// --latency names `npm run bench:infer -- --model <run>/best --model extension/model --backends wasm --repeat 5 --json`
+// output: this run's model and the model shipped before it, measured in one run; the card reports the
+// classify-time target as the ratio of their medians (machines differ too much for absolute targets).
+//
+// --weights float16 ships the run's best-float16/ copy (train --quantize float16) and takes every test
+// number from that copy's own evaluation (metrics-detail.json "quantized", predictions-float16.json).
+//
+// The model shipped before (read from --out's model-card.json before it is replaced, or --previous) gets
+// a row of its own on the same test split, and, without --baseline, its card's seed-baseline row is kept.
+import { copyFile, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CLASSES, CLASS_CODES } from '../core/labels.ts';
@@ -27,6 +34,7 @@ import { PREPROCESS_VERSION } from '../core/preprocess.ts';
 import { argmax, thresholdStats, type Metrics } from '../core/metrics.ts';
 import { parseModelCard } from '../extension/shared/model-card.ts';
 import { readProvenance } from '../trainer/provenance.ts';
+import { KNOWN_BACKBONES } from '../trainer/backbone.ts';
 import { balancedAccuracyOf, bootstrapInterval, type Interval } from '../trainer/bootstrap.ts';
 import { readLesionIds } from '../trainer/lesion-ids.ts';
 import { sameSides } from '../trainer/split.ts';
@@ -35,14 +43,20 @@ import { median } from './median.ts';
 // A refusal (wrong split, a run that loses on validation, a missing file) is a message, not a stack trace.
 process.on('uncaughtException', (e) => { console.error(`ship: ${e.message}`); process.exit(1); });
 
-const { values } = parseArgs({ options: { run: { type: 'string' }, baseline: { type: 'string' }, candidate: { type: 'string', multiple: true }, latency: { type: 'string' }, out: { type: 'string', default: 'extension/model' } } });
-if (!values.run || !values.baseline) {
-  console.error('usage: make-model-card.ts --run <runDir> --baseline <seedRunDir> [--candidate <runDir> ...] [--out extension/model]');
+const { values } = parseArgs({ options: {
+  run: { type: 'string' }, baseline: { type: 'string' }, candidate: { type: 'string', multiple: true }, latency: { type: 'string' },
+  out: { type: 'string', default: 'extension/model' }, previous: { type: 'string' }, weights: { type: 'string', default: 'float32' },
+} });
+if (!values.run) {
+  console.error('usage: make-model-card.ts --run <runDir> [--baseline <seedRunDir>] [--candidate <runDir> ...] [--latency <bench.json>] [--weights float32|float16] [--previous <model-card.json>] [--out extension/model]');
   process.exit(1);
 }
+if (!['float32', 'float16'].includes(values.weights!)) throw new Error(`--weights ${values.weights}: choose float32 or float16`);
 const runDir = resolve(values.run);
-const baseDir = resolve(values.baseline);
 const outDir = resolve(values.out!);
+const weights = values.weights as 'float32' | 'float16';
+/** The folder whose model ships: best/ or the quantized copy the trainer exported and evaluated. */
+const modelDir = join(runDir, weights === 'float32' ? 'best' : `best-${weights}`);
 
 const readJson = async (path: string) => {
   try { return JSON.parse(await readFile(path, 'utf8')); } catch (e) { throw new Error(`cannot read ${path}: ${(e as Error).message}`); }
@@ -76,11 +90,9 @@ async function readTraining(dir: string, config: Record<string, unknown>) {
 const config = await readJson(join(runDir, 'config.json'));
 const split = await readJson(join(runDir, 'split.json'));
 const detail = await readJson(join(runDir, 'metrics-detail.json'));
-const modelJson = await readJson(join(runDir, 'best', 'model.json'));
-const baseConfig = await readJson(join(baseDir, 'config.json'));
-const baseDetail = await readJson(join(baseDir, 'metrics-detail.json'));
-const baseSplit = await readJson(join(baseDir, 'split.json'));
-const baseHistory: Array<{ epoch: number; valBalancedAccuracy: number }> = await readJson(join(baseDir, 'history.json'));
+const modelJson = await readJson(join(modelDir, 'model.json'));
+const previousPath = resolve(values.previous ?? join(outDir, 'model-card.json'));
+const previousCard = await readFile(previousPath, 'utf8').then((t) => JSON.parse(t), () => null);
 /** history.json as a list of epochs (a plain list, or one wrapped as { epochs }). */
 function epochsOf(h: unknown): Array<{ epoch: number; valBalancedAccuracy: number }> {
   // (A refit's epochs have valBalancedAccuracy null; its best epoch is not looked up this way.)
@@ -88,10 +100,42 @@ function epochsOf(h: unknown): Array<{ epoch: number; valBalancedAccuracy: numbe
 }
 const bestEpochOf = (h: Array<{ epoch: number; valBalancedAccuracy: number }>) =>
   h.reduce((best, e) => (e.valBalancedAccuracy > best.valBalancedAccuracy ? e : best)).epoch;
-const baseBestEpoch = bestEpochOf(baseHistory);
 // Same image ids on every side, not just the same counts: rows of one table must share one test split.
 const sameSplit = (other: typeof split) => sameSides(other, split);
-if (!sameSplit(baseSplit)) throw new Error('the baseline run used a different split; compare models on the same split only');
+
+/** The seed baseline's row: from its run folder (--baseline), else as the previous model card recorded it. */
+interface BaselineRow { arch: string; inputSize: number; epochsTrained: number; bestEpoch: number; metrics: { val: Metrics; test: Metrics }; temperature: number; tta: string }
+async function readBaseline(): Promise<BaselineRow> {
+  if (values.baseline) {
+    const dir = resolve(values.baseline);
+    const [c, d, s, h] = await Promise.all(['config.json', 'metrics-detail.json', 'split.json', 'history.json'].map((f) => readJson(join(dir, f))));
+    if (!sameSplit(s)) throw new Error('the baseline run used a different split; compare models on the same split only');
+    return { arch: c.arch, inputSize: c.size, epochsTrained: epochsOf(h).length, bestEpoch: bestEpochOf(epochsOf(h)), metrics: { val: pick(d.val), test: pick(d.test) }, temperature: d.temperature, tta: d.tta };
+  }
+  if (!previousCard?.baseline) throw new Error(`no --baseline run and no baseline row in ${previousPath}: give --baseline runs/seed-baseline (npm run train:baseline)`);
+  return previousCard.baseline as BaselineRow;
+}
+
+/** Test split sizes per class of a split.json, to check a card made elsewhere used the same test images. */
+const testCounts = (counts: Record<string, Record<string, number>>) => JSON.stringify(counts.test);
+/**
+ * The model shipped before this one, as its card describes it, for a row beside the new model on the
+ * same test split. Shipping the same run again keeps the row of the model before it.
+ */
+function readPrevious() {
+  if (!previousCard) return null;
+  if (previousCard.sourceRun === basename(runDir)) return previousCard.previousModel ?? null;
+  if (testCounts(previousCard.split.perClass) !== testCounts(split.counts) || previousCard.split.seed !== split.seed) {
+    throw new Error(`${previousPath} describes a model tested on another split; ship with --previous pointing at a card on this split`);
+  }
+  return {
+    name: previousCard.name as string, version: previousCard.version as string, arch: previousCard.arch as string, inputSize: previousCard.inputSize as number,
+    weightBytes: previousCard.weightBytes as number, test: pick(previousCard.evaluation as Metrics),
+    melanomaAlertTest: previousCard.melanomaOperatingPoint?.test ?? null,
+  };
+}
+const baseline = await readBaseline();
+const previousModel = readPrevious();
 
 /** One row of the candidates table: a finished run, by its validation numbers only. */
 function candidateRow(dir: string, t: Awaited<ReturnType<typeof readTraining>>, d: { tta: string; val: Metrics }) {
@@ -119,6 +163,11 @@ const refitOf: string | null = config.refitFrom ?? null;
 const refitName = refitOf ? basename(refitOf) : null;
 const referenceConfig = refitOf ? await readJson(join(refitOf, 'config.json')) : null;
 const recipe = training.recipe;
+/** The pretrained backbone a transfer-learning run started from, by the sha256 its config recorded. */
+const backbone = recipe.backboneSha256
+  ? { sha256: recipe.backboneSha256 as string, knownAs: KNOWN_BACKBONES[recipe.backboneSha256 as string]?.name ?? null,
+    description: KNOWN_BACKBONES[recipe.backboneSha256 as string]?.description ?? null, licence: KNOWN_BACKBONES[recipe.backboneSha256 as string]?.licence ?? null }
+  : null;
 const seeds = training.configs.map((c) => c.seed as number);
 // The shipped run's files are read above already; only the other candidates are read here.
 const candidates = [candidateRow(runDir, training, detail),
@@ -135,20 +184,29 @@ const splitSizes = { train: sideTotal('train'), val: sideTotal('val'), test: sid
 const provenance = (await Promise.all([runDir, ...training.members ?? [], ...refitOf ? [refitOf] : []].map(readProvenance))).flat();
 const commits = [...new Set(provenance.map((p) => `${p.commit ?? 'unknown'}${p.dirty ? ' (with uncommitted changes)' : ''}`))];
 const commit = commits.length ? commits.join(', ') : 'not recorded';
-const weightBytes = (modelJson.weightsManifest as Array<{ weights: Array<{ shape: number[]; dtype: string }> }>)
-  .flatMap((g) => g.weights).reduce((a, w) => a + w.shape.reduce((x, y) => x * y, 1) * 4, 0);
-const parameters = weightBytes / 4;
-const test: Metrics = detail.test;
-const op: null | { melanomaThreshold: number; targetValRecall: number; val: { recall: number; precision: number; flagged: number }; test: { recall: number; precision: number; flagged: number } } = detail.operatingPoint ?? null;
+const parameters = (modelJson.weightsManifest as Array<{ weights: Array<{ shape: number[] }> }>)
+  .flatMap((g) => g.weights).reduce((a, w) => a + w.shape.reduce((x, y) => x * y, 1), 0);
+/** What the extension downloads: the shipped shards' bytes. */
+const weightBytes = (await Promise.all((await readdir(modelDir)).filter((f) => f.endsWith('.bin')).map((f) => stat(join(modelDir, f)).then((st) => st.size))))
+  .reduce((a, b) => a + b, 0);
+// The quantized copy ships with its own test numbers: its metrics, its alert's test recall and its predictions.
+if (weights !== 'float32' && detail.quantized?.dtype !== weights) {
+  throw new Error(`${runDir} has no evaluated ${weights} copy (metrics-detail.json "quantized"); train with --quantize ${weights}, or resume the finished run to redo its final evaluation`);
+}
+const quantized = weights === 'float32' ? null : detail.quantized as { test: Metrics; operatingPointTest?: { recall: number; precision: number; flagged: number } };
+const test: Metrics = quantized?.test ?? detail.test;
+type AlertStats = { recall: number; precision: number; flagged: number };
+const runOp: null | { melanomaThreshold: number; targetValRecall: number; val: AlertStats; test: AlertStats } = detail.operatingPoint ?? null;
+const op = runOp && quantized ? { ...runOp, test: quantized.operatingPointTest! } : runOp;
 const val: Metrics = detail.val;
 
-// 95% bootstrap intervals on test, from the run's own calibrated test predictions.
-const predictions: { test: { labels: number[]; probs: number[][] } } = await readJson(join(runDir, 'predictions.json'));
+// 95% bootstrap intervals on test, from the shipped weights' own calibrated test predictions.
+const predictions: { test: { labels: number[]; probs: number[][] } } = await readJson(join(runDir, quantized ? `predictions-${weights}.json` : 'predictions.json'));
 const testLabels = predictions.test.labels;
 const predicted = predictions.test.probs.map((p) => argmax(p));
 const everyRow = Uint32Array.from(testLabels, (_, i) => i);
 if (Math.abs(balancedAccuracyOf(testLabels, predicted, CLASS_CODES.length, everyRow) - test.balancedAccuracy) > 1e-6) {
-  throw new Error('predictions.json does not reproduce the test balanced accuracy of metrics-detail.json');
+  throw new Error(`the ${weights} test predictions do not reproduce the test balanced accuracy of metrics-detail.json`);
 }
 const melIndex = CLASS_CODES.indexOf('mel');
 const isMel = testLabels.map((l) => l === melIndex);
@@ -181,8 +239,9 @@ const version = `${ensembleSize ? `${ensembleSize}x` : ''}${config.arch}-${confi
 const trainCommandOf = (c: Record<string, unknown>, out: string) => [
   `npx dermlens train --data <HAM10000 dir> --out ${out}`,
   `--arch ${c.arch} --size ${c.size} --epochs ${c.epochs} --batch ${c.batch} --seed ${c.seed}${c.splitSeed !== undefined && c.splitSeed !== c.seed ? ` --split-seed ${c.splitSeed}` : ''}`,
-  `--lr ${c.lr} --lr-schedule ${c.lrSchedule} --warmup-epochs ${c.warmupEpochs} --balance ${c.balance}`,
-  `--label-smoothing ${c.labelSmoothing} --augment ${c.augment}${c.ema ? ` --ema ${c.ema}` : ''}${c.tta ? ' --tta' : ''}`,
+  ...(c.backbone ? [`--backbone <${backbone?.knownAs ?? 'backbone'} or its dermlens import-backbone folder> --head-epochs ${c.headEpochs} --freeze-until ${c.freezeUntil} --backbone-lr-scale ${c.backboneLrScale}`] : []),
+  `--lr ${c.lr} --lr-schedule ${c.lrSchedule} --warmup-epochs ${c.warmupEpochs} --balance ${c.balance}${c.weightDecay ? ` --weight-decay ${c.weightDecay}` : ''}`,
+  `--label-smoothing ${c.labelSmoothing} --augment ${c.augment}${c.ema ? ` --ema ${c.ema}` : ''}${c.tta ? ' --tta' : ''}${c.quantize && c.quantize !== 'none' ? ` --quantize ${c.quantize}` : ''}`,
 ].join(' ');
 const memberOut = (i: number) => `runs/release-m${i + 1}`;
 const trainCommand = ensembleSize
@@ -192,21 +251,30 @@ const trainCommand = ensembleSize
     ? `${trainCommandOf(referenceConfig, 'runs/release-validated')} && npx dermlens train --refit-from runs/release-validated --out runs/release`
     : trainCommandOf(config, 'runs/release');
 
-/** Median over bench:infer's wasm rows for this run's model (each row is itself the median of its timed calls). */
+/**
+ * Median over bench:infer's wasm rows for this run's model (each row is itself the median of its timed
+ * calls) and, when the same run measured one other model (the one shipped before), its median and the ratio.
+ */
 async function wasmLatency(file: string) {
   const rows = await readJson(file) as unknown as Array<{ backend: string; model: string; medianMs: number }>;
   const wasm = rows.filter((r) => r.backend.startsWith('wasm'));
-  if (wasm.length === 0) throw new Error(`${file} has no wasm rows (run bench:infer with --backends wasm --json)`);
-  const other = wasm.find((r) => resolve(r.model) !== resolve(runDir, 'best', 'model.json'));
-  if (other) throw new Error(`${file} measured ${other.model}, not ${join(runDir, 'best', 'model.json')}`);
-  const medians = wasm.map((r) => r.medianMs).sort((a, b) => a - b);
-  return { medianMs: median(medians), runMediansMs: medians, source: 'npm run bench:infer (Node, wasm backend, SIMD, 1 thread)' };
+  const shipped = resolve(modelDir, 'model.json');
+  const mine = wasm.filter((r) => resolve(r.model) === shipped);
+  if (mine.length === 0) throw new Error(`${file} has no wasm rows for ${shipped} (run bench:infer --model ${modelDir} --backends wasm --json)`);
+  const others = [...new Set(wasm.filter((r) => resolve(r.model) !== shipped).map((r) => r.model))];
+  if (others.length > 1) throw new Error(`${file} measured ${others.length} other models; give it the shipped model and the one shipped before only`);
+  const stats = (rs: typeof wasm) => { const m = rs.map((r) => r.medianMs).sort((a, b) => a - b); return { medianMs: median(m), runMediansMs: m }; };
+  const reference = others.length ? { model: others[0], ...stats(wasm.filter((r) => r.model === others[0])) } : null;
+  const own = stats(mine);
+  return { ...own, reference, ratioToReference: reference ? own.medianMs / reference.medianMs : null, source: 'npm run bench:infer (Node, wasm backend, SIMD, 1 thread), models alternating in one run' };
 }
 const latency = values.latency ? await wasmLatency(values.latency) : null;
 
 const card = {
   name: ensembleSize ? `DermLens ensemble of ${ensembleSize} ${config.arch} CNNs` : `DermLens ${config.arch} CNN`,
   version,
+  sourceRun: basename(runDir),
+  weightsDtype: weights,
   untrained: false,
   created,
   arch: config.arch,
@@ -214,18 +282,20 @@ const card = {
   parameters,
   weightBytes,
   latency,
-  training: `${ensembleSize ? `${ensembleSize} networks, each trained` : 'Trained'} from scratch on HAM10000 (${refitOf ? `${splitSizes.train + splitSizes.val} images: the training and validation sides` : `${splitSizes.train} training images`}, lesion-grouped split, seed ${split.seed}) with ${recipe.balance === 'sampling' ? 'class-balanced sampling' : recipe.balance}, ${recipe.augment} augmentation, label smoothing ${recipe.labelSmoothing}, ${recipe.epochs} epochs${recipe.ema ? `; the shipped weights are an exponential moving average (decay ${recipe.ema}) of the trained ones` : ''}; ${ensembleSize ? `each network's best epoch (${training.bestEpochs.join(', ')}) chosen on validation balanced accuracy. The networks differ only in their seed for initialisation, batch order, augmentation and dropout (${seeds.join(', ')}); the shipped model averages their probabilities.` : refitOf ? `last epoch kept. This is a refit: run ${refitName} trained the same recipe on the ${splitSizes.train} training images alone, was validated (its best epoch, ${refitName}'s temperature, test-time flip mode and melanoma threshold were chosen on validation), and the shipped network then repeated the recipe on training + validation images; those settings and the validation numbers in this card are ${refitName}'s.` : 'best epoch chosen on validation balanced accuracy.'}`,
+  backbone,
+  training: `${ensembleSize ? `${ensembleSize} networks, each trained` : 'Trained'} ${backbone ? `from the ImageNet-pretrained MobileNetV2 in ${backbone.knownAs ?? 'an unrecognised file'} (sha256 ${backbone.sha256.slice(0, 16)}..., ${backbone.licence ?? 'licence unknown'}; the new 7-class head trained alone for ${recipe.headEpochs} epochs, then ${recipe.freezeUntil ? `blocks ${recipe.freezeUntil} onwards` : 'the whole network'} fine-tuned with the backbone at ${recipe.backboneLrScale}x the head's learning rate, weight decay ${recipe.weightDecay})` : 'from scratch'} on HAM10000 (${refitOf ? `${splitSizes.train + splitSizes.val} images: the training and validation sides` : `${splitSizes.train} training images`}, lesion-grouped split, seed ${split.seed}) with ${recipe.balance === 'sampling' ? 'class-balanced sampling' : recipe.balance}, ${recipe.augment} augmentation, label smoothing ${recipe.labelSmoothing}, ${recipe.epochs} epochs${recipe.ema ? `; the shipped weights are an exponential moving average (decay ${recipe.ema}) of the trained ones` : ''}; ${ensembleSize ? `each network's best epoch (${training.bestEpochs.join(', ')}) chosen on validation balanced accuracy. The networks differ only in their seed for initialisation, batch order, augmentation and dropout (${seeds.join(', ')}); the shipped model averages their probabilities.` : refitOf ? `last epoch kept. This is a refit: run ${refitName} trained the same recipe on the ${splitSizes.train} training images alone, was validated (its best epoch, ${refitName}'s temperature, test-time flip mode and melanoma threshold were chosen on validation), and the shipped network then repeated the recipe on training + validation images; those settings and the validation numbers in this card are ${refitName}'s.` : 'best epoch chosen on validation balanced accuracy.'}`,
   evaluation: { split: `held-out test split (whole lesions, never used for any choice), ${test.n} images`, ...pick(test) },
   metrics: { val: pick(val), test: pick(test) },
   ...(refitOf ? { valMetricsFrom: `${refitName}: the shipped network is its refit on training + validation images, so it has no validation numbers of its own` } : {}),
-  baseline: { arch: baseConfig.arch, inputSize: baseConfig.size, epochsTrained: baseHistory.length, bestEpoch: baseBestEpoch, metrics: { val: pick(baseDetail.val), test: pick(baseDetail.test) }, temperature: baseDetail.temperature, tta: baseDetail.tta },
+  baseline,
+  previousModel,
   calibration: { temperature: detail.temperature, valEceBefore: detail.valEceUncalibrated, valEceAfter: val.ece, testEce: test.ece },
   inference: { tta: detail.tta, temperature: detail.temperature, topClass: 'arg-max of the calibrated probabilities', melanomaThreshold: op?.melanomaThreshold ?? null },
   melanomaOperatingPoint: op,
   testIntervals: intervals,
   split: { seed: split.seed, valFraction: split.valFraction, testFraction: split.testFraction, sizes: splitSizes, perClass: split.counts, groupedBy: 'lesion_id' },
   preprocessing: { version: PREPROCESS_VERSION, description: 'RGBA pixels; centre crop to at most 4:3; area-averaging resize to inputSize x inputSize (linear interpolation when upscaling); alpha composited over white; /255.' },
-  recipe: { ...recipe, dataDir: undefined, outDir: undefined, optimizer: 'Adam', loss: 'categorical cross-entropy',
+  recipe: { ...recipe, dataDir: undefined, outDir: undefined, optimizer: recipe.weightDecay ? 'AdamW (Adam + decoupled weight decay)' : 'Adam', backbone: undefined, loss: 'categorical cross-entropy',
     ...(refitOf ? { refitFrom: refitName, trainedOn: 'train + val' } : {}),
     ...(ensembleSize ? { seed: undefined, splitSeed: undefined, tta: config.tta, ensemble: { members: training.members!.map((m) => basename(m)), seeds, splitSeed: split.seed } } : {}) },
   trainCommand,
@@ -254,24 +324,29 @@ const pct = (x: number | null | undefined) => (x == null ? 'n/a' : (100 * x).toF
 const num = (x: number | null | undefined) => (x == null ? 'n/a' : x.toFixed(3));
 const row = (label: string, m: Metrics) => `| ${label} | ${num(m.balancedAccuracy)} | ${num(m.macroAuc)} | ${num(m.macroF1)} | ${num(m.accuracy)} | ${num(m.ece)} | ${pct(m.perClass.mel.recall)} | ${pct(m.perClass.mel.precision)} |`;
 const perClassRows = CLASSES.map((c) => {
-  const t = test.perClass[c.code]; const v = val.perClass[c.code]; const b = baseDetail.test.perClass[c.code];
-  return `| ${c.code} | ${c.name} | ${t.support} | ${pct(t.recall)} | ${pct(t.precision)} | ${num(t.f1)} | ${num(t.auc)} | ${pct(v.recall)} | ${pct(b.recall)} |`;
+  const t = test.perClass[c.code]; const v = val.perClass[c.code]; const b = baseline.metrics.test.perClass[c.code];
+  const p = previousModel?.test.perClass[c.code];
+  return `| ${c.code} | ${c.name} | ${t.support} | ${pct(t.recall)} | ${pct(t.precision)} | ${num(t.f1)} | ${num(t.auc)} | ${pct(v.recall)} |${previousModel ? ` ${pct(p?.recall)} |` : ''} ${pct(b.recall)} |`;
 });
 const confusion = [`| truth \\ predicted | ${CLASS_CODES.join(' | ')} |`, `|---|${CLASS_CODES.map(() => '---').join('|')}|`,
   ...test.confusion.map((r, i) => `| **${CLASS_CODES[i]}** | ${r.join(' | ')} |`)];
 const ci = (i: Interval | null) => (i ? ` (95% CI ${i.low.toFixed(3)}-${i.high.toFixed(3)})` : '');
 const ciPct = (i: Interval | null) => (i ? ` (95% CI ${pct(i.low)}-${pct(i.high)})` : '');
 
+// This round's targets (transfer learning): on the test split, the shipped weights' own numbers.
 const targets = [
-  ['Balanced accuracy >= 0.70', test.balancedAccuracy >= 0.7, num(test.balancedAccuracy) + ci(intervals.balancedAccuracy)],
-  ['Macro one-vs-rest AUC >= 0.93', (test.macroAuc ?? 0) >= 0.93, num(test.macroAuc)],
+  ['Balanced accuracy >= 0.78', test.balancedAccuracy >= 0.78, num(test.balancedAccuracy) + ci(intervals.balancedAccuracy)],
+  ['Macro one-vs-rest AUC >= 0.96', (test.macroAuc ?? 0) >= 0.96, num(test.macroAuc)],
   op
-    ? ['Melanoma recall >= 0.70 at the shipped operating point (alert when P(mel) >= ' + op.melanomaThreshold.toFixed(3) + ')', op.test.recall >= 0.7, `${pct(op.test.recall)}${ciPct(intervals.melanomaRecallAtOperatingPoint)} (precision ${pct(op.test.precision)}; ${pct(op.test.flagged)} of images flagged)`]
-    : ['Melanoma recall >= 0.70 (arg-max, no alert threshold)', test.perClass.mel.recall >= 0.7, `${pct(test.perClass.mel.recall)} (precision ${pct(test.perClass.mel.precision)})`],
+    ? ['Melanoma alert recall >= 0.85 with precision >= 0.40 (alert when P(mel) >= ' + op.melanomaThreshold.toFixed(3) + ')', op.test.recall >= 0.85 && op.test.precision >= 0.4,
+      `recall ${pct(op.test.recall)}${ciPct(intervals.melanomaRecallAtOperatingPoint)}, precision ${pct(op.test.precision)}; ${pct(op.test.flagged)} of images flagged`]
+    : ['Melanoma alert recall >= 0.85 with precision >= 0.40 (no alert threshold)', false, 'no operating point'],
   ['ECE <= 0.05 after calibration', test.ece <= 0.05, num(test.ece)],
-  ['Weights <= 2 MB', weightBytes <= 2e6, `${(weightBytes / 1e6).toFixed(2)} MB`],
-  ...(latency ? [['Single-image classify (preprocess + predict) <= 20 ms median, Node, wasm', latency.medianMs <= 20,
-    `${latency.medianMs.toFixed(1)} ms (median of ${latency.runMediansMs.length} bench:infer runs: ${latency.runMediansMs.map((m) => m.toFixed(1)).join(', ')} ms)`] as const] : []),
+  ['Shipped weights <= 4.5 MB', weightBytes <= 4.5e6, `${(weightBytes / 1e6).toFixed(2)} MB (${weights})`],
+  ...(latency?.reference ? [[`Single-image classify (preprocess + predict), Node, wasm: <= 1.5x the model shipped before, measured in the same run`, latency.ratioToReference! <= 1.5,
+    `${latency.ratioToReference!.toFixed(2)}x: ${latency.medianMs.toFixed(1)} ms vs ${latency.reference.medianMs.toFixed(1)} ms (medians of ${latency.runMediansMs.length} alternating bench:infer runs each)`] as const]
+    : latency ? [['Single-image classify (preprocess + predict), Node, wasm (no reference model measured)', true,
+      `${latency.medianMs.toFixed(1)} ms (median of ${latency.runMediansMs.length} bench:infer runs: ${latency.runMediansMs.map((m) => m.toFixed(1)).join(', ')} ms)`] as const] : []),
 ];
 
 const md = `# Model card: ${card.name} (${version})
@@ -288,8 +363,13 @@ non-skin images, lesions outside the seven classes.
 
 ## Model
 - ${ensembleSize ? `${ensembleSize} networks of architecture \`${config.arch}\` (core/models.ts), merged into one graph that averages their
-  probabilities (trainer/merge-models.ts)` : `Architecture \`${config.arch}\` (core/models.ts)`}: ${parameters.toLocaleString('en')} parameters, ${(weightBytes / 1e6).toFixed(2)} MB of float32 weights
-  (the original Keras CNN's are 17.2 MB).
+  probabilities (trainer/merge-models.ts)` : `Architecture \`${config.arch}\` (core/models.ts)`}: ${parameters.toLocaleString('en')} parameters, ${(weightBytes / 1e6).toFixed(2)} MB of ${weights} weights
+  (the original Keras CNN's are 17.2 MB of float32).${backbone ? `
+- Backbone: MobileNetV2 1.0 pretrained on ImageNet, from \`${backbone.knownAs ?? 'an unrecognised file'}\` (${backbone.description ?? ''}),
+  sha256 \`${backbone.sha256}\`, licence ${backbone.licence ?? 'unknown'} (google-coral/test_data). Converted by
+  \`dermlens import-backbone\`; its BatchNorm is folded into the convolutions, so fine-tuning keeps the ImageNet normalisation
+  statistics fixed (research/README.md, sixth round, says why and what was measured). The file itself is not redistributed; only the
+  fine-tuned weights ship.` : ''}
 - Input ${config.size}x${config.size} RGB. Preprocessing \`${PREPROCESS_VERSION}\`: ${card.preprocessing.description}
 - Inference: ${detail.tta === 'flip' ? 'average of the image and its mirror image (test-time flip), ' : ''}softmax temperature ${detail.temperature.toFixed(3)}
   fitted on the validation split; the reported class is the arg-max.
@@ -318,10 +398,13 @@ test numbers were read during development.${config.tta ? '' : ' Test-time flip a
 | model | balanced acc. | macro AUC | macro F1 | accuracy | ECE | melanoma recall | melanoma precision |
 |---|---|---|---|---|---|---|---|
 ${row(`**shipped** ${ensembleSize ? `${ensembleSize} x ` : ''}\`${config.arch}\` ${config.size} px`, test)}
-${row(`seed baseline (original Keras recipe, ${baseConfig.size} px, ${baseHistory.length} epochs, best epoch ${baseBestEpoch})`, baseDetail.test)}
+${previousModel ? `${row(`previously shipped: ${previousModel.name} (${previousModel.version})`, previousModel.test)}
+` : ''}${row(`seed baseline (original Keras recipe, ${baseline.inputSize} px, ${baseline.epochsTrained} epochs, best epoch ${baseline.bestEpoch})`, baseline.metrics.test)}
 
 Validation split${refitOf ? ` (${refitName}, the validated run the shipped network refits)` : ''}: shipped ${num(val.balancedAccuracy)} balanced accuracy, ${num(val.macroAuc)} macro AUC;
-baseline ${num(baseDetail.val.balancedAccuracy)} and ${num(baseDetail.val.macroAuc)}.
+baseline ${num(baseline.metrics.val.balancedAccuracy)} and ${num(baseline.metrics.val.macroAuc)}.${quantized ? `
+The shipped weights are the ${weights} copy; every test number here is that copy's own (the float32 network it was made from:
+balanced accuracy ${num(detail.test.balancedAccuracy)}, macro AUC ${num(detail.test.macroAuc)}); validation numbers and every choice are the float32 network's.` : ''}
 "Accuracy" alone is misleading here: always answering "nv" scores ${pct(test.perClass.nv.support / test.n)} on this split.
 
 ### Targets
@@ -331,9 +414,9 @@ ${targets.map(([t, ok, v]) => `| ${t} | ${ok ? 'yes' : '**no**'} | ${v} |`).join
 
 Intervals: ${intervals.method}.
 
-### Per class (test; validation recall and the baseline's test recall for comparison)
-| code | class | support | recall | precision | F1 | AUC | val recall | baseline recall |
-|---|---|---|---|---|---|---|---|---|
+### Per class (test; validation recall, ${previousModel ? "the previously shipped model's and " : ''}the baseline's test recall for comparison)
+| code | class | support | recall | precision | F1 | AUC | val recall |${previousModel ? ' previous model recall |' : ''} baseline recall |
+|---|---|---|---|---|---|---|---|${previousModel ? '---|' : ''}---|
 ${perClassRows.join('\n')}
 
 ### Confusion matrix (test; rows = truth)
@@ -345,7 +428,7 @@ validation ECE ${num(detail.valEceUncalibrated)} before, ${num(val.ece)} after; 
 
 ## Training recipe
 ${card.training}
-Adam, learning rate ${recipe.lr} (${recipe.lrSchedule}${recipe.warmupEpochs ? `, ${recipe.warmupEpochs} warm-up epochs` : ''}), batch ${recipe.batch}.
+Adam${recipe.weightDecay ? ` with decoupled weight decay ${recipe.weightDecay} (AdamW)` : ''}, learning rate ${recipe.lr}${backbone ? ` for the head and ${(recipe.lr as number) * (recipe.backboneLrScale as number)} for the backbone` : ''} (${recipe.lrSchedule}${recipe.warmupEpochs ? `, ${recipe.warmupEpochs} warm-up epochs` : ''}), batch ${recipe.batch}.
 ${epochs.length} epochs${ensembleSize ? ' per network' : ''} trained on the \`${detail.backend}\` backend. What was tried before choosing this recipe, and what
 each change bought on validation, is in research/README.md.
 ${candidates.length > 1 ? `

@@ -105,7 +105,8 @@ export async function readCheckpointState<TConfig, THistory>(dir: string): Promi
 }
 
 /** Reads the named weights file into an already built model, checking count and shapes first. */
-async function restoreModelWeights(dir: string, name: string, model: tf.LayersModel): Promise<void> {
+/** Loads one model's weights ('model', or 'ema' for the weight average) from a checkpoint into `model`. */
+export async function restoreModelWeights(dir: string, name: 'model' | 'ema', model: tf.LayersModel): Promise<void> {
   if (!(await exists(join(dir, `${name}.json`)))) throw new Error(`checkpoint ${dir} has no ${name} weights (${name}.json)`);
   const weights = await readTensors(dir, name);
   const expected = model.weights;

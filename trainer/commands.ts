@@ -49,7 +49,11 @@ epoch), best/ (best val balanced accuracy, TF.js layers model), metrics.json (te
   --freeze-until <k>      then keep the stem and blocks 0..k-1 frozen (0 = fine-tune everything; 17 = only
                           the last conv and the head; 18 = only the head) (default ${d.freezeUntil})
   --backbone-lr-scale <x> the backbone's learning rate as a fraction of --lr (default ${d.backboneLrScale})
+  --backbone-norm <n>     folded (default: as published, BatchNorm folded into the convs, i.e. frozen at ImageNet
+                          statistics) | batchnorm (re-added after every conv, initialised from a batch of training images)
   --weight-decay <x>      decoupled (AdamW) weight decay on kernels, per unit of learning rate (default ${d.weightDecay})
+  --melanoma-recall <x>   the melanoma alert fires at the highest P(mel) threshold that catches this share of
+                          the validation melanomas (default 0.85); may change on --resume (redoes the final evaluation)
   --tta                   also evaluate with horizontal-flip averaging; ship it if it helps on val
   --quantize <q>          ${QUANTIZATIONS.join(' | ')}: also export best-<q>/ with quantized weights (default ${d.quantize})
   --backend <b>           auto | tensorflow | wasm | cpu (default auto: tfjs-node, else wasm)
@@ -185,7 +189,8 @@ async function trainCommand(args: string[]): Promise<void> {
     quantize: { type: 'string' }, backend: { type: 'string' }, resume: { type: 'boolean' },
     'cache-dir': { type: 'string' }, cache: { type: 'boolean' }, 'refit-from': { type: 'string' },
     backbone: { type: 'string' }, 'head-epochs': { type: 'string' }, 'freeze-until': { type: 'string' },
-    'backbone-lr-scale': { type: 'string' }, 'weight-decay': { type: 'string' },
+    'backbone-lr-scale': { type: 'string' }, 'weight-decay': { type: 'string' }, 'melanoma-recall': { type: 'string' },
+    'backbone-norm': { type: 'string' },
   });
   if (values.help) { process.stdout.write(TRAIN_HELP); return; }
   const outDir = str(values, 'out');
@@ -242,6 +247,8 @@ async function trainCommand(args: string[]): Promise<void> {
     freezeUntil: num(values, 'freeze-until') ?? base.freezeUntil ?? d.freezeUntil,
     backboneLrScale: num(values, 'backbone-lr-scale') ?? base.backboneLrScale ?? d.backboneLrScale,
     weightDecay: num(values, 'weight-decay') ?? base.weightDecay ?? d.weightDecay,
+    ...((str(values, 'backbone-norm') ?? base.backboneNorm) !== undefined ? { backboneNorm: (str(values, 'backbone-norm') ?? base.backboneNorm) as TrainConfig['backboneNorm'] } : {}),
+    ...((num(values, 'melanoma-recall') ?? base.melanomaRecall) !== undefined ? { melanomaRecall: num(values, 'melanoma-recall') ?? base.melanomaRecall } : {}),
   };
   const { validateConfig } = await import('./train-config.ts');
   try {

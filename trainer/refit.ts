@@ -75,7 +75,7 @@ export function carriedFit(reference: RefitReference): ValidationFit {
   const point = reference.final.operatingPoint;
   return {
     tta: reference.tta, temperature: reference.temperature,
-    melanoma: reference.melanomaThreshold === null ? null : { threshold: reference.melanomaThreshold, val: point!.val },
+    melanoma: reference.melanomaThreshold === null ? null : { threshold: reference.melanomaThreshold, targetValRecall: point!.targetValRecall, val: point!.val },
     val: reference.final.val, valEceUncalibrated: reference.final.valEceUncalibrated, valVariants: {},
     valPredictions: reference.valPredictions, testModes: [reference.tta], from: reference.dir,
   };

@@ -76,6 +76,10 @@ export interface TrainConfig {
   backboneLrScale: number;
   /** Decoupled weight decay (AdamW) on conv and dense kernels, per unit of learning rate (0 = off). */
   weightDecay: number;
+  /** mobilenetv2: fine-tune the backbone as published, BatchNorm folded ('folded'), or with BatchNorm re-added after every conv. */
+  backboneNorm?: 'folded' | 'batchnorm';
+  /** The melanoma alert threshold is the highest that catches this share of validation melanomas (--melanoma-recall). */
+  melanomaRecall?: number;
 }
 
 /** The original app's recipe. */
@@ -88,7 +92,7 @@ export const DEFAULT_TRAIN_CONFIG: Readonly<Omit<TrainConfig, 'dataDir' | 'outDi
 /** Settings that define the optimisation trajectory: a resumed run must match them exactly. */
 const TRAJECTORY_KEYS = ['arch', 'size', 'batch', 'seed', 'splitSeed', 'lr', 'lrSchedule', 'warmupEpochs', 'balance',
   'labelSmoothing', 'augment', 'ema', 'valFraction', 'testFraction', 'refitFrom', 'backboneSha256', 'headEpochs', 'freezeUntil',
-  'backboneLrScale', 'weightDecay'] as const satisfies readonly (keyof TrainConfig)[];
+  'backboneLrScale', 'weightDecay', 'backboneNorm'] as const satisfies readonly (keyof TrainConfig)[];
 
 /** What a refit must share with the run it repeats: everything that trains the network, on the same split. */
 export const RECIPE_KEYS = [...TRAJECTORY_KEYS.filter((k) => k !== 'refitFrom'), 'epochs', 'quantize'] as const satisfies readonly (keyof TrainConfig)[];
@@ -128,6 +132,9 @@ export function validateConfig(c: TrainConfig): void {
   if (!(c.weightDecay >= 0 && c.weightDecay < 1)) fail(`weight decay must be in [0, 1), got ${c.weightDecay}`);
   const transfer = c.backbone !== undefined || c.headEpochs > 0 || c.freezeUntil > 0 || c.backboneLrScale !== 1;
   if (transfer && c.arch !== 'mobilenetv2') fail(`--backbone, --head-epochs, --freeze-until and --backbone-lr-scale apply to --arch mobilenetv2, not ${c.arch}`);
+  if (c.backboneNorm !== undefined && !['folded', 'batchnorm'].includes(c.backboneNorm)) fail(`unknown backbone normalisation "${c.backboneNorm}" (folded | batchnorm)`);
+  if (c.backboneNorm === 'batchnorm' && c.arch !== 'mobilenetv2') fail(`--backbone-norm applies to --arch mobilenetv2, not ${c.arch}`);
+  if (c.melanomaRecall !== undefined && !(c.melanomaRecall > 0 && c.melanomaRecall <= 1)) fail(`melanoma recall target must be in (0, 1], got ${c.melanomaRecall}`);
   if (!QUANTIZATIONS.includes(c.quantize)) fail(`unknown quantization "${c.quantize}" (choose one of: ${QUANTIZATIONS.join(', ')})`);
 }
 

@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { tf } from '../core/tf.ts';
 import { CLASS_CODES, NUM_CLASSES } from '../core/labels.ts';
 import { buildModel } from '../core/models.ts';
-import { copyMobileNetV2Backbone, mobilenetV2BlockOf } from '../core/mobilenet-v2.ts';
-import { loadBackbone } from './backbone.ts';
+import { copyMobileNetV2Backbone, initialiseBatchNormFromData, mobilenetV2BlockOf } from '../core/mobilenet-v2.ts';
+import { loadBackbone, type LoadedBackbone } from './backbone.ts';
 import { computeMetrics, thresholdForRecall, thresholdStats, type Metrics } from '../core/metrics.ts';
 import { ORIGINAL_AUGMENT, STRONG_AUGMENT, augmentBatch, type AugmentOptions } from './augment.ts';
 import { fitTemperature, applyTemperature } from './calibrate.ts';
@@ -44,6 +44,8 @@ export { DEFAULT_TRAIN_CONFIG, type TrainConfig } from './train-config.ts';
 export const METADATA_FILE = 'HAM10000_metadata.csv';
 /** Calibrated val/test probabilities of the final model (for the report's ROC curves and later analysis). */
 export const PREDICTIONS_FILE = 'predictions.json';
+/** The quantized copy's calibrated test predictions (--quantize). */
+export const quantizedPredictionsFile = (dtype: string) => `predictions-${dtype}.json`;
 
 
 export interface TrainOptions {
@@ -69,6 +71,8 @@ export interface TrainOptions {
  * precision, which the model card reports beside it.
  */
 export const MELANOMA_TARGET_VAL_RECALL = 0.85;
+/** The run's validation recall target for the alert (--melanoma-recall; runs saved before it existed used the default). */
+const melanomaRecallOf = (c: { melanomaRecall?: number }) => c.melanomaRecall ?? MELANOMA_TARGET_VAL_RECALL;
 
 export interface MelanomaOperatingPoint {
   melanomaThreshold: number;
@@ -88,7 +92,13 @@ export interface FinalEvaluation {
   valEceUncalibrated: number;
   /** The melanoma alert operating point (chosen on val) and what it gives on val and test. */
   operatingPoint: MelanomaOperatingPoint | null;
-  quantized?: { dtype: string; dir: string; test: Metrics };
+  /**
+   * The quantized copy (--quantize) evaluated on test with the same settings: its metrics, and its
+   * melanoma alert's test recall/precision at the threshold chosen on validation (float32). Its
+   * calibrated test predictions are in predictions-<dtype>.json, so a model card of the quantized
+   * weights (what ships when the float32 ones are too big) has every test number of its own.
+   */
+  quantized?: { dtype: string; dir: string; test: Metrics; operatingPointTest?: MelanomaOperatingPoint['test'] };
   /** Set for a refit: the run whose temperature, flip mode, melanoma threshold and validation metrics these are. */
   refitFrom?: string;
 }
@@ -231,6 +241,64 @@ export function paramGroups(model: tf.LayersModel, config: Pick<TrainConfig, 'ar
   return { head: group(head, config.lr), backbone: group(backbone, config.lr * config.backboneLrScale) };
 }
 
+/**
+ * What one optimisation step needs, built once per run: the model (with the backbone's weights copied
+ * in), the weight average, the parameter groups with their optimizers, the loss and augmentation
+ * settings. `dermlens train` and `npm run bench:train` both step through trainOneBatch with it, so the
+ * benchmark times the trainer's own step.
+ */
+export interface Stepper {
+  model: tf.LayersModel;
+  average?: tf.LayersModel;
+  groups: { head: ParamGroup; backbone?: ParamGroup };
+  config: Pick<TrainConfig, 'seed' | 'ema' | 'headEpochs' | 'backboneLrScale'>;
+  loss: LossOptions;
+  augment: AugmentOptions | null;
+}
+
+/** Builds a run's Stepper; `backbone` (its model stays the caller's to dispose) supplies pretrained weights. */
+export function createStepper(config: TrainConfig, backbone: LoadedBackbone | null, classWeights: number[] | null, log: (line: string) => void = () => {}): Stepper {
+  const build = () => buildModel(config.arch, {
+    inputSize: config.size, seed: config.seed, ...(backbone ? { rescaling: backbone.info.rescaling } : {}),
+    ...(config.backboneNorm ? { normalization: config.backboneNorm } : {}),
+  });
+  const model = build();
+  if (backbone) {
+    const copied = copyMobileNetV2Backbone(model, backbone.model, config.backbone);
+    log(`backbone: ${copied} pretrained convolutions from ${backbone.info.sourceFile} (sha256 ${backbone.info.sha256.slice(0, 12)}...)`);
+  }
+  // With --ema, a second copy holds the weight average; it is what gets validated, kept as best and shipped.
+  const average = config.ema > 0 ? build() : undefined;
+  if (average) copyWeights(average, model);
+  return {
+    model, average, groups: paramGroups(model, config), config,
+    loss: { labelSmoothing: config.labelSmoothing, classWeights }, augment: augmentOptions(config.augment),
+  };
+}
+
+const setLearningRate = (opt: tf.Optimizer, lr: number) => { (opt as unknown as { learningRate: number }).learningRate = lr; };
+
+/**
+ * One batch as the trainer trains it: augmentation, the learning rates at this step, the dropout seed,
+ * forward and backward, each group's update, the weight average. Takes ownership of `raw` and `y`;
+ * returns the batch loss.
+ */
+export async function trainOneBatch(s: Stepper, raw: tf.Tensor4D, y: tf.Tensor2D,
+  at: { step: number; epoch: number; lr: number; augRng: () => number }): Promise<number> {
+  const x = s.augment ? augmentBatch(raw, at.augRng, s.augment) : raw;
+  if (s.augment) raw.dispose();
+  setLearningRate(s.groups.head.optimizer, at.lr);
+  if (s.groups.backbone) setLearningRate(s.groups.backbone.optimizer, at.lr * s.config.backboneLrScale);
+  reseedDropout(s.model, s.config.seed, at.step);
+  // The first --head-epochs train the new head alone on the frozen pretrained features.
+  const active = s.groups.backbone && at.epoch > s.config.headEpochs ? [s.groups.head, s.groups.backbone] : [s.groups.head];
+  const loss = trainStepGroups(s.model, active, x, y, s.loss);
+  if (s.average) updateAverage(s.average, s.model, emaDecayAt(s.config.ema, at.step));
+  const value = (await loss.data())[0];
+  tf.dispose([loss, x, y]);
+  return value;
+}
+
 function augmentOptions(name: TrainConfig['augment']): AugmentOptions | null {
   return name === 'original' ? ORIGINAL_AUGMENT : name === 'strong' ? STRONG_AUGMENT : null;
 }
@@ -337,21 +405,22 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   const testLabels = idx.test.map(labelOf);
   const classWeights = config.balance === 'weights' ? balancedClassWeights(fitIdx.map(labelOf), NUM_CLASSES) : null;
   if (classWeights) log(`class weights: ${CLASS_CODES.map((c, k) => `${c} ${classWeights[k].toFixed(2)}`).join(', ')}`);
-  const augment = augmentOptions(config.augment);
 
-  const model = buildModel(config.arch, { inputSize: config.size, seed: config.seed, ...(backbone ? { rescaling: backbone.info.rescaling } : {}) });
-  if (backbone) {
-    try {
-      const copied = copyMobileNetV2Backbone(model, backbone.model, config.backbone);
-      log(`backbone: ${copied} pretrained convolutions from ${backbone.info.sourceFile} (sha256 ${backbone.info.sha256.slice(0, 12)}...)`);
-    } finally {
-      backbone.model.dispose();
-    }
+  let stepper: Stepper;
+  try {
+    stepper = createStepper(config, backbone, classWeights, log);
+  } finally {
+    backbone?.model.dispose();
   }
-  // With --ema, a second copy holds the weight average; it is what gets validated, kept as best and shipped.
-  const average = config.ema > 0 ? buildModel(config.arch, { inputSize: config.size, seed: config.seed, ...(backbone ? { rescaling: backbone.info.rescaling } : {}) }) : undefined;
-  if (average) copyWeights(average, model);
-  const groups = paramGroups(model, config);
+  const { model, average, groups } = stepper;
+  // Re-added BatchNorm starts as the identity on the data: statistics from the first 64 training images
+  // (a resumed run restores its trained values instead).
+  if (config.backboneNorm === 'batchnorm' && !resume) {
+    const { x, y } = toTensors(ds, fitIdx.slice(0, 64));
+    log(`re-added BatchNorm: ${initialiseBatchNormFromData(model, x)} layers initialised from ${x.shape[0]} training images`);
+    tf.dispose([x, y]);
+    if (average) copyWeights(average, model);
+  }
   const optimizer = groups.head.optimizer;
   const backboneOptimizer = groups.backbone?.optimizer;
   const stepsPerEpoch = Math.ceil(fitIdx.length / config.batch);
@@ -375,7 +444,6 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   log(`model ${config.arch} at ${config.size} px: ${model.countParams().toLocaleString('en-US')} parameters; ${stepsPerEpoch} batches of ${config.batch} per epoch`);
 
   const bestDir = join(config.outDir, 'best');
-  const setLearningRate = (opt: tf.Optimizer, lr: number) => { (opt as unknown as { learningRate: number }).learningRate = lr; };
   let epochsThisCall = 0;
 
   try {
@@ -392,18 +460,8 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
       for (let b = 0; b < stepsPerEpoch; b++) {
         const batchIdx = order.slice(b * config.batch, (b + 1) * config.batch);
         const { x: raw, y } = toTensors(ds, batchIdx);
-        const x = augment ? augmentBatch(raw, augRng, augment) : raw;
-        if (augment) raw.dispose();
         lr = learningRateAt(state.step, schedule);
-        setLearningRate(groups.head.optimizer, lr);
-        if (groups.backbone) setLearningRate(groups.backbone.optimizer, lr * config.backboneLrScale);
-        reseedDropout(model, config.seed, state.step);
-        // The first --head-epochs train the new head alone on the frozen pretrained features.
-        const active = groups.backbone && epoch > config.headEpochs ? [groups.head, groups.backbone] : [groups.head];
-        const loss = trainStepGroups(model, active, x, y, { labelSmoothing: config.labelSmoothing, classWeights });
-        if (average) updateAverage(average, model, emaDecayAt(config.ema, state.step));
-        const value = (await loss.data())[0];
-        tf.dispose([loss, x, y]);
+        const value = await trainOneBatch(stepper, raw, y, { step: state.step, epoch, lr, augRng });
         if (!Number.isFinite(value)) throw new Error(`the loss became ${value} at epoch ${epoch}, batch ${b + 1}; try a lower --lr`);
         lossSum += value;
         state.step++;
@@ -468,7 +526,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
 }
 
 /** What the final evaluation needs of a run's configuration (a training run's, or an ensemble's). */
-export type FinalEvaluationConfig = Pick<TrainConfig, 'outDir' | 'arch' | 'size' | 'tta' | 'quantize'>;
+export type FinalEvaluationConfig = Pick<TrainConfig, 'outDir' | 'arch' | 'size' | 'tta' | 'quantize'> & { melanomaRecall?: number };
 
 /**
  * What is fitted on held-out data (flip mode, temperature, melanoma threshold) and the validation
@@ -479,7 +537,7 @@ export interface ValidationFit {
   tta: 'none' | 'flip';
   temperature: number;
   /** The melanoma alert threshold and what it gives on validation; null: no alert rule. */
-  melanoma: { threshold: number; val: MelanomaOperatingPoint['val'] } | null;
+  melanoma: { threshold: number; targetValRecall?: number; val: MelanomaOperatingPoint['val'] } | null;
   /** Calibrated validation metrics with the chosen settings. */
   val: Metrics;
   valEceUncalibrated: number;
@@ -498,7 +556,8 @@ const calibratedRows = (raw: Float32Array[], temperature: number) =>
   raw.map((p) => Array.from(applyTemperature(p, temperature), (v) => Number(v.toPrecision(6))));
 
 /** Picks the flip mode on val, fits the temperature on val, chooses the melanoma threshold on val. */
-async function fitOnValidation(best: tf.LayersModel, ds: Dataset, valIdx: number[], valLabels: number[], modes: Array<'none' | 'flip'>): Promise<ValidationFit> {
+async function fitOnValidation(best: tf.LayersModel, ds: Dataset, valIdx: number[], valLabels: number[], modes: Array<'none' | 'flip'>,
+  melanomaRecall: number): Promise<ValidationFit> {
   const raw: Record<string, Float32Array[]> = {};
   for (const tta of modes) raw[tta] = await predictDataset(best, ds, valIdx, { temperature: 1, tta });
   const tta = modes.reduce((a, b) => (computeMetrics(valLabels, raw[b]).balancedAccuracy > computeMetrics(valLabels, raw[a]).balancedAccuracy ? b : a));
@@ -508,10 +567,10 @@ async function fitOnValidation(best: tf.LayersModel, ds: Dataset, valIdx: number
   const isMel = valLabels.map((l) => l === mel);
   const melScores = raw[tta].map((p) => applyTemperature(p, temperature)[mel]);
   // Without validation melanomas there is nothing to choose a threshold from: no alert rule then.
-  const threshold = isMel.includes(true) ? thresholdForRecall(isMel, melScores, MELANOMA_TARGET_VAL_RECALL) : null;
+  const threshold = isMel.includes(true) ? thresholdForRecall(isMel, melScores, melanomaRecall) : null;
   return {
     tta, temperature,
-    melanoma: threshold === null ? null : { threshold, val: thresholdStats(isMel, melScores, threshold) },
+    melanoma: threshold === null ? null : { threshold, targetValRecall: melanomaRecall, val: thresholdStats(isMel, melScores, threshold) },
     val: valVariants[`val/${tta}`], valEceUncalibrated: computeMetrics(valLabels, raw[tta]).ece, valVariants,
     valPredictions: { imageIds: valIdx.map((i) => ds.items[i].imageId), labels: valLabels, probs: calibratedRows(raw[tta], temperature) },
     testModes: modes,
@@ -528,7 +587,7 @@ export async function finalEvaluation(config: FinalEvaluationConfig, ds: Dataset
   const best = await tf.loadLayersModel(fileLoadHandler(join(bestDir, 'model.json')));
   try {
     // Choose on validation only; test is looked at once, with the choice already made.
-    const fit = reference ? carriedFit(reference) : await fitOnValidation(best, ds, idx.val, valLabels, config.tta ? ['none', 'flip'] : ['none']);
+    const fit = reference ? carriedFit(reference) : await fitOnValidation(best, ds, idx.val, valLabels, config.tta ? ['none', 'flip'] : ['none'], melanomaRecallOf(config));
     const { tta, temperature } = fit;
     const rawTest: Record<string, Float32Array[]> = {};
     const variants: Record<string, Metrics> = {};
@@ -546,7 +605,7 @@ export async function finalEvaluation(config: FinalEvaluationConfig, ds: Dataset
     const mel = CLASS_CODES.indexOf('mel');
     const melanomaThreshold = fit.melanoma?.threshold ?? null;
     const operatingPoint: MelanomaOperatingPoint | null = fit.melanoma === null ? null : {
-      melanomaThreshold: fit.melanoma.threshold, targetValRecall: MELANOMA_TARGET_VAL_RECALL,
+      melanomaThreshold: fit.melanoma.threshold, targetValRecall: fit.melanoma.targetValRecall ?? MELANOMA_TARGET_VAL_RECALL,
       val: fit.melanoma.val,
       test: thresholdStats(testLabels.map((l) => l === mel), rawTest[tta].map((p) => applyTemperature(p, temperature)[mel]), fit.melanoma.threshold),
     };
@@ -567,7 +626,14 @@ export async function finalEvaluation(config: FinalEvaluationConfig, ds: Dataset
       const q = await tf.loadLayersModel(fileLoadHandler(join(qDir, 'model.json')));
       try {
         const probs = await predictDataset(q, ds, idx.test, { temperature, tta });
-        final.quantized = { dtype: config.quantize, dir: qDir, test: computeMetrics(testLabels, probs) };
+        final.quantized = {
+          dtype: config.quantize, dir: qDir, test: computeMetrics(testLabels, probs),
+          ...(melanomaThreshold === null ? {} : { operatingPointTest: thresholdStats(testLabels.map((l) => l === mel), probs.map((p) => p[mel]), melanomaThreshold) }),
+        };
+        await writeJsonAtomic(join(config.outDir, quantizedPredictionsFile(config.quantize)), {
+          temperature, tta, dtype: config.quantize,
+          test: { imageIds: idx.test.map((i) => ds.items[i].imageId), labels: testLabels, probs: calibratedRows(probs, 1) },
+        });
         log(`${config.quantize} model in ${qDir}: test balanced accuracy ${final.quantized.test.balancedAccuracy.toFixed(4)}`);
       } finally {
         q.dispose();

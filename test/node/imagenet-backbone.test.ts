@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tf } from '../../core/tf.ts';
-import { buildMobileNetV2, copyMobileNetV2Backbone, backboneRescaling, MNV2_LAYER } from '../../core/mobilenet-v2.ts';
+import { buildMobileNetV2, copyMobileNetV2Backbone, backboneRescaling, initialiseBatchNormFromData, MNV2_LAYER } from '../../core/mobilenet-v2.ts';
 import { initBackend } from '../../trainer/backend.ts';
 import { convertTfliteFile, KNOWN_BACKBONES } from '../../trainer/backbone.ts';
 import { decodeImage } from '../../trainer/images.ts';
@@ -88,5 +88,34 @@ test('core/mobilenet-v2 built in code computes the converted backbone\'s feature
   } finally {
     backbone.dispose();
     built.dispose();
+  }
+});
+
+test('re-added BatchNorm, initialised from data, starts as the folded pretrained network', { skip: missing }, async () => {
+  const { model: backbone } = await convertTfliteFile(join(DIR, FILES[0]));
+  const rescaling = backboneRescaling(backbone);
+  const folded = buildMobileNetV2({ inputSize: 128, rescaling });
+  const withBn = buildMobileNetV2({ inputSize: 128, rescaling, normalization: 'batchnorm' });
+  try {
+    copyMobileNetV2Backbone(folded, backbone);
+    copyMobileNetV2Backbone(withBn, backbone);
+    const photos = await Promise.all(['parrot.jpg', 'owl.jpg', 'hot_dog.jpg', 'cat.bmp'].map(photo));
+    const x = tf.tidy(() => tf.image.resizeBilinear(tf.concat(photos.map(toInput)), [128, 128]) as tf.Tensor4D);
+    const before = tf.memory().numTensors;
+    assert.equal(initialiseBatchNormFromData(withBn, x), 52);
+    assert.equal(tf.memory().numTensors, before, 'no tensor leaks');
+    const features = (m: tf.LayersModel) => tf.tidy(() => (tf.model({ inputs: m.inputs, outputs: m.getLayer(MNV2_LAYER.pool).output as tf.SymbolicTensor })
+      .predict(x) as tf.Tensor).dataSync());
+    const [a, b] = [features(folded), features(withBn)];
+    x.dispose();
+    const scale = Math.max(...Array.from(a, Math.abs));
+    let maxDiff = 0;
+    a.forEach((v: number, i: number) => { maxDiff = Math.max(maxDiff, Math.abs(v - b[i])); });
+    assert.ok(scale > 0.1, 'the features are not all zero');
+    assert.ok(maxDiff < 1e-3 * scale, `features differ by up to ${maxDiff} (scale ${scale})`);
+  } finally {
+    backbone.dispose();
+    folded.dispose();
+    withBn.dispose();
   }
 });

@@ -79,7 +79,7 @@ describe('dermlens train end to end (cpu backend)', { timeout: 240_000 }, () => 
   test('trains: loss goes down, files are written, no tensors leak, the corrupt image is skipped', async () => {
     runA = join(root, 'runA');
     const tensorsBefore = tf.memory().numTensors;
-    resultA = await train(tinyConfig(runA, { tta: true }), quiet);
+    resultA = await train(tinyConfig(runA, { tta: true, quantize: 'float16' }), quiet);
     assert.equal(tf.memory().numTensors, tensorsBefore, 'train() leaves no tensors behind');
 
     assert.equal(resultA.completed, true);
@@ -227,10 +227,55 @@ describe('dermlens train end to end (cpu backend)', { timeout: 240_000 }, () => 
     const latency = JSON.parse(await readFile(join(out, 'model-card.json'), 'utf8')).latency;
     assert.deepEqual(latency.runMediansMs, rows.map((r) => r.medianMs).sort((x, y) => x - y));
     assert.equal(latency.medianMs, latency.runMediansMs[1]);
-    assert.match(await readFile(join(out, 'MODEL_CARD.md'), 'utf8'), /\| Single-image classify .*<= 20 ms median.* \| (yes|\*\*no\*\*) \| \d+\.\d ms \(median of 3 bench:infer runs/);
+    assert.match(await readFile(join(out, 'MODEL_CARD.md'), 'utf8'), /\| Single-image classify .*no reference model measured\) \| yes \| \d+\.\d ms \(median of 3 bench:infer runs/);
     const otherModel = ship('--run', runB, '--baseline', runB, '--out', join(root, 'not-shipped'), '--latency', benchFile);
     assert.equal(otherModel.status, 1);
-    assert.match(otherModel.stderr, /^ship: .* measured .*runA.*, not .*runB/);
+    assert.match(otherModel.stderr, /^ship: .* has no wasm rows for .*runB/);
+
+    // Two models measured alternately in one bench:infer run: the target is the ratio to the one shipped before.
+    const pair = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/bench-infer.ts', '--model', join(runA, 'best'), '--model', join(runB, 'best'),
+      '--backends', 'wasm', '--runs', '5', '--warmup', '20', '--repeat', '2', '--json'], { encoding: 'utf8', timeout: 120_000 });
+    assert.equal(pair.status, 0, pair.stderr);
+    const pairRows = JSON.parse(pair.stdout) as Array<{ model: string; medianMs: number }>;
+    assert.deepEqual(pairRows.map((r) => r.model.includes('runA')), [true, false, true, false], 'models alternate within each repeat');
+    const pairFile = join(root, 'bench-pair.json');
+    await writeFile(pairFile, pair.stdout);
+    assert.equal(ship('--run', runA, '--baseline', runB, '--out', out, '--latency', pairFile).status, 0);
+    const paired = JSON.parse(await readFile(join(out, 'model-card.json'), 'utf8')).latency;
+    const medianOf = (rs: typeof pairRows) => (rs[0].medianMs + rs[1].medianMs) / 2;
+    const [a, b] = [pairRows.filter((r) => r.model.includes('runA')), pairRows.filter((r) => !r.model.includes('runA'))];
+    assert.ok(Math.abs(paired.ratioToReference - medianOf(a) / medianOf(b)) < 1e-9);
+    assert.match(paired.reference.model, /runB/);
+    assert.match(await readFile(join(out, 'MODEL_CARD.md'), 'utf8'), /\| Single-image classify .*<= 1\.5x the model shipped before.* \| (yes|\*\*no\*\*) \| \d+\.\d\dx: /);
+
+    // The model shipped before gets a row on the same test split; without --baseline its card's baseline row is kept.
+    const next = join(root, 'shipped-next');
+    await cp(out, next, { recursive: true });
+    const before = JSON.parse(await readFile(join(next, 'model-card.json'), 'utf8'));
+    const replaced = ship('--run', runB, '--out', next);
+    assert.equal(replaced.status, 0, replaced.stderr);
+    const after = JSON.parse(await readFile(join(next, 'model-card.json'), 'utf8'));
+    assert.equal(after.previousModel.name, before.name);
+    assert.deepEqual(after.previousModel.test.confusion, before.evaluation.confusion);
+    assert.deepEqual(after.baseline, before.baseline);
+    assert.match(await readFile(join(next, 'MODEL_CARD.md'), 'utf8'), /\| previously shipped: /);
+    // Shipping the same run again keeps the row of the model before it.
+    assert.equal(ship('--run', runB, '--out', next).status, 0);
+    assert.deepEqual(JSON.parse(await readFile(join(next, 'model-card.json'), 'utf8')).previousModel, after.previousModel);
+
+    // --weights float16 ships the evaluated float16 copy with its own test numbers.
+    const half = join(root, 'shipped-float16');
+    const f16 = ship('--run', runA, '--baseline', runB, '--weights', 'float16', '--out', half);
+    assert.equal(f16.status, 0, f16.stderr);
+    const halfCard = JSON.parse(await readFile(join(half, 'model-card.json'), 'utf8'));
+    const detailA = JSON.parse(await readFile(join(runA, 'metrics-detail.json'), 'utf8'));
+    assert.equal(halfCard.weightsDtype, 'float16');
+    assert.deepEqual(halfCard.evaluation.confusion, detailA.quantized.test.confusion);
+    assert.deepEqual(halfCard.melanomaOperatingPoint.test, detailA.quantized.operatingPointTest);
+    assert.deepEqual(JSON.parse(await readFile(join(half, 'model.json'), 'utf8')), JSON.parse(await readFile(join(runA, 'best-float16/model.json'), 'utf8')));
+    const shard = (await readdir(half)).filter((f) => f.endsWith('.bin'));
+    assert.equal(halfCard.weightBytes, (await stat(join(half, shard[0]))).size, 'weight bytes are the shipped shard\'s');
+    assert.equal(ship('--run', runB, '--baseline', runB, '--weights', 'float16', '--out', join(root, 'not-shipped')).status, 1, 'no float16 copy: refused');
 
     // A candidate that is better on validation wins: shipping the other one is refused, with a message.
     const runC = join(root, 'runC');
