@@ -2,7 +2,7 @@
 // the CLI (trainer/images.ts, sharp) and the extension (extension/shared/decode.ts, createImageBitmap)
 // call checkImageBytes before decoding and word a failed decode with IMAGE_REFUSALS.undecodable, so a
 // file gets the same answer, word for word, in both. README's "Accepted images" table lists the same.
-import { isComplete, readImageSize, sniff, unsupportedBmpVariant, type ImageSize, type ImageType, type RefusedKind } from './image-format.ts';
+import { headerCutShort, isComplete, readImageSize, sniff, unsupportedBmpVariant, type ImageSize, type ImageType, type RefusedKind } from './image-format.ts';
 
 export type { ImageType } from './image-format.ts';
 
@@ -97,11 +97,10 @@ export function checkImageBytes(bytes: Uint8Array, _declaredMime = '', { allowed
   if (!allowed.includes(type)) refuse(IMAGE_REFUSALS.notAllowedHere(type, allowed));
   const variant = type === 'image/bmp' ? unsupportedBmpVariant(bytes) : null;
   if (variant) refuse(IMAGE_REFUSALS.bmpVariant(variant));
-  const complete = isComplete(bytes, type);
   // A file cut off inside its header has no size either: that is a truncated file, not a damaged one.
-  const size = readImageSize(bytes, type) ?? refuse(complete ? IMAGE_REFUSALS.damagedHeader(type) : IMAGE_REFUSALS.truncated(type));
+  const size = readImageSize(bytes, type) ?? refuse(headerCutShort(bytes, type) ? IMAGE_REFUSALS.truncated(type) : IMAGE_REFUSALS.damagedHeader(type));
   // Before anything is decoded: a 60000x60000 header costs nothing to read and 14 GB to decode.
   if (size.width > MAX_SIDE || size.height > MAX_SIDE || size.width * size.height > MAX_PIXELS) refuse(IMAGE_REFUSALS.tooManyPixels(size));
-  if (!complete) refuse(IMAGE_REFUSALS.truncated(type));
+  if (!isComplete(bytes, type)) refuse(IMAGE_REFUSALS.truncated(type));
   return { type, ...size };
 }

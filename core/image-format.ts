@@ -90,31 +90,41 @@ export function sniff(bytes: Uint8Array): Sniffed {
 
 // ---- header sizes ------------------------------------------------------------------------------
 
-/** JPEG segments before the first scan, as [marker, offset of the marker, segment length]. */
-function* jpegSegments(b: Uint8Array): Generator<[number, number, number]> {
+/** How a walk over a JPEG's header segments ended. */
+type JpegWalkEnd = 'scan' | 'end-of-image' | 'bad-marker' | 'cut-short';
+
+/**
+ * Visits a JPEG's segments before the first scan as (marker, offset of the marker); says how the walk
+ * ended, so a header cut short (a truncated download) is told apart from bytes that are not markers.
+ */
+function walkJpeg(b: Uint8Array, visit: (marker: number, at: number) => void = () => {}): JpegWalkEnd {
   let i = 2;
   while (i + 3 < b.length) {
-    if (b[i] !== 0xff) return;
+    if (b[i] !== 0xff) return 'bad-marker';
     const marker = b[i + 1];
     if (marker === 0xff) { i++; continue; } // fill byte
     if (marker === 0xd8 || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) { i += 2; continue; }
-    if (marker === 0xd9) return;
-    const length = u16be(b, i + 2);
-    yield [marker, i, length];
-    if (marker === 0xda) return; // start of scan: entropy-coded data follows
-    i += 2 + length;
+    if (marker === 0xd9) return 'end-of-image';
+    if (marker < 0xc0) return 'bad-marker'; // 02-BF are reserved: not a JPEG header, whatever follows
+    visit(marker, i);
+    if (marker === 0xda) return 'scan'; // entropy-coded data follows
+    i += 2 + u16be(b, i + 2);
   }
+  return 'cut-short';
 }
 
 const isJpegFrameHeader = (marker: number) => marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
 
 function jpegSize(b: Uint8Array): ImageSize | null {
-  for (const [marker, i] of jpegSegments(b)) {
-    if (marker === 0xda) return null; // a scan before any frame header
-    // SOF0..SOF15 carry the frame size; C4 (DHT), C8 (JPG) and CC (DAC) share the range but do not.
-    if (isJpegFrameHeader(marker)) return i + 9 <= b.length ? { height: u16be(b, i + 5), width: u16be(b, i + 7) } : null;
-  }
-  return null;
+  let size: ImageSize | null = null;
+  let found = false;
+  walkJpeg(b, (marker, i) => {
+    // The first SOF0..SOF15 carries the frame size; C4 (DHT), C8 (JPG) and CC (DAC) share the range but do not.
+    if (found || !isJpegFrameHeader(marker)) return;
+    found = true;
+    if (i + 9 <= b.length) size = { height: u16be(b, i + 5), width: u16be(b, i + 7) };
+  });
+  return size;
 }
 
 function webpSize(b: Uint8Array): ImageSize | null {
@@ -232,8 +242,7 @@ export function unsupportedBmpVariant(b: Uint8Array): string | null {
 /** True when the JPEG's entropy-coded data ends with an end-of-image marker (FF D9). */
 function jpegComplete(b: Uint8Array): boolean {
   let scan = -1;
-  for (const [marker, i] of jpegSegments(b)) if (marker === 0xda) scan = i;
-  if (scan < 0) return false;
+  if (walkJpeg(b, (marker, i) => { if (marker === 0xda) scan = i; }) !== 'scan') return false;
   // In entropy-coded data FF is followed only by 00 (stuffing), D0-D7 (restarts) or another marker,
   // so the first FF D9 after the first scan is the end of the image.
   for (let i = scan + 2; i + 1 < b.length; i++) if (b[i] === 0xff && b[i + 1] === 0xd9) return true;
@@ -282,6 +291,21 @@ function bmpComplete(b: Uint8Array): boolean {
   if (compression === 1 || compression === 2) return dataOffset < b.length; // RLE: length unknown until decoded
   const rowBytes = Math.ceil((size.width * bitsPerPixel) / 32) * 4;
   return dataOffset + rowBytes * size.height <= b.length;
+}
+
+/**
+ * True when the file ends inside its header, before the image size: a truncated file rather than a
+ * damaged one (whose header is complete but holds no valid size, or is not a header at all).
+ */
+export function headerCutShort(bytes: Uint8Array, type: ImageType): boolean {
+  switch (type) {
+    case 'image/jpeg': return walkJpeg(bytes) === 'cut-short';
+    case 'image/png': return bytes.length < 24;
+    case 'image/gif': return bytes.length < 13;
+    case 'image/webp': return bytes.length < 30;
+    case 'image/bmp': return bytes.length < 34;
+    case 'image/avif': return !boxesComplete(bytes);
+  }
 }
 
 /**

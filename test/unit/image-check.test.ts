@@ -57,3 +57,11 @@ test('webpOrientation reads the EXIF chunk of a WebP (Chromium ignores it, sharp
   }
   assert.equal(webpOrientation(new Uint8Array(await image.clone().webp().toBuffer())), 1);
 });
+
+test('a header cut short is a truncated file; a header of garbage is a damaged one', async () => {
+  const jpeg = new Uint8Array(await sharp({ create: { width: 40, height: 30, channels: 3, background: 'blue' } }).jpeg().toBuffer());
+  assert.throws(() => checkImageBytes(jpeg.subarray(0, 12)), { message: IMAGE_REFUSALS.truncated('image/jpeg') });
+  const garbage = new Uint8Array([0xff, 0xd8, 0xff, 0x12, ...new Array(200).fill(0x5a)]);
+  assert.throws(() => checkImageBytes(garbage), { message: IMAGE_REFUSALS.damagedHeader('image/jpeg') });
+  assert.throws(() => checkImageBytes(new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0])), { message: IMAGE_REFUSALS.truncated('image/png') });
+});
