@@ -2,6 +2,7 @@ import { tf } from './tf.ts';
 import { CLASSES, CLASS_CODES, type ClassCode, type LesionGroup } from './labels.ts';
 import { PREPROCESS_VERSION, preprocess, type RgbaImage } from './preprocess.ts';
 import { foldBatchNorm } from './fold-batchnorm.ts';
+import { dermoscopyVerdict, gateOutputIndex, type DermoscopyVerdict } from './dermoscopy-gate.ts';
 
 /** What the trainer stores in model.json's userDefinedMetadata.dermlens. */
 export interface ModelMetadata {
@@ -20,6 +21,11 @@ export interface ModelMetadata {
    * Null: no alert rule beyond the arg-max.
    */
   melanomaThreshold: number | null;
+  /**
+   * The out-of-scope gate's threshold (core/dermoscopy-gate.ts): an image whose P(dermoscopic) is below
+   * it is reported as "not a dermoscopic image". Null: the model has no gate.
+   */
+  dermoscopyThreshold?: number | null;
 }
 
 export interface Prediction {
@@ -39,11 +45,27 @@ export interface InferenceOptions {
  * used by the classifier and by the trainer's evaluation, so reported metrics describe exactly what the
  * extension computes: optional mirror-image averaging, then temperature scaling of the log-probabilities.
  */
-export function predictProbabilities(model: tf.LayersModel, x: tf.Tensor4D, { temperature, tta }: InferenceOptions): tf.Tensor2D {
-  return tf.tidy(() => {
-    const p = model.predict(x) as tf.Tensor2D;
-    return calibrate(p, tta === 'flip' ? model.predict(tf.reverse(x, 2)) as tf.Tensor2D : null, temperature);
+export function predictProbabilities(model: tf.LayersModel, x: tf.Tensor4D, options: InferenceOptions): tf.Tensor2D {
+  const { probabilities, dermoscopy } = predictWithGate(model, x, options);
+  dermoscopy?.dispose();
+  return probabilities;
+}
+
+/**
+ * predictProbabilities plus, for a model with the dermoscopy gate, its P(dermoscopic) per image [n]
+ * from the same forward pass (of the image as given, not its mirror).
+ */
+export function predictWithGate(model: tf.LayersModel, x: tf.Tensor4D, { temperature, tta }: InferenceOptions): { probabilities: tf.Tensor2D; dermoscopy: tf.Tensor1D | null } {
+  const gate = gateOutputIndex(model);
+  /** The class-probability output of a prediction (the only one without a gate). */
+  const classesOf = (out: tf.Tensor | tf.Tensor[]) => (gate === null ? out : (out as tf.Tensor[])[gate === 0 ? 1 : 0]) as tf.Tensor2D;
+  const [probabilities, dermoscopy] = tf.tidy(() => {
+    const out = model.predict(x) as tf.Tensor | tf.Tensor[];
+    const mirrored = tta === 'flip' ? classesOf(model.predict(tf.reverse(x, 2)) as tf.Tensor | tf.Tensor[]) : null;
+    const p = calibrate(classesOf(out), mirrored, temperature);
+    return gate === null ? [p] : [p, tf.reshape((out as tf.Tensor[])[gate], [-1])];
   });
+  return { probabilities: probabilities as tf.Tensor2D, dermoscopy: (dermoscopy ?? null) as tf.Tensor1D | null };
 }
 
 /**
@@ -65,7 +87,8 @@ export function readMetadata(model: tf.LayersModel): ModelMetadata {
   if (shape.length !== 4 || shape[3] !== 3 || !inputSize || shape[2] !== inputSize) {
     throw new Error(`Model input must be [batch, size, size, 3], got [${shape.join(', ')}].`);
   }
-  const outputUnits = model.outputs[0].shape[1];
+  const classOutput = model.outputs.find((_, i) => i !== gateOutputIndex(model));
+  const outputUnits = classOutput?.shape[1];
   if (outputUnits !== CLASS_CODES.length) {
     throw new Error(`Model has ${outputUnits} outputs; DermLens needs ${CLASS_CODES.length} (${CLASS_CODES.join(', ')}).`);
   }
@@ -79,7 +102,15 @@ export function readMetadata(model: tf.LayersModel): ModelMetadata {
     tta: stored?.tta ?? 'none',
     preprocess: stored?.preprocess ?? PREPROCESS_VERSION,
     melanomaThreshold: stored?.melanomaThreshold ?? null,
+    dermoscopyThreshold: stored?.dermoscopyThreshold ?? null,
   };
+  const gate = gateOutputIndex(model);
+  if ((gate === null) !== (metadata.dermoscopyThreshold === null)) {
+    throw new Error(gate === null ? 'Model metadata has a dermoscopy threshold but the model has no dermoscopy gate.' : 'Model has a dermoscopy gate but no dermoscopyThreshold in its metadata.');
+  }
+  if (gate !== null && !(metadata.dermoscopyThreshold! > 0 && metadata.dermoscopyThreshold! < 1)) {
+    throw new Error(`Model dermoscopy threshold must be in (0, 1), got ${metadata.dermoscopyThreshold}.`);
+  }
   if (metadata.classes.join() !== CLASS_CODES.join()) {
     throw new Error(`Model classes [${metadata.classes.join(', ')}] differ from DermLens' [${CLASS_CODES.join(', ')}].`);
   }
@@ -124,17 +155,38 @@ export class Classifier {
     return toPredictions(probabilities);
   }
 
-  /** Already-preprocessed inputs (each size*size*3) -> probability rows. */
-  async classifyInputs(inputs: Float32Array[]): Promise<Float32Array[]> {
+  /** Whether the model says whether an image is in its scope (it has the dermoscopy gate). */
+  get hasDermoscopyGate(): boolean {
+    return this.metadata.dermoscopyThreshold != null;
+  }
+
+  /**
+   * Already-preprocessed inputs -> probability rows and, for a model with the dermoscopy gate, each
+   * image's verdict (null without a gate); one forward pass.
+   */
+  async assessInputs(inputs: Float32Array[]): Promise<Array<{ probabilities: Float32Array; dermoscopy: DermoscopyVerdict | null }>> {
     const model = this.requireModel();
     const size = this.inputSize;
     const batch = new Float32Array(inputs.length * size * size * 3);
     inputs.forEach((input, i) => batch.set(input, i * size * size * 3));
-    const probabilities = tf.tidy(() =>
-      predictProbabilities(model, tf.tensor4d(batch, [inputs.length, size, size, 3]), this.metadata));
-    const flat = await probabilities.data() as Float32Array;
-    probabilities.dispose();
-    return inputs.map((_, i) => flat.slice(i * CLASS_CODES.length, (i + 1) * CLASS_CODES.length));
+    const x = tf.tensor4d(batch, [inputs.length, size, size, 3]);
+    const { probabilities, dermoscopy } = predictWithGate(model, x, this.metadata);
+    x.dispose();
+    try {
+      const flat = await probabilities.data() as Float32Array;
+      const scores = dermoscopy ? await dermoscopy.data() as Float32Array : null;
+      return inputs.map((_, i) => ({
+        probabilities: flat.slice(i * CLASS_CODES.length, (i + 1) * CLASS_CODES.length),
+        dermoscopy: scores ? dermoscopyVerdict(scores[i], this.metadata.dermoscopyThreshold!) : null,
+      }));
+    } finally {
+      tf.dispose([probabilities, dermoscopy ?? []]);
+    }
+  }
+
+  /** Already-preprocessed inputs (each size*size*3) -> probability rows. */
+  async classifyInputs(inputs: Float32Array[]): Promise<Float32Array[]> {
+    return (await this.assessInputs(inputs)).map((r) => r.probabilities);
   }
 
   /** Runs one prediction so the backend compiles its kernels before the first real request. */

@@ -270,6 +270,16 @@ async function wasmLatency(file: string) {
 }
 const latency = values.latency ? await wasmLatency(values.latency) : null;
 
+/** The dermoscopy gate's gate.json (dermlens fit-gate), when the shipped model has one. */
+type FlagRate = { n: number; flagged: number; rate: number };
+const gate: null | { method: string; threshold: number; targetValFlagRate: number; training: { dermoscopic: number; notDermoscopic: number; notDermoscopicPerSource: Record<string, number> };
+  val: { ham: FlagRate; ood: FlagRate }; test: { ham: FlagRate; hamPerClass: Record<string, FlagRate>; ood: FlagRate; oodPerSource: Record<string, FlagRate> } } =
+  await readFile(join(runDir, 'gate.json'), 'utf8').then((t) => JSON.parse(t), () => null);
+const shippedThreshold = (modelJson.userDefinedMetadata?.dermlens?.dermoscopyThreshold ?? null) as number | null;
+if ((gate === null) !== (shippedThreshold === null) || (gate && gate.threshold !== shippedThreshold)) {
+  throw new Error(`${modelDir}/model.json and ${runDir}/gate.json disagree about the dermoscopy gate; run dermlens fit-gate --run ${runDir} again`);
+}
+
 const card = {
   name: ensembleSize ? `DermLens ensemble of ${ensembleSize} ${config.arch} CNNs` : `DermLens ${config.arch} CNN`,
   version,
@@ -292,6 +302,7 @@ const card = {
   calibration: { temperature: detail.temperature, valEceBefore: detail.valEceUncalibrated, valEceAfter: val.ece, testEce: test.ece },
   inference: { tta: detail.tta, temperature: detail.temperature, topClass: 'arg-max of the calibrated probabilities', melanomaThreshold: op?.melanomaThreshold ?? null },
   melanomaOperatingPoint: op,
+  dermoscopyGate: gate ? { method: gate.method, threshold: gate.threshold, targetValFlagRate: gate.targetValFlagRate, training: gate.training, val: gate.val, test: gate.test } : null,
   testIntervals: intervals,
   split: { seed: split.seed, valFraction: split.valFraction, testFraction: split.testFraction, sizes: splitSizes, perClass: split.counts, groupedBy: 'lesion_id' },
   preprocessing: { version: PREPROCESS_VERSION, description: 'RGBA pixels; centre crop to at most 4:3; area-averaging resize to inputSize x inputSize (linear interpolation when upscaling); alpha composited over white; /255.' },
@@ -307,7 +318,9 @@ const card = {
   data: { name: 'HAM10000', licence: 'CC BY-NC 4.0', source: 'Harvard Dataverse doi:10.7910/DVN/DBW86T', citation: 'Tschandl P., Rosendahl C., Kittler H. The HAM10000 dataset, a large collection of multi-source dermatoscopic images of common pigmented skin lesions. Sci. Data 5, 180161 (2018). doi:10.1038/sdata.2018.161' },
   limitations: [
     'Not a diagnosis and not a medical device: for education and research only. See a doctor about any skin lesion that worries you.',
-    'Dermoscopic images only: phone photos, clinical close-ups and non-skin images are out of scope and get confident-looking but meaningless answers.',
+    gate
+      ? 'Dermoscopic images only. The dermoscopy gate flags most non-skin images (see its section), but it was not trained on clinical (non-dermoscopic) photos of skin, and an image it lets through still gets one of seven lesion classes whatever it shows.'
+      : 'Dermoscopic images only: phone photos, clinical close-ups and non-skin images are out of scope and get confident-looking but meaningless answers.',
     'HAM10000 comes from two centres (Vienna, Austria and Queensland, Australia) and mostly shows light skin; performance on darker skin types is unknown.',
     'Seven classes only: any other lesion is forced into one of them.',
   ],
@@ -343,6 +356,10 @@ const targets = [
     : ['Melanoma alert recall >= 0.85 with precision >= 0.40 (no alert threshold)', false, 'no operating point'],
   ['ECE <= 0.05 after calibration', test.ece <= 0.05, num(test.ece)],
   ['Shipped weights <= 4.5 MB', weightBytes <= 4.5e6, `${(weightBytes / 1e6).toFixed(2)} MB (${weights})`],
+  ...(gate ? [
+    ['Held-out non-dermoscopic images flagged "not a dermoscopic image" >= 95%', gate.test.ood.rate >= 0.95, `${pct(gate.test.ood.rate)} (${gate.test.ood.flagged} of ${gate.test.ood.n})`],
+    ['HAM10000 test images flagged <= 2%', gate.test.ham.rate <= 0.02, `${pct(gate.test.ham.rate)} (${gate.test.ham.flagged} of ${gate.test.ham.n})`],
+  ] as const : []),
   ...(latency?.reference ? [[`Single-image classify (preprocess + predict), Node, wasm: <= 1.5x the model shipped before, measured in the same run`, latency.ratioToReference! <= 1.5,
     `${latency.ratioToReference!.toFixed(2)}x: ${latency.medianMs.toFixed(1)} ms vs ${latency.reference.medianMs.toFixed(1)} ms (medians of ${latency.runMediansMs.length} alternating bench:infer runs each)`] as const]
     : latency ? [['Single-image classify (preprocess + predict), Node, wasm (no reference model measured)', true,
@@ -441,7 +458,25 @@ ships in the reference's place; both were fixed before the refit's test numbers 
 |---|---|---|---|---|---|---|---|---|---|---|---|
 ${candidates.map((c, i) => `| ${i === 0 ? `**${c.run}** (shipped)` : c.run}${'refitOf' in c ? ` (refit of ${c.refitOf}: its validation numbers)` : ''} | ${c.arch} | ${c.inputSize} px | ${c.epochs} (${c.bestEpoch ?? c.memberBestEpochs?.join('/')}) | ${c.balance} | ${c.augment} | ${c.ema || 'no'} | ${c.tta} | ${num(c.valBalancedAccuracy)} | ${num(c.valMacroAuc)} | ${num(c.valEce)} | ${pct(c.valMelanomaRecall)} |`).join('\n')}
 ` : ''}
-## Known limitations
+${gate ? `## Out-of-scope images: "This does not look like a dermoscopic image"
+A lesion classifier answers every image with a lesion class, so DermLens first asks whether the image looks like
+a dermoscopic image of a skin lesion at all. Method: ${gate.method}. An image whose score is below
+**${gate.threshold.toFixed(4)}** is reported as not dermoscopic (the CLI warns; the card and popup lead with it and fold the
+class bars away). The threshold is the highest that flags at most ${pct(gate.targetValFlagRate)} of the HAM10000 validation
+images (validation: ${pct(gate.val.ham.rate)} of HAM10000 and ${pct(gate.val.ood.rate)} of the non-dermoscopic images flagged).
+
+| held out, scored once | flagged |
+|---|---|
+| HAM10000 test split | ${pct(gate.test.ham.rate)} (${gate.test.ham.flagged} of ${gate.test.ham.n}) |
+${Object.entries(gate.test.hamPerClass).map(([c, f]) => `| HAM10000 test, ${c} | ${pct(f.rate)} (${f.flagged} of ${f.n}) |`).join('\n')}
+| non-dermoscopic images, held-out part of every source | ${pct(gate.test.ood.rate)} (${gate.test.ood.flagged} of ${gate.test.ood.n}) |
+${Object.entries(gate.test.oodPerSource).map(([src, f]) => `| non-dermoscopic, ${src} | ${pct(f.rate)} (${f.flagged} of ${f.n}) |`).join('\n')}
+
+Training negatives per source: ${Object.entries(gate.training.notDermoscopicPerSource).map(([src, n]) => `${src} ${n}`).join(', ')}
+(\`node --import tsx scripts/build-ood-set.ts\` rebuilds the set; the images are not in the repository). Clinical
+(non-dermoscopic) photos of skin lesions were not among the negatives, so the gate says nothing reliable about them.
+
+` : ''}## Known limitations
 ${card.limitations.map((l) => `- ${l}`).join('\n')}
 - The test split has only ${test.perClass.df.support} dermatofibroma and ${test.perClass.vasc.support} vascular images: their per-class numbers carry wide uncertainty.
 - Several HAM10000 images of one lesion make the data look bigger than it is; the lesion-grouped split keeps the test honest, but a different hospital's images may score lower.

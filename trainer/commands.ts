@@ -83,6 +83,9 @@ images that are missing or unreadable are reported and skipped.
 const CLASSIFY_HELP = `Usage: dermlens classify <image...> [--model <dir|model.json>] [--json]
 
 Prints the class probabilities for each image. Default model: ${DEFAULT_MODEL}.
+With a model that has the dermoscopy gate (dermlens fit-gate), an image that does not look like a
+dermoscopic image of a skin lesion gets a WARNING line; --json gives every image "dermoscopic"
+(true/false) and "dermoscopyScore" (P(dermoscopic)); both are null for a model without the gate.
 
   --model <path>     model folder or model.json
   --json             one JSON object per image instead of a table
@@ -107,6 +110,21 @@ The ImageNet classifier stays in the converted model (its 1001 logits are the la
   --backend <b>      auto | tensorflow | wasm | cpu (default auto)
 `;
 
+const FIT_GATE_HELP = `Usage: dermlens fit-gate --run <dir> --ood <dir> [--cache-dir <dir>]
+
+Trains the "is this a dermoscopic image?" gate of a finished run: a logistic regression on the network's
+pooled features, HAM10000 training images against the 'train' part of a non-dermoscopic image set
+(scripts/build-ood-set.ts writes one, with manifest.csv: file, source, split = train | val | heldout).
+The threshold is the highest that flags at most 1% of the HAM10000 validation images; the held-out
+non-dermoscopic images and the HAM10000 test split are then scored once (per source, per class).
+Writes the gate into <run>/best/ and the quantized copy as the models' second output, and <run>/gate.json.
+
+  --run <dir>        a finished training run (dermlens train)
+  --ood <dir>        the non-dermoscopic image set (its manifest.csv)
+  --cache-dir <dir>  the HAM10000 pixel cache (default ~/.cache/dermlens)
+  --backend <b>      auto | tensorflow | wasm | cpu (default auto)
+`;
+
 const MAIN_HELP = `Usage: dermlens <command> [options]
 
 Commands:
@@ -116,6 +134,7 @@ Commands:
   classify    classify image files (dermlens classify --help)
   explain     write an image with a heatmap of where the model looked (dermlens explain --help)
   report      write the HTML report of a run folder (dermlens report --help)
+  fit-gate    train the "not a dermoscopic image" gate of a finished run (dermlens fit-gate --help)
   ensemble    merge finished runs into one model that averages them (dermlens ensemble --help)
 
 Not a medical device: for research and education only.
@@ -286,6 +305,12 @@ async function evaluateCommand(args: string[]): Promise<void> {
     console.log(`skipped ${result.skipped.length} listed image(s):`);
     for (const s of result.skipped) console.log(`  ${s.imageId}: ${s.reason}`);
   }
+  if (result.gate) {
+    const g = result.gate;
+    const pct = (f: number, n: number) => `${n ? ((100 * f) / n).toFixed(1) : '0.0'}% (${f}/${n})`;
+    console.log(`dermoscopy gate (P(dermoscopic) < ${g.threshold.toFixed(3)}): flagged ${pct(g.flagged, g.n)} as not a dermoscopic image; `
+      + `per class: ${Object.entries(g.perClass).map(([c, f]) => `${c} ${pct(f.flagged, f.n)}`).join(', ')}`);
+  }
   console.log('');
   console.log(formatMetrics(result.metrics));
   const jsonPath = str(values, 'json');
@@ -313,7 +338,8 @@ async function classifyCommand(args: string[]): Promise<number> {
   const card = await readFile(join(dirname(modelPath), 'model-card.json'), 'utf8').then((t) => JSON.parse(t) as { untrained?: boolean }, () => null);
   if (card?.untrained) console.error(`warning: ${modelPath} is an UNTRAINED development model (model-card.json); its output means nothing`);
   await startBackend(values, false);
-  const { load, melanomaAlert } = await import('../core/classifier.ts');
+  const { load, melanomaAlert, toPredictions } = await import('../core/classifier.ts');
+  const { preprocess } = await import('../core/preprocess.ts');
   const { CLASS_CODES } = await import('../core/labels.ts');
   const { fileLoadHandler } = await import('./model-io.ts');
   const { decodeImage, ImageDecodeError } = await import('./images.ts');
@@ -323,12 +349,20 @@ async function classifyCommand(args: string[]): Promise<number> {
   try {
     for (const file of positionals) {
       try {
-        const predictions = await classifier.classify(await decodeImage(file));
+        const [{ probabilities, dermoscopy }] = await classifier.assessInputs([preprocess(await decodeImage(file), classifier.inputSize)]);
+        const predictions = toPredictions(probabilities);
         const alert = melanomaAlert(CLASS_CODES.map((code) => predictions.find((p) => p.code === code)!.probability), threshold);
         if (values.json) {
-          console.log(JSON.stringify({ file, predictions: predictions.map((p) => ({ code: p.code, probability: p.probability })), melanomaAlert: alert }));
+          console.log(JSON.stringify({
+            file, dermoscopic: dermoscopy?.dermoscopic ?? null, dermoscopyScore: dermoscopy?.score ?? null,
+            predictions: predictions.map((p) => ({ code: p.code, probability: p.probability })), melanomaAlert: alert,
+          }));
         } else {
           console.log(`${file}`);
+          if (dermoscopy && !dermoscopy.dermoscopic) {
+            console.log(`  WARNING: this does not look like a dermoscopic image of a skin lesion (score ${dermoscopy.score.toFixed(3)}, `
+              + `below ${dermoscopy.threshold.toFixed(3)}). The model only knows seven kinds of lesion seen through a dermatoscope, so the classes below mean nothing for it.`);
+          }
           for (const p of predictions) console.log(`  ${p.code.padEnd(6)} ${(p.probability * 100).toFixed(1).padStart(5)}%  ${p.name}`);
           if (alert) console.log(`  MELANOMA ALERT: melanoma probability at or above this model's alert level (${(threshold! * 100).toFixed(1)}%)`);
         }
@@ -384,6 +418,19 @@ async function ensembleCommand(args: string[]): Promise<void> {
   console.log(`done: val balanced accuracy ${final.val.balancedAccuracy.toFixed(4)}; model in ${join(resolve(outDir), 'best')}`);
 }
 
+async function fitGateCommand(args: string[]): Promise<void> {
+  const { values } = parse(args, { run: { type: 'string' }, ood: { type: 'string' }, 'cache-dir': { type: 'string' }, cache: { type: 'boolean' }, backend: { type: 'string' } });
+  if (values.help) { process.stdout.write(FIT_GATE_HELP); return; }
+  const runDir = str(values, 'run');
+  const oodDir = str(values, 'ood');
+  if (!runDir || !oodDir) throw new UsageError('--run <dir> and --ood <dir> are required (dermlens fit-gate --help)');
+  await startBackend(values, false);
+  const { fitGate, describeGate, GATE_FILE } = await import('./fit-gate.ts');
+  const report = await fitGate({ runDir: resolve(runDir), oodDir: resolve(oodDir), cacheDir: cacheDirOf(values) });
+  for (const line of describeGate(report)) console.log(line);
+  console.log(`wrote the gate into ${join(resolve(runDir), 'best')} (and the quantized copy) and ${join(resolve(runDir), GATE_FILE)}`);
+}
+
 async function importBackboneCommand(args: string[]): Promise<void> {
   const { values, positionals } = parse(args, { out: { type: 'string' }, backend: { type: 'string' } }, true);
   if (values.help) { process.stdout.write(IMPORT_BACKBONE_HELP); return; }
@@ -407,6 +454,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'explain': return await (await import('./explain.ts')).explainCommand(rest, DEFAULT_MODEL);
       case 'report': await reportCommand(rest); return 0;
       case 'ensemble': await ensembleCommand(rest); return 0;
+      case 'fit-gate': await fitGateCommand(rest); return 0;
       case 'import-backbone': await importBackboneCommand(rest); return 0;
       case undefined: case 'help': case '--help': case '-h': process.stdout.write(MAIN_HELP); return 0;
       default: throw new UsageError(`unknown command "${command}"\n\n${MAIN_HELP}`);

@@ -5,11 +5,12 @@ import { join } from 'node:path';
 import { tf } from '../core/tf.ts';
 import { readMetadata, type ModelMetadata } from '../core/classifier.ts';
 
+import { CLASS_CODES } from '../core/labels.ts';
 import { computeMetrics, type Metrics } from '../core/metrics.ts';
 import { loadDataset } from './dataset.ts';
 import { parseLabelsCsv } from './metadata.ts';
 import { fileLoadHandler, MODEL_JSON } from './model-io.ts';
-import { predictDataset } from './predict.ts';
+import { predictDatasetWithGate } from './predict.ts';
 
 /** A model folder or a model.json path -> the model.json path. */
 export async function resolveModelJson(pathOrDir: string): Promise<string> {
@@ -46,6 +47,8 @@ export interface EvaluateResult {
   inference: { temperature: number; tta: 'none' | 'flip' };
   modelPath: string;
   metadata: ModelMetadata;
+  /** With the dermoscopy gate: the images it flags as not dermoscopic, overall and per true class. */
+  gate: { threshold: number; flagged: number; n: number; perClass: Record<string, { flagged: number; n: number }> } | null;
 }
 
 export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluateResult> {
@@ -62,8 +65,16 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluateResu
     const ds = await loadDataset({ images, imageDir: opts.imageDir, size: metadata.inputSize, onProgress: opts.onProgress });
     if (ds.items.length === 0) throw new Error(`none of the ${images.length} images in ${opts.labelsPath} could be loaded from ${opts.imageDir}`);
     const inference = { temperature: metadata.temperature, tta: opts.tta === undefined ? metadata.tta : opts.tta ? 'flip' as const : 'none' as const };
-    const probs = await predictDataset(model, ds, ds.items.map((_, i) => i), inference);
-    return { metrics: computeMetrics(ds.items.map((it) => it.label), probs), skipped: ds.skipped, inference, modelPath: path, metadata };
+    const { probabilities: probs, dermoscopy } = await predictDatasetWithGate(model, ds, ds.items.map((_, i) => i), inference);
+    const labels = ds.items.map((it) => it.label);
+    const threshold = metadata.dermoscopyThreshold ?? null;
+    const gate = dermoscopy && threshold !== null ? {
+      threshold, n: labels.length, flagged: dermoscopy.filter((s) => s < threshold).length,
+      perClass: Object.fromEntries(CLASS_CODES.map((code, k) => [code, {
+        n: labels.filter((l) => l === k).length, flagged: dermoscopy.filter((s, i) => labels[i] === k && s < threshold).length,
+      }])),
+    } : null;
+    return { metrics: computeMetrics(labels, probs), skipped: ds.skipped, inference, modelPath: path, metadata, gate };
   } finally {
     model.dispose();
   }
