@@ -75,10 +75,16 @@ try {
     ['advice-akiec-pre-cancer', [0.58, 0.2, 0.05, 0.03, 0.12, 0.01, 0.01]],
     ['advice-benign', [0.0004, 0.01, 0.06, 0.0006, 0.05, 0.869, 0.01]],
   ];
+  // Back to the result first, and let the popup render, or its render would put its own result back.
+  await popup.evaluate(() => (document.querySelector('dermlens-popup')!.shadowRoot!.querySelector('#tab-classify') as HTMLButtonElement).click());
+  await new Promise((r) => setTimeout(r, 200));
+  // Heatmap off: these made-up results have none.
+  await popup.evaluate(() => document.querySelector('dermlens-popup')!.shadowRoot!.querySelector('dermlens-card')!.shadowRoot!
+    .querySelector<HTMLButtonElement>('.heatmap-toggle')!.click());
+  await new Promise((r) => setTimeout(r, 100));
   for (const [name, probabilities] of kinds) {
     await popup.evaluate((p: number[]) => {
       const root = document.querySelector('dermlens-popup')!.shadowRoot!;
-      (root.querySelector('#tab-classify') as HTMLButtonElement).click();
       const card = root.querySelector('dermlens-card') as unknown as HTMLElement & { result: { predictions: { code: string; probability: number }[] } & Record<string, unknown> };
       const codes = ['akiec', 'bcc', 'bkl', 'df', 'mel', 'nv', 'vasc'];
       const old = card.result;
