@@ -54,8 +54,8 @@ export class DermlensModelAbout extends LitElement {
       ${evaluation ? html`
         <h3>How often is it right?</h3>
         <p>Tested on ${evaluation.n.toLocaleString('en-US')} photos it had never seen, it named the right type
-          for ${outOf100(evaluation.accuracy)} of them. Most of those photos are moles, which are easy; counting every
-          type equally, it is right for ${outOf100(evaluation.balancedAccuracy)}.</p>
+          for ${outOf100(evaluation.accuracy)} of them. Most of those photos are moles; counting every type
+          equally, it is right for ${outOf100(evaluation.balancedAccuracy)}.</p>
         <table>
           <caption>How well it recognises each type</caption>
           <thead><tr><th scope="col">Type</th><th scope="col">Named correctly</th></tr></thead>
@@ -68,11 +68,7 @@ export class DermlensModelAbout extends LitElement {
           </tbody>
         </table>`
         : html`<p class="muted">No measured accuracy: this model has not been evaluated.</p>`}
-      <h3>What it cannot do</h3>
-      <ul>
-        <li>It does not give a diagnosis and does not replace a doctor.</li>
-        ${card.limitations.map((l) => html`<li>${l}</li>`)}
-      </ul>
+      ${card.limitations.length ? html`<h3>What it cannot do</h3><ul>${card.limitations.map((l) => html`<li>${l}</li>`)}</ul>` : nothing}
       <details>
         <summary>Technical details</summary>
         <dl>
