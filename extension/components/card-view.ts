@@ -140,7 +140,14 @@ export const cardStyles = css`
     overscroll-behavior: contain;
     margin: 0;
     padding: 10px 12px;
-    background: #ffffff;
+    /* Scroll shadows: when the card is shortened to fit, a shade at the edge that has more content says
+       "scroll here" (the white covers travel with the content, the shades stay at the edges). */
+    background:
+      linear-gradient(#fff 30%, rgba(255, 255, 255, 0)) center top / 100% 36px no-repeat local,
+      linear-gradient(rgba(255, 255, 255, 0), #fff 70%) center bottom / 100% 36px no-repeat local,
+      radial-gradient(farthest-side at 50% 0, rgba(0, 0, 0, 0.22), transparent) center top / 100% 12px no-repeat scroll,
+      radial-gradient(farthest-side at 50% 100%, rgba(0, 0, 0, 0.22), transparent) center bottom / 100% 12px no-repeat scroll,
+      #ffffff;
     color: #1b1f24;
     border: 1px solid #c9d1d9;
     border-radius: 10px;
