@@ -12,6 +12,7 @@
 // mirrored pass's map is mirrored back and averaged) and temperature (core/classifier.ts calibrate()).
 import { tf } from './tf.ts';
 import { CLASS_CODES, type ClassCode } from './labels.ts';
+import { gateOutputIndex } from './dermoscopy-gate.ts';
 import { calibrate, type Classifier, type InferenceOptions } from './classifier.ts';
 import { centreCrop, preprocess, type RgbaImage } from './preprocess.ts';
 
@@ -27,6 +28,8 @@ export interface CamHead {
   /** Name of the symbolic tensor the GlobalAveragePooling2D layer reads: the last conv features. */
   featuresName: string;
   outputName: string;
+  /** The dermoscopy gate's output (core/dermoscopy-gate.ts), read in the same pass; null without a gate. */
+  gateName: string | null;
   /** The Dense classifier's kernel [C, classes] and bias [classes] (the model's own variables, not copies). */
   kernel: tf.Tensor2D;
   bias: tf.Tensor1D | null;
@@ -42,7 +45,8 @@ const layerBefore = (layer: tf.layers.Layer): tf.layers.Layer | undefined => {
  * head such as the seed model's, or an ensemble that averages several networks, has no exact map).
  */
 export function findCamHead(model: tf.LayersModel): CamHead {
-  const output = model.outputs[0];
+  // With the dermoscopy gate the model has two outputs; the class probabilities are the other one.
+  const output = model.outputs[gateOutputIndex(model) === 0 ? 1 : 0];
   const dense = output.sourceLayer as tf.layers.Layer;
   const config = dense.getConfig() as { activation?: string; dataFormat?: string };
   if (dense.getClassName() !== 'Dense' || config.activation !== 'softmax') {
@@ -58,7 +62,8 @@ export function findCamHead(model: tf.LayersModel): CamHead {
   }
   const features = layer.input as tf.SymbolicTensor;
   const [kernel, bias] = dense.getWeights() as [tf.Tensor2D, tf.Tensor1D | undefined];
-  return { featuresName: features.name, outputName: output.name, kernel, bias: bias ?? null };
+  const gate = gateOutputIndex(model);
+  return { featuresName: features.name, outputName: output.name, gateName: gate === null ? null : model.outputs[gate].name, kernel, bias: bias ?? null };
 }
 
 /** The maps of one image, as tensors (the caller disposes them). */
@@ -67,6 +72,8 @@ export interface CamTensors {
   probabilities: tf.Tensor1D;
   /** [h, w, classes]: each feature cell's share of each class logit (mean over cells = the logit). */
   maps: tf.Tensor3D;
+  /** P(dermoscopic) of the image (not its mirror) when the model has the gate: [1]. */
+  dermoscopy: tf.Tensor1D | null;
 }
 
 /**
@@ -75,10 +82,10 @@ export interface CamTensors {
  */
 export function classActivationMaps(model: tf.LayersModel, head: CamHead, x: tf.Tensor4D, options: InferenceOptions): CamTensors {
   if (x.shape[0] !== 1) throw new Error(`classActivationMaps takes one image, got a batch of ${x.shape[0]}.`);
-  return tf.tidy(() => {
+  const tensors = tf.tidy(() => {
     const flip = options.tta === 'flip';
     const batch = flip ? tf.concat([x, tf.reverse(x, 2)]) : x;
-    const [features, p] = model.execute(batch, [head.featuresName, head.outputName]) as [tf.Tensor4D, tf.Tensor2D];
+    const [features, p, gate] = model.execute(batch, [head.featuresName, head.outputName, ...(head.gateName ? [head.gateName] : [])]) as [tf.Tensor4D, tf.Tensor2D, tf.Tensor2D?];
     const [n, h, w, c] = features.shape;
     let maps = tf.matMul(tf.reshape(features, [n * h * w, c]), head.kernel);
     if (head.bias) maps = tf.add(maps, head.bias);
@@ -86,8 +93,11 @@ export function classActivationMaps(model: tf.LayersModel, head: CamHead, x: tf.
     // The mirrored image's map, mirrored back, explains the mirrored pass the probabilities average.
     if (flip) grid = tf.div(tf.add(tf.slice(grid, [0], [1]), tf.reverse(tf.slice(grid, [1], [1]), 2)), 2);
     const probabilities = calibrate(tf.slice(p, [0], [1]), flip ? tf.slice(p, [1], [1]) : null, options.temperature);
-    return { probabilities: tf.squeeze(probabilities, [0]) as tf.Tensor1D, maps: tf.squeeze(grid, [0]) as tf.Tensor3D };
-  });
+    const result: Record<string, tf.Tensor> = { probabilities: tf.squeeze(probabilities, [0]), maps: tf.squeeze(grid, [0]) };
+    if (gate) result.dermoscopy = tf.reshape(tf.slice(gate, [0], [1]), [1]);
+    return result;
+  }) as unknown as Omit<CamTensors, 'dermoscopy'> & { dermoscopy?: tf.Tensor1D };
+  return { ...tensors, dermoscopy: tensors.dermoscopy ?? null };
 }
 
 /** One class's map as plain numbers: what the CLI writes and what the extension sends to the card. */
@@ -132,6 +142,8 @@ export interface Explanation {
    * and squeezes that crop into the square input, so the map's grid is stretched over this rectangle.
    */
   crop: { x: number; y: number; width: number; height: number };
+  /** P(dermoscopic) from the same pass when the model has the dermoscopy gate, else null. */
+  dermoscopy: number | null;
 }
 
 /**
@@ -154,14 +166,14 @@ export async function explainInput(classifier: Classifier, input: Float32Array, 
   } finally {
     x.dispose();
   }
-  const { probabilities, maps } = tensors;
+  const { probabilities, maps, dermoscopy } = tensors;
   try {
-    const [p, m] = await Promise.all([probabilities.data() as Promise<Float32Array>, maps.data() as Promise<Float32Array>]);
+    const [p, m, d] = await Promise.all([probabilities.data() as Promise<Float32Array>, maps.data() as Promise<Float32Array>, dermoscopy?.data()]);
     let top = 0;
     p.forEach((v, k) => { if (v > p[top]) top = k; });
-    return { probabilities: p, map: mapOfClass(m, maps.shape, CLASS_CODES[top]), crop };
+    return { probabilities: p, map: mapOfClass(m, maps.shape, CLASS_CODES[top]), crop, dermoscopy: d ? d[0] : null };
   } finally {
-    tf.dispose([probabilities, maps]);
+    tf.dispose([probabilities, maps, dermoscopy ?? []]);
   }
 }
 

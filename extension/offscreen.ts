@@ -3,6 +3,7 @@
 // Requests are idempotent by requestId: a retried request joins or reuses the first one's answer.
 import { canExplain, explainInput } from '../core/class-activation-map.ts';
 import { toPredictions, type Classifier } from '../core/classifier.ts';
+import { dermoscopyVerdict } from '../core/dermoscopy-gate.ts';
 import { centreCrop, preprocess } from '../core/preprocess.ts';
 import { decodeImageBytes } from './shared/decode.ts';
 import { base64ToBytes } from './shared/image-bytes.ts';
@@ -67,10 +68,15 @@ async function warmUp(classifier: Classifier): Promise<void> {
  * Probabilities, and "where it looked" for the top class when the model can say (core/class-activation-map.ts):
  * one pass gives both, so the heatmap always explains exactly the result shown and costs no extra request.
  */
-async function inferWithHeatmap(classifier: Classifier, input: Float32Array, width: number, height: number): Promise<{ probabilities: Float32Array; heatmap?: Heatmap }> {
-  if (!canExplain(classifier)) return { probabilities: (await classifier.classifyInputs([input]))[0] };
-  const { probabilities, map, crop } = await explainInput(classifier, input, centreCrop(width, height));
-  return { probabilities, heatmap: { map, crop } };
+async function inferWithHeatmap(classifier: Classifier, input: Float32Array, width: number, height: number):
+  Promise<{ probabilities: Float32Array; heatmap?: Heatmap; dermoscopy: ClassificationResult['dermoscopy'] }> {
+  if (!canExplain(classifier)) {
+    const [{ probabilities, dermoscopy }] = await classifier.assessInputs([input]);
+    return { probabilities, dermoscopy };
+  }
+  const { probabilities, map, crop, dermoscopy } = await explainInput(classifier, input, centreCrop(width, height));
+  const threshold = classifier.metadata.dermoscopyThreshold ?? null;
+  return { probabilities, heatmap: { map, crop }, dermoscopy: dermoscopy === null || threshold === null ? null : dermoscopyVerdict(dermoscopy, threshold) };
 }
 
 async function classify(request: OffscreenRequest): Promise<ClassificationResult> {
@@ -95,7 +101,7 @@ async function classifyImage(request: OffscreenRequest): Promise<ClassificationR
   const decoded = performance.now();
   const input = preprocess(image, classifier.inputSize);
   const preprocessed = performance.now();
-  const { probabilities, heatmap } = await inferWithHeatmap(classifier, input, image.width, image.height);
+  const { probabilities, heatmap, dermoscopy } = await inferWithHeatmap(classifier, input, image.width, image.height);
   const done = performance.now();
   return toClassificationResult(toPredictions(probabilities), {
     melanomaThreshold: classifier.metadata.melanomaThreshold,
@@ -106,6 +112,7 @@ async function classifyImage(request: OffscreenRequest): Promise<ClassificationR
     width: image.width,
     height: image.height,
     heatmap,
+    dermoscopy,
   });
 }
 

@@ -39,7 +39,8 @@ function closeButton(props: CardViewProps): TemplateResult | typeof nothing {
 
 /** The "Where it looked" toggle, in the header beside the close button (it costs the card no height). */
 function heatmapToggle(props: CardViewProps): TemplateResult | typeof nothing {
-  if (props.state !== 'result' || !props.result?.heatmap) return nothing;
+  // An image out of scope gets no map: it would explain an answer that means nothing.
+  if (props.state !== 'result' || !props.result?.heatmap || outOfScope(props.result)) return nothing;
   const shown = props.heatmapShown === true;
   return html`<button class="heatmap-toggle" type="button" aria-pressed=${shown ? 'true' : 'false'}
     @click=${() => props.onToggleHeatmap?.(!shown)}><span class="swatch" aria-hidden="true"></span>Where it looked</button>`;
@@ -60,12 +61,46 @@ function technicalDetails(result: ClassificationResult): TemplateResult {
         <li>Classes: ${result.predictions.map((p) => `${p.code} ${formatPercent(p.probability)}`).join(', ')}.</li>
         ${result.melanomaThreshold !== null ? html`<li>Melanoma alert level: ${formatPercent(result.melanomaThreshold)} (chosen to catch 85% of melanomas on validation images, at the cost of false alarms).</li>` : nothing}
         ${result.heatmap ? html`<li>“Where it looked” is a class activation map: the top class's score split over a ${result.heatmap.map.height}x${result.heatmap.map.width} grid of the last convolutional layer (exact for this model's average-pooling head), from the same computation as the result.</li>` : nothing}
+        ${result.dermoscopy ? html`<li>Dermoscopic-image check: score ${result.dermoscopy.score.toFixed(3)}; below ${result.dermoscopy.threshold.toFixed(3)} an image is treated as out of scope (set so that about 1 in 100 real dermoscopic validation images falls below it).</li>` : nothing}
         <li>Trained on dermoscopy images (HAM10000); ordinary phone photos are outside what it learned.</li>
       </ul>
     </details>`;
 }
 
+/** The dermoscopy gate said the image is not a dermoscopic image of a skin lesion. */
+export const outOfScope = (result: ClassificationResult) => result.dermoscopy?.dermoscopic === false;
+
+export const NOT_DERMOSCOPIC = 'This does not look like a dermoscopic image of a skin lesion';
+
+/**
+ * An image the gate flags: the card leads with that, says why a lesion answer means nothing for it,
+ * and folds the lesion answer behind "Show the result anyway" (a native <details>: keyboard and
+ * screen-reader friendly, and it needs no state in the overlay or the popup).
+ */
+function outOfScopeView(result: ClassificationResult, props: CardViewProps): TemplateResult {
+  return html`
+    <div class="verdict out-of-scope" data-part="not-dermoscopic">
+      <p class="top"><strong>${NOT_DERMOSCOPIC}.</strong></p>
+      <p class="advice">DermLens only knows seven kinds of skin spot, photographed through a dermatoscope (a skin
+        magnifier with its own light). For any other picture (a face, a place, a screenshot, an ordinary photo of
+        the skin) its answer would be one of those seven whatever the picture shows, so it means nothing here.
+        For a spot that worries you, see a doctor.</p>
+    </div>
+    <details class="anyway" data-part="show-anyway">
+      <summary>Show the result anyway</summary>
+      ${lesionAnswer(result, props)}
+    </details>
+    ${technicalDetails(result)}
+  `;
+}
+
 function resultView(result: ClassificationResult, props: CardViewProps): TemplateResult {
+  if (outOfScope(result)) return outOfScopeView(result, props);
+  return html`${lesionAnswer(result, props)}${technicalDetails(result)}`;
+}
+
+/** The lesion answer: verdict with advice, the seven bars, the cancer-and-pre-cancer sum. */
+function lesionAnswer(result: ClassificationResult, props: CardViewProps): TemplateResult {
   const top = result.predictions[0];
   const advice = adviceFor(result);
   const urgent = advice.kind === 'melanoma';
@@ -95,7 +130,6 @@ function resultView(result: ClassificationResult, props: CardViewProps): Templat
         </li>`)}
     </ul>
     <p class="group" data-part="group">Cancer and pre-cancer types together: <strong>${formatPercent(result.concerningProbability)}</strong></p>
-    ${technicalDetails(result)}
   `;
 }
 
@@ -185,6 +219,11 @@ export const cardStyles = css`
   .verdict { padding: 6px 8px; border-radius: 8px; border: 1px solid #d0d7de; background: #f6f8fa; }
   .verdict.melanoma, .verdict.cancer { background: #fdecea; border-color: #f5c2bc; color: #6e1209; }
   .verdict.precancer { background: #fff4e0; border-color: #f0c987; color: #5c3a00; }
+  .verdict.out-of-scope { background: #fff8c5; border-color: #d4a72c; color: #4d2d00; }
+  .verdict.out-of-scope .top { font-size: 14px; }
+  .anyway { margin: 6px 0; }
+  .anyway summary { cursor: pointer; color: #0b5cad; }
+  .anyway[open] summary { margin-bottom: 4px; }
   .top { font-size: 15px; margin: 0; }
   .top .label { font-size: 12px; color: #57606a; }
   .top-percent { color: #57606a; white-space: nowrap; }

@@ -157,9 +157,13 @@ function mirror(host: HTMLElement, state: CardState): void {
   if (state.kind === 'result') {
     host.setAttribute('data-top', state.result.top);
     host.setAttribute('data-probabilities', probabilitiesInClassOrder(state.result).join(','));
+    // "true" / "false" from the dermoscopy gate; absent for a model without one.
+    if (state.result.dermoscopy) host.setAttribute('data-dermoscopic', String(state.result.dermoscopy.dermoscopic));
+    else host.removeAttribute('data-dermoscopic');
   } else {
     host.removeAttribute('data-top');
     host.removeAttribute('data-probabilities');
+    host.removeAttribute('data-dermoscopic');
   }
   if (state.kind === 'error') host.setAttribute('data-error', state.error);
   else host.removeAttribute('data-error');

@@ -44,6 +44,12 @@ export interface ClassificationResult {
    * and the part of the image it covers. Absent for a model without a global-average-pooling head.
    */
   heatmap?: Heatmap;
+  /**
+   * "Does this look like a dermoscopic image of a skin lesion?" (core/dermoscopy-gate.ts), from the same
+   * pass; null for a model without the gate. When `dermoscopic` is false, the views lead with that and
+   * keep the class bars folded away.
+   */
+  dermoscopy: { score: number; threshold: number; dermoscopic: boolean } | null;
 }
 
 export interface Heatmap {

@@ -12,6 +12,8 @@ export interface ResultDetails {
   width: number;
   height: number;
   heatmap?: Heatmap;
+  /** The dermoscopy gate's verdict from the same pass; absent or null for a model without the gate. */
+  dermoscopy?: ClassificationResult['dermoscopy'];
 }
 
 /** Predictions must be all seven classes; they are re-sorted most likely first. */
@@ -24,7 +26,7 @@ export function toClassificationResult(predictions: readonly ClassPrediction[], 
   const concerningProbability = sorted.filter((p) => isConcerning(p.group)).reduce((sum, p) => sum + p.probability, 0);
   const inClassOrder = CLASS_CODES.map((code) => sorted.find((p) => p.code === code)!.probability);
   const melanomaAlert = isMelanomaAlert(inClassOrder, details.melanomaThreshold);
-  return { predictions: sorted, top: sorted[0].code, concerningProbability, melanomaAlert, ...details };
+  return { predictions: sorted, top: sorted[0].code, concerningProbability, melanomaAlert, ...details, dermoscopy: details.dermoscopy ?? null };
 }
 
 /** The seven probabilities in CLASS_CODES order (the order of the host element's data-probabilities). */

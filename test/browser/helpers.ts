@@ -23,6 +23,8 @@ export function resultFrom(probabilities: number[], extra: Partial<Classificatio
 /** nv most likely (0.62), mel second (0.2), malignant group = akiec + bcc + mel = 0.03 + 0.05 + 0.2 = 0.28. */
 export const SAMPLE_PROBABILITIES = [0.03, 0.05, 0.04, 0.02, 0.2, 0.62, 0.04];
 export const SAMPLE_RESULT = resultFrom(SAMPLE_PROBABILITIES);
+/** The same answer for an image the dermoscopy gate flags (a building, say). */
+export const FLAGGED_RESULT = resultFrom(SAMPLE_PROBABILITIES, { dermoscopy: { score: 0.04, threshold: 0.31, dermoscopic: false } });
 
 export { CLASS_CODES };
 

@@ -6,7 +6,7 @@ import { fakeChrome } from './fake-chrome.ts';
 import { expect } from '@open-wc/testing';
 import type { CardUpdate, ClassificationResult, ImageBytes, Reply } from '../../extension/shared/messages.ts';
 import { base64ToBytes } from '../../extension/shared/image-bytes.ts';
-import { canvasPng, resultFrom, SAMPLE_HEATMAP, SAMPLE_PROBABILITIES, SAMPLE_RESULT, waitFor } from './helpers.ts';
+import { canvasPng, FLAGGED_RESULT, resultFrom, SAMPLE_HEATMAP, SAMPLE_PROBABILITIES, SAMPLE_RESULT, waitFor } from './helpers.ts';
 
 // The overlay's shadow root is closed, so page scripts (and this test) cannot reach it through the host.
 // The test records roots as they are attached, to click the close button and read the rendered text.
@@ -342,5 +342,22 @@ describe('page overlay (content script)', () => {
     } finally {
       window.setTimeout = realSetTimeout;
     }
+  });
+
+  it('an image the dermoscopy gate flags: the page card leads with it and mirrors data-dermoscopic', async () => {
+    await card('gate1', result(FLAGGED_RESULT));
+    const el = host()!;
+    expect(el.dataset.dermoscopic).to.equal('false');
+    const r = shadow();
+    expect(r.querySelector('[data-part="not-dermoscopic"]')!.textContent).to.contain('This does not look like a dermoscopic image of a skin lesion.');
+    const anyway = r.querySelector<HTMLDetailsElement>('details[data-part="show-anyway"]')!;
+    expect(anyway.open).to.equal(false);
+    expect(anyway.querySelector<HTMLElement>('.bars')!.checkVisibility(), 'bars folded away').to.equal(false);
+    anyway.querySelector('summary')!.click();
+    expect(anyway.querySelector<HTMLElement>('.bars')!.checkVisibility()).to.equal(true);
+    // The card stays inside the viewport with the verdict visible.
+    const box = el.getBoundingClientRect();
+    expect(box.right).to.be.at.most(innerWidth);
+    expect(r.querySelector('[data-part="not-dermoscopic"]')!.getBoundingClientRect().bottom).to.be.at.most(innerHeight);
   });
 });

@@ -7,7 +7,7 @@ import type { DermlensImageUpload } from '../../extension/components/image-uploa
 import type { ClassificationResult, ImageBytes } from '../../extension/shared/messages.ts';
 import { base64ToBytes } from '../../extension/shared/image-bytes.ts';
 import { parseModelCard } from '../../extension/shared/model-card.ts';
-import { canvasPng, resultFrom, SAMPLE_HEATMAP, SAMPLE_PROBABILITIES, SAMPLE_RESULT, waitFor } from './helpers.ts';
+import { canvasPng, FLAGGED_RESULT, resultFrom, SAMPLE_HEATMAP, SAMPLE_PROBABILITIES, SAMPLE_RESULT, waitFor } from './helpers.ts';
 
 const CARD = parseModelCard({ name: 'Test model', version: 'compact-96 test', created: '2026-11-26', arch: 'compact', inputSize: 96, evaluation: null, untrained: true });
 
@@ -235,5 +235,21 @@ describe('<dermlens-popup>', () => {
     await el.updateComplete;
     await preview.updateComplete;
     expect(getComputedStyle(canvas).display).to.equal('none');
+  });
+
+  it('an uploaded photo the dermoscopy gate flags: the popup result leads with it, bars folded, within 600 px', async () => {
+    const el = await popup(async () => FLAGGED_RESULT);
+    pickFile(el, new File([await canvasPng(200, 150) as Uint8Array<ArrayBuffer>], 'street.png', { type: 'image/png' }));
+    await waitFor(() => el.dataset.state === 'result', 'result state');
+    const card = el.shadowRoot!.querySelector('dermlens-card')!;
+    await card.updateComplete;
+    const r = card.shadowRoot!;
+    expect(r.querySelector('[data-part="not-dermoscopic"]')!.textContent).to.contain('This does not look like a dermoscopic image of a skin lesion.');
+    const anyway = r.querySelector<HTMLDetailsElement>('details[data-part="show-anyway"]')!;
+    expect(anyway.open).to.equal(false);
+    expect(anyway.querySelector<HTMLElement>('.bars')!.checkVisibility(), 'bars folded away').to.equal(false);
+    expect(el.getBoundingClientRect().height, 'fits a 600 px popup with the bars folded').to.be.at.most(600);
+    anyway.querySelector('summary')!.click();
+    expect(anyway.querySelector<HTMLElement>('.bars')!.checkVisibility()).to.equal(true);
   });
 });

@@ -3,7 +3,7 @@ import { expect, fixture, html } from '@open-wc/testing';
 import '../../extension/components/result-card.ts';
 import type { DermlensCard } from '../../extension/components/result-card.ts';
 import { DISCLAIMER } from '../../extension/components/card-view.ts';
-import { resultFrom, SAMPLE_HEATMAP, SAMPLE_PROBABILITIES, SAMPLE_RESULT } from './helpers.ts';
+import { FLAGGED_RESULT, resultFrom, SAMPLE_HEATMAP, SAMPLE_PROBABILITIES, SAMPLE_RESULT } from './helpers.ts';
 
 const root = (el: DermlensCard) => el.shadowRoot!;
 
@@ -145,5 +145,38 @@ describe('<dermlens-card>', () => {
     expect(button.getAttribute('aria-pressed')).to.equal('true');
     expect(root(el).querySelector('[data-part="heatmap-note"]')!.textContent).to.contain('Melanocytic nevus');
     await expect(el).to.be.accessible();
+  });
+
+  it('an image the dermoscopy gate flags: leads with it, says why, and folds the class bars behind "Show the result anyway"', async () => {
+    const el = await fixture<DermlensCard>(html`<dermlens-card state="result" .result=${FLAGGED_RESULT}></dermlens-card>`);
+    const r = root(el);
+    const lead = r.querySelector<HTMLElement>('[data-part="not-dermoscopic"]')!;
+    expect(lead.textContent).to.contain('This does not look like a dermoscopic image of a skin lesion.');
+    expect(lead.textContent).to.contain('means nothing here');
+    const body = r.querySelector('.body')!;
+    expect(body.firstElementChild, 'the verdict comes first').to.equal(lead);
+    const anyway = r.querySelector<HTMLDetailsElement>('details[data-part="show-anyway"]')!;
+    expect(anyway.open).to.equal(false);
+    const bars = anyway.querySelector<HTMLElement>('.bars')!;
+    // Closed <details> content is not rendered (content-visibility: hidden in Chromium's UA style).
+    expect(bars.checkVisibility(), 'bars folded away').to.equal(false);
+    const foldedHeight = anyway.getBoundingClientRect().height;
+    expect(r.querySelector('.heatmap-toggle'), 'no map for an answer that means nothing').to.equal(null);
+    anyway.querySelector('summary')!.click();
+    await el.updateComplete;
+    expect(anyway.open).to.equal(true);
+    expect(bars.checkVisibility()).to.equal(true);
+    expect(anyway.getBoundingClientRect().height).to.be.greaterThan(foldedHeight + 100);
+    expect(anyway.querySelectorAll('.row').length).to.equal(7);
+    expect(r.querySelector('.disclaimer')!.textContent).to.equal(DISCLAIMER);
+    expect(r.querySelector('.technical')!.textContent).to.contain('Dermoscopic-image check: score 0.040; below 0.310');
+  });
+
+  it('an image the gate passes shows the lesion answer as before', async () => {
+    const passed = resultFrom(SAMPLE_PROBABILITIES, { dermoscopy: { score: 0.93, threshold: 0.31, dermoscopic: true } });
+    const el = await fixture<DermlensCard>(html`<dermlens-card state="result" .result=${passed}></dermlens-card>`);
+    expect(root(el).querySelector('[data-part="not-dermoscopic"]')).to.equal(null);
+    expect(root(el).querySelector('details[data-part="show-anyway"]')).to.equal(null);
+    expect(root(el).querySelector('.bars')!.getBoundingClientRect().height).to.be.greaterThan(50);
   });
 });

@@ -87,3 +87,24 @@ test('fitLogistic separates two clouds and the threshold flags the share it was 
   const t = thresholdForFlagRate(scores.slice(0, 150), 0.02);
   assert.equal(scores.slice(0, 150).filter((s) => s < t).length, 3, '2% of 150 positives below the threshold');
 });
+
+test('"where it looked" reads the gate in its own pass: the same score as the classifier, the same probabilities', async () => {
+  const { explainInput } = await import('../../core/class-activation-map.ts');
+  const model = buildModel('compact', { inputSize: SIZE, seed: 3 });
+  const dims = featureModel(model).outputs[0].shape[1]!;
+  const rng = makeRng(8);
+  const gated = attachGate(model, Float32Array.from({ length: dims }, () => rng() - 0.5), -0.2);
+  gated.setUserDefinedMetadata({ dermlens: { ...dermlensMetadata({ arch: 'compact', inputSize: SIZE, tta: 'flip' }), dermoscopyThreshold: 0.5 } });
+  const classifier = await fromModel(gated, { warmUp: false });
+  try {
+    const input = Float32Array.from({ length: SIZE * SIZE * 3 }, () => rng());
+    const [assessed] = await classifier.assessInputs([input]);
+    const before = tf.memory().numTensors;
+    const explained = await explainInput(classifier, input, { x: 0, y: 0, width: SIZE, height: SIZE });
+    assert.equal(tf.memory().numTensors, before, 'no tensor leaks');
+    assert.ok(Math.abs(explained.dermoscopy! - assessed.dermoscopy!.score) < 1e-5, `${explained.dermoscopy} vs ${assessed.dermoscopy!.score}`);
+    Array.from(assessed.probabilities).forEach((p, k) => assert.ok(Math.abs(p - explained.probabilities[k]) < 1e-5));
+  } finally {
+    classifier.dispose();
+  }
+});
