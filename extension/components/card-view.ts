@@ -39,8 +39,7 @@ function closeButton(props: CardViewProps): TemplateResult | typeof nothing {
 
 /** The "Where it looked" toggle, in the header beside the close button (it costs the card no height). */
 function heatmapToggle(props: CardViewProps): TemplateResult | typeof nothing {
-  // An image out of scope gets no map: it would explain an answer that means nothing.
-  if (props.state !== 'result' || !props.result?.heatmap || outOfScope(props.result)) return nothing;
+  if (props.state !== 'result' || !props.result?.heatmap) return nothing;
   const shown = props.heatmapShown === true;
   return html`<button class="heatmap-toggle" type="button" aria-pressed=${shown ? 'true' : 'false'}
     @click=${() => props.onToggleHeatmap?.(!shown)}><span class="swatch" aria-hidden="true"></span>Where it looked</button>`;

@@ -11,7 +11,10 @@ export interface Rect { left: number; top: number; right: number; bottom: number
 
 export interface CardLayout {
   card: Rect;
+  /** What the card leads with: the lesion verdict, or for an image the dermoscopy gate flags, that notice. */
   verdict: Rect;
+  /** The dermoscopy gate flagged the image (the lesion answer sits behind "Show the result anyway"). */
+  flagged: boolean;
   disclaimer: Rect;
   /** The card scrolls inside (it was shortened to fit). */
   scrollable: boolean;
@@ -39,7 +42,8 @@ const MEASURE_CARD = `function () {
   const card = this.querySelector('.card');
   return {
     card: box(card),
-    verdict: box(this.querySelector('[data-part="verdict"]')),
+    verdict: box(this.querySelector('[data-part="not-dermoscopic"]') ?? this.querySelector('[data-part="verdict"]')),
+    flagged: this.querySelector('[data-part="not-dermoscopic"]') !== null,
     disclaimer: box(this.querySelector('.disclaimer')),
     scrollable: card.scrollHeight > card.clientHeight + 1,
     names: [...this.querySelectorAll('.row .name')].map((n) => ({
@@ -121,7 +125,7 @@ let opened = 0;
  * its photo (the context-menu hook, after the activeTab grant) and returns the card's layout once shown.
  */
 export async function showCardOn(fixture: ExtensionFixture, name: string, viewport: { width: number; height: number },
-  prepare?: (page: Page) => Promise<void>): Promise<{ page: Page; layout: PageLayout; entry: StateEntry }> {
+  prepare?: (page: Page) => Promise<void>, { expand = true } = {}): Promise<{ page: Page; layout: PageLayout; entry: StateEntry }> {
   // A query per page: tabs are found by URL, and a failed test may leave its tab open.
   const page = await fixture.session.openPage(`${fixture.server.origin}/layout/${name}.html?n=${++opened}`);
   await page.setViewport(viewport);
@@ -131,7 +135,20 @@ export async function showCardOn(fixture: ExtensionFixture, name: string, viewpo
   const tabId = await fixture.session.grantActiveTab(page);
   const entry = await classifyAndWait(fixture.session, page, `${fixture.server.origin}/layout/photo.jpg`, tabId);
   await settle(page);
+  if (expand) await openIfFlagged(page);
   return { page, layout: { ...(await pageLayout(page)), scrollWidthBefore }, entry };
+}
+
+/**
+ * The layout photos are synthetic, and the shipped model's dermoscopy gate flags them: the card then leads
+ * with that notice and folds the lesion answer away. A user who opens "Show the result anyway" gets the
+ * tallest card there is, so that is the one measured: every invariant must hold for it too.
+ */
+export async function openIfFlagged(page: Page): Promise<void> {
+  const flagged = await inOverlayRoot<boolean>(page, `function () { return this.querySelector('details[data-part="show-anyway"]') !== null; }`);
+  if (!flagged) return;
+  await clickInCard(page, 'details[data-part="show-anyway"] summary');
+  await settle(page);
 }
 
 /** Uploads `bytes` as a file in the popup page and returns its next final state. */

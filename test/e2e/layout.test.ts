@@ -13,7 +13,8 @@ import { clickInCard, overlaps, pageLayout, settle, showCardOn, uploadToPopup, t
 
 const e2e = useExtension();
 const FULL_NAMES = CLASSES.map((c) => c.name).sort();
-const cardOn = (name: string, viewport: { width: number; height: number }, prepare?: (page: Page) => Promise<void>) => showCardOn(e2e, name, viewport, prepare);
+const cardOn = (name: string, viewport: { width: number; height: number }, prepare?: (page: Page) => Promise<void>, options?: { expand?: boolean }) =>
+  showCardOn(e2e, name, viewport, prepare, options);
 
 /** What every card must do, whatever the page: fit, show whole names and one-line percentages, add no scrollbar. */
 function assertReadable(layout: PageLayout, what: string): void {
@@ -32,7 +33,8 @@ function assertReadable(layout: PageLayout, what: string): void {
 }
 
 test('an article at 1280x800: the card is beside the photo, and follows it when the page scrolls', async () => {
-  const { page, layout } = await cardOn('article', { width: 1280, height: 800 });
+  // As it first appears (a flagged photo's card folded): the card that follows the photo as the page scrolls.
+  const { page, layout } = await cardOn('article', { width: 1280, height: 800 }, undefined, { expand: false });
   assertReadable(layout, 'article');
   assert.equal(layout.card.side, 'right');
   assert.ok(!overlaps(layout.host, layout.image), 'the card covers the photo');
@@ -117,11 +119,15 @@ test('the popup\'s result fits in Chrome\'s 600 px popup: verdict, bars and disc
     assertResult(await uploadToPopup(popup, e2e.server.lesionPng, 'photo.png'));
     const shown = await popup.evaluate(() => {
       const card = document.querySelector('dermlens-popup')!.shadowRoot!.querySelector('dermlens-card')!.shadowRoot!;
-      const [verdict, bars, disclaimer] = ['[data-part="verdict"]', '.bars', '.disclaimer'].map((s) => card.querySelector(s)!.getBoundingClientRect().bottom);
+      // A photo the dermoscopy gate flags leads with that notice and keeps the bars folded away (by design).
+      const flagged = card.querySelector('[data-part="not-dermoscopic"]') !== null;
+      const [verdict, bars, disclaimer] = [flagged ? '[data-part="not-dermoscopic"]' : '[data-part="verdict"]', '.bars', '.disclaimer']
+        .map((s) => card.querySelector(s)!.getBoundingClientRect().bottom);
       return {
         height: document.documentElement.scrollHeight,
+        flagged,
         verdict,
-        bars,
+        bars: flagged ? 0 : bars,
         disclaimer,
         cut: [...card.querySelectorAll<HTMLElement>('.row .name')]
           .filter((n) => n.scrollWidth > n.clientWidth + 0.5 || n.scrollHeight > n.clientHeight + 1).map((n) => n.textContent),
