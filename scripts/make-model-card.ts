@@ -330,7 +330,7 @@ parseModelCard(card); // the extension must be able to read it
 // Copy the model, replacing what was there (shards from an older model must not linger).
 await mkdir(outDir, { recursive: true });
 for (const f of await readdir(outDir)) if (f === 'model.json' || f.endsWith('.bin')) await rm(join(outDir, f));
-for (const f of await readdir(join(runDir, 'best'))) await copyFile(join(runDir, 'best', f), join(outDir, f));
+for (const f of await readdir(modelDir)) await copyFile(join(modelDir, f), join(outDir, f));
 await writeFile(join(outDir, 'model-card.json'), `${JSON.stringify(card, null, 1)}\n`);
 
 const pct = (x: number | null | undefined) => (x == null ? 'n/a' : (100 * x).toFixed(1) + '%');
@@ -490,5 +490,5 @@ npm run train:release     # this model: trains into runs/release, then ships it 
 Trainer commit ${commit}. Created ${created}.
 `;
 await writeFile(join(outDir, 'MODEL_CARD.md'), md);
-console.log(`shipped ${runDir}/best -> ${outDir} (${(weightBytes / 1e6).toFixed(2)} MB), model-card.json and MODEL_CARD.md written`);
+console.log(`shipped ${modelDir} -> ${outDir} (${(weightBytes / 1e6).toFixed(2)} MB), model-card.json and MODEL_CARD.md written`);
 for (const [t, ok, v] of targets) console.log(`  ${ok ? 'MET ' : 'MISS'} ${t}: ${v}`);

@@ -66,7 +66,7 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return max;
 }
 
-describe('dermlens train end to end (cpu backend)', { timeout: 240_000 }, () => {
+describe('dermlens train end to end (cpu backend)', { timeout: 900_000 }, () => {
   let runA: string;
   let resultA: TrainResult;
 
