@@ -11,7 +11,7 @@ import { fileSaveHandler } from './model-io.ts';
 export type Quantization = 'none' | 'float16' | 'uint8';
 export const QUANTIZATIONS: readonly Quantization[] = ['none', 'float16', 'uint8'];
 
-export function dermlensMetadata(fields: { arch: string; inputSize: number; temperature?: number; tta?: 'none' | 'flip'; melanomaThreshold?: number | null }): ModelMetadata {
+export function dermlensMetadata(fields: { arch: string; inputSize: number; temperature?: number; tta?: 'none' | 'flip'; melanomaThreshold?: number | null; dermoscopyThreshold?: number | null }): ModelMetadata {
   return {
     version: 1,
     arch: fields.arch,
@@ -21,6 +21,7 @@ export function dermlensMetadata(fields: { arch: string; inputSize: number; temp
     tta: fields.tta ?? 'none',
     preprocess: PREPROCESS_VERSION,
     melanomaThreshold: fields.melanomaThreshold ?? null,
+    dermoscopyThreshold: fields.dermoscopyThreshold ?? null,
   };
 }
 

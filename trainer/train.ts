@@ -609,7 +609,9 @@ export async function finalEvaluation(config: FinalEvaluationConfig, ds: Dataset
       val: fit.melanoma.val,
       test: thresholdStats(testLabels.map((l) => l === mel), rawTest[tta].map((p) => applyTemperature(p, temperature)[mel]), fit.melanoma.threshold),
     };
-    const metadata = dermlensMetadata({ arch: config.arch, inputSize: config.size, temperature, tta, melanomaThreshold });
+    // A gate fitted to these weights (dermlens fit-gate) stays with them when the final evaluation is redone.
+    const dermoscopyThreshold = (best.getUserDefinedMetadata() as { dermlens?: { dermoscopyThreshold?: number | null } } | undefined)?.dermlens?.dermoscopyThreshold ?? null;
+    const metadata = dermlensMetadata({ arch: config.arch, inputSize: config.size, temperature, tta, melanomaThreshold, dermoscopyThreshold });
     await exportModel(best, bestDir, metadata);
     const final: FinalEvaluation = {
       temperature, tta, val: fit.val, test: variants[`test/${tta}`], variants, valEceUncalibrated: fit.valEceUncalibrated, operatingPoint,
