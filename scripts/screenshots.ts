@@ -3,7 +3,8 @@
 // popup, for a reviewer to look at: the card beside a photo in an article, with "where it looked" on,
 // under page zoom, for a photo low in the window, in 560 and 360 px windows, on a page with hostile CSS;
 // the popup's result (with and without the heatmap) in Chrome's 600 px popup size, its "About the model";
-// and the card's advice for each kind of result (melanoma alert, another cancer, akiec, benign).
+// the card's advice for each kind of result (melanoma alert, another cancer, akiec, benign); and the
+// popup for a photo the dermoscopy gate flags, before and after "Show the result anyway".
 // The photo: --photo, else the first HAM10000 image under ../shared/ham10000 (not committed: CC BY-NC),
 // else the tests' generated lesion.
 import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
@@ -97,6 +98,19 @@ try {
     await shot(popup, name);
   }
   await popup.close();
+
+  // A photo the dermoscopy gate flags (the pretrained model's check photo of an owl, else the tests'
+  // generated lesion, which it flags too): the notice first, then "Show the result anyway" opened.
+  const owl = resolve('../shared/pretrained/mobilenet_v2_imagenet/check/owl.jpg');
+  const flagged = await session.openPopup();
+  await flagged.setViewport({ width: 380, height: 600 });
+  await uploadToPopup(flagged, existsSync(owl) ? readFileSync(owl) : server.lesionJpeg, 'owl.jpg');
+  await shot(flagged, 'popup-not-dermoscopic');
+  await flagged.evaluate(() => document.querySelector('dermlens-popup')!.shadowRoot!.querySelector('dermlens-card')!.shadowRoot!
+    .querySelector<HTMLElement>('details[data-part="show-anyway"] summary')?.click());
+  await new Promise((r) => setTimeout(r, 100));
+  await shot(flagged, 'popup-not-dermoscopic-shown-anyway', true);
+  await flagged.close();
 } finally {
   await session.close();
   await server.close();
