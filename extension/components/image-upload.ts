@@ -1,4 +1,4 @@
-// <dermlens-image-upload>: pick or drop a JPEG, PNG or WebP photo. Checks the file's real format (its
+// <dermlens-image-upload>: pick or drop a photo (JPEG, PNG, WebP, BMP, GIF or AVIF: core/image-check.ts). Checks the file's real format (its
 // bytes, not its name) and size before handing it on; anything else gets a message saying why.
 import { css, html, LitElement, nothing } from 'lit';
 import { checkImageBytes, UPLOAD_TYPES } from '../shared/image-bytes.ts';
@@ -57,7 +57,7 @@ export class DermlensImageUpload extends LitElement {
         <input type="file" accept=${UPLOAD_TYPES.join(',')} ?disabled=${this.disabled}
           aria-describedby="upload-hint" @change=${this.onChange}>
         <strong>Choose a photo</strong> or drop it here
-        <span class="hint" id="upload-hint">JPEG, PNG or WebP. The photo stays on this computer.</span>
+        <span class="hint" id="upload-hint">JPEG, PNG, WebP, BMP or GIF. The photo stays on this computer.</span>
       </label>
       ${this.error ? html`<p class="error" role="alert">${this.error}</p>` : nothing}
     `;
