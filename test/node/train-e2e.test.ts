@@ -105,7 +105,7 @@ describe('dermlens train end to end (cpu backend)', { timeout: 900_000 }, () => 
 
     const modelJson = JSON.parse(await readFile(join(runA, 'best/model.json'), 'utf8'));
     const meta = modelJson.userDefinedMetadata.dermlens;
-    assert.deepEqual(Object.keys(meta).sort(), ['arch', 'classes', 'inputSize', 'melanomaThreshold', 'preprocess', 'temperature', 'tta', 'version']);
+    assert.deepEqual(Object.keys(meta).sort(), ['arch', 'classes', 'dermoscopyThreshold', 'inputSize', 'melanomaThreshold', 'preprocess', 'temperature', 'tta', 'version']);
     // The melanoma alert threshold is chosen on val (when val has melanomas) and its val/test effect recorded.
     const op = resultA.final!.operatingPoint;
     assert.equal(meta.melanomaThreshold, op ? op.melanomaThreshold : null);
