@@ -57,6 +57,15 @@ export interface DermoscopyVerdict {
   dermoscopic: boolean;
 }
 
+/** How many images a threshold flags as not dermoscopic (score below it), of how many. */
+export interface FlagRate { n: number; flagged: number; rate: number }
+
+export function flagRate(scores: ArrayLike<number>, threshold: number): FlagRate {
+  let flagged = 0;
+  for (let i = 0; i < scores.length; i++) if (scores[i] < threshold) flagged++;
+  return { n: scores.length, flagged, rate: scores.length ? flagged / scores.length : 0 };
+}
+
 export function dermoscopyVerdict(score: number, threshold: number): DermoscopyVerdict {
   return { score, threshold, dermoscopic: score >= threshold };
 }

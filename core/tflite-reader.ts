@@ -93,26 +93,16 @@ const slot = (id: number) => 4 + 2 * id;
 function field(t: Table, id: number): number {
   return t.bb.__offset(t.pos, slot(id));
 }
-function readInt(t: Table, id: number, fallback = 0): number {
+/** A reader of one scalar field type: the field's value, or `fallback` when the table omits it (flatbuffers' defaults). */
+const scalarReader = (read: (bb: ByteBuffer, at: number) => number) => (t: Table, id: number, fallback = 0): number => {
   const o = field(t, id);
-  return o ? t.bb.readInt32(t.pos + o) : fallback;
-}
-function readUint(t: Table, id: number, fallback = 0): number {
-  const o = field(t, id);
-  return o ? t.bb.readUint32(t.pos + o) : fallback;
-}
-function readInt8(t: Table, id: number, fallback = 0): number {
-  const o = field(t, id);
-  return o ? t.bb.readInt8(t.pos + o) : fallback;
-}
-function readUint8(t: Table, id: number, fallback = 0): number {
-  const o = field(t, id);
-  return o ? t.bb.readUint8(t.pos + o) : fallback;
-}
-function readFloat(t: Table, id: number, fallback = 0): number {
-  const o = field(t, id);
-  return o ? t.bb.readFloat32(t.pos + o) : fallback;
-}
+  return o ? read(t.bb, t.pos + o) : fallback;
+};
+const readInt = scalarReader((bb, at) => bb.readInt32(at));
+const readUint = scalarReader((bb, at) => bb.readUint32(at));
+const readInt8 = scalarReader((bb, at) => bb.readInt8(at));
+const readUint8 = scalarReader((bb, at) => bb.readUint8(at));
+const readFloat = scalarReader((bb, at) => bb.readFloat32(at));
 function readString(t: Table, id: number): string {
   const o = field(t, id);
   return o ? (t.bb.__string(t.pos + o) as string) : '';

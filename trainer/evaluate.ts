@@ -6,6 +6,7 @@ import { tf } from '../core/tf.ts';
 import { readMetadata, type ModelMetadata } from '../core/classifier.ts';
 
 import { CLASS_CODES } from '../core/labels.ts';
+import { flagRate, type FlagRate } from '../core/dermoscopy-gate.ts';
 import { computeMetrics, type Metrics } from '../core/metrics.ts';
 import { loadDataset } from './dataset.ts';
 import { parseLabelsCsv } from './metadata.ts';
@@ -48,7 +49,7 @@ export interface EvaluateResult {
   modelPath: string;
   metadata: ModelMetadata;
   /** With the dermoscopy gate: the images it flags as not dermoscopic, overall and per true class. */
-  gate: { threshold: number; flagged: number; n: number; perClass: Record<string, { flagged: number; n: number }> } | null;
+  gate: (FlagRate & { threshold: number; perClass: Record<string, FlagRate> }) | null;
 }
 
 export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluateResult> {
@@ -69,10 +70,8 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluateResu
     const labels = ds.items.map((it) => it.label);
     const threshold = metadata.dermoscopyThreshold ?? null;
     const gate = dermoscopy && threshold !== null ? {
-      threshold, n: labels.length, flagged: dermoscopy.filter((s) => s < threshold).length,
-      perClass: Object.fromEntries(CLASS_CODES.map((code, k) => [code, {
-        n: labels.filter((l) => l === k).length, flagged: dermoscopy.filter((s, i) => labels[i] === k && s < threshold).length,
-      }])),
+      threshold, ...flagRate(dermoscopy, threshold),
+      perClass: Object.fromEntries(CLASS_CODES.map((code, k) => [code, flagRate(dermoscopy.filter((_, i) => labels[i] === k), threshold)])),
     } : null;
     return { metrics: computeMetrics(labels, probs), skipped: ds.skipped, inference, modelPath: path, metadata, gate };
   } finally {

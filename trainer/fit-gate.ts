@@ -13,10 +13,10 @@ import { join } from 'node:path';
 import { tf } from '../core/tf.ts';
 import { CLASS_CODES } from '../core/labels.ts';
 import { preprocess } from '../core/preprocess.ts';
-import { attachGate, featureModel, gateOutputIndex, GATE_LAYER } from '../core/dermoscopy-gate.ts';
+import { attachGate, featureModel, flagRate, gateOutputIndex, GATE_LAYER, type FlagRate } from '../core/dermoscopy-gate.ts';
 import { readMetadata } from '../core/classifier.ts';
 import { parseCsv } from './csv.ts';
-import { loadDataset, type Dataset } from './dataset.ts';
+import { loadDataset } from './dataset.ts';
 import { decodeImage } from './images.ts';
 import { parseHamMetadata } from './metadata.ts';
 import { fileLoadHandler } from './model-io.ts';
@@ -33,8 +33,6 @@ type OodPart = typeof OOD_PARTS[number];
 
 interface OodImage { file: string; source: string; part: OodPart }
 
-/** Share flagged (score below threshold), with counts. */
-export interface FlagRate { n: number; flagged: number; rate: number }
 
 export interface GateReport {
   format: 'dermlens-gate-v1';
@@ -58,12 +56,6 @@ export interface FitGateOptions {
   log?: (line: string) => void;
 }
 
-const rate = (scores: ArrayLike<number>, threshold: number): FlagRate => {
-  let flagged = 0;
-  for (let i = 0; i < scores.length; i++) if (scores[i] < threshold) flagged++;
-  return { n: scores.length, flagged, rate: scores.length ? flagged / scores.length : 0 };
-};
-
 /** The manifest of a non-dermoscopic image set (file, source, split). */
 export async function readOodManifest(oodDir: string): Promise<OodImage[]> {
   const path = join(oodDir, 'manifest.csv');
@@ -86,28 +78,24 @@ export async function readOodManifest(oodDir: string): Promise<OodImage[]> {
   });
 }
 
-/** Pooled features [n, f] of preprocessed pixel rows, in batches. */
-async function features(model: tf.LayersModel, pixels: Float32Array, size: number, n: number): Promise<Float32Array> {
+/**
+ * Pooled features [n, f] of n preprocessed images (`pixelsOf(i)`: image i's size*size*3 values), 64 at a
+ * time: only one batch of pixels is ever copied, not the whole training side.
+ */
+async function features(model: tf.LayersModel, size: number, n: number, pixelsOf: (i: number) => Float32Array): Promise<Float32Array> {
   const per = size * size * 3;
-  const chunks: Float32Array[] = [];
+  const dims = model.outputs[0].shape[1]!;
+  const out = new Float32Array(n * dims);
   for (let start = 0; start < n; start += 64) {
     const count = Math.min(64, n - start);
-    const f = tf.tidy(() => model.predict(tf.tensor4d(pixels.subarray(start * per, (start + count) * per), [count, size, size, 3])) as tf.Tensor2D);
-    chunks.push(await f.data() as Float32Array);
+    const batch = new Float32Array(count * per);
+    for (let r = 0; r < count; r++) batch.set(pixelsOf(start + r), r * per);
+    const f = tf.tidy(() => model.predict(tf.tensor4d(batch, [count, size, size, 3])) as tf.Tensor2D);
+    out.set(await f.data() as Float32Array, start * dims);
     f.dispose();
   }
-  const out = new Float32Array(chunks.reduce((a, c) => a + c.length, 0));
-  let offset = 0;
-  for (const c of chunks) { out.set(c, offset); offset += c.length; }
   return out;
 }
-
-const rows = (ds: Dataset, indices: readonly number[]): Float32Array => {
-  const per = ds.size * ds.size * 3;
-  const out = new Float32Array(indices.length * per);
-  indices.forEach((index, r) => out.set(ds.pixels.subarray(index * per, (index + 1) * per), r * per));
-  return out;
-};
 
 /**
  * Class-balanced L2-regularised logistic regression, full batch, Adam from zero weights: deterministic.
@@ -179,25 +167,17 @@ export async function fitGate({ runDir, oodDir, cacheDir, log = console.log }: F
     }
   }
   log(`non-dermoscopic images: ${OOD_PARTS.map((p) => `${p} ${ood[p].images.length}`).join(', ')}${skipped.length ? `; ${skipped.length} unreadable, skipped` : ''}`);
-  const concat = (parts: Float32Array[]) => {
-    const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
-    let o = 0;
-    for (const p of parts) { out.set(p, o); o += p.length; }
-    return out;
-  };
 
   const loaded = await loadClassifierOnly(shippedDir);
   const classifier = loaded.model;
   const featurizer = featureModel(classifier);
   const dims = featurizer.outputs[0].shape[1]!;
   try {
-    const f = async (pixels: Float32Array, n: number) => features(featurizer, pixels, config.size, n);
-    const ham = {
-      train: await f(rows(ds, idx.train), idx.train.length),
-      val: await f(rows(ds, idx.val), idx.val.length),
-      test: await f(rows(ds, idx.test), idx.test.length),
-    };
-    const oodFeatures = Object.fromEntries(await Promise.all(OOD_PARTS.map(async (p) => [p, await f(concat(ood[p].pixels), ood[p].images.length)] as const))) as Record<OodPart, Float32Array>;
+    const per = config.size * config.size * 3;
+    const hamFeatures = (indices: number[]) => features(featurizer, config.size, indices.length, (i) => ds.pixels.subarray(indices[i] * per, (indices[i] + 1) * per));
+    const ham = { train: await hamFeatures(idx.train), val: await hamFeatures(idx.val), test: await hamFeatures(idx.test) };
+    const oodFeatures = {} as Record<OodPart, Float32Array>;
+    for (const p of OOD_PARTS) oodFeatures[p] = await features(featurizer, config.size, ood[p].images.length, (i) => ood[p].pixels[i]);
 
     const x = new Float32Array(ham.train.length + oodFeatures.train.length);
     x.set(ham.train);
@@ -222,9 +202,9 @@ export async function fitGate({ runDir, oodDir, cacheDir, log = console.log }: F
     const threshold = thresholdForFlagRate(hamVal, GATE_VAL_FLAG_RATE);
     const hamTest = score(ham.test);
     const oodHeld = score(oodFeatures.heldout);
-    const hamPerClass = Object.fromEntries(CLASS_CODES.map((code, k) => [code, rate(hamTest.filter((_, i) => ds.items[idx.test[i]].label === k), threshold)]));
+    const hamPerClass = Object.fromEntries(CLASS_CODES.map((code, k) => [code, flagRate(hamTest.filter((_, i) => ds.items[idx.test[i]].label === k), threshold)]));
     const sources = [...new Set(ood.heldout.images.map((i) => i.source))].sort();
-    const oodPerSource = Object.fromEntries(sources.map((s) => [s, rate(oodHeld.filter((_, i) => ood.heldout.images[i].source === s), threshold)]));
+    const oodPerSource = Object.fromEntries(sources.map((s) => [s, flagRate(oodHeld.filter((_, i) => ood.heldout.images[i].source === s), threshold)]));
     const perSourceTrain: Record<string, number> = {};
     for (const i of ood.train.images) perSourceTrain[i.source] = (perSourceTrain[i.source] ?? 0) + 1;
 
@@ -235,8 +215,8 @@ export async function fitGate({ runDir, oodDir, cacheDir, log = console.log }: F
         + `each side weighing half, L2 ${l2}, ${steps} full-batch Adam steps on standardised features`,
       threshold, targetValFlagRate: GATE_VAL_FLAG_RATE, features: dims, featuresFrom: shippedDir,
       training: { dermoscopic: idx.train.length, notDermoscopic: ood.train.images.length, notDermoscopicPerSource: perSourceTrain, steps, l2 },
-      val: { ham: rate(hamVal, threshold), ood: rate(score(oodFeatures.val), threshold) },
-      test: { ham: rate(hamTest, threshold), hamPerClass, ood: rate(oodHeld, threshold), oodPerSource },
+      val: { ham: flagRate(hamVal, threshold), ood: flagRate(score(oodFeatures.val), threshold) },
+      test: { ham: flagRate(hamTest, threshold), hamPerClass, ood: flagRate(oodHeld, threshold), oodPerSource },
       skipped, oodDir,
     };
 
