@@ -1,32 +1,11 @@
 import { tf } from './tf.ts';
 import { CLASSES, CLASS_CODES, type ClassCode, type LesionGroup } from './labels.ts';
-import { PREPROCESS_VERSION, preprocess, type RgbaImage } from './preprocess.ts';
+import { preprocess, type RgbaImage } from './preprocess.ts';
 import { foldBatchNorm } from './fold-batchnorm.ts';
 import { dermoscopyVerdict, gateOutputIndex, type DermoscopyVerdict } from './dermoscopy-gate.ts';
+import { readMetadata, type ModelMetadata } from './model-metadata.ts';
 
-/** What the trainer stores in model.json's userDefinedMetadata.dermlens. */
-export interface ModelMetadata {
-  version: 1;
-  arch: string;
-  inputSize: number;
-  classes: ClassCode[];
-  /** Softmax temperature fitted on the validation split (1 = uncalibrated). */
-  temperature: number;
-  /** 'flip': average the prediction of the image and its mirror image. */
-  tta: 'none' | 'flip';
-  preprocess: string;
-  /**
-   * The melanoma operating point: a result raises a melanoma alert when P(mel) is at or above this
-   * (chosen on validation for high melanoma recall), even when another class is more likely.
-   * Null: no alert rule beyond the arg-max.
-   */
-  melanomaThreshold: number | null;
-  /**
-   * The out-of-scope gate's threshold (core/dermoscopy-gate.ts): an image whose P(dermoscopic) is below
-   * it is reported as "not a dermoscopic image". Null: the model has no gate.
-   */
-  dermoscopyThreshold?: number | null;
-}
+export { readMetadata, type ModelMetadata };
 
 export interface Prediction {
   code: ClassCode;
@@ -78,49 +57,6 @@ export function calibrate(p: tf.Tensor2D, mirrored: tf.Tensor2D | null, temperat
     if (temperature === 1) return tf.clone(mean);
     return tf.softmax(tf.div(tf.log(tf.maximum(mean, 1e-12)), temperature)) as tf.Tensor2D;
   });
-}
-
-/** Reads and checks the DermLens metadata; models without it (e.g. a plain Keras export) get defaults. */
-export function readMetadata(model: tf.LayersModel): ModelMetadata {
-  const shape = model.inputs[0].shape;
-  const inputSize = shape[1];
-  if (shape.length !== 4 || shape[3] !== 3 || !inputSize || shape[2] !== inputSize) {
-    throw new Error(`Model input must be [batch, size, size, 3], got [${shape.join(', ')}].`);
-  }
-  const classOutput = model.outputs.find((_, i) => i !== gateOutputIndex(model));
-  const outputUnits = classOutput?.shape[1];
-  if (outputUnits !== CLASS_CODES.length) {
-    throw new Error(`Model has ${outputUnits} outputs; DermLens needs ${CLASS_CODES.length} (${CLASS_CODES.join(', ')}).`);
-  }
-  const stored = (model.getUserDefinedMetadata() as { dermlens?: Partial<ModelMetadata> } | undefined)?.dermlens;
-  const metadata: ModelMetadata = {
-    version: 1,
-    arch: stored?.arch ?? model.name,
-    inputSize,
-    classes: stored?.classes ?? [...CLASS_CODES],
-    temperature: stored?.temperature ?? 1,
-    tta: stored?.tta ?? 'none',
-    preprocess: stored?.preprocess ?? PREPROCESS_VERSION,
-    melanomaThreshold: stored?.melanomaThreshold ?? null,
-    dermoscopyThreshold: stored?.dermoscopyThreshold ?? null,
-  };
-  const gate = gateOutputIndex(model);
-  if ((gate === null) !== (metadata.dermoscopyThreshold === null)) {
-    throw new Error(gate === null ? 'Model metadata has a dermoscopy threshold but the model has no dermoscopy gate.' : 'Model has a dermoscopy gate but no dermoscopyThreshold in its metadata.');
-  }
-  if (gate !== null && !(metadata.dermoscopyThreshold! > 0 && metadata.dermoscopyThreshold! < 1)) {
-    throw new Error(`Model dermoscopy threshold must be in (0, 1), got ${metadata.dermoscopyThreshold}.`);
-  }
-  if (metadata.classes.join() !== CLASS_CODES.join()) {
-    throw new Error(`Model classes [${metadata.classes.join(', ')}] differ from DermLens' [${CLASS_CODES.join(', ')}].`);
-  }
-  if (metadata.preprocess !== PREPROCESS_VERSION) {
-    throw new Error(`Model was trained with preprocessing "${metadata.preprocess}" but this code implements "${PREPROCESS_VERSION}".`);
-  }
-  const t = metadata.melanomaThreshold;
-  if (t !== null && !(t > 0 && t <= 1)) throw new Error(`Model melanoma threshold must be in (0, 1], got ${t}.`);
-  if (!(metadata.temperature > 0)) throw new Error(`Model temperature must be positive, got ${metadata.temperature}.`);
-  return metadata;
 }
 
 /** Rows of probabilities (CLASS_CODES order) -> predictions sorted from most to least likely. */

@@ -1,5 +1,5 @@
 // The one decision, and the one set of messages, on whether a file is an image DermLens reads. Both
-// the CLI (trainer/images.ts, sharp) and the extension (extension/shared/decode.ts, createImageBitmap)
+// the CLI (trainer/data/images.ts, sharp) and the extension (extension/shared/decode.ts, createImageBitmap)
 // call checkImageBytes before decoding and word a failed decode with IMAGE_REFUSALS.undecodable, so a
 // file gets the same answer, word for word, in both. README's "Accepted images" table lists the same.
 import { headerCutShort, isComplete, readImageSize, sniff, unsupportedBmpVariant, type ImageSize, type ImageType, type RefusedKind } from './image-format.ts';

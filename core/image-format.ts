@@ -2,7 +2,7 @@
 // extension or MIME type (servers mislabel, and an HTML error page served as "photo.jpg" must not
 // reach a decoder). Also the header's width and height and whether the file is complete, so that
 // core/image-check.ts can refuse a decompression bomb or a truncated download before anything is
-// decoded. Pure byte parsing, no DOM and no Node APIs: the CLI (trainer/images.ts) and the extension
+// decoded. Pure byte parsing, no DOM and no Node APIs: the CLI (trainer/data/images.ts) and the extension
 // (extension/shared/decode.ts) both call it, so they cannot disagree about a file.
 
 /** The formats both decoders read (sharp in Node, createImageBitmap in Chromium). */

@@ -4,8 +4,8 @@ import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { basename } from 'node:path';
-import { parseLabelsCsv } from '../trainer/metadata.ts';
-import { loadDataset } from '../trainer/dataset.ts';
+import { parseLabelsCsv } from '../trainer/data/metadata.ts';
+import { loadDataset } from '../trainer/data/dataset.ts';
 
 const [csvPath, imageDir, sizeArg, cacheDir] = process.argv.slice(2);
 if (!csvPath || !imageDir || !sizeArg || !cacheDir) {

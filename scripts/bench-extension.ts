@@ -22,7 +22,7 @@ import type { ElementHandle, Page } from 'puppeteer-core';
 import { CHROMIUM, launchWithExtension, stateLog, waitForDeepSelector, waitForFinalState, type ExtensionSession } from '../test/e2e/harness.ts';
 import { startFixtureServer, type FixtureServer } from '../test/e2e/fixture-server.ts';
 import { DIST, REPO_ROOT, ensureBuilt } from '../test/e2e/build.ts';
-import { median } from './median.ts';
+import { median } from '../trainer/evaluate/median.ts';
 import { clickInCard } from '../test/e2e/card-geometry.ts';
 
 const TARGETS = { coldMs: 1500, warmMs: 150, popupMs: 150, heatmapMs: 150, packedBytes: 5 * 1024 * 1024 };

@@ -18,7 +18,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { median } from './median.ts';
+import { median } from '../trainer/evaluate/median.ts';
 
 interface Row {
   backend: string; model: string; runs: number; medianMs: number; p90Ms: number; minMs: number; preprocessMedianMs: number;
@@ -30,11 +30,11 @@ const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.lengt
 
 async function child(backend: string, model: string, runs: number, imagePath: string | undefined, fold: boolean, warmup: number): Promise<Row> {
   const { tf } = await import('../core/tf.ts');
-  const { initBackend } = await import('../trainer/backend.ts');
+  const { initBackend } = await import('../trainer/backends/select.ts');
   const { fromModel, load } = await import('../core/classifier.ts');
   const { buildModel } = await import('../core/models.ts');
   const { preprocess } = await import('../core/preprocess.ts');
-  const { fileLoadHandler } = await import('../trainer/model-io.ts');
+  const { fileLoadHandler } = await import('../trainer/run/model-files.ts');
   const info = await initBackend(backend as 'wasm', { allowCpuForTraining: true, nativeFastPaths: true, log: null });
 
   const untrained = /^untrained:(\w+)@(\d+)$/.exec(model);
@@ -44,7 +44,7 @@ async function child(backend: string, model: string, runs: number, imagePath: st
     : await load(fileLoadHandler(model), options);
   let image;
   if (imagePath) {
-    const { decodeImage } = await import('../trainer/images.ts');
+    const { decodeImage } = await import('../trainer/data/images.ts');
     image = await decodeImage(imagePath);
   } else {
     // A typical dermoscopy photo size (HAM10000 is 600x450), deterministic content.

@@ -11,7 +11,7 @@ The networks mirror core/models.ts and core/mobilenet-v2.ts layer for layer: `se
 with BatchNorm, Flatten, Dense 512) and `mobilenetv2` as DermLens trains it, i.e. MobileNetV2 1.0 with
 BatchNorm folded into conv + bias (the published TFLite backbone has no BatchNorm left). The
 augmentation is Keras' preprocessing layers inside the training graph: flips, rotation, shift and zoom
-(and, for 'strong', brightness/contrast), the same kinds of work as trainer/augment.ts.
+(and, for 'strong', brightness/contrast), the same kinds of work as trainer/train/augment.ts.
 """
 import argparse
 import json
@@ -88,12 +88,12 @@ def seed_cnn(keras, size):
 
 
 def augmentation(keras, recipe):
-    """trainer/augment.ts' recipes as Keras preprocessing layers (active in training only)."""
+    """trainer/train/augment.ts' recipes as Keras preprocessing layers (active in training only)."""
     layers = keras.layers
     if recipe == "none":
         return []
     # original: rotation 10 deg, shift 0.1, zoom 0.1, fill nearest; strong: rotation 180 deg, zoom 0.2,
-    # fill reflect, colour jitter 0.15 (trainer/augment.ts ORIGINAL_AUGMENT / STRONG_AUGMENT).
+    # fill reflect, colour jitter 0.15 (trainer/train/augment.ts ORIGINAL_AUGMENT / STRONG_AUGMENT).
     strong = recipe == "strong"
     fill = "reflect" if strong else "nearest"
     out = [layers.RandomFlip("horizontal_and_vertical"), layers.RandomRotation(0.5 if strong else 10 / 360, fill_mode=fill),

@@ -1,4 +1,4 @@
-// Training-throughput benchmark: the trainer's own step (trainer/train.ts trainOneBatch: augmentation,
+// Training-throughput benchmark: the trainer's own step (trainer/train/step.ts trainOneBatch: augmentation,
 // learning rates, forward/backward, each parameter group's update) of a core/ model on synthetic data,
 // on every backend available here, and optionally Keras on the same network in the same run.
 // Prints median ms/batch and images/s after warm-up.
@@ -8,7 +8,7 @@
 //   npm run bench:train -- --arch mobilenetv2 --size 128 --augment strong --peer keras
 //
 // Backends: 'tensorflow-stock' (tfjs-node, stock tfjs kernels), 'tensorflow' (tfjs-node with the native
-// fast paths of trainer/native/), 'wasm' (SIMD, 1 thread, with trainer/wasm/ kernels). --peer keras runs
+// fast paths of trainer/backends/native/), 'wasm' (SIMD, 1 thread, with trainer/backends/wasm/ kernels). --peer keras runs
 // scripts/bench-train-keras.py (the same network in Keras) right after, and prints the ratio. Other
 // processes on the machine skew the numbers: the load average is printed alongside.
 import { parseArgs } from 'node:util';
@@ -18,10 +18,11 @@ import { fileURLToPath } from 'node:url';
 import { tf } from '../core/tf.ts';
 import { isArchitectureName, ARCHITECTURES } from '../core/models.ts';
 import { NUM_CLASSES } from '../core/labels.ts';
-import { initBackend, loadTfjsNode } from '../trainer/backend.ts';
-import { makeRng } from '../trainer/rng.ts';
-import { createStepper, trainOneBatch, DEFAULT_TRAIN_CONFIG, type Stepper, type TrainConfig } from '../trainer/train.ts';
-import { median } from './median.ts';
+import { initBackend, loadTfjsNode } from '../trainer/backends/select.ts';
+import { makeRng } from '../trainer/data/rng.ts';
+import { createStepper, trainOneBatch, type Stepper } from '../trainer/train/step.ts';
+import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../trainer/run/config.ts';
+import { median } from '../trainer/evaluate/median.ts';
 
 const VARIANTS = ['tensorflow-stock', 'tensorflow', 'wasm'] as const;
 type Variant = typeof VARIANTS[number];

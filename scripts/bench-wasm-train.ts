@@ -1,6 +1,6 @@
 // Training speed of the seed model on tfjs-backend-wasm (SIMD, 1 thread) with the first working set
 // of training kernels ('baseline': only the missing Conv2DBackpropFilter, as per-tap matmuls) against
-// the optimized set of trainer/wasm/. Batches of the variants alternate, so load from other processes
+// the optimized set of trainer/backends/wasm/. Batches of the variants alternate, so load from other processes
 // hits them alike; the median ms per batch of each (wall clock, and CPU time of this process, which
 // other load inflates less) is printed with its speed-up over the baseline.
 //
@@ -13,11 +13,11 @@ import { pathToFileURL } from 'node:url';
 import { tf } from '../core/tf.ts';
 import { buildModel } from '../core/models.ts';
 import { NUM_CLASSES } from '../core/labels.ts';
-import { useWasmBackendInNode } from '../trainer/wasm/node-setup.ts';
-import { median } from './median.ts';
+import { useWasmBackendInNode } from '../trainer/backends/wasm/node-setup.ts';
+import { median } from '../trainer/evaluate/median.ts';
 import {
   BASELINE_WASM_KERNELS, OPTIMIZED_WASM_KERNELS, registerWasmTrainingKernels, type WasmTrainingKernelOptions,
-} from '../trainer/wasm/register.ts';
+} from '../trainer/backends/wasm/register.ts';
 
 export interface WasmBenchVariant { name: string; kernels: WasmTrainingKernelOptions }
 

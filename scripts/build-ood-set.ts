@@ -17,8 +17,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import { makeRng, uniform } from '../trainer/rng.ts';
-import { decodeImage } from '../trainer/images.ts';
+import { makeRng, uniform } from '../trainer/data/rng.ts';
+import { decodeImage } from '../trainer/data/images.ts';
 import { decodeGimpPattern, realSources, type RealSource, type SourceFile } from './ood/sources.ts';
 import { renderScreenshots, screenshotPages } from './ood/screenshots.ts';
 import { syntheticImages } from './ood/synthetic.ts';

@@ -9,9 +9,9 @@ import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CLASS_CODES } from '../core/labels.ts';
 import { argmax } from '../core/metrics.ts';
-import { balancedAccuracyOf, bootstrapInterval } from '../trainer/bootstrap.ts';
-import { readLesionIds } from '../trainer/lesion-ids.ts';
-import { readJsonFile } from '../trainer/read-json.ts';
+import { balancedAccuracyOf, bootstrapInterval } from '../trainer/evaluate/bootstrap.ts';
+import { readLesionIds } from '../trainer/data/lesion-ids.ts';
+import { readJsonFile } from '../trainer/run/json.ts';
 
 process.on('uncaughtException', (e) => { console.error(`compare: ${e.message}`); process.exit(1); });
 

@@ -38,7 +38,7 @@ export async function computeFixtures() {
   const png = await sharp(Buffer.from(image.data.buffer), { raw: { width: image.width, height: image.height, channels: 4 } })
     .png({ compressionLevel: 9 })
     .toBuffer();
-  // The trainer's decode (trainer/images.ts): rotate, sRGB, RGBA, 8 bits.
+  // The trainer's decode (trainer/data/images.ts): rotate, sRGB, RGBA, 8 bits.
   const { data, info } = await sharp(png).rotate().toColourspace('srgb').ensureAlpha().raw({ depth: 'uchar' })
     .toBuffer({ resolveWithObject: true });
   const decoded = { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };

@@ -2,7 +2,7 @@
 // tables, charts, logos, dashboards, code, shop grids, chats, error pages), each varied by its seed,
 // rendered and screenshotted by Debian's Chromium at desktop, tablet and phone sizes.
 import puppeteer from 'puppeteer-core';
-import { makeRng, uniform } from '../../trainer/rng.ts';
+import { makeRng, uniform } from '../../trainer/data/rng.ts';
 
 type Rng = () => number;
 

@@ -2,7 +2,7 @@
 // shapes, and skin-like pictures that are not dermoscopy (plain skin tones, skin with texture or hair,
 // without a lesion). Each is drawn from its own seed, so a rebuild gives the same pixels.
 import sharp from 'sharp';
-import { makeRng, uniform } from '../../trainer/rng.ts';
+import { makeRng, uniform } from '../../trainer/data/rng.ts';
 
 export interface SyntheticImage {
   /** File name stem, e.g. 'gradient-012'. */

@@ -1,5 +1,5 @@
 // Decodes the uncompressed 24-bit BMPs among the backbone's check photos (test-only; the CLI's
-// image formats are trainer/images.ts').
+// image formats are trainer/data/images.ts').
 import type { RgbaImage } from '../../core/preprocess.ts';
 
 export function decodeBmp24(bytes: Uint8Array, name: string): RgbaImage {

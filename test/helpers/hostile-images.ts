@@ -103,7 +103,6 @@ export async function hostileCases(): Promise<HostileCase[]> {
   const animated = await sharp(Buffer.from(frames.data), { raw: { width: 160, height: 240, channels: 4, pageHeight: 120 } }).gif({ loop: 0, delay: [100, 100] }).toBuffer();
   const rotated = (format: 'jpeg' | 'png' | 'webp') => raw(wide)[format]().withMetadata({ orientation: 6 }).toBuffer();
   const tiff = await raw(lesion).tiff().toBuffer();
-  const size = { width: 160, height: 120 };
 
   const hugeWebp = Buffer.from(await raw(lesion).webp({ lossless: true }).toBuffer());
   const vp8x = Buffer.alloc(18);

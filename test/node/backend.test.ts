@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '../../core/tf.ts';
 import { buildModel } from '../../core/models.ts';
-import { initBackend, type BackendPreference } from '../../trainer/backend.ts';
+import { initBackend, type BackendPreference } from '../../trainer/backends/select.ts';
 import { tfjsNodeSkipReason } from './helpers/tfjs-node.ts';
 
 const nodeMissing = tfjsNodeSkipReason();

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { main } from '../../trainer/commands.ts';
+import { main } from '../../trainer/cli/commands.ts';
 import { encodePng } from '../e2e/fixtures/images.ts';
 import { generateLesion } from '../e2e/fixtures/lesion-image.ts';
 

@@ -10,10 +10,11 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import '@tensorflow/tfjs-backend-cpu';
 import { tf } from '../../core/tf.ts';
-import { initBackend } from '../../trainer/backend.ts';
-import { DEFAULT_TRAIN_CONFIG, train } from '../../trainer/train.ts';
-import { fitGate, GATE_FILE, type GateReport } from '../../trainer/fit-gate.ts';
-import { makeRng } from '../../trainer/rng.ts';
+import { initBackend } from '../../trainer/backends/select.ts';
+import { train } from '../../trainer/train/train.ts';
+import { DEFAULT_TRAIN_CONFIG } from '../../trainer/run/config.ts';
+import { fitGate, GATE_FILE, type GateReport } from '../../trainer/train/fit-gate.ts';
+import { makeRng } from '../../trainer/data/rng.ts';
 import { writeSyntheticHam, type SyntheticHam } from './helpers/synthetic-ham.ts';
 
 let root: string;

@@ -8,9 +8,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tf } from '../../core/tf.ts';
 import { buildMobileNetV2, copyMobileNetV2Backbone, backboneRescaling, initialiseBatchNormFromData, MNV2_LAYER } from '../../core/mobilenet-v2.ts';
-import { initBackend } from '../../trainer/backend.ts';
-import { convertTfliteFile, KNOWN_BACKBONES } from '../../trainer/backbone.ts';
-import { decodeImage } from '../../trainer/images.ts';
+import { initBackend } from '../../trainer/backends/select.ts';
+import { convertTfliteFile, KNOWN_BACKBONES } from '../../trainer/model/backbone.ts';
+import { decodeImage } from '../../trainer/data/images.ts';
 import { decodeBmp24 } from '../helpers/bmp.ts';
 import type { RgbaImage } from '../../core/preprocess.ts';
 

@@ -1,4 +1,4 @@
-// The tfjs-node fast paths (trainer/native/) must give the stock tfjs results: same outputs, gradients
+// The tfjs-node fast paths (trainer/backends/native/) must give the stock tfjs results: same outputs, gradients
 // and moving statistics within float32 noise, no leaked tensors, and no change at all on other backends.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,8 +10,8 @@ const skip = tfjsNodeSkipReason();
 if (skip) console.log(`# native fast-path tests skipped: ${skip}`);
 
 // Imported lazily: the tests below only run where tfjs-node is installed.
-const { initBackend } = await import('../../trainer/backend.ts');
-const { installNativeFastPaths, removeNativeFastPaths, ALL_NATIVE_FAST_PATHS } = await import('../../trainer/native/fast-kernels.ts');
+const { initBackend } = await import('../../trainer/backends/select.ts');
+const { installNativeFastPaths, removeNativeFastPaths, ALL_NATIVE_FAST_PATHS } = await import('../../trainer/backends/native/fast-kernels.ts');
 
 /** Covers every fast path: conv with fused relu, a separate ReLU layer, rank-4 and rank-2 batch norm, dense with fused relu. */
 function smallModel(): tf.LayersModel {

@@ -15,19 +15,21 @@ import { IMAGE_REFUSALS } from '../../core/image-check.ts';
 import { buildModel } from '../../core/models.ts';
 import { PREPROCESS_VERSION } from '../../core/preprocess.ts';
 import { parseModelCard } from '../../extension/shared/model-card.ts';
-import { initBackend } from '../../trainer/backend.ts';
-import { findCheckpoint, restoreCheckpoint } from '../../trainer/checkpoint.ts';
-import { main } from '../../trainer/commands.ts';
-import { loadDataset } from '../../trainer/dataset.ts';
-import { dermlensMetadata, exportModel } from '../../trainer/export-model.ts';
-import { meanNll } from '../../trainer/loss.ts';
-import { parseHamMetadata } from '../../trainer/metadata.ts';
-import { fileLoadHandler } from '../../trainer/model-io.ts';
-import { predictDataset } from '../../trainer/predict.ts';
-import { loadSplit, splitIndices } from '../../trainer/split.ts';
-import { DEFAULT_TRAIN_CONFIG, train, type TrainConfig, type TrainResult } from '../../trainer/train.ts';
-import { buildEnsemble } from '../../trainer/ensemble.ts';
-import { refitConfig } from '../../trainer/refit.ts';
+import { initBackend } from '../../trainer/backends/select.ts';
+import { findCheckpoint, restoreCheckpoint } from '../../trainer/train/checkpoint.ts';
+import { main } from '../../trainer/cli/commands.ts';
+import { loadDataset } from '../../trainer/data/dataset.ts';
+import { exportModel } from '../../trainer/model/export.ts';
+import { dermlensMetadata } from '../../core/model-metadata.ts';
+import { meanNll } from '../../trainer/evaluate/calibrate.ts';
+import { parseHamMetadata } from '../../trainer/data/metadata.ts';
+import { fileLoadHandler } from '../../trainer/run/model-files.ts';
+import { predictDataset } from '../../trainer/evaluate/predict.ts';
+import { loadSplit, splitIndices } from '../../trainer/data/split.ts';
+import { train, type TrainResult } from '../../trainer/train/train.ts';
+import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../../trainer/run/config.ts';
+import { buildEnsemble } from '../../trainer/evaluate/ensemble.ts';
+import { refitConfig } from '../../trainer/train/refit.ts';
 import { writeSyntheticHam, type SyntheticHam } from './helpers/synthetic-ham.ts';
 
 const METRIC_KEYS = ['n', 'accuracy', 'balancedAccuracy', 'macroF1', 'macroAuc', 'ece', 'perClass', 'confusion', 'classes'];
@@ -198,7 +200,7 @@ describe('dermlens train end to end (cpu backend)', { timeout: 900_000 }, () => 
   });
 
   test('ship: the model card is written from the run files, lists the candidates, and refuses a run that loses on validation', async () => {
-    const ship = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'scripts/make-model-card.ts', ...args], { encoding: 'utf8', timeout: 60_000 });
+    const ship = (...args: string[]) => spawnSync(process.execPath, ['bin/dermlens.js', 'ship', ...args], { encoding: 'utf8', timeout: 60_000 });
     const runB = join(root, 'runB');
     const out = join(root, 'shipped');
     const ok = ship('--run', runA, '--baseline', runB, '--candidate', runB, '--out', out);
@@ -231,7 +233,7 @@ describe('dermlens train end to end (cpu backend)', { timeout: 900_000 }, () => 
     assert.match(await readFile(join(out, 'MODEL_CARD.md'), 'utf8'), /\| Single-image classify .*no reference model measured\) \| yes \| \d+\.\d ms \(median of 3 bench:infer runs/);
     const otherModel = ship('--run', runB, '--baseline', runB, '--out', join(root, 'not-shipped'), '--latency', benchFile);
     assert.equal(otherModel.status, 1);
-    assert.match(otherModel.stderr, /^ship: .* has no wasm rows for .*runB/);
+    assert.match(otherModel.stderr, /^dermlens: .* has no wasm rows for .*runB/);
 
     // Two models measured alternately in one bench:infer run: the target is the ratio to the one shipped before.
     const pair = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/bench-infer.ts', '--model', join(runA, 'best'), '--model', join(runB, 'best'),
@@ -286,7 +288,7 @@ describe('dermlens train end to end (cpu backend)', { timeout: 900_000 }, () => 
     await writeFile(join(runC, 'metrics-detail.json'), JSON.stringify(detail));
     const refused = ship('--run', runA, '--baseline', runB, '--candidate', runC, '--out', join(root, 'not-shipped'));
     assert.equal(refused.status, 1);
-    assert.match(refused.stderr, /^ship: runC has the higher validation balanced accuracy/);
+    assert.match(refused.stderr, /^dermlens: runC has the higher validation balanced accuracy/);
     assert.doesNotMatch(refused.stderr, /\n\s+at /, 'no stack trace');
     assert.equal((await readdir(root)).includes('not-shipped'), false, 'nothing written');
 
@@ -345,7 +347,7 @@ describe('dermlens train end to end (cpu backend)', { timeout: 900_000 }, () => 
 
     // Ship: the card describes the members' shared recipe, their seeds and how to reproduce all of it.
     const out = join(root, 'shipped-ensemble');
-    const shipped = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/make-model-card.ts', '--run', ens, '--baseline', join(root, 'runB'), '--out', out], { encoding: 'utf8', timeout: 60_000 });
+    const shipped = spawnSync(process.execPath, ['bin/dermlens.js', 'ship', '--run', ens, '--baseline', join(root, 'runB'), '--out', out], { encoding: 'utf8', timeout: 60_000 });
     assert.equal(shipped.status, 0, shipped.stderr);
     const card = JSON.parse(await readFile(join(out, 'model-card.json'), 'utf8'));
     parseModelCard(card);
@@ -462,7 +464,7 @@ describe('dermlens train end to end (cpu backend)', { timeout: 900_000 }, () => 
 
     // Ship: listed with the reference's validation numbers (a tie, so it may ship in its place), labelled.
     const out = join(root, 'shipped-refit');
-    const shipped = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/make-model-card.ts', '--run', refitDir, '--baseline', join(root, 'runB'), '--candidate', runA, '--out', out], { encoding: 'utf8', timeout: 60_000 });
+    const shipped = spawnSync(process.execPath, ['bin/dermlens.js', 'ship', '--run', refitDir, '--baseline', join(root, 'runB'), '--candidate', runA, '--out', out], { encoding: 'utf8', timeout: 60_000 });
     assert.equal(shipped.status, 0, shipped.stderr);
     const card = await readJson(join(out, 'model-card.json'));
     parseModelCard(card);

@@ -10,11 +10,13 @@ import { join } from 'node:path';
 import '@tensorflow/tfjs-backend-cpu';
 import { tf } from '../../core/tf.ts';
 import { buildMobileNetV2, mobilenetV2BlockOf } from '../../core/mobilenet-v2.ts';
-import { initBackend } from '../../trainer/backend.ts';
-import { BACKBONE_INFO, type BackboneInfo } from '../../trainer/backbone.ts';
-import { findCheckpoint, restoreModelWeights } from '../../trainer/checkpoint.ts';
-import { fileLoadHandler, fileSaveHandler } from '../../trainer/model-io.ts';
-import { DEFAULT_TRAIN_CONFIG, paramGroups, train, type TrainConfig } from '../../trainer/train.ts';
+import { initBackend } from '../../trainer/backends/select.ts';
+import { BACKBONE_INFO, type BackboneInfo } from '../../trainer/model/backbone.ts';
+import { findCheckpoint, restoreModelWeights } from '../../trainer/train/checkpoint.ts';
+import { fileLoadHandler, fileSaveHandler } from '../../trainer/run/model-files.ts';
+import { train } from '../../trainer/train/train.ts';
+import { paramGroups } from '../../trainer/train/step.ts';
+import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../../trainer/run/config.ts';
 import { writeSyntheticHam, type SyntheticHam } from './helpers/synthetic-ham.ts';
 
 let root: string;

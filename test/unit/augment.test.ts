@@ -5,7 +5,7 @@ import { tf } from '../../core/tf.ts';
 import {
   applyAugment, augmentBatch, IDENTITY_PARAMS, makeRng, ORIGINAL_AUGMENT, sampleAugmentParams, STRONG_AUGMENT,
   type AugmentOptions, type ImageAugmentParams,
-} from '../../trainer/augment.ts';
+} from '../../trainer/train/augment.ts';
 
 before(async () => { await tf.setBackend('cpu'); });
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { balancedAccuracyOf, bootstrapInterval } from '../../trainer/bootstrap.ts';
+import { balancedAccuracyOf, bootstrapInterval } from '../../trainer/evaluate/bootstrap.ts';
 
 test('balanced accuracy on chosen rows', () => {
   const labels = [0, 0, 1, 1, 1, 2];

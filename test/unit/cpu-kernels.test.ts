@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import '@tensorflow/tfjs-backend-cpu';
 import { tf } from '../../core/tf.ts';
-import { installFastCpuKernels } from '../../trainer/cpu-kernels.ts';
+import { installFastCpuKernels } from '../../trainer/backends/cpu-kernels.ts';
 
 test('fast cpu Conv2DBackpropFilter equals the stock kernel (strides, paddings, odd shapes)', async () => {
   await tf.setBackend('cpu');

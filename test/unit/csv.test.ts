@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseCsv } from '../../trainer/csv.ts';
+import { parseCsv } from '../../trainer/data/csv.ts';
 
 const fields = (text: string) => parseCsv(text, 'x.csv').map((r) => r.fields);
 const lines = (text: string) => parseCsv(text, 'x.csv').map((r) => r.line);

@@ -9,9 +9,9 @@ import '@tensorflow/tfjs-backend-cpu';
 import { tf } from '../../core/tf.ts';
 import { NUM_CLASSES } from '../../core/labels.ts';
 import { preprocess } from '../../core/preprocess.ts';
-import { loadDataset, toTensors, type Dataset } from '../../trainer/dataset.ts';
-import { decodeImage } from '../../trainer/images.ts';
-import type { LabelledImage } from '../../trainer/metadata.ts';
+import { loadDataset, toTensors, type Dataset } from '../../trainer/data/dataset.ts';
+import { decodeImage } from '../../trainer/data/images.ts';
+import type { LabelledImage } from '../../trainer/data/metadata.ts';
 
 before(async () => { await tf.setBackend('cpu'); });
 

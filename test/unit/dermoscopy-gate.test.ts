@@ -1,4 +1,4 @@
-// The dermoscopy gate (core/dermoscopy-gate.ts, trainer/fit-gate.ts): a second output of the same
+// The dermoscopy gate (core/dermoscopy-gate.ts, trainer/train/fit-gate.ts): a second output of the same
 // forward pass, read by the classifier with the threshold from the metadata; its logistic regression
 // separates separable features and its threshold flags the share it was chosen for.
 import { test, before } from 'node:test';
@@ -8,9 +8,9 @@ import { tf } from '../../core/tf.ts';
 import { buildModel } from '../../core/models.ts';
 import { attachGate, featureModel, gateOutputIndex, GATE_LAYER } from '../../core/dermoscopy-gate.ts';
 import { fromModel, predictProbabilities, predictWithGate } from '../../core/classifier.ts';
-import { dermlensMetadata } from '../../trainer/export-model.ts';
-import { fitLogistic, thresholdForFlagRate } from '../../trainer/fit-gate.ts';
-import { makeRng } from '../../trainer/rng.ts';
+import { dermlensMetadata } from '../../core/model-metadata.ts';
+import { fitLogistic, thresholdForFlagRate } from '../../trainer/train/fit-gate.ts';
+import { makeRng } from '../../trainer/data/rng.ts';
 
 before(async () => { await tf.setBackend('cpu'); });
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import '@tensorflow/tfjs-backend-cpu';
 import { tf } from '../../core/tf.ts';
 import { buildModel } from '../../core/models.ts';
-import { copyWeights, emaDecayAt, updateAverage } from '../../trainer/ema.ts';
+import { copyWeights, emaDecayAt, updateAverage } from '../../trainer/train/ema.ts';
 
 before(async () => { await tf.setBackend('cpu'); });
 

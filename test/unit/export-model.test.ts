@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import '@tensorflow/tfjs-backend-cpu';
 import { tf } from '../../core/tf.ts';
-import { float32ToFloat16Bits, quantizeWeights } from '../../trainer/export-model.ts';
+import { float32ToFloat16Bits, quantizeWeights } from '../../trainer/model/export.ts';
 
 await tf.setBackend('cpu');
 

@@ -4,7 +4,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { tf } from '../../core/tf.ts';
 import { buildModel } from '../../core/models.ts';
 import { foldBatchNorm } from '../../core/fold-batchnorm.ts';
-import { makeRng } from '../../trainer/rng.ts';
+import { makeRng } from '../../trainer/data/rng.ts';
 
 before(async () => { await tf.setBackend('cpu'); });
 

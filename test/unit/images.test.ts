@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { IMAGE_REFUSALS, MAX_IMAGE_BYTES } from '../../core/image-check.ts';
-import { decodeImage, findImages, ImageDecodeError } from '../../trainer/images.ts';
+import { decodeImage, findImages, ImageDecodeError } from '../../trainer/data/images.ts';
 import { encodeBmp } from '../helpers/hostile-images.ts';
 
 async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { median } from '../../scripts/median.ts';
+import { median } from '../../trainer/evaluate/median.ts';
 
 test('median: middle value, mean of the middle two for an even count, input left unsorted', () => {
   const values = [18.2, 13.9, 14.1];

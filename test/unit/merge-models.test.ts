@@ -4,7 +4,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { tf } from '../../core/tf.ts';
 import { buildModel } from '../../core/models.ts';
 import { foldBatchNorm } from '../../core/fold-batchnorm.ts';
-import { ENSEMBLE_OUTPUT, mergeModels } from '../../trainer/merge-models.ts';
+import { ENSEMBLE_OUTPUT, mergeModels } from '../../trainer/model/merge.ts';
 
 before(async () => { await tf.setBackend('cpu'); });
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CLASS_CODES } from '../../core/labels.ts';
-import { parseHamMetadata, parseLabelsCsv } from '../../trainer/metadata.ts';
+import { parseHamMetadata, parseLabelsCsv } from '../../trainer/data/metadata.ts';
 
 const HAM_HEADER = 'lesion_id,image_id,dx,dx_type,age,sex,localization';
 const label = (code: string) => CLASS_CODES.indexOf(code as (typeof CLASS_CODES)[number]);

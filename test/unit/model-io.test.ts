@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import '@tensorflow/tfjs-backend-cpu';
 import { tf } from '../../core/tf.ts';
-import { expectedWeightBytes, fileLoadHandler, fileSaveHandler } from '../../trainer/model-io.ts';
+import { expectedWeightBytes, fileLoadHandler, fileSaveHandler } from '../../trainer/run/model-files.ts';
 
 before(async () => { await tf.setBackend('cpu'); });
 

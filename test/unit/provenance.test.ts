@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { appendProvenance, currentProvenance, readProvenance } from '../../trainer/provenance.ts';
+import { appendProvenance, currentProvenance, readProvenance } from '../../trainer/run/provenance.ts';
 
 test('provenance: each start appends the trainer commit; a run without the file reads as empty', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'dermlens-prov-'));

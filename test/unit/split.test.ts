@@ -4,9 +4,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NUM_CLASSES, CLASS_CODES } from '../../core/labels.ts';
-import type { LabelledImage } from '../../trainer/metadata.ts';
-import { makeRng } from '../../trainer/rng.ts';
-import { countSplit, loadSplit, saveSplit, splitByLesion, splitIndices, SIDES } from '../../trainer/split.ts';
+import type { LabelledImage } from '../../trainer/data/metadata.ts';
+import { makeRng } from '../../trainer/data/rng.ts';
+import { countSplit, loadSplit, saveSplit, splitByLesion, splitIndices, SIDES } from '../../trainer/data/split.ts';
 
 /** A HAM-like synthetic set: per class a number of lesions with 1..maxPerLesion images each. */
 function syntheticItems(lesionsPerClass: number[], maxPerLesion: number, seed: number): LabelledImage[] {

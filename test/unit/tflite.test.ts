@@ -7,7 +7,7 @@ import { tf } from '../../core/tf.ts';
 import { BuiltinOperator as Op, TfliteFormatError, dequantize, readTflite } from '../../core/tflite-reader.ts';
 import { UnsupportedTfliteError, tfliteToLayers } from '../../core/tflite-to-layers.ts';
 import { buildTflite, int32Bytes, quantizeBytes, type GraphSpec } from '../helpers/tflite-builder.ts';
-import { makeRng } from '../../trainer/rng.ts';
+import { makeRng } from '../../trainer/data/rng.ts';
 
 before(async () => { await tf.setBackend('cpu'); });
 

@@ -2,12 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import '@tensorflow/tfjs-backend-cpu';
 import { tf } from '../../core/tf.ts';
-import { applyTemperature, fitTemperature, nllAtTemperature } from '../../trainer/calibrate.ts';
-import { balancedClassWeights, meanNll, weightedCrossEntropy } from '../../trainer/loss.ts';
-import { learningRateAt } from '../../trainer/schedule.ts';
-import { DEFAULT_TRAIN_CONFIG, resumeConflict, splitSeedOf, validateConfig, type TrainConfig } from '../../trainer/train-config.ts';
-import { epochOrder, mixSeed } from '../../trainer/train.ts';
-import { makeRng } from '../../trainer/rng.ts';
+import { applyTemperature, fitTemperature, nllAtTemperature } from '../../trainer/evaluate/calibrate.ts';
+import { balancedClassWeights, weightedCrossEntropy } from '../../trainer/train/loss.ts';
+import { meanNll } from '../../trainer/evaluate/calibrate.ts';
+import { learningRateAt } from '../../trainer/train/schedule.ts';
+import { DEFAULT_TRAIN_CONFIG, resumeConflict, splitSeedOf, validateConfig, type TrainConfig } from '../../trainer/run/config.ts';
+import { epochOrder } from '../../trainer/train/step.ts';
+import { mixSeed } from '../../trainer/data/rng.ts';
+import { makeRng } from '../../trainer/data/rng.ts';
 
 await tf.setBackend('cpu');
 

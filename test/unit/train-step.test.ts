@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import '@tensorflow/tfjs-backend-cpu';
 import { tf } from '../../core/tf.ts';
-import { reseedDropout, trainStep } from '../../trainer/train.ts';
+import { reseedDropout, trainStep } from '../../trainer/train/step.ts';
 
 await tf.setBackend('cpu');
 

@@ -1,17 +1,17 @@
-// The wasm training kernels (trainer/wasm/) against the cpu backend's kernels: same inputs, both
+// The wasm training kernels (trainer/backends/wasm/) against the cpu backend's kernels: same inputs, both
 // backends, relative error (max |wasm - cpu| / max |cpu|) at most 1e-4, and no leaked tensors.
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import '@tensorflow/tfjs-backend-cpu';
 import { tf } from '../../core/tf.ts';
 import { buildModel } from '../../core/models.ts';
-import { useWasmBackendInNode } from '../../trainer/wasm/node-setup.ts';
+import { useWasmBackendInNode } from '../../trainer/backends/wasm/node-setup.ts';
 import {
   activeWasmTrainingKernels, BASELINE_WASM_KERNELS, OPTIMIZED_WASM_KERNELS, registerWasmTrainingKernels,
   type WasmTrainingKernelOptions,
-} from '../../trainer/wasm/register.ts';
-import { backpropFilterByConv, backpropFilterByShiftedWindows } from '../../trainer/wasm/conv2d-backprop-filter.ts';
-import { makeRng } from '../../trainer/rng.ts';
+} from '../../trainer/backends/wasm/register.ts';
+import { backpropFilterByConv, backpropFilterByShiftedWindows } from '../../trainer/backends/wasm/conv2d-backprop-filter.ts';
+import { makeRng } from '../../trainer/data/rng.ts';
 
 const TOLERANCE = 1e-4;
 

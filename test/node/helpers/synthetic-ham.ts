@@ -6,7 +6,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { CLASS_CODES } from '../../../core/labels.ts';
-import { makeRng } from '../../../trainer/rng.ts';
+import { makeRng } from '../../../trainer/data/rng.ts';
 
 /** One base colour per class (RGB 0-255), far apart so classes are separable at any size. */
 const COLOURS: Array<[number, number, number]> = [

@@ -1,0 +1,125 @@
+// `dermlens ensemble`: turns finished training runs on one split into a run folder whose best/ model
+// averages their probabilities (trainer/model/merge.ts), calibrated and evaluated exactly as a
+// training run's final model is (finalEvaluation: temperature, flip mode and melanoma threshold chosen
+// on validation, test evaluated once). The folder has the files a training run ends with (config.json,
+// split.json, best/, metrics*.json, predictions.json, report.html, provenance.json) except history and
+// checkpoints, so `dermlens report`, `npm run ship` and the extension take it like any run.
+import { copyFile, mkdir, readFile, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { tf } from '../../core/tf.ts';
+import { dermlensMetadata } from '../../core/model-metadata.ts';
+import { exportModel } from '../model/export.ts';
+import type { Quantization } from '../run/config.ts';
+import { mergeModels } from '../model/merge.ts';
+import { loadHeldOut } from '../data/held-out.ts';
+import { readJsonFile } from '../run/json.ts';
+import { fileLoadHandler } from '../run/model-files.ts';
+import { appendProvenance, currentProvenance } from '../run/provenance.ts';
+import { writeRunReport } from './run-report.ts';
+import { loadSplit, sameSides, type SavedSplit } from '../data/split.ts';
+import type { TrainConfig } from '../run/config.ts';
+import { finalEvaluation, type FinalEvaluation } from './final-evaluation.ts';
+import { writeJsonAtomic } from '../run/json.ts';
+
+/** config.json of an ensemble run. */
+export interface EnsembleConfig {
+  kind: 'ensemble';
+  /** The member training runs (absolute folders), in the order their networks are merged. */
+  members: string[];
+  dataDir: string;
+  outDir: string;
+  /** The members' architecture(s), e.g. "compact" or "compact+seed". */
+  arch: string;
+  size: number;
+  /** Also evaluate with flip averaging, and keep it if it helps on val. */
+  tta: boolean;
+  quantize: Quantization;
+  /** The shared split's seed and fractions (from its split.json). */
+  seed: number;
+  valFraction: number;
+  testFraction: number;
+}
+
+export interface EnsembleRequest {
+  members: string[];
+  outDir: string;
+  tta: boolean;
+  quantize: Quantization;
+  /** Dataset folder; default: the first member's. */
+  dataDir?: string;
+}
+
+/** Checks that every member is a finished run on one split at one input size; returns their configs and the split. */
+async function readMembers(dirs: string[]): Promise<{ configs: TrainConfig[]; split: SavedSplit }> {
+  if (dirs.length < 2) throw new Error(`an ensemble needs at least two member runs (--member <run> twice or more), got ${dirs.length}`);
+  if (new Set(dirs).size !== dirs.length) throw new Error('a member run is listed twice: averaging a network with itself only weights it more');
+  const configs: TrainConfig[] = [];
+  let split: SavedSplit | undefined;
+  for (const dir of dirs) {
+    const config = await readJsonFile<TrainConfig>(join(dir, 'config.json'), `member ${dir}`);
+    await readJsonFile(join(dir, 'metrics-detail.json'), `member ${dir} has not finished training`);
+    await stat(join(dir, 'best', 'model.json')).catch(() => { throw new Error(`member ${dir} has no best/model.json`); });
+    const memberSplit = await loadSplit(join(dir, 'split.json'));
+    if (split && !sameSides(split, memberSplit)) {
+      throw new Error(`member ${dir} was trained on a different split than ${dirs[0]}; members must share one split (train them with the same --split-seed)`);
+    }
+    if (configs.length && config.size !== configs[0].size) {
+      throw new Error(`member ${dir} takes ${config.size} px, ${dirs[0]} takes ${configs[0].size} px: members must share the input size`);
+    }
+    split ??= memberSplit;
+    configs.push(config);
+  }
+  return { configs, split: split! };
+}
+
+export async function buildEnsemble(request: EnsembleRequest, options: { cacheDir?: string; backend?: string; log?: (line: string) => void } = {}): Promise<{ config: EnsembleConfig; final: FinalEvaluation }> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const members = request.members.map((m) => resolve(m));
+  const outDir = resolve(request.outDir);
+  if (members.includes(outDir)) throw new Error(`--out ${outDir} is one of the members`);
+  const { configs, split } = await readMembers(members);
+  // An ensemble that was interrupted before its evaluation finished is simply made again; a finished
+  // one, or a training run, is never overwritten.
+  const existing = await readFile(join(outDir, 'config.json'), 'utf8').then((t) => JSON.parse(t) as { kind?: string }, () => null);
+  if (existing && (existing.kind !== 'ensemble' || await stat(join(outDir, 'metrics-detail.json')).then(() => true, () => false))) {
+    throw new Error(`${outDir} already holds a ${existing.kind === 'ensemble' ? 'finished ensemble' : 'run'}; choose another --out`);
+  }
+  const dataDir = resolve(request.dataDir ?? configs[0].dataDir);
+  const config: EnsembleConfig = {
+    kind: 'ensemble', members, dataDir, outDir, arch: [...new Set(configs.map((c) => c.arch))].join('+'), size: configs[0].size,
+    tta: request.tta, quantize: request.quantize, seed: split.seed, valFraction: split.valFraction, testFraction: split.testFraction,
+  };
+  /** The model's metadata name for it (the config keeps the members' architecture, as a training run's does). */
+  const modelArch = `ensemble of ${members.length} ${config.arch}`;
+
+  // Merge first: a member that cannot be merged fails before anything is written.
+  const loaded = await Promise.all(members.map((m) => tf.loadLayersModel(fileLoadHandler(join(m, 'best', 'model.json')))));
+  let merged: tf.LayersModel;
+  try {
+    merged = await mergeModels(loaded, `ensemble${members.length}`);
+  } finally {
+    for (const m of loaded) m.dispose();
+  }
+  try {
+    await mkdir(outDir, { recursive: true });
+    await writeJsonAtomic(join(outDir, 'config.json'), config);
+    await copyFile(join(members[0], 'split.json'), join(outDir, 'split.json'));
+    await appendProvenance(outDir, currentProvenance(false));
+    await exportModel(merged, join(outDir, 'best'), dermlensMetadata({ arch: modelArch, inputSize: config.size }));
+  } finally {
+    merged.dispose();
+  }
+  log(`merged ${members.length} networks (${members.join(', ')}) into ${join(outDir, 'best')}`);
+
+  // Only validation and test images are needed: the members are trained already.
+  const { ds, idx } = await loadHeldOut(dataDir, split, config.size, options.cacheDir);
+  if (ds.skipped.length) log(`skipped ${ds.skipped.length} unreadable image(s): ${ds.skipped.slice(0, 5).map((x) => `${x.imageId} (${x.reason})`).join(', ')}${ds.skipped.length > 5 ? ', ...' : ''}`);
+  for (const side of ['val', 'test'] as const) {
+    if (idx[side].length === 0) throw new Error(`the ${side} split has no loadable images in ${dataDir}`);
+  }
+  const labelOf = (i: number) => ds.items[i].label;
+  const final = await finalEvaluation({ ...config, arch: modelArch }, ds, idx,
+    idx.val.map(labelOf), idx.test.map(labelOf), options, log);
+  log(`report: ${await writeRunReport(outDir, { backend: options.backend })}`);
+  return { config, final };
+}

@@ -1,0 +1,110 @@
+// `dermlens evaluate`: scores a saved model on a labelled image folder, with the model's own
+// inference settings (temperature, TTA) unless --tta overrides, and formats the metrics as a table.
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { tf } from '../../core/tf.ts';
+import { readMetadata, type ModelMetadata } from '../../core/classifier.ts';
+
+import { CLASS_CODES } from '../../core/labels.ts';
+import { flagRate, type FlagRate } from '../../core/dermoscopy-gate.ts';
+import { computeMetrics, type Metrics } from '../../core/metrics.ts';
+import { loadDataset } from '../data/dataset.ts';
+import { parseLabelsCsv } from '../data/metadata.ts';
+import { fileLoadHandler, MODEL_JSON } from '../run/model-files.ts';
+import { predictDatasetWithGate } from './predict.ts';
+
+/** A model folder or a model.json path -> the model.json path. */
+export async function resolveModelJson(pathOrDir: string): Promise<string> {
+  const st = await stat(pathOrDir).catch(() => null);
+  if (!st) throw new Error(`model not found: ${pathOrDir}`);
+  const file = st.isDirectory() ? join(pathOrDir, MODEL_JSON) : pathOrDir;
+  if (!(await stat(file).catch(() => null))?.isFile()) throw new Error(`model not found: ${file} does not exist`);
+  return file;
+}
+
+export async function loadModelFile(pathOrDir: string): Promise<{ model: tf.LayersModel; metadata: ModelMetadata; path: string }> {
+  const path = await resolveModelJson(pathOrDir);
+  const model = await tf.loadLayersModel(fileLoadHandler(path));
+  try {
+    return { model, metadata: readMetadata(model), path };
+  } catch (err) {
+    model.dispose();
+    throw new Error(`${path}: ${(err as Error).message}`);
+  }
+}
+
+export interface EvaluateOptions {
+  model: string;
+  imageDir: string;
+  labelsPath: string;
+  /** true: average with the mirror image; false: never; undefined: as the model's metadata says. */
+  tta?: boolean;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface EvaluateResult {
+  metrics: Metrics;
+  skipped: { imageId: string; reason: string }[];
+  inference: { temperature: number; tta: 'none' | 'flip' };
+  modelPath: string;
+  metadata: ModelMetadata;
+  /** With the dermoscopy gate: the images it flags as not dermoscopic, overall and per true class. */
+  gate: (FlagRate & { threshold: number; perClass: Record<string, FlagRate> }) | null;
+}
+
+export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluateResult> {
+  let text: string;
+  try {
+    text = await readFile(opts.labelsPath, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new Error(code === 'ENOENT' ? `labels file not found: ${opts.labelsPath}` : `cannot read ${opts.labelsPath}: ${(err as Error).message}`);
+  }
+  const images = parseLabelsCsv(text, opts.labelsPath);
+  const { model, metadata, path } = await loadModelFile(opts.model);
+  try {
+    const ds = await loadDataset({ images, imageDir: opts.imageDir, size: metadata.inputSize, onProgress: opts.onProgress });
+    if (ds.items.length === 0) throw new Error(`none of the ${images.length} images in ${opts.labelsPath} could be loaded from ${opts.imageDir}`);
+    const inference = { temperature: metadata.temperature, tta: opts.tta === undefined ? metadata.tta : opts.tta ? 'flip' as const : 'none' as const };
+    const { probabilities: probs, dermoscopy } = await predictDatasetWithGate(model, ds, ds.items.map((_, i) => i), inference);
+    const labels = ds.items.map((it) => it.label);
+    const threshold = metadata.dermoscopyThreshold ?? null;
+    const gate = dermoscopy && threshold !== null ? {
+      threshold, ...flagRate(dermoscopy, threshold),
+      perClass: Object.fromEntries(CLASS_CODES.map((code, k) => [code, flagRate(dermoscopy.filter((_, i) => labels[i] === k), threshold)])),
+    } : null;
+    return { metrics: computeMetrics(labels, probs), skipped: ds.skipped, inference, modelPath: path, metadata, gate };
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Exactly the keys `evaluate --json` and metrics.json carry, in a fixed order. */
+export function metricsJson(m: Metrics): Metrics {
+  return {
+    n: m.n, accuracy: m.accuracy, balancedAccuracy: m.balancedAccuracy, macroF1: m.macroF1, macroAuc: m.macroAuc,
+    ece: m.ece, perClass: m.perClass, confusion: m.confusion, classes: m.classes,
+  };
+}
+
+const fmt = (v: number | null, digits = 3) => (v === null || Number.isNaN(v) ? 'n/a' : v.toFixed(digits));
+
+/** A readable multi-line report: per-class table, summary line, confusion matrix. */
+export function formatMetrics(m: Metrics): string {
+  const lines: string[] = [];
+  const pad = (s: string, n: number) => s.padStart(n);
+  lines.push(`${'class'.padEnd(7)}${pad('precision', 10)}${pad('recall', 8)}${pad('F1', 7)}${pad('AUC', 7)}${pad('support', 9)}`);
+  for (const code of m.classes) {
+    const c = m.perClass[code];
+    lines.push(`${code.padEnd(7)}${pad(fmt(c.precision), 10)}${pad(fmt(c.recall), 8)}${pad(fmt(c.f1), 7)}${pad(fmt(c.auc), 7)}${pad(String(c.support), 9)}`);
+  }
+  lines.push('');
+  lines.push(`images ${m.n}   accuracy ${fmt(m.accuracy)}   balanced accuracy ${fmt(m.balancedAccuracy)}   macro F1 ${fmt(m.macroF1)}   macro AUC ${fmt(m.macroAuc)}   ECE ${fmt(m.ece)}`);
+  lines.push('');
+  lines.push('confusion matrix (rows: true class, columns: predicted)');
+  const width = Math.max(6, ...m.confusion.flat().map((v) => String(v).length + 1));
+  lines.push(`${''.padEnd(7)}${m.classes.map((c) => pad(c, width)).join('')}`);
+  m.confusion.forEach((row, i) => lines.push(`${m.classes[i].padEnd(7)}${row.map((v) => pad(String(v), width)).join('')}`));
+  return lines.join('\n');
+}
+
