@@ -7,7 +7,7 @@ import {
   CAMERA_CONSTRAINTS, CAMERA_MESSAGES, classifyCameraError, queryCameraPermission, stopStream, type CameraFailure,
 } from '../shared/camera.ts';
 import { errorMessage } from '../shared/messages.ts';
-import type { PickedImage } from './image-upload.ts';
+import type { PickedImage } from './dermlens-image-upload.ts';
 
 export type CameraState = 'idle' | 'starting' | 'needs-permission' | 'live' | CameraFailure;
 
