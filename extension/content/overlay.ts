@@ -5,7 +5,8 @@
 // reveal nothing beyond what the card shows. Also reads images the extension's origin cannot fetch
 // (blob: URLs, which belong to this page, and same-origin or CORS-enabled images).
 // Runs in the content script's isolated world, where window.customElements is null, so the card is the
-// lit template of components/card-view.ts rendered with render(), not a custom element.
+// lit template of components/card-view.ts rendered with render() into a plain <dermlens-page-card>
+// wrapper that is never defined as an element (the popup's <dermlens-card> custom element is another thing).
 import { adoptStyles, html, render } from 'lit';
 import { cardStyles, cardTemplate } from '../components/card-view.ts';
 import { createHeatLayer, type HeatLayer } from './heat-layer.ts';
@@ -209,7 +210,7 @@ function toggleHeatmap(current: Card, shown: boolean): void {
 
 function renderCard(current: Card): void {
   const { state } = current;
-  render(html`<dermlens-card>${cardTemplate({
+  render(html`<dermlens-page-card>${cardTemplate({
     state: state.kind,
     result: state.kind === 'result' ? state.result : null,
     error: state.kind === 'error' ? state.error : '',
@@ -218,7 +219,7 @@ function renderCard(current: Card): void {
     onClose: closeCard,
     heatmapShown: current.heat !== undefined,
     onToggleHeatmap: (shown) => toggleHeatmap(current, shown),
-  })}</dermlens-card>`, current.root);
+  })}</dermlens-page-card>`, current.root);
   mirror(current.host, state);
   if (state.kind === 'result' && state.result.heatmap) current.host.setAttribute('data-heatmap', current.heat ? 'shown' : 'hidden');
   else current.host.removeAttribute('data-heatmap');

@@ -128,7 +128,7 @@ export type BackgroundRequest = ClassifyImageRequest | RetryRequest | WarmUpRequ
  * names the card's request (CardWatch), so whichever worker accepts the port, a new one included, runs the
  * request (idempotent by requestId) instead of the card waiting for a timeout.
  */
-export const CARD_PORT_NAME = 'dermlens-card';
+export const CARD_PORT_NAME = 'dermlens-card-watch';
 
 /** The one message on a CARD_PORT_NAME port, from the overlay: the request the card waits for. */
 export interface CardWatch {
