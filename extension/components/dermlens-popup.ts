@@ -26,6 +26,7 @@ const VIEWS: { id: View; label: string }[] = [
   { id: 'about', label: 'About the model' },
 ];
 
+/** The whole popup: tabs, the image source (upload or camera), the photo and its result card. */
 @customElement('dermlens-popup')
 export class DermlensPopup extends LitElement {
   // Chrome caps a popup at 600 px: with a result, the photo shrinks to a thumbnail beside the "check
