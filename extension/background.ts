@@ -5,7 +5,7 @@
 import { classifyImageBytes, classifyUrl, resumeClassifyUrl } from './background/classify-flow.ts';
 import { requestHostAccessIfNeeded } from './background/host-access.ts';
 import { ensureOffscreen } from './background/offscreen-document.ts';
-import { browser } from './shared/browser.ts';
+import { addMessageListener, browser } from './shared/browser.ts';
 import { CARD_PORT_NAME, errorMessage, isCardWatch, isRequestFor, type Reply } from './shared/messages.ts';
 
 const MENU_ID = 'dermlens-classify';
@@ -35,7 +35,7 @@ function onMenuClick(info: MenuClick, tabId: number): Promise<void> {
   return classifyUrl(info.srcUrl, tabId, info.frameId ?? 0, { hostAccess, pageUrl: info.pageUrl });
 }
 
-chrome.contextMenus.onClicked.addListener((info, tab) => {
+browser.contextMenus.onClicked.addListener((info, tab) => {
   if (info.menuItemId !== MENU_ID || tab?.id === undefined || tab.id < 0) return;
   onMenuClick(info, tab.id).catch((error) => console.error('DermLens:', errorMessage(error)));
 });
@@ -45,7 +45,7 @@ chrome.contextMenus.onClicked.addListener((info, tab) => {
 // the request: a worker started by this very connect() (the one that showed the card was stopped before
 // the page connected, or since) runs it again under the same requestId; the one already running it, or
 // that finished it, does nothing.
-chrome.runtime.onConnect.addListener((port) => {
+browser.runtime.onConnect.addListener((port) => {
   if (port.name !== CARD_PORT_NAME) return;
   port.onMessage.addListener((message: unknown) => {
     const tabId = port.sender?.tab?.id;
@@ -63,7 +63,7 @@ function reply<T>(work: Promise<T>, sendResponse: (reply: Reply<T>) => void): tr
   return true;
 }
 
-chrome.runtime.onMessage.addListener((message: unknown, sender, sendResponse) => {
+addMessageListener((message, sender, sendResponse) => {
   if (!isRequestFor(message, 'background')) return false;
   switch (message.type) {
     case 'classify-image':

@@ -7,6 +7,7 @@ import { dermoscopyVerdict } from '../core/dermoscopy-gate.ts';
 import { centreCrop, preprocess } from '../core/preprocess.ts';
 import { decodeImageBytes } from './shared/decode.ts';
 import { base64ToBytes } from './shared/image-bytes.ts';
+import { addMessageListener } from './shared/browser.ts';
 import { errorMessage, isRequestFor, type ClassificationResult, type Heatmap, type OffscreenRequest, type Reply } from './shared/messages.ts';
 import { modelVersionLabel } from './shared/model-card.ts';
 import { ReplyError } from './shared/requests.ts';
@@ -133,7 +134,7 @@ function answer(request: OffscreenRequest): Promise<Reply<ClassificationResult>>
   return reply;
 }
 
-chrome.runtime.onMessage.addListener((message: unknown, _sender, sendResponse) => {
+addMessageListener((message, _sender, sendResponse) => {
   if (!isRequestFor(message, 'offscreen')) return false;
   if (message.type !== 'classify-url' && message.type !== 'classify-bytes') return false;
   void answer(message).then(sendResponse);

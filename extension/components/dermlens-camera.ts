@@ -7,6 +7,7 @@ import { customElement, property, state } from 'lit/decorators.js';
 import {
   CAMERA_CONSTRAINTS, CAMERA_MESSAGES, classifyCameraError, queryCameraPermission, stopStream, type CameraFailure,
 } from '../shared/camera.ts';
+import { browser } from '../shared/browser.ts';
 import { errorMessage } from '../shared/messages.ts';
 import type { PickedImage } from './dermlens-image-upload.ts';
 
@@ -43,7 +44,7 @@ export class DermlensCamera extends LitElement {
     ? navigator.mediaDevices.getUserMedia(c)
     : Promise.reject(new DOMException('This browser offers no camera access here.', 'NotFoundError'));
   openPermissionPage: () => void = () => {
-    void chrome.tabs.create({ url: chrome.runtime.getURL('permission.html') });
+    void browser.tabs.create({ url: browser.runtime.getURL('permission.html') });
   };
 
   private stream: MediaStream | null = null;

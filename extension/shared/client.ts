@@ -36,7 +36,7 @@ export function warmUpModel(): void {
 }
 
 export async function loadModelCard(): Promise<ModelCard> {
-  const response = await fetch(chrome.runtime.getURL('model/model-card.json'));
+  const response = await fetch(browser.runtime.getURL('model/model-card.json'));
   if (!response.ok) throw new Error(`model/model-card.json: HTTP ${response.status}`);
   return parseModelCard(await response.json());
 }
