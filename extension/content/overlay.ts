@@ -388,9 +388,6 @@ function start(): void {
   addMessageListener((message, _sender, sendResponse) => {
     if (!isRequestFor(message, 'content')) return false;
     switch (message.type) {
-      case 'ping':
-        sendResponse('pong');
-        return false;
       case 'card':
         showCard(message);
         sendResponse(null);

@@ -48,10 +48,12 @@ describe('page overlay (content script)', () => {
 
   afterEach(() => host()?.remove());
 
-  it('answers the service worker\'s ping (so it is injected only once per page)', async () => {
-    expect(await fakeChrome.deliver({ target: 'content', type: 'ping' })).to.equal('pong');
-    expect(await fakeChrome.deliver({ target: 'popup', type: 'ping' }), 'ignores other targets').to.equal(undefined);
+  it('listens once, and leaves messages for other targets and unknown types unanswered', async () => {
     expect(fakeChrome.listenerCount()).to.equal(1);
+    const update = { target: 'content', type: 'card', requestId: 'r0', srcUrl: IMAGE_SRC, state: { kind: 'loading' } };
+    expect(await fakeChrome.deliver({ ...update, target: 'offscreen' }), 'another target').to.equal(undefined);
+    expect(await fakeChrome.deliver({ ...update, type: 'unknown' }), 'an unknown type').to.equal(undefined);
+    expect(host(), 'no card for either').to.equal(null);
   });
 
   it('shows a loading card next to the image in a closed shadow root, then the result', async () => {
