@@ -1,6 +1,6 @@
-// The right-click flow, run by the context-menu handler and by the test hook self.dermlens.classifyUrl:
-// overlay into the image's frame (loading card), image bytes to the offscreen model, result or a
-// readable error onto the card. The service worker itself never decodes an image.
+// The right-click flow, run by the context-menu handler (background/context-menu.ts) and, in test
+// builds, by self.dermlens.classifyUrl: overlay into the image's frame (loading card), image bytes to
+// the offscreen model, result or a readable error onto the card. The service worker itself never decodes an image.
 import { browser } from '../shared/browser.ts';
 import { hostGranted } from './host-access.ts';
 import { askOffscreen, ensureOffscreen } from './offscreen-document.ts';
