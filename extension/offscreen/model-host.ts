@@ -16,7 +16,7 @@ export interface LoadedModel {
 
 /**
  * Threads would need SharedArrayBuffer (cross-origin isolation) and a Worker from a blob: URL, which the
- * extension CSP forbids; one SIMD thread is plenty for a ~0.2 M parameter CNN.
+ * extension CSP forbids; one SIMD thread it is (`npm run bench:extension` measures what that gives).
  */
 export async function loadModel(): Promise<LoadedModel> {
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
