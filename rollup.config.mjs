@@ -15,6 +15,10 @@ const root = dirname(fileURLToPath(import.meta.url));
 // DERMLENS_OUT_DIR: build elsewhere (the bundle test builds into a temporary folder, leaving dist/ alone).
 const outDir = process.env.DERMLENS_OUT_DIR ? resolve(process.env.DERMLENS_OUT_DIR) : join(root, 'dist');
 const dev = process.env.DERMLENS_DEV === '1';
+// DERMLENS_TEST_HOOKS=1: a test build, whose service worker also has the self.dermlens hook
+// (extension/background/test-hooks.ts) that the e2e tests and the benchmark drive. test/e2e/build.ts
+// builds it into dist-test/; `npm run build` (dist/ and the store zip) never contains it.
+const testHooks = process.env.DERMLENS_TEST_HOOKS === '1';
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 
 /** The wasm binaries the single-threaded backend may pick: SIMD, and plain for CPUs/browsers without it. */
@@ -110,7 +114,7 @@ function bundle(input, output, format, extraPlugins = []) {
 }
 
 export default [
-  bundle('background.ts', 'background.js', 'es'),
+  bundle(testHooks ? 'background/test-hooks.ts' : 'background.ts', 'background.js', 'es'),
   bundle('offscreen.ts', 'offscreen.js', 'es'),
   bundle('popup.ts', 'popup.js', 'es'),
   bundle('permission.ts', 'permission.js', 'es'),

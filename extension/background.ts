@@ -1,41 +1,17 @@
 // The service worker. Every listener is registered synchronously at the top level, so Chrome can wake
 // the worker for an event after it was stopped; the context-menu entry is created only in onInstalled
 // (it persists), so a restarted worker never tries to create a duplicate. State that must outlive the
-// worker (the model) lives in the offscreen document.
+// worker (the model) lives in the offscreen document. A test build wraps this file in
+// background/test-hooks.ts, which adds the self.dermlens hook the e2e tests drive the right-click flow with.
 import { classifyImageBytes, classifyUrl, resumeClassifyUrl } from './background/classify-flow.ts';
-import { requestHostAccessIfNeeded } from './background/host-access.ts';
+import { createContextMenu, MENU_ID, onMenuClick } from './background/context-menu.ts';
 import { ensureOffscreen } from './background/offscreen-document.ts';
-import { browser } from './shared/browser.ts';
+import { addMessageListener, browser } from './shared/browser.ts';
 import { CARD_PORT_NAME, errorMessage, isCardWatch, isRequestFor, type Reply } from './shared/messages.ts';
 
-const MENU_ID = 'dermlens-classify';
+browser.runtime.onInstalled.addListener(createContextMenu);
 
-browser.runtime.onInstalled.addListener(() => {
-  // removeAll first: an update or reload re-runs onInstalled while the old entry still exists.
-  void browser.contextMenus.removeAll().then(() => browser.contextMenus.create({
-    id: MENU_ID,
-    title: 'Classify skin lesion',
-    contexts: ['image'],
-  }));
-});
-
-/** What a click on the menu entry carries (the fields of contextMenus.OnClickData that DermLens reads). */
-interface MenuClick {
-  srcUrl?: string;
-  pageUrl?: string;
-  frameUrl?: string;
-  frameId?: number;
-}
-
-/** The context-menu click: host permission request (if any) first, synchronously, then the flow. */
-function onMenuClick(info: MenuClick, tabId: number): Promise<void> {
-  if (!info.srcUrl) return Promise.resolve();
-  // Must run before any await: the permission prompt needs the click's user gesture.
-  const hostAccess = requestHostAccessIfNeeded(info.srcUrl, info.pageUrl, info.frameUrl);
-  return classifyUrl(info.srcUrl, tabId, info.frameId ?? 0, { hostAccess, pageUrl: info.pageUrl });
-}
-
-chrome.contextMenus.onClicked.addListener((info, tab) => {
+browser.contextMenus.onClicked.addListener((info, tab) => {
   if (info.menuItemId !== MENU_ID || tab?.id === undefined || tab.id < 0) return;
   onMenuClick(info, tab.id).catch((error) => console.error('DermLens:', errorMessage(error)));
 });
@@ -45,7 +21,7 @@ chrome.contextMenus.onClicked.addListener((info, tab) => {
 // the request: a worker started by this very connect() (the one that showed the card was stopped before
 // the page connected, or since) runs it again under the same requestId; the one already running it, or
 // that finished it, does nothing.
-chrome.runtime.onConnect.addListener((port) => {
+browser.runtime.onConnect.addListener((port) => {
   if (port.name !== CARD_PORT_NAME) return;
   port.onMessage.addListener((message: unknown) => {
     const tabId = port.sender?.tab?.id;
@@ -63,7 +39,7 @@ function reply<T>(work: Promise<T>, sendResponse: (reply: Reply<T>) => void): tr
   return true;
 }
 
-chrome.runtime.onMessage.addListener((message: unknown, sender, sendResponse) => {
+addMessageListener((message, sender, sendResponse) => {
   if (!isRequestFor(message, 'background')) return false;
   switch (message.type) {
     case 'classify-image':
@@ -79,13 +55,3 @@ chrome.runtime.onMessage.addListener((message: unknown, sender, sendResponse) =>
       return false;
   }
 });
-
-// Test hook (extension contract): exactly what the context-menu click runs, so puppeteer can drive the
-// flow with worker.evaluate (CDP cannot click context-menu items). It grants nothing by itself: the tab
-// must already have activeTab access, as after a real click (tests use page.triggerExtensionAction).
-// menuClick(info, tabId) is the whole click handler, host-permission request included; called from a
-// test it has no user gesture, so Chrome refuses to show the prompt (the card then says so).
-(self as unknown as { dermlens: unknown }).dermlens = {
-  classifyUrl: (srcUrl: string, tabId: number, frameId?: number): Promise<void> => classifyUrl(srcUrl, tabId, frameId ?? 0),
-  menuClick: (info: MenuClick, tabId: number): Promise<void> => onMenuClick(info, tabId),
-};

@@ -7,6 +7,7 @@ import { dermoscopyVerdict } from '../core/dermoscopy-gate.ts';
 import { centreCrop, preprocess } from '../core/preprocess.ts';
 import { decodeImageBytes } from './shared/decode.ts';
 import { base64ToBytes } from './shared/image-bytes.ts';
+import { addMessageListener } from './shared/browser.ts';
 import { errorMessage, isRequestFor, type ClassificationResult, type Heatmap, type OffscreenRequest, type Reply } from './shared/messages.ts';
 import { modelVersionLabel } from './shared/model-card.ts';
 import { ReplyError } from './shared/requests.ts';
@@ -19,8 +20,9 @@ let activeRequests = 0;
 
 /**
  * The model, loaded when the document opens, then warmed up with one prediction (the first inference
- * sets up the wasm kernels and is several times slower than later ones) unless a request is already
- * waiting: that request's own inference then does the warming instead of queueing behind a dummy one.
+ * sets up the wasm kernels and is slower than later ones) unless a request is already waiting: that
+ * request's own inference then does the warming instead of queueing behind a dummy one.
+ * `npm run bench:extension` measures the cold start; this document logs where it went.
  */
 const model: Promise<LoadedModel> = loadModel().then(async (loaded) => {
   const warmed = activeRequests === 0;
@@ -133,7 +135,7 @@ function answer(request: OffscreenRequest): Promise<Reply<ClassificationResult>>
   return reply;
 }
 
-chrome.runtime.onMessage.addListener((message: unknown, _sender, sendResponse) => {
+addMessageListener((message, _sender, sendResponse) => {
   if (!isRequestFor(message, 'offscreen')) return false;
   if (message.type !== 'classify-url' && message.type !== 'classify-bytes') return false;
   void answer(message).then(sendResponse);

@@ -1,5 +1,5 @@
-// permission.html: asks for camera access in a normal tab (see components/camera-permission.ts).
-import './components/camera-permission.ts';
+// permission.html: asks for camera access in a normal tab (see components/dermlens-camera-permission.ts).
+import './components/dermlens-camera-permission.ts';
 
 const page = document.querySelector('dermlens-camera-permission');
 if (page) void page.request();

@@ -8,7 +8,8 @@
 //   "where it looked": the offscreen document's warm wasm pass that gives the probabilities and the
 //     heatmap, against classifying alone (median of --heatmap runs), and the click on the card's toggle
 //     until the heatmap is painted over the page's image;
-//   packed zip and dist/ sizes.
+//   packed zip and dist/ sizes (the production build: run `npm run build` first; the timings run on
+//     the test build test/e2e/build.ts makes, which adds only the service worker's test hook).
 //
 // Timing uses Date.now() on both ends (the service worker when classifyUrl starts, the page when
 // the overlay's data-state turns "result"; the popup's input 'change' event and its data-state), so
@@ -151,7 +152,7 @@ async function main() {
     const popup = await benchPopup(server);
     const zip = findPackedZip();
     const zipBytes = zip ? statSync(zip).size : NaN;
-    const distBytes = dirSize(DIST);
+    const distBytes = existsSync(DIST) ? dirSize(DIST) : NaN;
     const mb = (b: number) => `${(b / 1024 / 1024).toFixed(2)} MB`;
     console.log('');
     // Latencies depend on what else runs: print the machine's state next to them.

@@ -1,10 +1,10 @@
-// The right-click flow, run by the context-menu handler and by the test hook self.dermlens.classifyUrl:
-// overlay into the image's frame (loading card), image bytes to the offscreen model, result or a
-// readable error onto the card. The service worker itself never decodes an image.
+// The right-click flow, run by the context-menu handler (background/context-menu.ts) and, in test
+// builds, by self.dermlens.classifyUrl: overlay into the image's frame (loading card), image bytes to
+// the offscreen model, result or a readable error onto the card. The service worker itself never decodes an image.
 import { browser } from '../shared/browser.ts';
 import { hostGranted } from './host-access.ts';
 import { askOffscreen, ensureOffscreen } from './offscreen-document.ts';
-import { openCard, readImageInPage, showCard } from './overlay.ts';
+import { openPageCard, readImageInPage, updatePageCard } from './page-card.ts';
 import { errorMessage, newRequestId, type CardState, type ClassificationResult, type ImageBytes } from '../shared/messages.ts';
 import { isConnectionError, ReplyError } from '../shared/requests.ts';
 import { blockedImageMessage, hostOf, unsupportedUrlMessage, type HostAnswer } from './urls.ts';
@@ -135,18 +135,18 @@ async function runClassifyUrl(srcUrl: string, tabId: number, frameId: number, re
   if (frameId !== 0 && hostAccess) await hostAccess;
   const firstState: CardState = unsupported ? { kind: 'error', error: unsupported } : { kind: 'loading' };
   try {
-    await openCard(tabId, frameId, requestId, srcUrl, firstState);
+    await openPageCard(tabId, frameId, requestId, srcUrl, firstState);
   } catch (error) {
     if (frameId === 0) throw new Error(noAccessMessage(error));
     try {
-      await openCard(tabId, 0, requestId, srcUrl, { kind: 'error', error: FRAME_MESSAGE });
+      await openPageCard(tabId, 0, requestId, srcUrl, { kind: 'error', error: FRAME_MESSAGE });
     } catch (topError) {
       throw new Error(noAccessMessage(topError));
     }
     return true;
   }
   if (unsupported) return true;
-  const show = (state: CardState) => showCard(tabId, frameId, requestId, srcUrl, state);
+  const show = (state: CardState) => updatePageCard(tabId, frameId, requestId, srcUrl, state);
 
   // Only mention the permission prompt if the answer is not immediate (it is when granted before).
   let answered = false;

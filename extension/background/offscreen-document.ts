@@ -1,5 +1,6 @@
 // The offscreen document that hosts the model: created on first need and then kept (re-creating it
 // would reload the model), with an in-flight lock because createDocument throws if one already exists.
+import { browser } from '../shared/browser.ts';
 import type { OffscreenRequest, Reply } from '../shared/messages.ts';
 import { requestWithRetry, TimeoutError } from '../shared/requests.ts';
 
@@ -12,9 +13,10 @@ let creating: Promise<void> | null = null;
 let knownAlive = false;
 
 async function hasOffscreenDocument(): Promise<boolean> {
+  // chrome.* because runtime.getContexts is not in webextension-polyfill (and only finds offscreen documents, a Chrome API).
   const contexts = await chrome.runtime.getContexts({
     contextTypes: [chrome.runtime.ContextType.OFFSCREEN_DOCUMENT],
-    documentUrls: [chrome.runtime.getURL(OFFSCREEN_PATH)],
+    documentUrls: [browser.runtime.getURL(OFFSCREEN_PATH)],
   });
   return contexts.length > 0;
 }
@@ -25,6 +27,7 @@ export async function ensureOffscreen(): Promise<void> {
     knownAlive = true;
     return;
   }
+  // chrome.* because offscreen is a Chrome-only API that webextension-polyfill does not wrap.
   creating ??= chrome.offscreen.createDocument({
     url: OFFSCREEN_PATH,
     reasons: [chrome.offscreen.Reason.BLOBS],
@@ -39,6 +42,7 @@ export async function ensureOffscreen(): Promise<void> {
 async function closeOffscreen(): Promise<void> {
   knownAlive = false;
   try {
+    // chrome.* because offscreen is a Chrome-only API that webextension-polyfill does not wrap.
     if (await hasOffscreenDocument()) await chrome.offscreen.closeDocument();
   } catch { /* already gone */ }
 }
@@ -51,7 +55,7 @@ export async function askOffscreen<T>(request: OffscreenRequest): Promise<T> {
   // Known to exist: skip the check (one IPC round trip); if it died since, the retry below re-creates it.
   if (!knownAlive) await ensureOffscreen();
   return requestWithRetry<T>(
-    () => chrome.runtime.sendMessage(request) as Promise<Reply<T>>,
+    () => browser.runtime.sendMessage(request) as Promise<Reply<T>>,
     {
       timeoutMs: OFFSCREEN_TIMEOUT_MS,
       timeoutMessage: `The DermLens model did not answer within ${OFFSCREEN_TIMEOUT_MS / 1000} s.`,

@@ -1,6 +1,6 @@
 // The "where it looked" heatmap laid over the right-clicked image in the page: a canvas in a closed
 // shadow root on its own <dermlens-heatmap> host, positioned over the image's content box (where the
-// pixels are drawn), letting clicks through. Placed by the overlay with the card (see overlay.ts).
+// pixels are drawn), letting clicks through. Placed by the overlay with the card (see content/overlay.ts).
 import { cropFractions, paintHeatmap } from '../shared/heatmap-canvas.ts';
 import type { Heatmap } from '../shared/messages.ts';
 

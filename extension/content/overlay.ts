@@ -5,11 +5,13 @@
 // reveal nothing beyond what the card shows. Also reads images the extension's origin cannot fetch
 // (blob: URLs, which belong to this page, and same-origin or CORS-enabled images).
 // Runs in the content script's isolated world, where window.customElements is null, so the card is the
-// lit template of components/card-view.ts rendered with render(), not a custom element.
+// lit template of components/card-view.ts rendered with render() into a plain <dermlens-page-card>
+// wrapper that is never defined as an element (the popup's <dermlens-card> custom element is another thing).
 import { adoptStyles, html, render } from 'lit';
 import { cardStyles, cardTemplate } from '../components/card-view.ts';
 import { createHeatLayer, type HeatLayer } from './heat-layer.ts';
 import { placeCard, GAP, type Box } from './placement.ts';
+import { addMessageListener, browser, type Runtime } from '../shared/browser.ts';
 import { bytesToBase64, formatBytes, MAX_IMAGE_BYTES } from '../shared/image-bytes.ts';
 import { CARD_PORT_NAME, isRequestFor, type BackgroundRequest, type CardState, type CardUpdate, type CardWatch, type ImageBytes, type Reply } from '../shared/messages.ts';
 import { probabilitiesInClassOrder } from '../shared/result.ts';
@@ -39,7 +41,7 @@ interface Card {
   retried: boolean;
   watchdog?: ReturnType<typeof setTimeout>;
   /** Open to the service worker while the card is loading: it disconnects when the worker is stopped. */
-  port?: chrome.runtime.Port;
+  port?: Runtime.Port;
   /** How often the request was re-sent because the port disconnected (or could not connect). */
   resends: number;
   /** A re-connect waiting for its back-off delay. */
@@ -209,7 +211,7 @@ function toggleHeatmap(current: Card, shown: boolean): void {
 
 function renderCard(current: Card): void {
   const { state } = current;
-  render(html`<dermlens-card>${cardTemplate({
+  render(html`<dermlens-page-card>${cardTemplate({
     state: state.kind,
     result: state.kind === 'result' ? state.result : null,
     error: state.kind === 'error' ? state.error : '',
@@ -218,7 +220,7 @@ function renderCard(current: Card): void {
     onClose: closeCard,
     heatmapShown: current.heat !== undefined,
     onToggleHeatmap: (shown) => toggleHeatmap(current, shown),
-  })}</dermlens-card>`, current.root);
+  })}</dermlens-page-card>`, current.root);
   mirror(current.host, state);
   if (state.kind === 'result' && state.result.heatmap) current.host.setAttribute('data-heatmap', current.heat ? 'shown' : 'hidden');
   else current.host.removeAttribute('data-heatmap');
@@ -227,7 +229,7 @@ function renderCard(current: Card): void {
 /** Asks the service worker to run the card's request again; idempotent by requestId. */
 function resend(current: Card): void {
   const retry: BackgroundRequest = { target: 'background', type: 'retry-classify-url', requestId: current.requestId, srcUrl: current.srcUrl };
-  chrome.runtime.sendMessage(retry).catch(() => {});
+  browser.runtime.sendMessage(retry).catch(() => {});
 }
 
 function releasePort(current: Card): void {
@@ -258,9 +260,9 @@ function watchWorker(current: Card): void {
     return;
   }
   if (current.port || current.reconnect !== undefined) return;
-  let port: chrome.runtime.Port;
+  let port: Runtime.Port;
   try {
-    port = chrome.runtime.connect({ name: CARD_PORT_NAME });
+    port = browser.runtime.connect({ name: CARD_PORT_NAME });
     const watch: CardWatch = { type: 'watch', requestId: current.requestId, srcUrl: current.srcUrl };
     port.postMessage(watch);
   } catch {
@@ -271,7 +273,8 @@ function watchWorker(current: Card): void {
   }
   current.port = port;
   port.onDisconnect.addListener(() => {
-    void chrome.runtime.lastError; // read, so Chrome does not log "Unchecked runtime.lastError"
+    // chrome.* because the "Unchecked runtime.lastError" log is Chrome's: reading chrome.runtime.lastError here silences it.
+    void chrome.runtime.lastError;
     if (current.port !== port) return; // released by us
     current.port = undefined;
     scheduleReconnect(current);
@@ -382,12 +385,9 @@ function start(): void {
   window.addEventListener('resize', schedulePlace);
   window.visualViewport?.addEventListener('resize', schedulePlace);
 
-  chrome.runtime.onMessage.addListener((message: unknown, _sender, sendResponse) => {
+  addMessageListener((message, _sender, sendResponse) => {
     if (!isRequestFor(message, 'content')) return false;
     switch (message.type) {
-      case 'ping':
-        sendResponse('pong');
-        return false;
       case 'card':
         showCard(message);
         sendResponse(null);

@@ -4,6 +4,7 @@
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { tf } from '../../core/tf.ts';
 import { load, type Classifier } from '../../core/classifier.ts';
+import { browser } from '../shared/browser.ts';
 import { parseModelCard, type ModelCard } from '../shared/model-card.ts';
 
 export interface LoadedModel {
@@ -15,14 +16,14 @@ export interface LoadedModel {
 
 /**
  * Threads would need SharedArrayBuffer (cross-origin isolation) and a Worker from a blob: URL, which the
- * extension CSP forbids; one SIMD thread is plenty for a ~0.2 M parameter CNN.
+ * extension CSP forbids; one SIMD thread it is (`npm run bench:extension` measures what that gives).
  */
 export async function loadModel(): Promise<LoadedModel> {
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
-  setWasmPaths(chrome.runtime.getURL('wasm/'));
+  setWasmPaths(browser.runtime.getURL('wasm/'));
   // The model files download while the wasm binary compiles.
   const artifacts = fetchModelArtifacts();
-  const card = fetch(chrome.runtime.getURL('model/model-card.json')).then((r) => r.json()).then(parseModelCard);
+  const card = fetch(browser.runtime.getURL('model/model-card.json')).then((r) => r.json()).then(parseModelCard);
   if (!(await tf.setBackend('wasm'))) throw new Error('The WebAssembly backend could not start.');
   await tf.ready();
   const backendMs = performance.now();
@@ -33,6 +34,6 @@ export async function loadModel(): Promise<LoadedModel> {
 
 /** model.json and its weight shards, fetched from the package. */
 async function fetchModelArtifacts(): Promise<tf.io.ModelArtifacts> {
-  const handler = tf.io.http(chrome.runtime.getURL('model/model.json'));
+  const handler = tf.io.http(browser.runtime.getURL('model/model.json'));
   return handler.load!();
 }

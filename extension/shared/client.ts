@@ -4,7 +4,7 @@ import { newRequestId, type BackgroundRequest, type ClassificationResult, type I
 import { parseModelCard, type ModelCard } from './model-card.ts';
 import { isRetryable, requestWithRetry, unwrap, withTimeout } from './requests.ts';
 
-/** A first request may wait for the model to load (cold start); later ones take milliseconds. */
+/** A first request may wait for the model to load (cold start); later ones are fast (`npm run bench:extension` measures both). */
 const CLASSIFY_TIMEOUT_MS = 20_000;
 
 /**
@@ -36,7 +36,7 @@ export function warmUpModel(): void {
 }
 
 export async function loadModelCard(): Promise<ModelCard> {
-  const response = await fetch(chrome.runtime.getURL('model/model-card.json'));
+  const response = await fetch(browser.runtime.getURL('model/model-card.json'));
   if (!response.ok) throw new Error(`model/model-card.json: HTTP ${response.status}`);
   return parseModelCard(await response.json());
 }

@@ -1,11 +1,13 @@
-// Every message between the extension's contexts. The service worker, the offscreen document and the
-// popup all listen on runtime.onMessage, so each message names its `target` (Chrome samples' convention)
-// and a listener ignores messages meant for someone else. Messages are JSON-serialised by Chrome, so they
+// Every message between the extension's contexts, in Chrome samples' `{target, type}` shape. The service
+// worker and the offscreen document both listen on runtime.onMessage (and both get what the popup sends),
+// so each message names its `target` and a listener ignores messages meant for someone else; the content
+// script gets its own through tabs.sendMessage. Messages are JSON-serialised by Chrome, so they
 // carry strings and plain numbers only (image bytes travel as base64), never typed arrays or ImageData.
 import type { ActivationMap } from '../../core/class-activation-map.ts';
 import type { ClassCode, LesionGroup } from '../../core/labels.ts';
 
-export type Target = 'background' | 'offscreen' | 'content' | 'popup';
+/** Who a message is for: the popup sends but receives no messages, so it is no target. */
+export type Target = 'background' | 'offscreen' | 'content';
 
 export interface ClassPrediction {
   code: ClassCode;
@@ -128,7 +130,7 @@ export type BackgroundRequest = ClassifyImageRequest | RetryRequest | WarmUpRequ
  * names the card's request (CardWatch), so whichever worker accepts the port, a new one included, runs the
  * request (idempotent by requestId) instead of the card waiting for a timeout.
  */
-export const CARD_PORT_NAME = 'dermlens-card';
+export const CARD_PORT_NAME = 'dermlens-card-watch';
 
 /** The one message on a CARD_PORT_NAME port, from the overlay: the request the card waits for. */
 export interface CardWatch {
@@ -143,11 +145,6 @@ export function isCardWatch(message: unknown): message is CardWatch {
 }
 
 // ---- to the overlay content script ---------------------------------------------------------------
-
-export interface PingRequest {
-  target: 'content';
-  type: 'ping';
-}
 
 /** Show (or update) the card next to the image whose URL is srcUrl. */
 export interface CardUpdate {
@@ -179,7 +176,7 @@ export interface ReadImageRequest {
   url: string;
 }
 
-export type ContentRequest = PingRequest | CardUpdate | ReadImageRequest;
+export type ContentRequest = CardUpdate | ReadImageRequest;
 
 export type AnyRequest = OffscreenRequest | BackgroundRequest | ContentRequest;
 

@@ -4,7 +4,7 @@
 // answers, closing, and reading page-scoped (blob:) images.
 import { fakeChrome } from './fake-chrome.ts';
 import { expect } from '@open-wc/testing';
-import type { CardUpdate, ClassificationResult, ImageBytes, Reply } from '../../extension/shared/messages.ts';
+import { CARD_PORT_NAME, type CardUpdate, type ClassificationResult, type ImageBytes, type Reply } from '../../extension/shared/messages.ts';
 import { base64ToBytes } from '../../extension/shared/image-bytes.ts';
 import { canvasPng, FLAGGED_RESULT, resultFrom, SAMPLE_HEATMAP, SAMPLE_PROBABILITIES, SAMPLE_RESULT, waitFor } from './helpers.ts';
 
@@ -48,10 +48,12 @@ describe('page overlay (content script)', () => {
 
   afterEach(() => host()?.remove());
 
-  it('answers the service worker\'s ping (so it is injected only once per page)', async () => {
-    expect(await fakeChrome.deliver({ target: 'content', type: 'ping' })).to.equal('pong');
-    expect(await fakeChrome.deliver({ target: 'popup', type: 'ping' }), 'ignores other targets').to.equal(undefined);
+  it('listens once, and leaves messages for other targets and unknown types unanswered', async () => {
     expect(fakeChrome.listenerCount()).to.equal(1);
+    const update = { target: 'content', type: 'card', requestId: 'r0', srcUrl: IMAGE_SRC, state: { kind: 'loading' } };
+    expect(await fakeChrome.deliver({ ...update, target: 'offscreen' }), 'another target').to.equal(undefined);
+    expect(await fakeChrome.deliver({ ...update, type: 'unknown' }), 'an unknown type').to.equal(undefined);
+    expect(host(), 'no card for either').to.equal(null);
   });
 
   it('shows a loading card next to the image in a closed shadow root, then the result', async () => {
@@ -68,6 +70,9 @@ describe('page overlay (content script)', () => {
     expect(getComputedStyle(el).opacity).to.equal('1');
     expect(getComputedStyle(el).position).to.equal('absolute');
     expect(shadow().querySelector('.loading')!.textContent).to.contain('Classifying');
+    // The card template in a plain wrapper: content scripts cannot define the popup's <dermlens-card> element.
+    expect(shadow().querySelector('dermlens-page-card .card'), 'the template inside <dermlens-page-card>').to.not.equal(null);
+    expect(shadow().querySelector('dermlens-card')).to.equal(null);
 
     await card('r1', result());
     expect(el.dataset.state).to.equal('result');
@@ -223,7 +228,7 @@ describe('page overlay (content script)', () => {
     await card('w0', { kind: 'loading' });
     // The worker that showed the card may be stopped before the page connects: connect() then wakes a new
     // worker, which learns the request from the port's first message.
-    expect(fakeChrome.ports.map((p) => p.name)).to.deep.equal(['dermlens-card']);
+    expect(fakeChrome.ports.map((p) => p.name)).to.deep.equal([CARD_PORT_NAME]);
     expect(fakeChrome.ports[0].posted).to.deep.equal([{ type: 'watch', requestId: 'w0', srcUrl: IMAGE_SRC }]);
     expect(fakeChrome.sent, 'no other message').to.deep.equal([]);
     await card('w0', result());
@@ -235,7 +240,7 @@ describe('page overlay (content script)', () => {
     fakeChrome.ports.length = 0;
     const watch = { type: 'watch', requestId: 'w1', srcUrl: IMAGE_SRC };
     await card('w1', { kind: 'loading' });
-    expect(fakeChrome.ports.map((p) => p.name), 'a port to the worker while loading').to.deep.equal(['dermlens-card']);
+    expect(fakeChrome.ports.map((p) => p.name), 'a port to the worker while loading').to.deep.equal([CARD_PORT_NAME]);
 
     // Chrome stops the worker: the port disconnects, and the card connects again right away (no 35 s
     // wait), naming the same request, which wakes a new worker that runs it.

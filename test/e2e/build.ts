@@ -1,12 +1,18 @@
-// Makes sure dist/ (the unpacked extension) exists and is newer than its sources, running
-// `npm run build` otherwise, so `npm run test:e2e` and `npm run bench:extension` never test a stale build.
+// Makes sure dist-test/ (the unpacked extension, TEST build: DERMLENS_TEST_HOOKS=1 adds the service
+// worker's self.dermlens hook, see extension/background/test-hooks.ts) exists and is newer than its
+// sources, building it otherwise, so `npm run test:e2e` and `npm run bench:extension` never test a stale
+// build. `npm run build` makes dist/ and the store zip, which never contain the hook.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+/** The production build (`npm run build`): what ships. */
 export const DIST = join(REPO_ROOT, 'dist');
+/** The test build the e2e tests load: the production build plus the service worker's test hook. */
+export const TEST_DIST = join(REPO_ROOT, 'dist-test');
+const ROLLUP = join(REPO_ROOT, 'node_modules', 'rollup', 'dist', 'bin', 'rollup');
 /** Everything the build reads; a change in any of these makes dist/ stale. */
 const BUILD_INPUTS = ['extension', 'core', 'manifest.json', 'rollup.config.mjs', 'package-lock.json'];
 
@@ -23,10 +29,10 @@ function newestMtime(path: string): number {
   return newest;
 }
 
-/** Why dist/ must be rebuilt, or undefined when it is up to date. */
+/** Why dist-test/ must be rebuilt, or undefined when it is up to date. */
 export function staleReason(): string | undefined {
-  const marker = join(DIST, 'manifest.json');
-  if (!existsSync(marker)) return 'dist/manifest.json is missing';
+  const marker = join(TEST_DIST, 'manifest.json');
+  if (!existsSync(marker)) return 'dist-test/manifest.json is missing';
   const built = statSync(marker).mtimeMs;
   for (const input of BUILD_INPUTS) {
     if (newestMtime(join(REPO_ROOT, input)) > built) return `${input} changed after the last build`;
@@ -36,17 +42,21 @@ export function staleReason(): string | undefined {
 
 /**
  * Returns the directory to load as the unpacked extension. DERMLENS_DIST=<dir> tests another
- * unpacked build as is (e.g. the unzipped package); DERMLENS_SKIP_BUILD=1 uses dist/ without
- * checking that it is up to date.
+ * unpacked build as is (the right-click tests need a test build: DERMLENS_TEST_HOOKS=1 npx rollup -c);
+ * DERMLENS_SKIP_BUILD=1 uses dist-test/ without checking that it is up to date.
  */
 export function ensureBuilt(): string {
   if (process.env.DERMLENS_DIST) return resolve(process.env.DERMLENS_DIST);
   const reason = process.env.DERMLENS_SKIP_BUILD ? undefined : staleReason();
   if (reason) {
-    process.stderr.write(`[e2e] building the extension: ${reason}\n`);
-    const result = spawnSync('npm', ['run', 'build'], { cwd: REPO_ROOT, stdio: ['ignore', process.stderr, process.stderr] });
-    if (result.status !== 0) throw new Error(`npm run build failed (exit ${result.status})`);
+    process.stderr.write(`[e2e] building the extension (test build, dist-test/): ${reason}\n`);
+    const result = spawnSync(process.execPath, [ROLLUP, '-c', '--silent'], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, DERMLENS_TEST_HOOKS: '1', DERMLENS_OUT_DIR: TEST_DIST },
+      stdio: ['ignore', process.stderr, process.stderr],
+    });
+    if (result.status !== 0) throw new Error(`the test build (rollup -c, DERMLENS_TEST_HOOKS=1) failed (exit ${result.status})`);
   }
-  if (!existsSync(join(DIST, 'manifest.json'))) throw new Error('dist/manifest.json missing after the build');
-  return DIST;
+  if (!existsSync(join(TEST_DIST, 'manifest.json'))) throw new Error('dist-test/manifest.json missing after the build');
+  return TEST_DIST;
 }

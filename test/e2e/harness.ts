@@ -48,8 +48,8 @@ export interface LaunchOptions {
 
 /**
  * A private copy of the build for one browser, with host and API permissions added to its
- * manifest when asked. Loading a copy keeps a test run stable while dist/ is rebuilt under it
- * (npm run build empties dist/ first).
+ * manifest when asked. Loading a copy keeps a test run stable while the build is rebuilt under it
+ * (a build empties its folder first).
  */
 function snapshotOfBuild(dist: string, hosts: string[], permissions: string[]): string {
   const copy = mkdtempSync(join(tmpdir(), 'dermlens-e2e-ext-'));

@@ -66,8 +66,8 @@ test('the card lives in a closed shadow root that page scripts cannot open, and 
   for (const overlay of overlays) {
     const shadow = overlay.shadowRoots?.[0];
     assert.equal(shadow?.shadowRootType, 'closed');
-    const cards = findNodes(shadow!, 'DERMLENS-CARD');
-    assert.equal(cards.length, 1, 'closed shadow root holds no <dermlens-card>');
+    const cards = findNodes(shadow!, 'DERMLENS-PAGE-CARD');
+    assert.equal(cards.length, 1, 'closed shadow root holds no <dermlens-page-card>');
     // What the user reads: the top class's name and the not-a-diagnosis disclaimer.
     const { object } = await cdp.send('DOM.resolveNode', { backendNodeId: (cards[0] as unknown as { backendNodeId: number }).backendNodeId });
     const { result } = await cdp.send('Runtime.callFunctionOn', {

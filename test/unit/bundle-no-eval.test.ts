@@ -20,7 +20,7 @@ function files(dir: string): string[] {
 
 before(() => {
   const build = spawnSync(process.execPath, ['node_modules/rollup/dist/bin/rollup', '-c', '--silent'], {
-    env: { ...process.env, DERMLENS_OUT_DIR: outDir, DERMLENS_DEV: '' },
+    env: { ...process.env, DERMLENS_OUT_DIR: outDir, DERMLENS_DEV: '', DERMLENS_TEST_HOOKS: '' },
     encoding: 'utf8',
   });
   assert.equal(build.status, 0, `rollup failed:\n${build.stderr}`);
@@ -48,6 +48,11 @@ test('no eval, new Function or string timers in any shipped script', () => {
       assert.equal(match, null, `${relative(outDir, file)} contains ${name}: …${match ? code.slice(Math.max(0, match.index - 60), match.index + 40) : ''}…`);
     }
   }
+});
+
+test('the production service worker has no test hook (only DERMLENS_TEST_HOOKS=1 builds add self.dermlens)', () => {
+  const worker = readFileSync(join(outDir, 'background.js'), 'utf8');
+  for (const name of ['menuClick', 'dermlens=', 'dermlens =']) assert.ok(!worker.includes(name), `background.js contains ${name}`);
 });
 
 test('the detector itself catches the patterns (so the test above can fail)', () => {

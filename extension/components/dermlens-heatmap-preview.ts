@@ -5,6 +5,11 @@ import { customElement, property, query } from 'lit/decorators.js';
 import { cropFractions, paintHeatmap } from '../shared/heatmap-canvas.ts';
 import type { Heatmap } from '../shared/messages.ts';
 
+/**
+ * The photo, with the heatmap over the model's crop when `shown`.
+ *
+ * @cssprop --preview-max-height - the photo's maximum height (default 120px).
+ */
 @customElement('dermlens-heatmap-preview')
 export class DermlensHeatmapPreview extends LitElement {
   static override styles = css`

@@ -1,7 +1,7 @@
 /// <reference types="mocha" />
 import { expect, fixture, html } from '@open-wc/testing';
-import '../../extension/components/camera-permission.ts';
-import type { DermlensCameraPermission } from '../../extension/components/camera-permission.ts';
+import '../../extension/components/dermlens-camera-permission.ts';
+import type { DermlensCameraPermission } from '../../extension/components/dermlens-camera-permission.ts';
 import { waitFor } from './helpers.ts';
 
 async function page(getUserMedia: DermlensCameraPermission['getUserMedia']) {

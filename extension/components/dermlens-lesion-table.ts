@@ -1,11 +1,14 @@
 // <dermlens-lesion-table>: the seven HAM10000 lesion types with their abbreviations and short
 // descriptions (the original app's table), from core/labels.ts.
 import { css, html, LitElement } from 'lit';
+import { customElement } from 'lit/decorators.js';
 import { CLASSES, type LesionGroup } from '../../core/labels.ts';
 
 /** What each group is called in the table: akiec is a pre-cancer, not a cancer. */
 export const GROUP_LABELS: Record<LesionGroup, string> = { benign: 'benign', precancerous: 'pre-cancerous', malignant: 'cancer' };
 
+/** The table of the seven lesion types, in class order. */
+@customElement('dermlens-lesion-table')
 export class DermlensLesionTable extends LitElement {
   static override styles = css`
     :host { display: block; font: 13px/1.4 system-ui, sans-serif; color: #1b1f24; }
@@ -38,8 +41,6 @@ export class DermlensLesionTable extends LitElement {
     `;
   }
 }
-
-if (!customElements.get('dermlens-lesion-table')) customElements.define('dermlens-lesion-table', DermlensLesionTable);
 
 declare global {
   interface HTMLElementTagNameMap { 'dermlens-lesion-table': DermlensLesionTable }

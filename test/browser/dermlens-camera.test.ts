@@ -1,9 +1,9 @@
 /// <reference types="mocha" />
 import './fake-chrome.ts';
 import { expect, fixture, html, oneEvent } from '@open-wc/testing';
-import '../../extension/components/camera-capture.ts';
-import type { DermlensCamera } from '../../extension/components/camera-capture.ts';
-import type { PickedImage } from '../../extension/components/image-upload.ts';
+import '../../extension/components/dermlens-camera.ts';
+import type { DermlensCamera } from '../../extension/components/dermlens-camera.ts';
+import type { PickedImage } from '../../extension/components/dermlens-image-upload.ts';
 import { CAMERA_MESSAGES } from '../../extension/shared/camera.ts';
 import { sniffImageType } from '../../extension/shared/image-bytes.ts';
 import { waitFor } from './helpers.ts';

@@ -1,11 +1,17 @@
 // <dermlens-card>: the classification result (loading, result or error) as a Lit element, used by the
 // popup. The page overlay renders the same template (card-view.ts) without a custom element.
-// Fires dermlens-close (close button) and dermlens-heatmap (detail: boolean, the "Where it looked" toggle).
 import { css, LitElement } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
 import type { ClassificationResult } from '../shared/messages.ts';
 import { cardStyles, cardTemplate, type CardViewState } from './card-view.ts';
 
+/**
+ * The result card (loading, result or error), with the not-a-diagnosis disclaimer.
+ *
+ * @fires dermlens-close - the close button was clicked.
+ * @fires dermlens-heatmap - the "Where it looked" toggle was clicked; detail: boolean, whether to show the heatmap now.
+ * @cssprop --dermlens-max-height - limits the card's height (it scrolls inside); none by default.
+ */
 @customElement('dermlens-card')
 export class DermlensCard extends LitElement {
   static override styles = [cardStyles, css`

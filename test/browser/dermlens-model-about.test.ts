@@ -1,7 +1,7 @@
 /// <reference types="mocha" />
 import { expect, fixture, html } from '@open-wc/testing';
-import '../../extension/components/model-about.ts';
-import type { DermlensModelAbout } from '../../extension/components/model-about.ts';
+import '../../extension/components/dermlens-model-about.ts';
+import type { DermlensModelAbout } from '../../extension/components/dermlens-model-about.ts';
 import { parseModelCard, type ModelCard } from '../../extension/shared/model-card.ts';
 
 const RECALL = { akiec: 0.41, bcc: 0.62, bkl: 0.55, df: 0.3, mel: 0.48, nv: 0.91, vasc: 0.8 };

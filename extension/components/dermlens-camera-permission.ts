@@ -2,15 +2,14 @@
 // popup cannot show Chrome's camera prompt. Asks for the camera as soon as it opens, releases it at
 // once (nothing is recorded), and says what to do next for each outcome.
 import { css, html, LitElement } from 'lit';
+import { customElement, property } from 'lit/decorators.js';
 import { CAMERA_MESSAGES, classifyCameraError, stopStream, type CameraFailure } from '../shared/camera.ts';
 
 export type PermissionPageState = 'asking' | 'granted' | CameraFailure;
 
+/** The permission page's content: asks for the camera, then says what happened and what to do next. */
+@customElement('dermlens-camera-permission')
 export class DermlensCameraPermission extends LitElement {
-  static override properties = {
-    state: { type: String, reflect: true },
-  };
-
   static override styles = css`
     :host { display: block; max-width: 560px; margin: 40px auto; padding: 0 16px; font: 15px/1.5 system-ui, sans-serif; color: #1b1f24; }
     h1 { font-size: 20px; color: #0b5cad; }
@@ -19,11 +18,13 @@ export class DermlensCameraPermission extends LitElement {
     button:focus-visible { outline: 2px solid #0b5cad; outline-offset: 2px; }
   `;
 
-  state: PermissionPageState = 'asking';
+  /** The outcome so far; reflected as the `state` attribute. */
+  @property({ type: String, reflect: true }) state: PermissionPageState = 'asking';
   /** Delay before the tab closes itself after access was granted (0 = stay open). */
   closeAfterMs = 2500;
   getUserMedia: (constraints: MediaStreamConstraints) => Promise<MediaStream> = (c) => navigator.mediaDevices.getUserMedia(c);
   closeWindow: () => void = () => window.close();
+
   /** Asks for the camera (permission.ts calls this as soon as the page opens). */
   async request(): Promise<void> {
     this.state = 'asking';
@@ -50,8 +51,6 @@ export class DermlensCameraPermission extends LitElement {
     `;
   }
 }
-
-if (!customElements.get('dermlens-camera-permission')) customElements.define('dermlens-camera-permission', DermlensCameraPermission);
 
 declare global {
   interface HTMLElementTagNameMap { 'dermlens-camera-permission': DermlensCameraPermission }

@@ -1,7 +1,7 @@
 /// <reference types="mocha" />
 import { expect, fixture, html, oneEvent } from '@open-wc/testing';
-import '../../extension/components/image-upload.ts';
-import type { DermlensImageUpload, PickedImage, RejectedImage } from '../../extension/components/image-upload.ts';
+import '../../extension/components/dermlens-image-upload.ts';
+import type { DermlensImageUpload, PickedImage, RejectedImage } from '../../extension/components/dermlens-image-upload.ts';
 import { canvasPng } from './helpers.ts';
 import { IMAGE_REFUSALS } from '../../core/image-check.ts';
 

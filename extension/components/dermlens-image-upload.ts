@@ -1,6 +1,7 @@
 // <dermlens-image-upload>: pick or drop a photo (JPEG, PNG, WebP, BMP, GIF or AVIF: core/image-check.ts). Checks the file's real format (its
 // bytes, not its name) and size before handing it on; anything else gets a message saying why.
 import { css, html, LitElement, nothing } from 'lit';
+import { customElement, property, state } from 'lit/decorators.js';
 import { checkImageBytes, UPLOAD_TYPES } from '../shared/image-bytes.ts';
 import { errorMessage } from '../shared/messages.ts';
 
@@ -26,13 +27,14 @@ export interface RejectedImage {
   message: string;
 }
 
+/**
+ * The upload box: a file picker that also takes a dropped file.
+ *
+ * @fires dermlens-image - a file passed the checks; detail: PickedImage.
+ * @fires dermlens-image-error - a file was refused (cancelable: cancel it to show the message yourself); detail: RejectedImage.
+ */
+@customElement('dermlens-image-upload')
 export class DermlensImageUpload extends LitElement {
-  static override properties = {
-    error: { state: true },
-    dragging: { state: true },
-    disabled: { type: Boolean },
-  };
-
   static override styles = css`
     :host { display: block; font: 13px/1.4 system-ui, sans-serif; color: #1b1f24; }
     .drop {
@@ -46,9 +48,11 @@ export class DermlensImageUpload extends LitElement {
     .error { color: #82071e; margin: 6px 0 0; }
   `;
 
-  error = '';
-  dragging = false;
-  disabled = false;
+  /** The last refusal, shown under the box when no parent cancelled 'dermlens-image-error'. */
+  @state() private error = '';
+  @state() private dragging = false;
+  /** Disables the file picker (e.g. while a photo is being classified). */
+  @property({ type: Boolean }) disabled = false;
 
   override render() {
     return html`
@@ -95,7 +99,7 @@ export class DermlensImageUpload extends LitElement {
     input.value = ''; // picking the same file again must fire change again
   }
 
-  /** Validates a file and fires 'dermlens-image'; public so the popup's paste handler can reuse it. */
+  /** Validates a file and fires 'dermlens-image' (or 'dermlens-image-error'); public so a file can be handed in directly (tests do). */
   async accept(file: File): Promise<void> {
     this.error = '';
     try {
@@ -115,8 +119,6 @@ export class DermlensImageUpload extends LitElement {
     if (this.dispatchEvent(event)) this.error = message;
   }
 }
-
-if (!customElements.get('dermlens-image-upload')) customElements.define('dermlens-image-upload', DermlensImageUpload);
 
 declare global {
   interface HTMLElementTagNameMap { 'dermlens-image-upload': DermlensImageUpload }

@@ -9,13 +9,13 @@ import { errorMessage, type ClassificationResult, type ImageBytes } from '../sha
 import type { ModelCard } from '../shared/model-card.ts';
 import { probabilitiesInClassOrder } from '../shared/result.ts';
 import type { CardViewState } from './card-view.ts';
-import type { PickedImage, RejectedImage } from './image-upload.ts';
-import './camera-capture.ts';
-import './heatmap-preview.ts';
-import './image-upload.ts';
-import './lesion-table.ts';
-import './model-about.ts';
-import './result-card.ts';
+import type { PickedImage, RejectedImage } from './dermlens-image-upload.ts';
+import './dermlens-camera.ts';
+import './dermlens-heatmap-preview.ts';
+import './dermlens-image-upload.ts';
+import './dermlens-lesion-table.ts';
+import './dermlens-model-about.ts';
+import './dermlens-card.ts';
 
 type View = 'classify' | 'types' | 'about';
 type Source = 'upload' | 'camera';
@@ -26,6 +26,7 @@ const VIEWS: { id: View; label: string }[] = [
   { id: 'about', label: 'About the model' },
 ];
 
+/** The whole popup: tabs, the image source (upload or camera), the photo and its result card. */
 @customElement('dermlens-popup')
 export class DermlensPopup extends LitElement {
   // Chrome caps a popup at 600 px: with a result, the photo shrinks to a thumbnail beside the "check

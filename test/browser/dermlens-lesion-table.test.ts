@@ -1,7 +1,7 @@
 /// <reference types="mocha" />
 import { expect, fixture, html } from '@open-wc/testing';
-import '../../extension/components/lesion-table.ts';
-import { GROUP_LABELS, type DermlensLesionTable } from '../../extension/components/lesion-table.ts';
+import '../../extension/components/dermlens-lesion-table.ts';
+import { GROUP_LABELS, type DermlensLesionTable } from '../../extension/components/dermlens-lesion-table.ts';
 import { CLASSES } from '../../core/labels.ts';
 
 describe('<dermlens-lesion-table>', () => {

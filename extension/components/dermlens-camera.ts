@@ -3,20 +3,23 @@
 // opens permission.html in a tab, where the prompt works, and explains what to do; blocked access and a
 // missing camera get instructions. Upload always remains available next to it.
 import { css, html, LitElement, nothing } from 'lit';
+import { customElement, property, state } from 'lit/decorators.js';
 import {
   CAMERA_CONSTRAINTS, CAMERA_MESSAGES, classifyCameraError, queryCameraPermission, stopStream, type CameraFailure,
 } from '../shared/camera.ts';
+import { browser } from '../shared/browser.ts';
 import { errorMessage } from '../shared/messages.ts';
-import type { PickedImage } from './image-upload.ts';
+import type { PickedImage } from './dermlens-image-upload.ts';
 
 export type CameraState = 'idle' | 'starting' | 'needs-permission' | 'live' | CameraFailure;
 
+/**
+ * Live camera preview with a "Take photo" button; explains what to do when the camera is not available.
+ *
+ * @fires dermlens-image - a photo was taken; detail: PickedImage (a lossless PNG of the frame).
+ */
+@customElement('dermlens-camera')
 export class DermlensCamera extends LitElement {
-  static override properties = {
-    state: { type: String, reflect: true },
-    detail: { state: true },
-  };
-
   static override styles = css`
     :host { display: block; font: 13px/1.4 system-ui, sans-serif; color: #1b1f24; }
     video { display: block; width: 100%; max-height: 240px; background: #000; border-radius: 8px; }
@@ -30,9 +33,10 @@ export class DermlensCamera extends LitElement {
     .problem { color: #82071e; }
   `;
 
-  state: CameraState = 'idle';
+  /** Where the camera view is; reflected as the `state` attribute. */
+  @property({ type: String, reflect: true }) state: CameraState = 'idle';
   /** Extra text for the 'error' state. */
-  detail = '';
+  @state() private detail = '';
 
   // Injectable for tests; the defaults are the real browser APIs.
   queryPermission: () => Promise<PermissionState | 'unknown'> = queryCameraPermission;
@@ -40,7 +44,7 @@ export class DermlensCamera extends LitElement {
     ? navigator.mediaDevices.getUserMedia(c)
     : Promise.reject(new DOMException('This browser offers no camera access here.', 'NotFoundError'));
   openPermissionPage: () => void = () => {
-    void chrome.tabs.create({ url: chrome.runtime.getURL('permission.html') });
+    void browser.tabs.create({ url: browser.runtime.getURL('permission.html') });
   };
 
   private stream: MediaStream | null = null;
@@ -127,8 +131,6 @@ export class DermlensCamera extends LitElement {
     }
   }
 }
-
-if (!customElements.get('dermlens-camera')) customElements.define('dermlens-camera', DermlensCamera);
 
 declare global {
   interface HTMLElementTagNameMap { 'dermlens-camera': DermlensCamera }

@@ -13,6 +13,7 @@ const outOf100 = (fraction: number) => `${Math.round(fraction * 100)} out of 100
 /** The split's description without the image count it may end with (the count is shown beside it). */
 const splitName = (split: string) => split.replace(/,\s*[\d,]+\s+images?\s*$/i, '');
 
+/** "About the model", rendered from the packaged model-card.json (`card`), or the error reading it. */
 @customElement('dermlens-model-about')
 export class DermlensModelAbout extends LitElement {
   static override styles = css`

@@ -1,7 +1,7 @@
 /// <reference types="mocha" />
 import { expect, fixture, html } from '@open-wc/testing';
-import '../../extension/components/result-card.ts';
-import type { DermlensCard } from '../../extension/components/result-card.ts';
+import '../../extension/components/dermlens-card.ts';
+import type { DermlensCard } from '../../extension/components/dermlens-card.ts';
 import { DISCLAIMER } from '../../extension/components/card-view.ts';
 import { FLAGGED_RESULT, resultFrom, SAMPLE_HEATMAP, SAMPLE_PROBABILITIES, SAMPLE_RESULT } from './helpers.ts';
 

@@ -1,9 +1,9 @@
 /// <reference types="mocha" />
 import { fakeChrome } from './fake-chrome.ts';
 import { expect, fixture, html } from '@open-wc/testing';
-import '../../extension/components/popup-app.ts';
-import type { DermlensPopup } from '../../extension/components/popup-app.ts';
-import type { DermlensImageUpload } from '../../extension/components/image-upload.ts';
+import '../../extension/components/dermlens-popup.ts';
+import type { DermlensPopup } from '../../extension/components/dermlens-popup.ts';
+import type { DermlensImageUpload } from '../../extension/components/dermlens-image-upload.ts';
 import type { ClassificationResult, ImageBytes } from '../../extension/shared/messages.ts';
 import { base64ToBytes } from '../../extension/shared/image-bytes.ts';
 import { parseModelCard } from '../../extension/shared/model-card.ts';
