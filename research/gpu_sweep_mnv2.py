@@ -177,6 +177,13 @@ PHASE1 = [
     ('ema_bbs0.3', C(ema=0.999, bb_scale=0.3)),
     ('ema_sqrt', C(ema=0.999, balance='sqrt')),
     ('ep25', C(epochs=25)),
+    # Seventh round, second device run: class weights combined with the other two single gains.
+    ('w_s1', C(balance='weights', seed=1)),
+    ('w_ema', C(balance='weights', ema=0.999)),
+    ('w_lr5e-4', C(balance='weights', lr=5e-4)),
+    ('w_ema_lr5e-4', C(balance='weights', ema=0.999, lr=5e-4)),
+    ('w_ema_lr5e-4_s1', C(balance='weights', ema=0.999, lr=5e-4, seed=1)),
+    ('w_ema_s1', C(balance='weights', ema=0.999, seed=1)),
 ]
 
 
