@@ -34,7 +34,11 @@ function keepTensorflowSideEffects() {
     name: 'keep-tensorflow-side-effects',
     async resolveId(source, importer, options) {
       if (options.custom?.['keep-tensorflow-side-effects']) return null;
-      const resolved = await this.resolve(source, importer, { ...options, skipSelf: true, custom: { ...options.custom, 'keep-tensorflow-side-effects': true } });
+      const resolved = await this.resolve(source, importer, {
+        ...options,
+        skipSelf: true,
+        custom: { ...options.custom, 'keep-tensorflow-side-effects': true },
+      });
       if (resolved && !resolved.external && /[\\/]@tensorflow[\\/]/.test(resolved.id)) return { ...resolved, moduleSideEffects: true };
       return resolved;
     },

@@ -14,7 +14,9 @@ function webextensionPolyfillAsEsm() {
     name: 'webextension-polyfill-as-esm',
     transform(context) {
       if (!context.path.endsWith('/webextension-polyfill/dist/browser-polyfill.js')) return undefined;
-      return { body: `const module = { exports: {} };\nconst exports = module.exports;\n${context.body}\nexport default module.exports;\n` };
+      return {
+        body: `const module = { exports: {} };\nconst exports = module.exports;\n${context.body}\nexport default module.exports;\n`,
+      };
     },
   };
 }

@@ -50,12 +50,16 @@ export function findCamHead(model: tf.LayersModel): CamHead {
   const dense = output.sourceLayer as tf.layers.Layer;
   const config = dense.getConfig() as { activation?: string; dataFormat?: string };
   if (dense.getClassName() !== 'Dense' || config.activation !== 'softmax') {
-    throw new UnsupportedModelError(`"Where it looked" needs a model that ends in a softmax Dense layer; ${model.name} ends in ${dense.getClassName()}.`);
+    throw new UnsupportedModelError(
+      `"Where it looked" needs a model that ends in a softmax Dense layer; ${model.name} ends in ${dense.getClassName()}.`,
+    );
   }
   let layer = layerBefore(dense);
   while (layer && INFERENCE_IDENTITY.has(layer.getClassName())) layer = layerBefore(layer);
   if (!layer || layer.getClassName() !== 'GlobalAveragePooling2D') {
-    throw new UnsupportedModelError(`"Where it looked" needs global average pooling before the classifier; ${model.name} has ${layer?.getClassName() ?? 'a branching graph'} there.`);
+    throw new UnsupportedModelError(
+      `"Where it looked" needs global average pooling before the classifier; ${model.name} has ${layer?.getClassName() ?? 'a branching graph'} there.`,
+    );
   }
   if ((layer.getConfig() as { dataFormat?: string }).dataFormat === 'channelsFirst') {
     throw new UnsupportedModelError('"Where it looked" needs channels-last features.');
@@ -63,7 +67,13 @@ export function findCamHead(model: tf.LayersModel): CamHead {
   const features = layer.input as tf.SymbolicTensor;
   const [kernel, bias] = dense.getWeights() as [tf.Tensor2D, tf.Tensor1D | undefined];
   const gate = gateOutputIndex(model);
-  return { featuresName: features.name, outputName: output.name, gateName: gate === null ? null : model.outputs[gate].name, kernel, bias: bias ?? null };
+  return {
+    featuresName: features.name,
+    outputName: output.name,
+    gateName: gate === null ? null : model.outputs[gate].name,
+    kernel,
+    bias: bias ?? null,
+  };
 }
 
 /** The maps of one image, as tensors (the caller disposes them). */
@@ -85,7 +95,11 @@ export function classActivationMaps(model: tf.LayersModel, head: CamHead, x: tf.
   const tensors = tf.tidy(() => {
     const flip = options.tta === 'flip';
     const batch = flip ? tf.concat([x, tf.reverse(x, 2)]) : x;
-    const [features, p, gate] = model.execute(batch, [head.featuresName, head.outputName, ...(head.gateName ? [head.gateName] : [])]) as [tf.Tensor4D, tf.Tensor2D, tf.Tensor2D?];
+    const [features, p, gate] = model.execute(batch, [head.featuresName, head.outputName, ...(head.gateName ? [head.gateName] : [])]) as [
+      tf.Tensor4D,
+      tf.Tensor2D,
+      tf.Tensor2D?,
+    ];
     const [n, h, w, c] = features.shape;
     let maps = tf.matMul(tf.reshape(features, [n * h * w, c]), head.kernel);
     if (head.bias) maps = tf.add(maps, head.bias);
@@ -126,7 +140,10 @@ export function mapOfClass(maps: Float32Array | number[], shape: readonly number
 export function normalizedMap(map: ActivationMap): number[] {
   let min = Infinity;
   let max = -Infinity;
-  for (const v of map.values) { min = Math.min(min, v); max = Math.max(max, v); }
+  for (const v of map.values) {
+    min = Math.min(min, v);
+    max = Math.max(max, v);
+  }
   const range = max - min;
   return map.values.map((v) => (range > 1e-12 ? (v - min) / range : 0));
 }
@@ -168,9 +185,15 @@ export async function explainInput(classifier: Classifier, input: Float32Array, 
   }
   const { probabilities, maps, dermoscopy } = tensors;
   try {
-    const [p, m, d] = await Promise.all([probabilities.data() as Promise<Float32Array>, maps.data() as Promise<Float32Array>, dermoscopy?.data()]);
+    const [p, m, d] = await Promise.all([
+      probabilities.data() as Promise<Float32Array>,
+      maps.data() as Promise<Float32Array>,
+      dermoscopy?.data(),
+    ]);
     let top = 0;
-    p.forEach((v, k) => { if (v > p[top]) top = k; });
+    p.forEach((v, k) => {
+      if (v > p[top]) top = k;
+    });
     return { probabilities: p, map: mapOfClass(m, maps.shape, CLASS_CODES[top]), crop, dermoscopy: d ? d[0] : null };
   } finally {
     tf.dispose([probabilities, maps, dermoscopy ?? []]);
@@ -181,7 +204,7 @@ export async function explainInput(classifier: Classifier, input: Float32Array, 
 const heads = new WeakMap<tf.LayersModel, CamHead>();
 function headOf(model: tf.LayersModel): CamHead {
   let head = heads.get(model);
-  if (!head) heads.set(model, head = findCamHead(model));
+  if (!head) heads.set(model, (head = findCamHead(model)));
   return head;
 }
 

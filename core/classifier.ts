@@ -34,7 +34,11 @@ export function predictProbabilities(model: tf.LayersModel, x: tf.Tensor4D, opti
  * predictProbabilities plus, for a model with the dermoscopy gate, its P(dermoscopic) per image [n]
  * from the same forward pass (of the image as given, not its mirror).
  */
-export function predictWithGate(model: tf.LayersModel, x: tf.Tensor4D, { temperature, tta }: InferenceOptions): { probabilities: tf.Tensor2D; dermoscopy: tf.Tensor1D | null } {
+export function predictWithGate(
+  model: tf.LayersModel,
+  x: tf.Tensor4D,
+  { temperature, tta }: InferenceOptions,
+): { probabilities: tf.Tensor2D; dermoscopy: tf.Tensor1D | null } {
   const gate = gateOutputIndex(model);
   /** The class-probability output of a prediction (the only one without a gate). */
   const classesOf = (out: tf.Tensor | tf.Tensor[]) => (gate === null ? out : (out as tf.Tensor[])[gate === 0 ? 1 : 0]) as tf.Tensor2D;
@@ -53,7 +57,7 @@ export function predictWithGate(model: tf.LayersModel, x: tf.Tensor4D, { tempera
  */
 export function calibrate(p: tf.Tensor2D, mirrored: tf.Tensor2D | null, temperature: number): tf.Tensor2D {
   return tf.tidy(() => {
-    const mean = mirrored ? tf.div(tf.add(p, mirrored), 2) as tf.Tensor2D : p;
+    const mean = mirrored ? (tf.div(tf.add(p, mirrored), 2) as tf.Tensor2D) : p;
     if (temperature === 1) return tf.clone(mean);
     return tf.softmax(tf.div(tf.log(tf.maximum(mean, 1e-12)), temperature)) as tf.Tensor2D;
   });
@@ -61,8 +65,9 @@ export function calibrate(p: tf.Tensor2D, mirrored: tf.Tensor2D | null, temperat
 
 /** Rows of probabilities (CLASS_CODES order) -> predictions sorted from most to least likely. */
 export function toPredictions(probabilities: ArrayLike<number>): Prediction[] {
-  return CLASSES.map((c, i) => ({ code: c.code, name: c.name, group: c.group, probability: probabilities[i] }))
-    .sort((a, b) => b.probability - a.probability);
+  return CLASSES.map((c, i) => ({ code: c.code, name: c.name, group: c.group, probability: probabilities[i] })).sort(
+    (a, b) => b.probability - a.probability,
+  );
 }
 
 export { melanomaAlert } from './operating-point.ts';
@@ -109,8 +114,8 @@ export class Classifier {
     const { probabilities, dermoscopy } = predictWithGate(model, x, this.metadata);
     x.dispose();
     try {
-      const flat = await probabilities.data() as Float32Array;
-      const scores = dermoscopy ? await dermoscopy.data() as Float32Array : null;
+      const flat = (await probabilities.data()) as Float32Array;
+      const scores = dermoscopy ? ((await dermoscopy.data()) as Float32Array) : null;
       return inputs.map((_, i) => ({
         probabilities: flat.slice(i * CLASS_CODES.length, (i + 1) * CLASS_CODES.length),
         dermoscopy: scores ? dermoscopyVerdict(scores[i], this.metadata.dermoscopyThreshold!) : null,
@@ -165,7 +170,10 @@ export async function load(source: string | tf.io.IOHandler, options: LoadOption
  * load() prepares a loaded one. Takes ownership: `model` is disposed when it is replaced by its folded
  * copy, when it is rejected, or with the classifier.
  */
-export async function fromModel(model: tf.LayersModel, { warmUp = true, foldBatchNorm: fold = true }: LoadOptions = {}): Promise<Classifier> {
+export async function fromModel(
+  model: tf.LayersModel,
+  { warmUp = true, foldBatchNorm: fold = true }: LoadOptions = {},
+): Promise<Classifier> {
   let prepared: tf.LayersModel;
   try {
     readMetadata(model); // reject a wrong model before spending time on it

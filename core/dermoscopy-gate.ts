@@ -21,7 +21,8 @@ export function gateOutputIndex(model: tf.LayersModel): number | null {
 /** The global-average-pooling layer whose output both heads read. */
 export function pooledFeaturesLayer(model: tf.LayersModel): tf.layers.Layer {
   const pools = model.layers.filter((l) => l.getClassName() === 'GlobalAveragePooling2D');
-  if (pools.length !== 1) throw new Error(`the gate needs a model with one global-average-pooling layer; ${model.name} has ${pools.length}`);
+  if (pools.length !== 1)
+    throw new Error(`the gate needs a model with one global-average-pooling layer; ${model.name} has ${pools.length}`);
   return pools[0];
 }
 
@@ -58,7 +59,11 @@ export interface DermoscopyVerdict {
 }
 
 /** How many images a threshold flags as not dermoscopic (score below it), of how many. */
-export interface FlagRate { n: number; flagged: number; rate: number }
+export interface FlagRate {
+  n: number;
+  flagged: number;
+  rate: number;
+}
 
 export function flagRate(scores: ArrayLike<number>, threshold: number): FlagRate {
   let flagged = 0;

@@ -51,7 +51,10 @@ const outputKernelIndex = (className: string) => (className === 'SeparableConv2D
  * The caller owns both models; `model` is not disposed here.
  */
 export async function foldBatchNorm(model: tf.LayersModel): Promise<tf.LayersModel> {
-  const topology = model.toJSON(null, false) as unknown as { class_name: string; config: { layers: LayerJson[]; output_layers: InboundTensor[] } };
+  const topology = model.toJSON(null, false) as unknown as {
+    class_name: string;
+    config: { layers: LayerJson[]; output_layers: InboundTensor[] };
+  };
   const { layers, output_layers: outputLayers } = topology.config;
   if (!layers || !outputLayers) return model; // a Sequential model's JSON has no graph to rewire
   const pairs = foldablePairs(layers, new Set(outputLayers.map((o) => o[0])));
@@ -59,11 +62,13 @@ export async function foldBatchNorm(model: tf.LayersModel): Promise<tf.LayersMod
 
   const removed = new Map([...pairs].map(([producer, bn]) => [bn, producer]));
   const rewire = (t: InboundTensor): InboundTensor => (removed.has(t[0]) ? [removed.get(t[0])!, 0, 0, t[3] ?? {}] : t);
-  topology.config.layers = layers.filter((l) => !removed.has(l.config.name as string)).map((l) => ({
-    ...l,
-    config: pairs.has(l.config.name as string) ? { ...l.config, use_bias: true } : l.config,
-    inbound_nodes: (l.inbound_nodes as InboundTensor[][]).map((node) => node.map(rewire)),
-  }));
+  topology.config.layers = layers
+    .filter((l) => !removed.has(l.config.name as string))
+    .map((l) => ({
+      ...l,
+      config: pairs.has(l.config.name as string) ? { ...l.config, use_bias: true } : l.config,
+      inbound_nodes: (l.inbound_nodes as InboundTensor[][]).map((node) => node.map(rewire)),
+    }));
   topology.config.output_layers = outputLayers.map(rewire);
 
   const folded = await tf.models.modelFromJSON(topology as unknown as tf.io.ModelJSON['modelTopology'] as never);

@@ -2,7 +2,16 @@
 // the CLI (trainer/data/images.ts, sharp) and the extension (extension/shared/decode.ts, createImageBitmap)
 // call checkImageBytes before decoding and word a failed decode with IMAGE_REFUSALS.undecodable, so a
 // file gets the same answer, word for word, in both. README's "Accepted images" table lists the same.
-import { headerCutShort, isComplete, readImageSize, sniff, unsupportedBmpVariant, type ImageSize, type ImageType, type RefusedKind } from './image-format.ts';
+import {
+  headerCutShort,
+  isComplete,
+  readImageSize,
+  sniff,
+  unsupportedBmpVariant,
+  type ImageSize,
+  type ImageType,
+  type RefusedKind,
+} from './image-format.ts';
 
 export type { ImageType } from './image-format.ts';
 
@@ -21,7 +30,12 @@ export class ImageFileError extends Error {
 }
 
 const TYPE_LABELS: Record<ImageType, string> = {
-  'image/jpeg': 'JPEG', 'image/png': 'PNG', 'image/webp': 'WebP', 'image/gif': 'GIF', 'image/bmp': 'BMP', 'image/avif': 'AVIF',
+  'image/jpeg': 'JPEG',
+  'image/png': 'PNG',
+  'image/webp': 'WebP',
+  'image/gif': 'GIF',
+  'image/bmp': 'BMP',
+  'image/avif': 'AVIF',
 };
 
 /** 'image/webp' -> 'WebP', for messages. */
@@ -40,8 +54,14 @@ const ACCEPTED = 'JPEG, PNG, WebP, BMP, GIF or AVIF';
 const READS = `DermLens reads photos saved as ${ACCEPTED}`;
 
 const REFUSED_NAMES: Record<Exclude<RefusedKind, 'svg' | 'pdf' | 'html' | 'text'>, string> = {
-  tiff: 'TIFF images', heic: 'HEIC/HEIF photos', ico: 'Icon (ICO/CUR) files', psd: 'Photoshop (PSD) files',
-  'jpeg-xl': 'JPEG XL images', 'jpeg-2000': 'JPEG 2000 images', zip: 'ZIP archives', gzip: 'Gzip-compressed files (including SVGZ)',
+  tiff: 'TIFF images',
+  heic: 'HEIC/HEIF photos',
+  ico: 'Icon (ICO/CUR) files',
+  psd: 'Photoshop (PSD) files',
+  'jpeg-xl': 'JPEG XL images',
+  'jpeg-2000': 'JPEG 2000 images',
+  zip: 'ZIP archives',
+  gzip: 'Gzip-compressed files (including SVGZ)',
 };
 
 /** Every message a refused file can get, in both the CLI and the extension. */
@@ -61,7 +81,8 @@ export const IMAGE_REFUSALS = {
   damagedHeader: (type: ImageType) => `The ${typeLabel(type)} file is damaged: its header has no valid image size.`,
   tooManyPixels: ({ width, height }: ImageSize) =>
     `The image is too large (${width}x${height} pixels); DermLens reads up to ${MAX_PIXELS / 1e6} megapixels and ${MAX_SIDE} pixels per side. Resize it first.`,
-  truncated: (type: ImageType) => `The ${typeLabel(type)} file is incomplete (it ends before the image data does); download or save it again.`,
+  truncated: (type: ImageType) =>
+    `The ${typeLabel(type)} file is incomplete (it ends before the image data does); download or save it again.`,
   undecodable: (type: ImageType, { width, height }: ImageSize) =>
     `The ${typeLabel(type)} image (${width}x${height}) is corrupt and could not be decoded.`,
 } as const;
@@ -84,21 +105,26 @@ export interface CheckedImage extends ImageSize {
  * bytes get the same answer whatever they are called.
  */
 export function checkImageBytes(bytes: Uint8Array, _declaredMime = '', { allowed = ACCEPTED_TYPES }: CheckOptions = {}): CheckedImage {
-  const refuse = (message: string): never => { throw new ImageFileError(message); };
+  const refuse = (message: string): never => {
+    throw new ImageFileError(message);
+  };
   if (bytes.length === 0) refuse(IMAGE_REFUSALS.empty());
   if (bytes.length > MAX_IMAGE_BYTES) refuse(IMAGE_REFUSALS.tooManyBytes(bytes.length));
   const sniffed = sniff(bytes);
   if ('unknown' in sniffed) refuse(IMAGE_REFUSALS.unknown());
   if ('refused' in sniffed) {
     const kind = sniffed.refused;
-    refuse(kind === 'svg' || kind === 'pdf' || kind === 'html' || kind === 'text' ? IMAGE_REFUSALS[kind]() : IMAGE_REFUSALS.otherFormat(kind));
+    refuse(
+      kind === 'svg' || kind === 'pdf' || kind === 'html' || kind === 'text' ? IMAGE_REFUSALS[kind]() : IMAGE_REFUSALS.otherFormat(kind),
+    );
   }
   const type = (sniffed as { image: ImageType }).image;
   if (!allowed.includes(type)) refuse(IMAGE_REFUSALS.notAllowedHere(type, allowed));
   const variant = type === 'image/bmp' ? unsupportedBmpVariant(bytes) : null;
   if (variant) refuse(IMAGE_REFUSALS.bmpVariant(variant));
   // A file cut off inside its header has no size either: that is a truncated file, not a damaged one.
-  const size = readImageSize(bytes, type) ?? refuse(headerCutShort(bytes, type) ? IMAGE_REFUSALS.truncated(type) : IMAGE_REFUSALS.damagedHeader(type));
+  const size =
+    readImageSize(bytes, type) ?? refuse(headerCutShort(bytes, type) ? IMAGE_REFUSALS.truncated(type) : IMAGE_REFUSALS.damagedHeader(type));
   // Before anything is decoded: a 60000x60000 header costs nothing to read and 14 GB to decode.
   if (size.width > MAX_SIDE || size.height > MAX_SIDE || size.width * size.height > MAX_PIXELS) refuse(IMAGE_REFUSALS.tooManyPixels(size));
   if (!isComplete(bytes, type)) refuse(IMAGE_REFUSALS.truncated(type));

@@ -18,8 +18,7 @@ export interface ImageSize {
   height: number;
 }
 
-const ascii = (bytes: Uint8Array, at: number, length: number): string =>
-  String.fromCharCode(...bytes.subarray(at, at + length));
+const ascii = (bytes: Uint8Array, at: number, length: number): string => String.fromCharCode(...bytes.subarray(at, at + length));
 const u16be = (b: Uint8Array, i: number) => (b[i] << 8) | b[i + 1];
 const u16le = (b: Uint8Array, i: number) => b[i] | (b[i + 1] << 8);
 const u24le = (b: Uint8Array, i: number) => b[i] | (b[i + 1] << 8) | (b[i + 2] << 16);
@@ -36,7 +35,8 @@ function ftypBrand(b: Uint8Array): string | null {
 export function sniffImageType(bytes: Uint8Array): ImageType | null {
   const b = bytes;
   if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'image/jpeg';
-  if (b.length >= 8 && b[0] === 0x89 && ascii(b, 1, 3) === 'PNG' && b[4] === 0x0d && b[5] === 0x0a && b[6] === 0x1a && b[7] === 0x0a) return 'image/png';
+  if (b.length >= 8 && b[0] === 0x89 && ascii(b, 1, 3) === 'PNG' && b[4] === 0x0d && b[5] === 0x0a && b[6] === 0x1a && b[7] === 0x0a)
+    return 'image/png';
   if (b.length >= 12 && ascii(b, 0, 4) === 'RIFF' && ascii(b, 8, 4) === 'WEBP') return 'image/webp';
   if (b.length >= 6 && (ascii(b, 0, 6) === 'GIF87a' || ascii(b, 0, 6) === 'GIF89a')) return 'image/gif';
   // 'BM' alone is too weak (a text file may start with it): also ask for a known info-header size.
@@ -71,7 +71,8 @@ export function sniff(bytes: Uint8Array): Sniffed {
   if (image) return { image };
   const b = bytes;
   if (ascii(b, 0, 1024).includes('%PDF-')) return { refused: 'pdf' };
-  if ((b[0] === 0x49 && b[1] === 0x49 && b[2] === 0x2a && b[3] === 0) || (b[0] === 0x4d && b[1] === 0x4d && b[2] === 0 && b[3] === 0x2a)) return { refused: 'tiff' };
+  if ((b[0] === 0x49 && b[1] === 0x49 && b[2] === 0x2a && b[3] === 0) || (b[0] === 0x4d && b[1] === 0x4d && b[2] === 0 && b[3] === 0x2a))
+    return { refused: 'tiff' };
   const brand = ftypBrand(b);
   if (brand && /^(hei[cxms]|hev[cxms]|mif1|msf1)$/.test(brand)) return { refused: 'heic' };
   if (b.length >= 6 && b[0] === 0 && b[1] === 0 && (b[2] === 1 || b[2] === 2) && b[3] === 0 && b[4] > 0) return { refused: 'ico' };
@@ -84,7 +85,8 @@ export function sniff(bytes: Uint8Array): Sniffed {
   const text = leadingText(b, 4096);
   if (/^<svg[\s>]/.test(text) || /^<!doctype svg/.test(text) || (/^<\?xml/.test(text) && /<svg[\s>]/.test(text))) return { refused: 'svg' };
   if (/^<\?xml/.test(text) && /<html[\s>]/.test(text)) return { refused: 'html' }; // XHTML
-  if (/^(<!doctype html|<html|<head|<body|<script|<!--|<meta|<title|<div|<p[\s>]|<a[\s>]|<iframe|<style|<table|<h[1-6][\s>])/.test(text)) return { refused: 'html' };
+  if (/^(<!doctype html|<html|<head|<body|<script|<!--|<meta|<title|<div|<p[\s>]|<a[\s>]|<iframe|<style|<table|<h[1-6][\s>])/.test(text))
+    return { refused: 'html' };
   return { refused: 'text' };
 }
 
@@ -102,8 +104,14 @@ function walkJpeg(b: Uint8Array, visit: (marker: number, at: number) => void = (
   while (i + 3 < b.length) {
     if (b[i] !== 0xff) return 'bad-marker';
     const marker = b[i + 1];
-    if (marker === 0xff) { i++; continue; } // fill byte
-    if (marker === 0xd8 || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) { i += 2; continue; }
+    if (marker === 0xff) {
+      i++;
+      continue;
+    } // fill byte
+    if (marker === 0xd8 || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
+      i += 2;
+      continue;
+    }
     if (marker === 0xd9) return 'end-of-image';
     if (marker < 0xc0) return 'bad-marker'; // 02-BF are reserved: not a JPEG header, whatever follows
     visit(marker, i);
@@ -180,7 +188,8 @@ function gifSize(b: Uint8Array): ImageSize | null {
 function avifSize(b: Uint8Array): ImageSize | null {
   const end = Math.min(b.length - 16, 65536);
   for (let i = 0; i < end; i++) {
-    if (b[i] === 0x69 && b[i + 1] === 0x73 && b[i + 2] === 0x70 && b[i + 3] === 0x65) { // 'ispe'
+    if (b[i] === 0x69 && b[i + 1] === 0x73 && b[i + 2] === 0x70 && b[i + 3] === 0x65) {
+      // 'ispe'
       return { width: u32be(b, i + 8), height: u32be(b, i + 12) };
     }
   }
@@ -191,12 +200,24 @@ function avifSize(b: Uint8Array): ImageSize | null {
 export function readImageSize(bytes: Uint8Array, type: ImageType): ImageSize | null {
   let size: ImageSize | null = null;
   switch (type) {
-    case 'image/png': size = bytes.length >= 24 && ascii(bytes, 12, 4) === 'IHDR' ? { width: u32be(bytes, 16), height: u32be(bytes, 20) } : null; break;
-    case 'image/gif': size = gifSize(bytes); break;
-    case 'image/bmp': size = bmpHeader(bytes)?.size ?? null; break;
-    case 'image/jpeg': size = jpegSize(bytes); break;
-    case 'image/webp': size = webpSize(bytes); break;
-    case 'image/avif': size = avifSize(bytes); break;
+    case 'image/png':
+      size = bytes.length >= 24 && ascii(bytes, 12, 4) === 'IHDR' ? { width: u32be(bytes, 16), height: u32be(bytes, 20) } : null;
+      break;
+    case 'image/gif':
+      size = gifSize(bytes);
+      break;
+    case 'image/bmp':
+      size = bmpHeader(bytes)?.size ?? null;
+      break;
+    case 'image/jpeg':
+      size = jpegSize(bytes);
+      break;
+    case 'image/webp':
+      size = webpSize(bytes);
+      break;
+    case 'image/avif':
+      size = avifSize(bytes);
+      break;
   }
   return size && size.width > 0 && size.height > 0 ? size : null;
 }
@@ -214,7 +235,8 @@ export interface BmpHeader {
 export function bmpHeader(b: Uint8Array): BmpHeader | null {
   if (b.length < 30) return null;
   const infoSize = u32le(b, 14);
-  if (infoSize === 12) { // OS/2 1.x core header: 16-bit sizes, never compressed
+  if (infoSize === 12) {
+    // OS/2 1.x core header: 16-bit sizes, never compressed
     return { size: { width: u16le(b, 18), height: u16le(b, 20) }, bitsPerPixel: u16le(b, 24), compression: 0, dataOffset: u32le(b, 10) };
   }
   if (b.length < 34) return null;
@@ -242,7 +264,12 @@ export function unsupportedBmpVariant(b: Uint8Array): string | null {
 /** True when the JPEG's entropy-coded data ends with an end-of-image marker (FF D9). */
 function jpegComplete(b: Uint8Array): boolean {
   let scan = -1;
-  if (walkJpeg(b, (marker, i) => { if (marker === 0xda) scan = i; }) !== 'scan') return false;
+  if (
+    walkJpeg(b, (marker, i) => {
+      if (marker === 0xda) scan = i;
+    }) !== 'scan'
+  )
+    return false;
   // In entropy-coded data FF is followed only by 00 (stuffing), D0-D7 (restarts) or another marker,
   // so the first FF D9 after the first scan is the end of the image.
   for (let i = scan + 2; i + 1 < b.length; i++) if (b[i] === 0xff && b[i + 1] === 0xd9) return true;
@@ -299,12 +326,18 @@ function bmpComplete(b: Uint8Array): boolean {
  */
 export function headerCutShort(bytes: Uint8Array, type: ImageType): boolean {
   switch (type) {
-    case 'image/jpeg': return walkJpeg(bytes) === 'cut-short';
-    case 'image/png': return bytes.length < 24;
-    case 'image/gif': return bytes.length < 13;
-    case 'image/webp': return bytes.length < 30;
-    case 'image/bmp': return bytes.length < 34;
-    case 'image/avif': return !boxesComplete(bytes);
+    case 'image/jpeg':
+      return walkJpeg(bytes) === 'cut-short';
+    case 'image/png':
+      return bytes.length < 24;
+    case 'image/gif':
+      return bytes.length < 13;
+    case 'image/webp':
+      return bytes.length < 30;
+    case 'image/bmp':
+      return bytes.length < 34;
+    case 'image/avif':
+      return !boxesComplete(bytes);
   }
 }
 
@@ -315,12 +348,18 @@ export function headerCutShort(bytes: Uint8Array, type: ImageType): boolean {
  */
 export function isComplete(bytes: Uint8Array, type: ImageType): boolean {
   switch (type) {
-    case 'image/jpeg': return jpegComplete(bytes);
-    case 'image/png': return pngComplete(bytes);
-    case 'image/gif': return gifComplete(bytes);
-    case 'image/webp': return bytes.length >= u32le(bytes, 4) + 8;
-    case 'image/bmp': return bmpComplete(bytes);
-    case 'image/avif': return boxesComplete(bytes);
+    case 'image/jpeg':
+      return jpegComplete(bytes);
+    case 'image/png':
+      return pngComplete(bytes);
+    case 'image/gif':
+      return gifComplete(bytes);
+    case 'image/webp':
+      return bytes.length >= u32le(bytes, 4) + 8;
+    case 'image/bmp':
+      return bmpComplete(bytes);
+    case 'image/avif':
+      return boxesComplete(bytes);
   }
 }
 

@@ -29,8 +29,9 @@ export function lesionResult(probabilities: ArrayLike<number>, melanomaThreshold
   if (probabilities.length !== CLASS_CODES.length) {
     throw new Error(`Expected ${CLASS_CODES.length} class probabilities, got ${probabilities.length}.`);
   }
-  const predictions = CLASSES.map((c, i) => ({ code: c.code, name: c.name, group: c.group, probability: probabilities[i] }))
-    .sort((a, b) => b.probability - a.probability);
+  const predictions = CLASSES.map((c, i) => ({ code: c.code, name: c.name, group: c.group, probability: probabilities[i] })).sort(
+    (a, b) => b.probability - a.probability,
+  );
   return {
     predictions,
     top: predictions[0].code,

@@ -47,7 +47,7 @@ export function rocAuc(isPositive: boolean[], scores: number[]): number | null {
   const n = scores.length;
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[a] - scores[b]);
   const ranks = new Float64Array(n);
-  for (let i = 0; i < n; ) {
+  for (let i = 0; i < n;) {
     let j = i;
     while (j + 1 < n && scores[order[j + 1]] === scores[order[i]]) j++;
     const avgRank = (i + j) / 2 + 1;
@@ -56,7 +56,11 @@ export function rocAuc(isPositive: boolean[], scores: number[]): number | null {
   }
   let positives = 0;
   let rankSum = 0;
-  for (let i = 0; i < n; i++) if (isPositive[i]) { positives++; rankSum += ranks[i]; }
+  for (let i = 0; i < n; i++)
+    if (isPositive[i]) {
+      positives++;
+      rankSum += ranks[i];
+    }
   const negatives = n - positives;
   if (positives === 0 || negatives === 0) return null;
   return (rankSum - (positives * (positives + 1)) / 2) / (positives * negatives);
@@ -72,7 +76,8 @@ export function rocCurve(isPositive: boolean[], scores: number[]): { fpr: number
   let tp = 0;
   let fp = 0;
   for (let k = 0; k < order.length; k++) {
-    if (isPositive[order[k][1]]) tp++; else fp++;
+    if (isPositive[order[k][1]]) tp++;
+    else fp++;
     if (k + 1 === order.length || order[k + 1][0] !== order[k][0]) {
       fpr.push(negatives ? fp / negatives : 0);
       tpr.push(positives ? tp / positives : 0);
@@ -131,7 +136,10 @@ export function computeMetrics(yTrue: number[], probs: ArrayLike<number>[]): Met
     const precision = predictedCount ? tp / predictedCount : 0;
     const recall = support ? tp / support : 0;
     const f1 = precision + recall ? (2 * precision * recall) / (precision + recall) : 0;
-    const auc = rocAuc(yTrue.map((y) => y === c), probs.map((p) => p[c]));
+    const auc = rocAuc(
+      yTrue.map((y) => y === c),
+      probs.map((p) => p[c]),
+    );
     perClass[code] = { precision, recall, f1, auc, support };
     if (support) presentRecalls.push(recall);
     if (support || predictedCount) f1s.push(f1);
@@ -152,13 +160,26 @@ export function computeMetrics(yTrue: number[], probs: ArrayLike<number>[]): Met
 }
 
 /** Recall and precision of "flag when score >= threshold" for one class, and the share of images flagged. */
-export function thresholdStats(isPositive: boolean[], scores: number[], threshold: number): { recall: number; precision: number; flagged: number } {
-  let tp = 0, flagged = 0, positives = 0;
+export function thresholdStats(
+  isPositive: boolean[],
+  scores: number[],
+  threshold: number,
+): { recall: number; precision: number; flagged: number } {
+  let tp = 0,
+    flagged = 0,
+    positives = 0;
   scores.forEach((s, i) => {
     if (isPositive[i]) positives++;
-    if (s >= threshold) { flagged++; if (isPositive[i]) tp++; }
+    if (s >= threshold) {
+      flagged++;
+      if (isPositive[i]) tp++;
+    }
   });
-  return { recall: positives ? tp / positives : 0, precision: flagged ? tp / flagged : 0, flagged: scores.length ? flagged / scores.length : 0 };
+  return {
+    recall: positives ? tp / positives : 0,
+    precision: flagged ? tp / flagged : 0,
+    flagged: scores.length ? flagged / scores.length : 0,
+  };
 }
 
 /**

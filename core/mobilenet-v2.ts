@@ -29,7 +29,13 @@ export interface MobileNetV2Options {
 
 /** Inverted-residual stages: expansion t, output channels c, repeats n, first stride s (the paper's table 2). */
 export const MOBILENET_V2_STAGES: ReadonlyArray<readonly [t: number, c: number, n: number, s: number]> = [
-  [1, 16, 1, 1], [6, 24, 2, 2], [6, 32, 3, 2], [6, 64, 4, 2], [6, 96, 3, 1], [6, 160, 3, 2], [6, 320, 1, 1],
+  [1, 16, 1, 1],
+  [6, 24, 2, 2],
+  [6, 32, 3, 2],
+  [6, 64, 4, 2],
+  [6, 96, 3, 1],
+  [6, 160, 3, 2],
+  [6, 320, 1, 1],
 ];
 /** Number of inverted-residual blocks (0..16); `--freeze-until` counts in these. */
 export const MOBILENET_V2_BLOCKS = MOBILENET_V2_STAGES.reduce((n, [, , repeats]) => n + repeats, 0);
@@ -57,7 +63,13 @@ export function mobilenetV2BlockOf(layerName: string): number | null {
   return m ? Number(m[1]) : null;
 }
 
-export function buildMobileNetV2({ inputSize, seed = 42, rescaling = { scale: 2, offset: -1 }, dropout = 0.2, normalization = 'folded' }: MobileNetV2Options): tf.LayersModel {
+export function buildMobileNetV2({
+  inputSize,
+  seed = 42,
+  rescaling = { scale: 2, offset: -1 },
+  dropout = 0.2,
+  normalization = 'folded',
+}: MobileNetV2Options): tf.LayersModel {
   let nextSeed = seed;
   const he = () => tf.initializers.heNormal({ seed: nextSeed++ });
   const bn = normalization === 'batchnorm';
@@ -66,12 +78,22 @@ export function buildMobileNetV2({ inputSize, seed = 42, rescaling = { scale: 2,
     const y = layer.apply(x) as tf.SymbolicTensor;
     if (!bn) return y;
     const z = tf.layers.batchNormalization({ name: `${layer.name}_bn` }).apply(y) as tf.SymbolicTensor;
-    return relu6 ? tf.layers.reLU({ maxValue: 6, name: `${layer.name}_relu6` }).apply(z) as tf.SymbolicTensor : z;
+    return relu6 ? (tf.layers.reLU({ maxValue: 6, name: `${layer.name}_relu6` }).apply(z) as tf.SymbolicTensor) : z;
   };
   const conv = (x: tf.SymbolicTensor, name: string, filters: number, kernelSize: number, strides: number, relu6: boolean) =>
-    finish(tf.layers.conv2d({
-      name, filters, kernelSize, strides, padding: 'same', activation: relu6 && !bn ? 'relu6' : 'linear', kernelInitializer: he(),
-    }), x, relu6);
+    finish(
+      tf.layers.conv2d({
+        name,
+        filters,
+        kernelSize,
+        strides,
+        padding: 'same',
+        activation: relu6 && !bn ? 'relu6' : 'linear',
+        kernelInitializer: he(),
+      }),
+      x,
+      relu6,
+    );
 
   const input = tf.input({ shape: [inputSize, inputSize, 3], name: 'image' });
   let x = tf.layers.rescaling({ ...rescaling, name: MNV2_LAYER.rescaling }).apply(input) as tf.SymbolicTensor;
@@ -83,20 +105,34 @@ export function buildMobileNetV2({ inputSize, seed = 42, rescaling = { scale: 2,
       const strides = i === 0 ? s : 1;
       let y = x;
       if (t !== 1) y = conv(y, MNV2_LAYER.block(k, 'expand'), channels * t, 1, 1, true);
-      y = finish(tf.layers.depthwiseConv2d({
-        name: MNV2_LAYER.block(k, 'depthwise'), kernelSize: 3, strides, padding: 'same', activation: bn ? 'linear' : 'relu6', depthwiseInitializer: he(),
-      }), y, true);
+      y = finish(
+        tf.layers.depthwiseConv2d({
+          name: MNV2_LAYER.block(k, 'depthwise'),
+          kernelSize: 3,
+          strides,
+          padding: 'same',
+          activation: bn ? 'linear' : 'relu6',
+          depthwiseInitializer: he(),
+        }),
+        y,
+        true,
+      );
       y = conv(y, MNV2_LAYER.block(k, 'project'), c, 1, 1, false);
-      x = strides === 1 && channels === c ? tf.layers.add({ name: MNV2_LAYER.block(k, 'add') }).apply([x, y]) as tf.SymbolicTensor : y;
+      x = strides === 1 && channels === c ? (tf.layers.add({ name: MNV2_LAYER.block(k, 'add') }).apply([x, y]) as tf.SymbolicTensor) : y;
       channels = c;
     }
   }
   x = conv(x, MNV2_LAYER.lastConv, MOBILENET_V2_FEATURES, 1, 1, true);
   x = tf.layers.globalAveragePooling2d({ name: MNV2_LAYER.pool }).apply(x) as tf.SymbolicTensor;
   if (dropout > 0) x = tf.layers.dropout({ name: MNV2_LAYER.dropout, rate: dropout, seed: seed + 300 }).apply(x) as tf.SymbolicTensor;
-  const output = tf.layers.dense({
-    name: MNV2_LAYER.classifier, units: NUM_CLASSES, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 301 }),
-  }).apply(x) as tf.SymbolicTensor;
+  const output = tf.layers
+    .dense({
+      name: MNV2_LAYER.classifier,
+      units: NUM_CLASSES,
+      activation: 'softmax',
+      kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 301 }),
+    })
+    .apply(x) as tf.SymbolicTensor;
   return tf.model({ inputs: input, outputs: output, name: 'mobilenetv2' });
 }
 
@@ -117,9 +153,15 @@ export function copyMobileNetV2Backbone(target: tf.LayersModel, backbone: tf.Lay
   }
   targets.forEach((t, i) => {
     const s = sources[i];
-    const shapes = (l: tf.layers.Layer) => l.getWeights().map((w) => `[${w.shape}]`).join(' ');
+    const shapes = (l: tf.layers.Layer) =>
+      l
+        .getWeights()
+        .map((w) => `[${w.shape}]`)
+        .join(' ');
     if (t.getClassName() !== s.getClassName() || shapes(t) !== shapes(s)) {
-      throw new Error(`${source} does not match MobileNetV2 1.0 at convolution ${i + 1} (${t.name}): it has ${s.getClassName()} ${shapes(s)}, expected ${t.getClassName()} ${shapes(t)}.`);
+      throw new Error(
+        `${source} does not match MobileNetV2 1.0 at convolution ${i + 1} (${t.name}): it has ${s.getClassName()} ${shapes(s)}, expected ${t.getClassName()} ${shapes(t)}.`,
+      );
     }
   });
   targets.forEach((t, i) => t.setWeights(sources[i].getWeights()));

@@ -31,7 +31,14 @@ export interface ModelMetadata {
 }
 
 /** The metadata the trainer writes for a model; what it does not know yet (temperature, thresholds) gets the neutral value. */
-export function dermlensMetadata(fields: { arch: string; inputSize: number; temperature?: number; tta?: 'none' | 'flip'; melanomaThreshold?: number | null; dermoscopyThreshold?: number | null }): ModelMetadata {
+export function dermlensMetadata(fields: {
+  arch: string;
+  inputSize: number;
+  temperature?: number;
+  tta?: 'none' | 'flip';
+  melanomaThreshold?: number | null;
+  dermoscopyThreshold?: number | null;
+}): ModelMetadata {
   return {
     version: 1,
     arch: fields.arch,
@@ -77,7 +84,11 @@ export function readMetadata(model: tf.LayersModel): ModelMetadata {
   };
   const gate = gateOutputIndex(model);
   if ((gate === null) !== (metadata.dermoscopyThreshold === null)) {
-    throw new Error(gate === null ? 'Model metadata has a dermoscopy threshold but the model has no dermoscopy gate.' : 'Model has a dermoscopy gate but no dermoscopyThreshold in its metadata.');
+    throw new Error(
+      gate === null
+        ? 'Model metadata has a dermoscopy threshold but the model has no dermoscopy gate.'
+        : 'Model has a dermoscopy gate but no dermoscopyThreshold in its metadata.',
+    );
   }
   if (gate !== null && !(metadata.dermoscopyThreshold! > 0 && metadata.dermoscopyThreshold! < 1)) {
     throw new Error(`Model dermoscopy threshold must be in (0, 1), got ${metadata.dermoscopyThreshold}.`);
@@ -93,4 +104,3 @@ export function readMetadata(model: tf.LayersModel): ModelMetadata {
   if (!(metadata.temperature > 0)) throw new Error(`Model temperature must be positive, got ${metadata.temperature}.`);
   return metadata;
 }
-

@@ -39,10 +39,16 @@ function buildSeed({ inputSize, seed = 42 }: ModelOptions): tf.LayersModel {
   const init = seededInit(seed);
   const model = tf.sequential({ name: 'seed' });
   [32, 64, 128].forEach((filters, i) => {
-    model.add(tf.layers.conv2d({
-      ...(i === 0 ? { inputShape: [inputSize, inputSize, 3] } : {}),
-      filters, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init.glorot(),
-    }));
+    model.add(
+      tf.layers.conv2d({
+        ...(i === 0 ? { inputShape: [inputSize, inputSize, 3] } : {}),
+        filters,
+        kernelSize: 3,
+        padding: 'same',
+        activation: 'relu',
+        kernelInitializer: init.glorot(),
+      }),
+    );
     model.add(tf.layers.batchNormalization());
     model.add(tf.layers.maxPooling2d({ poolSize: 2 }));
     model.add(tf.layers.dropout({ rate: 0.25, seed: seed + 100 + i }));
@@ -69,8 +75,12 @@ function buildCompact({ inputSize, seed = 42 }: ModelOptions): tf.LayersModel {
   };
   const sepBn = (x: tf.SymbolicTensor, filters: number): tf.SymbolicTensor => {
     const conv = tf.layers.separableConv2d({
-      filters, kernelSize: 3, padding: 'same', useBias: false,
-      depthwiseInitializer: init.he(), pointwiseInitializer: init.he(),
+      filters,
+      kernelSize: 3,
+      padding: 'same',
+      useBias: false,
+      depthwiseInitializer: init.he(),
+      pointwiseInitializer: init.he(),
     });
     return tf.layers.batchNormalization().apply(conv.apply(x)) as tf.SymbolicTensor;
   };
@@ -79,9 +89,11 @@ function buildCompact({ inputSize, seed = 42 }: ModelOptions): tf.LayersModel {
     let y = tf.layers.reLU().apply(sepBn(x, filters)) as tf.SymbolicTensor;
     y = sepBn(y, filters);
     y = tf.layers.maxPooling2d({ poolSize: 3, strides: 2, padding: 'same' }).apply(y) as tf.SymbolicTensor;
-    const shortcut = tf.layers.batchNormalization().apply(
-      tf.layers.conv2d({ filters, kernelSize: 1, strides: 2, padding: 'same', useBias: false, kernelInitializer: init.he() }).apply(x),
-    ) as tf.SymbolicTensor;
+    const shortcut = tf.layers
+      .batchNormalization()
+      .apply(
+        tf.layers.conv2d({ filters, kernelSize: 1, strides: 2, padding: 'same', useBias: false, kernelInitializer: init.he() }).apply(x),
+      ) as tf.SymbolicTensor;
     return tf.layers.reLU().apply(tf.layers.add().apply([y, shortcut])) as tf.SymbolicTensor;
   };
 
@@ -91,16 +103,27 @@ function buildCompact({ inputSize, seed = 42 }: ModelOptions): tf.LayersModel {
   for (const filters of [64, 128, 256]) x = stage(x, filters);
   x = tf.layers.globalAveragePooling2d({}).apply(x) as tf.SymbolicTensor;
   x = tf.layers.dropout({ rate: 0.3, seed: seed + 300 }).apply(x) as tf.SymbolicTensor;
-  const output = tf.layers.dense({ units: NUM_CLASSES, activation: 'softmax', kernelInitializer: init.glorot() }).apply(x) as tf.SymbolicTensor;
+  const output = tf.layers
+    .dense({ units: NUM_CLASSES, activation: 'softmax', kernelInitializer: init.glorot() })
+    .apply(x) as tf.SymbolicTensor;
   return tf.model({ inputs: input, outputs: output, name: 'compact' });
 }
 
 export const ARCHITECTURES = {
-  seed: { description: 'The original Keras CNN (3 conv blocks + Flatten + Dense 512), kept as the baseline.', defaultInputSize: 64, build: buildSeed },
-  compact: { description: 'Residual depthwise-separable CNN with global average pooling (~0.2 M params).', defaultInputSize: 96, build: buildCompact },
+  seed: {
+    description: 'The original Keras CNN (3 conv blocks + Flatten + Dense 512), kept as the baseline.',
+    defaultInputSize: 64,
+    build: buildSeed,
+  },
+  compact: {
+    description: 'Residual depthwise-separable CNN with global average pooling (~0.2 M params).',
+    defaultInputSize: 96,
+    build: buildCompact,
+  },
   mobilenetv2: {
     description: 'MobileNetV2 1.0 (2.2 M params) with a 7-class head; with --backbone, its ImageNet weights (dermlens import-backbone).',
-    defaultInputSize: 128, build: buildMobileNetV2,
+    defaultInputSize: 128,
+    build: buildMobileNetV2,
   },
 } satisfies Record<string, Architecture>;
 

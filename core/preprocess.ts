@@ -32,14 +32,10 @@ export function validateRgba(image: RgbaImage): void {
     throw new ImageInputError(`Image has an invalid size ${width}x${height}.`);
   }
   if (!data || data.length !== width * height * 4) {
-    throw new ImageInputError(
-      `Image data has ${data?.length ?? 0} bytes but ${width}x${height} RGBA needs ${width * height * 4}.`,
-    );
+    throw new ImageInputError(`Image data has ${data?.length ?? 0} bytes but ${width}x${height} RGBA needs ${width * height * 4}.`);
   }
   if (width < MIN_IMAGE_SIDE || height < MIN_IMAGE_SIDE) {
-    throw new ImageInputError(
-      `Image is too small (${width}x${height}); at least ${MIN_IMAGE_SIDE}x${MIN_IMAGE_SIDE} pixels are needed.`,
-    );
+    throw new ImageInputError(`Image is too small (${width}x${height}); at least ${MIN_IMAGE_SIDE}x${MIN_IMAGE_SIDE} pixels are needed.`);
   }
 }
 
@@ -75,15 +71,22 @@ function axisWeights(srcStart: number, srcLen: number, dstLen: number): { index:
       const hi = lo + scale;
       for (let s = Math.floor(lo); s < Math.ceil(hi) && s < srcLen; s++) {
         const cover = Math.min(hi, s + 1) - Math.max(lo, s);
-        if (cover > 1e-12) { index.push(srcStart + s); weight.push(cover / scale); }
+        if (cover > 1e-12) {
+          index.push(srcStart + s);
+          weight.push(cover / scale);
+        }
       }
     } else {
       const centre = Math.min(Math.max((o + 0.5) * scale - 0.5, 0), srcLen - 1);
       const s0 = Math.floor(centre);
       const s1 = Math.min(s0 + 1, srcLen - 1);
       const t = centre - s0;
-      index.push(srcStart + s0); weight.push(1 - t);
-      if (s1 !== s0 && t > 0) { index.push(srcStart + s1); weight.push(t); }
+      index.push(srcStart + s0);
+      weight.push(1 - t);
+      if (s1 !== s0 && t > 0) {
+        index.push(srcStart + s1);
+        weight.push(t);
+      }
     }
   }
   offset[dstLen] = index.length;
@@ -112,24 +115,39 @@ export function preprocess(image: RgbaImage, size: number): Float32Array {
   for (let y = 0; y < crop.height; y++) {
     const srcRow = (rowStart + y) * width * 4;
     for (let o = 0; o < size; o++) {
-      let r = 0, g = 0, b = 0, a = 0;
+      let r = 0,
+        g = 0,
+        b = 0,
+        a = 0;
       for (let k = cols.offset[o]; k < cols.offset[o + 1]; k++) {
         const p = srcRow + cols.index[k] * 4;
         const wa = cols.weight[k] * data[p + 3];
-        r += wa * data[p]; g += wa * data[p + 1]; b += wa * data[p + 2]; a += wa;
+        r += wa * data[p];
+        g += wa * data[p + 1];
+        b += wa * data[p + 2];
+        a += wa;
       }
       const t = (y * size + o) * 4;
-      tmp[t] = r; tmp[t + 1] = g; tmp[t + 2] = b; tmp[t + 3] = a;
+      tmp[t] = r;
+      tmp[t + 1] = g;
+      tmp[t + 2] = b;
+      tmp[t + 3] = a;
     }
   }
   const out = new Float32Array(size * size * 3);
   for (let oy = 0; oy < size; oy++) {
     for (let ox = 0; ox < size; ox++) {
-      let r = 0, g = 0, b = 0, a = 0;
+      let r = 0,
+        g = 0,
+        b = 0,
+        a = 0;
       for (let k = rows.offset[oy]; k < rows.offset[oy + 1]; k++) {
         const t = ((rows.index[k] - rowStart) * size + ox) * 4;
         const w = rows.weight[k];
-        r += w * tmp[t]; g += w * tmp[t + 1]; b += w * tmp[t + 2]; a += w * tmp[t + 3];
+        r += w * tmp[t];
+        g += w * tmp[t + 1];
+        b += w * tmp[t + 2];
+        a += w * tmp[t + 3];
       }
       // r,g,b are alpha-weighted sums (0..255*255); composite over white: c*a + 255*(255-a).
       const white = 255 * (255 - a);

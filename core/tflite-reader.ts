@@ -14,19 +14,47 @@ export class TfliteFormatError extends Error {
 /** schema.fbs `TensorType` values this reader understands. */
 export const TensorType = { FLOAT32: 0, FLOAT16: 1, INT32: 2, UINT8: 3, INT64: 4, INT8: 9 } as const;
 const TENSOR_TYPE_NAMES: Record<number, string> = {
-  0: 'FLOAT32', 1: 'FLOAT16', 2: 'INT32', 3: 'UINT8', 4: 'INT64', 5: 'STRING', 6: 'BOOL', 7: 'INT16',
-  8: 'COMPLEX64', 9: 'INT8', 10: 'FLOAT64', 11: 'COMPLEX128', 12: 'UINT64', 15: 'UINT32', 16: 'UINT16', 17: 'INT4',
+  0: 'FLOAT32',
+  1: 'FLOAT16',
+  2: 'INT32',
+  3: 'UINT8',
+  4: 'INT64',
+  5: 'STRING',
+  6: 'BOOL',
+  7: 'INT16',
+  8: 'COMPLEX64',
+  9: 'INT8',
+  10: 'FLOAT64',
+  11: 'COMPLEX128',
+  12: 'UINT64',
+  15: 'UINT32',
+  16: 'UINT16',
+  17: 'INT4',
 };
 
 /** schema.fbs `BuiltinOperator` values, named for the error messages; the converter maps a subset. */
 export const BuiltinOperator = {
-  ADD: 0, AVERAGE_POOL_2D: 1, CONCATENATION: 2, CONV_2D: 3, DEPTHWISE_CONV_2D: 4, DEQUANTIZE: 6,
-  FULLY_CONNECTED: 9, LOGISTIC: 14, MAX_POOL_2D: 17, MUL: 18, RELU: 19, RELU6: 21, RESHAPE: 22,
-  RESIZE_BILINEAR: 23, SOFTMAX: 25, PAD: 34, MEAN: 40, SQUEEZE: 43, QUANTIZE: 114,
+  ADD: 0,
+  AVERAGE_POOL_2D: 1,
+  CONCATENATION: 2,
+  CONV_2D: 3,
+  DEPTHWISE_CONV_2D: 4,
+  DEQUANTIZE: 6,
+  FULLY_CONNECTED: 9,
+  LOGISTIC: 14,
+  MAX_POOL_2D: 17,
+  MUL: 18,
+  RELU: 19,
+  RELU6: 21,
+  RESHAPE: 22,
+  RESIZE_BILINEAR: 23,
+  SOFTMAX: 25,
+  PAD: 34,
+  MEAN: 40,
+  SQUEEZE: 43,
+  QUANTIZE: 114,
 } as const;
-const OPERATOR_NAMES: Record<number, string> = Object.fromEntries(
-  Object.entries(BuiltinOperator).map(([name, code]) => [code, name]),
-);
+const OPERATOR_NAMES: Record<number, string> = Object.fromEntries(Object.entries(BuiltinOperator).map(([name, code]) => [code, name]));
 export function operatorName(code: number): string {
   return OPERATOR_NAMES[code] ?? `builtin operator #${code}`;
 }
@@ -94,10 +122,12 @@ function field(t: Table, id: number): number {
   return t.bb.__offset(t.pos, slot(id));
 }
 /** A reader of one scalar field type: the field's value, or `fallback` when the table omits it (flatbuffers' defaults). */
-const scalarReader = (read: (bb: ByteBuffer, at: number) => number) => (t: Table, id: number, fallback = 0): number => {
-  const o = field(t, id);
-  return o ? read(t.bb, t.pos + o) : fallback;
-};
+const scalarReader =
+  (read: (bb: ByteBuffer, at: number) => number) =>
+  (t: Table, id: number, fallback = 0): number => {
+    const o = field(t, id);
+    return o ? read(t.bb, t.pos + o) : fallback;
+  };
 const readInt = scalarReader((bb, at) => bb.readInt32(at));
 const readUint = scalarReader((bb, at) => bb.readUint32(at));
 const readInt8 = scalarReader((bb, at) => bb.readInt8(at));
@@ -153,19 +183,32 @@ function readOptions(opcode: number, t: Table | null): TfliteOptions {
   switch (opcode) {
     case BuiltinOperator.CONV_2D:
       return {
-        padding: padding(0), strideW: readInt(t, 1), strideH: readInt(t, 2), activation: readInt8(t, 3),
-        dilationW: readInt(t, 4, 1), dilationH: readInt(t, 5, 1),
+        padding: padding(0),
+        strideW: readInt(t, 1),
+        strideH: readInt(t, 2),
+        activation: readInt8(t, 3),
+        dilationW: readInt(t, 4, 1),
+        dilationH: readInt(t, 5, 1),
       };
     case BuiltinOperator.DEPTHWISE_CONV_2D:
       return {
-        padding: padding(0), strideW: readInt(t, 1), strideH: readInt(t, 2), depthMultiplier: readInt(t, 3),
-        activation: readInt8(t, 4), dilationW: readInt(t, 5, 1), dilationH: readInt(t, 6, 1),
+        padding: padding(0),
+        strideW: readInt(t, 1),
+        strideH: readInt(t, 2),
+        depthMultiplier: readInt(t, 3),
+        activation: readInt8(t, 4),
+        dilationW: readInt(t, 5, 1),
+        dilationH: readInt(t, 6, 1),
       };
     case BuiltinOperator.AVERAGE_POOL_2D:
     case BuiltinOperator.MAX_POOL_2D:
       return {
-        padding: padding(0), strideW: readInt(t, 1), strideH: readInt(t, 2), filterW: readInt(t, 3),
-        filterH: readInt(t, 4), activation: readInt8(t, 5),
+        padding: padding(0),
+        strideW: readInt(t, 1),
+        strideH: readInt(t, 2),
+        filterW: readInt(t, 3),
+        filterH: readInt(t, 4),
+        activation: readInt8(t, 5),
       };
     case BuiltinOperator.ADD:
       return { activation: readInt8(t, 0) };
@@ -205,11 +248,13 @@ function decode(bb: ByteBuffer, bytes: Uint8Array, source: string): TfliteModel 
   if (model.pos >= bytes.length) throw new TfliteFormatError(`${source} is truncated: its root table lies past the end.`);
   const codes = readTables(model, MODEL.operatorCodes).map((c) =>
     // Files written before schema v3a keep the code in the int8 field; newer ones in both, capped at 127.
-    Math.max(readInt8(c, OPERATOR_CODE.deprecatedBuiltinCode), readInt(c, OPERATOR_CODE.builtinCode)));
+    Math.max(readInt8(c, OPERATOR_CODE.deprecatedBuiltinCode), readInt(c, OPERATOR_CODE.builtinCode)),
+  );
   const buffers = readTables(model, MODEL.buffers);
   const subgraphs = readTables(model, MODEL.subgraphs);
   if (subgraphs.length === 0) throw new TfliteFormatError(`${source} has no subgraph: nothing to convert.`);
-  if (subgraphs.length > 1) throw new TfliteFormatError(`${source} has ${subgraphs.length} subgraphs; only single-graph models are supported.`);
+  if (subgraphs.length > 1)
+    throw new TfliteFormatError(`${source} has ${subgraphs.length} subgraphs; only single-graph models are supported.`);
   const graph = subgraphs[0];
 
   const tensors = readTables(graph, SUBGRAPH.tensors).map((t, index): TfliteTensor => {
@@ -237,9 +282,10 @@ function decode(bb: ByteBuffer, bytes: Uint8Array, source: string): TfliteModel 
       shape: readInts(t, TENSOR.shape),
       type: readInt8(t, TENSOR.type),
       data,
-      quantization: q && scale.length > 0
-        ? { scale, zeroPoint: readLongs(q, QUANT.zeroPoint), quantizedDimension: readInt(q, QUANT.quantizedDimension) }
-        : null,
+      quantization:
+        q && scale.length > 0
+          ? { scale, zeroPoint: readLongs(q, QUANT.zeroPoint), quantizedDimension: readInt(q, QUANT.quantizedDimension) }
+          : null,
     };
   });
 
@@ -264,7 +310,14 @@ function decode(bb: ByteBuffer, bytes: Uint8Array, source: string): TfliteModel 
   const outputs = readInts(graph, SUBGRAPH.outputs);
   inputs.forEach((i) => checkTensor(i, 'the graph input'));
   outputs.forEach((i) => checkTensor(i, 'the graph output'));
-  return { version: readUint(model, MODEL.version), description: readString(model, MODEL.description), tensors, inputs, outputs, operators };
+  return {
+    version: readUint(model, MODEL.version),
+    description: readString(model, MODEL.description),
+    tensors,
+    inputs,
+    outputs,
+    operators,
+  };
 }
 
 /**
@@ -275,9 +328,12 @@ export function dequantize(tensor: TfliteTensor, source = 'the model file'): Flo
   const { data, type, shape, quantization: q } = tensor;
   if (!data) throw new TfliteFormatError(`${source}: tensor ${tensor.index} (${tensor.name}) has no constant data.`);
   const count = shape.reduce((a, b) => a * b, 1);
-  const bytesPer = type === TensorType.INT32 || type === TensorType.FLOAT32 ? 4 : type === TensorType.FLOAT16 ? 2 : type === TensorType.INT64 ? 8 : 1;
+  const bytesPer =
+    type === TensorType.INT32 || type === TensorType.FLOAT32 ? 4 : type === TensorType.FLOAT16 ? 2 : type === TensorType.INT64 ? 8 : 1;
   if (data.length < count * bytesPer) {
-    throw new TfliteFormatError(`${source} is truncated or damaged: tensor ${tensor.index} (${tensor.name}) needs ${count * bytesPer} bytes, has ${data.length}.`);
+    throw new TfliteFormatError(
+      `${source} is truncated or damaged: tensor ${tensor.index} (${tensor.name}) needs ${count * bytesPer} bytes, has ${data.length}.`,
+    );
   }
   const view = new DataView(data.buffer, data.byteOffset, data.length);
   const raw = new Float64Array(count);
@@ -288,15 +344,25 @@ export function dequantize(tensor: TfliteTensor, source = 'the model file'): Flo
     case TensorType.FLOAT16:
       for (let i = 0; i < count; i++) raw[i] = halfToFloat(view.getUint16(2 * i, true));
       return Float32Array.from(raw);
-    case TensorType.UINT8: for (let i = 0; i < count; i++) raw[i] = view.getUint8(i); break;
-    case TensorType.INT8: for (let i = 0; i < count; i++) raw[i] = view.getInt8(i); break;
-    case TensorType.INT32: for (let i = 0; i < count; i++) raw[i] = view.getInt32(4 * i, true); break;
+    case TensorType.UINT8:
+      for (let i = 0; i < count; i++) raw[i] = view.getUint8(i);
+      break;
+    case TensorType.INT8:
+      for (let i = 0; i < count; i++) raw[i] = view.getInt8(i);
+      break;
+    case TensorType.INT32:
+      for (let i = 0; i < count; i++) raw[i] = view.getInt32(4 * i, true);
+      break;
     default:
-      throw new TfliteFormatError(`${source}: tensor ${tensor.index} (${tensor.name}) is ${tensorTypeName(type)}, which cannot be dequantized.`);
+      throw new TfliteFormatError(
+        `${source}: tensor ${tensor.index} (${tensor.name}) is ${tensorTypeName(type)}, which cannot be dequantized.`,
+      );
   }
   if (!q) {
     if (type === TensorType.INT32) return Float32Array.from(raw);
-    throw new TfliteFormatError(`${source}: tensor ${tensor.index} (${tensor.name}) is ${tensorTypeName(type)} without quantization parameters.`);
+    throw new TfliteFormatError(
+      `${source}: tensor ${tensor.index} (${tensor.name}) is ${tensorTypeName(type)} without quantization parameters.`,
+    );
   }
   const channels = q.scale.length;
   const out = new Float32Array(count);
@@ -307,7 +373,9 @@ export function dequantize(tensor: TfliteTensor, source = 'the model file'): Flo
   }
   const axis = q.quantizedDimension;
   if (shape[axis] !== channels) {
-    throw new TfliteFormatError(`${source}: tensor ${tensor.index} (${tensor.name}) has ${channels} scales for dimension ${axis} of size ${shape[axis]}.`);
+    throw new TfliteFormatError(
+      `${source}: tensor ${tensor.index} (${tensor.name}) has ${channels} scales for dimension ${axis} of size ${shape[axis]}.`,
+    );
   }
   const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
   for (let i = 0; i < count; i++) {

@@ -10,7 +10,13 @@
  */
 import { tf } from './tf.ts';
 import {
-  BuiltinOperator, TfliteFormatError, dequantize, operatorName, type TfliteModel, type TfliteOperator, type TfliteTensor,
+  BuiltinOperator,
+  TfliteFormatError,
+  dequantize,
+  operatorName,
+  type TfliteModel,
+  type TfliteOperator,
+  type TfliteTensor,
 } from './tflite-reader.ts';
 
 export class UnsupportedTfliteError extends TfliteFormatError {
@@ -18,7 +24,10 @@ export class UnsupportedTfliteError extends TfliteFormatError {
 }
 
 /** How the model maps preprocess.ts' [0, 1] input to what the network was trained on: x * scale + offset. */
-export interface InputRescaling { scale: number; offset: number }
+export interface InputRescaling {
+  scale: number;
+  offset: number;
+}
 
 export interface ConvertedTflite {
   model: tf.LayersModel;
@@ -48,7 +57,9 @@ export function inputRescaling(input: TfliteTensor): InputRescaling {
 /** Converts the graph; `source` names the file in every message. The caller disposes the model. */
 export function tfliteToLayers(graph: TfliteModel, source = 'the model file'): ConvertedTflite {
   if (graph.inputs.length !== 1 || graph.outputs.length !== 1) {
-    throw new UnsupportedTfliteError(`${source} has ${graph.inputs.length} inputs and ${graph.outputs.length} outputs; only one image in, one tensor out is supported.`);
+    throw new UnsupportedTfliteError(
+      `${source} has ${graph.inputs.length} inputs and ${graph.outputs.length} outputs; only one image in, one tensor out is supported.`,
+    );
   }
   const inputTensor = graph.tensors[graph.inputs[0]];
   const [, h, w, c] = inputTensor.shape;
@@ -58,8 +69,10 @@ export function tfliteToLayers(graph: TfliteModel, source = 'the model file'): C
   const unsupported = graph.operators.filter((op) => !SUPPORTED.has(op.opcode));
   if (unsupported.length) {
     const names = [...new Set(unsupported.map((op) => operatorName(op.opcode)))];
-    throw new UnsupportedTfliteError(`${source} uses ${names.join(', ')} (operator ${unsupported[0].index} first), which DermLens cannot convert; `
-      + `supported: ${[...SUPPORTED].map(operatorName).join(', ')}.`);
+    throw new UnsupportedTfliteError(
+      `${source} uses ${names.join(', ')} (operator ${unsupported[0].index} first), which DermLens cannot convert; ` +
+        `supported: ${[...SUPPORTED].map(operatorName).join(', ')}.`,
+    );
   }
 
   const rescaling = inputRescaling(inputTensor);
@@ -71,18 +84,27 @@ export function tfliteToLayers(graph: TfliteModel, source = 'the model file'): C
   };
   const input = tf.input({ shape: [h, w, 3], name: 'image' });
   const symbolic = new Map<number, tf.SymbolicTensor>();
-  symbolic.set(graph.inputs[0], tf.layers.rescaling({ scale: rescaling.scale, offset: rescaling.offset, name: 'input_rescaling' }).apply(input) as tf.SymbolicTensor);
+  symbolic.set(
+    graph.inputs[0],
+    tf.layers.rescaling({ scale: rescaling.scale, offset: rescaling.offset, name: 'input_rescaling' }).apply(input) as tf.SymbolicTensor,
+  );
   const pending: Array<{ layer: tf.layers.Layer; weights: () => tf.Tensor[] }> = [];
 
   const constant = (op: TfliteOperator, k: number, what: string): TfliteTensor => {
     const t = graph.tensors[op.inputs[k]];
-    if (!t?.data) throw new UnsupportedTfliteError(`${source}: operator ${op.index} (${operatorName(op.opcode)}) has a computed ${what}; only constant ones are supported.`);
+    if (!t?.data)
+      throw new UnsupportedTfliteError(
+        `${source}: operator ${op.index} (${operatorName(op.opcode)}) has a computed ${what}; only constant ones are supported.`,
+      );
     return t;
   };
   const activationOf = (op: TfliteOperator) => {
     const a = op.options.activation ?? 0;
     const name = ACTIVATIONS[a];
-    if (!name) throw new UnsupportedTfliteError(`${source}: operator ${op.index} (${operatorName(op.opcode)}) has fused activation ${ACTIVATION_NAMES[a] ?? a}; supported: none, RELU, RELU6.`);
+    if (!name)
+      throw new UnsupportedTfliteError(
+        `${source}: operator ${op.index} (${operatorName(op.opcode)}) has fused activation ${ACTIVATION_NAMES[a] ?? a}; supported: none, RELU, RELU6.`,
+      );
     return name;
   };
 
@@ -90,7 +112,10 @@ export function tfliteToLayers(graph: TfliteModel, source = 'the model file'): C
     const kind = operatorName(op.opcode);
     opCounts[kind] = (opCounts[kind] ?? 0) + 1;
     const x = symbolic.get(op.inputs[0]);
-    if (!x) throw new UnsupportedTfliteError(`${source}: operator ${op.index} (${kind}) reads tensor ${op.inputs[0]} before anything computes it (a constant or out-of-order input).`);
+    if (!x)
+      throw new UnsupportedTfliteError(
+        `${source}: operator ${op.index} (${kind}) reads tensor ${op.inputs[0]} before anything computes it (a constant or out-of-order input).`,
+      );
     const name = `op${String(op.index).padStart(3, '0')}_${kind.toLowerCase()}`;
     const o = op.options;
     let layer: tf.layers.Layer | null = null;
@@ -101,15 +126,24 @@ export function tfliteToLayers(graph: TfliteModel, source = 'the model file'): C
         const bias = op.inputs[2] !== undefined && op.inputs[2] >= 0 ? constant(op, 2, 'bias') : null;
         const [outC, kh, kw] = filter.shape;
         layer = tf.layers.conv2d({
-          name, filters: outC, kernelSize: [kh, kw], strides: [o.strideH ?? 1, o.strideW ?? 1], padding: o.padding,
-          dilationRate: [o.dilationH ?? 1, o.dilationW ?? 1], activation: activationOf(op), useBias: bias !== null,
+          name,
+          filters: outC,
+          kernelSize: [kh, kw],
+          strides: [o.strideH ?? 1, o.strideW ?? 1],
+          padding: o.padding,
+          dilationRate: [o.dilationH ?? 1, o.dilationW ?? 1],
+          activation: activationOf(op),
+          useBias: bias !== null,
         });
         [filter, bias].forEach((t) => t && countWeight(t));
         // TFLite stores [out, h, w, in]; tfjs wants [h, w, in, out].
-        pending.push({ layer, weights: () => [
-          tf.tidy(() => tf.transpose(tf.tensor(dequantize(filter, source), filter.shape), [1, 2, 3, 0])),
-          ...(bias ? [tf.tensor1d(dequantize(bias, source))] : []),
-        ] });
+        pending.push({
+          layer,
+          weights: () => [
+            tf.tidy(() => tf.transpose(tf.tensor(dequantize(filter, source), filter.shape), [1, 2, 3, 0])),
+            ...(bias ? [tf.tensor1d(dequantize(bias, source))] : []),
+          ],
+        });
         break;
       }
       case BuiltinOperator.DEPTHWISE_CONV_2D: {
@@ -119,52 +153,92 @@ export function tfliteToLayers(graph: TfliteModel, source = 'the model file'): C
         const multiplier = o.depthMultiplier || 1;
         const inChannels = channelsOut / multiplier;
         layer = tf.layers.depthwiseConv2d({
-          name, kernelSize: [kh, kw], strides: [o.strideH ?? 1, o.strideW ?? 1], padding: o.padding, depthMultiplier: multiplier,
-          dilationRate: [o.dilationH ?? 1, o.dilationW ?? 1], activation: activationOf(op), useBias: bias !== null,
+          name,
+          kernelSize: [kh, kw],
+          strides: [o.strideH ?? 1, o.strideW ?? 1],
+          padding: o.padding,
+          depthMultiplier: multiplier,
+          dilationRate: [o.dilationH ?? 1, o.dilationW ?? 1],
+          activation: activationOf(op),
+          useBias: bias !== null,
         });
         [filter, bias].forEach((t) => t && countWeight(t));
         // [1, h, w, in * multiplier], output channel c * multiplier + m: the same bytes as tfjs' [h, w, in, multiplier].
-        pending.push({ layer, weights: () => [
-          tf.tensor4d(dequantize(filter, source), [kh, kw, inChannels, multiplier]),
-          ...(bias ? [tf.tensor1d(dequantize(bias, source))] : []),
-        ] });
+        pending.push({
+          layer,
+          weights: () => [
+            tf.tensor4d(dequantize(filter, source), [kh, kw, inChannels, multiplier]),
+            ...(bias ? [tf.tensor1d(dequantize(bias, source))] : []),
+          ],
+        });
         break;
       }
       case BuiltinOperator.ADD: {
         const y = symbolic.get(op.inputs[1]);
-        if (!y) throw new UnsupportedTfliteError(`${source}: operator ${op.index} (ADD) adds a constant; only the sum of two computed tensors is supported.`);
+        if (!y)
+          throw new UnsupportedTfliteError(
+            `${source}: operator ${op.index} (ADD) adds a constant; only the sum of two computed tensors is supported.`,
+          );
         const sum = tf.layers.add({ name }).apply([x, y]) as tf.SymbolicTensor;
         const activation = activationOf(op);
-        symbolic.set(op.outputs[0], activation === 'linear' ? sum : tf.layers.activation({ activation, name: `${name}_${activation}` }).apply(sum) as tf.SymbolicTensor);
+        symbolic.set(
+          op.outputs[0],
+          activation === 'linear'
+            ? sum
+            : (tf.layers.activation({ activation, name: `${name}_${activation}` }).apply(sum) as tf.SymbolicTensor),
+        );
         continue;
       }
       case BuiltinOperator.AVERAGE_POOL_2D:
       case BuiltinOperator.MAX_POOL_2D: {
-        const args = { name, poolSize: [o.filterH ?? 1, o.filterW ?? 1] as [number, number], strides: [o.strideH ?? 1, o.strideW ?? 1] as [number, number], padding: o.padding };
-        const pooled = (op.opcode === BuiltinOperator.MAX_POOL_2D ? tf.layers.maxPooling2d(args) : tf.layers.averagePooling2d(args)).apply(x) as tf.SymbolicTensor;
+        const args = {
+          name,
+          poolSize: [o.filterH ?? 1, o.filterW ?? 1] as [number, number],
+          strides: [o.strideH ?? 1, o.strideW ?? 1] as [number, number],
+          padding: o.padding,
+        };
+        const pooled = (op.opcode === BuiltinOperator.MAX_POOL_2D ? tf.layers.maxPooling2d(args) : tf.layers.averagePooling2d(args)).apply(
+          x,
+        ) as tf.SymbolicTensor;
         const activation = activationOf(op);
-        symbolic.set(op.outputs[0], activation === 'linear' ? pooled : tf.layers.activation({ activation, name: `${name}_${activation}` }).apply(pooled) as tf.SymbolicTensor);
+        symbolic.set(
+          op.outputs[0],
+          activation === 'linear'
+            ? pooled
+            : (tf.layers.activation({ activation, name: `${name}_${activation}` }).apply(pooled) as tf.SymbolicTensor),
+        );
         continue;
       }
       case BuiltinOperator.MEAN: {
-        const axes = Array.from(dequantize(constant(op, 1, 'axis list'), source)).map((a) => (a < 0 ? a + 4 : a)).sort();
+        const axes = Array.from(dequantize(constant(op, 1, 'axis list'), source))
+          .map((a) => (a < 0 ? a + 4 : a))
+          .sort();
         if (axes.join() !== '1,2' || x.shape.length !== 4) {
-          throw new UnsupportedTfliteError(`${source}: operator ${op.index} (MEAN) averages over axes [${axes}]; only the spatial mean (axes 1 and 2) is supported.`);
+          throw new UnsupportedTfliteError(
+            `${source}: operator ${op.index} (MEAN) averages over axes [${axes}]; only the spatial mean (axes 1 and 2) is supported.`,
+          );
         }
         const pooled = tf.layers.globalAveragePooling2d({ name }).apply(x) as tf.SymbolicTensor;
-        symbolic.set(op.outputs[0], o.keepDims
-          ? tf.layers.reshape({ targetShape: [1, 1, x.shape[3] as number], name: `${name}_keepdims` }).apply(pooled) as tf.SymbolicTensor
-          : pooled);
+        symbolic.set(
+          op.outputs[0],
+          o.keepDims
+            ? (tf.layers
+                .reshape({ targetShape: [1, 1, x.shape[3] as number], name: `${name}_keepdims` })
+                .apply(pooled) as tf.SymbolicTensor)
+            : pooled,
+        );
         continue;
       }
       case BuiltinOperator.RESHAPE: {
         const out = graph.tensors[op.outputs[0]].shape;
-        if (out[0] !== 1) throw new UnsupportedTfliteError(`${source}: operator ${op.index} (RESHAPE) changes the batch dimension to ${out[0]}.`);
+        if (out[0] !== 1)
+          throw new UnsupportedTfliteError(`${source}: operator ${op.index} (RESHAPE) changes the batch dimension to ${out[0]}.`);
         layer = tf.layers.reshape({ name, targetShape: out.slice(1) });
         break;
       }
       case BuiltinOperator.SOFTMAX:
-        if ((o.beta ?? 1) !== 1) throw new UnsupportedTfliteError(`${source}: operator ${op.index} (SOFTMAX) has beta ${o.beta}; only 1 is supported.`);
+        if ((o.beta ?? 1) !== 1)
+          throw new UnsupportedTfliteError(`${source}: operator ${op.index} (SOFTMAX) has beta ${o.beta}; only 1 is supported.`);
         layer = tf.layers.softmax({ name });
         break;
       case BuiltinOperator.RELU:
@@ -185,7 +259,11 @@ export function tfliteToLayers(graph: TfliteModel, source = 'the model file'): C
   try {
     for (const { layer, weights } of pending) {
       const values = weights();
-      try { layer.setWeights(values); } finally { tf.dispose(values); }
+      try {
+        layer.setWeights(values);
+      } finally {
+        tf.dispose(values);
+      }
     }
   } catch (error) {
     model.dispose();
@@ -195,7 +273,16 @@ export function tfliteToLayers(graph: TfliteModel, source = 'the model file'): C
 }
 
 const SUPPORTED = new Set<number>([
-  BuiltinOperator.CONV_2D, BuiltinOperator.DEPTHWISE_CONV_2D, BuiltinOperator.ADD, BuiltinOperator.AVERAGE_POOL_2D,
-  BuiltinOperator.MAX_POOL_2D, BuiltinOperator.MEAN, BuiltinOperator.RESHAPE, BuiltinOperator.SOFTMAX,
-  BuiltinOperator.RELU, BuiltinOperator.RELU6, BuiltinOperator.QUANTIZE, BuiltinOperator.DEQUANTIZE,
+  BuiltinOperator.CONV_2D,
+  BuiltinOperator.DEPTHWISE_CONV_2D,
+  BuiltinOperator.ADD,
+  BuiltinOperator.AVERAGE_POOL_2D,
+  BuiltinOperator.MAX_POOL_2D,
+  BuiltinOperator.MEAN,
+  BuiltinOperator.RESHAPE,
+  BuiltinOperator.SOFTMAX,
+  BuiltinOperator.RELU,
+  BuiltinOperator.RELU6,
+  BuiltinOperator.QUANTIZE,
+  BuiltinOperator.DEQUANTIZE,
 ]);

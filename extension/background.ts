@@ -26,8 +26,9 @@ browser.runtime.onConnect.addListener((port) => {
   port.onMessage.addListener((message: unknown) => {
     const tabId = port.sender?.tab?.id;
     if (!isCardWatch(message) || tabId === undefined) return;
-    resumeClassifyUrl(message.srcUrl, tabId, port.sender?.frameId ?? 0, message.requestId)
-      .catch((error) => console.error('DermLens:', errorMessage(error)));
+    resumeClassifyUrl(message.srcUrl, tabId, port.sender?.frameId ?? 0, message.requestId).catch((error) =>
+      console.error('DermLens:', errorMessage(error)),
+    );
   });
 });
 
@@ -45,7 +46,10 @@ addMessageListener((message, sender, sendResponse) => {
     case 'classify-image':
       return reply(classifyImageBytes(message.image, message.requestId), sendResponse);
     case 'warm-up':
-      return reply(ensureOffscreen().then(() => null), sendResponse);
+      return reply(
+        ensureOffscreen().then(() => null),
+        sendResponse,
+      );
     case 'retry-classify-url': {
       const tabId = sender.tab?.id;
       if (tabId === undefined) return false;

@@ -2,14 +2,21 @@
 // cannot run wasm in a worker-friendly way). Fetches or receives image bytes, decodes them, classifies.
 // Requests are idempotent by requestId: a retried request joins or reuses the first one's answer.
 import { canExplain, explainInput } from '../core/class-activation-map.ts';
-import { toPredictions, type Classifier } from '../core/classifier.ts';
+import type { Classifier } from '../core/classifier.ts';
 import { dermoscopyVerdict } from '../core/dermoscopy-gate.ts';
 import { centreCrop, preprocess } from '../core/preprocess.ts';
 import { decodeImageBytes } from './shared/decode.ts';
 import { base64ToBytes } from './shared/image-bytes.ts';
 import { addMessageListener } from './shared/browser.ts';
-import { errorMessage, isRequestFor, type ClassificationResult, type Heatmap, type OffscreenRequest, type Reply } from './shared/messages.ts';
-import { modelVersionLabel } from './shared/model-card.ts';
+import {
+  errorMessage,
+  isRequestFor,
+  type ClassificationResult,
+  type Heatmap,
+  type OffscreenRequest,
+  type Reply,
+} from './shared/messages.ts';
+import { modelVersionLabel } from '../core/model-card.ts';
 import { ReplyError } from './shared/requests.ts';
 import { toClassificationResult } from './shared/result.ts';
 import { fetchImage } from './offscreen/fetch-image.ts';
@@ -62,7 +69,8 @@ model.catch((error) => console.error('DermLens model failed to load', error));
 /** One dummy pass through the path requests take (the explaining pass, when the model has a GAP head). */
 async function warmUp(classifier: Classifier): Promise<void> {
   const size = classifier.inputSize;
-  if (canExplain(classifier)) await explainInput(classifier, new Float32Array(size * size * 3).fill(0.5), { x: 0, y: 0, width: size, height: size });
+  if (canExplain(classifier))
+    await explainInput(classifier, new Float32Array(size * size * 3).fill(0.5), { x: 0, y: 0, width: size, height: size });
   else await classifier.warmUp();
 }
 
@@ -70,15 +78,23 @@ async function warmUp(classifier: Classifier): Promise<void> {
  * Probabilities, and "where it looked" for the top class when the model can say (core/class-activation-map.ts):
  * one pass gives both, so the heatmap always explains exactly the result shown and costs no extra request.
  */
-async function inferWithHeatmap(classifier: Classifier, input: Float32Array, width: number, height: number):
-  Promise<{ probabilities: Float32Array; heatmap?: Heatmap; dermoscopy: ClassificationResult['dermoscopy'] }> {
+async function inferWithHeatmap(
+  classifier: Classifier,
+  input: Float32Array,
+  width: number,
+  height: number,
+): Promise<{ probabilities: Float32Array; heatmap?: Heatmap; dermoscopy: ClassificationResult['dermoscopy'] }> {
   if (!canExplain(classifier)) {
     const [{ probabilities, dermoscopy }] = await classifier.assessInputs([input]);
     return { probabilities, dermoscopy };
   }
   const { probabilities, map, crop, dermoscopy } = await explainInput(classifier, input, centreCrop(width, height));
   const threshold = classifier.metadata.dermoscopyThreshold ?? null;
-  return { probabilities, heatmap: { map, crop }, dermoscopy: dermoscopy === null || threshold === null ? null : dermoscopyVerdict(dermoscopy, threshold) };
+  return {
+    probabilities,
+    heatmap: { map, crop },
+    dermoscopy: dermoscopy === null || threshold === null ? null : dermoscopyVerdict(dermoscopy, threshold),
+  };
 }
 
 async function classify(request: OffscreenRequest): Promise<ClassificationResult> {
@@ -92,23 +108,31 @@ async function classify(request: OffscreenRequest): Promise<ClassificationResult
 
 async function classifyImage(request: OffscreenRequest): Promise<ClassificationResult> {
   const started = performance.now();
-  const { bytes, mime } = request.type === 'classify-url'
-    ? await fetchImage(request.url)
-    : { bytes: base64ToBytes(request.image.base64), mime: request.image.mime };
+  const { bytes, mime } =
+    request.type === 'classify-url'
+      ? await fetchImage(request.url)
+      : { bytes: base64ToBytes(request.image.base64), mime: request.image.mime };
   const fetched = performance.now();
   const [{ image }, { classifier, card }] = await Promise.all([
     decodeImageBytes(bytes, mime),
-    model.catch((error) => { throw new Error(`The model could not be loaded: ${errorMessage(error)}`); }),
+    model.catch((error) => {
+      throw new Error(`The model could not be loaded: ${errorMessage(error)}`);
+    }),
   ]);
   const decoded = performance.now();
   const input = preprocess(image, classifier.inputSize);
   const preprocessed = performance.now();
   const { probabilities, heatmap, dermoscopy } = await inferWithHeatmap(classifier, input, image.width, image.height);
   const done = performance.now();
-  return toClassificationResult(toPredictions(probabilities), {
+  return toClassificationResult(probabilities, {
     melanomaThreshold: classifier.metadata.melanomaThreshold,
     ms: done - started,
-    timings: { fetchMs: fetched - started, decodeMs: decoded - fetched, preprocessMs: preprocessed - decoded, inferenceMs: done - preprocessed },
+    timings: {
+      fetchMs: fetched - started,
+      decodeMs: decoded - fetched,
+      preprocessMs: preprocessed - decoded,
+      inferenceMs: done - preprocessed,
+    },
     modelVersion: modelVersionLabel(card),
     untrained: card.untrained,
     width: image.width,
@@ -127,7 +151,11 @@ function answer(request: OffscreenRequest): Promise<Reply<ClassificationResult>>
   if (!reply) {
     reply = classify(request).then(
       (result): Reply<ClassificationResult> => ({ ok: true, result }),
-      (error): Reply<ClassificationResult> => ({ ok: false, error: errorMessage(error), code: error instanceof ReplyError ? error.code : undefined }),
+      (error): Reply<ClassificationResult> => ({
+        ok: false,
+        error: errorMessage(error),
+        code: error instanceof ReplyError ? error.code : undefined,
+      }),
     );
     answers.set(request.requestId, reply);
     setTimeout(() => answers.delete(request.requestId), ANSWER_TTL_MS);

@@ -21,11 +21,19 @@ for (const run of ['first (decode + write cache)', 'cached']) {
   const ds = await loadDataset({ images: items, imageDir, size, cacheDir });
   const seconds = (performance.now() - start) / 1000;
   const cpu = process.cpuUsage(cpuStart);
-  console.log(JSON.stringify({
-    run, size, seconds: Number(seconds.toFixed(2)),
-    // CPU time of this process (all threads, sharp's included): less sensitive to other jobs than wall time.
-    cpuSeconds: Number(((cpu.user + cpu.system) / 1e6).toFixed(2)), loaded: ds.items.length, skipped: ds.skipped.length,
-    cache: ds.cache.status, pixelsMB: Math.round(ds.pixels.byteLength / 2 ** 20),
-    rssMB: Math.round(process.memoryUsage().rss / 2 ** 20), loadavg1m: Number(loadavg()[0].toFixed(2)),
-  }));
+  console.log(
+    JSON.stringify({
+      run,
+      size,
+      seconds: Number(seconds.toFixed(2)),
+      // CPU time of this process (all threads, sharp's included): less sensitive to other jobs than wall time.
+      cpuSeconds: Number(((cpu.user + cpu.system) / 1e6).toFixed(2)),
+      loaded: ds.items.length,
+      skipped: ds.skipped.length,
+      cache: ds.cache.status,
+      pixelsMB: Math.round(ds.pixels.byteLength / 2 ** 20),
+      rssMB: Math.round(process.memoryUsage().rss / 2 ** 20),
+      loadavg1m: Number(loadavg()[0].toFixed(2)),
+    }),
+  );
 }

@@ -20,7 +20,14 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ElementHandle, Page } from 'puppeteer-core';
-import { CHROMIUM, launchWithExtension, stateLog, waitForDeepSelector, waitForFinalState, type ExtensionSession } from '../test/e2e/harness.ts';
+import {
+  CHROMIUM,
+  launchWithExtension,
+  stateLog,
+  waitForDeepSelector,
+  waitForFinalState,
+  type ExtensionSession,
+} from '../test/e2e/harness.ts';
 import { startFixtureServer, type FixtureServer } from '../test/e2e/fixture-server.ts';
 import { DIST, REPO_ROOT, ensureBuilt } from '../test/e2e/build.ts';
 import { median } from '../trainer/evaluate/median.ts';
@@ -86,15 +93,24 @@ async function benchColdAndWarm(server: FixtureServer) {
   return { cold, warm, preloaded, heatmap };
 }
 
-interface HeatmapTimes { withHeatmap: number[] | null; classifyOnly: number[]; toggle: number[] }
+interface HeatmapTimes {
+  withHeatmap: number[] | null;
+  classifyOnly: number[];
+  toggle: number[];
+}
 
 /** "Where it looked" in the warm session: the offscreen pass with and without the map, and toggle -> painted. */
 async function benchHeatmap(session: ExtensionSession, page: Page): Promise<HeatmapTimes> {
   const offscreen = session.browser.targets().find((t) => t.url().endsWith('/offscreen.html'));
   if (!offscreen) throw new Error('no offscreen document');
   const frame = await offscreen.asPage();
-  const inference = await frame.evaluate((n: number) =>
-    (globalThis as unknown as { dermlensInferenceBench(n: number): Promise<{ withHeatmap: number[] | null; classifyOnly: number[] }> }).dermlensInferenceBench(n), runs.heatmap);
+  const inference = await frame.evaluate(
+    (n: number) =>
+      (
+        globalThis as unknown as { dermlensInferenceBench(n: number): Promise<{ withHeatmap: number[] | null; classifyOnly: number[] }> }
+      ).dermlensInferenceBench(n),
+    runs.heatmap,
+  );
   const toggle: number[] = [];
   for (let i = 0; i < 10; i++) {
     // Twice per round: on (timed: click until the layer is in the page and painted), then off.
@@ -157,25 +173,62 @@ async function main() {
     console.log('');
     // Latencies depend on what else runs: print the machine's state next to them.
     const chromium = execFileSync(CHROMIUM, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    console.log(`${chromium}; ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}); load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    console.log(
+      `${chromium}; ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}); load average ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
+    );
     console.log(`cold runs (ms): ${cold.map((x) => x.toFixed(0)).join(', ')}`);
-    if (preloaded.some(Boolean)) console.log('note: the offscreen document already existed before the cold click in some runs (preloaded at startup)');
+    if (preloaded.some(Boolean))
+      console.log('note: the offscreen document already existed before the cold click in some runs (preloaded at startup)');
     console.log(`warm runs (ms): ${warm.map((x) => x.toFixed(0)).join(', ')}`);
     console.log(`popup runs (ms): ${popup.map((x) => x.toFixed(0)).join(', ')}`);
     console.log('');
-    row(`right-click -> card, cold (median of ${cold.length})`, `${median(cold).toFixed(0)} ms`, `<= ${TARGETS.coldMs} ms`, median(cold) <= TARGETS.coldMs);
-    row(`right-click -> card, warm (median of ${warm.length})`, `${median(warm).toFixed(0)} ms`, `<= ${TARGETS.warmMs} ms`, median(warm) <= TARGETS.warmMs);
+    row(
+      `right-click -> card, cold (median of ${cold.length})`,
+      `${median(cold).toFixed(0)} ms`,
+      `<= ${TARGETS.coldMs} ms`,
+      median(cold) <= TARGETS.coldMs,
+    );
+    row(
+      `right-click -> card, warm (median of ${warm.length})`,
+      `${median(warm).toFixed(0)} ms`,
+      `<= ${TARGETS.warmMs} ms`,
+      median(warm) <= TARGETS.warmMs,
+    );
     if (heatmap?.withHeatmap) {
       const [withMap, alone, toggle] = [median(heatmap.withHeatmap), median(heatmap.classifyOnly), median(heatmap.toggle)];
       console.log(`where it looked, offscreen pass (ms): ${heatmap.withHeatmap.map((x) => x.toFixed(1)).join(', ')}`);
-      row(`probabilities + heatmap, wasm warm (median of ${heatmap.withHeatmap.length})`, `${withMap.toFixed(1)} ms`, `<= ${TARGETS.heatmapMs} ms`, withMap <= TARGETS.heatmapMs);
-      console.log(`${'  same input, classify only'.padEnd(44)} ${`${alone.toFixed(1)} ms`.padStart(12)}   (the heatmap adds ${(withMap - alone).toFixed(1)} ms)`);
-      row(`"Where it looked" click -> painted (median of ${heatmap.toggle.length})`, `${toggle.toFixed(0)} ms`, `<= ${TARGETS.heatmapMs} ms`, toggle <= TARGETS.heatmapMs);
+      row(
+        `probabilities + heatmap, wasm warm (median of ${heatmap.withHeatmap.length})`,
+        `${withMap.toFixed(1)} ms`,
+        `<= ${TARGETS.heatmapMs} ms`,
+        withMap <= TARGETS.heatmapMs,
+      );
+      console.log(
+        `${'  same input, classify only'.padEnd(44)} ${`${alone.toFixed(1)} ms`.padStart(12)}   (the heatmap adds ${(withMap - alone).toFixed(1)} ms)`,
+      );
+      row(
+        `"Where it looked" click -> painted (median of ${heatmap.toggle.length})`,
+        `${toggle.toFixed(0)} ms`,
+        `<= ${TARGETS.heatmapMs} ms`,
+        toggle <= TARGETS.heatmapMs,
+      );
     } else {
       console.log('where it looked: the shipped model has no global-average-pooling head, so no heatmap');
     }
-    row(`popup upload -> result (median of ${popup.length})`, `${median(popup).toFixed(0)} ms`, `<= ${TARGETS.popupMs} ms`, median(popup) <= TARGETS.popupMs);
-    row(`packed zip (${zip ? zip.slice(REPO_ROOT.length + 1) : 'not found'})`, mb(zipBytes), `<= ${mb(TARGETS.packedBytes)}`, zipBytes <= TARGETS.packedBytes);
+    row(
+      `popup upload -> result (median of ${popup.length})`,
+      `${median(popup).toFixed(0)} ms`,
+      `<= ${TARGETS.popupMs} ms`,
+      median(popup) <= TARGETS.popupMs,
+    );
+    row(
+      `packed zip (${zip ? zip.slice(REPO_ROOT.length + 1) : 'not found'})`,
+      mb(zipBytes),
+      `<= ${mb(TARGETS.packedBytes)}`,
+      zipBytes <= TARGETS.packedBytes,
+    );
     console.log(`${'dist/ (unpacked)'.padEnd(44)} ${mb(distBytes).padStart(12)}`);
   } finally {
     await server.close();

@@ -21,14 +21,29 @@ import { fileURLToPath } from 'node:url';
 import { median } from '../trainer/evaluate/median.ts';
 
 interface Row {
-  backend: string; model: string; runs: number; medianMs: number; p90Ms: number; minMs: number; preprocessMedianMs: number;
+  backend: string;
+  model: string;
+  runs: number;
+  medianMs: number;
+  p90Ms: number;
+  minMs: number;
+  preprocessMedianMs: number;
   /** The first classify after loading, and the median of the first 20: what warm-up costs. */
-  firstMs: number; first20MedianMs: number; note?: string;
+  firstMs: number;
+  first20MedianMs: number;
+  note?: string;
 }
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
 
-async function child(backend: string, model: string, runs: number, imagePath: string | undefined, fold: boolean, warmup: number): Promise<Row> {
+async function child(
+  backend: string,
+  model: string,
+  runs: number,
+  imagePath: string | undefined,
+  fold: boolean,
+  warmup: number,
+): Promise<Row> {
   const { tf } = await import('../core/tf.ts');
   const { initBackend } = await import('../trainer/backends/select.ts');
   const { fromModel, load } = await import('../core/classifier.ts');
@@ -48,7 +63,8 @@ async function child(backend: string, model: string, runs: number, imagePath: st
     image = await decodeImage(imagePath);
   } else {
     // A typical dermoscopy photo size (HAM10000 is 600x450), deterministic content.
-    const width = 600, height = 450;
+    const width = 600,
+      height = 450;
     const data = new Uint8ClampedArray(width * height * 4);
     for (let i = 0; i < data.length; i++) data[i] = (i * 2654435761) >>> 24;
     image = { data, width, height };
@@ -74,33 +90,64 @@ async function child(backend: string, model: string, runs: number, imagePath: st
     await classifier.classify(image);
     times.push(performance.now() - t1);
   }
-  if (tf.memory().numTensors !== tensorsBefore) throw new Error(`tensor leak: ${tf.memory().numTensors - tensorsBefore} tensors over ${runs} runs`);
+  if (tf.memory().numTensors !== tensorsBefore)
+    throw new Error(`tensor leak: ${tf.memory().numTensors - tensorsBefore} tensors over ${runs} runs`);
   classifier.dispose();
   times.sort((a, b) => a - b);
   pre.sort((a, b) => a - b);
   return {
-    backend: info.description + (fold ? '' : ', BatchNorm not folded'), model: untrained ? `${model} (untrained)` : model, runs,
-    medianMs: percentile(times, 0.5), p90Ms: percentile(times, 0.9), minMs: times[0], preprocessMedianMs: percentile(pre, 0.5),
-    firstMs: early[0], first20MedianMs: percentile(early.slice(0, 20).sort((a, b) => a - b), 0.5),
+    backend: info.description + (fold ? '' : ', BatchNorm not folded'),
+    model: untrained ? `${model} (untrained)` : model,
+    runs,
+    medianMs: percentile(times, 0.5),
+    p90Ms: percentile(times, 0.9),
+    minMs: times[0],
+    preprocessMedianMs: percentile(pre, 0.5),
+    firstMs: early[0],
+    first20MedianMs: percentile(
+      early.slice(0, 20).sort((a, b) => a - b),
+      0.5,
+    ),
   };
 }
 
 async function defaultModels(): Promise<string[]> {
   const shipped = 'extension/model/model.json';
-  if (await stat(shipped).then(() => true, () => false)) {
-    const card = await readFile(join('extension/model', 'model-card.json'), 'utf8').then((t) => JSON.parse(t), () => null);
-    if (card?.untrained) console.log(`note: ${shipped} is the untrained development model (model-card.json says so); latency does not depend on the weights.`);
+  if (
+    await stat(shipped).then(
+      () => true,
+      () => false,
+    )
+  ) {
+    const card = await readFile(join('extension/model', 'model-card.json'), 'utf8').then(
+      (t) => JSON.parse(t),
+      () => null,
+    );
+    if (card?.untrained)
+      console.log(`note: ${shipped} is the untrained development model (model-card.json says so); latency does not depend on the weights.`);
     return [shipped];
   }
-  console.log('note: no extension/model/model.json: benchmarking untrained compact@96 and seed@64 models (latency does not depend on the weights).');
+  console.log(
+    'note: no extension/model/model.json: benchmarking untrained compact@96 and seed@64 models (latency does not depend on the weights).',
+  );
   return ['untrained:compact@96', 'untrained:seed@64'];
 }
 
 async function mainProcess(): Promise<void> {
-  const { values } = parseArgs({ options: {
-    model: { type: 'string', multiple: true }, backends: { type: 'string' }, runs: { type: 'string' }, image: { type: 'string' }, json: { type: 'boolean' },
-    child: { type: 'string' }, fold: { type: 'boolean', default: true }, warmup: { type: 'string' }, repeat: { type: 'string' },
-  }, allowNegative: true });
+  const { values } = parseArgs({
+    options: {
+      model: { type: 'string', multiple: true },
+      backends: { type: 'string' },
+      runs: { type: 'string' },
+      image: { type: 'string' },
+      json: { type: 'boolean' },
+      child: { type: 'string' },
+      fold: { type: 'boolean', default: true },
+      warmup: { type: 'string' },
+      repeat: { type: 'string' },
+    },
+    allowNegative: true,
+  });
   const runs = Number(values.runs ?? 50);
   const warmup = Math.max(20, Number(values.warmup ?? 60));
   const repeat = Number(values.repeat ?? 1);
@@ -125,29 +172,55 @@ async function mainProcess(): Promise<void> {
   const rows: Row[] = [];
   const self = fileURLToPath(import.meta.url);
   for (let rep = 0; rep < repeat; rep++) {
-    for (const model of models) for (const backend of backends) {
-      const args = ['--import', 'tsx', self, '--child', backend, '--model', model, '--runs', String(backend === 'cpu' ? Math.min(runs, 20) : runs),
-        '--warmup', String(backend === 'cpu' ? 20 : warmup)];
-      if (values.image) args.push('--image', values.image);
-      if (!values.fold) args.push('--no-fold');
-      const r = spawnSync(process.execPath, args, { encoding: 'utf8', env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' } });
-      const line = r.stdout.split('\n').find((l) => l.startsWith('@@ROW '));
-      if (!line) {
-        const why = (r.stderr || r.stdout).trim().split('\n').filter((l) => !/^\s+at /.test(l)).slice(-2).join(' ');
-        console.log(`${backend}: not available (${why})`);
-        continue;
+    for (const model of models)
+      for (const backend of backends) {
+        const args = [
+          '--import',
+          'tsx',
+          self,
+          '--child',
+          backend,
+          '--model',
+          model,
+          '--runs',
+          String(backend === 'cpu' ? Math.min(runs, 20) : runs),
+          '--warmup',
+          String(backend === 'cpu' ? 20 : warmup),
+        ];
+        if (values.image) args.push('--image', values.image);
+        if (!values.fold) args.push('--no-fold');
+        const r = spawnSync(process.execPath, args, { encoding: 'utf8', env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' } });
+        const line = r.stdout.split('\n').find((l) => l.startsWith('@@ROW '));
+        if (!line) {
+          const why = (r.stderr || r.stdout)
+            .trim()
+            .split('\n')
+            .filter((l) => !/^\s+at /.test(l))
+            .slice(-2)
+            .join(' ');
+          console.log(`${backend}: not available (${why})`);
+          continue;
+        }
+        rows.push(JSON.parse(line.slice(6)));
       }
-      rows.push(JSON.parse(line.slice(6)));
-    }
   }
-  if (values.json) { console.log(JSON.stringify(rows, null, 1)); return; }
+  if (values.json) {
+    console.log(JSON.stringify(rows, null, 1));
+    return;
+  }
   if (models.length > 1) printRatios(rows, models, backends);
-  console.log(`\nsingle-image classify latency (preprocess + predict + read back); median, p90 and min over the timed runs`
-    + ` after ${warmup} warm-up runs; 'first' = first call after loading, 'first 20' = median of the first 20 calls`);
+  console.log(
+    `\nsingle-image classify latency (preprocess + predict + read back); median, p90 and min over the timed runs` +
+      ` after ${warmup} warm-up runs; 'first' = first call after loading, 'first 20' = median of the first 20 calls`,
+  );
   const ms = (v: number, w = 6) => `${v.toFixed(1).padStart(w)}ms`;
-  console.log(`${'backend'.padEnd(62)} ${'model'.padEnd(34)} ${'runs'.padStart(4)} ${'median'.padStart(8)} ${'p90'.padStart(8)} ${'min'.padStart(8)} ${'prep'.padStart(6)} ${'first'.padStart(8)} ${'first 20'.padStart(8)}`);
+  console.log(
+    `${'backend'.padEnd(62)} ${'model'.padEnd(34)} ${'runs'.padStart(4)} ${'median'.padStart(8)} ${'p90'.padStart(8)} ${'min'.padStart(8)} ${'prep'.padStart(6)} ${'first'.padStart(8)} ${'first 20'.padStart(8)}`,
+  );
   for (const r of rows) {
-    console.log(`${r.backend.slice(0, 62).padEnd(62)} ${r.model.slice(-34).padEnd(34)} ${String(r.runs).padStart(4)} ${ms(r.medianMs)} ${ms(r.p90Ms)} ${ms(r.minMs)} ${ms(r.preprocessMedianMs, 4)} ${ms(r.firstMs)} ${ms(r.first20MedianMs)}`);
+    console.log(
+      `${r.backend.slice(0, 62).padEnd(62)} ${r.model.slice(-34).padEnd(34)} ${String(r.runs).padStart(4)} ${ms(r.medianMs)} ${ms(r.p90Ms)} ${ms(r.minMs)} ${ms(r.preprocessMedianMs, 4)} ${ms(r.firstMs)} ${ms(r.first20MedianMs)}`,
+    );
   }
 }
 

@@ -25,7 +25,7 @@ import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../trainer/run/config.ts
 import { median } from '../trainer/evaluate/median.ts';
 
 const VARIANTS = ['tensorflow-stock', 'tensorflow', 'wasm'] as const;
-type Variant = typeof VARIANTS[number];
+type Variant = (typeof VARIANTS)[number];
 
 const HELP = `Usage: npm run bench:train -- [options]
   --backends LIST     comma-separated: ${VARIANTS.join(', ')} (default: all available)
@@ -43,7 +43,9 @@ const HELP = `Usage: npm run bench:train -- [options]
                       one variant's JS garbage is partly collected during the other's steps)`;
 
 interface BenchArgs {
-  config: TrainConfig; warmup: number; batches: number;
+  config: TrainConfig;
+  warmup: number;
+  batches: number;
 }
 
 /** One Stepper (model, optimizers, augmentation) and a synthetic batch on the current backend. */
@@ -56,27 +58,42 @@ class TrainingRun {
   private readonly augRng: () => number;
   private steps = 0;
 
-  constructor(readonly variant: Variant, readonly description: string, private readonly args: BenchArgs) {
+  constructor(
+    readonly variant: Variant,
+    readonly description: string,
+    private readonly args: BenchArgs,
+  ) {
     const { config } = args;
     this.stepper = createStepper(config, null, null);
     this.augRng = makeRng(config.seed);
     this.x = tf.randomUniform([config.batch, config.size, config.size, 3], 0, 1, 'float32', config.seed) as tf.Tensor4D;
-    this.y = tf.tidy(() => tf.oneHot(tf.randomUniform([config.batch], 0, NUM_CLASSES, 'int32', config.seed + 1), NUM_CLASSES)) as tf.Tensor2D;
+    this.y = tf.tidy(() =>
+      tf.oneHot(tf.randomUniform([config.batch], 0, NUM_CLASSES, 'int32', config.seed + 1), NUM_CLASSES),
+    ) as tf.Tensor2D;
   }
 
-  get done(): boolean { return this.steps >= this.args.warmup + this.args.batches; }
+  get done(): boolean {
+    return this.steps >= this.args.warmup + this.args.batches;
+  }
 
   async step(): Promise<void> {
     const t0 = performance.now();
     // trainOneBatch takes ownership of its inputs, as in the trainer (which makes each batch anew).
     const [x, y] = [tf.clone(this.x), tf.clone(this.y)];
     // Epoch 1 after zero head epochs: every group the recipe trains is active.
-    this.finalLoss = await trainOneBatch(this.stepper, x, y, { step: this.steps, epoch: this.args.config.headEpochs + 1, lr: 1e-3, augRng: this.augRng });
+    this.finalLoss = await trainOneBatch(this.stepper, x, y, {
+      step: this.steps,
+      epoch: this.args.config.headEpochs + 1,
+      lr: 1e-3,
+      augRng: this.augRng,
+    });
     const ms = performance.now() - t0;
     const warm = this.steps < this.args.warmup;
     if (!warm) this.stepMs.push(ms);
     this.steps++;
-    process.stderr.write(`\r  ${this.variant}: batch ${this.steps}/${this.args.warmup + this.args.batches} ${ms.toFixed(0)} ms${warm ? ' (warm-up)' : ''}   `);
+    process.stderr.write(
+      `\r  ${this.variant}: batch ${this.steps}/${this.args.warmup + this.args.batches} ${ms.toFixed(0)} ms${warm ? ' (warm-up)' : ''}   `,
+    );
   }
 
   dispose(): void {
@@ -124,14 +141,25 @@ async function benchVariants(variants: Variant[], argsFor: (v: Variant) => Bench
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      backends: { type: 'string' }, arch: { type: 'string', default: 'seed' }, size: { type: 'string', default: '64' },
-      'batch-size': { type: 'string', default: '32' }, warmup: { type: 'string' }, batches: { type: 'string' },
-      augment: { type: 'string', default: 'original' }, 'label-smoothing': { type: 'string', default: '0.1' },
-      'freeze-until': { type: 'string', default: '0' }, peer: { type: 'string' },
-      seed: { type: 'string', default: '1' }, interleave: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
+      backends: { type: 'string' },
+      arch: { type: 'string', default: 'seed' },
+      size: { type: 'string', default: '64' },
+      'batch-size': { type: 'string', default: '32' },
+      warmup: { type: 'string' },
+      batches: { type: 'string' },
+      augment: { type: 'string', default: 'original' },
+      'label-smoothing': { type: 'string', default: '0.1' },
+      'freeze-until': { type: 'string', default: '0' },
+      peer: { type: 'string' },
+      seed: { type: 'string', default: '1' },
+      interleave: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
     },
   });
-  if (values.help) { console.log(HELP); return; }
+  if (values.help) {
+    console.log(HELP);
+    return;
+  }
   const int = (name: string, raw: string | undefined, min: number): number | undefined => {
     if (raw == null) return undefined;
     const n = Number(raw);
@@ -148,7 +176,10 @@ async function main(): Promise<void> {
   const available: Variant[] = 'error' in nodeLoad ? ['wasm'] : [...VARIANTS];
   let variants: Variant[];
   if (values.backends != null) {
-    variants = values.backends.split(',').map((s) => s.trim()).filter(Boolean) as Variant[];
+    variants = values.backends
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean) as Variant[];
     for (const v of variants) {
       if (!VARIANTS.includes(v)) throw new Error(`Unknown backend "${v}" in --backends (${VARIANTS.join(', ')}).`);
       if (!available.includes(v)) throw new Error(`Backend "${v}" is not available: ${'error' in nodeLoad ? nodeLoad.error : ''}`);
@@ -164,13 +195,27 @@ async function main(): Promise<void> {
   const freezeUntil = int('freeze-until', values['freeze-until'], 0)!;
   if (values.peer !== undefined && values.peer !== 'keras') throw new Error(`Unknown --peer "${values.peer}" (keras).`);
   const config: TrainConfig = {
-    ...DEFAULT_TRAIN_CONFIG, dataDir: '', outDir: '', arch, size, batch: batchSize, seed,
-    augment: augment as TrainConfig['augment'], labelSmoothing, freezeUntil,
+    ...DEFAULT_TRAIN_CONFIG,
+    dataDir: '',
+    outDir: '',
+    arch,
+    size,
+    batch: batchSize,
+    seed,
+    augment: augment as TrainConfig['augment'],
+    labelSmoothing,
+    freezeUntil,
     ...(arch === 'mobilenetv2' ? { backboneLrScale: 0.1, weightDecay: 0.05 } : {}),
   };
-  console.log(`bench:train ${arch} at ${size} px, batch ${batchSize}, the trainer's step (trainOneBatch): augmentation '${augment}', `
-    + `label smoothing ${labelSmoothing}${arch === 'mobilenetv2' ? `, freeze-until ${freezeUntil}, backbone at 0.1x lr, weight decay 0.05` : ''}`);
-  console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (other processes skew the timings)`);
+  console.log(
+    `bench:train ${arch} at ${size} px, batch ${batchSize}, the trainer's step (trainOneBatch): augmentation '${augment}', ` +
+      `label smoothing ${labelSmoothing}${arch === 'mobilenetv2' ? `, freeze-until ${freezeUntil}, backbone at 0.1x lr, weight decay 0.05` : ''}`,
+  );
+  console.log(
+    `load average at start: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} (other processes skew the timings)`,
+  );
 
   const argsFor = (variant: Variant): BenchArgs => {
     const native = variant !== 'wasm';
@@ -188,38 +233,64 @@ async function main(): Promise<void> {
     ...(variants.includes('wasm') ? await benchVariants(['wasm'], argsFor, false) : []),
   ];
 
-  const peer = values.peer === 'keras' ? runKerasPeer(config, int('warmup', values.warmup, 0) ?? 5, int('batches', values.batches, 1) ?? 15) : null;
+  const peer =
+    values.peer === 'keras' ? runKerasPeer(config, int('warmup', values.warmup, 0) ?? 5, int('batches', values.batches, 1) ?? 15) : null;
 
   console.log('');
   console.log('| trainer | timed batches | ms/batch (median) | images/s | min-max ms | last loss |');
   console.log('|---|---|---|---|---|---|');
   for (const r of results) {
     const ms = median(r.stepMs);
-    console.log(`| ${r.variant}: ${r.description} | ${r.stepMs.length} | ${ms.toFixed(1)} | ${(batchSize / (ms / 1000)).toFixed(1)} | `
-      + `${Math.min(...r.stepMs).toFixed(0)}-${Math.max(...r.stepMs).toFixed(0)} | ${r.finalLoss.toFixed(4)} |`);
+    console.log(
+      `| ${r.variant}: ${r.description} | ${r.stepMs.length} | ${ms.toFixed(1)} | ${(batchSize / (ms / 1000)).toFixed(1)} | ` +
+        `${Math.min(...r.stepMs).toFixed(0)}-${Math.max(...r.stepMs).toFixed(0)} | ${r.finalLoss.toFixed(4)} |`,
+    );
   }
   if (peer === null) return;
   if ('error' in peer) {
     console.log(`\nKeras peer unavailable: ${peer.error}`);
     return;
   }
-  console.log(`| keras: ${peer.description} | ${peer.batches} | ${peer.medianMs.toFixed(1)} | ${(batchSize / (peer.medianMs / 1000)).toFixed(1)} | `
-    + `${peer.minMs.toFixed(0)}-${peer.maxMs.toFixed(0)} | ${peer.lastLoss.toFixed(4)} |`);
+  console.log(
+    `| keras: ${peer.description} | ${peer.batches} | ${peer.medianMs.toFixed(1)} | ${(batchSize / (peer.medianMs / 1000)).toFixed(1)} | ` +
+      `${peer.minMs.toFixed(0)}-${peer.maxMs.toFixed(0)} | ${peer.lastLoss.toFixed(4)} |`,
+  );
   console.log('');
   for (const r of results) {
     const ratio = peer.medianMs / median(r.stepMs);
-    console.log(`DermLens ${r.variant} vs Keras: ${ratio.toFixed(2)}x Keras' speed (${ratio >= 1 ? 'faster' : 'slower'}; Keras ms / DermLens ms)`);
+    console.log(
+      `DermLens ${r.variant} vs Keras: ${ratio.toFixed(2)}x Keras' speed (${ratio >= 1 ? 'faster' : 'slower'}; Keras ms / DermLens ms)`,
+    );
   }
 }
 
-type PeerResult = { description: string; medianMs: number; minMs: number; maxMs: number; batches: number; lastLoss: number } | { error: string };
+type PeerResult =
+  { description: string; medianMs: number; minMs: number; maxMs: number; batches: number; lastLoss: number } | { error: string };
 
 /** scripts/bench-train-keras.py on the same network, batch and augmentation; its last stdout line is JSON. */
 function runKerasPeer(config: TrainConfig, warmup: number, batches: number): PeerResult {
-  if (config.arch !== 'seed' && config.arch !== 'mobilenetv2') return { error: `no Keras twin of --arch ${config.arch} (seed | mobilenetv2)` };
+  if (config.arch !== 'seed' && config.arch !== 'mobilenetv2')
+    return { error: `no Keras twin of --arch ${config.arch} (seed | mobilenetv2)` };
   const script = fileURLToPath(new URL('./bench-train-keras.py', import.meta.url));
-  const args = [script, '--arch', config.arch, '--size', String(config.size), '--batch-size', String(config.batch), '--augment', config.augment,
-    '--freeze-until', String(config.freezeUntil), '--warmup', String(warmup), '--batches', String(batches), '--seed', String(config.seed)];
+  const args = [
+    script,
+    '--arch',
+    config.arch,
+    '--size',
+    String(config.size),
+    '--batch-size',
+    String(config.batch),
+    '--augment',
+    config.augment,
+    '--freeze-until',
+    String(config.freezeUntil),
+    '--warmup',
+    String(warmup),
+    '--batches',
+    String(batches),
+    '--seed',
+    String(config.seed),
+  ];
   const run = spawnSync('python3', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   if (run.error) return { error: `python3 could not be started (${run.error.message})` };
   const last = run.stdout.trim().split('\n').pop() ?? '';

@@ -16,10 +16,16 @@ import { NUM_CLASSES } from '../core/labels.ts';
 import { useWasmBackendInNode } from '../trainer/backends/wasm/node-setup.ts';
 import { median } from '../trainer/evaluate/median.ts';
 import {
-  BASELINE_WASM_KERNELS, OPTIMIZED_WASM_KERNELS, registerWasmTrainingKernels, type WasmTrainingKernelOptions,
+  BASELINE_WASM_KERNELS,
+  OPTIMIZED_WASM_KERNELS,
+  registerWasmTrainingKernels,
+  type WasmTrainingKernelOptions,
 } from '../trainer/backends/wasm/register.ts';
 
-export interface WasmBenchVariant { name: string; kernels: WasmTrainingKernelOptions }
+export interface WasmBenchVariant {
+  name: string;
+  kernels: WasmTrainingKernelOptions;
+}
 
 export interface WasmBenchResult {
   name: string;
@@ -70,7 +76,13 @@ export async function benchWasmTraining(options: WasmBenchOptions = {}): Promise
   const model = buildModel(arch, { inputSize, seed: 1 });
   model.compile({ optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy' });
   const xs = tf.randomUniform([batchSize, inputSize, inputSize, 3], 0, 1, 'float32', 1);
-  const ys = tf.oneHot(tf.tensor1d(Array.from({ length: batchSize }, (_, i) => i % NUM_CLASSES), 'int32'), NUM_CLASSES);
+  const ys = tf.oneHot(
+    tf.tensor1d(
+      Array.from({ length: batchSize }, (_, i) => i % NUM_CLASSES),
+      'int32',
+    ),
+    NUM_CLASSES,
+  );
   const step = async (variant: WasmBenchVariant): Promise<{ ms: number; cpuMs: number }> => {
     registerWasmTrainingKernels(variant.kernels);
     const cpuStart = process.cpuUsage();
@@ -94,8 +106,12 @@ export async function benchWasmTraining(options: WasmBenchOptions = {}): Promise
       }
     }
     return variants.map((variant, v) => ({
-      name: variant.name, kernels: variant.kernels,
-      batchMs: times[v], medianMs: median(times[v]), batchCpuMs: cpuTimes[v], medianCpuMs: median(cpuTimes[v]),
+      name: variant.name,
+      kernels: variant.kernels,
+      batchMs: times[v],
+      medianMs: median(times[v]),
+      batchCpuMs: cpuTimes[v],
+      medianCpuMs: median(cpuTimes[v]),
     }));
   } finally {
     registerWasmTrainingKernels('optimized');
@@ -115,39 +131,64 @@ const HELP = `Usage: npm run bench:train:wasm -- [options]
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      arch: { type: 'string', default: 'seed' }, size: { type: 'string', default: '64' },
-      'batch-size': { type: 'string', default: '32' }, warmup: { type: 'string', default: '2' },
-      batches: { type: 'string', default: '5' }, ablate: { type: 'boolean', default: false }, help: { type: 'boolean', default: false },
+      arch: { type: 'string', default: 'seed' },
+      size: { type: 'string', default: '64' },
+      'batch-size': { type: 'string', default: '32' },
+      warmup: { type: 'string', default: '2' },
+      batches: { type: 'string', default: '5' },
+      ablate: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
     },
   });
-  if (values.help) { console.log(HELP); return; }
+  if (values.help) {
+    console.log(HELP);
+    return;
+  }
   const number = (name: string, text: string): number => {
     const n = Number(text);
     if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a whole number, got "${text}".\n${HELP}`);
     return n;
   };
   const opts = {
-    arch: values.arch, inputSize: number('size', values.size), batchSize: number('batch-size', values['batch-size']),
-    warmup: number('warmup', values.warmup), batches: number('batches', values.batches),
+    arch: values.arch,
+    inputSize: number('size', values.size),
+    batchSize: number('batch-size', values['batch-size']),
+    warmup: number('warmup', values.warmup),
+    batches: number('batches', values.batches),
   };
   const variants = standardVariants(values.ablate);
-  console.log(`wasm training, ${opts.arch} model, ${opts.inputSize} px, batch ${opts.batchSize}: `
-    + `${opts.warmup} warm-up + ${opts.batches} timed batches per variant, alternating; load average ${loadavg()[0].toFixed(2)}`);
+  console.log(
+    `wasm training, ${opts.arch} model, ${opts.inputSize} px, batch ${opts.batchSize}: ` +
+      `${opts.warmup} warm-up + ${opts.batches} timed batches per variant, alternating; load average ${loadavg()[0].toFixed(2)}`,
+  );
   const results = await benchWasmTraining({
-    ...opts, variants, onBatch: (name, ms) => process.stderr.write(`  ${name}: ${ms.toFixed(0)} ms\n`),
+    ...opts,
+    variants,
+    onBatch: (name, ms) => process.stderr.write(`  ${name}: ${ms.toFixed(0)} ms\n`),
   });
   const baseline = results.find((r) => r.name === 'baseline');
-  console.log(`\n${'variant'.padEnd(36)}${'median ms/batch'.padStart(16)}${'min'.padStart(8)}${'max'.padStart(8)}`
-    + `${'vs baseline'.padStart(13)}${'median CPU ms'.padStart(15)}${'vs baseline'.padStart(13)}`);
+  console.log(
+    `\n${'variant'.padEnd(36)}${'median ms/batch'.padStart(16)}${'min'.padStart(8)}${'max'.padStart(8)}` +
+      `${'vs baseline'.padStart(13)}${'median CPU ms'.padStart(15)}${'vs baseline'.padStart(13)}`,
+  );
   for (const r of results) {
     const ratio = (base: number, value: number) => (baseline ? `${(base / value).toFixed(2)}x` : '');
-    console.log(`${r.name.padEnd(36)}${r.medianMs.toFixed(0).padStart(16)}${Math.min(...r.batchMs).toFixed(0).padStart(8)}`
-      + `${Math.max(...r.batchMs).toFixed(0).padStart(8)}${ratio(baseline?.medianMs ?? 0, r.medianMs).padStart(13)}`
-      + `${r.medianCpuMs.toFixed(0).padStart(15)}${ratio(baseline?.medianCpuMs ?? 0, r.medianCpuMs).padStart(13)}`);
+    console.log(
+      `${r.name.padEnd(36)}${r.medianMs.toFixed(0).padStart(16)}${Math.min(...r.batchMs)
+        .toFixed(0)
+        .padStart(8)}` +
+        `${Math.max(...r.batchMs)
+          .toFixed(0)
+          .padStart(8)}${ratio(baseline?.medianMs ?? 0, r.medianMs).padStart(13)}` +
+        `${r.medianCpuMs.toFixed(0).padStart(15)}${ratio(baseline?.medianCpuMs ?? 0, r.medianCpuMs).padStart(13)}`,
+    );
   }
   console.log(`load average after: ${loadavg()[0].toFixed(2)}`);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main().catch((err) => { console.error(err instanceof Error ? err.message : err); process.exit(1); });
+  main().catch((err) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
 }

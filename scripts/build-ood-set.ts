@@ -39,7 +39,11 @@ interface Row {
 }
 
 const { values } = parseArgs({
-  options: { out: { type: 'string', default: '/work/ood-data' }, 'screenshots-per-template': { type: 'string', default: '36' }, help: { type: 'boolean' } },
+  options: {
+    out: { type: 'string', default: '/work/ood-data' },
+    'screenshots-per-template': { type: 'string', default: '36' },
+    help: { type: 'boolean' },
+  },
 });
 if (values.help) {
   console.log('Usage: npx tsx scripts/build-ood-set.ts [--out <dir>] [--screenshots-per-template <n>]');
@@ -47,21 +51,35 @@ if (values.help) {
 }
 const out = resolve(values.out!);
 const repo = resolve(dirname(new URL(import.meta.url).pathname), '..');
-if (!relative(repo, out).startsWith('..')) throw new Error(`--out ${out} is inside the repository; the set must never be committed: choose a folder outside ${repo}`);
+if (!relative(repo, out).startsWith('..'))
+  throw new Error(`--out ${out} is inside the repository; the set must never be committed: choose a folder outside ${repo}`);
 const cache = join(out, '.cache');
 const imagesDir = join(out, 'images');
 mkdirSync(imagesDir, { recursive: true });
 
 /** A number in [0, 1) from a string, the same on every machine and run. */
 const unit = (text: string) => createHash('sha256').update(text).digest().readUInt32BE(0) / 2 ** 32;
-const splitOf = (source: string, group: string): Split => { const u = unit(`${source}:${group}`); return u < 0.6 ? 'train' : u < 0.8 ? 'val' : 'heldout'; };
+const splitOf = (source: string, group: string): Split => {
+  const u = unit(`${source}:${group}`);
+  return u < 0.6 ? 'train' : u < 0.8 ? 'val' : 'heldout';
+};
 
 const rows: Row[] = [];
 const written = new Set<string>();
-const slug = (text: string) => text.replace(/\.[a-z0-9]+$/i, '').replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(-80);
+const slug = (text: string) =>
+  text
+    .replace(/\.[a-z0-9]+$/i, '')
+    .replace(/[^A-Za-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '')
+    .slice(-80);
 
 /** Writes (unless it exists) one normalised image and records its row. */
-async function emit(row: Omit<Row, 'file' | 'split'>, name: string, format: 'jpg' | 'png', render: () => Promise<sharp.Sharp>): Promise<void> {
+async function emit(
+  row: Omit<Row, 'file' | 'split'>,
+  name: string,
+  format: 'jpg' | 'png',
+  render: () => Promise<sharp.Sharp>,
+): Promise<void> {
   const file = `images/${row.source}/${name}.${format}`;
   const path = join(out, file);
   if (!existsSync(path)) {
@@ -79,7 +97,12 @@ async function load(source: RealSource, file: SourceFile): Promise<sharp.Sharp> 
     const { data, width, height, channels } = decodeGimpPattern(readFileSync(file.path));
     const tile = await sharp(data, { raw: { width, height, channels } }).toColourspace('srgb').png().toBuffer();
     const [w, h] = [Math.max(width, 384), Math.max(height, 384)];
-    return sharp(await sharp({ create: { width: w, height: h, channels: 3, background: '#fff' } }).composite([{ input: tile, tile: true, gravity: 'northwest' }]).png().toBuffer());
+    return sharp(
+      await sharp({ create: { width: w, height: h, channels: 3, background: '#fff' } })
+        .composite([{ input: tile, tile: true, gravity: 'northwest' }])
+        .png()
+        .toBuffer(),
+    );
   }
   const { data, width, height } = await decodeImage(file.path);
   let image = sharp(Buffer.from(data.buffer, data.byteOffset, data.byteLength), { raw: { width, height, channels: 4 } });
@@ -87,13 +110,17 @@ async function load(source: RealSource, file: SourceFile): Promise<sharp.Sharp> 
     // Stamps are cut out: put them on a plain background chosen from the file name (white, grey, pastel or dark).
     const rng = makeRng(Math.floor(unit(file.path) * 2 ** 31));
     const choice = rng();
-    const background = choice < 0.4 ? '#ffffff' : choice < 0.6 ? '#d9d9d9' : choice < 0.85 ? `hsl(${Math.floor(rng() * 360)}, 60%, 88%)` : '#202428';
+    const background =
+      choice < 0.4 ? '#ffffff' : choice < 0.6 ? '#d9d9d9' : choice < 0.85 ? `hsl(${Math.floor(rng() * 360)}, 60%, 88%)` : '#202428';
     image = image.flatten({ background });
   } else {
     image = image.flatten({ background: '#ffffff' });
   }
   // Big wallpapers are brought down to 2400 px once, kept raw: every crop is cut from this copy.
-  const { data: pixels, info } = await image.resize(2400, 2400, { fit: 'inside', withoutEnlargement: true }).raw().toBuffer({ resolveWithObject: true });
+  const { data: pixels, info } = await image
+    .resize(2400, 2400, { fit: 'inside', withoutEnlargement: true })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   return sharp(pixels, { raw: { width: info.width, height: info.height, channels: info.channels } });
 }
 
@@ -118,9 +145,16 @@ async function buildReal(sources: RealSource[]): Promise<void> {
       const cropName = (c: number) => `${stem}-crop${c}`;
       // The whole image is written last, so its presence means this file is done: a rerun decodes nothing.
       if (existsSync(join(imagesDir, source.name, `${stem}.jpg`))) {
-        const done = Array.from({ length: source.crops }, (_, c) => c).filter((c) => existsSync(join(imagesDir, source.name, `${cropName(c)}.jpg`)));
-        for (const c of done) await emit({ ...row, kind: 'crop' }, cropName(c), 'jpg', () => { throw new Error('unreachable: the crop exists'); });
-        await emit(row, stem, 'jpg', () => { throw new Error('unreachable: the image exists'); });
+        const done = Array.from({ length: source.crops }, (_, c) => c).filter((c) =>
+          existsSync(join(imagesDir, source.name, `${cropName(c)}.jpg`)),
+        );
+        for (const c of done)
+          await emit({ ...row, kind: 'crop' }, cropName(c), 'jpg', () => {
+            throw new Error('unreachable: the crop exists');
+          });
+        await emit(row, stem, 'jpg', () => {
+          throw new Error('unreachable: the image exists');
+        });
         count += done.length + 1;
         continue;
       }
@@ -146,16 +180,28 @@ async function buildReal(sources: RealSource[]): Promise<void> {
 async function thumbnails(): Promise<string[]> {
   const photos = rows.filter((r) => r.split === 'train' && (r.source === 'tuxpaint-stamps-default' || r.kind === 'crop'));
   const picked = photos.filter((_, i) => i % Math.max(1, Math.floor(photos.length / 60)) === 0).slice(0, 60);
-  return Promise.all(picked.map(async (r) => `data:image/jpeg;base64,${(await sharp(join(out, r.file)).resize(240, 240, { fit: 'inside' }).jpeg({ quality: 80 }).toBuffer()).toString('base64')}`));
+  return Promise.all(
+    picked.map(
+      async (r) =>
+        `data:image/jpeg;base64,${(await sharp(join(out, r.file)).resize(240, 240, { fit: 'inside' }).jpeg({ quality: 80 }).toBuffer()).toString('base64')}`,
+    ),
+  );
 }
 
 async function buildScreenshots(perTemplate: number): Promise<void> {
   const source = 'chromium-screenshots';
-  const base = { source, package: 'chromium (Debian), pages generated by scripts/ood/screenshots.ts', licence: 'generated (no third-party content beyond the listed photo sources)' };
+  const base = {
+    source,
+    package: 'chromium (Debian), pages generated by scripts/ood/screenshots.ts',
+    licence: 'generated (no third-party content beyond the listed photo sources)',
+  };
   const pages = screenshotPages(perTemplate);
   const missing = pages.filter(({ name }) => !existsSync(join(imagesDir, source, `${name}.png`)));
   const shots = new Map<string, Buffer>();
-  if (missing.length) await renderScreenshots(missing, await thumbnails(), async ({ name, png }) => { shots.set(name, png); });
+  if (missing.length)
+    await renderScreenshots(missing, await thumbnails(), async ({ name, png }) => {
+      shots.set(name, png);
+    });
   for (const { kind, name } of pages) {
     await emit({ ...base, kind, origin: `${name}.html`, group: name }, name, 'png', async () => sharp(shots.get(name)!));
   }
@@ -165,7 +211,9 @@ async function buildScreenshots(perTemplate: number): Promise<void> {
 async function buildSynthetic(): Promise<void> {
   const base = { source: 'synthetic', package: 'scripts/ood/synthetic.ts', licence: 'generated' };
   for (const image of syntheticImages()) {
-    await emit({ ...base, kind: image.kind, origin: image.name, group: image.name }, image.name, 'png', async () => sharp(await image.render()));
+    await emit({ ...base, kind: image.kind, origin: image.name, group: image.name }, image.name, 'png', async () =>
+      sharp(await image.render()),
+    );
   }
   console.log(`synthetic: ${rows.filter((r) => r.source === 'synthetic').length} images`);
 }
@@ -178,9 +226,16 @@ async function buildSynthetic(): Promise<void> {
 function ensureEverySplit(): void {
   for (const source of new Set(rows.map((r) => r.source))) {
     const mine = rows.filter((r) => r.source === source);
-    if (new Set(mine.map((r) => r.group)).size < 2) for (const r of mine) { r.group = r.origin; r.split = splitOf(source, r.group); }
+    if (new Set(mine.map((r) => r.group)).size < 2)
+      for (const r of mine) {
+        r.group = r.origin;
+        r.split = splitOf(source, r.group);
+      }
     const groups = [...new Set(mine.map((r) => r.group))].sort((a, b) => unit(`${source}:${b}`) - unit(`${source}:${a}`));
-    for (const [split, least] of [['heldout', 2], ['val', 3]] as const) {
+    for (const [split, least] of [
+      ['heldout', 2],
+      ['val', 3],
+    ] as const) {
       if (groups.length < least || mine.some((r) => r.split === split)) continue;
       const group = groups.find((g) => mine.filter((r) => r.group === g).every((r) => r.split === 'train'));
       if (group) for (const r of mine) if (r.group === group) r.split = split;
@@ -193,7 +248,10 @@ const csv = (value: string) => (/[",\n]/.test(value) ? `"${value.replace(/"/g, '
 function writeManifest(sources: RealSource[]): void {
   rows.sort((a, b) => (a.file < b.file ? -1 : 1));
   const columns: (keyof Row)[] = ['file', 'source', 'package', 'licence', 'split', 'kind', 'origin', 'group'];
-  writeFileSync(join(out, 'manifest.csv'), `${columns.join(',')}\n${rows.map((r) => columns.map((c) => csv(r[c])).join(',')).join('\n')}\n`);
+  writeFileSync(
+    join(out, 'manifest.csv'),
+    `${columns.join(',')}\n${rows.map((r) => columns.map((c) => csv(r[c])).join(',')).join('\n')}\n`,
+  );
   const table = [...new Set(rows.map((r) => r.source))].map((source) => {
     const mine = rows.filter((r) => r.source === source);
     const n = (split: Split) => mine.filter((r) => r.split === split).length;
@@ -201,10 +259,12 @@ function writeManifest(sources: RealSource[]): void {
   });
   const notes = [
     ...sources.map((s) => `**${s.name}** (${s.package}; ${s.licence}). ${s.note}`),
-    '**chromium-screenshots** (rendered with Debian\'s Chromium). Web-like pages generated from templates in scripts/ood/screenshots.ts (articles, forms, tables, charts, logos, dashboards, code, shop grids, chats, error and search pages); their text is generated, their thumbnails are training-split photos of the sources above, under those sources\' licences.',
+    "**chromium-screenshots** (rendered with Debian's Chromium). Web-like pages generated from templates in scripts/ood/screenshots.ts (articles, forms, tables, charts, logos, dashboards, code, shop grids, chats, error and search pages); their text is generated, their thumbnails are training-split photos of the sources above, under those sources' licences.",
     '**synthetic** (scripts/ood/synthetic.ts). Gradients, noise, solid colours, geometric shapes and skin-like images (plain skin tones, skin with texture or hair, no lesion), drawn from fixed seeds; no licence restrictions.',
   ];
-  writeFileSync(join(out, 'README.md'), `# DermLens out-of-distribution set (not dermoscopy)
+  writeFileSync(
+    join(out, 'README.md'),
+    `# DermLens out-of-distribution set (not dermoscopy)
 
 Rebuilt by \`npx tsx scripts/build-ood-set.ts --out ${out}\` in the DermLens repository. Never commit these images.
 Every image is at most ${LONG_SIDE} px on its long side. \`manifest.csv\` lists each file's source, package, licence, split, kind
@@ -220,13 +280,15 @@ ${table.join('\n')}
 ## Licences, per source
 
 ${notes.join('\n\n')}
-`);
+`,
+  );
   console.log(table.join('\n'));
 }
 
 /** Removes images a previous run wrote that this one no longer produces (a rebuild, not an accumulation). */
 function removeStale(): void {
-  const walk = (dir: string): string[] => readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? walk(join(dir, f)) : [join(dir, f)]));
+  const walk = (dir: string): string[] =>
+    readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? walk(join(dir, f)) : [join(dir, f)]));
   for (const path of walk(imagesDir)) if (!written.has(relative(out, path))) rmSync(path);
 }
 

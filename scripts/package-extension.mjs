@@ -32,7 +32,9 @@ mkdirSync(outDir, { recursive: true });
 const zipPath = join(outDir, `dermlens-${manifest.version}.zip`);
 writeFileSync(zipPath, zip);
 const unpacked = Object.values(files).reduce((sum, data) => sum + data.length, 0);
-console.log(`${zipPath}: ${Object.keys(files).length} files, ${(zip.length / 1024).toFixed(0)} KiB zipped (${(unpacked / 1024).toFixed(0)} KiB unpacked)`);
+console.log(
+  `${zipPath}: ${Object.keys(files).length} files, ${(zip.length / 1024).toFixed(0)} KiB zipped (${(unpacked / 1024).toFixed(0)} KiB unpacked)`,
+);
 if (zip.length > MAX_ZIP_BYTES) {
   console.error(`The package is larger than the ${MAX_ZIP_BYTES / 1024 / 1024} MB budget.`);
   process.exit(1);

@@ -9,11 +9,18 @@ const roots = process.argv.slice(2).length ? process.argv.slice(2) : ['test/unit
 const files = [];
 function walk(path) {
   let st;
-  try { st = statSync(path); } catch { return; }
+  try {
+    st = statSync(path);
+  } catch {
+    return;
+  }
   if (st.isDirectory()) for (const name of readdirSync(path).sort()) walk(join(path, name));
   else if (path.endsWith('.test.ts')) files.push(path);
 }
 roots.forEach(walk);
-if (files.length === 0) { console.error(`no *.test.ts files under ${roots.join(', ')}`); process.exit(1); }
+if (files.length === 0) {
+  console.error(`no *.test.ts files under ${roots.join(', ')}`);
+  process.exit(1);
+}
 const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], { stdio: 'inherit' });
 process.exit(result.status ?? 1);

@@ -17,7 +17,11 @@ const outDir = resolve(values.out ?? 'screenshots');
 const hamImages = resolve('../shared/ham10000/images');
 const photo = values.photo ?? (existsSync(hamImages) ? join(hamImages, 'ISIC_0024306.jpg') : undefined);
 if (photo && existsSync(photo)) process.env.DERMLENS_LAYOUT_PHOTO = photo;
-else if (existsSync(hamImages)) process.env.DERMLENS_LAYOUT_PHOTO = join(hamImages, readdirSync(hamImages).find((f) => f.endsWith('.jpg'))!);
+else if (existsSync(hamImages))
+  process.env.DERMLENS_LAYOUT_PHOTO = join(
+    hamImages,
+    readdirSync(hamImages).find((f) => f.endsWith('.jpg'))!,
+  );
 mkdirSync(outDir, { recursive: true });
 
 // After the environment is set: the fixture server reads DERMLENS_LAYOUT_PHOTO when it starts.
@@ -39,12 +43,24 @@ try {
   const pages: [string, string, { width: number; height: number }, ((p: Page) => Promise<void>)?][] = [
     ['card-article', 'article', { width: 1280, height: 800 }],
     ['card-zoom-160', 'zoom', { width: 1280, height: 800 }],
-    ['card-photo-low-in-window', 'end-of-page', { width: 1280, height: 720 }, (p) => p.evaluate(() => {
-      window.scrollTo(0, document.getElementById('photo')!.getBoundingClientRect().top + window.scrollY - window.innerHeight * 0.75);
-    })],
-    ['card-window-560', 'wide', { width: 560, height: 900 }, (p) => p.evaluate(() => {
-      window.scrollTo(0, document.getElementById('photo')!.getBoundingClientRect().top + window.scrollY - 8);
-    })],
+    [
+      'card-photo-low-in-window',
+      'end-of-page',
+      { width: 1280, height: 720 },
+      (p) =>
+        p.evaluate(() => {
+          window.scrollTo(0, document.getElementById('photo')!.getBoundingClientRect().top + window.scrollY - window.innerHeight * 0.75);
+        }),
+    ],
+    [
+      'card-window-560',
+      'wide',
+      { width: 560, height: 900 },
+      (p) =>
+        p.evaluate(() => {
+          window.scrollTo(0, document.getElementById('photo')!.getBoundingClientRect().top + window.scrollY - 8);
+        }),
+    ],
     ['card-window-360', 'article', { width: 360, height: 640 }],
     ['card-hostile-css', 'hostile', { width: 1280, height: 800 }],
   ];
@@ -60,12 +76,23 @@ try {
 
   const popup = await session.openPopup();
   await popup.setViewport({ width: 380, height: 600 });
-  await uploadToPopup(popup, process.env.DERMLENS_LAYOUT_PHOTO ? readFileSync(process.env.DERMLENS_LAYOUT_PHOTO) : server.lesionJpeg, 'photo.jpg');
+  await uploadToPopup(
+    popup,
+    process.env.DERMLENS_LAYOUT_PHOTO ? readFileSync(process.env.DERMLENS_LAYOUT_PHOTO) : server.lesionJpeg,
+    'photo.jpg',
+  );
   await shot(popup, 'popup-result');
-  await popup.evaluate(() => document.querySelector('dermlens-popup')!.shadowRoot!.querySelector('dermlens-card')!.shadowRoot!
-    .querySelector<HTMLButtonElement>('.heatmap-toggle')!.click());
+  await popup.evaluate(() =>
+    document
+      .querySelector('dermlens-popup')!
+      .shadowRoot!.querySelector('dermlens-card')!
+      .shadowRoot!.querySelector<HTMLButtonElement>('.heatmap-toggle')!
+      .click(),
+  );
   await shot(popup, 'popup-where-it-looked');
-  await popup.evaluate(() => (document.querySelector('dermlens-popup')!.shadowRoot!.querySelector('#tab-about') as HTMLButtonElement).click());
+  await popup.evaluate(() =>
+    (document.querySelector('dermlens-popup')!.shadowRoot!.querySelector('#tab-about') as HTMLButtonElement).click(),
+  );
   await shot(popup, 'popup-about-the-model', true);
 
   // The advice for each kind of result, on the popup's own <dermlens-card> (results made up here:
@@ -77,22 +104,39 @@ try {
     ['advice-benign', [0.0004, 0.01, 0.06, 0.0006, 0.05, 0.869, 0.01]],
   ];
   // Back to the result first, and let the popup render, or its render would put its own result back.
-  await popup.evaluate(() => (document.querySelector('dermlens-popup')!.shadowRoot!.querySelector('#tab-classify') as HTMLButtonElement).click());
+  await popup.evaluate(() =>
+    (document.querySelector('dermlens-popup')!.shadowRoot!.querySelector('#tab-classify') as HTMLButtonElement).click(),
+  );
   await new Promise((r) => setTimeout(r, 200));
   // Heatmap off: these made-up results have none.
-  await popup.evaluate(() => document.querySelector('dermlens-popup')!.shadowRoot!.querySelector('dermlens-card')!.shadowRoot!
-    .querySelector<HTMLButtonElement>('.heatmap-toggle')!.click());
+  await popup.evaluate(() =>
+    document
+      .querySelector('dermlens-popup')!
+      .shadowRoot!.querySelector('dermlens-card')!
+      .shadowRoot!.querySelector<HTMLButtonElement>('.heatmap-toggle')!
+      .click(),
+  );
   await new Promise((r) => setTimeout(r, 100));
   for (const [name, probabilities] of kinds) {
     await popup.evaluate((p: number[]) => {
       const root = document.querySelector('dermlens-popup')!.shadowRoot!;
-      const card = root.querySelector('dermlens-card') as unknown as HTMLElement & { result: { predictions: { code: string; probability: number }[] } & Record<string, unknown> };
+      const card = root.querySelector('dermlens-card') as unknown as HTMLElement & {
+        result: { predictions: { code: string; probability: number }[] } & Record<string, unknown>;
+      };
       const codes = ['akiec', 'bcc', 'bkl', 'df', 'mel', 'nv', 'vasc'];
       const old = card.result;
-      const predictions = codes.map((code, i) => ({ ...old.predictions.find((q) => q.code === code)!, probability: p[i] }))
+      const predictions = codes
+        .map((code, i) => ({ ...old.predictions.find((q) => q.code === code)!, probability: p[i] }))
         .sort((a, b) => b.probability - a.probability);
       const concerning = p[0] + p[1] + p[4];
-      card.result = { ...old, predictions, top: predictions[0].code, concerningProbability: concerning, melanomaAlert: p[4] >= (old.melanomaThreshold as number), heatmap: undefined };
+      card.result = {
+        ...old,
+        predictions,
+        top: predictions[0].code,
+        concerningProbability: concerning,
+        melanomaAlert: p[4] >= (old.melanomaThreshold as number),
+        heatmap: undefined,
+      };
     }, probabilities);
     await new Promise((r) => setTimeout(r, 100));
     await shot(popup, name);
@@ -106,8 +150,13 @@ try {
   await flagged.setViewport({ width: 380, height: 600 });
   await uploadToPopup(flagged, existsSync(owl) ? readFileSync(owl) : server.lesionJpeg, 'owl.jpg');
   await shot(flagged, 'popup-not-dermoscopic');
-  await flagged.evaluate(() => document.querySelector('dermlens-popup')!.shadowRoot!.querySelector('dermlens-card')!.shadowRoot!
-    .querySelector<HTMLElement>('details[data-part="show-anyway"] summary')?.click());
+  await flagged.evaluate(() =>
+    document
+      .querySelector('dermlens-popup')!
+      .shadowRoot!.querySelector('dermlens-card')!
+      .shadowRoot!.querySelector<HTMLElement>('details[data-part="show-anyway"] summary')
+      ?.click(),
+  );
   await new Promise((r) => setTimeout(r, 100));
   await shot(flagged, 'popup-not-dermoscopic-shown-anyway', true);
   await flagged.close();

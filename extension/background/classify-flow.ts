@@ -20,19 +20,27 @@ export interface ClassifyUrlOptions {
   pageUrl?: string;
 }
 
-const FRAME_MESSAGE = 'This image is inside a frame from another website, which DermLens may not access. '
-  + 'Right-click the image, choose "Open image in new tab", and classify it there.';
+const FRAME_MESSAGE =
+  'This image is inside a frame from another website, which DermLens may not access. ' +
+  'Right-click the image, choose "Open image in new tab", and classify it there.';
 
 function noAccessMessage(error: unknown): string {
-  return `DermLens cannot show its result in this tab (${errorMessage(error)}). `
-    + 'Use "Classify skin lesion" in the image\'s right-click menu: that click gives DermLens access to the page. '
-    + 'Chrome never allows access to some pages (chrome:// pages, the Chrome Web Store).';
+  return (
+    `DermLens cannot show its result in this tab (${errorMessage(error)}). ` +
+    'Use "Classify skin lesion" in the image\'s right-click menu: that click gives DermLens access to the page. ' +
+    'Chrome never allows access to some pages (chrome:// pages, the Chrome Web Store).'
+  );
 }
 
 /** Why an image neither the extension nor the page could read was refused, from what DermLens holds. */
 async function blockedMessage(srcUrl: string, tabId: number, pageUrl: string | undefined, hostAccess: HostAccess): Promise<string> {
   // The tab's URL is visible to the extension while it has activeTab (which showing the card needed).
-  const page = pageUrl ?? await browser.tabs.get(tabId).then((tab) => tab.url, () => undefined);
+  const page =
+    pageUrl ??
+    (await browser.tabs.get(tabId).then(
+      (tab) => tab.url,
+      () => undefined,
+    ));
   return blockedImageMessage({
     srcUrl,
     pageUrl: page,
@@ -49,7 +57,10 @@ export function classifyImageBytes(image: ImageBytes, requestId: string): Promis
 type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
 
 function settle<T>(promise: Promise<T>): Promise<Settled<T>> {
-  return promise.then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }));
+  return promise.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
 }
 
 /**
@@ -57,16 +68,23 @@ function settle<T>(promise: Promise<T>): Promise<Settled<T>> {
  * in parallel with injecting the overlay (after the user's answer to a host-permission prompt, if any).
  */
 function classifyFromExtension(srcUrl: string, requestId: string, hostAccess: HostAccess): Promise<Settled<ClassificationResult>> {
-  return settle((async () => {
-    if (hostAccess) await hostAccess;
-    return askOffscreen<ClassificationResult>({ target: 'offscreen', type: 'classify-url', requestId, url: srcUrl });
-  })());
+  return settle(
+    (async () => {
+      if (hostAccess) await hostAccess;
+      return askOffscreen<ClassificationResult>({ target: 'offscreen', type: 'classify-url', requestId, url: srcUrl });
+    })(),
+  );
 }
 
 /** Completes classifyFromExtension, reading the image from inside the page where that is the only way. */
 async function finishResult(
   fromExtension: Promise<Settled<ClassificationResult>> | null,
-  srcUrl: string, tabId: number, frameId: number, requestId: string, hostAccess: HostAccess, pageUrl: string | undefined,
+  srcUrl: string,
+  tabId: number,
+  frameId: number,
+  requestId: string,
+  hostAccess: HostAccess,
+  pageUrl: string | undefined,
 ): Promise<ClassificationResult> {
   // blob: URLs belong to the page that made them: only the page can read them.
   if (!fromExtension) return classifyImageBytes(await readImageInPage(tabId, frameId, srcUrl), requestId);
@@ -99,12 +117,16 @@ export function classifyUrl(srcUrl: string, tabId: number, frameId = 0, options:
   const running = inFlight.get(requestId);
   if (running) return running;
   let final = true;
-  const run = runClassifyUrl(srcUrl, tabId, frameId, requestId, options).then((shownFinal) => { final = shownFinal; }).finally(() => {
-    inFlight.delete(requestId);
-    if (!final) return;
-    finishedHere.add(requestId);
-    setTimeout(() => finishedHere.delete(requestId), FINISHED_TTL_MS);
-  });
+  const run = runClassifyUrl(srcUrl, tabId, frameId, requestId, options)
+    .then((shownFinal) => {
+      final = shownFinal;
+    })
+    .finally(() => {
+      inFlight.delete(requestId);
+      if (!final) return;
+      finishedHere.add(requestId);
+      setTimeout(() => finishedHere.delete(requestId), FINISHED_TTL_MS);
+    });
   inFlight.set(requestId, run);
   return run;
 }
@@ -124,12 +146,21 @@ export function resumeClassifyUrl(srcUrl: string, tabId: number, frameId: number
  * Returns whether the card got its final state from this run; false when the run ended in a connection
  * error, which the card takes as a cue to re-send rather than as the answer.
  */
-async function runClassifyUrl(srcUrl: string, tabId: number, frameId: number, requestId: string, options: ClassifyUrlOptions): Promise<boolean> {
+async function runClassifyUrl(
+  srcUrl: string,
+  tabId: number,
+  frameId: number,
+  requestId: string,
+  options: ClassifyUrlOptions,
+): Promise<boolean> {
   const { hostAccess, pageUrl } = options;
   const unsupported = unsupportedUrlMessage(srcUrl);
   const fromExtension = unsupported || srcUrl.startsWith('blob:') ? null : classifyFromExtension(srcUrl, requestId, hostAccess);
   // Start the model (if it is not running yet) while the overlay is injected.
-  if (!fromExtension) ensureOffscreen().catch(() => { /* askOffscreen retries and reports */ });
+  if (!fromExtension)
+    ensureOffscreen().catch(() => {
+      /* askOffscreen retries and reports */
+    });
 
   // A frame from another site needs its host granted first (the prompt asked for it with the image's).
   if (frameId !== 0 && hostAccess) await hostAccess;
@@ -150,10 +181,15 @@ async function runClassifyUrl(srcUrl: string, tabId: number, frameId: number, re
 
   // Only mention the permission prompt if the answer is not immediate (it is when granted before).
   let answered = false;
-  hostAccess?.finally(() => { answered = true; });
-  const promptNote = hostAccess ? setTimeout(() => {
-    if (!answered) void show({ kind: 'loading', message: `Waiting for your permission to read images from ${hostOf(srcUrl)}…` }).catch(() => {});
-  }, 300) : undefined;
+  hostAccess?.finally(() => {
+    answered = true;
+  });
+  const promptNote = hostAccess
+    ? setTimeout(() => {
+        if (!answered)
+          void show({ kind: 'loading', message: `Waiting for your permission to read images from ${hostOf(srcUrl)}…` }).catch(() => {});
+      }, 300)
+    : undefined;
   try {
     const result = await finishResult(fromExtension, srcUrl, tabId, frameId, requestId, hostAccess, pageUrl);
     await show({ kind: 'result', result });

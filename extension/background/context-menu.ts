@@ -9,11 +9,13 @@ export const MENU_ID = 'dermlens-classify';
 /** For runtime.onInstalled: (re)creates the menu entry. */
 export function createContextMenu(): void {
   // removeAll first: an update or reload re-runs onInstalled while the old entry still exists.
-  void browser.contextMenus.removeAll().then(() => browser.contextMenus.create({
-    id: MENU_ID,
-    title: 'Classify skin lesion',
-    contexts: ['image'],
-  }));
+  void browser.contextMenus.removeAll().then(() =>
+    browser.contextMenus.create({
+      id: MENU_ID,
+      title: 'Classify skin lesion',
+      contexts: ['image'],
+    }),
+  );
 }
 
 /** What a click on the menu entry carries (the fields of contextMenus.OnClickData that DermLens reads). */

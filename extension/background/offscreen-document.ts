@@ -28,14 +28,22 @@ export async function ensureOffscreen(): Promise<void> {
     return;
   }
   // chrome.* because offscreen is a Chrome-only API that webextension-polyfill does not wrap.
-  creating ??= chrome.offscreen.createDocument({
-    url: OFFSCREEN_PATH,
-    reasons: [chrome.offscreen.Reason.BLOBS],
-    justification: 'Decodes the image the user chose and runs the on-device skin-lesion model on it.',
-  }).catch((error: unknown) => {
-    // Another caller won the race (e.g. after a service-worker restart): the document exists, fine.
-    if (!/single offscreen document|already exists/i.test(String((error as Error)?.message ?? error))) throw error;
-  }).then(() => { knownAlive = true; }).finally(() => { creating = null; });
+  creating ??= chrome.offscreen
+    .createDocument({
+      url: OFFSCREEN_PATH,
+      reasons: [chrome.offscreen.Reason.BLOBS],
+      justification: 'Decodes the image the user chose and runs the on-device skin-lesion model on it.',
+    })
+    .catch((error: unknown) => {
+      // Another caller won the race (e.g. after a service-worker restart): the document exists, fine.
+      if (!/single offscreen document|already exists/i.test(String((error as Error)?.message ?? error))) throw error;
+    })
+    .then(() => {
+      knownAlive = true;
+    })
+    .finally(() => {
+      creating = null;
+    });
   return creating;
 }
 
@@ -44,7 +52,9 @@ async function closeOffscreen(): Promise<void> {
   try {
     // chrome.* because offscreen is a Chrome-only API that webextension-polyfill does not wrap.
     if (await hasOffscreenDocument()) await chrome.offscreen.closeDocument();
-  } catch { /* already gone */ }
+  } catch {
+    /* already gone */
+  }
 }
 
 /**
@@ -54,16 +64,13 @@ async function closeOffscreen(): Promise<void> {
 export async function askOffscreen<T>(request: OffscreenRequest): Promise<T> {
   // Known to exist: skip the check (one IPC round trip); if it died since, the retry below re-creates it.
   if (!knownAlive) await ensureOffscreen();
-  return requestWithRetry<T>(
-    () => browser.runtime.sendMessage(request) as Promise<Reply<T>>,
-    {
-      timeoutMs: OFFSCREEN_TIMEOUT_MS,
-      timeoutMessage: `The DermLens model did not answer within ${OFFSCREEN_TIMEOUT_MS / 1000} s.`,
-      beforeRetry: async (error) => {
-        knownAlive = false;
-        if (error instanceof TimeoutError) await closeOffscreen();
-        await ensureOffscreen();
-      },
+  return requestWithRetry<T>(() => browser.runtime.sendMessage(request) as Promise<Reply<T>>, {
+    timeoutMs: OFFSCREEN_TIMEOUT_MS,
+    timeoutMessage: `The DermLens model did not answer within ${OFFSCREEN_TIMEOUT_MS / 1000} s.`,
+    beforeRetry: async (error) => {
+      knownAlive = false;
+      if (error instanceof TimeoutError) await closeOffscreen();
+      await ensureOffscreen();
     },
-  );
+  });
 }

@@ -26,7 +26,9 @@ export async function openPageCard(tabId: number, frameId: number, requestId: st
   try {
     await withTimeout(updatePageCard(tabId, frameId, requestId, srcUrl, state), 2000, 'The page did not answer.');
     return;
-  } catch { /* not injected yet (or a stale copy from before an extension update): inject */ }
+  } catch {
+    /* not injected yet (or a stale copy from before an extension update): inject */
+  }
   // chrome.* because webextension-polyfill does not wrap scripting (Firefox has it as browser.scripting).
   await chrome.scripting.executeScript({ target: { tabId, frameIds: [frameId] }, files: [CONTENT_SCRIPT_FILE] });
   await updatePageCard(tabId, frameId, requestId, srcUrl, state);
@@ -34,9 +36,11 @@ export async function openPageCard(tabId: number, frameId: number, requestId: st
 
 /** Reads an image from inside the page: blob: URLs (page-scoped) and same-origin or CORS-enabled images. */
 export async function readImageInPage(tabId: number, frameId: number, url: string): Promise<ImageBytes> {
-  return unwrap(await withTimeout(
-    sendToFrame<Reply<ImageBytes>>(tabId, frameId, { target: 'content', type: 'read-image', url }),
-    15_000,
-    'The page did not hand over the image within 15 s.',
-  ));
+  return unwrap(
+    await withTimeout(
+      sendToFrame<Reply<ImageBytes>>(tabId, frameId, { target: 'content', type: 'read-image', url }),
+      15_000,
+      'The page did not hand over the image within 15 s.',
+    ),
+  );
 }

@@ -3,12 +3,20 @@
 
 /** Host name for messages and for Chrome's prompt ("Read and change your data on <host>"). */
 export function hostOf(url: string): string {
-  try { return new URL(url).hostname || url.slice(0, 60); } catch { return url.slice(0, 60); }
+  try {
+    return new URL(url).hostname || url.slice(0, 60);
+  } catch {
+    return url.slice(0, 60);
+  }
 }
 
 /** Host with its port when it has one ("127.0.0.1:8081"): where an image is, exactly. */
 export function addressOf(url: string): string {
-  try { return new URL(url).host || url.slice(0, 60); } catch { return url.slice(0, 60); }
+  try {
+    return new URL(url).host || url.slice(0, 60);
+  } catch {
+    return url.slice(0, 60);
+  }
 }
 
 /** "https://cdn.example.com/*" for an http(s) URL, else null. A pattern without a port matches every port. */
@@ -72,23 +80,32 @@ export function blockedImageMessage({ srcUrl, pageUrl, hostGranted, answer }: Bl
   const address = addressOf(srcUrl);
   const host = hostOf(srcUrl);
   if (hostGranted || answer?.kind === 'granted' || sameOrigin(srcUrl, pageUrl)) {
-    return `DermLens may read images from ${address}, but the download failed (network error, the server refused it, `
-      + `or it sent the request on to another site). Check that the image opens in its own tab, ${UPLOAD_INSTEAD}`;
+    return (
+      `DermLens may read images from ${address}, but the download failed (network error, the server refused it, ` +
+      `or it sent the request on to another site). Check that the image opens in its own tab, ${UPLOAD_INSTEAD}`
+    );
   }
   if (answer?.kind === 'denied') {
-    return `You did not allow DermLens to read images from ${host}, and ${address} does not let other pages read them. `
-      + `Right-click the image and choose "Classify skin lesion" again to be asked once more, ${UPLOAD_INSTEAD}`;
+    return (
+      `You did not allow DermLens to read images from ${host}, and ${address} does not let other pages read them. ` +
+      `Right-click the image and choose "Classify skin lesion" again to be asked once more, ${UPLOAD_INSTEAD}`
+    );
   }
   if (answer?.kind === 'not-asked') {
-    return `Chrome did not ask you whether DermLens may read images from ${host} (${answer.reason.replace(/\.$/, '')}). `
-      + `Right-click the image and choose "Classify skin lesion" again, ${UPLOAD_INSTEAD}`;
+    return (
+      `Chrome did not ask you whether DermLens may read images from ${host} (${answer.reason.replace(/\.$/, '')}). ` +
+      `Right-click the image and choose "Classify skin lesion" again, ${UPLOAD_INSTEAD}`
+    );
   }
   const pageAddress = pageUrl ? addressOf(pageUrl) : '';
-  const why = pageUrl && hostOf(pageUrl) === host && pageAddress !== address
-    ? ` (the page is on ${pageAddress}: another port is another site, which the access given for this page does not cover)`
-    : '';
-  return `DermLens has no access to ${address}, where this image is stored${why}. Right-click the image and choose `
-    + `"Classify skin lesion": Chrome then asks once whether DermLens may read images from ${host}; ${UPLOAD_INSTEAD}`;
+  const why =
+    pageUrl && hostOf(pageUrl) === host && pageAddress !== address
+      ? ` (the page is on ${pageAddress}: another port is another site, which the access given for this page does not cover)`
+      : '';
+  return (
+    `DermLens has no access to ${address}, where this image is stored${why}. Right-click the image and choose ` +
+    `"Classify skin lesion": Chrome then asks once whether DermLens may read images from ${host}; ${UPLOAD_INSTEAD}`
+  );
 }
 
 /** A readable refusal for URL schemes DermLens cannot read, or null when the scheme is fine. */

@@ -28,8 +28,8 @@ export interface CardViewProps {
   onToggleHeatmap?: (shown: boolean) => void;
 }
 
-export const DISCLAIMER = 'Not a diagnosis. DermLens is an educational tool, not a medical device: '
-  + 'show any new, changing or worrying spot to a doctor.';
+export const DISCLAIMER =
+  'Not a diagnosis. DermLens is an educational tool, not a medical device: ' + 'show any new, changing or worrying spot to a doctor.';
 
 function closeButton(props: CardViewProps): TemplateResult | typeof nothing {
   if (!props.closable) return nothing;
@@ -104,9 +104,11 @@ function lesionAnswer(result: ClassificationResult, props: CardViewProps): Templ
   const advice = adviceFor(result);
   const urgent = advice.kind === 'melanoma';
   return html`
-    ${result.untrained
-      ? html`<p class="warning" role="note">Untrained development model: these numbers are random and mean nothing.</p>`
-      : nothing}
+    ${
+      result.untrained
+        ? html`<p class="warning" role="note">Untrained development model: these numbers are random and mean nothing.</p>`
+        : nothing
+    }
     <div class="verdict ${advice.kind}" data-part="verdict" data-advice=${advice.kind}>
       <p class="top" data-part="top">
         <span class="label">Most likely:</span>
@@ -118,7 +120,8 @@ function lesionAnswer(result: ClassificationResult, props: CardViewProps): Templ
     </div>
     ${heatmapNote(result, props)}
     <ul class="bars" aria-label="How likely each skin-spot type is">
-      ${result.predictions.map((p) => html`
+      ${result.predictions.map(
+        (p) => html`
         <li class="row ${p.group}" data-code=${p.code}>
           <span class="name" id="bar-${p.code}" title=${`${p.code}: ${classByCode(p.code).plainName}`}>${p.name}</span>
           <span class="track" role="meter" aria-labelledby="bar-${p.code}" aria-valuemin="0" aria-valuemax="100"
@@ -126,7 +129,8 @@ function lesionAnswer(result: ClassificationResult, props: CardViewProps): Templ
             <span class="fill" style="width: ${(p.probability * 100).toFixed(2)}%"></span>
           </span>
           <span class="percent">${formatPercent(p.probability)}</span>
-        </li>`)}
+        </li>`,
+      )}
     </ul>
     <p class="group" data-part="group">Cancer and pre-cancer types together: <strong>${formatPercent(result.concerningProbability)}</strong></p>
   `;
@@ -143,16 +147,24 @@ export function cardTemplate(props: CardViewProps): TemplateResult {
         <span class="actions">${heatmapToggle(props)}${closeButton(props)}</span>
       </header>
       <div class="body" role="status" aria-live="polite">
-        ${props.state === 'loading' ? html`
+        ${
+          props.state === 'loading'
+            ? html`
           <p class="loading"><span class="spinner" aria-hidden="true"></span> Classifying the image on this device…</p>
-          ${props.message ? html`<p class="message">${props.message}</p>` : nothing}` : nothing}
+          ${props.message ? html`<p class="message">${props.message}</p>` : nothing}`
+            : nothing
+        }
         ${props.state === 'result' && props.result ? resultView(props.result, props) : nothing}
       </div>
-      ${props.state === 'error' ? html`
+      ${
+        props.state === 'error'
+          ? html`
         <div class="error" role="alert">
           <p><strong>Could not classify this image.</strong></p>
           <p class="error-text">${props.error ?? 'Unknown error.'}</p>
-        </div>` : nothing}
+        </div>`
+          : nothing
+      }
       <p class="disclaimer">${DISCLAIMER}</p>
     </section>
   `;

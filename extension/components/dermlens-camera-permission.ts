@@ -40,18 +40,32 @@ export class DermlensCameraPermission extends LitElement {
   override render() {
     return html`
       <h1>DermLens camera access</h1>
-      ${this.state === 'asking' ? html`<p role="status">Chrome is asking whether DermLens may use your camera.
+      ${
+        this.state === 'asking'
+          ? html`<p role="status">Chrome is asking whether DermLens may use your camera.
         Click <strong>Allow</strong> (choose "Allow on every visit" so you are not asked again).
-        DermLens only uses the camera while you take a photo in its popup, and the photo never leaves your computer.</p>` : ''}
-      ${this.state === 'granted' ? html`<p role="status">Camera access granted. This tab closes by itself;
-        open DermLens from the toolbar and choose <strong>Camera</strong>.</p>` : ''}
-      ${this.state !== 'asking' && this.state !== 'granted' ? html`
+        DermLens only uses the camera while you take a photo in its popup, and the photo never leaves your computer.</p>`
+          : ''
+      }
+      ${
+        this.state === 'granted'
+          ? html`<p role="status">Camera access granted. This tab closes by itself;
+        open DermLens from the toolbar and choose <strong>Camera</strong>.</p>`
+          : ''
+      }
+      ${
+        this.state !== 'asking' && this.state !== 'granted'
+          ? html`
         <p class="problem" role="alert">${CAMERA_MESSAGES[this.state]}</p>
-        <button type="button" @click=${() => this.request()}>Try again</button>` : ''}
+        <button type="button" @click=${() => this.request()}>Try again</button>`
+          : ''
+      }
     `;
   }
 }
 
 declare global {
-  interface HTMLElementTagNameMap { 'dermlens-camera-permission': DermlensCameraPermission }
+  interface HTMLElementTagNameMap {
+    'dermlens-camera-permission': DermlensCameraPermission;
+  }
 }

@@ -5,7 +5,12 @@
 import { css, html, LitElement, nothing } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import {
-  CAMERA_CONSTRAINTS, CAMERA_MESSAGES, classifyCameraError, queryCameraPermission, stopStream, type CameraFailure,
+  CAMERA_CONSTRAINTS,
+  CAMERA_MESSAGES,
+  classifyCameraError,
+  queryCameraPermission,
+  stopStream,
+  type CameraFailure,
 } from '../shared/camera.ts';
 import { browser } from '../shared/browser.ts';
 import { errorMessage } from '../shared/messages.ts';
@@ -40,9 +45,10 @@ export class DermlensCamera extends LitElement {
 
   // Injectable for tests; the defaults are the real browser APIs.
   queryPermission: () => Promise<PermissionState | 'unknown'> = queryCameraPermission;
-  getUserMedia: (constraints: MediaStreamConstraints) => Promise<MediaStream> = (c) => navigator.mediaDevices
-    ? navigator.mediaDevices.getUserMedia(c)
-    : Promise.reject(new DOMException('This browser offers no camera access here.', 'NotFoundError'));
+  getUserMedia: (constraints: MediaStreamConstraints) => Promise<MediaStream> = (c) =>
+    navigator.mediaDevices
+      ? navigator.mediaDevices.getUserMedia(c)
+      : Promise.reject(new DOMException('This browser offers no camera access here.', 'NotFoundError'));
   openPermissionPage: () => void = () => {
     void browser.tabs.create({ url: browser.runtime.getURL('permission.html') });
   };
@@ -59,8 +65,14 @@ export class DermlensCamera extends LitElement {
     this.stop();
     this.state = 'starting';
     const permission = await this.queryPermission();
-    if (permission === 'denied') { this.state = 'denied'; return; }
-    if (permission === 'prompt') { this.state = 'needs-permission'; return; }
+    if (permission === 'denied') {
+      this.state = 'denied';
+      return;
+    }
+    if (permission === 'prompt') {
+      this.state = 'needs-permission';
+      return;
+    }
     try {
       this.stream = await this.getUserMedia(CAMERA_CONSTRAINTS);
       this.state = 'live';
@@ -133,5 +145,7 @@ export class DermlensCamera extends LitElement {
 }
 
 declare global {
-  interface HTMLElementTagNameMap { 'dermlens-camera': DermlensCamera }
+  interface HTMLElementTagNameMap {
+    'dermlens-camera': DermlensCamera;
+  }
 }

@@ -14,11 +14,14 @@ import { cardStyles, cardTemplate, type CardViewState } from './card-view.ts';
  */
 @customElement('dermlens-card')
 export class DermlensCard extends LitElement {
-  static override styles = [cardStyles, css`
+  static override styles = [
+    cardStyles,
+    css`
     :host { display: block; } :host([hidden]) { display: none; }
     /* In the popup the card is the page's content: no frame of its own, every pixel for the result. */
     :host([flat]) .card { border: none; box-shadow: none; border-radius: 0; padding: 0; max-width: none; }
-  `];
+  `,
+  ];
 
   @property({ type: String, reflect: true }) state: CardViewState = 'idle';
   @property({ attribute: false }) result: ClassificationResult | null = null;
@@ -48,5 +51,7 @@ export class DermlensCard extends LitElement {
 }
 
 declare global {
-  interface HTMLElementTagNameMap { 'dermlens-card': DermlensCard }
+  interface HTMLElementTagNameMap {
+    'dermlens-card': DermlensCard;
+  }
 }

@@ -31,12 +31,17 @@ export class DermlensHeatmapPreview extends LitElement {
   @query('canvas') private canvas?: HTMLCanvasElement;
 
   override render() {
-    const place = this.heatmap && this.imageWidth && this.imageHeight ? cropFractions(this.heatmap, this.imageWidth, this.imageHeight) : null;
+    const place =
+      this.heatmap && this.imageWidth && this.imageHeight ? cropFractions(this.heatmap, this.imageWidth, this.imageHeight) : null;
     const pct = (v: number) => `${(v * 100).toFixed(3)}%`;
     return html`<div class="frame">
       <img src=${this.src} alt=${this.alt}>
-      ${place ? html`<canvas data-part="heatmap" aria-hidden="true" ?hidden=${!this.shown}
-        style="left: ${pct(place.left)}; top: ${pct(place.top)}; width: ${pct(place.width)}; height: ${pct(place.height)}"></canvas>` : nothing}
+      ${
+        place
+          ? html`<canvas data-part="heatmap" aria-hidden="true" ?hidden=${!this.shown}
+        style="left: ${pct(place.left)}; top: ${pct(place.top)}; width: ${pct(place.width)}; height: ${pct(place.height)}"></canvas>`
+          : nothing
+      }
     </div>`;
   }
 
@@ -46,5 +51,7 @@ export class DermlensHeatmapPreview extends LitElement {
 }
 
 declare global {
-  interface HTMLElementTagNameMap { 'dermlens-heatmap-preview': DermlensHeatmapPreview }
+  interface HTMLElementTagNameMap {
+    'dermlens-heatmap-preview': DermlensHeatmapPreview;
+  }
 }

@@ -121,5 +121,7 @@ export class DermlensImageUpload extends LitElement {
 }
 
 declare global {
-  interface HTMLElementTagNameMap { 'dermlens-image-upload': DermlensImageUpload }
+  interface HTMLElementTagNameMap {
+    'dermlens-image-upload': DermlensImageUpload;
+  }
 }

@@ -30,12 +30,14 @@ export class DermlensLesionTable extends LitElement {
         <caption>The 7 lesion types DermLens distinguishes</caption>
         <thead><tr><th scope="col">Abbr.</th><th scope="col">Lesion type</th><th scope="col">Group</th></tr></thead>
         <tbody>
-          ${CLASSES.map((c) => html`
+          ${CLASSES.map(
+            (c) => html`
             <tr data-code=${c.code}>
               <th scope="row"><abbr title=${c.name}>${c.code}</abbr></th>
               <td><span class="name">${c.name}</span><span class="description">${c.description}</span></td>
               <td><span class="group ${c.group}">${GROUP_LABELS[c.group]}</span></td>
-            </tr>`)}
+            </tr>`,
+          )}
         </tbody>
       </table>
     `;
@@ -43,5 +45,7 @@ export class DermlensLesionTable extends LitElement {
 }
 
 declare global {
-  interface HTMLElementTagNameMap { 'dermlens-lesion-table': DermlensLesionTable }
+  interface HTMLElementTagNameMap {
+    'dermlens-lesion-table': DermlensLesionTable;
+  }
 }

@@ -4,7 +4,7 @@
 import { css, html, LitElement, nothing } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
 import { CLASSES } from '../../core/labels.ts';
-import type { ModelCard } from '../shared/model-card.ts';
+import type { ModelCard } from '../../core/model-card.ts';
 import { formatPercent } from '../shared/result.ts';
 
 /** "12 out of 100": what a recall of 0.12 means to someone who is not a statistician. */
@@ -52,7 +52,9 @@ export class DermlensModelAbout extends LitElement {
       <p>A small computer model that learned from thousands of close-up skin photos (dermoscopy images from the
         HAM10000 collection), each labelled by skin experts with one of seven types of skin spot. It runs on this
         device: your photos never leave your computer.</p>
-      ${evaluation ? html`
+      ${
+        evaluation
+          ? html`
         <h3>How often is it right?</h3>
         <p>Tested on ${evaluation.n.toLocaleString('en-US')} photos it had never seen, it named the right type
           for ${outOf100(evaluation.accuracy)} of them. Most of those photos are moles; counting every type
@@ -61,14 +63,17 @@ export class DermlensModelAbout extends LitElement {
           <caption>How well it recognises each type</caption>
           <thead><tr><th scope="col">Type</th><th scope="col">Named correctly</th></tr></thead>
           <tbody>
-            ${CLASSES.map((c) => html`
+            ${CLASSES.map(
+              (c) => html`
               <tr data-code=${c.code}>
                 <th scope="row">${c.name}</th>
                 <td class="num">${formatPercent(evaluation.perClass[c.code].recall)}</td>
-              </tr>`)}
+              </tr>`,
+            )}
           </tbody>
         </table>`
-        : html`<p class="muted">No measured accuracy: this model has not been evaluated.</p>`}
+          : html`<p class="muted">No measured accuracy: this model has not been evaluated.</p>`
+      }
       ${card.limitations.length ? html`<h3>What it cannot do</h3><ul>${card.limitations.map((l) => html`<li>${l}</li>`)}</ul>` : nothing}
       <details>
         <summary>Technical details</summary>
@@ -77,9 +82,13 @@ export class DermlensModelAbout extends LitElement {
           <dt>Created</dt><dd>${card.created}</dd>
           <dt>Architecture</dt><dd>${card.arch}, ${card.inputSize}x${card.inputSize} px input${card.parameters ? `, ${card.parameters.toLocaleString('en-US')} parameters` : ''}</dd>
           <dt>Runs on</dt><dd>TensorFlow.js, WebAssembly, in this browser</dd>
-          ${evaluation ? html`
+          ${
+            evaluation
+              ? html`
             <dt>Measured on</dt><dd>${splitName(evaluation.split)} (${evaluation.n.toLocaleString('en-US')} images)</dd>
-            <dt>Accuracy</dt><dd>accuracy ${formatPercent(evaluation.accuracy)}, balanced accuracy ${formatPercent(evaluation.balancedAccuracy)}; per-class recall in the table above (test images: ${CLASSES.map((c) => `${c.code} ${evaluation.perClass[c.code].support ?? '–'}`).join(', ')})</dd>` : nothing}
+            <dt>Accuracy</dt><dd>accuracy ${formatPercent(evaluation.accuracy)}, balanced accuracy ${formatPercent(evaluation.balancedAccuracy)}; per-class recall in the table above (test images: ${CLASSES.map((c) => `${c.code} ${evaluation.perClass[c.code].support ?? '–'}`).join(', ')})</dd>`
+              : nothing
+          }
         </dl>
         ${card.training ? html`<p>${card.training}</p>` : nothing}
       </details>
@@ -88,5 +97,7 @@ export class DermlensModelAbout extends LitElement {
 }
 
 declare global {
-  interface HTMLElementTagNameMap { 'dermlens-model-about': DermlensModelAbout }
+  interface HTMLElementTagNameMap {
+    'dermlens-model-about': DermlensModelAbout;
+  }
 }

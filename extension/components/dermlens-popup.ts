@@ -6,7 +6,7 @@ import { customElement, state } from 'lit/decorators.js';
 import { classifyImage, loadModelCard } from '../shared/client.ts';
 import { bytesToBase64 } from '../shared/image-bytes.ts';
 import { errorMessage, type ClassificationResult, type ImageBytes } from '../shared/messages.ts';
-import type { ModelCard } from '../shared/model-card.ts';
+import type { ModelCard } from '../../core/model-card.ts';
 import { probabilitiesInClassOrder } from '../shared/result.ts';
 import type { CardViewState } from './card-view.ts';
 import type { PickedImage, RejectedImage } from './dermlens-image-upload.ts';
@@ -78,7 +78,14 @@ export class DermlensPopup extends LitElement {
 
   override connectedCallback(): void {
     super.connectedCallback();
-    this.loadModelCard().then((card) => { this.modelCard = card; }, (error) => { this.modelCardError = errorMessage(error); });
+    this.loadModelCard().then(
+      (card) => {
+        this.modelCard = card;
+      },
+      (error) => {
+        this.modelCardError = errorMessage(error);
+      },
+    );
   }
 
   override disconnectedCallback(): void {
@@ -186,9 +193,11 @@ export class DermlensPopup extends LitElement {
       <header>
         <h1>DermLens</h1>
         <div role="tablist" aria-label="DermLens sections" @keydown=${this.onTabKey}>
-          ${VIEWS.map((v) => html`
+          ${VIEWS.map(
+            (v) => html`
             <button role="tab" id="tab-${v.id}" aria-controls="panel-${v.id}" aria-selected=${this.view === v.id ? 'true' : 'false'}
-              tabindex=${this.view === v.id ? '0' : '-1'} @click=${() => this.selectView(v.id)}>${v.label}</button>`)}
+              tabindex=${this.view === v.id ? '0' : '-1'} @click=${() => this.selectView(v.id)}>${v.label}</button>`,
+          )}
         </div>
       </header>
       <div role="tabpanel" id="panel-classify" aria-labelledby="tab-classify" ?hidden=${this.view !== 'classify'}>
@@ -210,30 +219,48 @@ export class DermlensPopup extends LitElement {
       <div ?hidden=${!picking}>
         <p class="tagline">Check a photo of a skin spot. It stays on this device.</p>
         <div class="sources" role="group" aria-label="Image source">
-          <button type="button" aria-pressed=${this.source === 'upload' ? 'true' : 'false'} @click=${() => { this.source = 'upload'; }}>Upload a photo</button>
-          <button type="button" aria-pressed=${this.source === 'camera' ? 'true' : 'false'} @click=${() => { this.source = 'camera'; }}>Camera</button>
+          <button type="button" aria-pressed=${this.source === 'upload' ? 'true' : 'false'} @click=${() => {
+            this.source = 'upload';
+          }}>Upload a photo</button>
+          <button type="button" aria-pressed=${this.source === 'camera' ? 'true' : 'false'} @click=${() => {
+            this.source = 'camera';
+          }}>Camera</button>
         </div>
       </div>
       <div @dermlens-image=${this.onImage} @dermlens-image-error=${this.onRejected} ?hidden=${!picking}>
-        ${this.source === 'upload'
-          ? html`<dermlens-image-upload ?disabled=${this.status === 'loading'}></dermlens-image-upload>`
-          : html`<dermlens-camera></dermlens-camera>`}
+        ${
+          this.source === 'upload'
+            ? html`<dermlens-image-upload ?disabled=${this.status === 'loading'}></dermlens-image-upload>`
+            : html`<dermlens-camera></dermlens-camera>`
+        }
       </div>
-      ${this.previewUrl ? html`
+      ${
+        this.previewUrl
+          ? html`
         <figure>
           <dermlens-heatmap-preview .src=${this.previewUrl} alt="The photo being classified" .heatmap=${this.result?.heatmap ?? null}
             .imageWidth=${this.result?.width ?? 0} .imageHeight=${this.result?.height ?? 0} ?shown=${this.heatmapShown}></dermlens-heatmap-preview>
           <figcaption><span class="image-name">${this.imageName}</span>
             <button class="again" type="button" ?disabled=${this.status === 'loading'} @click=${() => this.reset()}>Check another photo</button>
           </figcaption>
-        </figure>` : nothing}
-      ${this.status !== 'idle' ? html`
+        </figure>`
+          : nothing
+      }
+      ${
+        this.status !== 'idle'
+          ? html`
         <dermlens-card flat .state=${this.status} .result=${this.result} .error=${this.error} closable ?heatmap-shown=${this.heatmapShown}
-          @dermlens-close=${() => this.reset()} @dermlens-heatmap=${(e: CustomEvent<boolean>) => { this.heatmapShown = e.detail; }}></dermlens-card>` : nothing}
+          @dermlens-close=${() => this.reset()} @dermlens-heatmap=${(e: CustomEvent<boolean>) => {
+            this.heatmapShown = e.detail;
+          }}></dermlens-card>`
+          : nothing
+      }
     `;
   }
 }
 
 declare global {
-  interface HTMLElementTagNameMap { 'dermlens-popup': DermlensPopup }
+  interface HTMLElementTagNameMap {
+    'dermlens-popup': DermlensPopup;
+  }
 }

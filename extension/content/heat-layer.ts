@@ -11,8 +11,12 @@ export interface HeatLayer {
   remove(): void;
 }
 
-export function createHeatLayer(heatmap: Heatmap, imageWidth: number, imageHeight: number,
-  position: (host: HTMLElement, box: { left: number; top: number; width: number; height: number }) => void): HeatLayer {
+export function createHeatLayer(
+  heatmap: Heatmap,
+  imageWidth: number,
+  imageHeight: number,
+  position: (host: HTMLElement, box: { left: number; top: number; width: number; height: number }) => void,
+): HeatLayer {
   const host = document.createElement('dermlens-heatmap');
   const root = host.attachShadow({ mode: 'closed' });
   const canvas = document.createElement('canvas');

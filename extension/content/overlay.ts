@@ -10,10 +10,19 @@
 import { adoptStyles, html, render } from 'lit';
 import { cardStyles, cardTemplate } from '../components/card-view.ts';
 import { createHeatLayer, type HeatLayer } from './heat-layer.ts';
-import { placeCard, GAP, type Box } from './placement.ts';
+import { placeCard, type Box } from './placement.ts';
 import { addMessageListener, browser, type Runtime } from '../shared/browser.ts';
 import { bytesToBase64, formatBytes, MAX_IMAGE_BYTES } from '../shared/image-bytes.ts';
-import { CARD_PORT_NAME, isRequestFor, type BackgroundRequest, type CardState, type CardUpdate, type CardWatch, type ImageBytes, type Reply } from '../shared/messages.ts';
+import {
+  CARD_PORT_NAME,
+  isRequestFor,
+  type BackgroundRequest,
+  type CardState,
+  type CardUpdate,
+  type CardWatch,
+  type ImageBytes,
+  type Reply,
+} from '../shared/messages.ts';
 import { probabilitiesInClassOrder } from '../shared/result.ts';
 
 const LOADED = '__dermlensOverlayLoaded';
@@ -111,7 +120,10 @@ function place(current: Card): void {
   const { host } = current;
   const image = findImage(current.srcUrl);
   const rect = image?.getBoundingClientRect();
-  const box = image && rect && (rect.width > 0 || rect.height > 0) ? { left: rect.left, top: rect.top, width: rect.width, height: rect.height } : null;
+  const box =
+    image && rect && (rect.width > 0 || rect.height > 0)
+      ? { left: rect.left, top: rect.top, width: rect.width, height: rect.height }
+      : null;
   // The card's natural height, at the width it will get, before any limit.
   host.style.removeProperty('--dermlens-max-height');
   const first = placeCard(box, 0, viewport());
@@ -143,8 +155,18 @@ function createHost(): { host: HTMLElement; root: ShadowRoot } {
   const host = document.createElement('dermlens-overlay');
   // Inline !important beats any page rule, even !important ones, so the page cannot hide or restyle the host.
   setImportant(host, {
-    all: 'initial', display: 'block', position: 'absolute', 'z-index': '2147483647', margin: '0', padding: '0',
-    border: 'none', background: 'transparent', transform: 'none', filter: 'none', opacity: '1', visibility: 'visible',
+    all: 'initial',
+    display: 'block',
+    position: 'absolute',
+    'z-index': '2147483647',
+    margin: '0',
+    padding: '0',
+    border: 'none',
+    background: 'transparent',
+    transform: 'none',
+    filter: 'none',
+    opacity: '1',
+    visibility: 'visible',
   });
   const root = host.attachShadow({ mode: 'closed' });
   adoptStyles(root, [cardStyles]);
@@ -201,8 +223,19 @@ function toggleHeatmap(current: Card, shown: boolean): void {
     const { result } = current.state;
     current.heat = createHeatLayer(result.heatmap!, result.width, result.height, (host, box) => positionAt(host, box));
     setImportant(current.heat.host, {
-      all: 'initial', display: 'block', position: 'absolute', 'z-index': '2147483646', margin: '0', padding: '0', border: 'none',
-      background: 'transparent', transform: 'none', filter: 'none', opacity: '1', visibility: 'visible', 'pointer-events': 'none',
+      all: 'initial',
+      display: 'block',
+      position: 'absolute',
+      'z-index': '2147483646',
+      margin: '0',
+      padding: '0',
+      border: 'none',
+      background: 'transparent',
+      transform: 'none',
+      filter: 'none',
+      opacity: '1',
+      visibility: 'visible',
+      'pointer-events': 'none',
     });
   }
   renderCard(current);
@@ -211,16 +244,19 @@ function toggleHeatmap(current: Card, shown: boolean): void {
 
 function renderCard(current: Card): void {
   const { state } = current;
-  render(html`<dermlens-page-card>${cardTemplate({
-    state: state.kind,
-    result: state.kind === 'result' ? state.result : null,
-    error: state.kind === 'error' ? state.error : '',
-    message: state.kind === 'loading' ? state.message : '',
-    closable: true,
-    onClose: closeCard,
-    heatmapShown: current.heat !== undefined,
-    onToggleHeatmap: (shown) => toggleHeatmap(current, shown),
-  })}</dermlens-page-card>`, current.root);
+  render(
+    html`<dermlens-page-card>${cardTemplate({
+      state: state.kind,
+      result: state.kind === 'result' ? state.result : null,
+      error: state.kind === 'error' ? state.error : '',
+      message: state.kind === 'loading' ? state.message : '',
+      closable: true,
+      onClose: closeCard,
+      heatmapShown: current.heat !== undefined,
+      onToggleHeatmap: (shown) => toggleHeatmap(current, shown),
+    })}</dermlens-page-card>`,
+    current.root,
+  );
   mirror(current.host, state);
   if (state.kind === 'result' && state.result.heatmap) current.host.setAttribute('data-heatmap', current.heat ? 'shown' : 'hidden');
   else current.host.removeAttribute('data-heatmap');
@@ -228,7 +264,12 @@ function renderCard(current: Card): void {
 
 /** Asks the service worker to run the card's request again; idempotent by requestId. */
 function resend(current: Card): void {
-  const retry: BackgroundRequest = { target: 'background', type: 'retry-classify-url', requestId: current.requestId, srcUrl: current.srcUrl };
+  const retry: BackgroundRequest = {
+    target: 'background',
+    type: 'retry-classify-url',
+    requestId: current.requestId,
+    srcUrl: current.srcUrl,
+  };
   browser.runtime.sendMessage(retry).catch(() => {});
 }
 
@@ -373,13 +414,21 @@ function start(): void {
   // A copy injected by an earlier version of the extension lost its connection; its cards are orphans.
   document.querySelectorAll('dermlens-overlay').forEach((element) => element.remove());
 
-  document.addEventListener('contextmenu', (event) => {
-    const target = event.composedPath()[0];
-    lastContextImage = target instanceof HTMLImageElement ? target : null;
-  }, true);
-  document.addEventListener('keydown', (event) => {
-    if (event.key === 'Escape' && card && event.composedPath().includes(card.host)) closeCard();
-  }, true);
+  document.addEventListener(
+    'contextmenu',
+    (event) => {
+      const target = event.composedPath()[0];
+      lastContextImage = target instanceof HTMLImageElement ? target : null;
+    },
+    true,
+  );
+  document.addEventListener(
+    'keydown',
+    (event) => {
+      if (event.key === 'Escape' && card && event.composedPath().includes(card.host)) closeCard();
+    },
+    true,
+  );
   // Capture: scrolling any container the image may be in, not only the page.
   window.addEventListener('scroll', schedulePlace, { capture: true, passive: true });
   window.addEventListener('resize', schedulePlace);

@@ -7,8 +7,16 @@
 // - vertically next to the image but moved up or down to stay visible (an image low in the window, or
 //   at the end of the page), and scrolled away with the image when the image leaves the viewport.
 
-export interface Box { left: number; top: number; width: number; height: number }
-export interface Viewport { width: number; height: number }
+export interface Box {
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+}
+export interface Viewport {
+  width: number;
+  height: number;
+}
 export type Side = 'right' | 'left' | 'below' | 'above' | 'over' | 'corner';
 
 export interface Placement {
@@ -42,7 +50,8 @@ export function placeCard(image: Box | null, cardHeight: number, viewport: Viewp
   const roomHeight = Math.max(0, viewport.height - 2 * GAP);
   const height = Math.min(cardHeight, roomHeight);
   const maxHeightFor = (h: number) => (cardHeight > h ? h : null);
-  if (!image) return { left: viewport.width - fullWidth - GAP, top: GAP, width: fullWidth, maxHeight: maxHeightFor(roomHeight), side: 'corner' };
+  if (!image)
+    return { left: viewport.width - fullWidth - GAP, top: GAP, width: fullWidth, maxHeight: maxHeightFor(roomHeight), side: 'corner' };
 
   const right = image.left + image.width;
   const bottom = image.top + image.height;
@@ -53,7 +62,10 @@ export function placeCard(image: Box | null, cardHeight: number, viewport: Viewp
 
   const roomRight = viewport.width - GAP - (right + GAP);
   const roomLeft = image.left - GAP - GAP;
-  for (const [side, room] of [['right', roomRight], ['left', roomLeft]] as const) {
+  for (const [side, room] of [
+    ['right', roomRight],
+    ['left', roomLeft],
+  ] as const) {
     if (room < Math.min(MIN_WIDTH, fullWidth)) continue;
     const width = Math.min(fullWidth, room);
     const left = side === 'right' ? right + GAP : image.left - GAP - width;
@@ -61,7 +73,10 @@ export function placeCard(image: Box | null, cardHeight: number, viewport: Viewp
   }
   const roomBelow = viewport.height - GAP - (bottom + GAP);
   const roomAbove = image.top - GAP - GAP;
-  for (const [side, room] of [['below', roomBelow], ['above', roomAbove]] as const) {
+  for (const [side, room] of [
+    ['below', roomBelow],
+    ['above', roomAbove],
+  ] as const) {
     if (room < Math.min(MIN_HEIGHT, cardHeight)) continue;
     const h = Math.min(cardHeight, room);
     const top = side === 'below' ? bottom + GAP : image.top - GAP - h;
@@ -71,7 +86,12 @@ export function placeCard(image: Box | null, cardHeight: number, viewport: Viewp
   const visible = (() => {
     const left = Math.max(0, image.left);
     const top = Math.max(0, image.top);
-    return { left, top, width: Math.max(0, Math.min(viewport.width, right) - left), height: Math.max(0, Math.min(viewport.height, bottom) - top) };
+    return {
+      left,
+      top,
+      width: Math.max(0, Math.min(viewport.width, right) - left),
+      height: Math.max(0, Math.min(viewport.height, bottom) - top),
+    };
   })();
   const candidates: Box[] = [
     { left: viewport.width - fullWidth - GAP, top: besideTop(height), width: fullWidth, height },

@@ -12,7 +12,11 @@ export interface FetchedImage {
 
 function hostOf(url: string): string {
   if (url.startsWith('data:')) return 'a data: URL';
-  try { return new URL(url).host || url.slice(0, 40); } catch { return url.slice(0, 40); }
+  try {
+    return new URL(url).host || url.slice(0, 40);
+  } catch {
+    return url.slice(0, 40);
+  }
 }
 
 export async function fetchImage(url: string): Promise<FetchedImage> {
@@ -20,7 +24,10 @@ export async function fetchImage(url: string): Promise<FetchedImage> {
   try {
     response = await fetch(url, { credentials: 'omit', redirect: 'follow' });
   } catch {
-    throw new ReplyError(`Could not download the image from ${hostOf(url)} (network error, or DermLens has no access to that site).`, 'fetch-blocked');
+    throw new ReplyError(
+      `Could not download the image from ${hostOf(url)} (network error, or DermLens has no access to that site).`,
+      'fetch-blocked',
+    );
   }
   if (!response.ok) {
     const status = `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`;

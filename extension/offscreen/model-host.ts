@@ -5,7 +5,7 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { tf } from '../../core/tf.ts';
 import { load, type Classifier } from '../../core/classifier.ts';
 import { browser } from '../shared/browser.ts';
-import { parseModelCard, type ModelCard } from '../shared/model-card.ts';
+import { parseModelCard, type ModelCard } from '../../core/model-card.ts';
 
 export interface LoadedModel {
   classifier: Classifier;
@@ -23,7 +23,9 @@ export async function loadModel(): Promise<LoadedModel> {
   setWasmPaths(browser.runtime.getURL('wasm/'));
   // The model files download while the wasm binary compiles.
   const artifacts = fetchModelArtifacts();
-  const card = fetch(browser.runtime.getURL('model/model-card.json')).then((r) => r.json()).then(parseModelCard);
+  const card = fetch(browser.runtime.getURL('model/model-card.json'))
+    .then((r) => r.json())
+    .then(parseModelCard);
   if (!(await tf.setBackend('wasm'))) throw new Error('The WebAssembly backend could not start.');
   await tf.ready();
   const backendMs = performance.now();

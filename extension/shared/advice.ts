@@ -24,12 +24,16 @@ export function adviceFor(result: ClassificationResult): Advice {
   const topClass = classByCode(top.code);
   const mel = result.predictions.find((p) => p.code === 'mel')!;
   if (result.melanomaAlert || top.code === 'mel') {
-    const level = result.melanomaThreshold !== null ? `, above the level at which this tool always warns (${formatPercent(result.melanomaThreshold)})` : '';
+    const level =
+      result.melanomaThreshold !== null
+        ? `, above the level at which this tool always warns (${formatPercent(result.melanomaThreshold)})`
+        : '';
     return {
       kind: 'melanoma',
       headline: 'Please show this spot to a doctor soon',
-      text: `Melanoma cannot be ruled out: the model gives it ${formatPercent(mel.probability)}${level}. `
-        + 'Melanoma is the most serious skin cancer, and it is very treatable when found early.',
+      text:
+        `Melanoma cannot be ruled out: the model gives it ${formatPercent(mel.probability)}${level}. ` +
+        'Melanoma is the most serious skin cancer, and it is very treatable when found early.',
     };
   }
   if (topClass.group === 'malignant') {
@@ -43,13 +47,15 @@ export function adviceFor(result: ClassificationResult): Advice {
     return {
       kind: 'precancer',
       headline: 'Worth showing to a doctor',
-      text: 'It looks most like an actinic keratosis: a rough patch of sun-damaged skin. It is not cancer, '
-        + 'but it can turn into one over time; treatment is usually simple.',
+      text:
+        'It looks most like an actinic keratosis: a rough patch of sun-damaged skin. It is not cancer, ' +
+        'but it can turn into one over time; treatment is usually simple.',
     };
   }
-  const mixed = result.concerningProbability >= MIXED_SIGNAL
-    ? ` But cancer and pre-cancer types together get ${formatPercent(result.concerningProbability)}, so have a doctor look at it.`
-    : ' See a doctor if it is new, growing, changing in shape or colour, itching or bleeding.';
+  const mixed =
+    result.concerningProbability >= MIXED_SIGNAL
+      ? ` But cancer and pre-cancer types together get ${formatPercent(result.concerningProbability)}, so have a doctor look at it.`
+      : ' See a doctor if it is new, growing, changing in shape or colour, itching or bleeding.';
   return {
     kind: 'benign',
     headline: `Most likely harmless: ${topClass.plainName}`,

@@ -12,10 +12,11 @@ export function classifyCameraError(error: unknown): CameraFailure {
 }
 
 export const CAMERA_MESSAGES: Record<CameraFailure, string> = {
-  denied: 'Camera access is blocked for DermLens. To allow it, open chrome://settings/content/camera '
-    + '(Settings > Privacy and security > Site settings > Camera), find DermLens under "Not allowed to use your camera" '
-    + 'and remove it, then try again. If you chose "Allow this time", Chrome forgets that when the page closes; '
-    + 'choose "Allow on every visit". You can always upload a photo instead.',
+  denied:
+    'Camera access is blocked for DermLens. To allow it, open chrome://settings/content/camera ' +
+    '(Settings > Privacy and security > Site settings > Camera), find DermLens under "Not allowed to use your camera" ' +
+    'and remove it, then try again. If you chose "Allow this time", Chrome forgets that when the page closes; ' +
+    'choose "Allow on every visit". You can always upload a photo instead.',
   'no-camera': 'No camera was found on this computer. Connect one and try again, or upload a photo instead.',
   busy: 'The camera is in use by another application (or could not be started). Close that application and try again.',
   error: 'The camera could not be started.',

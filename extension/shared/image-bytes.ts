@@ -4,8 +4,16 @@
 import { ACCEPTED_TYPES, ImageFileError, type ImageType } from '../../core/image-check.ts';
 
 export {
-  ACCEPTED_TYPES, checkImageBytes, formatBytes, ImageFileError, MAX_IMAGE_BYTES, MAX_PIXELS, MAX_SIDE, typeLabel,
-  type CheckOptions, type ImageType,
+  ACCEPTED_TYPES,
+  checkImageBytes,
+  formatBytes,
+  ImageFileError,
+  MAX_IMAGE_BYTES,
+  MAX_PIXELS,
+  MAX_SIDE,
+  typeLabel,
+  type CheckOptions,
+  type ImageType,
 } from '../../core/image-check.ts';
 export { readImageSize, sniffImageType } from '../../core/image-format.ts';
 

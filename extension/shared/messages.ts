@@ -159,15 +159,15 @@ export type CardState =
   | { kind: 'loading'; message?: string }
   | { kind: 'result'; result: ClassificationResult }
   | {
-    kind: 'error';
-    error: string;
-    /**
-     * The worker lost its connection to the rest of the extension (most often: it is being stopped), so
-     * the error says nothing about the image. The overlay re-sends the request (a new worker picks it up)
-     * while its re-send budget lasts, and shows the error only after that.
-     */
-    retryable?: boolean;
-  };
+      kind: 'error';
+      error: string;
+      /**
+       * The worker lost its connection to the rest of the extension (most often: it is being stopped), so
+       * the error says nothing about the image. The overlay re-sends the request (a new worker picks it up)
+       * while its re-send budget lasts, and shows the error only after that.
+       */
+      retryable?: boolean;
+    };
 
 /** Read a page-scoped URL (blob:, or an image only the page's origin may read) from inside the page. */
 export interface ReadImageRequest {
@@ -181,8 +181,12 @@ export type ContentRequest = CardUpdate | ReadImageRequest;
 export type AnyRequest = OffscreenRequest | BackgroundRequest | ContentRequest;
 
 export function isRequestFor<T extends Target>(message: unknown, target: T): message is Extract<AnyRequest, { target: T }> {
-  return typeof message === 'object' && message !== null && (message as { target?: unknown }).target === target
-    && typeof (message as { type?: unknown }).type === 'string';
+  return (
+    typeof message === 'object' &&
+    message !== null &&
+    (message as { target?: unknown }).target === target &&
+    typeof (message as { type?: unknown }).type === 'string'
+  );
 }
 
 /** A short unique id; requests are idempotent by it. */

@@ -9,7 +9,9 @@ export class TimeoutError extends Error {
 
 export function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout>;
-  const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new TimeoutError(message)), ms); });
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TimeoutError(message)), ms);
+  });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
@@ -30,7 +32,10 @@ export function isConnectionError(error: unknown): boolean {
 
 export class ReplyError extends Error {
   override name = 'ReplyError';
-  constructor(message: string, readonly code?: ErrorCode) {
+  constructor(
+    message: string,
+    readonly code?: ErrorCode,
+  ) {
     super(message);
   }
 }

@@ -1,7 +1,7 @@
 // Classifier predictions -> the ClassificationResult every view shows and tests read.
-import { CLASS_CODES, isConcerning } from '../../core/labels.ts';
-import { melanomaAlert as isMelanomaAlert } from '../../core/operating-point.ts';
-import type { ClassificationResult, ClassPrediction, Heatmap } from './messages.ts';
+import { CLASS_CODES } from '../../core/labels.ts';
+import { lesionResult } from '../../core/lesion-result.ts';
+import type { ClassificationResult, Heatmap } from './messages.ts';
 
 export interface ResultDetails {
   melanomaThreshold: number | null;
@@ -16,17 +16,9 @@ export interface ResultDetails {
   dermoscopy?: ClassificationResult['dermoscopy'];
 }
 
-/** Predictions must be all seven classes; they are re-sorted most likely first. */
-export function toClassificationResult(predictions: readonly ClassPrediction[], details: ResultDetails): ClassificationResult {
-  if (predictions.length !== CLASS_CODES.length) {
-    throw new Error(`Expected ${CLASS_CODES.length} class probabilities, got ${predictions.length}.`);
-  }
-  const sorted = predictions.map((p) => ({ code: p.code, name: p.name, group: p.group, probability: p.probability }))
-    .sort((a, b) => b.probability - a.probability);
-  const concerningProbability = sorted.filter((p) => isConcerning(p.group)).reduce((sum, p) => sum + p.probability, 0);
-  const inClassOrder = CLASS_CODES.map((code) => sorted.find((p) => p.code === code)!.probability);
-  const melanomaAlert = isMelanomaAlert(inClassOrder, details.melanomaThreshold);
-  return { predictions: sorted, top: sorted[0].code, concerningProbability, melanomaAlert, ...details, dermoscopy: details.dermoscopy ?? null };
+/** Calibrated probabilities in CLASS_CODES order (from the classifier) plus where they came from -> the card's result (core/lesion-result.ts builds the shared part). */
+export function toClassificationResult(probabilities: ArrayLike<number>, details: ResultDetails): ClassificationResult {
+  return { ...lesionResult(probabilities, details.melanomaThreshold), ...details, dermoscopy: details.dermoscopy ?? null };
 }
 
 /** The seven probabilities in CLASS_CODES order (the order of the host element's data-probabilities). */

@@ -16,7 +16,15 @@ const randomColour = (rng: () => number): Rgb => [0, 0, 0].map(() => Math.floor(
 const css = ([r, g, b]: Rgb) => `rgb(${r},${g},${b})`;
 
 /** Skin tones from very light to very dark (Fitzpatrick I-VI, roughly), jittered per image. */
-const SKIN: Rgb[] = [[255, 224, 196], [241, 194, 167], [224, 172, 138], [198, 134, 98], [161, 102, 69], [110, 68, 45], [74, 45, 30]];
+const SKIN: Rgb[] = [
+  [255, 224, 196],
+  [241, 194, 167],
+  [224, 172, 138],
+  [198, 134, 98],
+  [161, 102, 69],
+  [110, 68, 45],
+  [74, 45, 30],
+];
 const skinTone = (rng: () => number): Rgb => {
   const base = SKIN[Math.floor(rng() * SKIN.length)];
   return base.map((c) => Math.max(0, Math.min(255, Math.round(c + uniform(rng, -12, 12))))) as Rgb;
@@ -37,13 +45,17 @@ function gradient(seed: number): Promise<Buffer> {
   const rng = makeRng(seed);
   const { width, height } = size(rng);
   const count = 2 + Math.floor(rng() * 3);
-  const stops = Array.from({ length: count }, (_, i) => `<stop offset="${i / (count - 1)}" stop-color="${css(randomColour(rng))}"/>`).join('');
+  const stops = Array.from({ length: count }, (_, i) => `<stop offset="${i / (count - 1)}" stop-color="${css(randomColour(rng))}"/>`).join(
+    '',
+  );
   const radial = rng() < 0.4;
   const angle = rng() * 360;
   const def = radial
     ? `<radialGradient id="g" cx="${rng()}" cy="${rng()}" r="${uniform(rng, 0.4, 1)}">${stops}</radialGradient>`
     : `<linearGradient id="g" gradientTransform="rotate(${angle} 0.5 0.5)">${stops}</linearGradient>`;
-  return png(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><defs>${def}</defs><rect width="100%" height="100%" fill="url(#g)"/></svg>`);
+  return png(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><defs>${def}</defs><rect width="100%" height="100%" fill="url(#g)"/></svg>`,
+  );
 }
 
 function noise(seed: number): Promise<Buffer> {
@@ -52,17 +64,24 @@ function noise(seed: number): Promise<Buffer> {
   const colour = rng() < 0.5;
   const [base, spread] = [randomColour(rng), uniform(rng, 20, 128)];
   const blur = rng() < 0.5 ? 0 : uniform(rng, 0.5, 6);
-  return rawPng(width, height, () => {
-    const grey = uniform(rng, -spread, spread);
-    return base.map((c) => Math.max(0, Math.min(255, Math.round(c + (colour ? uniform(rng, -spread, spread) : grey))))) as Rgb;
-  }, blur);
+  return rawPng(
+    width,
+    height,
+    () => {
+      const grey = uniform(rng, -spread, spread);
+      return base.map((c) => Math.max(0, Math.min(255, Math.round(c + (colour ? uniform(rng, -spread, spread) : grey))))) as Rgb;
+    },
+    blur,
+  );
 }
 
 function solid(seed: number): Promise<Buffer> {
   const rng = makeRng(seed);
   const { width, height } = size(rng);
   const [r, g, b] = randomColour(rng);
-  return sharp({ create: { width, height, channels: 3, background: { r, g, b } } }).png().toBuffer();
+  return sharp({ create: { width, height, channels: 3, background: { r, g, b } } })
+    .png()
+    .toBuffer();
 }
 
 function shapes(seed: number): Promise<Buffer> {
@@ -75,11 +94,19 @@ function shapes(seed: number): Promise<Buffer> {
     const stroke = rng() < 0.3 ? ` stroke="${css(randomColour(rng))}" stroke-width="${uniform(rng, 1, 8)}"` : '';
     const shape = Math.floor(rng() * 4);
     if (shape === 0) items.push(`<circle cx="${x}" cy="${y}" r="${s}" fill="${fill}"${stroke}/>`);
-    else if (shape === 1) items.push(`<rect x="${x - s}" y="${y - s / 2}" width="${2 * s}" height="${s}" transform="rotate(${rng() * 90} ${x} ${y})" fill="${fill}"${stroke}/>`);
+    else if (shape === 1)
+      items.push(
+        `<rect x="${x - s}" y="${y - s / 2}" width="${2 * s}" height="${s}" transform="rotate(${rng() * 90} ${x} ${y})" fill="${fill}"${stroke}/>`,
+      );
     else if (shape === 2) items.push(`<polygon points="${x},${y - s} ${x + s},${y + s} ${x - s},${y + s}" fill="${fill}"${stroke}/>`);
-    else items.push(`<line x1="${x}" y1="${y}" x2="${rng() * width}" y2="${rng() * height}" stroke="${fill}" stroke-width="${uniform(rng, 2, 20)}"/>`);
+    else
+      items.push(
+        `<line x1="${x}" y1="${y}" x2="${rng() * width}" y2="${rng() * height}" stroke="${fill}" stroke-width="${uniform(rng, 2, 20)}"/>`,
+      );
   }
-  return png(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect width="100%" height="100%" fill="${css(randomColour(rng))}"/>${items.join('')}</svg>`);
+  return png(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect width="100%" height="100%" fill="${css(randomColour(rng))}"/>${items.join('')}</svg>`,
+  );
 }
 
 /** Plain skin: one tone, optionally with a soft light gradient, fine pore noise and hair strokes; never a lesion. */
@@ -87,13 +114,21 @@ function skin(seed: number, detail: 'plain' | 'textured' | 'hair'): Promise<Buff
   const rng = makeRng(seed);
   const { width, height } = size(rng);
   const tone = skinTone(rng);
-  if (detail === 'plain') return sharp({ create: { width, height, channels: 3, background: { r: tone[0], g: tone[1], b: tone[2] } } }).png().toBuffer();
+  if (detail === 'plain')
+    return sharp({ create: { width, height, channels: 3, background: { r: tone[0], g: tone[1], b: tone[2] } } })
+      .png()
+      .toBuffer();
   const [gx, gy, light] = [uniform(rng, -1, 1), uniform(rng, -1, 1), uniform(rng, 0, 30)];
   const grain = uniform(rng, 3, 10);
-  const base = rawPng(width, height, (x, y) => {
-    const shade = light * ((gx * x) / width + (gy * y) / height) + uniform(rng, -grain, grain);
-    return tone.map((c) => Math.max(0, Math.min(255, Math.round(c + shade)))) as Rgb;
-  }, uniform(rng, 0.3, 1.2));
+  const base = rawPng(
+    width,
+    height,
+    (x, y) => {
+      const shade = light * ((gx * x) / width + (gy * y) / height) + uniform(rng, -grain, grain);
+      return tone.map((c) => Math.max(0, Math.min(255, Math.round(c + shade)))) as Rgb;
+    },
+    uniform(rng, 0.3, 1.2),
+  );
   if (detail === 'textured') return base;
   const hair = css(tone.map((c) => Math.round(c * uniform(rng, 0.15, 0.45))) as Rgb);
   const strokes = Array.from({ length: 10 + Math.floor(rng() * 60) }, () => {
@@ -101,7 +136,12 @@ function skin(seed: number, detail: 'plain' | 'textured' | 'hair'): Promise<Buff
     const [dx, dy] = [Math.cos(angle) * length, Math.sin(angle) * length];
     return `<path d="M${x},${y} q${dx / 2 + uniform(rng, -8, 8)},${dy / 2 + uniform(rng, -8, 8)} ${dx},${dy}" stroke="${hair}" stroke-width="${uniform(rng, 0.6, 2)}" fill="none" opacity="${uniform(rng, 0.5, 0.95)}"/>`;
   }).join('');
-  return base.then((bytes) => sharp(bytes).composite([{ input: Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${strokes}</svg>`) }]).png().toBuffer());
+  return base.then((bytes) =>
+    sharp(bytes)
+      .composite([{ input: Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${strokes}</svg>`) }])
+      .png()
+      .toBuffer(),
+  );
 }
 
 /** The synthetic part of the set: `count` images of each kind. */
@@ -116,5 +156,10 @@ export function syntheticImages(): SyntheticImage[] {
     ['skin-hair', 40, (seed) => skin(seed, 'hair')],
   ];
   return kinds.flatMap(([kind, count, draw], k) =>
-    Array.from({ length: count }, (_, i) => ({ name: `${kind}-${String(i).padStart(3, '0')}`, kind, render: () => draw(1000 * (k + 1) + i) })));
+    Array.from({ length: count }, (_, i) => ({
+      name: `${kind}-${String(i).padStart(3, '0')}`,
+      kind,
+      render: () => draw(1000 * (k + 1) + i),
+    })),
+  );
 }

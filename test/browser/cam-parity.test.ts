@@ -23,9 +23,13 @@ describe('"where it looked" in the browser matches Node', () => {
     expect(explained.map.code).to.equal(expected.map.code);
     expect([explained.map.width, explained.map.height]).to.deep.equal([expected.map.width, expected.map.height]);
     let maxMap = 0;
-    explained.map.values.forEach((v, i) => { maxMap = Math.max(maxMap, Math.abs(v - expected.map.values[i])); });
+    explained.map.values.forEach((v, i) => {
+      maxMap = Math.max(maxMap, Math.abs(v - expected.map.values[i]));
+    });
     let maxP = 0;
-    explained.probabilities.forEach((p, k) => { maxP = Math.max(maxP, Math.abs(p - expected.probabilities[k])); });
+    explained.probabilities.forEach((p, k) => {
+      maxP = Math.max(maxP, Math.abs(p - expected.probabilities[k]));
+    });
     console.log(`Chromium vs Node (wasm): max |map diff| ${maxMap.toExponential(2)}, max |probability diff| ${maxP.toExponential(2)}`);
     expect(maxMap).to.be.below(1e-5);
     expect(maxP).to.be.below(1e-6);

@@ -16,7 +16,9 @@ describe('<dermlens-camera-permission> (permission.html)', () => {
     let stream: MediaStream | null = null;
     const el = await page(async (c) => (stream = await navigator.mediaDevices.getUserMedia(c)));
     let closed = 0;
-    el.closeWindow = () => { closed++; };
+    el.closeWindow = () => {
+      closed++;
+    };
     expect(el.shadowRoot!.textContent).to.contain('Click Allow');
     await el.request();
     await el.updateComplete;
@@ -29,8 +31,13 @@ describe('<dermlens-camera-permission> (permission.html)', () => {
 
   it('explains a refusal and a missing camera, with a retry', async () => {
     let attempts = 0;
-    const el = await page(() => { attempts++; return Promise.reject(new DOMException('no', attempts === 1 ? 'NotAllowedError' : 'NotFoundError')); });
-    el.closeWindow = () => { throw new Error('must not close'); };
+    const el = await page(() => {
+      attempts++;
+      return Promise.reject(new DOMException('no', attempts === 1 ? 'NotAllowedError' : 'NotFoundError'));
+    });
+    el.closeWindow = () => {
+      throw new Error('must not close');
+    };
     await el.request();
     await el.updateComplete;
     expect(el.state).to.equal('denied');

@@ -29,9 +29,14 @@ describe('<dermlens-camera>', () => {
 
   it('sends the user to the permission page when access was never granted (a popup cannot prompt)', async () => {
     let gumCalls = 0;
-    const el = await camera('prompt', () => { gumCalls++; return Promise.reject(new Error('must not be called')); });
+    const el = await camera('prompt', () => {
+      gumCalls++;
+      return Promise.reject(new Error('must not be called'));
+    });
     let opened = 0;
-    el.openPermissionPage = () => { opened++; };
+    el.openPermissionPage = () => {
+      opened++;
+    };
     await el.start();
     await el.updateComplete;
     expect(el.state).to.equal('needs-permission');
@@ -56,7 +61,12 @@ describe('<dermlens-camera>', () => {
     expect(denied.state).to.equal('denied');
     expect(denied.shadowRoot!.querySelector('[role="alert"]')!.textContent).to.contain('chrome://settings/content/camera');
 
-    const cases: [string, string][] = [['NotFoundError', 'no-camera'], ['NotAllowedError', 'denied'], ['NotReadableError', 'busy'], ['TypeError', 'error']];
+    const cases: [string, string][] = [
+      ['NotFoundError', 'no-camera'],
+      ['NotAllowedError', 'denied'],
+      ['NotReadableError', 'busy'],
+      ['TypeError', 'error'],
+    ];
     for (const [errorName, state] of cases) {
       const el = await camera('granted', reject(errorName));
       await el.start();

@@ -27,7 +27,15 @@ describe('<dermlens-card>', () => {
     expect(r.querySelector('.top-percent')!.textContent).to.equal('62 %');
     const rows = [...r.querySelectorAll<HTMLElement>('.row')];
     expect(rows.map((row) => row.dataset.code)).to.deep.equal(['nv', 'mel', 'bcc', 'bkl', 'vasc', 'akiec', 'df']);
-    expect(rows.map((row) => row.querySelector('.percent')!.textContent)).to.deep.equal(['62 %', '20 %', '5.0 %', '4.0 %', '4.0 %', '3.0 %', '2.0 %']);
+    expect(rows.map((row) => row.querySelector('.percent')!.textContent)).to.deep.equal([
+      '62 %',
+      '20 %',
+      '5.0 %',
+      '4.0 %',
+      '4.0 %',
+      '3.0 %',
+      '2.0 %',
+    ]);
     const meter = rows[1].querySelector('[role="meter"]')!;
     expect(meter.getAttribute('aria-valuenow')).to.equal('20');
     expect(meter.getAttribute('aria-valuetext')).to.equal('20 %');
@@ -60,7 +68,10 @@ describe('<dermlens-card>', () => {
     expect(root(el).querySelector('.top-name')!.textContent).to.equal('Melanocytic nevus');
     const alert = root(el).querySelector('[data-part="melanoma-alert"]')!;
     expect(alert.getAttribute('role')).to.equal('alert');
-    expect(alert.textContent!.replace(/\s+/g, ' ')).to.contain('Melanoma cannot be ruled out').and.to.contain('30 %').and.to.contain('27 %');
+    expect(alert.textContent!.replace(/\s+/g, ' '))
+      .to.contain('Melanoma cannot be ruled out')
+      .and.to.contain('30 %')
+      .and.to.contain('27 %');
   });
 
   it('renders error text as text, never as markup', async () => {
@@ -108,12 +119,16 @@ describe('<dermlens-card>', () => {
       const lineHeight = parseFloat(getComputedStyle(percent).lineHeight);
       expect(percent.getBoundingClientRect().height, `${percent.textContent} wraps`).to.be.below(lineHeight * 1.5);
     }
-    expect(rows.find((r) => r.dataset.code === 'akiec')!.querySelector('.name')!.textContent).to.equal('Actinic keratosis / intraepithelial carcinoma');
+    expect(rows.find((r) => r.dataset.code === 'akiec')!.querySelector('.name')!.textContent).to.equal(
+      'Actinic keratosis / intraepithelial carcinoma',
+    );
     expect(rows.find((r) => r.dataset.code === 'akiec')!.querySelector('.percent')!.textContent).to.equal('<0.1 %');
   });
 
   it('akiec on top is called pre-cancerous and asks for a doctor; its bar is not painted as a cancer', async () => {
-    const el = await fixture<DermlensCard>(html`<dermlens-card state="result" .result=${resultFrom([0.58, 0.2, 0.05, 0.03, 0.12, 0.01, 0.01])}></dermlens-card>`);
+    const el = await fixture<DermlensCard>(
+      html`<dermlens-card state="result" .result=${resultFrom([0.58, 0.2, 0.05, 0.03, 0.12, 0.01, 0.01])}></dermlens-card>`,
+    );
     const verdict = root(el).querySelector('[data-part="verdict"]')!;
     expect(verdict.getAttribute('data-advice')).to.equal('precancer');
     expect(verdict.textContent!.replace(/\s+/g, ' ')).to.contain('Worth showing to a doctor').and.to.contain('not cancer');

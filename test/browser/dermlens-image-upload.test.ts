@@ -58,7 +58,10 @@ describe('<dermlens-image-upload>', () => {
     const el = await fixture<DermlensImageUpload>(html`<dermlens-image-upload></dermlens-image-upload>`);
     let fired = 0;
     el.addEventListener('dermlens-image', () => fired++);
-    const alertText = async () => { await el.updateComplete; return el.shadowRoot!.querySelector('[role="alert"]')?.textContent ?? ''; };
+    const alertText = async () => {
+      await el.updateComplete;
+      return el.shadowRoot!.querySelector('[role="alert"]')?.textContent ?? '';
+    };
 
     await el.accept(new File([TIFF], 'scan.tiff', { type: 'image/tiff' }));
     expect(await alertText()).to.equal(`scan.tiff: ${IMAGE_REFUSALS.otherFormat('tiff')}`);

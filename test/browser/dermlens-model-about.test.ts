@@ -2,7 +2,7 @@
 import { expect, fixture, html } from '@open-wc/testing';
 import '../../extension/components/dermlens-model-about.ts';
 import type { DermlensModelAbout } from '../../extension/components/dermlens-model-about.ts';
-import { parseModelCard, type ModelCard } from '../../extension/shared/model-card.ts';
+import { parseModelCard, type ModelCard } from '../../core/model-card.ts';
 
 const RECALL = { akiec: 0.41, bcc: 0.62, bkl: 0.55, df: 0.3, mel: 0.48, nv: 0.91, vasc: 0.8 };
 
@@ -34,21 +34,40 @@ describe('<dermlens-model-about>', () => {
     expect(text).to.contain('Tested on 1,503 photos it had never seen, it named the right type for 81 out of 100 of them');
     expect(text).to.contain('counting every type equally, it is right for 59 out of 100');
     expect(r.querySelector('details')!.open, 'technical details start closed').to.equal(false);
-    expect(r.querySelector('details')!.textContent!.replace(/\s+/g, ' ')).to.contain('the held-out test split (1,503 images)')
+    expect(r.querySelector('details')!.textContent!.replace(/\s+/g, ' '))
+      .to.contain('the held-out test split (1,503 images)')
       .and.to.contain('accuracy 81 %, balanced accuracy 59 %');
-    const outside = [...r.children].filter((el) => el.localName !== 'details' && el.localName !== 'style').map((el) => el.textContent).join(' ');
+    const outside = [...r.children]
+      .filter((el) => el.localName !== 'details' && el.localName !== 'style')
+      .map((el) => el.textContent)
+      .join(' ');
     expect(outside, 'no jargon outside the details').not.to.match(/refit|temperature|flip|recall|balanced|parameters/);
     expect(r.querySelector('details')!.textContent).to.contain('HAM10000, lesion-grouped split.');
     const rows = [...r.querySelectorAll<HTMLTableRowElement>('tbody tr')];
-    expect(rows.map((row) => [row.dataset.code, row.querySelector('td.num')!.textContent]))
-      .to.deep.equal([['akiec', '41 %'], ['bcc', '62 %'], ['bkl', '55 %'], ['df', '30 %'], ['mel', '48 %'], ['nv', '91 %'], ['vasc', '80 %']]);
+    expect(rows.map((row) => [row.dataset.code, row.querySelector('td.num')!.textContent])).to.deep.equal([
+      ['akiec', '41 %'],
+      ['bcc', '62 %'],
+      ['bkl', '55 %'],
+      ['df', '30 %'],
+      ['mel', '48 %'],
+      ['nv', '91 %'],
+      ['vasc', '80 %'],
+    ]);
     expect([...r.querySelectorAll('li')].map((li) => li.textContent)).to.include('Dermoscopy images only.');
     expect(r.querySelector('.warning')).to.equal(null);
     await expect(el).to.be.accessible();
   });
 
   it('says so when the model is the untrained dev model with no measurements', async () => {
-    const card = parseModelCard({ name: 'dev', version: 'compact-96 dev', untrained: true, created: '2026-11-26', arch: 'compact', inputSize: 96, evaluation: null });
+    const card = parseModelCard({
+      name: 'dev',
+      version: 'compact-96 dev',
+      untrained: true,
+      created: '2026-11-26',
+      arch: 'compact',
+      inputSize: 96,
+      evaluation: null,
+    });
     const el = await fixture<DermlensModelAbout>(html`<dermlens-model-about .card=${card}></dermlens-model-about>`);
     expect(el.shadowRoot!.querySelector('.warning')!.textContent).to.contain('untrained');
     expect(el.shadowRoot!.textContent).to.contain('has not been evaluated');

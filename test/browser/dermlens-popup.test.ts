@@ -6,13 +6,23 @@ import type { DermlensPopup } from '../../extension/components/dermlens-popup.ts
 import type { DermlensImageUpload } from '../../extension/components/dermlens-image-upload.ts';
 import type { ClassificationResult, ImageBytes } from '../../extension/shared/messages.ts';
 import { base64ToBytes } from '../../extension/shared/image-bytes.ts';
-import { parseModelCard } from '../../extension/shared/model-card.ts';
+import { parseModelCard } from '../../core/model-card.ts';
 import { canvasPng, FLAGGED_RESULT, resultFrom, SAMPLE_HEATMAP, SAMPLE_PROBABILITIES, SAMPLE_RESULT, waitFor } from './helpers.ts';
 
-const CARD = parseModelCard({ name: 'Test model', version: 'compact-96 test', created: '2026-11-26', arch: 'compact', inputSize: 96, evaluation: null, untrained: true });
+const CARD = parseModelCard({
+  name: 'Test model',
+  version: 'compact-96 test',
+  created: '2026-11-26',
+  arch: 'compact',
+  inputSize: 96,
+  evaluation: null,
+  untrained: true,
+});
 
 async function popup(classifyImage: (image: ImageBytes) => Promise<ClassificationResult>) {
-  return fixture<DermlensPopup>(html`<dermlens-popup .classifyImage=${classifyImage} .loadModelCard=${() => Promise.resolve(CARD)}></dermlens-popup>`);
+  return fixture<DermlensPopup>(
+    html`<dermlens-popup .classifyImage=${classifyImage} .loadModelCard=${() => Promise.resolve(CARD)}></dermlens-popup>`,
+  );
 }
 
 function upload(el: DermlensPopup): DermlensImageUpload {
@@ -30,7 +40,10 @@ function pickFile(el: DermlensPopup, file: File) {
 describe('<dermlens-popup>', () => {
   it('uploads a photo, previews it, classifies it and mirrors the result on the element', async () => {
     const received: ImageBytes[] = [];
-    const el = await popup(async (image) => { received.push(image); return SAMPLE_RESULT; });
+    const el = await popup(async (image) => {
+      received.push(image);
+      return SAMPLE_RESULT;
+    });
     expect(el.dataset.state).to.equal('idle');
     const bytes = await canvasPng(200, 150);
     pickFile(el, new File([bytes as Uint8Array<ArrayBuffer>], 'mole.png', { type: 'image/png' }));
@@ -54,8 +67,13 @@ describe('<dermlens-popup>', () => {
 
   it('shows loading while the service worker works, then a readable error', async () => {
     let fail!: (error: Error) => void;
-    const el = await popup(() => new Promise((_, reject) => { fail = reject; }));
-    pickFile(el, new File([await canvasPng(64, 48) as Uint8Array<ArrayBuffer>], 'x.png', { type: 'image/png' }));
+    const el = await popup(
+      () =>
+        new Promise((_, reject) => {
+          fail = reject;
+        }),
+    );
+    pickFile(el, new File([(await canvasPng(64, 48)) as Uint8Array<ArrayBuffer>], 'x.png', { type: 'image/png' }));
     await waitFor(() => el.dataset.state === 'loading', 'loading state');
     expect(el.dataset.top).to.equal(undefined);
     fail(new Error('The DermLens model did not answer within 15 s.'));
@@ -69,7 +87,7 @@ describe('<dermlens-popup>', () => {
   it('a refused file replaces the previous photo and result with a mirrored, announced error; the next photo works', async () => {
     const el = await popup(async () => SAMPLE_RESULT);
     const root = el.shadowRoot!;
-    pickFile(el, new File([await canvasPng(64, 48) as Uint8Array<ArrayBuffer>], 'first.png', { type: 'image/png' }));
+    pickFile(el, new File([(await canvasPng(64, 48)) as Uint8Array<ArrayBuffer>], 'first.png', { type: 'image/png' }));
     await waitFor(() => el.dataset.state === 'result', 'first result');
     expect(root.querySelector('figure')).to.not.equal(null);
 
@@ -91,9 +109,12 @@ describe('<dermlens-popup>', () => {
 
     const truncated = (await canvasPng(40, 30)).slice(0, 20);
     pickFile(el, new File([truncated as Uint8Array<ArrayBuffer>], 'cut.png', { type: 'image/png' }));
-    await waitFor(() => el.dataset.error === 'cut.png: The PNG file is incomplete (it ends before the image data does); download or save it again.', 'a second refusal replaces the first');
+    await waitFor(
+      () => el.dataset.error === 'cut.png: The PNG file is incomplete (it ends before the image data does); download or save it again.',
+      'a second refusal replaces the first',
+    );
 
-    pickFile(el, new File([await canvasPng(64, 48) as Uint8Array<ArrayBuffer>], 'next.png', { type: 'image/png' }));
+    pickFile(el, new File([(await canvasPng(64, 48)) as Uint8Array<ArrayBuffer>], 'next.png', { type: 'image/png' }));
     await waitFor(() => el.dataset.state === 'result', 'the next good upload works');
     expect(el.dataset.error).to.equal(undefined);
     expect(el.dataset.top).to.equal('nv');
@@ -103,7 +124,12 @@ describe('<dermlens-popup>', () => {
 
   it('ignores the late answer for a photo that was replaced by a newer one', async () => {
     const pending: ((r: ClassificationResult) => void)[] = [];
-    const el = await popup(() => new Promise((resolve) => { pending.push(resolve); }));
+    const el = await popup(
+      () =>
+        new Promise((resolve) => {
+          pending.push(resolve);
+        }),
+    );
     const png = await canvasPng(64, 48);
     const first = el.classify({ bytes: png, mime: 'image/png', name: 'first.png', width: 64, height: 48 });
     const second = el.classify({ bytes: png, mime: 'image/png', name: 'second.png', width: 64, height: 48 });
@@ -118,7 +144,7 @@ describe('<dermlens-popup>', () => {
 
   it('closing the result card goes back to the empty upload view', async () => {
     const el = await popup(async () => SAMPLE_RESULT);
-    pickFile(el, new File([await canvasPng(64, 48) as Uint8Array<ArrayBuffer>], 'x.png', { type: 'image/png' }));
+    pickFile(el, new File([(await canvasPng(64, 48)) as Uint8Array<ArrayBuffer>], 'x.png', { type: 'image/png' }));
     await waitFor(() => el.dataset.state === 'result', 'result');
     const card = el.shadowRoot!.querySelector('dermlens-card')!;
     await card.updateComplete;
@@ -172,9 +198,10 @@ describe('<dermlens-popup>', () => {
 
   it('by default sends the photo to the running offscreen model directly, with one request id', async () => {
     fakeChrome.sent.length = 0;
-    fakeChrome.respond = (message) => ((message as { target: string }).target === 'offscreen' ? { ok: true, result: { ...SAMPLE_RESULT, top: 'mel' } } : undefined);
+    fakeChrome.respond = (message) =>
+      (message as { target: string }).target === 'offscreen' ? { ok: true, result: { ...SAMPLE_RESULT, top: 'mel' } } : undefined;
     const el = await fixture<DermlensPopup>(html`<dermlens-popup .loadModelCard=${() => Promise.resolve(CARD)}></dermlens-popup>`);
-    pickFile(el, new File([await canvasPng(32, 32) as Uint8Array<ArrayBuffer>], 'x.png', { type: 'image/png' }));
+    pickFile(el, new File([(await canvasPng(32, 32)) as Uint8Array<ArrayBuffer>], 'x.png', { type: 'image/png' }));
     await waitFor(() => el.dataset.state === 'result', 'result');
     expect(el.dataset.top).to.equal('mel');
     const sent = fakeChrome.sent as { target: string; type: string; requestId: string; image: ImageBytes }[];
@@ -191,7 +218,7 @@ describe('<dermlens-popup>', () => {
       return { ok: true, result: { ...SAMPLE_RESULT, top: 'bcc' } };
     };
     const el = await fixture<DermlensPopup>(html`<dermlens-popup .loadModelCard=${() => Promise.resolve(CARD)}></dermlens-popup>`);
-    pickFile(el, new File([await canvasPng(32, 32) as Uint8Array<ArrayBuffer>], 'x.png', { type: 'image/png' }));
+    pickFile(el, new File([(await canvasPng(32, 32)) as Uint8Array<ArrayBuffer>], 'x.png', { type: 'image/png' }));
     await waitFor(() => el.dataset.state === 'result', 'result');
     expect(el.dataset.top).to.equal('bcc');
     const sent = fakeChrome.sent as { target: string; type: string; requestId: string }[];
@@ -203,7 +230,7 @@ describe('<dermlens-popup>', () => {
     fakeChrome.sent.length = 0;
     fakeChrome.respond = () => ({ ok: false, error: 'The PNG image (32x32) is corrupt or truncated and could not be decoded.' });
     const el = await fixture<DermlensPopup>(html`<dermlens-popup .loadModelCard=${() => Promise.resolve(CARD)}></dermlens-popup>`);
-    pickFile(el, new File([await canvasPng(32, 32) as Uint8Array<ArrayBuffer>], 'x.png', { type: 'image/png' }));
+    pickFile(el, new File([(await canvasPng(32, 32)) as Uint8Array<ArrayBuffer>], 'x.png', { type: 'image/png' }));
     await waitFor(() => el.dataset.state === 'error', 'error');
     expect(el.dataset.error).to.equal('The PNG image (32x32) is corrupt or truncated and could not be decoded.');
     expect(fakeChrome.sent).to.have.length(1);
@@ -211,7 +238,7 @@ describe('<dermlens-popup>', () => {
 
   it('"Where it looked" draws the heatmap over the preview photo, hottest where the map is, and hides it again', async () => {
     const el = await popup(async () => resultFrom(SAMPLE_PROBABILITIES, { heatmap: SAMPLE_HEATMAP, width: 600, height: 450 }));
-    pickFile(el, new File([await canvasPng(600, 450) as Uint8Array<ArrayBuffer>], 'mole.png', { type: 'image/png' }));
+    pickFile(el, new File([(await canvasPng(600, 450)) as Uint8Array<ArrayBuffer>], 'mole.png', { type: 'image/png' }));
     await waitFor(() => el.dataset.state === 'result', 'result');
     const card = el.shadowRoot!.querySelector('dermlens-card')!;
     await card.updateComplete;
@@ -228,7 +255,8 @@ describe('<dermlens-popup>', () => {
     const [a, b] = [img.getBoundingClientRect(), canvas.getBoundingClientRect()];
     for (const k of ['left', 'top', 'width', 'height'] as const) expect(b[k], `canvas ${k} covers the 4:3 photo`).to.be.closeTo(a[k], 0.6);
     const pixels = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
-    const alphaAt = (fx: number, fy: number) => pixels[(Math.floor(fy * canvas.height) * canvas.width + Math.floor(fx * canvas.width)) * 4 + 3];
+    const alphaAt = (fx: number, fy: number) =>
+      pixels[(Math.floor(fy * canvas.height) * canvas.width + Math.floor(fx * canvas.width)) * 4 + 3];
     expect(alphaAt(0.1, 0.1), 'red where the map is high').to.be.above(150);
     expect(alphaAt(0.9, 0.9), 'clear where it is low').to.equal(0);
     card.shadowRoot!.querySelector<HTMLButtonElement>('.heatmap-toggle')!.click();
@@ -239,12 +267,14 @@ describe('<dermlens-popup>', () => {
 
   it('an uploaded photo the dermoscopy gate flags: the popup result leads with it, bars folded, within 600 px', async () => {
     const el = await popup(async () => FLAGGED_RESULT);
-    pickFile(el, new File([await canvasPng(200, 150) as Uint8Array<ArrayBuffer>], 'street.png', { type: 'image/png' }));
+    pickFile(el, new File([(await canvasPng(200, 150)) as Uint8Array<ArrayBuffer>], 'street.png', { type: 'image/png' }));
     await waitFor(() => el.dataset.state === 'result', 'result state');
     const card = el.shadowRoot!.querySelector('dermlens-card')!;
     await card.updateComplete;
     const r = card.shadowRoot!;
-    expect(r.querySelector('[data-part="not-dermoscopic"]')!.textContent).to.contain('This does not look like a dermoscopic image of a skin lesion.');
+    expect(r.querySelector('[data-part="not-dermoscopic"]')!.textContent).to.contain(
+      'This does not look like a dermoscopic image of a skin lesion.',
+    );
     const anyway = r.querySelector<HTMLDetailsElement>('details[data-part="show-anyway"]')!;
     expect(anyway.open).to.equal(false);
     expect(anyway.querySelector<HTMLElement>('.bars')!.checkVisibility(), 'bars folded away').to.equal(false);

@@ -43,7 +43,10 @@ function install(): FakeChrome {
       return new Promise((resolve) => {
         let answered = false;
         const sendResponse = (response?: unknown) => {
-          if (!answered) { answered = true; resolve(response); }
+          if (!answered) {
+            answered = true;
+            resolve(response);
+          }
         };
         let keepOpen = false;
         for (const listener of listeners) if (listener(message, sender, sendResponse) === true) keepOpen = true;
@@ -63,7 +66,11 @@ function install(): FakeChrome {
         // Chrome's callback style: a failure sets runtime.lastError for the duration of the callback.
         void result.then(callback, (error: Error) => {
           runtime.lastError = { message: error.message } as never;
-          try { callback(undefined); } finally { runtime.lastError = undefined; }
+          try {
+            callback(undefined);
+          } finally {
+            runtime.lastError = undefined;
+          }
         });
         return undefined;
       }
@@ -76,14 +83,20 @@ function install(): FakeChrome {
         name: info?.name ?? '',
         disconnected: false,
         posted: [] as unknown[],
-        onDisconnect: { addListener: (fn: () => void) => { disconnectListeners.push(fn); } },
+        onDisconnect: {
+          addListener: (fn: () => void) => {
+            disconnectListeners.push(fn);
+          },
+        },
         onMessage: { addListener: () => {} },
         postMessage: (message: unknown) => {
           if (port.disconnected) throw new Error('Attempting to use a disconnected port object');
           port.posted.push(message);
         },
         // Chrome: a side's own disconnect() does not fire its own onDisconnect.
-        disconnect: () => { port.disconnected = true; },
+        disconnect: () => {
+          port.disconnected = true;
+        },
         disconnectFromOtherSide: () => {
           if (port.disconnected) return;
           port.disconnected = true;
@@ -94,8 +107,12 @@ function install(): FakeChrome {
       return port;
     },
     onMessage: {
-      addListener: (listener: Listener) => { listeners.push(listener); },
-      removeListener: (listener: Listener) => { listeners.splice(listeners.indexOf(listener), 1); },
+      addListener: (listener: Listener) => {
+        listeners.push(listener);
+      },
+      removeListener: (listener: Listener) => {
+        listeners.splice(listeners.indexOf(listener), 1);
+      },
       hasListener: (listener: Listener) => listeners.includes(listener),
     },
   };
@@ -103,7 +120,10 @@ function install(): FakeChrome {
     create(props: { url: string }, callback?: (tab: unknown) => void) {
       fake.createdTabs.push(props.url);
       const tab = { id: fake.createdTabs.length, url: props.url };
-      if (callback) { callback(tab); return undefined; }
+      if (callback) {
+        callback(tab);
+        return undefined;
+      }
       return Promise.resolve(tab);
     },
   };

@@ -1,13 +1,12 @@
 // Shared test data and helpers for the browser tests.
-import { CLASSES, CLASS_CODES } from '../../core/labels.ts';
+import { CLASS_CODES } from '../../core/labels.ts';
 import type { ClassificationResult } from '../../extension/shared/messages.ts';
 import { toClassificationResult } from '../../extension/shared/result.ts';
 
 /** A result with the given probabilities in CLASS_CODES order. */
 export function resultFrom(probabilities: number[], extra: Partial<ClassificationResult> = {}): ClassificationResult {
-  const predictions = CLASSES.map((c, i) => ({ code: c.code, name: c.name, group: c.group, probability: probabilities[i] }));
   return {
-    ...toClassificationResult(predictions, {
+    ...toClassificationResult(probabilities, {
       melanomaThreshold: 0.27,
       ms: 42,
       timings: { fetchMs: 1, decodeMs: 2, preprocessMs: 3, inferenceMs: 4 },
@@ -44,7 +43,10 @@ export async function fixtureBytes(name: string): Promise<Uint8Array> {
 }
 
 export async function sha256Hex(bytes: ArrayBufferView): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) as Uint8Array<ArrayBuffer>);
+  const digest = await crypto.subtle.digest(
+    'SHA-256',
+    new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) as Uint8Array<ArrayBuffer>,
+  );
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 

@@ -4,7 +4,13 @@
 // answers, closing, and reading page-scoped (blob:) images.
 import { fakeChrome } from './fake-chrome.ts';
 import { expect } from '@open-wc/testing';
-import { CARD_PORT_NAME, type CardUpdate, type ClassificationResult, type ImageBytes, type Reply } from '../../extension/shared/messages.ts';
+import {
+  CARD_PORT_NAME,
+  type CardUpdate,
+  type ClassificationResult,
+  type ImageBytes,
+  type Reply,
+} from '../../extension/shared/messages.ts';
 import { base64ToBytes } from '../../extension/shared/image-bytes.ts';
 import { canvasPng, FLAGGED_RESULT, resultFrom, SAMPLE_HEATMAP, SAMPLE_PROBABILITIES, SAMPLE_RESULT, waitFor } from './helpers.ts';
 
@@ -19,7 +25,7 @@ Element.prototype.attachShadow = function (this: Element, init: ShadowRootInit) 
 };
 await import('../../extension/content/overlay.ts');
 
-const IMAGE_SRC = `data:image/png;base64,${btoa(String.fromCharCode(...await canvasPng(200, 150)))}`;
+const IMAGE_SRC = `data:image/png;base64,${btoa(String.fromCharCode(...(await canvasPng(200, 150))))}`;
 
 function card(requestId: string, state: CardUpdate['state'], srcUrl = IMAGE_SRC): Promise<unknown> {
   return fakeChrome.deliver({ target: 'content', type: 'card', requestId, srcUrl, state } satisfies CardUpdate);
@@ -185,15 +191,18 @@ describe('page overlay (content script)', () => {
   it('reads blob: images of the page (which only the page can read) as base64', async () => {
     const bytes = await canvasPng(30, 20);
     const url = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'image/png' }));
-    const reply = await fakeChrome.deliver({ target: 'content', type: 'read-image', url }) as Reply<ImageBytes>;
+    const reply = (await fakeChrome.deliver({ target: 'content', type: 'read-image', url })) as Reply<ImageBytes>;
     expect(reply.ok).to.equal(true);
     if (!reply.ok) return;
     expect(reply.result.mime).to.equal('image/png');
     expect(Array.from(base64ToBytes(reply.result.base64))).to.deep.equal(Array.from(bytes));
 
     URL.revokeObjectURL(url);
-    const revoked = await fakeChrome.deliver({ target: 'content', type: 'read-image', url }) as Reply<ImageBytes>;
-    expect(revoked).to.deep.equal({ ok: false, error: 'This image (a blob: URL) is no longer available: the page has released it. Reload the page and try again.' });
+    const revoked = (await fakeChrome.deliver({ target: 'content', type: 'read-image', url })) as Reply<ImageBytes>;
+    expect(revoked).to.deep.equal({
+      ok: false,
+      error: 'This image (a blob: URL) is no longer available: the page has released it. Reload the page and try again.',
+    });
   });
 
   /**
@@ -206,8 +215,13 @@ describe('page overlay (content script)', () => {
     const timers = new Map<number, { fn: () => void; ms: number }>();
     let nextId = 1;
     const fakeWindow = window as unknown as { setTimeout: unknown; clearTimeout: unknown };
-    fakeWindow.setTimeout = (fn: () => void, ms = 0) => { timers.set(nextId, { fn, ms }); return nextId++; };
-    fakeWindow.clearTimeout = (id: number) => { timers.delete(id); };
+    fakeWindow.setTimeout = (fn: () => void, ms = 0) => {
+      timers.set(nextId, { fn, ms });
+      return nextId++;
+    };
+    fakeWindow.clearTimeout = (id: number) => {
+      timers.delete(id);
+    };
     const flush = () => {
       const due = [...timers].filter(([, t]) => t.ms < 35_000);
       due.forEach(([id]) => timers.delete(id));
@@ -240,7 +254,10 @@ describe('page overlay (content script)', () => {
     fakeChrome.ports.length = 0;
     const watch = { type: 'watch', requestId: 'w1', srcUrl: IMAGE_SRC };
     await card('w1', { kind: 'loading' });
-    expect(fakeChrome.ports.map((p) => p.name), 'a port to the worker while loading').to.deep.equal([CARD_PORT_NAME]);
+    expect(
+      fakeChrome.ports.map((p) => p.name),
+      'a port to the worker while loading',
+    ).to.deep.equal([CARD_PORT_NAME]);
 
     // Chrome stops the worker: the port disconnects, and the card connects again right away (no 35 s
     // wait), naming the same request, which wakes a new worker that runs it.
@@ -333,7 +350,10 @@ describe('page overlay (content script)', () => {
     // Not waiting 35 s: the retry timer is checked via a loading card left alone with fake timers.
     const realSetTimeout = window.setTimeout;
     const timers: (() => void)[] = [];
-    (window as unknown as { setTimeout: unknown }).setTimeout = (fn: () => void) => { timers.push(fn); return 0; };
+    (window as unknown as { setTimeout: unknown }).setTimeout = (fn: () => void) => {
+      timers.push(fn);
+      return 0;
+    };
     try {
       fakeChrome.sent.length = 0;
       await card('h1', { kind: 'loading' });
@@ -354,7 +374,9 @@ describe('page overlay (content script)', () => {
     const el = host()!;
     expect(el.dataset.dermoscopic).to.equal('false');
     const r = shadow();
-    expect(r.querySelector('[data-part="not-dermoscopic"]')!.textContent).to.contain('This does not look like a dermoscopic image of a skin lesion.');
+    expect(r.querySelector('[data-part="not-dermoscopic"]')!.textContent).to.contain(
+      'This does not look like a dermoscopic image of a skin lesion.',
+    );
     const anyway = r.querySelector<HTMLDetailsElement>('details[data-part="show-anyway"]')!;
     expect(anyway.open).to.equal(false);
     expect(anyway.querySelector<HTMLElement>('.bars')!.checkVisibility(), 'bars folded away').to.equal(false);

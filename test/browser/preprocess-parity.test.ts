@@ -21,7 +21,10 @@ async function loadExpected(): Promise<Expected> {
 
 /** On a hash mismatch, name the first sampled values that differ, so the failure says where. */
 function sampleDiffs(actual: Float32Array, samples: [number, number][]): string {
-  const diffs = samples.filter(([i, v]) => actual[i] !== v).slice(0, 5).map(([i, v]) => `[${i}] browser ${actual[i]} vs node ${v}`);
+  const diffs = samples
+    .filter(([i, v]) => actual[i] !== v)
+    .slice(0, 5)
+    .map(([i, v]) => `[${i}] browser ${actual[i]} vs node ${v}`);
   return diffs.length ? diffs.join('; ') : 'sampled values agree; the difference is elsewhere';
 }
 

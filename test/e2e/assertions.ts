@@ -15,7 +15,11 @@ export function assertResult(entry: StateEntry): number[] {
   assert.ok(Math.abs(sum - 1) <= 1e-4, `probabilities sum to ${sum}, not 1 (within 1e-4): "${entry.probabilities}"`);
   assert.ok((CLASS_CODES as readonly string[]).includes(entry.top ?? ''), `data-top "${entry.top}" is not a class code`);
   const best = Math.max(...probabilities);
-  assert.equal(probabilities[CLASS_CODES.indexOf(entry.top as (typeof CLASS_CODES)[number])], best, `data-top ${entry.top} is not the most probable class`);
+  assert.equal(
+    probabilities[CLASS_CODES.indexOf(entry.top as (typeof CLASS_CODES)[number])],
+    best,
+    `data-top ${entry.top} is not the most probable class`,
+  );
   return probabilities;
 }
 
@@ -27,7 +31,11 @@ export function assertReadableError(entry: StateEntry, about: RegExp): string {
   assert.equal(entry.state, 'error', `expected an error, got state=${entry.state} top=${entry.top}`);
   const message = entry.error ?? '';
   assert.ok(message.length >= 10 && message.length <= 400, `error message too short or too long: ${JSON.stringify(message)}`);
-  assert.doesNotMatch(message, /\[object |\bundefined\b|\bnull\b|^\w*Error:?$|\n\s+at |\.js:\d+/, `error leaks internals: ${JSON.stringify(message)}`);
+  assert.doesNotMatch(
+    message,
+    /\[object |\bundefined\b|\bnull\b|^\w*Error:?$|\n\s+at |\.js:\d+/,
+    `error leaks internals: ${JSON.stringify(message)}`,
+  );
   assert.match(message, about, `error does not say what went wrong: ${JSON.stringify(message)}`);
   return message;
 }

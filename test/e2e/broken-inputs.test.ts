@@ -20,7 +20,10 @@ test('corrupt bytes served as image/jpeg: clear error, then the next image works
 });
 
 test('HTML served as image/png: clear error, then the next image works', async () => {
-  await expectErrorThenRecovery(e2e.server.urls.htmlAsPng, /decode|corrupt|damaged|invalid|read|unsupported|not an? (valid |supported )?image/i);
+  await expectErrorThenRecovery(
+    e2e.server.urls.htmlAsPng,
+    /decode|corrupt|damaged|invalid|read|unsupported|not an? (valid |supported )?image/i,
+  );
 });
 
 test('12000x12000 PNG: clear error, then the next image works', async () => {
@@ -28,5 +31,8 @@ test('12000x12000 PNG: clear error, then the next image works', async () => {
 });
 
 test('JPEG declaring 60000x60000: clear error, then the next image works', async () => {
-  await expectErrorThenRecovery(e2e.server.urls.hugeDeclaredJpeg, /large|big|size|pixels|dimension|60000|decode|corrupt|damaged|invalid|truncated/i);
+  await expectErrorThenRecovery(
+    e2e.server.urls.hugeDeclaredJpeg,
+    /large|big|size|pixels|dimension|60000|decode|corrupt|damaged|invalid|truncated/i,
+  );
 });

@@ -66,7 +66,11 @@ test('camera granted: start, preview plays the fake clip, take photo, result sho
   const popup = await popupOnCamera();
   await clickButton(popup, 'Start camera');
   const video = await waitForDeepSelector(popup, 'dermlens-popup >>> dermlens-camera >>> video');
-  await popup.waitForFunction((v: Element) => (v as HTMLVideoElement).readyState >= 2 && (v as HTMLVideoElement).videoWidth > 0, { timeout: 10_000 }, video);
+  await popup.waitForFunction(
+    (v: Element) => (v as HTMLVideoElement).readyState >= 2 && (v as HTMLVideoElement).videoWidth > 0,
+    { timeout: 10_000 },
+    video,
+  );
   const size = await video.evaluate((v) => [(v as HTMLVideoElement).videoWidth, (v as HTMLVideoElement).videoHeight]);
   assert.deepEqual(size, [640, 480], 'the preview should play the 640x480 fake clip');
   assert.equal(await liveTracks(popup), 1);

@@ -7,7 +7,14 @@ import { join } from 'node:path';
 import type { CDPSession, ElementHandle, Page } from 'puppeteer-core';
 import { classifyAndWait, stateLog, waitForDeepSelector, waitForFinalState, type ExtensionFixture, type StateEntry } from './harness.ts';
 
-export interface Rect { left: number; top: number; right: number; bottom: number; width: number; height: number }
+export interface Rect {
+  left: number;
+  top: number;
+  right: number;
+  bottom: number;
+  width: number;
+  height: number;
+}
 
 export interface CardLayout {
   card: Rect;
@@ -56,7 +63,12 @@ const MEASURE_CARD = `function () {
   };
 }`;
 
-interface DomNode { nodeName: string; backendNodeId: number; children?: DomNode[]; shadowRoots?: DomNode[] }
+interface DomNode {
+  nodeName: string;
+  backendNodeId: number;
+  children?: DomNode[];
+  shadowRoots?: DomNode[];
+}
 
 function find(node: DomNode, name: string): DomNode | undefined {
   if (node.nodeName === name) return node;
@@ -69,14 +81,19 @@ function find(node: DomNode, name: string): DomNode | undefined {
 
 /** Calls `source` (a function declaration) with `this` = the overlay's closed shadow root. */
 export async function inOverlayRoot<T>(page: Page, source: string, cdp?: CDPSession): Promise<T> {
-  const session = cdp ?? await page.createCDPSession();
+  const session = cdp ?? (await page.createCDPSession());
   try {
     const { root } = (await session.send('DOM.getDocument', { depth: -1, pierce: true })) as unknown as { root: DomNode };
     const host = find(root, 'DERMLENS-OVERLAY');
     const shadow = host?.shadowRoots?.[0];
     if (!shadow) throw new Error('no <dermlens-overlay> with a shadow root in the page');
     const { object } = await session.send('DOM.resolveNode', { backendNodeId: shadow.backendNodeId });
-    const { result, exceptionDetails } = await session.send('Runtime.callFunctionOn', { objectId: object.objectId!, functionDeclaration: source, returnByValue: true, awaitPromise: true });
+    const { result, exceptionDetails } = await session.send('Runtime.callFunctionOn', {
+      objectId: object.objectId!,
+      functionDeclaration: source,
+      returnByValue: true,
+      awaitPromise: true,
+    });
     if (exceptionDetails) throw new Error(`in the card: ${exceptionDetails.exception?.description ?? exceptionDetails.text}`);
     return result.value as T;
   } finally {
@@ -86,16 +103,19 @@ export async function inOverlayRoot<T>(page: Page, source: string, cdp?: CDPSess
 
 /** Clicks an element of the card as a user would (a real mouse click at its centre). */
 export async function clickInCard(page: Page, selector: string): Promise<void> {
-  const point = await inOverlayRoot<{ x: number; y: number }>(page, `function () {
+  const point = await inOverlayRoot<{ x: number; y: number }>(
+    page,
+    `function () {
     const b = this.querySelector(${JSON.stringify(selector)}).getBoundingClientRect();
     return { x: b.left + b.width / 2, y: b.top + b.height / 2 };
-  }`);
+  }`,
+  );
   await page.mouse.click(point.x, point.y);
 }
 
 export async function pageLayout(page: Page, imageSelector = '#photo'): Promise<PageLayout> {
   const card = await inOverlayRoot<CardLayout>(page, MEASURE_CARD);
-  const outside = await page.evaluate(`(() => {
+  const outside = (await page.evaluate(`(() => {
     const box = (el) => { const b = el.getBoundingClientRect(); return { left: b.left, top: b.top, right: b.right, bottom: b.bottom, width: b.width, height: b.height }; };
     const host = document.querySelector('dermlens-overlay');
     const vv = window.visualViewport;
@@ -107,8 +127,15 @@ export async function pageLayout(page: Page, imageSelector = '#photo'): Promise<
       scrollWidth: document.documentElement.scrollWidth,
       clientWidth: document.documentElement.clientWidth,
     };
-  })()`) as Omit<PageLayout, 'card'> & { side: string | null };
-  return { card: { ...card, side: outside.side }, host: outside.host, image: outside.image, viewport: outside.viewport, scrollWidth: outside.scrollWidth, clientWidth: outside.clientWidth };
+  })()`)) as Omit<PageLayout, 'card'> & { side: string | null };
+  return {
+    card: { ...card, side: outside.side },
+    host: outside.host,
+    image: outside.image,
+    viewport: outside.viewport,
+    scrollWidth: outside.scrollWidth,
+    clientWidth: outside.clientWidth,
+  };
 }
 
 /** Waits two frames, so a scroll or resize has been followed (the overlay re-places once per frame). */
@@ -124,8 +151,13 @@ let opened = 0;
  * Opens layout page `name` (fixtures/layout-pages.ts) at `viewport`, lets `prepare` scroll it, right-clicks
  * its photo (the context-menu hook, after the activeTab grant) and returns the card's layout once shown.
  */
-export async function showCardOn(fixture: ExtensionFixture, name: string, viewport: { width: number; height: number },
-  prepare?: (page: Page) => Promise<void>, { expand = true } = {}): Promise<{ page: Page; layout: PageLayout; entry: StateEntry }> {
+export async function showCardOn(
+  fixture: ExtensionFixture,
+  name: string,
+  viewport: { width: number; height: number },
+  prepare?: (page: Page) => Promise<void>,
+  { expand = true } = {},
+): Promise<{ page: Page; layout: PageLayout; entry: StateEntry }> {
   // A query per page: tabs are found by URL, and a failed test may leave its tab open.
   const page = await fixture.session.openPage(`${fixture.server.origin}/layout/${name}.html?n=${++opened}`);
   await page.setViewport(viewport);
@@ -145,7 +177,10 @@ export async function showCardOn(fixture: ExtensionFixture, name: string, viewpo
  * tallest card there is, so that is the one measured: every invariant must hold for it too.
  */
 export async function openIfFlagged(page: Page): Promise<void> {
-  const flagged = await inOverlayRoot<boolean>(page, `function () { return this.querySelector('details[data-part="show-anyway"]') !== null; }`);
+  const flagged = await inOverlayRoot<boolean>(
+    page,
+    `function () { return this.querySelector('details[data-part="show-anyway"]') !== null; }`,
+  );
   if (!flagged) return;
   await clickInCard(page, 'details[data-part="show-anyway"] summary');
   await settle(page);

@@ -164,7 +164,10 @@ async function buildResources(otherOrigin: string, otherPortOrigin: string) {
   // dermoscopy JPEG for the screenshots; the tests use the generated lesion.
   for (const [name, html] of Object.entries(LAYOUT_PAGES)) main.set(`/layout/${name}.html`, { contentType: HTML, body: Buffer.from(html) });
   const photo = process.env.DERMLENS_LAYOUT_PHOTO;
-  main.set('/layout/photo.jpg', { contentType: 'image/jpeg', body: photo ? readFileSync(photo) : await encodeJpeg(generateLesion({ width: 600, height: 450, seed: 7 })) });
+  main.set('/layout/photo.jpg', {
+    contentType: 'image/jpeg',
+    body: photo ? readFileSync(photo) : await encodeJpeg(generateLesion({ width: 600, height: 450, seed: 7 })),
+  });
   main.set('/lesion.png', { contentType: 'image/png', body: lesionPng });
   main.set('/lesion.jpg', { contentType: 'image/jpeg', body: lesionJpeg });
   main.set('/held-lesion.png', { contentType: 'image/png', body: lesionPng });
@@ -270,9 +273,13 @@ export async function startFixtureServer(): Promise<FixtureServer> {
     },
     hold(path) {
       let open!: () => void;
-      const gate = new Promise<void>((resolve) => { open = resolve; });
+      const gate = new Promise<void>((resolve) => {
+        open = resolve;
+      });
       let arrive!: (request: LoggedRequest) => void;
-      const arrived = new Promise<LoggedRequest>((resolve) => { arrive = resolve; });
+      const arrived = new Promise<LoggedRequest>((resolve) => {
+        arrive = resolve;
+      });
       let releasedAt: number | undefined;
       const release = () => {
         if (releasedAt === undefined) {

@@ -224,7 +224,11 @@ async function waitUntilScriptable(worker: WorkerHandle, tabId: number): Promise
   for (;;) {
     tries++;
     const error = await worker.evaluate(
-      (id: number) => chrome.scripting.executeScript({ target: { tabId: id }, func: () => true }).then(() => null, (e: Error) => String(e?.message ?? e)),
+      (id: number) =>
+        chrome.scripting.executeScript({ target: { tabId: id }, func: () => true }).then(
+          () => null,
+          (e: Error) => String(e?.message ?? e),
+        ),
       tabId,
     );
     if (error === null) {
@@ -232,7 +236,9 @@ async function waitUntilScriptable(worker: WorkerHandle, tabId: number): Promise
       return;
     }
     if (Date.now() > deadline) {
-      throw new Error(`activeTab was granted to tab ${tabId}, but ${GRANT_TIMEOUT_MS / 1000} s later chrome.scripting still cannot inject into it: ${error}`);
+      throw new Error(
+        `activeTab was granted to tab ${tabId}, but ${GRANT_TIMEOUT_MS / 1000} s later chrome.scripting still cannot inject into it: ${error}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -256,7 +262,9 @@ export function withDeadline<T>(promise: Promise<T>, ms: number, message: string
   let timer: ReturnType<typeof setTimeout>;
   return Promise.race([
     promise,
-    new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${message} within ${ms} ms`)), ms); }),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${message} within ${ms} ms`)), ms);
+    }),
   ]).finally(() => clearTimeout(timer));
 }
 
@@ -301,7 +309,13 @@ export async function launchWithExtension(options: LaunchOptions = {}): Promise<
   }
 }
 
-function makeSession(browser: Browser, extensionId: string, userDataDir: string, cleanup: () => void, monitor: ServiceWorkerMonitor): ExtensionSession {
+function makeSession(
+  browser: Browser,
+  extensionId: string,
+  userDataDir: string,
+  cleanup: () => void,
+  monitor: ServiceWorkerMonitor,
+): ExtensionSession {
   const base = `chrome-extension://${extensionId}`;
   let wakePage: Page | undefined;
 
@@ -337,7 +351,9 @@ function makeSession(browser: Browser, extensionId: string, userDataDir: string,
   async function serviceWorker(): Promise<WorkerHandle> {
     const monitor = await workerMonitor();
     if (current && !current.session.detached && current.stops === monitor.stops()) return current.handle;
-    attaching ??= attachToRunningWorker(monitor).finally(() => { attaching = undefined; });
+    attaching ??= attachToRunningWorker(monitor).finally(() => {
+      attaching = undefined;
+    });
     return attaching;
   }
 
@@ -353,8 +369,9 @@ function makeSession(browser: Browser, extensionId: string, userDataDir: string,
         // Attach only to a worker DevTools reports running: never to one being started (puppeteer resumes
         // a starting worker from its own auto-attach, which a concurrent attach can keep from happening).
         await monitor.waitUntilRunning(Math.max(1, deadline - Date.now()));
-        const target = browser.targets().find(isExtensionWorker(extensionId))
-          ?? await browser.waitForTarget(isExtensionWorker(extensionId), { timeout: Math.max(1, deadline - Date.now()) });
+        const target =
+          browser.targets().find(isExtensionWorker(extensionId)) ??
+          (await browser.waitForTarget(isExtensionWorker(extensionId), { timeout: Math.max(1, deadline - Date.now()) }));
         const attached = await attachToWorker(target);
         try {
           await withDeadline(attached.handle.evaluate(waitForTestHook), HOOK_TIMEOUT_MS, 'the test hook did not answer');
@@ -362,7 +379,8 @@ function makeSession(browser: Browser, extensionId: string, userDataDir: string,
           await attached.session.detach().catch(() => undefined);
           throw error;
         }
-        if (monitor.stops() !== stops) { // stopped while we attached: that handle is stale already
+        if (monitor.stops() !== stops) {
+          // stopped while we attached: that handle is stale already
           await attached.session.detach().catch(() => undefined);
           continue;
         }
@@ -373,7 +391,9 @@ function makeSession(browser: Browser, extensionId: string, userDataDir: string,
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     }
-    throw new Error(`no usable service worker after ${WORKER_TIMEOUT_MS / 1000} s (statuses: ${(await workerMonitor()).describe()}): ${String(lastError)}`);
+    throw new Error(
+      `no usable service worker after ${WORKER_TIMEOUT_MS / 1000} s (statuses: ${(await workerMonitor()).describe()}): ${String(lastError)}`,
+    );
   }
 
   return {
@@ -410,7 +430,10 @@ function makeSession(browser: Browser, extensionId: string, userDataDir: string,
     async tabIdOf(page) {
       const worker = await serviceWorker();
       const url = page.url();
-      const ids = await worker.evaluate(async (u: string) => (await chrome.tabs.query({})).filter((t) => t.url === u).map((t) => t.id), url);
+      const ids = await worker.evaluate(
+        async (u: string) => (await chrome.tabs.query({})).filter((t) => t.url === u).map((t) => t.id),
+        url,
+      );
       if (ids.length !== 1) throw new Error(`expected one tab with URL ${url}, found ${ids.length} (grant activeTab or host access first)`);
       return ids[0]!;
     },
@@ -446,7 +469,11 @@ function makeSession(browser: Browser, extensionId: string, userDataDir: string,
       const worker = await serviceWorker();
       await worker.evaluate(
         (src: string, tab: number, frame: number | null) =>
-          (self as unknown as { dermlens: { classifyUrl(s: string, t: number, f?: number): Promise<void> } }).dermlens.classifyUrl(src, tab, frame ?? undefined),
+          (self as unknown as { dermlens: { classifyUrl(s: string, t: number, f?: number): Promise<void> } }).dermlens.classifyUrl(
+            src,
+            tab,
+            frame ?? undefined,
+          ),
         srcUrl,
         tabId,
         frameId ?? null,

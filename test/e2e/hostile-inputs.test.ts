@@ -37,15 +37,25 @@ const ready: Promise<Fixture> = (async () => {
   const dir = mkdtempSync(join(tmpdir(), 'dermlens-hostile-e2e-'));
   for (const c of cases) writeFileSync(join(dir, c.name), c.bytes);
   const accepted = cases.filter((c) => c.expect === 'accept');
-  const { stdout } = await promisify(execFile)(process.execPath, ['bin/dermlens.js', 'classify', '--json', '--backend', 'cpu', ...accepted.map((c) => join(dir, c.name))], { timeout: 170_000 });
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['bin/dermlens.js', 'classify', '--json', '--backend', 'cpu', ...accepted.map((c) => join(dir, c.name))],
+    { timeout: 170_000 },
+  );
   const cli = new Map<string, number[]>();
   for (const line of stdout.split('\n').filter((l) => l.startsWith('{'))) {
     const { file, predictions } = JSON.parse(line) as { file: string; predictions: { code: string; probability: number }[] };
-    cli.set(file.slice(dir.length + 1), CLASS_CODES.map((code) => predictions.find((p) => p.code === code)!.probability));
+    cli.set(
+      file.slice(dir.length + 1),
+      CLASS_CODES.map((code) => predictions.find((p) => p.code === code)!.probability),
+    );
   }
   const server = createServer((request, response) => {
     const found = cases.find((c) => `/${encodeURIComponent(c.name)}` === request.url);
-    if (!found) { response.writeHead(404).end(); return; }
+    if (!found) {
+      response.writeHead(404).end();
+      return;
+    }
     response.writeHead(200, { 'content-type': found.contentType, 'content-length': found.bytes.length }).end(found.bytes);
   });
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
@@ -64,14 +74,17 @@ function assertSameAnswer(cli: Map<string, number[]>, c: HostileCase, entry: Sta
     const probabilities = assertResult(entry);
     const expected = cli.get(c.name)!;
     const worst = Math.max(...probabilities.map((p, i) => Math.abs(p - expected[i])));
-    assert.ok(worst < 0.03, `${c.name}: the extension's probabilities ${probabilities.map((p) => p.toFixed(3))} differ from the CLI's ${expected.map((p) => p.toFixed(3))} by ${worst.toFixed(3)}`);
+    assert.ok(
+      worst < 0.03,
+      `${c.name}: the extension's probabilities ${probabilities.map((p) => p.toFixed(3))} differ from the CLI's ${expected.map((p) => p.toFixed(3))} by ${worst.toFixed(3)}`,
+    );
   } else {
     assert.equal(entry.state, 'error', `${c.name}: expected the refusal "${c.expect}", got state ${entry.state}`);
     assert.equal(entry.error, message(c.expect), c.name);
   }
 }
 
-test('right-click: every file gets the CLI\'s answer, whatever its Content-Type says', { timeout: 300_000 }, async () => {
+test("right-click: every file gets the CLI's answer, whatever its Content-Type says", { timeout: 300_000 }, async () => {
   const { cases, cli, origin } = await ready;
   for (const c of cases) {
     assertSameAnswer(cli, c, await e2e.classify(`${origin}/${encodeURIComponent(c.name)}`, 60_000), (expected) => expected);
@@ -85,6 +98,11 @@ test('popup upload: every file gets the CLI\'s answer, as "<file name>: <message
     const input = (await waitForDeepSelector(popup, 'dermlens-popup >>> input[type=file]')) as ElementHandle<HTMLInputElement>;
     const before = (await stateLog(popup)).length;
     await input.uploadFile(join(dir, c.name));
-    assertSameAnswer(cli, c, await waitForFinalState(popup, before, { tag: 'dermlens-popup', timeout: 60_000 }), (expected) => `${c.name}: ${expected}`);
+    assertSameAnswer(
+      cli,
+      c,
+      await waitForFinalState(popup, before, { tag: 'dermlens-popup', timeout: 60_000 }),
+      (expected) => `${c.name}: ${expected}`,
+    );
   }
 });

@@ -13,8 +13,12 @@ import { clickInCard, overlaps, pageLayout, settle, showCardOn, uploadToPopup, t
 
 const e2e = useExtension();
 const FULL_NAMES = CLASSES.map((c) => c.name).sort();
-const cardOn = (name: string, viewport: { width: number; height: number }, prepare?: (page: Page) => Promise<void>, options?: { expand?: boolean }) =>
-  showCardOn(e2e, name, viewport, prepare, options);
+const cardOn = (
+  name: string,
+  viewport: { width: number; height: number },
+  prepare?: (page: Page) => Promise<void>,
+  options?: { expand?: boolean },
+) => showCardOn(e2e, name, viewport, prepare, options);
 
 /** What every card must do, whatever the page: fit, show whole names and one-line percentages, add no scrollbar. */
 function assertReadable(layout: PageLayout, what: string): void {
@@ -24,12 +28,23 @@ function assertReadable(layout: PageLayout, what: string): void {
   assert.ok(host.left >= -0.5 && host.right <= viewport.width + 0.5, within);
   assert.ok(host.top >= -0.5 && host.bottom <= viewport.height + 0.5, within);
   assert.deepEqual(card.names.map((n) => n.text).sort(), FULL_NAMES, `${what}: class names`);
-  assert.deepEqual(card.names.filter((n) => n.cut).map((n) => n.text), [], `${what}: class names cut`);
-  assert.deepEqual(card.percents.filter((p) => p.lines !== 1).map((p) => p.text), [], `${what}: percentages on more than one line`);
+  assert.deepEqual(
+    card.names.filter((n) => n.cut).map((n) => n.text),
+    [],
+    `${what}: class names cut`,
+  );
+  assert.deepEqual(
+    card.percents.filter((p) => p.lines !== 1).map((p) => p.text),
+    [],
+    `${what}: percentages on more than one line`,
+  );
   assert.ok(scrollWidth <= allowed, `${what}: the card made the page scroll sideways (${scrollWidth} > ${allowed})`);
   // The verdict is always in view; the disclaimer too, or the card scrolls inside (one obvious scroll).
   assert.ok(card.verdict.top >= host.top && card.verdict.bottom <= viewport.height, `${what}: verdict not visible`);
-  assert.ok(card.disclaimer.bottom <= viewport.height + 0.5 || card.scrollable, `${what}: the disclaimer is below the fold and nothing scrolls to it`);
+  assert.ok(
+    card.disclaimer.bottom <= viewport.height + 0.5 || card.scrollable,
+    `${what}: the disclaimer is below the fold and nothing scrolls to it`,
+  );
 }
 
 test('an article at 1280x800: the card is beside the photo, and follows it when the page scrolls', async () => {
@@ -42,7 +57,10 @@ test('an article at 1280x800: the card is beside the photo, and follows it when 
   await page.evaluate(() => window.scrollBy(0, 150));
   await settle(page);
   const scrolled = await pageLayout(page);
-  assert.ok(Math.abs((scrolled.host.top - scrolled.image.top) - (layout.host.top - layout.image.top)) < 1, 'the card stays level with the photo');
+  assert.ok(
+    Math.abs(scrolled.host.top - scrolled.image.top - (layout.host.top - layout.image.top)) < 1,
+    'the card stays level with the photo',
+  );
   await page.close();
 });
 
@@ -102,17 +120,26 @@ test('"Where it looked" lays the heatmap exactly over the photo and takes it awa
   const heat = await page.evaluate(() => {
     const el = document.querySelector('dermlens-heatmap');
     const b = el?.getBoundingClientRect();
-    return b ? { left: b.left, top: b.top, width: b.width, height: b.height, state: document.querySelector('dermlens-overlay')!.getAttribute('data-heatmap') } : null;
+    return b
+      ? {
+          left: b.left,
+          top: b.top,
+          width: b.width,
+          height: b.height,
+          state: document.querySelector('dermlens-overlay')!.getAttribute('data-heatmap'),
+        }
+      : null;
   });
   assert.ok(heat, 'no heatmap layer');
   assert.equal(heat.state, 'shown');
-  for (const k of ['left', 'top', 'width', 'height'] as const) assert.ok(Math.abs(heat[k] - layout.image[k]) < 1, `heatmap ${k} ${heat[k]} vs photo ${layout.image[k]}`);
+  for (const k of ['left', 'top', 'width', 'height'] as const)
+    assert.ok(Math.abs(heat[k] - layout.image[k]) < 1, `heatmap ${k} ${heat[k]} vs photo ${layout.image[k]}`);
   await clickInCard(page, '.heatmap-toggle');
   assert.equal(await page.evaluate(() => document.querySelector('dermlens-heatmap')), null);
   await page.close();
 });
 
-test('the popup\'s result fits in Chrome\'s 600 px popup: verdict, bars and disclaimer visible', async () => {
+test("the popup's result fits in Chrome's 600 px popup: verdict, bars and disclaimer visible", async () => {
   const popup = await e2e.session.openPopup();
   await popup.setViewport({ width: 380, height: 600 });
   try {
@@ -121,8 +148,9 @@ test('the popup\'s result fits in Chrome\'s 600 px popup: verdict, bars and disc
       const card = document.querySelector('dermlens-popup')!.shadowRoot!.querySelector('dermlens-card')!.shadowRoot!;
       // A photo the dermoscopy gate flags leads with that notice and keeps the bars folded away (by design).
       const flagged = card.querySelector('[data-part="not-dermoscopic"]') !== null;
-      const [verdict, bars, disclaimer] = [flagged ? '[data-part="not-dermoscopic"]' : '[data-part="verdict"]', '.bars', '.disclaimer']
-        .map((s) => card.querySelector(s)!.getBoundingClientRect().bottom);
+      const [verdict, bars, disclaimer] = [flagged ? '[data-part="not-dermoscopic"]' : '[data-part="verdict"]', '.bars', '.disclaimer'].map(
+        (s) => card.querySelector(s)!.getBoundingClientRect().bottom,
+      );
       return {
         height: document.documentElement.scrollHeight,
         flagged,
@@ -130,7 +158,8 @@ test('the popup\'s result fits in Chrome\'s 600 px popup: verdict, bars and disc
         bars: flagged ? 0 : bars,
         disclaimer,
         cut: [...card.querySelectorAll<HTMLElement>('.row .name')]
-          .filter((n) => n.scrollWidth > n.clientWidth + 0.5 || n.scrollHeight > n.clientHeight + 1).map((n) => n.textContent),
+          .filter((n) => n.scrollWidth > n.clientWidth + 0.5 || n.scrollHeight > n.clientHeight + 1)
+          .map((n) => n.textContent),
       };
     });
     assert.ok(shown.height <= 600, `the popup is ${shown.height} px tall; Chrome shows 600`);

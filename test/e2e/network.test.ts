@@ -125,7 +125,10 @@ test('only the clicked images are fetched, and nothing leaves the machine', asyn
   // the network for. Chromium's own background requests (initiator "not an origin", e.g. its
   // clock check) are not the extension's and are left out.
   const requests = netLogRequests(await readNetLog(netLog));
-  assert.ok(requests.some((r) => r.url === sentinelUrl()), 'the NetLog is missing its last requests');
+  assert.ok(
+    requests.some((r) => r.url === sentinelUrl()),
+    'the NetLog is missing its last requests',
+  );
   const extensionOrigin = `chrome-extension://${extensionId}`;
   const fixture = (u: string) => u.startsWith(`${server.origin}/`) || u.startsWith(`${server.otherOrigin}/`);
   const own = (u: string) => u.startsWith(`${extensionOrigin}/`) || u.startsWith(`blob:${extensionOrigin}/`) || u.startsWith('data:');

@@ -49,7 +49,11 @@ async function visible() {
       r.querySelectorAll('[role=alert]').forEach((el) => alerts.push((el.textContent ?? '').replace(/\s+/g, ' ').trim()));
       r.querySelectorAll('*').forEach((el) => el.shadowRoot && roots.push(el.shadowRoot));
     }
-    return { preview: root.querySelector('figure dermlens-heatmap-preview') !== null, resultRows: card?.querySelectorAll('.row').length ?? 0, alerts };
+    return {
+      preview: root.querySelector('figure dermlens-heatmap-preview') !== null,
+      resultRows: card?.querySelectorAll('.row').length ?? 0,
+      alerts,
+    };
   });
 }
 
@@ -67,7 +71,11 @@ async function uploadRejected(name: string, bytes: Buffer): Promise<string> {
   const shown = await visible();
   assert.equal(shown.preview, false, 'the previous photo is still shown next to the error');
   assert.equal(shown.resultRows, 0, 'the previous result is still shown next to the error');
-  assert.equal(shown.alerts.filter((text) => text.includes(message)).length, 1, `the error is not announced once: ${JSON.stringify(shown.alerts)}`);
+  assert.equal(
+    shown.alerts.filter((text) => text.includes(message)).length,
+    1,
+    `the error is not announced once: ${JSON.stringify(shown.alerts)}`,
+  );
   return message;
 }
 

@@ -6,7 +6,15 @@
 import { after, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Frame, Page } from 'puppeteer-core';
-import { classifyAndWait, launchWithExtension, stateLog, useExtensionPage, waitForFinalState, type ExtensionSession, type StateEntry } from './harness.ts';
+import {
+  classifyAndWait,
+  launchWithExtension,
+  stateLog,
+  useExtensionPage,
+  waitForFinalState,
+  type ExtensionSession,
+  type StateEntry,
+} from './harness.ts';
 import { assertReadableError, assertResult } from './assertions.ts';
 import { CLASSES } from '../../core/labels.ts';
 
@@ -28,7 +36,10 @@ async function grantedSession(): Promise<ExtensionSession> {
 }
 
 /** Waits until any of `frames` reaches a final state after the given log lengths. */
-async function firstFinalState(frames: { frame: Page | Frame; after: number }[], timeout = 30_000): Promise<{ frame: Page | Frame; entry: StateEntry }> {
+async function firstFinalState(
+  frames: { frame: Page | Frame; after: number }[],
+  timeout = 30_000,
+): Promise<{ frame: Page | Frame; entry: StateEntry }> {
   return Promise.any(frames.map(async ({ frame, after }) => ({ frame, entry: await waitForFinalState(frame, after, { timeout }) })));
 }
 
@@ -54,7 +65,10 @@ test('same-origin PNG: the card shows 7 probabilities summing to 1', async () =>
 test('the card lives in a closed shadow root that page scripts cannot open, and shows the result', async () => {
   const { page } = e2e;
   const hosts = await page.evaluate(() =>
-    [...document.querySelectorAll('dermlens-overlay')].map((el) => ({ shadowRoot: el.shadowRoot === null ? null : 'open', state: el.getAttribute('data-state') })),
+    [...document.querySelectorAll('dermlens-overlay')].map((el) => ({
+      shadowRoot: el.shadowRoot === null ? null : 'open',
+      state: el.getAttribute('data-state'),
+    })),
   );
   assert.ok(hosts.length >= 1, 'no <dermlens-overlay> in the page');
   for (const host of hosts) assert.equal(host.shadowRoot, null);
@@ -69,7 +83,9 @@ test('the card lives in a closed shadow root that page scripts cannot open, and 
     const cards = findNodes(shadow!, 'DERMLENS-PAGE-CARD');
     assert.equal(cards.length, 1, 'closed shadow root holds no <dermlens-page-card>');
     // What the user reads: the top class's name and the not-a-diagnosis disclaimer.
-    const { object } = await cdp.send('DOM.resolveNode', { backendNodeId: (cards[0] as unknown as { backendNodeId: number }).backendNodeId });
+    const { object } = await cdp.send('DOM.resolveNode', {
+      backendNodeId: (cards[0] as unknown as { backendNodeId: number }).backendNodeId,
+    });
     const { result } = await cdp.send('Runtime.callFunctionOn', {
       objectId: object.objectId!,
       functionDeclaration: 'function () { return this.textContent; }',
@@ -92,21 +108,25 @@ test('same-origin JPEG gives a result', async () => {
 
 /** True when a page script cannot read the cross-origin image's pixels (tainted canvas). */
 async function isTaintedForPage(p: Page, src: string, selector = '#cross-origin'): Promise<boolean> {
-  return p.evaluate(async (url: string, imageSelector: string) => {
-    const img = document.querySelector<HTMLImageElement>(imageSelector)!;
-    await img.decode();
-    const canvas = document.createElement('canvas');
-    canvas.width = img.naturalWidth;
-    canvas.height = img.naturalHeight;
-    const ctx = canvas.getContext('2d')!;
-    ctx.drawImage(img, 0, 0);
-    try {
-      ctx.getImageData(0, 0, 1, 1);
-      return false;
-    } catch {
-      return img.src === url;
-    }
-  }, src, selector);
+  return p.evaluate(
+    async (url: string, imageSelector: string) => {
+      const img = document.querySelector<HTMLImageElement>(imageSelector)!;
+      await img.decode();
+      const canvas = document.createElement('canvas');
+      canvas.width = img.naturalWidth;
+      canvas.height = img.naturalHeight;
+      const ctx = canvas.getContext('2d')!;
+      ctx.drawImage(img, 0, 0);
+      try {
+        ctx.getImageData(0, 0, 1, 1);
+        return false;
+      } catch {
+        return img.src === url;
+      }
+    },
+    src,
+    selector,
+  );
 }
 
 test('cross-origin image without CORS headers, host not granted: clear error naming the host', async () => {
@@ -151,7 +171,7 @@ async function menuClickAndWait(s: ExtensionSession, p: Page, tab: number, srcUr
   return waitForFinalState(p, before);
 }
 
-test('image on the page\'s host but another port, no user gesture: the click asks Chrome, which refuses to prompt, and the card says so', async (t) => {
+test("image on the page's host but another port, no user gesture: the click asks Chrome, which refuses to prompt, and the card says so", async (t) => {
   const { server, session } = e2e;
   const { p, tab } = await openOtherPortPage(t, session);
   assert.equal(await isTaintedForPage(p, server.urls.otherPortJpeg, '#other-port'), true, 'the fixture should be unreadable to the page');
@@ -161,7 +181,7 @@ test('image on the page\'s host but another port, no user gesture: the click ask
   assert.match(message, /read images from 127\.0\.0\.1 \(.*user gesture/);
 });
 
-test('image on the page\'s host but another port, user declines the prompt: the host was asked for, and the card says it was declined', async (t) => {
+test("image on the page's host but another port, user declines the prompt: the host was asked for, and the card says it was declined", async (t) => {
   const { server, session } = e2e;
   const { p, tab } = await openOtherPortPage(t, session);
   const worker = await session.serviceWorker();
@@ -169,19 +189,22 @@ test('image on the page\'s host but another port, user declines the prompt: the 
   await worker.evaluate(() => {
     const asked: unknown[] = [];
     (self as unknown as { __asked: unknown[] }).__asked = asked;
-    const answer = (permissions: chrome.permissions.Permissions) => { asked.push(permissions.origins); return Promise.resolve(false); };
+    const answer = (permissions: chrome.permissions.Permissions) => {
+      asked.push(permissions.origins);
+      return Promise.resolve(false);
+    };
     for (const api of [chrome, (self as unknown as { browser?: typeof chrome }).browser]) {
       if (api?.permissions) Object.defineProperty(api.permissions, 'request', { value: answer, configurable: true, writable: true });
     }
   });
   const entry = await menuClickAndWait(session, p, tab, server.urls.otherPortJpeg);
   const asked = await worker.evaluate(() => (self as unknown as { __asked: unknown[] }).__asked);
-  assert.deepEqual(asked, [['http://127.0.0.1/*']], 'the click asks for the image\'s host (a pattern covers every port)');
+  assert.deepEqual(asked, [['http://127.0.0.1/*']], "the click asks for the image's host (a pattern covers every port)");
   const message = assertReadableError(entry, /You did not allow DermLens/);
   assert.match(message, new RegExp(`127\\.0\\.0\\.1:${new URL(server.otherPortOrigin).port} does not let other pages read them`));
 });
 
-test('image on the page\'s host but another port, nothing asked in this request: the card names both ports and promises the prompt a click brings', async (t) => {
+test("image on the page's host but another port, nothing asked in this request: the card names both ports and promises the prompt a click brings", async (t) => {
   const { server, session } = e2e;
   const { p, tab } = await openOtherPortPage(t, session);
   const message = assertReadableError(await classifyAndWait(session, p, server.urls.otherPortJpeg, tab), /no access/);
@@ -191,7 +214,7 @@ test('image on the page\'s host but another port, nothing asked in this request:
   assert.match(message, /Chrome then asks once whether DermLens may read images from 127\.0\.0\.1;/);
 });
 
-test('image on the page\'s host but another port, host granted: result', async (t) => {
+test("image on the page's host but another port, host granted: result", async (t) => {
   const s = await grantedSession();
   const { p, tab } = await openOtherPortPage(t, s);
   assertResult(await classifyAndWait(s, p, e2e.server.urls.otherPortJpeg, tab));
@@ -232,7 +255,10 @@ test('an image inside a cross-site iframe, site not granted: a card with a resul
   const afterTop = (await stateLog(framed)).length;
   const afterFrame = (await stateLog(frame)).length;
   await frameLookup.classifyUrl(server.urls.frameImage, tab, frameId);
-  const { entry } = await firstFinalState([{ frame: framed, after: afterTop }, { frame, after: afterFrame }]);
+  const { entry } = await firstFinalState([
+    { frame: framed, after: afterTop },
+    { frame, after: afterFrame },
+  ]);
   if (entry.state === 'result') assertResult(entry);
   else assertReadableError(entry, /frame|access|allow/i);
   await framed.close();

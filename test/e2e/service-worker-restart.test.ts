@@ -51,7 +51,9 @@ async function killDuringRequest(): Promise<Kill> {
       withDeadline(held.arrived, REQUEST_SEEN_WITHIN_MS, 'the extension did not request the image'),
       page.waitForFunction(
         (after: number) =>
-          ((window as unknown as { __dermlensStates?: { state: string }[] }).__dermlensStates ?? []).slice(after).some((e) => e.state === 'loading'),
+          ((window as unknown as { __dermlensStates?: { state: string }[] }).__dermlensStates ?? [])
+            .slice(after)
+            .some((e) => e.state === 'loading'),
         { timeout: REQUEST_SEEN_WITHIN_MS, polling: 'mutation' },
         before,
       ),
@@ -59,7 +61,9 @@ async function killDuringRequest(): Promise<Kill> {
     const killedAt = await killServiceWorker();
     assert.equal(held.releasedAt(), undefined, 'the image was sent before the kill');
     assert.ok(request.at <= killedAt, 'the image was requested before the kill');
-    const settledEarly = (await stateLog(page)).slice(before).find((e) => (e.state === 'result' || e.state === 'error') && e.at <= killedAt);
+    const settledEarly = (await stateLog(page))
+      .slice(before)
+      .find((e) => (e.state === 'result' || e.state === 'error') && e.at <= killedAt);
     assert.equal(settledEarly, undefined, `the card settled before the kill landed: ${JSON.stringify(settledEarly)}`);
     return { before, startedAt, killedAt, releasedAt: held.release() };
   } finally {
@@ -73,7 +77,10 @@ async function assertCompletedPromptly(t: TestContext, outcome: StateEntry, kill
   t.diagnostic(`after the kill: ${outcome.state} ${outcome.at - killedAt} ms after the kill, ${outcome.at - startedAt} ms after the click`);
   t.diagnostic(`worker: ${(await e2e.session.workerMonitor()).describe(statusesFrom)}`);
   assertResult(outcome);
-  assert.ok(outcome.at - killedAt < COMPLETES_WITHIN_MS, `the card took ${outcome.at - killedAt} ms after the kill (limit ${COMPLETES_WITHIN_MS} ms)`);
+  assert.ok(
+    outcome.at - killedAt < COMPLETES_WITHIN_MS,
+    `the card took ${outcome.at - killedAt} ms after the kill (limit ${COMPLETES_WITHIN_MS} ms)`,
+  );
   assert.ok(outcome.at >= releasedAt, 'the result came before the image was sent');
 }
 

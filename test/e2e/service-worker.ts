@@ -104,7 +104,9 @@ export class ServiceWorkerMonitor {
   async waitUntilRunning(timeout: number): Promise<WorkerStatus> {
     const current = this.active();
     if (current?.runningStatus === 'running') return current;
-    return this.waitFor(0, () => this.active()?.runningStatus === 'running', timeout, 'the service worker did not start').then(() => this.active()!);
+    return this.waitFor(0, () => this.active()?.runningStatus === 'running', timeout, 'the service worker did not start').then(() =>
+      this.active()!,
+    );
   }
 
   /**
@@ -115,14 +117,24 @@ export class ServiceWorkerMonitor {
   async stop(timeout = 10_000): Promise<WorkerStatus> {
     const running = await this.waitUntilRunning(timeout);
     const from = this.log.length;
-    const stopped = this.waitFor(from, (e) => e.versionId === running.versionId && e.runningStatus === 'stopped', timeout, 'the service worker did not stop');
+    const stopped = this.waitFor(
+      from,
+      (e) => e.versionId === running.versionId && e.runningStatus === 'stopped',
+      timeout,
+      'the service worker did not stop',
+    );
     await this.session.send('ServiceWorker.stopWorker', { versionId: running.versionId });
     return stopped;
   }
 
   /** The status sequence since log index `from`, e.g. "running → stopping → stopped → starting". */
   describe(from = 0): string {
-    return this.log.slice(from).map((e) => `${e.runningStatus}@${e.at}`).join(' → ') || '(none)';
+    return (
+      this.log
+        .slice(from)
+        .map((e) => `${e.runningStatus}@${e.at}`)
+        .join(' → ') || '(none)'
+    );
   }
 
   async close(): Promise<void> {

@@ -8,7 +8,8 @@ export function decodeBmp24(bytes: Uint8Array, name: string): RgbaImage {
   const dataOffset = view.getUint32(10, true);
   const width = view.getInt32(18, true);
   const rawHeight = view.getInt32(22, true);
-  if (view.getUint16(28, true) !== 24 || view.getUint32(30, true) !== 0) throw new Error(`${name}: only uncompressed 24-bit BMPs are handled here`);
+  if (view.getUint16(28, true) !== 24 || view.getUint32(30, true) !== 0)
+    throw new Error(`${name}: only uncompressed 24-bit BMPs are handled here`);
   const height = Math.abs(rawHeight);
   const stride = Math.ceil((width * 3) / 4) * 4;
   const data = new Uint8ClampedArray(width * height * 4);

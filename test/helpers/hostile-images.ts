@@ -37,7 +37,9 @@ export function encodeBmp(image: RgbaImage, bits: 24 | 32 = 24): Buffer {
     for (let x = 0; x < width; x++) {
       const p = (y * width + x) * 4;
       const o = row + (x * bits) / 8;
-      out[o] = data[p + 2]; out[o + 1] = data[p + 1]; out[o + 2] = data[p];
+      out[o] = data[p + 2];
+      out[o + 1] = data[p + 1];
+      out[o + 2] = data[p];
       if (bits === 32) out[o + 3] = 255;
     }
   }
@@ -99,8 +101,14 @@ export async function hostileCases(): Promise<HostileCase[]> {
   const avif = await raw(lesion).avif({ quality: 70, effort: 0 }).toBuffer();
   const bmp = encodeBmp(lesion);
   // Two frames stacked vertically: the first is the lesion, the second plain grey.
-  const frames = { ...lesion, height: lesion.height * 2, data: new Uint8Array([...lesion.data, ...new Uint8Array(lesion.data.length).fill(128)]) };
-  const animated = await sharp(Buffer.from(frames.data), { raw: { width: 160, height: 240, channels: 4, pageHeight: 120 } }).gif({ loop: 0, delay: [100, 100] }).toBuffer();
+  const frames = {
+    ...lesion,
+    height: lesion.height * 2,
+    data: new Uint8Array([...lesion.data, ...new Uint8Array(lesion.data.length).fill(128)]),
+  };
+  const animated = await sharp(Buffer.from(frames.data), { raw: { width: 160, height: 240, channels: 4, pageHeight: 120 } })
+    .gif({ loop: 0, delay: [100, 100] })
+    .toBuffer();
   const rotated = (format: 'jpeg' | 'png' | 'webp') => raw(wide)[format]().withMetadata({ orientation: 6 }).toBuffer();
   const tiff = await raw(lesion).tiff().toBuffer();
 
@@ -124,8 +132,10 @@ export async function hostileCases(): Promise<HostileCase[]> {
   zeroWidthPng.writeUInt32BE(0, 16);
 
   const html = '<!doctype html><html><head><title>Sign in</title></head><body><form><input name=user></form></body></html>';
-  const svg = '<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="200" height="200" onload="alert(1)"><script>alert(document.cookie)</script><circle cx="100" cy="100" r="60" fill="#8b5a3c"/></svg>';
-  const pdf = '%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n';
+  const svg =
+    '<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="200" height="200" onload="alert(1)"><script>alert(document.cookie)</script><circle cx="100" cy="100" r="60" fill="#8b5a3c"/></svg>';
+  const pdf =
+    '%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n';
 
   const cases: HostileCase[] = [
     { name: 'lesion.jpg', bytes: jpeg, expect: 'accept', contentType: 'image/jpeg' },
@@ -150,11 +160,26 @@ export async function hostileCases(): Promise<HostileCase[]> {
     { name: 'pdf-named.jpg', bytes: text(pdf), expect: IMAGE_REFUSALS.pdf(), contentType: 'image/jpeg' },
     { name: 'login.html', bytes: text(html), expect: IMAGE_REFUSALS.html(), contentType: 'text/html' },
     { name: 'html-named.jpg', bytes: text(`\ufeff  ${html}`), expect: IMAGE_REFUSALS.html(), contentType: 'image/jpeg' },
-    { name: 'notes.txt', bytes: text('Mole on left arm, 4 mm, photographed 2024-05-01.\n'), expect: IMAGE_REFUSALS.text(), contentType: 'text/plain' },
-    { name: 'text-named.png', bytes: text('BM is how this text starts, to look like a bitmap.\n'), expect: IMAGE_REFUSALS.text(), contentType: 'image/png' },
+    {
+      name: 'notes.txt',
+      bytes: text('Mole on left arm, 4 mm, photographed 2024-05-01.\n'),
+      expect: IMAGE_REFUSALS.text(),
+      contentType: 'text/plain',
+    },
+    {
+      name: 'text-named.png',
+      bytes: text('BM is how this text starts, to look like a bitmap.\n'),
+      expect: IMAGE_REFUSALS.text(),
+      contentType: 'image/png',
+    },
     { name: 'random.jpg', bytes: noise(4096, 5), expect: IMAGE_REFUSALS.unknown(), contentType: 'image/jpeg' },
     { name: 'scan.tiff', bytes: tiff, expect: IMAGE_REFUSALS.otherFormat('tiff'), contentType: 'image/tiff' },
-    { name: 'jpeg-inside.bmp', bytes: bmpHeaderOnly(160, 120, 0, 4, jpeg), expect: IMAGE_REFUSALS.bmpVariant('a JPEG stored inside a BMP'), contentType: 'image/bmp' },
+    {
+      name: 'jpeg-inside.bmp',
+      bytes: bmpHeaderOnly(160, 120, 0, 4, jpeg),
+      expect: IMAGE_REFUSALS.bmpVariant('a JPEG stored inside a BMP'),
+      contentType: 'image/bmp',
+    },
 
     { name: 'truncated.jpg', bytes: half(jpeg), expect: IMAGE_REFUSALS.truncated('image/jpeg'), contentType: 'image/jpeg' },
     { name: 'truncated.png', bytes: half(png), expect: IMAGE_REFUSALS.truncated('image/png'), contentType: 'image/png' },
@@ -166,12 +191,42 @@ export async function hostileCases(): Promise<HostileCase[]> {
     { name: 'zero-width.png', bytes: zeroWidthPng, expect: IMAGE_REFUSALS.damagedHeader('image/png'), contentType: 'image/png' },
     { name: 'scrambled.jpg', bytes: scrambledScan(jpeg), expect: 'accept', contentType: 'image/jpeg' },
 
-    { name: 'declares-60000x60000.jpg', bytes: withDeclaredJpegSize(jpeg, 60_000, 60_000), expect: IMAGE_REFUSALS.tooManyPixels({ width: 60_000, height: 60_000 }), contentType: 'image/jpeg' },
-    { name: 'declares-20000x20000.png', bytes: hugePngHeader, expect: IMAGE_REFUSALS.tooManyPixels({ width: 20_000, height: 20_000 }), contentType: 'image/png' },
-    { name: 'bomb-12000x12000.png', bytes: solidPalettePng(12_000, 12_000, [200, 150, 120]), expect: IMAGE_REFUSALS.tooManyPixels({ width: 12_000, height: 12_000 }), contentType: 'image/png' },
-    { name: 'bomb-20000x20000.webp', bytes: bigCanvasWebp, expect: IMAGE_REFUSALS.tooManyPixels({ width: 20_000, height: 20_000 }), contentType: 'image/webp' },
-    { name: 'frame-30000x30000.gif', bytes: hugeFrameGif, expect: IMAGE_REFUSALS.tooManyPixels({ width: 30_000, height: 30_000 }), contentType: 'image/gif' },
-    { name: 'rle-30000x30000.bmp', bytes: bmpHeaderOnly(30_000, 30_000, 8, 1, Buffer.from([0, 1])), expect: IMAGE_REFUSALS.tooManyPixels({ width: 30_000, height: 30_000 }), contentType: 'image/bmp' },
+    {
+      name: 'declares-60000x60000.jpg',
+      bytes: withDeclaredJpegSize(jpeg, 60_000, 60_000),
+      expect: IMAGE_REFUSALS.tooManyPixels({ width: 60_000, height: 60_000 }),
+      contentType: 'image/jpeg',
+    },
+    {
+      name: 'declares-20000x20000.png',
+      bytes: hugePngHeader,
+      expect: IMAGE_REFUSALS.tooManyPixels({ width: 20_000, height: 20_000 }),
+      contentType: 'image/png',
+    },
+    {
+      name: 'bomb-12000x12000.png',
+      bytes: solidPalettePng(12_000, 12_000, [200, 150, 120]),
+      expect: IMAGE_REFUSALS.tooManyPixels({ width: 12_000, height: 12_000 }),
+      contentType: 'image/png',
+    },
+    {
+      name: 'bomb-20000x20000.webp',
+      bytes: bigCanvasWebp,
+      expect: IMAGE_REFUSALS.tooManyPixels({ width: 20_000, height: 20_000 }),
+      contentType: 'image/webp',
+    },
+    {
+      name: 'frame-30000x30000.gif',
+      bytes: hugeFrameGif,
+      expect: IMAGE_REFUSALS.tooManyPixels({ width: 30_000, height: 30_000 }),
+      contentType: 'image/gif',
+    },
+    {
+      name: 'rle-30000x30000.bmp',
+      bytes: bmpHeaderOnly(30_000, 30_000, 8, 1, Buffer.from([0, 1])),
+      expect: IMAGE_REFUSALS.tooManyPixels({ width: 30_000, height: 30_000 }),
+      contentType: 'image/bmp',
+    },
   ];
   return cases;
 }

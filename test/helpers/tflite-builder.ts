@@ -22,7 +22,12 @@ export interface OperatorSpec {
   optionsType?: number;
 }
 
-export interface GraphSpec { tensors: TensorSpec[]; operators: OperatorSpec[]; inputs: number[]; outputs: number[] }
+export interface GraphSpec {
+  tensors: TensorSpec[];
+  operators: OperatorSpec[];
+  inputs: number[];
+  outputs: number[];
+}
 
 export function buildTflite(spec: GraphSpec): Uint8Array {
   const b = new Builder(1024);
@@ -49,14 +54,19 @@ export function buildTflite(spec: GraphSpec): Uint8Array {
 
   // Buffers: 0 is the empty sentinel, then one per constant tensor.
   const bufferOffsets: number[] = [];
-  b.startObject(1); bufferOffsets.push(b.endObject());
+  b.startObject(1);
+  bufferOffsets.push(b.endObject());
   const bufferIndex: number[] = [];
   for (const t of spec.tensors) {
-    if (!t.data) { bufferIndex.push(0); continue; }
+    if (!t.data) {
+      bufferIndex.push(0);
+      continue;
+    }
     b.startVector(1, t.data.length, 16);
     for (let i = t.data.length - 1; i >= 0; i--) b.addInt8(t.data[i]);
     const data = b.endVector();
-    b.startObject(1); b.addFieldOffset(0, data, 0);
+    b.startObject(1);
+    b.addFieldOffset(0, data, 0);
     bufferIndex.push(bufferOffsets.length);
     bufferOffsets.push(b.endObject());
   }
@@ -104,7 +114,10 @@ export function buildTflite(spec: GraphSpec): Uint8Array {
     b.addFieldInt32(0, opcodes.indexOf(op.opcode), -1);
     b.addFieldOffset(1, inputs, 0);
     b.addFieldOffset(2, outputs, 0);
-    if (options) { b.addFieldInt8(3, op.optionsType ?? 1, -1); b.addFieldOffset(4, options, 0); }
+    if (options) {
+      b.addFieldInt8(3, op.optionsType ?? 1, -1);
+      b.addFieldOffset(4, options, 0);
+    }
     return b.endObject();
   });
 
@@ -144,15 +157,22 @@ export function buildTflite(spec: GraphSpec): Uint8Array {
 }
 
 /** Quantizes floats to uint8/int8 bytes with one scale (per tensor) or one per slice along `axis`. */
-export function quantizeBytes(values: Float32Array, shape: number[], kind: 'uint8' | 'int8', axis: number | null):
-  { data: Uint8Array; scale: number[]; zeroPoint: number[]; dequantized: Float32Array } {
+export function quantizeBytes(
+  values: Float32Array,
+  shape: number[],
+  kind: 'uint8' | 'int8',
+  axis: number | null,
+): { data: Uint8Array; scale: number[]; zeroPoint: number[]; dequantized: Float32Array } {
   const channels = axis === null ? 1 : shape[axis];
   const inner = axis === null ? values.length : shape.slice(axis + 1).reduce((a, b) => a * b, 1);
   const channelOf = (i: number) => (axis === null ? 0 : Math.floor(i / inner) % channels);
-  const scale: number[] = []; const zeroPoint: number[] = [];
+  const scale: number[] = [];
+  const zeroPoint: number[] = [];
   for (let c = 0; c < channels; c++) {
     let max = 1e-6;
-    values.forEach((v, i) => { if (channelOf(i) === c) max = Math.max(max, Math.abs(v)); });
+    values.forEach((v, i) => {
+      if (channelOf(i) === c) max = Math.max(max, Math.abs(v));
+    });
     scale.push(kind === 'int8' ? max / 127 : (2 * max) / 255);
     zeroPoint.push(kind === 'int8' ? 0 : 128);
   }
@@ -160,7 +180,8 @@ export function quantizeBytes(values: Float32Array, shape: number[], kind: 'uint
   const dequantized = new Float32Array(values.length);
   values.forEach((v, i) => {
     const c = channelOf(i);
-    const lo = kind === 'int8' ? -127 : 0, hi = kind === 'int8' ? 127 : 255;
+    const lo = kind === 'int8' ? -127 : 0,
+      hi = kind === 'int8' ? 127 : 255;
     const q = Math.max(lo, Math.min(hi, Math.round(v / scale[c]) + zeroPoint[c]));
     data[i] = q & 0xff;
     dequantized[i] = Math.fround(scale[c]) * (q - zeroPoint[c]);

@@ -20,7 +20,9 @@ async function trainOneStep(model: tf.LayersModel, inputSize: number): Promise<n
   assert.ok(Number.isFinite(loss), `loss ${loss}`);
   let moved = 0;
   model.getWeights().forEach((w, i) => {
-    w.dataSync().forEach((v, j) => { moved = Math.max(moved, Math.abs(v - before[i][j])); });
+    w.dataSync().forEach((v, j) => {
+      moved = Math.max(moved, Math.abs(v - before[i][j]));
+    });
   });
   tf.dispose([x, y]);
   return moved;
@@ -39,7 +41,7 @@ test('wasm: selected, logged, and a core model trains on it (Conv2DBackpropFilte
   assert.match(info.description, /^wasm \((SIMD|no SIMD), 1 thread/);
   assert.deepEqual(lines, [`backend: ${info.description}`]);
   const model = buildModel('seed', { inputSize: 16, seed: 3 });
-  assert.ok(await trainOneStep(model, 16) > 0, 'weights did not change');
+  assert.ok((await trainOneStep(model, 16)) > 0, 'weights did not change');
   model.dispose();
 });
 
@@ -59,11 +61,11 @@ test('tensorflow: uses tfjs-node when installed, else refuses with the setup com
   assert.equal(tf.getBackend(), 'tensorflow');
   assert.match(info.description, /^tensorflow \(tfjs-node 4\.22\.0, TensorFlow \d+\.\d+\.\d+, native fast paths on\)$/);
   // tfjs-node brings @tensorflow/tfjs, which must share tfjs-core (and its engine) with core/.
-  const tfnode = await import('@tensorflow/tfjs-node' as string) as { Tensor: unknown; engine(): unknown };
+  const tfnode = (await import('@tensorflow/tfjs-node' as string)) as { Tensor: unknown; engine(): unknown };
   assert.equal(tfnode.Tensor, tf.Tensor);
   assert.equal(tfnode.engine(), tf.engine());
   const model = buildModel('seed', { inputSize: 16, seed: 3 });
-  assert.ok(await trainOneStep(model, 16) > 0, 'weights did not change');
+  assert.ok((await trainOneStep(model, 16)) > 0, 'weights did not change');
   model.dispose();
   const stock = await initBackend('tensorflow', { nativeFastPaths: false, log: null });
   assert.match(stock.description, /native fast paths off/);

@@ -10,7 +10,11 @@ test('committed browser fixtures match what Node computes now', async () => {
   const { expected, png, jpeg } = await computeFixtures();
   const committed = JSON.parse(readFileSync(EXPECTED_PATH, 'utf8'));
   const hint = 'run: node --import tsx scripts/make-browser-fixtures.ts';
-  assert.deepEqual(committed.preprocess.map((c: { sha256: string }) => c.sha256), expected.preprocess.map((c) => c.sha256), hint);
+  assert.deepEqual(
+    committed.preprocess.map((c: { sha256: string }) => c.sha256),
+    expected.preprocess.map((c) => c.sha256),
+    hint,
+  );
   assert.equal(committed.png.rgbaSha256, expected.png.rgbaSha256, hint);
   assert.equal(committed.png.preprocessSha256, expected.png.preprocessSha256, hint);
   assert.equal(committed.png.sameAsSource, true, 'PNG is lossless: sharp decodes exactly the formula pixels');

@@ -11,6 +11,8 @@ test('committed cam-expected.json matches what Node computes now (wasm backend)'
   assert.deepEqual(committed.crop, now.crop, hint);
   assert.equal(committed.map.code, now.map.code, hint);
   assert.deepEqual([committed.map.width, committed.map.height], [now.map.width, now.map.height], hint);
-  now.probabilities.forEach((p: number, k: number) => assert.ok(Math.abs(p - committed.probabilities[k]) < 1e-6, `${hint}: probability ${k}`));
+  now.probabilities.forEach((p: number, k: number) =>
+    assert.ok(Math.abs(p - committed.probabilities[k]) < 1e-6, `${hint}: probability ${k}`),
+  );
   now.map.values.forEach((v: number, i: number) => assert.ok(Math.abs(v - committed.map.values[i]) < 1e-5, `${hint}: cell ${i}`));
 });

@@ -24,7 +24,12 @@ test('fixture server serves pages and images on two origins and logs every reque
 
     const png = Buffer.from(await (await fetch(urls.lesionPng)).arrayBuffer());
     assert.deepEqual(png, server.lesionPng);
-    assert.deepEqual(await sharp(png).metadata().then((m) => [m.width, m.height]), [320, 240]);
+    assert.deepEqual(
+      await sharp(png)
+        .metadata()
+        .then((m) => [m.width, m.height]),
+      [320, 240],
+    );
 
     const dataPng = Buffer.from(urls.dataUrl.split(',')[1]!, 'base64');
     assert.equal((await sharp(dataPng).metadata()).format, 'png');

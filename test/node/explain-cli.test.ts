@@ -13,7 +13,9 @@ import { generateLesion } from '../e2e/fixtures/lesion-image.ts';
 async function capture(argv: string[]): Promise<{ code: number; lines: string[] }> {
   const lines: string[] = [];
   const log = console.log;
-  console.log = (...parts: unknown[]) => { lines.push(parts.join(' ')); };
+  console.log = (...parts: unknown[]) => {
+    lines.push(parts.join(' '));
+  };
   try {
     return { code: await main(argv), lines };
   } finally {
@@ -31,8 +33,14 @@ test('explain writes the heatmap image and reports the classify probabilities', 
     assert.equal(explained.code, 0);
     const json = JSON.parse(explained.lines.at(-1)!);
     const classified = await capture(['classify', image, '--json', '--backend', 'cpu']);
-    const expected = JSON.parse(classified.lines.find((l) => l.startsWith('{'))!) as { predictions: { code: string; probability: number }[] };
-    for (const p of expected.predictions) assert.ok(Math.abs(json.probabilities[p.code] - p.probability) < 1e-6, `${p.code}: ${json.probabilities[p.code]} vs ${p.probability}`);
+    const expected = JSON.parse(classified.lines.find((l) => l.startsWith('{'))!) as {
+      predictions: { code: string; probability: number }[];
+    };
+    for (const p of expected.predictions)
+      assert.ok(
+        Math.abs(json.probabilities[p.code] - p.probability) < 1e-6,
+        `${p.code}: ${json.probabilities[p.code]} vs ${p.probability}`,
+      );
     assert.equal(json.top, expected.predictions[0].code);
     assert.equal(json.map.values.length, json.map.width * json.map.height);
     assert.deepEqual(json.map.crop, { x: 16, y: 0, width: 267, height: 200 }, 'the 3:2 image is centre-cropped to 4:3');
@@ -44,7 +52,11 @@ test('explain writes the heatmap image and reports the classify probabilities', 
     for (let i = 0; i < original.length; i += 3) if (Math.abs(original[i + 1] - written[i + 1]) > 20) tinted++;
     assert.ok(tinted > 300 * 200 * 0.05, `only ${tinted} pixels tinted`);
     const edge = (x: number, y: number) => (y * 300 + x) * 3;
-    assert.deepEqual([...written.subarray(edge(5, 100), edge(5, 100) + 3)], [...original.subarray(edge(5, 100), edge(5, 100) + 3)], 'left of the crop is untouched');
+    assert.deepEqual(
+      [...written.subarray(edge(5, 100), edge(5, 100) + 3)],
+      [...original.subarray(edge(5, 100), edge(5, 100) + 3)],
+      'left of the crop is untouched',
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -53,7 +65,9 @@ test('explain writes the heatmap image and reports the classify probabilities', 
 test('explain refuses a missing --out with a clear message', async () => {
   const errors: string[] = [];
   const error = console.error;
-  console.error = (...parts: unknown[]) => { errors.push(parts.join(' ')); };
+  console.error = (...parts: unknown[]) => {
+    errors.push(parts.join(' '));
+  };
   try {
     assert.equal(await main(['explain', 'x.png']), 1);
   } finally {

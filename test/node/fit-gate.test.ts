@@ -36,7 +36,12 @@ async function writeOodSet(dir: string): Promise<void> {
       pixels.set([v, v, Math.min(255, v + 40)], p * 3);
     }
     const file = `images/ood-${i}.png`;
-    await writeFile(join(dir, file), await sharp(pixels, { raw: { width: w, height: h, channels: 3 } }).png().toBuffer());
+    await writeFile(
+      join(dir, file),
+      await sharp(pixels, { raw: { width: w, height: h, channels: 3 } })
+        .png()
+        .toBuffer(),
+    );
     lines.push(`${file},${i % 2 ? 'noise' : 'gradient'},test,generated,${['train', 'train', 'val', 'heldout'][i % 4]}`);
   }
   await writeFile(join(dir, 'manifest.csv'), `${lines.join('\n')}\n`);
@@ -48,11 +53,26 @@ describe('dermlens fit-gate (cpu backend)', { timeout: 600_000 }, () => {
     data = await writeSyntheticHam(join(root, 'data'), { perClass: 12 });
     await initBackend('cpu', { allowCpuForTraining: true, log: null });
     run = join(root, 'run');
-    await train({ ...DEFAULT_TRAIN_CONFIG, dataDir: data.dir, outDir: run, arch: 'compact', size: 16, epochs: 2, batch: 16, seed: 5, quantize: 'float16' }, quiet);
+    await train(
+      {
+        ...DEFAULT_TRAIN_CONFIG,
+        dataDir: data.dir,
+        outDir: run,
+        arch: 'compact',
+        size: 16,
+        epochs: 2,
+        batch: 16,
+        seed: 5,
+        quantize: 'float16',
+      },
+      quiet,
+    );
     ood = join(root, 'ood');
     await writeOodSet(ood);
   });
-  after(async () => { await rm(root, { recursive: true, force: true }); });
+  after(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
 
   test('fits the gate, writes it into both models and gate.json, and the CLI reports it', async () => {
     const tensors = tf.memory().numTensors;
@@ -66,7 +86,10 @@ describe('dermlens fit-gate (cpu backend)', { timeout: 600_000 }, () => {
     assert.ok(r.val.ham.n > 0 && r.val.ham.flagged <= Math.floor(0.01 * r.val.ham.n));
     assert.ok(r.threshold > 0 && r.threshold < 1);
     assert.equal(r.test.ood.n, 9);
-    assert.equal(Object.values(r.test.hamPerClass).reduce((a, f) => a + f.n, 0), r.test.ham.n);
+    assert.equal(
+      Object.values(r.test.hamPerClass).reduce((a, f) => a + f.n, 0),
+      r.test.ham.n,
+    );
     // Separable on purpose: every held-out non-dermoscopic image is flagged.
     assert.equal(r.test.ood.flagged, 9, JSON.stringify(r.test));
     for (const dir of ['best', 'best-float16']) {
@@ -79,9 +102,23 @@ describe('dermlens fit-gate (cpu backend)', { timeout: 600_000 }, () => {
     assert.equal(again.threshold, r.threshold, 'deterministic');
     assert.equal(JSON.parse(await readFile(join(run, 'best', 'model.json'), 'utf8')).modelTopology.config.output_layers.length, 2);
 
-    const cli = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'bin/dermlens.js', ...args], { encoding: 'utf8', timeout: 120_000 });
-    const out = cli('classify', '--model', join(run, 'best'), '--backend', 'cpu', '--json', data.samplePaths[0], join(ood, 'images/ood-3.png'));
-    const rows = out.stdout.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+    const cli = (...args: string[]) =>
+      spawnSync(process.execPath, ['--import', 'tsx', 'bin/dermlens.js', ...args], { encoding: 'utf8', timeout: 120_000 });
+    const out = cli(
+      'classify',
+      '--model',
+      join(run, 'best'),
+      '--backend',
+      'cpu',
+      '--json',
+      data.samplePaths[0],
+      join(ood, 'images/ood-3.png'),
+    );
+    const rows = out.stdout
+      .trim()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l));
     assert.equal(rows.length, 2, out.stderr);
     assert.equal(rows[0].dermoscopic, true);
     assert.equal(rows[1].dermoscopic, false);
@@ -94,14 +131,23 @@ describe('dermlens fit-gate (cpu backend)', { timeout: 600_000 }, () => {
 
     const evaluated = cli('evaluate', '--model', join(run, 'best'), '--backend', 'cpu', '--data', data.dir, '--labels', data.metadataPath);
     assert.equal(evaluated.status, 0, evaluated.stderr);
-    assert.match(evaluated.stdout, /dermoscopy gate \(P\(dermoscopic\) < 0\.\d+\): flagged \d+\.\d% \(\d+\/\d+\) as not a dermoscopic image; per class: akiec/);
+    assert.match(
+      evaluated.stdout,
+      /dermoscopy gate \(P\(dermoscopic\) < 0\.\d+\): flagged \d+\.\d% \(\d+\/\d+\) as not a dermoscopic image; per class: akiec/,
+    );
   });
 
   test('a missing or malformed manifest is named with the fix', async () => {
-    await assert.rejects(fitGate({ runDir: run, oodDir: join(root, 'nowhere'), log: () => {} }), /manifest\.csv not found: build the set with/);
+    await assert.rejects(
+      fitGate({ runDir: run, oodDir: join(root, 'nowhere'), log: () => {} }),
+      /manifest\.csv not found: build the set with/,
+    );
     const bad = join(root, 'bad-ood');
     await mkdir(bad, { recursive: true });
     await writeFile(join(bad, 'manifest.csv'), 'file,source,split\nimages/a.png,x,sometimes\n');
-    await assert.rejects(fitGate({ runDir: run, oodDir: bad, log: () => {} }), /manifest\.csv:2: needs a file, a source and a split \(train \| val \| heldout\); got split "sometimes"/);
+    await assert.rejects(
+      fitGate({ runDir: run, oodDir: bad, log: () => {} }),
+      /manifest\.csv:2: needs a file, a source and a split \(train \| val \| heldout\); got split "sometimes"/,
+    );
   });
 });

@@ -7,7 +7,13 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tf } from '../../core/tf.ts';
-import { buildMobileNetV2, copyMobileNetV2Backbone, backboneRescaling, initialiseBatchNormFromData, MNV2_LAYER } from '../../core/mobilenet-v2.ts';
+import {
+  buildMobileNetV2,
+  copyMobileNetV2Backbone,
+  backboneRescaling,
+  initialiseBatchNormFromData,
+  MNV2_LAYER,
+} from '../../core/mobilenet-v2.ts';
 import { initBackend } from '../../trainer/backends/select.ts';
 import { convertTfliteFile, KNOWN_BACKBONES } from '../../trainer/model/backbone.ts';
 import { decodeImage } from '../../trainer/data/images.ts';
@@ -16,11 +22,15 @@ import type { RgbaImage } from '../../core/preprocess.ts';
 
 const DIR = join(import.meta.dirname, '../../../shared/pretrained/mobilenet_v2_imagenet');
 const FILES = ['mobilenet_v2_1.0_224_quant.tflite', 'tf2_mobilenet_v2_1.0_224_ptq.tflite'];
-const missing = FILES.every((f) => existsSync(join(DIR, f))) && existsSync(join(DIR, 'check/expected.json'))
-  ? false : `the pretrained MobileNetV2 files are not at ${DIR} (data kept outside the repository)`;
+const missing =
+  FILES.every((f) => existsSync(join(DIR, f))) && existsSync(join(DIR, 'check/expected.json'))
+    ? false
+    : `the pretrained MobileNetV2 files are not at ${DIR} (data kept outside the repository)`;
 if (missing) console.log(`# skipping imagenet-backbone tests: ${missing}`);
 
-before(async () => { if (!missing) await initBackend('auto', { log: null }); });
+before(async () => {
+  if (!missing) await initBackend('auto', { log: null });
+});
 
 type Expected = Record<string, { top3: Record<string, Array<{ index: number; label: string; probability: number }>> }>;
 
@@ -56,7 +66,11 @@ for (const file of FILES) {
         x.dispose();
         assert.equal(probs.length, 1001);
         const top = probs.indexOf(Math.max(...probs));
-        assert.equal(top, expected[name][0].index, `${name}: top-1 ${top} (p ${probs[top].toFixed(3)}), interpreter ${expected[name][0].index} ${expected[name][0].label}`);
+        assert.equal(
+          top,
+          expected[name][0].index,
+          `${name}: top-1 ${top} (p ${probs[top].toFixed(3)}), interpreter ${expected[name][0].index} ${expected[name][0].label}`,
+        );
       }
     } finally {
       model.dispose();
@@ -64,32 +78,38 @@ for (const file of FILES) {
   });
 }
 
-test('core/mobilenet-v2 built in code computes the converted backbone\'s features once its weights are copied in', { skip: missing }, async () => {
-  const { model: backbone } = await convertTfliteFile(join(DIR, FILES[0]));
-  const built = buildMobileNetV2({ inputSize: 224, rescaling: backboneRescaling(backbone) });
-  try {
-    assert.equal(copyMobileNetV2Backbone(built, backbone), 52);
-    // The converted graph's pooled 1280 features are the input of its 1x1 ImageNet classifier conv.
-    const convs = backbone.layers.filter((l) => l.getClassName() === 'Conv2D');
-    const imagenetConv = convs[convs.length - 1];
-    const backboneFeatures = tf.model({ inputs: backbone.inputs, outputs: imagenetConv.input as tf.SymbolicTensor });
-    const builtFeatures = tf.model({ inputs: built.inputs, outputs: built.getLayer(MNV2_LAYER.pool).output as tf.SymbolicTensor });
-    const x = toInput(await photo('parrot.jpg'));
-    const [a, b] = tf.tidy(() => [
-      tf.reshape(backboneFeatures.predict(x) as tf.Tensor, [-1]).dataSync(),
-      tf.reshape(builtFeatures.predict(x) as tf.Tensor, [-1]).dataSync(),
-    ]);
-    x.dispose();
-    assert.equal(b.length, 1280);
-    let maxDiff = 0;
-    a.forEach((v: number, i: number) => { maxDiff = Math.max(maxDiff, Math.abs(v - b[i])); });
-    assert.ok(maxDiff < 1e-3, `features differ by up to ${maxDiff}`);
-    assert.ok(Math.max(...a) > 0.1, 'the features are not all zero');
-  } finally {
-    backbone.dispose();
-    built.dispose();
-  }
-});
+test(
+  "core/mobilenet-v2 built in code computes the converted backbone's features once its weights are copied in",
+  { skip: missing },
+  async () => {
+    const { model: backbone } = await convertTfliteFile(join(DIR, FILES[0]));
+    const built = buildMobileNetV2({ inputSize: 224, rescaling: backboneRescaling(backbone) });
+    try {
+      assert.equal(copyMobileNetV2Backbone(built, backbone), 52);
+      // The converted graph's pooled 1280 features are the input of its 1x1 ImageNet classifier conv.
+      const convs = backbone.layers.filter((l) => l.getClassName() === 'Conv2D');
+      const imagenetConv = convs[convs.length - 1];
+      const backboneFeatures = tf.model({ inputs: backbone.inputs, outputs: imagenetConv.input as tf.SymbolicTensor });
+      const builtFeatures = tf.model({ inputs: built.inputs, outputs: built.getLayer(MNV2_LAYER.pool).output as tf.SymbolicTensor });
+      const x = toInput(await photo('parrot.jpg'));
+      const [a, b] = tf.tidy(() => [
+        tf.reshape(backboneFeatures.predict(x) as tf.Tensor, [-1]).dataSync(),
+        tf.reshape(builtFeatures.predict(x) as tf.Tensor, [-1]).dataSync(),
+      ]);
+      x.dispose();
+      assert.equal(b.length, 1280);
+      let maxDiff = 0;
+      a.forEach((v: number, i: number) => {
+        maxDiff = Math.max(maxDiff, Math.abs(v - b[i]));
+      });
+      assert.ok(maxDiff < 1e-3, `features differ by up to ${maxDiff}`);
+      assert.ok(Math.max(...a) > 0.1, 'the features are not all zero');
+    } finally {
+      backbone.dispose();
+      built.dispose();
+    }
+  },
+);
 
 test('re-added BatchNorm, initialised from data, starts as the folded pretrained network', { skip: missing }, async () => {
   const { model: backbone } = await convertTfliteFile(join(DIR, FILES[0]));
@@ -104,13 +124,19 @@ test('re-added BatchNorm, initialised from data, starts as the folded pretrained
     const before = tf.memory().numTensors;
     assert.equal(initialiseBatchNormFromData(withBn, x), 52);
     assert.equal(tf.memory().numTensors, before, 'no tensor leaks');
-    const features = (m: tf.LayersModel) => tf.tidy(() => (tf.model({ inputs: m.inputs, outputs: m.getLayer(MNV2_LAYER.pool).output as tf.SymbolicTensor })
-      .predict(x) as tf.Tensor).dataSync());
+    const features = (m: tf.LayersModel) =>
+      tf.tidy(() =>
+        (
+          tf.model({ inputs: m.inputs, outputs: m.getLayer(MNV2_LAYER.pool).output as tf.SymbolicTensor }).predict(x) as tf.Tensor
+        ).dataSync(),
+      );
     const [a, b] = [features(folded), features(withBn)];
     x.dispose();
     const scale = Math.max(...Array.from(a, Math.abs));
     let maxDiff = 0;
-    a.forEach((v: number, i: number) => { maxDiff = Math.max(maxDiff, Math.abs(v - b[i])); });
+    a.forEach((v: number, i: number) => {
+      maxDiff = Math.max(maxDiff, Math.abs(v - b[i]));
+    });
     assert.ok(scale > 0.1, 'the features are not all zero');
     assert.ok(maxDiff < 1e-3 * scale, `features differ by up to ${maxDiff} (scale ${scale})`);
   } finally {

@@ -11,13 +11,23 @@ if (skip) console.log(`# native fast-path tests skipped: ${skip}`);
 
 // Imported lazily: the tests below only run where tfjs-node is installed.
 const { initBackend } = await import('../../trainer/backends/select.ts');
-const { installNativeFastPaths, removeNativeFastPaths, ALL_NATIVE_FAST_PATHS } = await import('../../trainer/backends/native/fast-kernels.ts');
+const { installNativeFastPaths, removeNativeFastPaths, ALL_NATIVE_FAST_PATHS } =
+  await import('../../trainer/backends/native/fast-kernels.ts');
 
 /** Covers every fast path: conv with fused relu, a separate ReLU layer, rank-4 and rank-2 batch norm, dense with fused relu. */
 function smallModel(): tf.LayersModel {
   const seed = (n: number) => tf.initializers.glorotUniform({ seed: n });
   const model = tf.sequential();
-  model.add(tf.layers.conv2d({ inputShape: [12, 12, 3], filters: 8, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: seed(1) }));
+  model.add(
+    tf.layers.conv2d({
+      inputShape: [12, 12, 3],
+      filters: 8,
+      kernelSize: 3,
+      padding: 'same',
+      activation: 'relu',
+      kernelInitializer: seed(1),
+    }),
+  );
   model.add(tf.layers.batchNormalization({ momentum: 0.9 }));
   model.add(tf.layers.maxPooling2d({ poolSize: 2 }));
   model.add(tf.layers.conv2d({ filters: 6, kernelSize: 3, padding: 'same', kernelInitializer: seed(2) }));
@@ -32,7 +42,13 @@ function smallModel(): tf.LayersModel {
 
 function batch(n = 6): { x: tf.Tensor4D; y: tf.Tensor2D } {
   const x = tf.randomNormal([n, 12, 12, 3], 0.3, 1.5, 'float32', 11) as tf.Tensor4D;
-  const y = tf.oneHot(tf.tensor1d(Array.from({ length: n }, (_, i) => (i * 3) % 7), 'int32'), 7) as tf.Tensor2D;
+  const y = tf.oneHot(
+    tf.tensor1d(
+      Array.from({ length: n }, (_, i) => (i * 3) % 7),
+      'int32',
+    ),
+    7,
+  ) as tf.Tensor2D;
   return { x, y };
 }
 
@@ -60,7 +76,8 @@ async function trainingStep(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor): 
   });
   const { value, grads } = result!;
   const step: StepResult = {
-    loss: value.dataSync()[0], output,
+    loss: value.dataSync()[0],
+    output,
     grads: new Map(model.trainableWeights.map((w, i) => [w.name, grads[vars[i].name].dataSync() as Float32Array])),
     moving: new Map(model.weights.filter((w) => w.name.includes('moving_')).map((w) => [w.name, w.read().dataSync() as Float32Array])),
     kernels: new Set(profile.kernelNames),
@@ -132,10 +149,12 @@ test('compact architecture (separable convs, ReLU layers, residual adds): gradie
 test('inference: batch norm as x*a+b equals the stock kernel with non-trivial moving statistics', { skip }, async () => {
   await initBackend('tensorflow', { nativeFastPaths: false, log: null });
   const model = smallModel();
-  model.weights.filter((w) => w.name.includes('moving_')).forEach((w, i) => {
-    const isVariance = w.name.includes('variance');
-    w.write(tf.randomUniform(w.shape as number[], isVariance ? 0.2 : -1, isVariance ? 3 : 1, 'float32', 40 + i));
-  });
+  model.weights
+    .filter((w) => w.name.includes('moving_'))
+    .forEach((w, i) => {
+      const isVariance = w.name.includes('variance');
+      w.write(tf.randomUniform(w.shape as number[], isVariance ? 0.2 : -1, isVariance ? 3 : 1, 'float32', 40 + i));
+    });
   const { x, y } = batch();
   const stock = (model.predict(x) as tf.Tensor).dataSync() as Float32Array;
   installNativeFastPaths({ batchNormInference: true });
@@ -153,7 +172,16 @@ test('moving variance is updated with the biased batch variance, as tfjs-layers 
   const layer = tf.layers.batchNormalization({ momentum: 0.5, inputShape: [1, 2, 2] });
   const model = tf.sequential({ layers: [layer] });
   // Shape [4, 1, 2, 2]: 8 values per channel; channel 0 holds 1..8, channel 1 their squares.
-  const values = [[1, 1], [2, 4], [3, 9], [4, 16], [5, 25], [6, 36], [7, 49], [8, 64]];
+  const values = [
+    [1, 1],
+    [2, 4],
+    [3, 9],
+    [4, 16],
+    [5, 25],
+    [6, 36],
+    [7, 49],
+    [8, 64],
+  ];
   const x = tf.tensor4d(values.flat(), [4, 1, 2, 2]);
   tf.dispose(model.apply(x, { training: true }) as tf.Tensor);
   const [, , movingMean, movingVar] = layer.getWeights().map((w) => Array.from(w.dataSync()));
@@ -206,7 +234,8 @@ test('dropout: TF-drawn mask with tf.dropout semantics (scaling, rate, seeded = 
   const rate = 0.25;
   const x = tf.randomUniform([16, 16, 16, 8], 0.5, 2, 'float32', 5); // no zeros, so zeros in the output are drops
   const maskOf = (layer: tf.layers.Layer, fast: boolean): { values: Float32Array; kept: Uint8Array } => {
-    if (fast) installNativeFastPaths(); else removeNativeFastPaths();
+    if (fast) installNativeFastPaths();
+    else removeNativeFastPaths();
     const out = tf.tidy(() => layer.apply(x, { training: true }) as tf.Tensor);
     const values = out.dataSync() as Float32Array;
     out.dispose();
@@ -227,7 +256,10 @@ test('dropout: TF-drawn mask with tf.dropout semantics (scaling, rate, seeded = 
       }
     }
     // Binomial(n, 0.75): 5 standard deviations is ~0.014 of n = 32768.
-    assert.ok(Math.abs(kept / n - (1 - rate)) < 5 * Math.sqrt(rate * (1 - rate) / n), `kept fraction ${kept / n} (${fast ? 'fast' : 'stock'})`);
+    assert.ok(
+      Math.abs(kept / n - (1 - rate)) < 5 * Math.sqrt((rate * (1 - rate)) / n),
+      `kept fraction ${kept / n} (${fast ? 'fast' : 'stock'})`,
+    );
     assert.deepEqual(b.kept, a.kept, `a seeded layer keeps one mask in tfjs (${fast ? 'fast' : 'stock'})`);
     seededMasks.push(a.kept);
     const unseeded = tf.layers.dropout({ rate });
@@ -266,7 +298,9 @@ test('Adam through ResourceApplyAdam: same weights and optimizer state as stock 
   const initial = model.getWeights().map((w) => w.clone());
   // Fixed gradients, so both runs see the same inputs at every step and only the update math differs.
   const grads: tf.NamedTensorMap = {};
-  model.trainableWeights.forEach((w, i) => { grads[(w.read() as tf.Variable).name] = tf.randomNormal(w.shape as number[], 0, 0.05, 'float32', 70 + i); });
+  model.trainableWeights.forEach((w, i) => {
+    grads[(w.read() as tf.Variable).name] = tf.randomNormal(w.shape as number[], 0, 0.05, 'float32', 70 + i);
+  });
   const run = async (nativeAdam: boolean) => {
     installNativeFastPaths({ ...ALL_NATIVE_FAST_PATHS, adam: nativeAdam });
     model.setWeights(initial);
@@ -283,10 +317,16 @@ test('Adam through ResourceApplyAdam: same weights and optimizer state as stock 
   const fast = await run(true);
   removeNativeFastPaths();
   stock.weights.forEach((w, i) => assertClose(fast.weights[i], w, `weight ${i} after 4 Adam steps`, 1e-5));
-  assert.deepEqual(fast.stateValues.map((s) => s.name), stock.stateValues.map((s) => s.name));
+  assert.deepEqual(
+    fast.stateValues.map((s) => s.name),
+    stock.stateValues.map((s) => s.name),
+  );
   stock.stateValues.forEach((s, i) => assertClose(fast.stateValues[i].values, s.values, `optimizer state ${s.name}`, 1e-5));
   const before = initial[0].dataSync();
-  assert.ok(fast.weights[0].some((v, j) => Math.abs(v - before[j]) > 1e-3), 'Adam did not move the weights');
+  assert.ok(
+    fast.weights[0].some((v, j) => Math.abs(v - before[j]) > 1e-3),
+    'Adam did not move the weights',
+  );
   tf.dispose([...initial, ...Object.values(grads)]);
   model.dispose();
 });

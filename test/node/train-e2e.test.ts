@@ -14,7 +14,7 @@ import { load } from '../../core/classifier.ts';
 import { IMAGE_REFUSALS } from '../../core/image-check.ts';
 import { buildModel } from '../../core/models.ts';
 import { PREPROCESS_VERSION } from '../../core/preprocess.ts';
-import { parseModelCard } from '../../extension/shared/model-card.ts';
+import { parseModelCard } from '../../core/model-card.ts';
 import { initBackend } from '../../trainer/backends/select.ts';
 import { findCheckpoint, restoreCheckpoint } from '../../trainer/train/checkpoint.ts';
 import { main } from '../../trainer/cli/commands.ts';
@@ -37,7 +37,12 @@ const METRIC_KEYS = ['n', 'accuracy', 'balancedAccuracy', 'macroF1', 'macroAuc',
 let root: string;
 let data: SyntheticHam;
 const logs: string[] = [];
-const quiet = { progress: 'plain' as const, log: (line: string) => { logs.push(line); } };
+const quiet = {
+  progress: 'plain' as const,
+  log: (line: string) => {
+    logs.push(line);
+  },
+};
 
 function tinyConfig(outDir: string, overrides: Partial<TrainConfig> = {}): TrainConfig {
   return { ...DEFAULT_TRAIN_CONFIG, dataDir: data.dir, outDir, arch: 'seed', size: 16, epochs: 3, batch: 16, seed: 7, ...overrides };
@@ -51,9 +56,12 @@ async function checkpointWeights(runDir: string, config: TrainConfig, averaged =
   const average = averaged ? buildModel(config.arch, { inputSize: config.size, seed: config.seed }) : undefined;
   const optimizer = tf.train.adam(config.lr);
   await restoreCheckpoint(dir, model, optimizer, average);
-  const values = (average ?? model).getWeights().map((w) => w.dataSync() as Float32Array).map((a) => a.slice());
+  const values = (average ?? model)
+    .getWeights()
+    .map((w) => w.dataSync() as Float32Array)
+    .map((a) => a.slice());
   average?.dispose();
-  const moments = (await optimizer.getWeights());
+  const moments = await optimizer.getWeights();
   const optimizerValues = moments.map((w) => (w.tensor.dataSync() as Float32Array).slice());
   moments[0].tensor.dispose();
   model.dispose();
@@ -77,7 +85,9 @@ describe('dermlens train end to end (cpu backend)', { timeout: 900_000 }, () => 
     data = await writeSyntheticHam(join(root, 'data'), { perClass: 10 });
     await initBackend('cpu', { allowCpuForTraining: true, log: null });
   });
-  after(async () => { await rm(root, { recursive: true, force: true }); });
+  after(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
 
   test('trains: loss goes down, files are written, no tensors leak, the corrupt image is skipped', async () => {
     runA = join(root, 'runA');
@@ -93,21 +103,48 @@ describe('dermlens train end to end (cpu backend)', { timeout: 900_000 }, () => 
     const growth = logs.filter((l) => /^epoch \d+\/3 .*tensors/.test(l)).map((l) => Number(/tensors ([+-]\d+)/.exec(l)![1]));
     assert.equal(growth.length, 3);
     assert.deepEqual(growth.slice(1), [0, 0], `tensor count grew between epochs: ${growth.join(', ')}`);
-    assert.ok(logs.some((l) => l.includes(data.corruptId) && /cannot decode/.test(l)), 'corrupt image reported');
+    assert.ok(
+      logs.some((l) => l.includes(data.corruptId) && /cannot decode/.test(l)),
+      'corrupt image reported',
+    );
 
-    for (const file of ['config.json', 'split.json', 'history.json', 'metrics.json', 'metrics-detail.json', 'predictions.json', 'report.html',
-      'best/model.json', 'checkpoint/state.json', 'checkpoint/model.bin', 'checkpoint/optimizer.bin']) {
+    for (const file of [
+      'config.json',
+      'split.json',
+      'history.json',
+      'metrics.json',
+      'metrics-detail.json',
+      'predictions.json',
+      'report.html',
+      'best/model.json',
+      'checkpoint/state.json',
+      'checkpoint/model.bin',
+      'checkpoint/optimizer.bin',
+    ]) {
       assert.ok((await stat(join(runA, file))).size > 0, `${file} written`);
     }
     const metrics = JSON.parse(await readFile(join(runA, 'metrics.json'), 'utf8'));
     assert.deepEqual(Object.keys(metrics), METRIC_KEYS);
     assert.equal(metrics.n, JSON.parse(await readFile(join(runA, 'split.json'), 'utf8')).test.length);
     const history = JSON.parse(await readFile(join(runA, 'history.json'), 'utf8'));
-    assert.deepEqual(history.map((h: { epoch: number }) => h.epoch), [1, 2, 3]);
+    assert.deepEqual(
+      history.map((h: { epoch: number }) => h.epoch),
+      [1, 2, 3],
+    );
 
     const modelJson = JSON.parse(await readFile(join(runA, 'best/model.json'), 'utf8'));
     const meta = modelJson.userDefinedMetadata.dermlens;
-    assert.deepEqual(Object.keys(meta).sort(), ['arch', 'classes', 'dermoscopyThreshold', 'inputSize', 'melanomaThreshold', 'preprocess', 'temperature', 'tta', 'version']);
+    assert.deepEqual(Object.keys(meta).sort(), [
+      'arch',
+      'classes',
+      'dermoscopyThreshold',
+      'inputSize',
+      'melanomaThreshold',
+      'preprocess',
+      'temperature',
+      'tta',
+      'version',
+    ]);
     // The melanoma alert threshold is chosen on val (when val has melanomas) and its val/test effect recorded.
     const op = resultA.final!.operatingPoint;
     assert.equal(meta.melanomaThreshold, op ? op.melanomaThreshold : null);
@@ -148,7 +185,10 @@ describe('dermlens train end to end (cpu backend)', { timeout: 900_000 }, () => 
     assert.equal(resumed.completed, true);
     assert.equal(JSON.parse(await readFile(join(runB, 'config.json'), 'utf8')).patience, 9);
     assert.ok(logs.some((l) => /resumed from .* after epoch 2/.test(l)));
-    assert.deepEqual(JSON.parse(await readFile(join(runB, 'split.json'), 'utf8')).test, JSON.parse(await readFile(join(runA, 'split.json'), 'utf8')).test);
+    assert.deepEqual(
+      JSON.parse(await readFile(join(runB, 'split.json'), 'utf8')).test,
+      JSON.parse(await readFile(join(runA, 'split.json'), 'utf8')).test,
+    );
 
     const a = await checkpointWeights(runA, config);
     const b = await checkpointWeights(runB, config);
@@ -170,7 +210,11 @@ describe('dermlens train end to end (cpu backend)', { timeout: 900_000 }, () => 
 
     const report = await readFile(join(runE, 'report.html'), 'utf8');
     const reportData = JSON.parse(/<script id="report-data" type="application\/json">(.*?)<\/script>/s.exec(report)![1]);
-    assert.deepEqual(reportData.valBalancedAccuracyRaw, full.history.map((h) => h.valBalancedAccuracyRaw), 'the report draws the raw weights\' line');
+    assert.deepEqual(
+      reportData.valBalancedAccuracyRaw,
+      full.history.map((h) => h.valBalancedAccuracyRaw),
+      "the report draws the raw weights' line",
+    );
 
     // The recorded val scores are the average's: recompute the last epoch's val loss from the checkpoint.
     const trained = buildModel('seed', { inputSize: 16, seed: 7 });
@@ -184,8 +228,8 @@ describe('dermlens train end to end (cpu backend)', { timeout: 900_000 }, () => 
     const valLabels = valIdx.map((i) => ds.items[i].label);
     const nll = async (m: tf.LayersModel) => meanNll(valLabels, await predictDataset(m, ds, valIdx));
     const last = full.history.at(-1)!;
-    assert.ok(Math.abs(await nll(average) - last.valLoss!) < 1e-6, 'val loss is the average\'s');
-    assert.ok(Math.abs(await nll(trained) - last.valLoss!) > 1e-4, 'and not the trained weights\'');
+    assert.ok(Math.abs((await nll(average)) - last.valLoss!) < 1e-6, "val loss is the average's");
+    assert.ok(Math.abs((await nll(trained)) - last.valLoss!) > 1e-4, "and not the trained weights'");
     trained.dispose();
     average.dispose();
 
@@ -200,7 +244,8 @@ describe('dermlens train end to end (cpu backend)', { timeout: 900_000 }, () => 
   });
 
   test('ship: the model card is written from the run files, lists the candidates, and refuses a run that loses on validation', async () => {
-    const ship = (...args: string[]) => spawnSync(process.execPath, ['bin/dermlens.js', 'ship', ...args], { encoding: 'utf8', timeout: 60_000 });
+    const ship = (...args: string[]) =>
+      spawnSync(process.execPath, ['bin/dermlens.js', 'ship', ...args], { encoding: 'utf8', timeout: 60_000 });
     const runB = join(root, 'runB');
     const out = join(root, 'shipped');
     const ok = ship('--run', runA, '--baseline', runB, '--candidate', runB, '--out', out);
@@ -209,17 +254,48 @@ describe('dermlens train end to end (cpu backend)', { timeout: 900_000 }, () => 
     const cardJson = JSON.parse(await readFile(join(out, 'model-card.json'), 'utf8'));
     assert.equal(card.inputSize, 16);
     assert.deepEqual(cardJson.metrics.test.confusion, resultA.final!.test.confusion, 'test numbers come from the run');
-    assert.deepEqual(cardJson.candidates.runs.map((c: { run: string }) => c.run), ['runA', 'runB']);
+    assert.deepEqual(
+      cardJson.candidates.runs.map((c: { run: string }) => c.run),
+      ['runA', 'runB'],
+    );
     assert.match(cardJson.testIntervals.method, /bootstrap over the \d+ test lesions/, 'whole lesions are resampled');
-    assert.deepEqual(JSON.parse(await readFile(join(out, 'model.json'), 'utf8')), JSON.parse(await readFile(join(runA, 'best/model.json'), 'utf8')));
+    assert.deepEqual(
+      JSON.parse(await readFile(join(out, 'model.json'), 'utf8')),
+      JSON.parse(await readFile(join(runA, 'best/model.json'), 'utf8')),
+    );
     const md = await readFile(join(out, 'MODEL_CARD.md'), 'utf8');
-    for (const section of ['## Intended use', '### Targets', '### Confusion matrix', '### Runs considered for shipping', '## Known limitations', '## Reproduce']) {
+    for (const section of [
+      '## Intended use',
+      '### Targets',
+      '### Confusion matrix',
+      '### Runs considered for shipping',
+      '## Known limitations',
+      '## Reproduce',
+    ]) {
       assert.ok(md.includes(section), `MODEL_CARD.md has ${section}`);
     }
 
     // --latency: bench:infer's repeated wasm runs on this run's model give the classify-time target row.
-    const bench = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/bench-infer.ts', '--model', join(runA, 'best'), '--backends', 'wasm',
-      '--runs', '5', '--warmup', '20', '--repeat', '3', '--json'], { encoding: 'utf8', timeout: 120_000 });
+    const bench = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'scripts/bench-infer.ts',
+        '--model',
+        join(runA, 'best'),
+        '--backends',
+        'wasm',
+        '--runs',
+        '5',
+        '--warmup',
+        '20',
+        '--repeat',
+        '3',
+        '--json',
+      ],
+      { encoding: 'utf8', timeout: 120_000 },
+    );
     assert.equal(bench.status, 0, bench.stderr);
     const benchFile = join(root, 'bench-infer.json');
     await writeFile(benchFile, bench.stdout);
@@ -228,19 +304,49 @@ describe('dermlens train end to end (cpu backend)', { timeout: 900_000 }, () => 
     const timed = ship('--run', runA, '--baseline', runB, '--out', out, '--latency', benchFile);
     assert.equal(timed.status, 0, timed.stderr);
     const latency = JSON.parse(await readFile(join(out, 'model-card.json'), 'utf8')).latency;
-    assert.deepEqual(latency.runMediansMs, rows.map((r) => r.medianMs).sort((x, y) => x - y));
+    assert.deepEqual(
+      latency.runMediansMs,
+      rows.map((r) => r.medianMs).sort((x, y) => x - y),
+    );
     assert.equal(latency.medianMs, latency.runMediansMs[1]);
-    assert.match(await readFile(join(out, 'MODEL_CARD.md'), 'utf8'), /\| Single-image classify .*no reference model measured\) \| yes \| \d+\.\d ms \(median of 3 bench:infer runs/);
+    assert.match(
+      await readFile(join(out, 'MODEL_CARD.md'), 'utf8'),
+      /\| Single-image classify .*no reference model measured\) \| yes \| \d+\.\d ms \(median of 3 bench:infer runs/,
+    );
     const otherModel = ship('--run', runB, '--baseline', runB, '--out', join(root, 'not-shipped'), '--latency', benchFile);
     assert.equal(otherModel.status, 1);
     assert.match(otherModel.stderr, /^dermlens: .* has no wasm rows for .*runB/);
 
     // Two models measured alternately in one bench:infer run: the target is the ratio to the one shipped before.
-    const pair = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/bench-infer.ts', '--model', join(runA, 'best'), '--model', join(runB, 'best'),
-      '--backends', 'wasm', '--runs', '5', '--warmup', '20', '--repeat', '2', '--json'], { encoding: 'utf8', timeout: 120_000 });
+    const pair = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'scripts/bench-infer.ts',
+        '--model',
+        join(runA, 'best'),
+        '--model',
+        join(runB, 'best'),
+        '--backends',
+        'wasm',
+        '--runs',
+        '5',
+        '--warmup',
+        '20',
+        '--repeat',
+        '2',
+        '--json',
+      ],
+      { encoding: 'utf8', timeout: 120_000 },
+    );
     assert.equal(pair.status, 0, pair.stderr);
     const pairRows = JSON.parse(pair.stdout) as Array<{ model: string; medianMs: number }>;
-    assert.deepEqual(pairRows.map((r) => r.model.includes('runA')), [true, false, true, false], 'models alternate within each repeat');
+    assert.deepEqual(
+      pairRows.map((r) => r.model.includes('runA')),
+      [true, false, true, false],
+      'models alternate within each repeat',
+    );
     const pairFile = join(root, 'bench-pair.json');
     await writeFile(pairFile, pair.stdout);
     assert.equal(ship('--run', runA, '--baseline', runB, '--out', out, '--latency', pairFile).status, 0);
@@ -249,7 +355,10 @@ describe('dermlens train end to end (cpu backend)', { timeout: 900_000 }, () => 
     const [a, b] = [pairRows.filter((r) => r.model.includes('runA')), pairRows.filter((r) => !r.model.includes('runA'))];
     assert.ok(Math.abs(paired.ratioToReference - medianOf(a) / medianOf(b)) < 1e-9);
     assert.match(paired.reference.model, /runB/);
-    assert.match(await readFile(join(out, 'MODEL_CARD.md'), 'utf8'), /\| Single-image classify .*<= 1\.5x the model shipped before.* \| (yes|\*\*no\*\*) \| \d+\.\d\dx: /);
+    assert.match(
+      await readFile(join(out, 'MODEL_CARD.md'), 'utf8'),
+      /\| Single-image classify .*<= 1\.5x the model shipped before.* \| (yes|\*\*no\*\*) \| \d+\.\d\dx: /,
+    );
 
     // The model shipped before gets a row on the same test split; without --baseline its card's baseline row is kept.
     const next = join(root, 'shipped-next');
@@ -275,10 +384,17 @@ describe('dermlens train end to end (cpu backend)', { timeout: 900_000 }, () => 
     assert.equal(halfCard.weightsDtype, 'float16');
     assert.deepEqual(halfCard.evaluation.confusion, detailA.quantized.test.confusion);
     assert.deepEqual(halfCard.melanomaOperatingPoint.test, detailA.quantized.operatingPointTest);
-    assert.deepEqual(JSON.parse(await readFile(join(half, 'model.json'), 'utf8')), JSON.parse(await readFile(join(runA, 'best-float16/model.json'), 'utf8')));
+    assert.deepEqual(
+      JSON.parse(await readFile(join(half, 'model.json'), 'utf8')),
+      JSON.parse(await readFile(join(runA, 'best-float16/model.json'), 'utf8')),
+    );
     const shard = (await readdir(half)).filter((f) => f.endsWith('.bin'));
-    assert.equal(halfCard.weightBytes, (await stat(join(half, shard[0]))).size, 'weight bytes are the shipped shard\'s');
-    assert.equal(ship('--run', runB, '--baseline', runB, '--weights', 'float16', '--out', join(root, 'not-shipped')).status, 1, 'no float16 copy: refused');
+    assert.equal(halfCard.weightBytes, (await stat(join(half, shard[0]))).size, "weight bytes are the shipped shard's");
+    assert.equal(
+      ship('--run', runB, '--baseline', runB, '--weights', 'float16', '--out', join(root, 'not-shipped')).status,
+      1,
+      'no float16 copy: refused',
+    );
 
     // A candidate that is better on validation wins: shipping the other one is refused, with a message.
     const runC = join(root, 'runC');
@@ -309,13 +425,26 @@ describe('dermlens train end to end (cpu backend)', { timeout: 900_000 }, () => 
     await train(tinyConfig(m2, { ...compact, seed: 8, splitSeed: 7 }), quiet);
     const splitOf = async (dir: string) => JSON.parse(await readFile(join(dir, 'split.json'), 'utf8'));
     const [split1, split2] = [await splitOf(m1), await splitOf(m2)];
-    assert.deepEqual([split2.seed, split2.train, split2.val, split2.test], [split1.seed, split1.train, split1.val, split1.test], '--split-seed keeps the split');
+    assert.deepEqual(
+      [split2.seed, split2.train, split2.val, split2.test],
+      [split1.seed, split1.train, split1.val, split1.test],
+      '--split-seed keeps the split',
+    );
 
     const ens = join(root, 'ensemble');
     const tensorsBefore = tf.memory().numTensors;
     assert.equal(await main(['ensemble', '--member', m1, '--member', m2, '--out', ens, '--tta', '--backend', 'cpu', '--no-cache']), 0);
     assert.equal(tf.memory().numTensors, tensorsBefore, 'the ensemble command leaves no tensors behind');
-    for (const file of ['config.json', 'split.json', 'metrics.json', 'metrics-detail.json', 'predictions.json', 'report.html', 'provenance.json', 'best/model.json']) {
+    for (const file of [
+      'config.json',
+      'split.json',
+      'metrics.json',
+      'metrics-detail.json',
+      'predictions.json',
+      'report.html',
+      'provenance.json',
+      'best/model.json',
+    ]) {
       assert.ok((await stat(join(ens, file))).size > 0, `${file} written`);
     }
     const config = JSON.parse(await readFile(join(ens, 'config.json'), 'utf8'));
@@ -327,7 +456,13 @@ describe('dermlens train end to end (cpu backend)', { timeout: 900_000 }, () => 
     const x = tf.randomUniform([4, 16, 16, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
     const [pa, pb, pm] = [a, b, merged].map((m) => (m.predict(x) as tf.Tensor).arraySync() as number[][]);
     assert.ok(maxAbsDiff(pa.flat(), pb.flat()) > 1e-4, 'the members differ');
-    assert.ok(maxAbsDiff(pm.flat(), pa.flat().map((v, i) => (v + pb.flat()[i]) / 2)) < 1e-5, 'the ensemble averages the members');
+    assert.ok(
+      maxAbsDiff(
+        pm.flat(),
+        pa.flat().map((v, i) => (v + pb.flat()[i]) / 2),
+      ) < 1e-5,
+      'the ensemble averages the members',
+    );
     const meta = (merged.getUserDefinedMetadata() as { dermlens: { arch: string; temperature: number } }).dermlens;
     assert.equal(meta.arch, 'ensemble of 2 compact');
     const detail = JSON.parse(await readFile(join(ens, 'metrics-detail.json'), 'utf8'));
@@ -342,32 +477,56 @@ describe('dermlens train end to end (cpu backend)', { timeout: 900_000 }, () => 
 
     const report = await readFile(join(ens, 'report.html'), 'utf8');
     assert.match(report, /Result \(ensemble of 2 runs/);
-    assert.ok(report.includes(join(m1, 'report.html')), 'the report links the members\' reports');
+    assert.ok(report.includes(join(m1, 'report.html')), "the report links the members' reports");
     assert.doesNotMatch(report, /<canvas id="loss">/, 'no empty training curves');
 
     // Ship: the card describes the members' shared recipe, their seeds and how to reproduce all of it.
     const out = join(root, 'shipped-ensemble');
-    const shipped = spawnSync(process.execPath, ['bin/dermlens.js', 'ship', '--run', ens, '--baseline', join(root, 'runB'), '--out', out], { encoding: 'utf8', timeout: 60_000 });
+    const shipped = spawnSync(process.execPath, ['bin/dermlens.js', 'ship', '--run', ens, '--baseline', join(root, 'runB'), '--out', out], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     assert.equal(shipped.status, 0, shipped.stderr);
     const card = JSON.parse(await readFile(join(out, 'model-card.json'), 'utf8'));
     parseModelCard(card);
     assert.equal(card.name, 'DermLens ensemble of 2 compact CNNs');
     assert.deepEqual(card.recipe.ensemble, { members: ['member1', 'member2'], seeds: [7, 8], splitSeed: 7 });
-    assert.deepEqual([card.candidates.runs[0].arch, card.candidates.runs[0].bestEpoch, card.candidates.runs[0].memberBestEpochs.length], ['2 x compact', null, 2]);
-    assert.match(card.training, /^2 networks, each trained from scratch .*split, seed 7\) .* dropout \(7, 8\); the shipped model averages their probabilities\.$/);
-    assert.match(card.trainCommand, /--out runs\/release-m1 .*--seed 7 .* && .*--out runs\/release-m2 .*--seed 8 --split-seed 7 .* && npx dermlens ensemble --member runs\/release-m1 --member runs\/release-m2 --out runs\/release --tta$/);
+    assert.deepEqual(
+      [card.candidates.runs[0].arch, card.candidates.runs[0].bestEpoch, card.candidates.runs[0].memberBestEpochs.length],
+      ['2 x compact', null, 2],
+    );
+    assert.match(
+      card.training,
+      /^2 networks, each trained from scratch .*split, seed 7\) .* dropout \(7, 8\); the shipped model averages their probabilities\.$/,
+    );
+    assert.match(
+      card.trainCommand,
+      /--out runs\/release-m1 .*--seed 7 .* && .*--out runs\/release-m2 .*--seed 8 --split-seed 7 .* && npx dermlens ensemble --member runs\/release-m1 --member runs\/release-m2 --out runs\/release --tta$/,
+    );
     assert.match(await readFile(join(out, 'MODEL_CARD.md'), 'utf8'), /- 2 networks of architecture `compact`/);
 
     // Refusals, with nothing written: a Sequential member, another split, a member listed twice, too few.
-    await assert.rejects(buildEnsemble({ members: [m1, runA], outDir: join(root, 'ensX'), tta: false, quantize: 'none' }, quiet), /Sequential model/);
+    await assert.rejects(
+      buildEnsemble({ members: [m1, runA], outDir: join(root, 'ensX'), tta: false, quantize: 'none' }, quiet),
+      /Sequential model/,
+    );
     const otherSplit = join(root, 'member-other-split');
     await cp(m2, otherSplit, { recursive: true });
     const moved = await splitOf(otherSplit);
     [moved.val[0], moved.test[0]] = [moved.test[0], moved.val[0]];
     await writeFile(join(otherSplit, 'split.json'), JSON.stringify(moved));
-    await assert.rejects(buildEnsemble({ members: [m1, otherSplit], outDir: join(root, 'ensX'), tta: false, quantize: 'none' }, quiet), /different split/);
-    await assert.rejects(buildEnsemble({ members: [m1, m1], outDir: join(root, 'ensX'), tta: false, quantize: 'none' }, quiet), /listed twice/);
-    await assert.rejects(buildEnsemble({ members: [m1, m2], outDir: ens, tta: false, quantize: 'none' }, quiet), /already holds a finished ensemble/);
+    await assert.rejects(
+      buildEnsemble({ members: [m1, otherSplit], outDir: join(root, 'ensX'), tta: false, quantize: 'none' }, quiet),
+      /different split/,
+    );
+    await assert.rejects(
+      buildEnsemble({ members: [m1, m1], outDir: join(root, 'ensX'), tta: false, quantize: 'none' }, quiet),
+      /listed twice/,
+    );
+    await assert.rejects(
+      buildEnsemble({ members: [m1, m2], outDir: ens, tta: false, quantize: 'none' }, quiet),
+      /already holds a finished ensemble/,
+    );
     await assert.rejects(buildEnsemble({ members: [m1, m2], outDir: m1, tta: false, quantize: 'none' }, quiet), /is one of the members/);
     await assert.rejects(buildEnsemble({ members: [m1, m2], outDir: runA, tta: false, quantize: 'none' }, quiet), /already holds a run/);
     // An ensemble interrupted before its evaluation finished is made again.
@@ -380,14 +539,21 @@ describe('dermlens train end to end (cpu backend)', { timeout: 900_000 }, () => 
     assert.equal(await main(['ensemble', '--member', m1, '--out', join(root, 'ensX')]), 1, 'one member is a usage error');
 
     // compare: paired, lesion-resampled intervals for validation differences; only runs on one split.
-    const compare = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'scripts/compare-runs.ts', ...args], { encoding: 'utf8', timeout: 60_000 });
+    const compare = (...args: string[]) =>
+      spawnSync(process.execPath, ['--import', 'tsx', 'scripts/compare-runs.ts', ...args], { encoding: 'utf8', timeout: 60_000 });
     const compared = compare('--base', m1, '--run', m2, '--run', ens);
     assert.equal(compared.status, 0, compared.stderr);
     assert.match(compared.stdout, /resampling the \d+ lesions/);
     const rows = compared.stdout.trim().split('\n').slice(2);
-    assert.deepEqual(rows.map((r) => r.split(/\s+/)[0]), ['member2', 'ensemble']);
+    assert.deepEqual(
+      rows.map((r) => r.split(/\s+/)[0]),
+      ['member2', 'ensemble'],
+    );
     const baseScore = JSON.parse(await readFile(join(m1, 'metrics-detail.json'), 'utf8')).val.balancedAccuracy;
-    for (const [row, dir] of [[rows[0], m2], [rows[1], ens]] as const) {
+    for (const [row, dir] of [
+      [rows[0], m2],
+      [rows[1], ens],
+    ] as const) {
       const [, score, diff, low, , high] = row.split(/\s+/).map(Number);
       const expected = JSON.parse(await readFile(join(dir, 'metrics-detail.json'), 'utf8')).val.balancedAccuracy;
       assert.ok(Math.abs(score - expected) < 6e-4 && Math.abs(diff - (expected - baseScore)) < 1.1e-3, row);
@@ -401,7 +567,7 @@ describe('dermlens train end to end (cpu backend)', { timeout: 900_000 }, () => 
     assert.match(mismatched.stderr, /^compare: member-other-split was validated on other images/);
   });
 
-  test('refit: the reference run\'s recipe on train + val, last epoch, its settings and validation numbers carried over; resumes; ships', async () => {
+  test("refit: the reference run's recipe on train + val, last epoch, its settings and validation numbers carried over; resumes; ships", async () => {
     const refitDir = join(root, 'refit');
     const readJson = async (path: string) => JSON.parse(await readFile(path, 'utf8'));
     const refConfig = await readJson(join(runA, 'config.json'));
@@ -414,10 +580,25 @@ describe('dermlens train end to end (cpu backend)', { timeout: 900_000 }, () => 
 
     // It trained on train + val, every epoch, and kept the last one.
     const split = await readJson(join(runA, 'split.json'));
-    const ds = await loadDataset({ images: parseHamMetadata(await readFile(data.metadataPath, 'utf8'), data.metadataPath), imageDir: data.dir, size: 16 });
+    const ds = await loadDataset({
+      images: parseHamMetadata(await readFile(data.metadataPath, 'utf8'), data.metadataPath),
+      imageDir: data.dir,
+      size: 16,
+    });
     const idx = splitIndices(ds.items, split);
-    assert.ok(logs.slice(logStart).includes(`refit of ${runA}: training on train + val (${idx.train.length + idx.val.length} images), keeping the last epoch`));
-    assert.deepEqual(result.history.map((h) => [h.epoch, h.valBalancedAccuracy, h.valLoss]), [[1, null, null], [2, null, null], [3, null, null]]);
+    assert.ok(
+      logs
+        .slice(logStart)
+        .includes(`refit of ${runA}: training on train + val (${idx.train.length + idx.val.length} images), keeping the last epoch`),
+    );
+    assert.deepEqual(
+      result.history.map((h) => [h.epoch, h.valBalancedAccuracy, h.valLoss]),
+      [
+        [1, null, null],
+        [2, null, null],
+        [3, null, null],
+      ],
+    );
     assert.equal(result.bestEpoch, 3);
 
     // Settings fitted on held-out data, and the validation numbers, are the reference's; test is its own.
@@ -427,7 +608,10 @@ describe('dermlens train end to end (cpu backend)', { timeout: 900_000 }, () => 
     assert.deepEqual(refit.operatingPoint?.val, ref.operatingPoint?.val);
     assert.equal(refit.test.n, idx.test.length);
     assert.deepEqual(Object.keys(refit.variants), [`test/${ref.tta}`], 'only test is predicted');
-    const [refPredictions, refitPredictions] = [await readJson(join(runA, 'predictions.json')), await readJson(join(refitDir, 'predictions.json'))];
+    const [refPredictions, refitPredictions] = [
+      await readJson(join(runA, 'predictions.json')),
+      await readJson(join(refitDir, 'predictions.json')),
+    ];
     assert.deepEqual(refitPredictions.val, refPredictions.val);
     assert.deepEqual(refitPredictions.test.imageIds, refPredictions.test.imageIds);
     assert.notDeepEqual(refitPredictions.test.probs, refPredictions.test.probs, 'a new network');
@@ -445,8 +629,13 @@ describe('dermlens train end to end (cpu backend)', { timeout: 900_000 }, () => 
     const partial = await train(refitConfig(refConfig, runA, resumedDir), { ...quiet, stopAfterEpochs: 1 });
     assert.equal(partial.completed, false);
     assert.equal(await main(['train', '--resume', '--out', resumedDir, '--backend', 'cpu', '--no-cache']), 0);
-    assert.ok(maxAbsDiff((await checkpointWeights(resumedDir, config)).flatMap((a) => Array.from(a)),
-      (await checkpointWeights(refitDir, config)).flatMap((a) => Array.from(a))) < 1e-5, 'resumed refit = uninterrupted refit');
+    assert.ok(
+      maxAbsDiff(
+        (await checkpointWeights(resumedDir, config)).flatMap((a) => Array.from(a)),
+        (await checkpointWeights(refitDir, config)).flatMap((a) => Array.from(a)),
+      ) < 1e-5,
+      'resumed refit = uninterrupted refit',
+    );
 
     // Refusals, before anything is written: recipe flags, another recipe, an unfinished, ensemble or refit reference.
     assert.equal(await main(['train', '--refit-from', runA, '--out', join(root, 'refitX'), '--epochs', '5']), 1);
@@ -464,20 +653,30 @@ describe('dermlens train end to end (cpu backend)', { timeout: 900_000 }, () => 
 
     // Ship: listed with the reference's validation numbers (a tie, so it may ship in its place), labelled.
     const out = join(root, 'shipped-refit');
-    const shipped = spawnSync(process.execPath, ['bin/dermlens.js', 'ship', '--run', refitDir, '--baseline', join(root, 'runB'), '--candidate', runA, '--out', out], { encoding: 'utf8', timeout: 60_000 });
+    const shipped = spawnSync(
+      process.execPath,
+      ['bin/dermlens.js', 'ship', '--run', refitDir, '--baseline', join(root, 'runB'), '--candidate', runA, '--out', out],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
     assert.equal(shipped.status, 0, shipped.stderr);
     const card = await readJson(join(out, 'model-card.json'));
     parseModelCard(card);
     assert.match(card.valMetricsFrom, /^runA: the shipped network is its refit/);
     assert.deepEqual([card.candidates.runs[0].refitOf, card.candidates.runs[0].bestEpoch, card.recipe.refitFrom], ['runA', 3, 'runA']);
     assert.deepEqual(card.metrics.val.confusion, ref.val.confusion);
-    assert.match(card.trainCommand, /--out runs\/release-validated .* && npx dermlens train --refit-from runs\/release-validated --out runs\/release$/);
+    assert.match(
+      card.trainCommand,
+      /--out runs\/release-validated .* && npx dermlens train --refit-from runs\/release-validated --out runs\/release$/,
+    );
     assert.match(card.training, /images: the training and validation sides.*This is a refit: run runA/);
     const md = await readFile(join(out, 'MODEL_CARD.md'), 'utf8');
     assert.match(md, /The shipped network is a \*\*refit\*\*/);
     assert.match(md, /\*\*refit\*\* \(shipped\) \(refit of runA: its validation numbers\)/);
     // compare: a refit has no validation predictions of its own to compare.
-    const compared = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/compare-runs.ts', '--base', runA, '--run', refitDir], { encoding: 'utf8', timeout: 60_000 });
+    const compared = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/compare-runs.ts', '--base', runA, '--run', refitDir], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     assert.equal(compared.status, 1);
     assert.match(compared.stderr, /^compare: refit is a refit of runA: it trained on the validation images/);
   });
@@ -487,12 +686,27 @@ describe('dermlens train end to end (cpu backend)', { timeout: 900_000 }, () => 
     const csv = await readFile(data.metadataPath, 'utf8');
     await writeFile(labels, `${csv}HAM_0000001,ISIC_0000404,mel,histo,30.0,male,back\n`);
     const out = join(root, 'eval', 'metrics.json');
-    const code = await main(['evaluate', '--model', join(runA, 'best'), '--data', data.dir, '--labels', labels, '--json', out, '--backend', 'cpu']);
+    const code = await main([
+      'evaluate',
+      '--model',
+      join(runA, 'best'),
+      '--data',
+      data.dir,
+      '--labels',
+      labels,
+      '--json',
+      out,
+      '--backend',
+      'cpu',
+    ]);
     assert.equal(code, 0);
     const metrics = JSON.parse(await readFile(out, 'utf8'));
     assert.deepEqual(Object.keys(metrics), METRIC_KEYS);
     assert.equal(metrics.n, data.imageIds.length, 'all valid images scored; the corrupt and the missing one skipped');
-    assert.equal(metrics.confusion.flat().reduce((x: number, y: number) => x + y, 0), data.imageIds.length);
+    assert.equal(
+      metrics.confusion.flat().reduce((x: number, y: number) => x + y, 0),
+      data.imageIds.length,
+    );
   });
 
   test('export + reload gives the in-memory predictions; float16 and uint8 exports load within tolerance', async () => {
@@ -543,7 +757,15 @@ describe('dermlens train end to end (cpu backend)', { timeout: 900_000 }, () => 
     assert.equal(r2.status, 1);
     assert.match(r2.stderr, /--data <dir> is required/);
 
-    const r3 = run('classify', data.samplePaths[0], join(data.dir, 'HAM10000_images_part_1', `${data.corruptId}.jpg`), '--model', join(runA, 'best'), '--backend', 'cpu');
+    const r3 = run(
+      'classify',
+      data.samplePaths[0],
+      join(data.dir, 'HAM10000_images_part_1', `${data.corruptId}.jpg`),
+      '--model',
+      join(runA, 'best'),
+      '--backend',
+      'cpu',
+    );
     assert.equal(r3.status, 1, 'one file failed');
     assert.match(r3.stdout, new RegExp(`${data.samplePaths[0].replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n(  \\w+ +\\d+\\.\\d%  .+\\n){7}`));
     assert.ok(r3.stderr.includes(`${data.corruptId}.jpg: ${IMAGE_REFUSALS.text()}`), `the shared refusal for a text file: ${r3.stderr}`);
@@ -555,7 +777,10 @@ describe('dermlens train end to end (cpu backend)', { timeout: 900_000 }, () => 
     await writeSyntheticHam(bad, { perClass: 1 });
     const csv = await readFile(join(bad, 'HAM10000_metadata.csv'), 'utf8');
     await writeFile(join(bad, 'HAM10000_metadata.csv'), csv.replace(',bkl,', ',xyz,'));
-    const r = spawnSync(process.execPath, ['bin/dermlens.js', 'train', '--data', bad, '--out', join(root, 'runZ'), '--backend', 'cpu'], { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(process.execPath, ['bin/dermlens.js', 'train', '--data', bad, '--out', join(root, 'runZ'), '--backend', 'cpu'], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     assert.equal(r.status, 1);
     assert.match(r.stderr, /HAM10000_metadata\.csv:4: .*xyz/);
     assert.doesNotMatch(r.stderr, /\n\s+at /);

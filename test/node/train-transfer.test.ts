@@ -43,13 +43,27 @@ async function checkpointLayerWeights(runDir: string): Promise<Map<string, Float
   model.dispose();
   return out;
 }
-const close = (a: Float32Array[], b: Float32Array[]) => a.length === b.length && a.every((w, i) => w.every((v, j) => Math.abs(v - b[i][j]) <= 1e-5 * (1 + Math.abs(v))));
+const close = (a: Float32Array[], b: Float32Array[]) =>
+  a.length === b.length && a.every((w, i) => w.every((v, j) => Math.abs(v - b[i][j]) <= 1e-5 * (1 + Math.abs(v))));
 const same = (a: Float32Array[], b: Float32Array[]) => a.length === b.length && a.every((w, i) => w.every((v, j) => v === b[i][j]));
 
 function config(outDir: string, overrides: Partial<TrainConfig> = {}): TrainConfig {
   return {
-    ...DEFAULT_TRAIN_CONFIG, dataDir: data.dir, outDir, arch: 'mobilenetv2', size: 32, epochs: 3, batch: 16, seed: 3,
-    lr: 3e-3, backbone: backboneDir, headEpochs: 1, freezeUntil: 3, backboneLrScale: 0.1, weightDecay: 0.01, ...overrides,
+    ...DEFAULT_TRAIN_CONFIG,
+    dataDir: data.dir,
+    outDir,
+    arch: 'mobilenetv2',
+    size: 32,
+    epochs: 3,
+    batch: 16,
+    seed: 3,
+    lr: 3e-3,
+    backbone: backboneDir,
+    headEpochs: 1,
+    freezeUntil: 3,
+    backboneLrScale: 0.1,
+    weightDecay: 0.01,
+    ...overrides,
   };
 }
 
@@ -64,12 +78,23 @@ describe('transfer learning in dermlens train (cpu backend)', { timeout: 300_000
     await stand.save(fileSaveHandler(backboneDir));
     stand.dispose();
     const info: BackboneInfo = {
-      format: 'dermlens-backbone-v1', sourceFile: 'stand-in.tflite', sha256: 'ab'.repeat(32), bytes: 1, knownAs: null, description: null,
-      licence: null, rescaling: { scale: 2, offset: -1 }, opCounts: {}, weightQuantization: {}, parameters: 0,
+      format: 'dermlens-backbone-v1',
+      sourceFile: 'stand-in.tflite',
+      sha256: 'ab'.repeat(32),
+      bytes: 1,
+      knownAs: null,
+      description: null,
+      licence: null,
+      rescaling: { scale: 2, offset: -1 },
+      opCounts: {},
+      weightQuantization: {},
+      parameters: 0,
     };
     await writeFile(join(backboneDir, BACKBONE_INFO), JSON.stringify(info));
   });
-  after(async () => { await rm(root, { recursive: true, force: true }); });
+  after(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
 
   test('parameter groups: frozen stem and blocks below --freeze-until, the head apart from the backbone', () => {
     const model = buildMobileNetV2({ inputSize: 32 });
@@ -79,9 +104,14 @@ describe('transfer learning in dermlens train (cpu backend)', { timeout: 300_000
       if (block !== null && block < 3) assert.equal(layer.trainable, false, `${layer.name} frozen`);
       else assert.equal(layer.trainable, true, `${layer.name} trains`);
     }
-    assert.deepEqual(groups.head.vars.map((v) => v.name.replace(/_\d+$/, '')), ['classifier/kernel', 'classifier/bias']);
+    assert.deepEqual(
+      groups.head.vars.map((v) => v.name.replace(/_\d+$/, '')),
+      ['classifier/kernel', 'classifier/bias'],
+    );
     assert.ok(groups.backbone!.vars.length > 50 && groups.backbone!.vars.every((v) => !/^(stem_conv|block0[0-2]_)/.test(v.name)));
-    groups.head.optimizer.dispose(); groups.backbone!.optimizer.dispose(); model.dispose();
+    groups.head.optimizer.dispose();
+    groups.backbone!.optimizer.dispose();
+    model.dispose();
   });
 
   test('head warm-up, frozen blocks, backbone optimizer in the checkpoint, exact resume', async () => {
@@ -94,7 +124,8 @@ describe('transfer learning in dermlens train (cpu backend)', { timeout: 300_000
     assert.equal(first.completed, false);
     const afterHead = await layerWeights(join(runB, 'best/model.json'));
     for (const [name, weights] of afterHead) {
-      if (mobilenetV2BlockOf(name) !== null && weights.length) assert.ok(same(weights, pretrained.get(name)!), `${name} untouched by the head epoch`);
+      if (mobilenetV2BlockOf(name) !== null && weights.length)
+        assert.ok(same(weights, pretrained.get(name)!), `${name} untouched by the head epoch`);
     }
     assert.ok(!same(afterHead.get('classifier')!, pretrained.get('classifier')!), 'the head trained');
     assert.ok((await stat(join(runB, 'checkpoint/optimizer-backbone.bin'))).size > 0);
@@ -133,8 +164,10 @@ describe('transfer learning in dermlens train (cpu backend)', { timeout: 300_000
     await writeFile(join(backboneDir, BACKBONE_INFO), JSON.stringify({ ...info, sha256: 'cd'.repeat(32) }));
     try {
       const savedConfig = JSON.parse(await readFile(join(run, 'config.json'), 'utf8')) as TrainConfig;
-      await assert.rejects(train({ ...config(run), backboneSha256: savedConfig.backboneSha256 }, { ...quiet, resume: true }),
-        /is not the backbone this run started from/);
+      await assert.rejects(
+        train({ ...config(run), backboneSha256: savedConfig.backboneSha256 }, { ...quiet, resume: true }),
+        /is not the backbone this run started from/,
+      );
     } finally {
       await writeFile(join(backboneDir, BACKBONE_INFO), JSON.stringify(info));
     }

@@ -14,7 +14,16 @@ export const CAM_INPUT_SIZE = 64;
 export async function camCaseClassifier(): Promise<Classifier> {
   const model = buildModel('compact', { inputSize: CAM_INPUT_SIZE, seed: 11 });
   model.setUserDefinedMetadata({
-    dermlens: { version: 1, arch: 'compact', inputSize: CAM_INPUT_SIZE, classes: [...CLASS_CODES], temperature: 0.87, tta: 'flip', preprocess: PREPROCESS_VERSION, melanomaThreshold: null },
+    dermlens: {
+      version: 1,
+      arch: 'compact',
+      inputSize: CAM_INPUT_SIZE,
+      classes: [...CLASS_CODES],
+      temperature: 0.87,
+      tta: 'flip',
+      preprocess: PREPROCESS_VERSION,
+      melanomaThreshold: null,
+    },
   });
   return fromModel(model, { warmUp: false });
 }

@@ -3,11 +3,20 @@ import assert from 'node:assert/strict';
 import '@tensorflow/tfjs-backend-cpu';
 import { tf } from '../../core/tf.ts';
 import {
-  applyAugment, augmentBatch, IDENTITY_PARAMS, makeRng, ORIGINAL_AUGMENT, sampleAugmentParams, STRONG_AUGMENT,
-  type AugmentOptions, type ImageAugmentParams,
+  applyAugment,
+  augmentBatch,
+  IDENTITY_PARAMS,
+  makeRng,
+  ORIGINAL_AUGMENT,
+  sampleAugmentParams,
+  STRONG_AUGMENT,
+  type AugmentOptions,
+  type ImageAugmentParams,
 } from '../../trainer/train/augment.ts';
 
-before(async () => { await tf.setBackend('cpu'); });
+before(async () => {
+  await tf.setBackend('cpu');
+});
 
 const NO_AUGMENT: AugmentOptions = { rotation: 0, shift: 0, zoom: 0, hflip: false, vflip: false, colorJitter: 0 };
 
@@ -36,26 +45,26 @@ test('identity options give the input back exactly, as a new tensor', () => {
 
 test('hflip mirrors left-right and vflip top-bottom, exactly', () => {
   tf.tidy(() => {
-  const x = sampleBatch(2);
-  const h = applyAugment(x, [params({ hflip: true }), params({ hflip: true })]);
-  const v = applyAugment(x, [params({ vflip: true }), params({ vflip: true })]);
-  const both = applyAugment(x, [params({ hflip: true, vflip: true }), params({})]);
-  assert.equal(maxAbsDiff(h, tf.reverse(x, 2)), 0);
-  assert.equal(maxAbsDiff(v, tf.reverse(x, 1)), 0);
-  assert.equal(maxAbsDiff(tf.slice(both, [0], [1]), tf.reverse(tf.slice(x, [0], [1]), [1, 2])), 0);
-  assert.equal(maxAbsDiff(tf.slice(both, [1], [1]), tf.slice(x, [1], [1])), 0);
+    const x = sampleBatch(2);
+    const h = applyAugment(x, [params({ hflip: true }), params({ hflip: true })]);
+    const v = applyAugment(x, [params({ vflip: true }), params({ vflip: true })]);
+    const both = applyAugment(x, [params({ hflip: true, vflip: true }), params({})]);
+    assert.equal(maxAbsDiff(h, tf.reverse(x, 2)), 0);
+    assert.equal(maxAbsDiff(v, tf.reverse(x, 1)), 0);
+    assert.equal(maxAbsDiff(tf.slice(both, [0], [1]), tf.reverse(tf.slice(x, [0], [1]), [1, 2])), 0);
+    assert.equal(maxAbsDiff(tf.slice(both, [1], [1]), tf.slice(x, [1], [1])), 0);
   });
 });
 
 test('a 180-degree rotation equals both flips; a 90-degree one of a square image equals transpose + flip', () => {
   tf.tidy(() => {
-  const x = sampleBatch(1, 10, 10);
-  const r180 = applyAugment(x, [params({ angle: Math.PI })]);
-  assert.ok(maxAbsDiff(r180, tf.reverse(x, [1, 2])) < 1e-5);
-  const r90 = applyAugment(x, [params({ angle: Math.PI / 2 })]);
-  // Output (y, x) samples the source at (x_src, y_src) = (cx - (y - cy), cy + (x - cx)): source row x, column H-1-y.
-  const expected = tf.reverse(tf.transpose(x, [0, 2, 1, 3]), 1);
-  assert.ok(maxAbsDiff(r90, expected) < 1e-5);
+    const x = sampleBatch(1, 10, 10);
+    const r180 = applyAugment(x, [params({ angle: Math.PI })]);
+    assert.ok(maxAbsDiff(r180, tf.reverse(x, [1, 2])) < 1e-5);
+    const r90 = applyAugment(x, [params({ angle: Math.PI / 2 })]);
+    // Output (y, x) samples the source at (x_src, y_src) = (cx - (y - cy), cy + (x - cx)): source row x, column H-1-y.
+    const expected = tf.reverse(tf.transpose(x, [0, 2, 1, 3]), 1);
+    assert.ok(maxAbsDiff(r90, expected) < 1e-5);
   });
 });
 
@@ -71,7 +80,10 @@ test('warps match tf.image.transform (bilinear) image by image for both fill mod
       const fx = (q.hflip ? -1 : 1) * q.zoomX;
       const fy = (q.vflip ? -1 : 1) * q.zoomY;
       const [c, s] = [Math.cos(q.angle), Math.sin(q.angle)];
-      const a0 = c * fx, a1 = -s * fy, b0 = s * fx, b1 = c * fy;
+      const a0 = c * fx,
+        a1 = -s * fy,
+        b0 = s * fx,
+        b1 = c * fy;
       const m = [a0, a1, cx + q.shiftX - a0 * cx - a1 * cy, b0, b1, cy + q.shiftY - b0 * cx - b1 * cy, 0, 0];
       // Batch of one: tfjs 4.22's cpu Transform kernel only handles the first image of a batch.
       const reference = tf.tidy(() => tf.image.transform(tf.slice(x, [b], [1]), tf.tensor2d([m]), 'bilinear', fillMode));
@@ -116,12 +128,17 @@ test('random recipes: values stay in [0, 1], shapes and dtype kept, no tensors l
       assert.deepEqual(y.shape, input.shape);
       assert.equal(y.dtype, 'float32');
       const values = y.dataSync();
-      assert.ok(values.every((v) => v >= 0 && v <= 1), 'value outside [0, 1]');
+      assert.ok(
+        values.every((v) => v >= 0 && v <= 1),
+        'value outside [0, 1]',
+      );
       y.dispose();
     }
   }
   // Inside tf.tidy the result is tracked like any op output.
-  tf.tidy(() => { augmentBatch(x, rng, STRONG_AUGMENT); });
+  tf.tidy(() => {
+    augmentBatch(x, rng, STRONG_AUGMENT);
+  });
   assert.equal(tf.memory().numTensors, before);
   tf.dispose([x, extremes]);
 });

@@ -13,7 +13,11 @@ test('balanced accuracy on chosen rows', () => {
 test('bootstrap interval of a proportion matches the normal approximation and is reproducible', () => {
   // 1000 Bernoulli outcomes with p = 0.3: the 95% interval is about 0.3 +- 1.96 * sqrt(0.21 / 1000) = +-0.028.
   const outcomes = Array.from({ length: 1000 }, (_, i) => (i % 10 < 3 ? 1 : 0));
-  const mean = (idx: Uint32Array) => { let s = 0; for (const i of idx) s += outcomes[i]; return s / idx.length; };
+  const mean = (idx: Uint32Array) => {
+    let s = 0;
+    for (const i of idx) s += outcomes[i];
+    return s / idx.length;
+  };
   const ci = bootstrapInterval(outcomes.length, mean, { resamples: 2000, seed: 3 });
   assert.ok(ci.low < 0.3 && ci.high > 0.3);
   assert.ok(Math.abs(ci.high - ci.low - 2 * 0.028) < 0.008, `width ${ci.high - ci.low}`);
@@ -25,14 +29,22 @@ test('grouped bootstrap draws whole groups, which widens the interval for correl
   // 100 lesions of 4 identical images each: only 100 independent outcomes, not 400.
   const outcomes = Array.from({ length: 400 }, (_, i) => (Math.floor(i / 4) % 10 < 3 ? 1 : 0));
   const groups = Array.from({ length: 400 }, (_, i) => `lesion${Math.floor(i / 4)}`);
-  const mean = (idx: Uint32Array) => { let s = 0; for (const i of idx) s += outcomes[i]; return s / idx.length; };
+  const mean = (idx: Uint32Array) => {
+    let s = 0;
+    for (const i of idx) s += outcomes[i];
+    return s / idx.length;
+  };
   const sizes = new Set<number>();
-  const grouped = bootstrapInterval(400, (idx) => {
-    sizes.add(idx.length);
-    // Every drawn lesion comes with all four of its images.
-    for (let k = 0; k < idx.length; k += 4) assert.equal(groups[idx[k]], groups[idx[k + 3]]);
-    return mean(idx);
-  }, { resamples: 1000, seed: 4, groups });
+  const grouped = bootstrapInterval(
+    400,
+    (idx) => {
+      sizes.add(idx.length);
+      // Every drawn lesion comes with all four of its images.
+      for (let k = 0; k < idx.length; k += 4) assert.equal(groups[idx[k]], groups[idx[k + 3]]);
+      return mean(idx);
+    },
+    { resamples: 1000, seed: 4, groups },
+  );
   const naive = bootstrapInterval(400, mean, { resamples: 1000, seed: 4 });
   assert.deepEqual([...sizes], [400]);
   const width = (ci: { low: number; high: number }) => ci.high - ci.low;

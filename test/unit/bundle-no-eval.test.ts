@@ -39,13 +39,22 @@ const FORBIDDEN: [string, RegExp][] = [
 
 test('no eval, new Function or string timers in any shipped script', () => {
   const scripts = files(outDir).filter((f) => f.endsWith('.js'));
-  assert.deepEqual(scripts.map((f) => relative(outDir, f)).sort(),
-    ['background.js', 'content/overlay.js', 'offscreen.js', 'permission.js', 'popup.js']);
+  assert.deepEqual(scripts.map((f) => relative(outDir, f)).sort(), [
+    'background.js',
+    'content/overlay.js',
+    'offscreen.js',
+    'permission.js',
+    'popup.js',
+  ]);
   for (const file of scripts) {
     const code = readFileSync(file, 'utf8');
     for (const [name, pattern] of FORBIDDEN) {
       const match = pattern.exec(code);
-      assert.equal(match, null, `${relative(outDir, file)} contains ${name}: …${match ? code.slice(Math.max(0, match.index - 60), match.index + 40) : ''}…`);
+      assert.equal(
+        match,
+        null,
+        `${relative(outDir, file)} contains ${name}: …${match ? code.slice(Math.max(0, match.index - 60), match.index + 40) : ''}…`,
+      );
     }
   }
 });
@@ -79,7 +88,8 @@ test('pages load only packaged scripts (no remote code) and the model/wasm files
   }
   assert.ok(!files(outDir).some((f) => f.includes('threaded')), 'the multi-threaded wasm build is not shipped');
   const modelJson = JSON.parse(readFileSync(join(outDir, 'model/model.json'), 'utf8'));
-  for (const group of modelJson.weightsManifest) for (const path of group.paths) assert.ok(statSync(join(outDir, 'model', path)).size > 0, path);
+  for (const group of modelJson.weightsManifest)
+    for (const path of group.paths) assert.ok(statSync(join(outDir, 'model', path)).size > 0, path);
 });
 
 test('manifest: MV3, wasm-only CSP relaxation, the documented minimal permissions', () => {

@@ -9,10 +9,19 @@ import { buildModel } from '../../core/models.ts';
 import { fromModel, type Classifier } from '../../core/classifier.ts';
 import { PREPROCESS_VERSION, type RgbaImage } from '../../core/preprocess.ts';
 import { CLASS_CODES } from '../../core/labels.ts';
-import { canExplain, classActivationMaps, explainImage, findCamHead, normalizedMap, UnsupportedModelError } from '../../core/class-activation-map.ts';
+import {
+  canExplain,
+  classActivationMaps,
+  explainImage,
+  findCamHead,
+  normalizedMap,
+  UnsupportedModelError,
+} from '../../core/class-activation-map.ts';
 import { MNV2_LAYER } from '../../core/mobilenet-v2.ts';
 
-before(async () => { await tf.setBackend('cpu'); });
+before(async () => {
+  await tf.setBackend('cpu');
+});
 
 function image(width = 80, height = 60, mirrored = false): RgbaImage {
   const data = new Uint8ClampedArray(width * height * 4);
@@ -28,9 +37,25 @@ function image(width = 80, height = 60, mirrored = false): RgbaImage {
   return { data, width, height };
 }
 
-async function classifierOf(arch: 'compact' | 'mobilenetv2' | 'seed', inputSize: number, extra: { temperature?: number; tta?: 'none' | 'flip' } = {}): Promise<Classifier> {
+async function classifierOf(
+  arch: 'compact' | 'mobilenetv2' | 'seed',
+  inputSize: number,
+  extra: { temperature?: number; tta?: 'none' | 'flip' } = {},
+): Promise<Classifier> {
   const model = buildModel(arch, { inputSize, seed: 5 });
-  model.setUserDefinedMetadata({ dermlens: { version: 1, arch, inputSize, classes: [...CLASS_CODES], temperature: 1, tta: 'none', preprocess: PREPROCESS_VERSION, melanomaThreshold: null, ...extra } });
+  model.setUserDefinedMetadata({
+    dermlens: {
+      version: 1,
+      arch,
+      inputSize,
+      classes: [...CLASS_CODES],
+      temperature: 1,
+      tta: 'none',
+      preprocess: PREPROCESS_VERSION,
+      melanomaThreshold: null,
+      ...extra,
+    },
+  });
   return fromModel(model, { warmUp: false });
 }
 
@@ -41,7 +66,7 @@ const softmax = (z: number[]) => {
   return e.map((v) => v / s);
 };
 
-test('compact: the map of every class averages to its logit, so softmax(mean map) = the classifier\'s probabilities', async () => {
+test("compact: the map of every class averages to its logit, so softmax(mean map) = the classifier's probabilities", async () => {
   const classifier = await classifierOf('compact', 64);
   const head = findCamHead(classifier.network);
   const x = tf.tidy(() => tf.randomUniform([1, 64, 64, 3], 0, 1, 'float32', 9) as tf.Tensor4D);
@@ -103,6 +128,9 @@ test('MobileNetV2: the features are found by the pooling layer (features_conv), 
 test('a model without a global-average-pooling head (the seed CNN) is refused with a reason', async () => {
   const classifier = await classifierOf('seed', 32);
   assert.equal(canExplain(classifier), false);
-  await assert.rejects(explainImage(classifier, image()), (e: unknown) => e instanceof UnsupportedModelError && /global average pooling|Dense/.test((e as Error).message));
+  await assert.rejects(
+    explainImage(classifier, image()),
+    (e: unknown) => e instanceof UnsupportedModelError && /global average pooling|Dense/.test((e as Error).message),
+  );
   classifier.dispose();
 });

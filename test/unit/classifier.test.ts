@@ -7,17 +7,25 @@ import { fromModel, load, predictProbabilities, toPredictions } from '../../core
 import { PREPROCESS_VERSION, type RgbaImage } from '../../core/preprocess.ts';
 import { CLASS_CODES } from '../../core/labels.ts';
 
-before(async () => { await tf.setBackend('cpu'); });
+before(async () => {
+  await tf.setBackend('cpu');
+});
 
 /** Saves a model into memory and returns an IOHandler that loads it back. */
 async function inMemory(model: tf.LayersModel): Promise<tf.io.IOHandler> {
   let artifacts: tf.io.ModelArtifacts | undefined;
-  await model.save(tf.io.withSaveHandler(async (a) => { artifacts = a; return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } }; }));
+  await model.save(
+    tf.io.withSaveHandler(async (a) => {
+      artifacts = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
   return tf.io.fromMemory(artifacts!);
 }
 
 function testImage(): RgbaImage {
-  const width = 40, height = 30;
+  const width = 40,
+    height = 30;
   const data = new Uint8ClampedArray(width * height * 4);
   for (let i = 0; i < width * height; i++) data.set([(i * 7) % 256, (i * 13) % 256, (i * 29) % 256, 255], i * 4);
   return { data, width, height };
@@ -48,7 +56,10 @@ test('temperature scaling and flip averaging follow their definitions', async ()
   const hot = predictProbabilities(model, x, { temperature: 2, tta: 'none' });
   const flipped = model.predict(tf.reverse(x, 2)) as tf.Tensor2D;
   const tta = predictProbabilities(model, x, { temperature: 1, tta: 'flip' });
-  const p = await plain.array(), h = await hot.array(), f = await flipped.array(), t = await tta.array();
+  const p = await plain.array(),
+    h = await hot.array(),
+    f = await flipped.array(),
+    t = await tta.array();
   for (let i = 0; i < 2; i++) {
     // softmax(log p / 2) is proportional to sqrt(p).
     const z = p[i].reduce((a, v) => a + Math.sqrt(v), 0);
@@ -61,7 +72,17 @@ test('temperature scaling and flip averaging follow their definitions', async ()
 
 test('metadata is read and checked', async () => {
   const model = buildModel('compact', { inputSize: 32, seed: 3 });
-  model.setUserDefinedMetadata({ dermlens: { version: 1, arch: 'compact', inputSize: 32, classes: [...CLASS_CODES], temperature: 1.5, tta: 'flip', preprocess: PREPROCESS_VERSION } });
+  model.setUserDefinedMetadata({
+    dermlens: {
+      version: 1,
+      arch: 'compact',
+      inputSize: 32,
+      classes: [...CLASS_CODES],
+      temperature: 1.5,
+      tta: 'flip',
+      preprocess: PREPROCESS_VERSION,
+    },
+  });
   const classifier = await load(await inMemory(model), { warmUp: false });
   assert.equal(classifier.metadata.temperature, 1.5);
   assert.equal(classifier.metadata.tta, 'flip');
@@ -73,7 +94,9 @@ test('metadata is read and checked', async () => {
 });
 
 test('a model with the wrong number of outputs is refused', async () => {
-  const wrong = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [16, 16, 3] }), tf.layers.dense({ units: 3, activation: 'softmax' })] });
+  const wrong = tf.sequential({
+    layers: [tf.layers.flatten({ inputShape: [16, 16, 3] }), tf.layers.dense({ units: 3, activation: 'softmax' })],
+  });
   await assert.rejects(load(await inMemory(wrong)), /3 outputs; DermLens needs 7/);
   wrong.dispose();
 });
@@ -131,7 +154,9 @@ test('fromModel() prepares an in-memory model as load() does and owns it: folded
   classifier.dispose();
   assert.equal(tf.memory().numTensors, start);
 
-  const wrong = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [16, 16, 3] }), tf.layers.dense({ units: 3, activation: 'softmax' })] });
+  const wrong = tf.sequential({
+    layers: [tf.layers.flatten({ inputShape: [16, 16, 3] }), tf.layers.dense({ units: 3, activation: 'softmax' })],
+  });
   await assert.rejects(fromModel(wrong), /3 outputs; DermLens needs 7/);
   assert.equal(tf.memory().numTensors, start, 'the refused model was disposed');
 });

@@ -21,16 +21,24 @@ test('fast cpu Conv2DBackpropFilter equals the stock kernel (strides, paddings, 
       const w = tf.randomNormal(c.f, 0, 1, 'float32', 8);
       const y = tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.s, c.pad);
       const dy = tf.randomNormal(y.shape, 0, 1, 'float32', 9);
-      const fast = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: c.s, pad: c.pad, dataFormat: 'NHWC', filterShape: c.f }) as tf.Tensor;
+      const fast = tf
+        .engine()
+        .runKernel('Conv2DBackpropFilter', { x, dy }, { strides: c.s, pad: c.pad, dataFormat: 'NHWC', filterShape: c.f }) as tf.Tensor;
       const ref = stock.kernelFunc({
-        inputs: { x, dy }, backend: tf.backend(), attrs: { strides: c.s, pad: c.pad, dataFormat: 'NHWC', filterShape: c.f },
+        inputs: { x, dy },
+        backend: tf.backend(),
+        attrs: { strides: c.s, pad: c.pad, dataFormat: 'NHWC', filterShape: c.f },
       }) as tf.TensorInfo;
       const refValues = tf.backend().readSync(ref.dataId) as Float32Array;
       const got = fast.dataSync();
       assert.deepEqual(fast.shape, c.f);
       assert.equal(got.length, refValues.length);
-      let maxErr = 0, maxRef = 0;
-      for (let i = 0; i < got.length; i++) { maxErr = Math.max(maxErr, Math.abs(got[i] - refValues[i])); maxRef = Math.max(maxRef, Math.abs(refValues[i])); }
+      let maxErr = 0,
+        maxRef = 0;
+      for (let i = 0; i < got.length; i++) {
+        maxErr = Math.max(maxErr, Math.abs(got[i] - refValues[i]));
+        maxRef = Math.max(maxRef, Math.abs(refValues[i]));
+      }
       assert.ok(maxRef > 0.1, 'reference gradient is not trivially zero');
       assert.ok(maxErr <= 1e-4 * maxRef, `max abs error ${maxErr} vs max ${maxRef}`);
       tf.backend().disposeData(ref.dataId);

@@ -13,23 +13,34 @@ import { loadDataset, toTensors, type Dataset } from '../../trainer/data/dataset
 import { decodeImage } from '../../trainer/data/images.ts';
 import type { LabelledImage } from '../../trainer/data/metadata.ts';
 
-before(async () => { await tf.setBackend('cpu'); });
+before(async () => {
+  await tf.setBackend('cpu');
+});
 
 const SIZE = 8;
 
 /** A distinct 24x18 image per index (colour gradient with an offset), as JPEG or PNG. */
 async function makeImage(index: number, format: 'jpeg' | 'png'): Promise<Buffer> {
-  const w = 24, h = 18;
+  const w = 24,
+    h = 18;
   const raw = Buffer.alloc(w * h * 3);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-    const o = (y * w + x) * 3;
-    raw[o] = (x * 10 + index * 37) % 256; raw[o + 1] = (y * 12 + index * 53) % 256; raw[o + 2] = (index * 71) % 256;
-  }
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) {
+      const o = (y * w + x) * 3;
+      raw[o] = (x * 10 + index * 37) % 256;
+      raw[o + 1] = (y * 12 + index * 53) % 256;
+      raw[o + 2] = (index * 71) % 256;
+    }
   const img = sharp(raw, { raw: { width: w, height: h, channels: 3 } });
   return format === 'jpeg' ? img.jpeg({ quality: 90 }).toBuffer() : img.png().toBuffer();
 }
 
-interface Fixture { dir: string; imageDir: string; cacheDir: string; items: LabelledImage[] }
+interface Fixture {
+  dir: string;
+  imageDir: string;
+  cacheDir: string;
+  items: LabelledImage[];
+}
 
 /**
  * Six listed images: two in part_1, two nested in part_2, one corrupt (random bytes named .jpg),
@@ -47,7 +58,12 @@ async function fixture(): Promise<Fixture> {
   await writeFile(join(imageDir, 'part_2', 'IMG_BAD.jpg'), randomBytes(500));
   await writeFile(join(imageDir, 'part_2', 'IMG_UNLISTED.jpg'), await makeImage(9, 'jpeg'));
   // Decodes fine but is below core/preprocess.ts's minimum side.
-  await writeFile(join(imageDir, 'part_1', 'IMG_TINY.png'), await sharp({ create: { width: 8, height: 8, channels: 3, background: 'red' } }).png().toBuffer());
+  await writeFile(
+    join(imageDir, 'part_1', 'IMG_TINY.png'),
+    await sharp({ create: { width: 8, height: 8, channels: 3, background: 'red' } })
+      .png()
+      .toBuffer(),
+  );
   const items: LabelledImage[] = [
     { imageId: 'IMG_3', lesionId: 'L1', label: 5 },
     { imageId: 'IMG_BAD', lesionId: 'L2', label: 0 },
@@ -62,7 +78,10 @@ async function fixture(): Promise<Fixture> {
 
 async function expectedPixels(f: Fixture, ids: string[]): Promise<Float32Array> {
   const paths: Record<string, string> = {
-    IMG_0: 'part_1/IMG_0.jpg', IMG_1: 'part_1/IMG_1.png', IMG_2: 'part_2/IMG_2.jpg', IMG_3: 'part_2/nested/IMG_3.jpeg',
+    IMG_0: 'part_1/IMG_0.jpg',
+    IMG_1: 'part_1/IMG_1.png',
+    IMG_2: 'part_2/IMG_2.jpg',
+    IMG_3: 'part_2/nested/IMG_3.jpeg',
   };
   const out = new Float32Array(ids.length * SIZE * SIZE * 3);
   for (const [i, id] of ids.entries()) out.set(preprocess(await decodeImage(join(f.imageDir, paths[id])), SIZE), i * SIZE * SIZE * 3);
@@ -73,11 +92,20 @@ const LOADED = ['IMG_3', 'IMG_0', 'IMG_1', 'IMG_2'];
 
 function checkDataset(ds: Dataset, f: Fixture, expected: Float32Array): void {
   assert.equal(ds.size, SIZE);
-  assert.deepEqual(ds.items.map((i) => i.imageId), LOADED);
-  assert.deepEqual(ds.items, f.items.filter((i) => LOADED.includes(i.imageId)));
+  assert.deepEqual(
+    ds.items.map((i) => i.imageId),
+    LOADED,
+  );
+  assert.deepEqual(
+    ds.items,
+    f.items.filter((i) => LOADED.includes(i.imageId)),
+  );
   assert.equal(ds.pixels.length, LOADED.length * SIZE * SIZE * 3);
   assert.deepEqual(Array.from(ds.pixels), Array.from(expected));
-  assert.deepEqual(ds.skipped.map((s) => s.imageId), ['IMG_BAD', 'IMG_MISSING', 'IMG_TINY']);
+  assert.deepEqual(
+    ds.skipped.map((s) => s.imageId),
+    ['IMG_BAD', 'IMG_MISSING', 'IMG_TINY'],
+  );
   assert.match(ds.skipped[0].reason, /cannot decode .*IMG_BAD\.jpg/);
   assert.equal(ds.skipped[1].reason, 'image file not found');
   assert.match(ds.skipped[2].reason, /cannot preprocess .*IMG_TINY\.png: Image is too small \(8x8\)/);
@@ -90,7 +118,10 @@ test('loads listed images from nested folders through core preprocess, skipping 
     const ds = await loadDataset({ images: f.items, imageDir: f.imageDir, size: SIZE, onProgress: (d, t) => progress.push([d, t]) });
     checkDataset(ds, f, await expectedPixels(f, LOADED));
     assert.equal(ds.cache.status, 'off');
-    assert.deepEqual(progress, f.items.map((_, i) => [i + 1, f.items.length]));
+    assert.deepEqual(
+      progress,
+      f.items.map((_, i) => [i + 1, f.items.length]),
+    );
     // Same result one at a time.
     const serial = await loadDataset({ images: f.items, imageDir: f.imageDir, size: SIZE, concurrency: 1 });
     assert.deepEqual(Array.from(serial.pixels), Array.from(ds.pixels));
@@ -170,7 +201,10 @@ test('the disk cache is reused, keyed by size and files, and rebuilt when damage
     await writeFile(join(f.imageDir, 'IMG_MISSING.png'), await makeImage(7, 'png'));
     const sixth = await load();
     assert.equal(sixth.cache.status, 'miss');
-    assert.deepEqual(sixth.skipped.map((s) => s.imageId), ['IMG_BAD', 'IMG_TINY']);
+    assert.deepEqual(
+      sixth.skipped.map((s) => s.imageId),
+      ['IMG_BAD', 'IMG_TINY'],
+    );
     assert.equal(sixth.items.length, 5);
     assert.ok((await stat(sixth.cache.path!)).size > 5 * SIZE * SIZE * 3 * 4);
   } finally {
@@ -186,9 +220,15 @@ test('an unwritable cache folder does not stop loading; bad arguments are refuse
     assert.equal(ds.items.length, 4);
     assert.match(ds.cache.note!, /could not write the cache/);
     await assert.rejects(loadDataset({ images: f.items, imageDir: join(f.dir, 'nope'), size: SIZE }), /image folder not found: .*nope/);
-    await assert.rejects(loadDataset({ images: [...f.items, f.items[0]], imageDir: f.imageDir, size: SIZE }), /image IMG_3 is listed twice/);
+    await assert.rejects(
+      loadDataset({ images: [...f.items, f.items[0]], imageDir: f.imageDir, size: SIZE }),
+      /image IMG_3 is listed twice/,
+    );
     await assert.rejects(loadDataset({ images: f.items, imageDir: f.imageDir, size: 0 }), /size must be a positive integer/);
-    await assert.rejects(loadDataset({ images: f.items, imageDir: f.imageDir, size: SIZE, concurrency: NaN }), /concurrency must be a positive integer, got NaN/);
+    await assert.rejects(
+      loadDataset({ images: f.items, imageDir: f.imageDir, size: SIZE, concurrency: NaN }),
+      /concurrency must be a positive integer, got NaN/,
+    );
     const empty = await loadDataset({ images: [], imageDir: f.imageDir, size: SIZE });
     assert.deepEqual([empty.items.length, empty.pixels.length, empty.skipped.length], [0, 0, 0]);
   } finally {

@@ -12,7 +12,9 @@ import { dermlensMetadata } from '../../core/model-metadata.ts';
 import { fitLogistic, thresholdForFlagRate } from '../../trainer/train/fit-gate.ts';
 import { makeRng } from '../../trainer/data/rng.ts';
 
-before(async () => { await tf.setBackend('cpu'); });
+before(async () => {
+  await tf.setBackend('cpu');
+});
 
 const SIZE = 32;
 
@@ -77,7 +79,7 @@ test('fitLogistic separates two clouds and the threshold flags the share it was 
   const labels = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     labels[i] = i < 150 ? 1 : 0; // imbalanced, as HAM10000 against the non-dermoscopic set
-    for (let j = 0; j < dims; j++) x[i * dims + j] = (rng() - 0.5) + (labels[i] ? 2 : -2) * (j === 0 ? 1 : 0) + 10;
+    for (let j = 0; j < dims; j++) x[i * dims + j] = rng() - 0.5 + (labels[i] ? 2 : -2) * (j === 0 ? 1 : 0) + 10;
   }
   const before = tf.memory().numTensors;
   const { kernel, bias } = fitLogistic(x, labels, dims, { steps: 200 });
@@ -93,8 +95,14 @@ test('"where it looked" reads the gate in its own pass: the same score as the cl
   const model = buildModel('compact', { inputSize: SIZE, seed: 3 });
   const dims = featureModel(model).outputs[0].shape[1]!;
   const rng = makeRng(8);
-  const gated = attachGate(model, Float32Array.from({ length: dims }, () => rng() - 0.5), -0.2);
-  gated.setUserDefinedMetadata({ dermlens: { ...dermlensMetadata({ arch: 'compact', inputSize: SIZE, tta: 'flip' }), dermoscopyThreshold: 0.5 } });
+  const gated = attachGate(
+    model,
+    Float32Array.from({ length: dims }, () => rng() - 0.5),
+    -0.2,
+  );
+  gated.setUserDefinedMetadata({
+    dermlens: { ...dermlensMetadata({ arch: 'compact', inputSize: SIZE, tta: 'flip' }), dermoscopyThreshold: 0.5 },
+  });
   const classifier = await fromModel(gated, { warmUp: false });
   try {
     const input = Float32Array.from({ length: SIZE * SIZE * 3 }, () => rng());
@@ -102,7 +110,10 @@ test('"where it looked" reads the gate in its own pass: the same score as the cl
     const before = tf.memory().numTensors;
     const explained = await explainInput(classifier, input, { x: 0, y: 0, width: SIZE, height: SIZE });
     assert.equal(tf.memory().numTensors, before, 'no tensor leaks');
-    assert.ok(Math.abs(explained.dermoscopy! - assessed.dermoscopy!.score) < 1e-5, `${explained.dermoscopy} vs ${assessed.dermoscopy!.score}`);
+    assert.ok(
+      Math.abs(explained.dermoscopy! - assessed.dermoscopy!.score) < 1e-5,
+      `${explained.dermoscopy} vs ${assessed.dermoscopy!.score}`,
+    );
     Array.from(assessed.probabilities).forEach((p, k) => assert.ok(Math.abs(p - explained.probabilities[k]) < 1e-5));
   } finally {
     classifier.dispose();

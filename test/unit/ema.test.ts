@@ -5,7 +5,9 @@ import { tf } from '../../core/tf.ts';
 import { buildModel } from '../../core/models.ts';
 import { copyWeights, emaDecayAt, updateAverage } from '../../trainer/train/ema.ts';
 
-before(async () => { await tf.setBackend('cpu'); });
+before(async () => {
+  await tf.setBackend('cpu');
+});
 
 test('emaDecayAt: warms up from 0.1 and is capped at the configured decay', () => {
   assert.equal(emaDecayAt(0.999, 0), 0.1);

@@ -1,12 +1,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CLASSES } from '../../core/labels.ts';
 import { adviceFor } from '../../extension/shared/advice.ts';
 import { toClassificationResult } from '../../extension/shared/result.ts';
 
-const details = { ms: 5, timings: { fetchMs: 1, decodeMs: 1, preprocessMs: 1, inferenceMs: 2 }, modelVersion: 'v', untrained: false, width: 4, height: 3 };
+const details = {
+  ms: 5,
+  timings: { fetchMs: 1, decodeMs: 1, preprocessMs: 1, inferenceMs: 2 },
+  modelVersion: 'v',
+  untrained: false,
+  width: 4,
+  height: 3,
+};
 const resultOf = (probabilities: number[], melanomaThreshold: number | null = 0.27) =>
-  toClassificationResult(CLASSES.map((c, i) => ({ code: c.code, name: c.name, group: c.group, probability: probabilities[i] })), { ...details, melanomaThreshold });
+  toClassificationResult(probabilities, { ...details, melanomaThreshold });
 
 test('a melanoma alert asks for a doctor soon, even with another type on top', () => {
   const advice = adviceFor(resultOf([0.05, 0.05, 0.05, 0.02, 0.3, 0.5, 0.03]));

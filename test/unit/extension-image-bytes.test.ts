@@ -3,7 +3,15 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
 import {
-  ACCEPTED_TYPES, base64ToBytes, bytesToBase64, checkImageBytes, ImageFileError, MAX_IMAGE_BYTES, readImageSize, sniffImageType, UPLOAD_TYPES,
+  ACCEPTED_TYPES,
+  base64ToBytes,
+  bytesToBase64,
+  checkImageBytes,
+  ImageFileError,
+  MAX_IMAGE_BYTES,
+  readImageSize,
+  sniffImageType,
+  UPLOAD_TYPES,
 } from '../../extension/shared/image-bytes.ts';
 import { IMAGE_REFUSALS } from '../../core/image-check.ts';
 
@@ -25,7 +33,11 @@ test('sniffs the real format from magic bytes and reads the size from each heade
     assert.deepEqual(readImageSize(bytes, type as never), { width, height }, `${type} ${width}x${height}`);
   }
   // A WebP with alpha uses the extended (VP8X) header.
-  const alpha = new Uint8Array(await sharp(Buffer.alloc(70 * 40 * 4, 100), { raw: { width: 70, height: 40, channels: 4 } }).webp().toBuffer());
+  const alpha = new Uint8Array(
+    await sharp(Buffer.alloc(70 * 40 * 4, 100), { raw: { width: 70, height: 40, channels: 4 } })
+      .webp()
+      .toBuffer(),
+  );
   assert.deepEqual(readImageSize(alpha, 'image/webp'), { width: 70, height: 40 });
 });
 
@@ -39,14 +51,25 @@ test('the committed browser fixtures are recognised', () => {
 test('the extension checks bytes with core/image-check.ts: every format the CLI reads, refusals in its words', async () => {
   assert.deepEqual(UPLOAD_TYPES, ACCEPTED_TYPES, 'the popup accepts what right-click and the CLI accept');
   const gif = new Uint8Array(await sharp(pixels(4, 4), raw(4, 4)).gif().toBuffer());
-  assert.deepEqual(checkImageBytes(gif, 'image/gif', { allowed: UPLOAD_TYPES, source: 'file' }), { type: 'image/gif', width: 4, height: 4 });
+  assert.deepEqual(checkImageBytes(gif, 'image/gif', { allowed: UPLOAD_TYPES, source: 'file' }), {
+    type: 'image/gif',
+    width: 4,
+    height: 4,
+  });
   const html = new TextEncoder().encode('<!doctype html><title>Login</title>');
   // The declared type and the source do not change the answer.
-  for (const [mime, source] of [['text/html; charset=utf-8', 'download'], ['image/jpeg', 'file'], ['', 'file']] as const) {
+  for (const [mime, source] of [
+    ['text/html; charset=utf-8', 'download'],
+    ['image/jpeg', 'file'],
+    ['', 'file'],
+  ] as const) {
     assert.throws(() => checkImageBytes(html, mime, { source }), { name: 'ImageFileError', message: IMAGE_REFUSALS.html() });
   }
   const tooManyBytes = new Uint8Array(MAX_IMAGE_BYTES + 1);
-  assert.throws(() => checkImageBytes(tooManyBytes, 'image/png'), (e: unknown) => e instanceof ImageFileError && /too large \(40\.0 MB\)/.test(e.message));
+  assert.throws(
+    () => checkImageBytes(tooManyBytes, 'image/png'),
+    (e: unknown) => e instanceof ImageFileError && /too large \(40\.0 MB\)/.test(e.message),
+  );
 });
 
 test('base64 round-trips any bytes (large ones in chunks) and rejects garbage', () => {

@@ -6,7 +6,9 @@ import { buildModel } from '../../core/models.ts';
 import { foldBatchNorm } from '../../core/fold-batchnorm.ts';
 import { makeRng } from '../../trainer/data/rng.ts';
 
-before(async () => { await tf.setBackend('cpu'); });
+before(async () => {
+  await tf.setBackend('cpu');
+});
 
 /**
  * Gives every BatchNormalization layer statistics far from the fresh defaults (mean 0, variance 1,
@@ -37,7 +39,7 @@ test('compact: every BatchNormalization folds, predictions are unchanged, nothin
   const folded = await foldBatchNorm(model);
   assert.notEqual(folded, model);
   assert.equal(countLayers(model, 'BatchNormalization'), 11);
-  assert.equal(countLayers(folded, 'BatchNormalization'), 0, 'all of compact\'s BatchNorms follow a linear conv');
+  assert.equal(countLayers(folded, 'BatchNormalization'), 0, "all of compact's BatchNorms follow a linear conv");
   const bnChannels = model.layers.filter((l) => l.getClassName() === 'BatchNormalization').reduce((a, l) => a + l.getWeights()[0].size, 0);
   assert.equal(folded.countParams(), model.countParams() - 3 * bnChannels, 'gamma, beta, mean and variance per channel become one bias');
   assert.deepEqual(folded.getUserDefinedMetadata(), { dermlens: { tta: 'flip' } }, 'metadata travels with the model');

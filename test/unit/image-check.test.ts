@@ -10,7 +10,11 @@ test('every hostile case is refused by the byte check alone, with its message, a
     if (expect === 'accept') {
       assert.doesNotThrow(() => checkImageBytes(new Uint8Array(bytes)), name);
     } else {
-      assert.throws(() => checkImageBytes(new Uint8Array(bytes)), (e: unknown) => e instanceof ImageFileError && e.message === expect, name);
+      assert.throws(
+        () => checkImageBytes(new Uint8Array(bytes)),
+        (e: unknown) => e instanceof ImageFileError && e.message === expect,
+        name,
+      );
     }
   }
 });
@@ -59,9 +63,15 @@ test('webpOrientation reads the EXIF chunk of a WebP (Chromium ignores it, sharp
 });
 
 test('a header cut short is a truncated file; a header of garbage is a damaged one', async () => {
-  const jpeg = new Uint8Array(await sharp({ create: { width: 40, height: 30, channels: 3, background: 'blue' } }).jpeg().toBuffer());
+  const jpeg = new Uint8Array(
+    await sharp({ create: { width: 40, height: 30, channels: 3, background: 'blue' } })
+      .jpeg()
+      .toBuffer(),
+  );
   assert.throws(() => checkImageBytes(jpeg.subarray(0, 12)), { message: IMAGE_REFUSALS.truncated('image/jpeg') });
   const garbage = new Uint8Array([0xff, 0xd8, 0xff, 0x12, ...new Array(200).fill(0x5a)]);
   assert.throws(() => checkImageBytes(garbage), { message: IMAGE_REFUSALS.damagedHeader('image/jpeg') });
-  assert.throws(() => checkImageBytes(new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0])), { message: IMAGE_REFUSALS.truncated('image/png') });
+  assert.throws(() => checkImageBytes(new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0])), {
+    message: IMAGE_REFUSALS.truncated('image/png'),
+  });
 });

@@ -11,22 +11,30 @@ import { encodeBmp } from '../helpers/hostile-images.ts';
 
 async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'dermlens-images-'));
-  try { await fn(dir); } finally { await rm(dir, { recursive: true, force: true }); }
+  try {
+    await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 /** width x height RGB, left half red, right half blue. */
 function halves(width: number, height: number): Buffer {
   const data = Buffer.alloc(width * height * 3);
-  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
-    const o = (y * width + x) * 3;
-    if (x < width / 2) data[o] = 255; else data[o + 2] = 255;
-  }
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++) {
+      const o = (y * width + x) * 3;
+      if (x < width / 2) data[o] = 255;
+      else data[o + 2] = 255;
+    }
   return data;
 }
 
 test('findImages finds .jpg/.jpeg/.png at any depth, case-insensitively, skipping hidden and non-image files', async () => {
   await withTempDir(async (dir) => {
-    const png = await sharp({ create: { width: 4, height: 4, channels: 3, background: 'red' } }).png().toBuffer();
+    const png = await sharp({ create: { width: 4, height: 4, channels: 3, background: 'red' } })
+      .png()
+      .toBuffer();
     await mkdir(join(dir, 'HAM10000_images_part_1'));
     await mkdir(join(dir, 'HAM10000_images_part_2', 'deeper'), { recursive: true });
     await mkdir(join(dir, '__MACOSX', 'HAM10000_images_part_1'), { recursive: true });
@@ -70,7 +78,9 @@ test('findImages: a missing folder or a file is a clear error', async () => {
 test('decodeImage gives exact RGBA for a PNG, from a path or from bytes', async () => {
   await withTempDir(async (dir) => {
     const raw = halves(20, 18);
-    const png = await sharp(raw, { raw: { width: 20, height: 18, channels: 3 } }).png().toBuffer();
+    const png = await sharp(raw, { raw: { width: 20, height: 18, channels: 3 } })
+      .png()
+      .toBuffer();
     await writeFile(join(dir, 'h.png'), png);
     for (const input of [join(dir, 'h.png'), png]) {
       const img = await decodeImage(input);
@@ -85,50 +95,80 @@ test('decodeImage gives exact RGBA for a PNG, from a path or from bytes', async 
 
 test('decodeImage applies EXIF orientation, and converts grey, 16-bit and alpha images to 8-bit RGBA', async () => {
   // Orientation 6 = "rotate 90 degrees clockwise to display": stored 20x10 (red left), shown 10x20 (red on top).
-  const rotated = await sharp(halves(20, 10), { raw: { width: 20, height: 10, channels: 3 } }).jpeg({ quality: 95 }).withMetadata({ orientation: 6 }).toBuffer();
+  const rotated = await sharp(halves(20, 10), { raw: { width: 20, height: 10, channels: 3 } })
+    .jpeg({ quality: 95 })
+    .withMetadata({ orientation: 6 })
+    .toBuffer();
   const upright = await decodeImage(rotated);
   assert.deepEqual([upright.width, upright.height], [10, 20]);
-  const at = (img: { data: Uint8Array | Uint8ClampedArray; width: number }, x: number, y: number) => Array.from(img.data.subarray((y * img.width + x) * 4, (y * img.width + x) * 4 + 3));
+  const at = (img: { data: Uint8Array | Uint8ClampedArray; width: number }, x: number, y: number) =>
+    Array.from(img.data.subarray((y * img.width + x) * 4, (y * img.width + x) * 4 + 3));
   const [r, , b] = at(upright, 5, 2);
   assert.ok(r > 200 && b < 60, `top should be red, got ${at(upright, 5, 2)}`);
   const [r2, , b2] = at(upright, 5, 17);
   assert.ok(b2 > 200 && r2 < 60, `bottom should be blue, got ${at(upright, 5, 17)}`);
 
-  const grey16 = await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: 100, g: 100, b: 100 } } }).toColourspace('grey16').png().toBuffer();
+  const grey16 = await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: 100, g: 100, b: 100 } } })
+    .toColourspace('grey16')
+    .png()
+    .toBuffer();
   const g = await decodeImage(grey16);
   assert.equal(g.data.length, 16 * 16 * 4);
   assert.deepEqual(Array.from(g.data.subarray(0, 4)), [100, 100, 100, 255]);
 
-  const rgba = await sharp({ create: { width: 16, height: 16, channels: 4, background: { r: 10, g: 20, b: 30, alpha: 0.5 } } }).png().toBuffer();
+  const rgba = await sharp({ create: { width: 16, height: 16, channels: 4, background: { r: 10, g: 20, b: 30, alpha: 0.5 } } })
+    .png()
+    .toBuffer();
   assert.deepEqual(Array.from((await decodeImage(rgba)).data.subarray(0, 4)), [10, 20, 30, 128]);
 });
 
 test('decodeImage refuses corrupt, truncated, missing, oversized and non-image files with the shared messages, naming the file', async () => {
   await withTempDir(async (dir) => {
     await writeFile(join(dir, 'random.jpg'), randomBytes(3000));
-    await assert.rejects(decodeImage(join(dir, 'random.jpg')), { message: `cannot decode ${join(dir, 'random.jpg')}: ${IMAGE_REFUSALS.unknown()}` });
-    const jpeg = await sharp({ create: { width: 64, height: 48, channels: 3, background: 'green' } }).jpeg().toBuffer();
+    await assert.rejects(decodeImage(join(dir, 'random.jpg')), {
+      message: `cannot decode ${join(dir, 'random.jpg')}: ${IMAGE_REFUSALS.unknown()}`,
+    });
+    const jpeg = await sharp({ create: { width: 64, height: 48, channels: 3, background: 'green' } })
+      .jpeg()
+      .toBuffer();
     await writeFile(join(dir, 'cut.jpg'), jpeg.subarray(0, jpeg.length >> 1));
-    await assert.rejects(decodeImage(join(dir, 'cut.jpg')), { message: `cannot decode ${join(dir, 'cut.jpg')}: ${IMAGE_REFUSALS.truncated('image/jpeg')}` });
+    await assert.rejects(decodeImage(join(dir, 'cut.jpg')), {
+      message: `cannot decode ${join(dir, 'cut.jpg')}: ${IMAGE_REFUSALS.truncated('image/jpeg')}`,
+    });
     await writeFile(join(dir, 'empty.png'), '');
-    await assert.rejects(decodeImage(join(dir, 'empty.png')), (err: unknown) => err instanceof ImageDecodeError && err.reason === IMAGE_REFUSALS.empty());
+    await assert.rejects(
+      decodeImage(join(dir, 'empty.png')),
+      (err: unknown) => err instanceof ImageDecodeError && err.reason === IMAGE_REFUSALS.empty(),
+    );
     await assert.rejects(decodeImage(join(dir, 'gone.jpg')), /cannot decode .*gone\.jpg: file not found/);
     await assert.rejects(decodeImage(dir), /cannot decode .*: this is a folder, not an image file/);
-    const big = Buffer.from(await sharp({ create: { width: 30, height: 20, channels: 3, background: 'white' } }).png().toBuffer());
+    const big = Buffer.from(
+      await sharp({ create: { width: 30, height: 20, channels: 3, background: 'white' } })
+        .png()
+        .toBuffer(),
+    );
     big.writeUInt32BE(9000, 16); // IHDR width: 9000 x 9000 = 81 MP, refused from the header
     big.writeUInt32BE(9000, 20);
-    await assert.rejects(decodeImage(big), { message: `cannot decode image buffer (${big.length} bytes): ${IMAGE_REFUSALS.tooManyPixels({ width: 9000, height: 9000 })}` });
+    await assert.rejects(decodeImage(big), {
+      message: `cannot decode image buffer (${big.length} bytes): ${IMAGE_REFUSALS.tooManyPixels({ width: 9000, height: 9000 })}`,
+    });
     await writeFile(join(dir, 'huge.bin'), '');
     await truncate(join(dir, 'huge.bin'), MAX_IMAGE_BYTES + 1); // sparse: refused from its size, never read
-    await assert.rejects(decodeImage(join(dir, 'huge.bin')), { message: `cannot decode ${join(dir, 'huge.bin')}: ${IMAGE_REFUSALS.tooManyBytes(MAX_IMAGE_BYTES + 1)}` });
+    await assert.rejects(decodeImage(join(dir, 'huge.bin')), {
+      message: `cannot decode ${join(dir, 'huge.bin')}: ${IMAGE_REFUSALS.tooManyBytes(MAX_IMAGE_BYTES + 1)}`,
+    });
   });
 });
 
 test('decodeImage reads BMP (libnsbmp) with the same pixels as the PNG of the same picture', async () => {
-  const image = { data: new Uint8Array(halves(13, 7).length / 3 * 4), width: 13, height: 7 };
+  const image = { data: new Uint8Array((halves(13, 7).length / 3) * 4), width: 13, height: 7 };
   const rgb = halves(13, 7);
   for (let i = 0; i < 13 * 7; i++) image.data.set([rgb[i * 3], rgb[i * 3 + 1], rgb[i * 3 + 2], 255], i * 4);
-  const fromPng = await decodeImage(await sharp(rgb, { raw: { width: 13, height: 7, channels: 3 } }).png().toBuffer());
+  const fromPng = await decodeImage(
+    await sharp(rgb, { raw: { width: 13, height: 7, channels: 3 } })
+      .png()
+      .toBuffer(),
+  );
   for (const bits of [24, 32] as const) {
     const fromBmp = await decodeImage(encodeBmp(image, bits));
     assert.deepEqual([fromBmp.width, fromBmp.height], [13, 7]);

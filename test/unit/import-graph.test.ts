@@ -17,15 +17,19 @@ const TRAINER_RANK: Record<string, number> = { run: 0, backends: 0, data: 1, mod
 function sourceFiles(dir: string): string[] {
   return readdirSync(join(ROOT, dir)).flatMap((name) => {
     const path = `${dir}/${name}`;
-    if (statSync(join(ROOT, path)).isDirectory()) return name === 'node_modules' || name === 'model' && dir === 'extension' ? [] : sourceFiles(path);
+    if (statSync(join(ROOT, path)).isDirectory())
+      return name === 'node_modules' || (name === 'model' && dir === 'extension') ? [] : sourceFiles(path);
     return /\.(ts|mjs)$/.test(name) && !name.endsWith('.d.ts') ? [path] : [];
   });
 }
 
 /** Project files a module imports, repo-relative. */
 export function importsOf(file: string, text: string): string[] {
-  const specs = [...text.matchAll(/(?:^|[\s;])(?:import|export)\s[^'"`;]*?from\s*['"](\.{1,2}\/[^'"]+)['"]|import\s*\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)|^import\s+['"](\.{1,2}\/[^'"]+)['"]/gm)]
-    .map((m) => m[1] ?? m[2] ?? m[3]);
+  const specs = [
+    ...text.matchAll(
+      /(?:^|[\s;])(?:import|export)\s[^'"`;]*?from\s*['"](\.{1,2}\/[^'"]+)['"]|import\s*\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)|^import\s+['"](\.{1,2}\/[^'"]+)['"]/gm,
+    ),
+  ].map((m) => m[1] ?? m[2] ?? m[3]);
   return specs.map((spec) => relative(ROOT, resolve(ROOT, dirname(file), spec)));
 }
 
@@ -78,7 +82,9 @@ export function findCycle(graph: Map<string, string[]>): string[] | null {
 }
 
 const files = ['core', 'trainer', 'extension'].flatMap(sourceFiles);
-const graph = new Map(files.map((f) => [f, importsOf(f, readFileSync(join(ROOT, f), 'utf8')).filter((t) => /^(core|trainer|extension)\//.test(t))]));
+const graph = new Map(
+  files.map((f) => [f, importsOf(f, readFileSync(join(ROOT, f), 'utf8')).filter((t) => /^(core|trainer|extension)\//.test(t))]),
+);
 
 test('the import graph of core/, trainer/ and extension/ has no cycle (static, dynamic or type-only)', () => {
   assert.ok(files.length > 100, `walked ${files.length} files`);
@@ -87,22 +93,47 @@ test('the import graph of core/, trainer/ and extension/ has no cycle (static, d
 });
 
 test('imports point from higher layers to lower ones only', () => {
-  const violations = [...graph].flatMap(([from, targets]) => targets.map((to) => [from, to, layerViolation(from, to)] as const))
+  const violations = [...graph]
+    .flatMap(([from, targets]) => targets.map((to) => [from, to, layerViolation(from, to)] as const))
     .filter(([, , why]) => why !== null)
     .map(([from, to, why]) => `${from} -> ${to}: ${why}`);
   assert.deepEqual(violations, []);
 });
 
 test('every imported project file exists (the walk sees real edges)', () => {
-  const missing = [...graph].flatMap(([from, targets]) => targets.filter((t) => !files.includes(t) && !/\.(json|css|html)$/.test(t)).map((t) => `${from} -> ${t}`));
+  const missing = [...graph].flatMap(([from, targets]) =>
+    targets.filter((t) => !files.includes(t) && !/\.(json|css|html)$/.test(t)).map((t) => `${from} -> ${t}`),
+  );
   assert.deepEqual(missing, []);
 });
 
 test('the checks catch what they are for (a cycle, a dynamic import, a type-only import, an upward import)', () => {
-  assert.deepEqual(findCycle(new Map([['a', ['b']], ['b', ['c']], ['c', ['a']]])), ['a', 'b', 'c', 'a']);
-  assert.equal(findCycle(new Map([['a', ['b']], ['b', []]])), null);
-  assert.deepEqual(importsOf('trainer/train/x.ts', "const m = await import('../data/y.ts');\nimport type { T } from './z.ts';\nexport { q } from '../run/w.ts';"),
-    ['trainer/data/y.ts', 'trainer/train/z.ts', 'trainer/run/w.ts']);
+  assert.deepEqual(
+    findCycle(
+      new Map([
+        ['a', ['b']],
+        ['b', ['c']],
+        ['c', ['a']],
+      ]),
+    ),
+    ['a', 'b', 'c', 'a'],
+  );
+  assert.equal(
+    findCycle(
+      new Map([
+        ['a', ['b']],
+        ['b', []],
+      ]),
+    ),
+    null,
+  );
+  assert.deepEqual(
+    importsOf(
+      'trainer/train/x.ts',
+      "const m = await import('../data/y.ts');\nimport type { T } from './z.ts';\nexport { q } from '../run/w.ts';",
+    ),
+    ['trainer/data/y.ts', 'trainer/train/z.ts', 'trainer/run/w.ts'],
+  );
   assert.match(layerViolation('trainer/data/a.ts', 'trainer/train/b.ts') ?? '', /points down only|layer/);
   assert.match(layerViolation('core/a.ts', 'trainer/run/b.ts') ?? '', /core\/ imports/);
   assert.match(layerViolation('extension/a.ts', 'trainer/run/b.ts') ?? '', /extension\/ imports trainer/);

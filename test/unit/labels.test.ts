@@ -14,7 +14,10 @@ test('every class has a name, a plain name, a description and a group; akiec is 
   const malignant = CLASSES.filter((c) => c.group === 'malignant').map((c) => c.code);
   assert.deepEqual(malignant, ['bcc', 'mel']);
   assert.equal(classByCode('akiec').group, 'precancerous');
-  assert.deepEqual(CLASSES.filter((c) => isConcerning(c.group)).map((c) => c.code), ['akiec', 'bcc', 'mel']);
+  assert.deepEqual(
+    CLASSES.filter((c) => isConcerning(c.group)).map((c) => c.code),
+    ['akiec', 'bcc', 'mel'],
+  );
 });
 
 test('classIndex tolerates case and whitespace, rejects unknown codes', () => {

@@ -8,7 +8,10 @@ const probs = [0.05, 0.1, 0.15, 0.02, 0.2, 0.45, 0.03]; // akiec bcc bkl df mel 
 
 test('predictions come most likely first, keep every class, and sum to 1', () => {
   const r = lesionResult(probs, null);
-  assert.deepEqual(r.predictions.map((p) => p.code), ['nv', 'mel', 'bkl', 'bcc', 'akiec', 'vasc', 'df']);
+  assert.deepEqual(
+    r.predictions.map((p) => p.code),
+    ['nv', 'mel', 'bkl', 'bcc', 'akiec', 'vasc', 'df'],
+  );
   assert.equal(r.top, 'nv');
   assert.deepEqual([...r.predictions.map((p) => p.code)].sort(), [...CLASS_CODES].sort());
   assert.ok(Math.abs(r.predictions.reduce((s, p) => s + p.probability, 0) - 1) < 1e-12);

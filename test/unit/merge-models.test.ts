@@ -6,26 +6,40 @@ import { buildModel } from '../../core/models.ts';
 import { foldBatchNorm } from '../../core/fold-batchnorm.ts';
 import { ENSEMBLE_OUTPUT, mergeModels } from '../../trainer/model/merge.ts';
 
-before(async () => { await tf.setBackend('cpu'); });
+before(async () => {
+  await tf.setBackend('cpu');
+});
 
 /** An untrained compact model whose BatchNorm statistics are not the identity, so they matter. */
 function member(seed: number): tf.LayersModel {
   const model = buildModel('compact', { inputSize: 24, seed });
   for (const layer of model.layers) {
     if (layer.getClassName() !== 'BatchNormalization') continue;
-    layer.setWeights(layer.getWeights().map((w, k) => tf.tidy(() => (k === 3 ? tf.randomUniform(w.shape, 0.5, 2, 'float32', seed + k) : tf.randomNormal(w.shape, 0, 0.3, 'float32', seed + k)))));
+    layer.setWeights(
+      layer
+        .getWeights()
+        .map((w, k) =>
+          tf.tidy(() =>
+            k === 3 ? tf.randomUniform(w.shape, 0.5, 2, 'float32', seed + k) : tf.randomNormal(w.shape, 0, 0.3, 'float32', seed + k),
+          ),
+        ),
+    );
   }
   return model;
 }
 
-test('the merged model outputs the mean of the members\' probabilities, and survives save/load and folding', async () => {
+test("the merged model outputs the mean of the members' probabilities, and survives save/load and folding", async () => {
   const members = [member(1), member(2), member(3)];
   const x = tf.randomUniform([5, 24, 24, 3], 0, 1, 'float32', 9) as tf.Tensor4D;
   const expected = tf.tidy(() => tf.div(tf.addN(members.map((m) => m.predict(x) as tf.Tensor)), members.length));
   const start = tf.memory().numTensors;
   const merged = await mergeModels(members);
   const weightTensors = merged.getWeights().length;
-  assert.equal(weightTensors, members.reduce((n, m) => n + m.getWeights().length, 0), 'every member weight is copied, nothing else added');
+  assert.equal(
+    weightTensors,
+    members.reduce((n, m) => n + m.getWeights().length, 0),
+    'every member weight is copied, nothing else added',
+  );
   assert.equal(tf.memory().numTensors - start, weightTensors, 'merging allocates only the merged weights');
   assert.equal(merged.layers.at(-1)!.name, ENSEMBLE_OUTPUT);
   assert.deepEqual(merged.inputs[0].shape, [null, 24, 24, 3]);
@@ -35,14 +49,25 @@ test('the merged model outputs the mean of the members\' probabilities, and surv
   // The members really differ, so a merge that used one member's weights twice would fail above.
   const single = members[0].predict(x) as tf.Tensor;
   assert.ok(tf.max(tf.abs(tf.sub(single, expected))).dataSync()[0] > 1e-3);
-  assert.ok(tf.sum(out, 1).dataSync().every((s) => Math.abs(s - 1) < 1e-5), 'rows are probabilities');
+  assert.ok(
+    tf
+      .sum(out, 1)
+      .dataSync()
+      .every((s) => Math.abs(s - 1) < 1e-5),
+    'rows are probabilities',
+  );
 
   // Save and reload (what the trainer exports and the extension loads) then fold its BatchNorms.
   let artifacts: tf.io.ModelArtifacts | undefined;
-  await merged.save(tf.io.withSaveHandler(async (a) => { artifacts = a; return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } }; }));
+  await merged.save(
+    tf.io.withSaveHandler(async (a) => {
+      artifacts = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
   const reloaded = await tf.loadLayersModel(tf.io.fromMemory(artifacts!));
   const folded = await foldBatchNorm(reloaded);
-  assert.notEqual(folded, reloaded, 'each member\'s conv + BatchNorm pairs fold in the merged graph');
+  assert.notEqual(folded, reloaded, "each member's conv + BatchNorm pairs fold in the merged graph");
   assert.ok(folded.layers.length < reloaded.layers.length);
   for (const m of [reloaded, folded]) {
     assert.ok(tf.max(tf.abs(tf.sub(m.predict(x) as tf.Tensor, expected))).dataSync()[0] < 1e-5);

@@ -26,7 +26,7 @@ test('rocCurve runs from (0,0) to (1,1) and its trapezoid area equals rocAuc', (
   const { fpr, tpr } = rocCurve(pos, s);
   assert.deepEqual([fpr[0], tpr[0], fpr.at(-1), tpr.at(-1)], [0, 0, 1, 1]);
   let area = 0;
-  for (let i = 1; i < fpr.length; i++) area += (fpr[i] - fpr[i - 1]) * (tpr[i] + tpr[i - 1]) / 2;
+  for (let i = 1; i < fpr.length; i++) area += ((fpr[i] - fpr[i - 1]) * (tpr[i] + tpr[i - 1])) / 2;
   near(area, rocAuc(pos, s)!);
 });
 

@@ -7,17 +7,31 @@ import '@tensorflow/tfjs-backend-cpu';
 import { tf } from '../../core/tf.ts';
 import { expectedWeightBytes, fileLoadHandler, fileSaveHandler } from '../../trainer/run/model-files.ts';
 
-before(async () => { await tf.setBackend('cpu'); });
+before(async () => {
+  await tf.setBackend('cpu');
+});
 
 async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'dermlens-model-io-'));
-  try { await fn(dir); } finally { await rm(dir, { recursive: true, force: true }); }
+  try {
+    await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 /** A small conv net with batch norm, like the real ones, with deterministic weights. */
 function smallModel(): tf.LayersModel {
   const model = tf.sequential();
-  model.add(tf.layers.conv2d({ inputShape: [8, 8, 3], filters: 4, kernelSize: 3, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }));
+  model.add(
+    tf.layers.conv2d({
+      inputShape: [8, 8, 3],
+      filters: 4,
+      kernelSize: 3,
+      activation: 'relu',
+      kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
+    }),
+  );
   model.add(tf.layers.batchNormalization());
   model.add(tf.layers.flatten());
   model.add(tf.layers.dense({ units: 7, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }));
@@ -68,7 +82,10 @@ test('weights are split into shards of at most the given size and read back in o
     const count = Math.ceil(total / shardBytes);
     const shards = (await readdir(dir)).filter((f) => f.endsWith('.bin')).sort((a, b) => parseInt(a.slice(12)) - parseInt(b.slice(12)));
     assert.equal(shards.length, count);
-    assert.deepEqual(shards, Array.from({ length: count }, (_, i) => `group1-shard${i + 1}of${count}.bin`));
+    assert.deepEqual(
+      shards,
+      Array.from({ length: count }, (_, i) => `group1-shard${i + 1}of${count}.bin`),
+    );
     for (const [i, name] of shards.entries()) {
       assert.equal((await stat(join(dir, name))).size, i < count - 1 ? shardBytes : total - shardBytes * (count - 1));
     }
@@ -97,7 +114,7 @@ function toFloat16Bits(value: number): number {
   }
   if (exp >= 31) return sign | 0x7c00;
   const half = sign | (exp << 10) | (mant >>> 13);
-  return (mant & 0x1000) && ((mant & 0x2fff) || (half & 1)) ? half + 1 : half;
+  return mant & 0x1000 && (mant & 0x2fff || half & 1) ? half + 1 : half;
 }
 
 test('loads float16 and uint8 quantized weights the way tfjs dequantizes them', async () => {
@@ -130,7 +147,10 @@ test('loads float16 and uint8 quantized weights the way tfjs dequantizes them', 
       await rm(qdir, { recursive: true, force: true });
       await mkdir(qdir);
       await writeFile(join(qdir, 'group1-shard1of1.bin'), bytes);
-      await writeFile(join(qdir, 'model.json'), JSON.stringify({ ...json, weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: quantSpecs }] }));
+      await writeFile(
+        join(qdir, 'model.json'),
+        JSON.stringify({ ...json, weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: quantSpecs }] }),
+      );
       assert.equal(expectedWeightBytes(quantSpecs), bytes.length);
 
       const loaded = await tf.loadLayersModel(fileLoadHandler(join(qdir, 'model.json')));
@@ -163,12 +183,18 @@ test('load errors name the problem and the file', async () => {
     const json = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8'));
     const count = json.weightsManifest[0].paths.length;
     await truncate(join(dir, `group1-shard${count}of${count}.bin`), 10);
-    await assert.rejects(fileLoadHandler(join(dir, 'model.json')).load!(), /the weight files hold \d+ bytes but the manifest describes \d+/);
+    await assert.rejects(
+      fileLoadHandler(join(dir, 'model.json')).load!(),
+      /the weight files hold \d+ bytes but the manifest describes \d+/,
+    );
     await rm(join(dir, 'group1-shard1of' + count + '.bin'));
     await assert.rejects(fileLoadHandler(join(dir, 'model.json')).load!(), /weight file group1-shard1of\d+\.bin cannot be read \(ENOENT\)/);
     json.weightsManifest[0].paths[0] = '../../etc/passwd';
     await writeFile(join(dir, 'model.json'), JSON.stringify(json));
-    await assert.rejects(fileLoadHandler(join(dir, 'model.json')).load!(), /weight path "\.\.\/\.\.\/etc\/passwd" must be relative to the model folder/);
+    await assert.rejects(
+      fileLoadHandler(join(dir, 'model.json')).load!(),
+      /weight path "\.\.\/\.\.\/etc\/passwd" must be relative to the model folder/,
+    );
   });
 });
 

@@ -4,17 +4,35 @@ import '@tensorflow/tfjs-backend-cpu';
 import { tf } from '../../core/tf.ts';
 import { buildModel } from '../../core/models.ts';
 
-before(async () => { await tf.setBackend('cpu'); });
+before(async () => {
+  await tf.setBackend('cpu');
+});
 
 test('seed is the original Keras CNN: 4,294,599 parameters at 64 px, layer for layer', () => {
   const model = buildModel('seed', { inputSize: 64 });
   assert.equal(model.countParams(), 4_294_599);
-  assert.deepEqual(model.layers.map((l) => l.getClassName()), [
-    'Conv2D', 'BatchNormalization', 'MaxPooling2D', 'Dropout',
-    'Conv2D', 'BatchNormalization', 'MaxPooling2D', 'Dropout',
-    'Conv2D', 'BatchNormalization', 'MaxPooling2D', 'Dropout',
-    'Flatten', 'Dense', 'BatchNormalization', 'Dropout', 'Dense',
-  ]);
+  assert.deepEqual(
+    model.layers.map((l) => l.getClassName()),
+    [
+      'Conv2D',
+      'BatchNormalization',
+      'MaxPooling2D',
+      'Dropout',
+      'Conv2D',
+      'BatchNormalization',
+      'MaxPooling2D',
+      'Dropout',
+      'Conv2D',
+      'BatchNormalization',
+      'MaxPooling2D',
+      'Dropout',
+      'Flatten',
+      'Dense',
+      'BatchNormalization',
+      'Dropout',
+      'Dense',
+    ],
+  );
   assert.deepEqual(model.outputs[0].shape, [null, 7]);
   model.dispose();
 });
@@ -35,5 +53,6 @@ test('same seed, same weights; unknown architecture is a clear error', () => {
   assert.deepEqual(a.getWeights()[0].dataSync(), b.getWeights()[0].dataSync());
   assert.throws(() => buildModel('resnet9000', { inputSize: 64 }), /Unknown architecture "resnet9000". Known: seed, compact/);
   assert.throws(() => buildModel('seed', { inputSize: 8 }), /Input size must be an integer >= 16/);
-  a.dispose(); b.dispose();
+  a.dispose();
+  b.dispose();
 });

@@ -67,5 +67,11 @@ test('follows the image when it scrolls out of view', () => {
 });
 
 test('without the image, the top-right corner', () => {
-  assert.deepEqual(placeCard(null, 300, viewport), { left: 1280 - CARD_WIDTH - GAP, top: GAP, width: CARD_WIDTH, maxHeight: null, side: 'corner' });
+  assert.deepEqual(placeCard(null, 300, viewport), {
+    left: 1280 - CARD_WIDTH - GAP,
+    top: GAP,
+    width: CARD_WIDTH,
+    maxHeight: null,
+    side: 'corner',
+  });
 });

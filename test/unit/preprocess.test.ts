@@ -50,7 +50,10 @@ test('4:3 images are used whole; a wider image is centre-cropped to 4:3', () => 
   // Left third red, middle white, right third blue: the crop keeps only the white middle.
   const img = image(96, 24, (x) => (x < 32 ? [255, 0, 0, 255] : x < 64 ? [255, 255, 255, 255] : [0, 0, 255, 255]));
   const out = preprocess(img, 16);
-  assert.ok(out.every((v) => v === 1), 'only the white centre survives');
+  assert.ok(
+    out.every((v) => v === 1),
+    'only the white centre survives',
+  );
 });
 
 test('transparent pixels composite over white; half alpha blends', () => {
@@ -62,7 +65,10 @@ test('transparent pixels composite over white; half alpha blends', () => {
 });
 
 test('grayscale stays gray', () => {
-  const img = image(20, 20, (x, y) => { const v = (x * 7 + y * 3) % 256; return [v, v, v, 255]; });
+  const img = image(20, 20, (x, y) => {
+    const v = (x * 7 + y * 3) % 256;
+    return [v, v, v, 255];
+  });
   const out = preprocess(img, 16);
   for (let i = 0; i < out.length; i += 3) assert.ok(out[i] === out[i + 1] && out[i] === out[i + 2]);
 });
@@ -77,7 +83,14 @@ test('upscaling a small image interpolates instead of blocking', () => {
 });
 
 test('bad input gets a clear ImageInputError', () => {
-  assert.throws(() => preprocess(image(8, 8, () => [0, 0, 0, 255]), 16), { name: 'ImageInputError', message: /too small \(8x8\)/ });
+  assert.throws(
+    () =>
+      preprocess(
+        image(8, 8, () => [0, 0, 0, 255]),
+        16,
+      ),
+    { name: 'ImageInputError', message: /too small \(8x8\)/ },
+  );
   assert.throws(() => preprocess({ data: new Uint8Array(10), width: 16, height: 16 }, 16), ImageInputError);
   assert.throws(() => preprocess({ data: new Uint8Array(0), width: 0, height: 16 }, 16), /invalid size/);
 });

@@ -16,7 +16,10 @@ test('provenance: each start appends the trainer commit; a run without the file 
     await appendProvenance(dir, first);
     await appendProvenance(dir, currentProvenance(true));
     const entries = await readProvenance(dir);
-    assert.deepEqual(entries.map((e) => e.resumed), [false, true]);
+    assert.deepEqual(
+      entries.map((e) => e.resumed),
+      [false, true],
+    );
     assert.ok(!Number.isNaN(Date.parse(entries[1].startedAt)));
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -53,8 +53,10 @@ test('per class, each side is within one lesion of its target image count', () =
     const test = Math.round(total * 0.15);
     const targets = { train: total - val - test, val, test };
     for (const side of SIDES) {
-      assert.ok(Math.abs(counts[side][code] - targets[side]) < maxPerLesion,
-        `${code} ${side}: ${counts[side][code]} vs target ${targets[side]}`);
+      assert.ok(
+        Math.abs(counts[side][code] - targets[side]) < maxPerLesion,
+        `${code} ${side}: ${counts[side][code]} vs target ${targets[side]}`,
+      );
     }
     // The rare class still reaches validation and test.
     assert.ok(counts.val[code] > 0 && counts.test[code] > 0, `${code} missing from val or test`);
@@ -78,7 +80,9 @@ test('deterministic for a seed, independent of input order, different for anothe
 
 test('a lesion with mixed labels follows its most common label', () => {
   const items: LabelledImage[] = [
-    { imageId: 'a1', lesionId: 'A', label: 5 }, { imageId: 'a2', lesionId: 'A', label: 5 }, { imageId: 'a3', lesionId: 'A', label: 4 },
+    { imageId: 'a1', lesionId: 'A', label: 5 },
+    { imageId: 'a2', lesionId: 'A', label: 5 },
+    { imageId: 'a3', lesionId: 'A', label: 4 },
     ...Array.from({ length: 20 }, (_, k) => ({ imageId: `n${k}`, lesionId: `N${k}`, label: 5 })),
   ];
   const split = splitByLesion(items, opts);
@@ -88,7 +92,10 @@ test('a lesion with mixed labels follows its most common label', () => {
 
 test('invalid options and inputs are refused', () => {
   const items = syntheticItems([5, 5, 5, 5, 5, 5, 5], 1, 5);
-  assert.throws(() => splitByLesion(items, { ...opts, valFraction: 0.6, testFraction: 0.4 }), /valFraction \+ testFraction must be below 1/);
+  assert.throws(
+    () => splitByLesion(items, { ...opts, valFraction: 0.6, testFraction: 0.4 }),
+    /valFraction \+ testFraction must be below 1/,
+  );
   assert.throws(() => splitByLesion(items, { ...opts, testFraction: -0.1 }), /testFraction must be in \[0, 1\)/);
   assert.throws(() => splitByLesion([...items, items[0]], opts), /image img_0_0_0 is listed twice/);
   assert.throws(() => splitByLesion([{ imageId: 'x', lesionId: 'y', label: 9 }], opts), /image x has label 9/);
@@ -105,7 +112,10 @@ test('saveSplit/loadSplit round-trip with seed, fractions and per-class counts; 
     assert.deepEqual([loaded.train, loaded.val, loaded.test], [split.train, split.val, split.test]);
     assert.deepEqual([loaded.seed, loaded.valFraction, loaded.testFraction, loaded.source], [42, 0.15, 0.15, 'synthetic.csv']);
     assert.deepEqual(loaded.counts, countSplit(split, items));
-    assert.equal(Object.values(loaded.counts.val).reduce((a, b) => a + b, 0), split.val.length);
+    assert.equal(
+      Object.values(loaded.counts.val).reduce((a, b) => a + b, 0),
+      split.val.length,
+    );
 
     await assert.rejects(loadSplit(join(dir, 'none.json')), /split file not found: .*none\.json/);
     const bad = join(dir, 'bad.json');

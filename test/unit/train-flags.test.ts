@@ -4,7 +4,15 @@ import assert from 'node:assert/strict';
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { DEFAULT_TRAIN_CONFIG, RECIPE_KEYS, type TrainConfig } from '../../trainer/run/config.ts';
-import { FlagError, TRAIN_FLAGS, configFromFlags, flagsHelp, nonRefitFlags, parseOptions, trainCommandLine } from '../../trainer/run/train-flags.ts';
+import {
+  FlagError,
+  TRAIN_FLAGS,
+  configFromFlags,
+  flagsHelp,
+  nonRefitFlags,
+  parseOptions,
+  trainCommandLine,
+} from '../../trainer/run/train-flags.ts';
 
 test('each flag is declared once, and every recipe setting of TrainConfig has a flag', () => {
   const names = TRAIN_FLAGS.map((f) => f.name);
@@ -21,16 +29,24 @@ test('the help lists every flag with its default', () => {
 });
 
 test('parsed flags map onto the config: numbers, resolved paths, booleans; the base fills the rest', () => {
-  const { values } = parseArgs({ args: ['--lr', '0.0005', '--out', 'runs/x', '--tta', '--augment', 'strong', '--no-cache'], options: parseOptions(), allowNegative: true, strict: true });
+  const { values } = parseArgs({
+    args: ['--lr', '0.0005', '--out', 'runs/x', '--tta', '--augment', 'strong', '--no-cache'],
+    options: parseOptions(),
+    allowNegative: true,
+    strict: true,
+  });
   const config = configFromFlags(values as Record<string, string | boolean>, { epochs: 7 });
   assert.equal(config.lr, 0.0005);
   assert.equal(config.outDir, resolve('runs/x'));
   assert.equal(config.tta, true);
   assert.equal(config.augment, 'strong');
-  assert.equal(config.epochs, 7, 'base (a resumed run\'s saved config) kept where no flag is given');
+  assert.equal(config.epochs, 7, "base (a resumed run's saved config) kept where no flag is given");
   assert.equal(config.size, DEFAULT_TRAIN_CONFIG.size);
   assert.ok(!('splitSeed' in config), 'unset optional settings stay absent');
-  assert.throws(() => configFromFlags({ lr: 'fast' }, {}), (e: Error) => e instanceof FlagError && /--lr expects a number, got "fast"/.test(e.message));
+  assert.throws(
+    () => configFromFlags({ lr: 'fast' }, {}),
+    (e: Error) => e instanceof FlagError && /--lr expects a number, got "fast"/.test(e.message),
+  );
 });
 
 test('a refit takes only the flags marked for it', () => {
@@ -38,19 +54,52 @@ test('a refit takes only the flags marked for it', () => {
   assert.deepEqual(nonRefitFlags(['out', 'lr', 'epochs']), ['lr', 'epochs']);
 });
 
-test('the model card\'s train command parses back to the same recipe', () => {
+test("the model card's train command parses back to the same recipe", () => {
   const recipe: Partial<TrainConfig> = {
-    ...DEFAULT_TRAIN_CONFIG, arch: 'mobilenetv2', size: 128, epochs: 14, headEpochs: 2, backboneLrScale: 0.1, weightDecay: 0.05,
-    lr: 0.0005, lrSchedule: 'cosine', warmupEpochs: 1, balance: 'sampling', labelSmoothing: 0.1, augment: 'strong', ema: 0.999,
-    quantize: 'float16', tta: false, melanomaRecall: 0.85,
+    ...DEFAULT_TRAIN_CONFIG,
+    arch: 'mobilenetv2',
+    size: 128,
+    epochs: 14,
+    headEpochs: 2,
+    backboneLrScale: 0.1,
+    weightDecay: 0.05,
+    lr: 0.0005,
+    lrSchedule: 'cosine',
+    warmupEpochs: 1,
+    balance: 'sampling',
+    labelSmoothing: 0.1,
+    augment: 'strong',
+    ema: 0.999,
+    quantize: 'float16',
+    tta: false,
+    melanomaRecall: 0.85,
   };
   const line = trainCommandLine(recipe, 'runs/release');
   assert.match(line, /^npx dermlens train --data <HAM10000 dir> --out runs\/release --arch mobilenetv2 --size 128 --epochs 14 /);
   assert.ok(!line.includes('--tta'), 'false booleans are left out');
-  const args = line.replace(/^npx dermlens train /, '').split(' ').filter((a) => a !== '<HAM10000' && a !== 'dir>');
+  const args = line
+    .replace(/^npx dermlens train /, '')
+    .split(' ')
+    .filter((a) => a !== '<HAM10000' && a !== 'dir>');
   const { values } = parseArgs({ args: args.filter((a) => a !== '--data'), options: parseOptions(), strict: false });
   const back = configFromFlags(values as Record<string, string | boolean>, {});
-  for (const key of ['arch', 'size', 'epochs', 'headEpochs', 'backboneLrScale', 'weightDecay', 'lr', 'lrSchedule', 'warmupEpochs', 'balance', 'labelSmoothing', 'augment', 'ema', 'quantize', 'melanomaRecall'] as const) {
+  for (const key of [
+    'arch',
+    'size',
+    'epochs',
+    'headEpochs',
+    'backboneLrScale',
+    'weightDecay',
+    'lr',
+    'lrSchedule',
+    'warmupEpochs',
+    'balance',
+    'labelSmoothing',
+    'augment',
+    'ema',
+    'quantize',
+    'melanomaRecall',
+  ] as const) {
     assert.equal(back[key], recipe[key], key);
   }
 });

@@ -14,11 +14,17 @@ import { makeRng } from '../../trainer/data/rng.ts';
 await tf.setBackend('cpu');
 
 test('weightedCrossEntropy: plain, label-smoothed and class-weighted values by hand', () => {
-  const y = tf.tensor2d([[1, 0, 0], [0, 0, 1]]);
-  const p = tf.tensor2d([[0.7, 0.2, 0.1], [0.25, 0.25, 0.5]]);
+  const y = tf.tensor2d([
+    [1, 0, 0],
+    [0, 0, 1],
+  ]);
+  const p = tf.tensor2d([
+    [0.7, 0.2, 0.1],
+    [0.25, 0.25, 0.5],
+  ]);
   const before = tf.memory().numTensors;
   const plain = weightedCrossEntropy(y, p);
-  assert.ok(Math.abs(plain.dataSync()[0] - (-(Math.log(0.7) + Math.log(0.5)) / 2)) < 1e-6);
+  assert.ok(Math.abs(plain.dataSync()[0] - -(Math.log(0.7) + Math.log(0.5)) / 2) < 1e-6);
   // Smoothing 0.3 over 3 classes: targets 0.8 / 0.1 / 0.1.
   const smooth = weightedCrossEntropy(y, p, { labelSmoothing: 0.3 });
   const e1 = -(0.8 * Math.log(0.7) + 0.1 * Math.log(0.2) + 0.1 * Math.log(0.1));
@@ -34,12 +40,26 @@ test('weightedCrossEntropy: plain, label-smoothed and class-weighted values by h
 test('balancedClassWeights average 1 over the samples and equalise classes', () => {
   const labels = [0, 0, 0, 0, 0, 0, 1, 1, 2];
   const w = balancedClassWeights(labels, 4);
-  assert.deepEqual(w.map((v) => Number(v.toFixed(4))), [0.5, 1.5, 3, 0]);
+  assert.deepEqual(
+    w.map((v) => Number(v.toFixed(4))),
+    [0.5, 1.5, 3, 0],
+  );
   assert.ok(Math.abs(labels.reduce((s, l) => s + w[l], 0) / labels.length - 1) < 1e-12);
 });
 
 test('meanNll clips zero probabilities', () => {
-  assert.ok(Math.abs(meanNll([0, 1], [[0.5, 0.5], [1, 0]]) - (Math.log(2) - Math.log(1e-7)) / 2) < 1e-9);
+  assert.ok(
+    Math.abs(
+      meanNll(
+        [0, 1],
+        [
+          [0.5, 0.5],
+          [1, 0],
+        ],
+      ) -
+        (Math.log(2) - Math.log(1e-7)) / 2,
+    ) < 1e-9,
+  );
 });
 
 test('learning-rate schedules: warm-up, constant, cosine', () => {
@@ -59,7 +79,10 @@ test('fitTemperature recovers the temperature that generated the labels', () => 
   const probs: Float64Array[] = [];
   for (let i = 0; i < 4000; i++) {
     const logits = [0, 1, 2].map(() => (rng() - 0.5) * 12);
-    const reported = applyTemperature(logits.map(Math.exp).map((v, _, a) => v / a.reduce((s, x) => s + x, 0)), 1);
+    const reported = applyTemperature(
+      logits.map(Math.exp).map((v, _, a) => v / a.reduce((s, x) => s + x, 0)),
+      1,
+    );
     const truth = applyTemperature(reported, 2.5);
     const u = rng();
     yTrue.push(u < truth[0] ? 0 : u < truth[0] + truth[1] ? 1 : 2);
@@ -74,10 +97,14 @@ test('epochOrder: a permutation without balancing, class-balanced draws with it'
   const idx = Array.from({ length: 100 }, (_, i) => i);
   const label = (i: number) => (i < 90 ? 5 : i < 99 ? 1 : 3);
   const order = epochOrder(idx, label, false, makeRng(1));
-  assert.deepEqual([...order].sort((a, b) => a - b), idx);
+  assert.deepEqual(
+    [...order].sort((a, b) => a - b),
+    idx,
+  );
   assert.notDeepEqual(order, idx);
   const counts = new Map<number, number>();
-  for (let r = 0; r < 30; r++) for (const i of epochOrder(idx, label, true, makeRng(r))) counts.set(label(i), (counts.get(label(i)) ?? 0) + 1);
+  for (let r = 0; r < 30; r++)
+    for (const i of epochOrder(idx, label, true, makeRng(r))) counts.set(label(i), (counts.get(label(i)) ?? 0) + 1);
   for (const c of [5, 1, 3]) assert.ok(Math.abs(counts.get(c)! / 3000 - 1 / 3) < 0.03, `class ${c}: ${counts.get(c)}`);
   assert.deepEqual(epochOrder(idx, label, true, makeRng(4)), epochOrder(idx, label, true, makeRng(4)));
 });
@@ -96,7 +123,10 @@ test('config validation and the resume rule', () => {
   assert.throws(() => validateConfig({ ...c, balance: 'x' as never }), /unknown balance mode/);
   assert.equal(resumeConflict(c, { ...c, epochs: 80, patience: 5, outDir: 'elsewhere', quantize: 'float16' }), null);
   assert.match(resumeConflict(c, { ...c, size: 96 })!, /size: saved 64, requested 96/);
-  assert.match(resumeConflict({ ...c, lrSchedule: 'cosine' }, { ...c, lrSchedule: 'cosine', epochs: 80 })!, /epochs: saved 50, requested 80/);
+  assert.match(
+    resumeConflict({ ...c, lrSchedule: 'cosine' }, { ...c, lrSchedule: 'cosine', epochs: 80 })!,
+    /epochs: saved 50, requested 80/,
+  );
   // The split follows --seed unless --split-seed sets it apart (another ensemble member on one split).
   assert.equal(splitSeedOf(c), 42);
   assert.equal(splitSeedOf({ ...c, seed: 7, splitSeed: 42 }), 42);

@@ -12,7 +12,16 @@ await tf.setBackend('cpu');
 // steps that differ between any two implementations.
 function smallModel(dropout = 0): tf.LayersModel {
   const m = tf.sequential();
-  m.add(tf.layers.conv2d({ inputShape: [8, 8, 3], filters: 4, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }));
+  m.add(
+    tf.layers.conv2d({
+      inputShape: [8, 8, 3],
+      filters: 4,
+      kernelSize: 3,
+      padding: 'same',
+      useBias: false,
+      kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
+    }),
+  );
   m.add(tf.layers.batchNormalization());
   m.add(tf.layers.reLU());
   m.add(tf.layers.flatten());
@@ -23,7 +32,16 @@ function smallModel(dropout = 0): tf.LayersModel {
 
 test('trainStep matches model.fit step for step, BatchNorm moving mean/variance included', async () => {
   const x = tf.randomNormal([24, 8, 8, 3], 0.5, 1, 'float32', 11) as tf.Tensor4D;
-  const y = tf.cast(tf.oneHot(tf.tensor1d(Array.from({ length: 24 }, (_, i) => (i * 5) % 7), 'int32'), 7), 'float32') as tf.Tensor2D;
+  const y = tf.cast(
+    tf.oneHot(
+      tf.tensor1d(
+        Array.from({ length: 24 }, (_, i) => (i * 5) % 7),
+        'int32',
+      ),
+      7,
+    ),
+    'float32',
+  ) as tf.Tensor2D;
 
   const viaFit = smallModel();
   viaFit.compile({ optimizer: tf.train.adam(0.01), loss: 'categoricalCrossentropy' });
@@ -55,15 +73,23 @@ test('trainStep matches model.fit step for step, BatchNorm moving mean/variance 
     assert.ok(diff < 1e-5, `${names[i]} differs from model.fit by ${diff}`);
   });
   const movingMean = b[names.findIndex((n) => n.includes('moving_mean'))].dataSync();
-  assert.ok(movingMean.some((v) => Math.abs(v) > 1e-4), 'moving mean actually moved');
+  assert.ok(
+    movingMean.some((v) => Math.abs(v) > 1e-4),
+    'moving mean actually moved',
+  );
   tf.dispose([x, y]);
-  viaFit.dispose(); custom.dispose(); optimizer.dispose();
+  viaFit.dispose();
+  custom.dispose();
+  optimizer.dispose();
 });
 
 test('reseedDropout: masks change from step to step, replay for the same step, inference is untouched', () => {
   const m = smallModel(0.5);
   const x = tf.randomNormal([4, 8, 8, 3], 0, 1, 'float32', 3);
-  const run = (step: number) => { reseedDropout(m, 42, step); return tf.tidy(() => (m.apply(x, { training: true }) as tf.Tensor).dataSync()); };
+  const run = (step: number) => {
+    reseedDropout(m, 42, step);
+    return tf.tidy(() => (m.apply(x, { training: true }) as tf.Tensor).dataSync());
+  };
   const s1 = run(1);
   const s2 = run(2);
   const s1again = run(1);
@@ -73,5 +99,6 @@ test('reseedDropout: masks change from step to step, replay for the same step, i
   reseedDropout(m, 42, 7);
   const i2 = tf.tidy(() => (m.apply(x, { training: false }) as tf.Tensor).dataSync());
   assert.deepEqual(i2, i1);
-  x.dispose(); m.dispose();
+  x.dispose();
+  m.dispose();
 });

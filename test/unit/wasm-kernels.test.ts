@@ -7,7 +7,10 @@ import { tf } from '../../core/tf.ts';
 import { buildModel } from '../../core/models.ts';
 import { useWasmBackendInNode } from '../../trainer/backends/wasm/node-setup.ts';
 import {
-  activeWasmTrainingKernels, BASELINE_WASM_KERNELS, OPTIMIZED_WASM_KERNELS, registerWasmTrainingKernels,
+  activeWasmTrainingKernels,
+  BASELINE_WASM_KERNELS,
+  OPTIMIZED_WASM_KERNELS,
+  registerWasmTrainingKernels,
   type WasmTrainingKernelOptions,
 } from '../../trainer/backends/wasm/register.ts';
 import { backpropFilterByConv, backpropFilterByShiftedWindows } from '../../trainer/backends/wasm/conv2d-backprop-filter.ts';
@@ -34,7 +37,10 @@ function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): 
   return diff / Math.max(scale, 1e-30);
 }
 
-interface Result { shape: number[]; values: Float32Array | Int32Array | Uint8Array }
+interface Result {
+  shape: number[];
+  values: Float32Array | Int32Array | Uint8Array;
+}
 
 /** Runs `compute` on one backend; checks it leaves no tensor or wasm buffer behind. */
 async function runOn(backend: 'wasm' | 'cpu', compute: () => tf.Tensor): Promise<Result> {
@@ -51,7 +57,9 @@ async function runOn(backend: 'wasm' | 'cpu', compute: () => tf.Tensor): Promise
 
 /** Runs `compute` on wasm (with the given kernel switches) and on cpu, and compares. */
 async function assertMatchesCpu(
-  label: string, compute: () => tf.Tensor, kernels: Partial<WasmTrainingKernelOptions> | 'optimized' = 'optimized',
+  label: string,
+  compute: () => tf.Tensor,
+  kernels: Partial<WasmTrainingKernelOptions> | 'optimized' = 'optimized',
 ): Promise<void> {
   registerWasmTrainingKernels(kernels);
   const wasm = await runOn('wasm', compute);
@@ -60,12 +68,20 @@ async function assertMatchesCpu(
   const err = relativeError(wasm.values, cpu.values);
   assert.ok(err <= TOLERANCE, `${label}: relative error ${err.toExponential(2)} > ${TOLERANCE}`);
   // The check must not pass vacuously on all-zero results.
-  assert.ok(cpu.values.some((v) => v !== 0), `${label}: cpu result is all zeros`);
+  assert.ok(
+    cpu.values.some((v) => v !== 0),
+    `${label}: cpu result is all zeros`,
+  );
 }
 
 const tensor = (shape: number[], seed: number) => tf.tensor(randomValues(sizeOf(shape), seed), shape);
 
-interface ConvCase { x: [number, number, number, number]; filter: [number, number, number, number]; strides: number | [number, number]; pad: 'same' | 'valid' | number }
+interface ConvCase {
+  x: [number, number, number, number];
+  filter: [number, number, number, number];
+  strides: number | [number, number];
+  pad: 'same' | 'valid' | number;
+}
 
 const CONV_CASES: ConvCase[] = [
   { x: [2, 8, 8, 3], filter: [3, 3, 3, 4], strides: 1, pad: 'same' },
@@ -87,13 +103,23 @@ before(async () => {
 });
 
 describe('wasm training kernels vs the cpu backend', () => {
-  for (const [name, fastBackpropFilter] of [['per-tap matmuls (baseline)', false], ['shifted windows / one XNNPACK conv', true]] as const) {
+  for (const [name, fastBackpropFilter] of [
+    ['per-tap matmuls (baseline)', false],
+    ['shifted windows / one XNNPACK conv', true],
+  ] as const) {
     test(`Conv2DBackpropFilter by ${name}`, async () => {
       for (const c of CONV_CASES) {
-        await assertMatchesCpu(`Conv2DBackpropFilter ${convLabel(c)}`, () => tf.engine().runKernel('Conv2DBackpropFilter',
-          { x: tensor(c.x, 1), dy: tensor(outShapeOf(c), 2) },
-          { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', filterShape: c.filter } as unknown as tf.NamedAttrMap) as tf.Tensor,
-        { fastBackpropFilter });
+        await assertMatchesCpu(
+          `Conv2DBackpropFilter ${convLabel(c)}`,
+          () =>
+            tf.engine().runKernel('Conv2DBackpropFilter', { x: tensor(c.x, 1), dy: tensor(outShapeOf(c), 2) }, {
+              strides: c.strides,
+              pad: c.pad,
+              dataFormat: 'NHWC',
+              filterShape: c.filter,
+            } as unknown as tf.NamedAttrMap) as tf.Tensor,
+          { fastBackpropFilter },
+        );
       }
     });
   }
@@ -101,8 +127,14 @@ describe('wasm training kernels vs the cpu backend', () => {
   test('Conv2DBackpropFilter formulations called directly: one conv (any stride), shifted windows (stride 1)', async () => {
     for (const c of CONV_CASES) {
       const attrs = { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', filterShape: c.filter } as const;
-      const viaCpuKernel = () => tf.engine().runKernel('Conv2DBackpropFilter',
-        { x: tensor(c.x, 1), dy: tensor(outShapeOf(c), 2) }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+      const viaCpuKernel = () =>
+        tf
+          .engine()
+          .runKernel(
+            'Conv2DBackpropFilter',
+            { x: tensor(c.x, 1), dy: tensor(outShapeOf(c), 2) },
+            attrs as unknown as tf.NamedAttrMap,
+          ) as tf.Tensor;
       const cpu = await runOn('cpu', viaCpuKernel);
       const algorithms: [string, typeof backpropFilterByConv][] = [['byConv', backpropFilterByConv]];
       if (c.strides === 1) algorithms.push(['byShiftedWindows', backpropFilterByShiftedWindows]);
@@ -116,9 +148,16 @@ describe('wasm training kernels vs the cpu backend', () => {
 
   test('Conv2DBackpropInput as an XNNPACK conv', async () => {
     for (const c of CONV_CASES) {
-      await assertMatchesCpu(`Conv2DBackpropInput ${convLabel(c)}`, () => tf.engine().runKernel('Conv2DBackpropInput',
-        { dy: tensor(outShapeOf(c), 3), filter: tensor(c.filter, 4) },
-        { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', inputShape: c.x } as unknown as tf.NamedAttrMap) as tf.Tensor);
+      await assertMatchesCpu(
+        `Conv2DBackpropInput ${convLabel(c)}`,
+        () =>
+          tf.engine().runKernel('Conv2DBackpropInput', { dy: tensor(outShapeOf(c), 3), filter: tensor(c.filter, 4) }, {
+            strides: c.strides,
+            pad: c.pad,
+            dataFormat: 'NHWC',
+            inputShape: c.x,
+          } as unknown as tf.NamedAttrMap) as tf.Tensor,
+      );
     }
   });
 
@@ -130,56 +169,140 @@ describe('wasm training kernels vs the cpu backend', () => {
       { x: [2, 10, 9, 3], filter: [2, 3, 3, 2], strides: [2, 1], pad: 'valid', multiplier: 2 },
     ];
     for (const c of cases) {
-      const outShape = outShapeOf(c).slice(0, 3).concat(c.x[3] * c.multiplier);
+      const outShape = outShapeOf(c)
+        .slice(0, 3)
+        .concat(c.x[3] * c.multiplier);
       const attrs = { strides: c.strides, pad: c.pad, dilations: 1 };
-      await assertMatchesCpu(`DepthwiseConv2dNativeBackpropInput ${convLabel(c)}`, () => tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput',
-        { dy: tensor(outShape, 15), filter: tensor(c.filter, 16) }, { ...attrs, inputShape: c.x } as unknown as tf.NamedAttrMap) as tf.Tensor);
-      await assertMatchesCpu(`DepthwiseConv2dNativeBackpropFilter ${convLabel(c)}`, () => tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter',
-        { x: tensor(c.x, 17), dy: tensor(outShape, 18) }, { ...attrs, filterShape: c.filter } as unknown as tf.NamedAttrMap) as tf.Tensor);
+      await assertMatchesCpu(
+        `DepthwiseConv2dNativeBackpropInput ${convLabel(c)}`,
+        () =>
+          tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy: tensor(outShape, 15), filter: tensor(c.filter, 16) }, {
+            ...attrs,
+            inputShape: c.x,
+          } as unknown as tf.NamedAttrMap) as tf.Tensor,
+      );
+      await assertMatchesCpu(
+        `DepthwiseConv2dNativeBackpropFilter ${convLabel(c)}`,
+        () =>
+          tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x: tensor(c.x, 17), dy: tensor(outShape, 18) }, {
+            ...attrs,
+            filterShape: c.filter,
+          } as unknown as tf.NamedAttrMap) as tf.Tensor,
+      );
     }
   });
 
   test('Tile by heap copies, float32 / int32 / bool, ranks 1 to 5', async () => {
     const cases: [number[], number[]][] = [
-      [[5], [3]], [[1, 1, 1, 6], [3, 4, 5, 1]], [[2, 3], [3, 2]], [[2, 1, 3], [1, 4, 2]], [[2, 2, 1, 3, 1], [2, 1, 3, 1, 4]],
+      [[5], [3]],
+      [
+        [1, 1, 1, 6],
+        [3, 4, 5, 1],
+      ],
+      [
+        [2, 3],
+        [3, 2],
+      ],
+      [
+        [2, 1, 3],
+        [1, 4, 2],
+      ],
+      [
+        [2, 2, 1, 3, 1],
+        [2, 1, 3, 1, 4],
+      ],
     ];
     for (const [shape, reps] of cases) {
       await assertMatchesCpu(`Tile float32 [${shape}] x [${reps}]`, () => tf.tile(tensor(shape, 5), reps));
-      await assertMatchesCpu(`Tile int32 [${shape}] x [${reps}]`,
-        () => tf.tile(tf.tensor(Int32Array.from(randomValues(sizeOf(shape), 6), (v) => Math.round(v * 100) + 1), shape, 'int32'), reps));
-      await assertMatchesCpu(`Tile bool [${shape}] x [${reps}]`,
-        () => tf.cast(tf.tile(tf.greater(tensor(shape, 7), 0), reps), 'int32'));
+      await assertMatchesCpu(`Tile int32 [${shape}] x [${reps}]`, () =>
+        tf.tile(
+          tf.tensor(
+            Int32Array.from(randomValues(sizeOf(shape), 6), (v) => Math.round(v * 100) + 1),
+            shape,
+            'int32',
+          ),
+          reps,
+        ),
+      );
+      await assertMatchesCpu(`Tile bool [${shape}] x [${reps}]`, () => tf.cast(tf.tile(tf.greater(tensor(shape, 7), 0), reps), 'int32'));
     }
   });
 
   test('BatchMatMul with transpose flags, rank 2 and 3, and real batches', async () => {
     const cases: [number[], number[], boolean, boolean][] = [
-      [[7, 5], [5, 9], false, false], [[5, 7], [5, 9], true, false], [[7, 5], [9, 5], false, true],
-      [[5, 7], [9, 5], true, true], [[64, 3], [64, 40], true, false], [[3, 40], [200, 40], false, true],
-      [[1, 6, 4], [1, 6, 5], true, false], [[3, 4, 6], [3, 5, 6], false, true],
+      [[7, 5], [5, 9], false, false],
+      [[5, 7], [5, 9], true, false],
+      [[7, 5], [9, 5], false, true],
+      [[5, 7], [9, 5], true, true],
+      [[64, 3], [64, 40], true, false],
+      [[3, 40], [200, 40], false, true],
+      [[1, 6, 4], [1, 6, 5], true, false],
+      [[3, 4, 6], [3, 5, 6], false, true],
     ];
     for (const [a, b, ta, tb] of cases) {
-      await assertMatchesCpu(`matMul [${a}]${ta ? 'T' : ''} x [${b}]${tb ? 'T' : ''}`,
-        () => tf.matMul(tensor(a, 8), tensor(b, 9), ta, tb));
+      await assertMatchesCpu(`matMul [${a}]${ta ? 'T' : ''} x [${b}]${tb ? 'T' : ''}`, () => tf.matMul(tensor(a, 8), tensor(b, 9), ta, tb));
     }
   });
 
   test('Slice copying only the slice, ranks 1 to 5, float32 / int32', async () => {
     const cases: [number[], number[], number[]][] = [
-      [[10], [3], [4]], [[6, 7], [1, 2], [3, 5]], [[6, 7], [2, 0], [3, 7]], [[4, 5, 6], [1, 0, 2], [2, 5, 3]],
-      [[3, 4, 5, 6], [1, 1, 0, 0], [2, 2, 5, 6]], [[3, 4, 5, 6], [0, 1, 2, 3], [3, 3, 3, 3]], [[2, 3, 2, 3, 4], [1, 0, 1, 1, 0], [1, 3, 1, 2, 4]],
+      [[10], [3], [4]],
+      [
+        [6, 7],
+        [1, 2],
+        [3, 5],
+      ],
+      [
+        [6, 7],
+        [2, 0],
+        [3, 7],
+      ],
+      [
+        [4, 5, 6],
+        [1, 0, 2],
+        [2, 5, 3],
+      ],
+      [
+        [3, 4, 5, 6],
+        [1, 1, 0, 0],
+        [2, 2, 5, 6],
+      ],
+      [
+        [3, 4, 5, 6],
+        [0, 1, 2, 3],
+        [3, 3, 3, 3],
+      ],
+      [
+        [2, 3, 2, 3, 4],
+        [1, 0, 1, 1, 0],
+        [1, 3, 1, 2, 4],
+      ],
     ];
     for (const [shape, begin, size] of cases) {
       await assertMatchesCpu(`slice [${shape}] from [${begin}] size [${size}]`, () => tf.slice(tensor(shape, 19), begin, size));
-      await assertMatchesCpu(`slice int32 [${shape}] from [${begin}] size [${size}]`,
-        () => tf.slice(tf.tensor(Int32Array.from(randomValues(sizeOf(shape), 20), (v) => Math.round(v * 50) + 1), shape, 'int32'), begin, size));
+      await assertMatchesCpu(`slice int32 [${shape}] from [${begin}] size [${size}]`, () =>
+        tf.slice(
+          tf.tensor(
+            Int32Array.from(randomValues(sizeOf(shape), 20), (v) => Math.round(v * 50) + 1),
+            shape,
+            'int32',
+          ),
+          begin,
+          size,
+        ),
+      );
     }
   });
 
   test('Sum and Mean over leading axes (and other axes, delegated)', async () => {
     const cases: [number[], number[], boolean][] = [
-      [[4, 5, 6, 3], [0, 1, 2], false], [[4, 5, 6, 3], [0, 1, 2], true], [[7, 9], [0], false],
-      [[3, 4, 5], [1, 0], true], [[3, 4, 5], [2], false], [[3, 4, 5], [0, 2], false], [[3, 4, 5], [0, 1, 2], false],
+      [[4, 5, 6, 3], [0, 1, 2], false],
+      [[4, 5, 6, 3], [0, 1, 2], true],
+      [[7, 9], [0], false],
+      [[3, 4, 5], [1, 0], true],
+      [[3, 4, 5], [2], false],
+      [[3, 4, 5], [0, 2], false],
+      [[3, 4, 5], [0, 1, 2], false],
     ];
     for (const [shape, axes, keepDims] of cases) {
       await assertMatchesCpu(`sum [${shape}] axes ${axes} keepDims=${keepDims}`, () => tf.sum(tensor(shape, 10), axes, keepDims));
@@ -189,7 +312,10 @@ describe('wasm training kernels vs the cpu backend', () => {
 
   test('MaxPoolGrad sends the gradient to the first maximum on ties, like cpu', async () => {
     const cases: [number[], number, number, 'same' | 'valid'][] = [
-      [[2, 8, 8, 3], 2, 2, 'valid'], [[2, 9, 7, 4], 2, 2, 'same'], [[1, 9, 9, 2], 3, 2, 'same'], [[2, 7, 8, 3], 3, 1, 'valid'],
+      [[2, 8, 8, 3], 2, 2, 'valid'],
+      [[2, 9, 7, 4], 2, 2, 'same'],
+      [[1, 9, 9, 2], 3, 2, 'same'],
+      [[2, 7, 8, 3], 3, 1, 'valid'],
     ];
     for (const [shape, size, stride, pad] of cases) {
       // relu of rounded values: many equal maxima (zeros), as after a ReLU layer.
@@ -208,8 +334,13 @@ describe('wasm training kernels vs the cpu backend', () => {
 
 /** Loss and gradients of one training step of `model` on fixed data, on the current backend. */
 function lossAndGrads(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor): { loss: number; grads: Map<string, Float32Array> } {
-  const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar);
-  const result = { loss: value.dataSync()[0], grads: new Map(Object.entries(grads).map(([name, g]) => [name, g.dataSync() as Float32Array])) };
+  const { value, grads } = tf.variableGrads(
+    () => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
+  );
+  const result = {
+    loss: value.dataSync()[0],
+    grads: new Map(Object.entries(grads).map(([name, g]) => [name, g.dataSync() as Float32Array])),
+  };
   tf.dispose([value, ...Object.values(grads)]);
   return result;
 }
@@ -219,7 +350,14 @@ function smallModel(): tf.LayersModel {
   const init = (seed: number) => tf.initializers.glorotUniform({ seed });
   return tf.sequential({
     layers: [
-      tf.layers.conv2d({ inputShape: [11, 11, 3], filters: 6, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init(1) }),
+      tf.layers.conv2d({
+        inputShape: [11, 11, 3],
+        filters: 6,
+        kernelSize: 3,
+        padding: 'same',
+        activation: 'relu',
+        kernelInitializer: init(1),
+      }),
       tf.layers.batchNormalization(),
       tf.layers.maxPooling2d({ poolSize: 2 }),
       tf.layers.conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: 'valid', activation: 'relu', kernelInitializer: init(2) }),
@@ -244,7 +382,13 @@ describe('a full training step on wasm equals the cpu backend', () => {
       await tf.setBackend('cpu');
       const model = build();
       const x = tensor([batch, size, size, 3], 13);
-      const y = tf.oneHot(tf.tensor1d(Array.from({ length: batch }, (_, i) => (i * 3) % 7), 'int32'), 7);
+      const y = tf.oneHot(
+        tf.tensor1d(
+          Array.from({ length: batch }, (_, i) => (i * 3) % 7),
+          'int32',
+        ),
+        7,
+      );
       const cpu = lossAndGrads(model, x, y);
       await tf.setBackend('wasm');
       const tensorsBefore = tf.memory().numTensors;
@@ -286,8 +430,15 @@ describe('registerWasmTrainingKernels', () => {
 
   test('NCHW is refused with a clear message', async () => {
     await tf.setBackend('wasm');
-    assert.throws(() => tf.engine().runKernel('Conv2DBackpropFilter',
-      { x: tf.zeros([1, 3, 4, 4]), dy: tf.zeros([1, 2, 4, 4]) },
-      { strides: 1, pad: 'same', dataFormat: 'NCHW', filterShape: [3, 3, 3, 2] } as unknown as tf.NamedAttrMap), /supports dataFormat 'NHWC' only/);
+    assert.throws(
+      () =>
+        tf.engine().runKernel('Conv2DBackpropFilter', { x: tf.zeros([1, 3, 4, 4]), dy: tf.zeros([1, 2, 4, 4]) }, {
+          strides: 1,
+          pad: 'same',
+          dataFormat: 'NCHW',
+          filterShape: [3, 3, 3, 2],
+        } as unknown as tf.NamedAttrMap),
+      /supports dataFormat 'NHWC' only/,
+    );
   });
 });

@@ -33,13 +33,30 @@ export function fastConv2DBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; 
     return stockKernel.kernelFunc(args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
   }
   const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number], attrs.filterShape, attrs.strides, 1, attrs.pad,
-    attrs.dimRoundingMode, false, dataFormat,
+    x.shape as [number, number, number, number],
+    attrs.filterShape,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    dataFormat,
   );
   const xv = backend.data.get(x.dataId).values;
   const dyv = backend.data.get(dy.dataId).values;
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels,
-    filterHeight, filterWidth, strideHeight, strideWidth } = info;
+  const {
+    batchSize,
+    inHeight,
+    inWidth,
+    inChannels,
+    outHeight,
+    outWidth,
+    outChannels,
+    filterHeight,
+    filterWidth,
+    strideHeight,
+    strideWidth,
+  } = info;
   const top = info.padInfo.top;
   const left = info.padInfo.left;
   const acc = new Float64Array(filterHeight * filterWidth * inChannels * outChannels);

@@ -65,8 +65,9 @@ export function loadTfjsNode(): Promise<{ module: TfjsNodeModule } | { error: st
     }
     if (module.Tensor !== tf.Tensor) {
       return {
-        error: '@tensorflow/tfjs-node loaded a different copy of @tensorflow/tfjs-core than core/ uses; '
-          + 'check `npm ls @tensorflow/tfjs-core` shows a single 4.22.0',
+        error:
+          '@tensorflow/tfjs-node loaded a different copy of @tensorflow/tfjs-core than core/ uses; ' +
+          'check `npm ls @tensorflow/tfjs-core` shows a single 4.22.0',
       };
     }
     return { module };
@@ -85,8 +86,9 @@ async function useTensorflow(nativeFastPaths: boolean): Promise<BackendInfo> {
   const tfVersion = (tf.backend() as unknown as { binding?: { TF_Version?: string } }).binding?.TF_Version ?? 'unknown';
   return {
     name: 'tensorflow',
-    description: `tensorflow (tfjs-node ${loaded.module.version['tfjs-node']}, TensorFlow ${tfVersion}, `
-      + `native fast paths ${nativeFastPaths ? 'on' : 'off'})`,
+    description:
+      `tensorflow (tfjs-node ${loaded.module.version['tfjs-node']}, TensorFlow ${tfVersion}, ` +
+      `native fast paths ${nativeFastPaths ? 'on' : 'off'})`,
   };
 }
 
@@ -125,8 +127,10 @@ export async function initBackend(
     info = await useWasm();
   } else if (preference === 'cpu') {
     if (!allowCpuForTraining) {
-      throw new Error("Backend 'cpu' (pure JavaScript) takes minutes per training batch; use 'tensorflow' or 'wasm' "
-        + '(or pass allowCpuForTraining for tiny test models).');
+      throw new Error(
+        "Backend 'cpu' (pure JavaScript) takes minutes per training batch; use 'tensorflow' or 'wasm' " +
+          '(or pass allowCpuForTraining for tiny test models).',
+      );
     }
     info = await useCpu();
   } else {

@@ -136,7 +136,13 @@ type Values = Record<string, string | boolean | undefined>;
 
 function parse(args: string[], options: ParseArgsConfig['options'], allowPositionals = false): { values: Values; positionals: string[] } {
   try {
-    const { values, positionals } = parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals, strict: true, allowNegative: true } as ParseArgsConfig);
+    const { values, positionals } = parseArgs({
+      args,
+      options: { ...options, help: { type: 'boolean', short: 'h' } },
+      allowPositionals,
+      strict: true,
+      allowNegative: true,
+    } as ParseArgsConfig);
     return { values: values as Values, positionals };
   } catch (err) {
     throw new UsageError((err as Error).message.replace(/\. To specify a positional argument.*$/, ''));
@@ -165,14 +171,18 @@ function cacheDirOf(values: Values): string | undefined {
 
 async function trainCommand(args: string[]): Promise<void> {
   const { values } = parse(args, parseOptions());
-  if (values.help) { process.stdout.write(TRAIN_HELP); return; }
+  if (values.help) {
+    process.stdout.write(TRAIN_HELP);
+    return;
+  }
   const outDir = str(values, 'out');
   if (!outDir) throw new UsageError('--out <dir> is required (the run folder)');
   const resume = values.resume === true;
   const refitFrom = str(values, 'refit-from');
   if (refitFrom) {
     const recipeFlags = nonRefitFlags(Object.keys(values));
-    if (recipeFlags.length) throw new UsageError(`--refit-from repeats ${refitFrom}'s recipe unchanged; drop ${recipeFlags.map((f) => `--${f}`).join(', ')}`);
+    if (recipeFlags.length)
+      throw new UsageError(`--refit-from repeats ${refitFrom}'s recipe unchanged; drop ${recipeFlags.map((f) => `--${f}`).join(', ')}`);
     if (resume) throw new UsageError('to resume a refit, pass --resume --out <dir> alone (its config.json names the reference run)');
   }
 
@@ -208,27 +218,39 @@ async function trainCommand(args: string[]): Promise<void> {
   const { train } = await import('../train/train.ts');
   const started = Date.now();
   const result = await train(config, { resume, cacheDir, backend });
-  const kept = config.refitFrom ? `last epoch ${result.bestEpoch} (a refit: no validation score of its own)`
+  const kept = config.refitFrom
+    ? `last epoch ${result.bestEpoch} (a refit: no validation score of its own)`
     : `best epoch ${result.bestEpoch} (val balanced accuracy ${result.bestValBalancedAccuracy.toFixed(4)})`;
   console.log(`done in ${((Date.now() - started) / 60000).toFixed(1)} min: ${kept}; model in ${join(config.outDir, 'best')}`);
 }
 
 async function evaluateCommand(args: string[]): Promise<void> {
   const { values } = parse(args, {
-    model: { type: 'string' }, data: { type: 'string' }, labels: { type: 'string' }, json: { type: 'string' },
-    tta: { type: 'boolean' }, backend: { type: 'string' },
+    model: { type: 'string' },
+    data: { type: 'string' },
+    labels: { type: 'string' },
+    json: { type: 'string' },
+    tta: { type: 'boolean' },
+    backend: { type: 'string' },
   });
-  if (values.help) { process.stdout.write(EVALUATE_HELP); return; }
+  if (values.help) {
+    process.stdout.write(EVALUATE_HELP);
+    return;
+  }
   for (const flag of ['model', 'data', 'labels']) {
     if (!str(values, flag)) throw new UsageError(`--${flag} is required (dermlens evaluate --help)`);
   }
   await startBackend(values, false);
   const { evaluateModel, formatMetrics, metricsJson } = await import('../evaluate/evaluate-model.ts');
   const result = await evaluateModel({
-    model: str(values, 'model')!, imageDir: str(values, 'data')!, labelsPath: str(values, 'labels')!,
+    model: str(values, 'model')!,
+    imageDir: str(values, 'data')!,
+    labelsPath: str(values, 'labels')!,
     tta: typeof values.tta === 'boolean' ? values.tta : undefined,
   });
-  console.log(`model ${result.modelPath} (${result.metadata.arch}, ${result.metadata.inputSize} px, temperature ${result.inference.temperature.toFixed(3)}, tta ${result.inference.tta})`);
+  console.log(
+    `model ${result.modelPath} (${result.metadata.arch}, ${result.metadata.inputSize} px, temperature ${result.inference.temperature.toFixed(3)}, tta ${result.inference.tta})`,
+  );
   if (result.skipped.length) {
     console.log(`skipped ${result.skipped.length} listed image(s):`);
     for (const s of result.skipped) console.log(`  ${s.imageId}: ${s.reason}`);
@@ -236,8 +258,12 @@ async function evaluateCommand(args: string[]): Promise<void> {
   if (result.gate) {
     const g = result.gate;
     const pct = (f: number, n: number) => `${n ? ((100 * f) / n).toFixed(1) : '0.0'}% (${f}/${n})`;
-    console.log(`dermoscopy gate (P(dermoscopic) < ${g.threshold.toFixed(3)}): flagged ${pct(g.flagged, g.n)} as not a dermoscopic image; `
-      + `per class: ${Object.entries(g.perClass).map(([c, f]) => `${c} ${pct(f.flagged, f.n)}`).join(', ')}`);
+    console.log(
+      `dermoscopy gate (P(dermoscopic) < ${g.threshold.toFixed(3)}): flagged ${pct(g.flagged, g.n)} as not a dermoscopic image; ` +
+        `per class: ${Object.entries(g.perClass)
+          .map(([c, f]) => `${c} ${pct(f.flagged, f.n)}`)
+          .join(', ')}`,
+    );
   }
   console.log('');
   console.log(formatMetrics(result.metrics));
@@ -251,7 +277,10 @@ async function evaluateCommand(args: string[]): Promise<void> {
 
 async function classifyCommand(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { model: { type: 'string' }, json: { type: 'boolean' }, backend: { type: 'string' } }, true);
-  if (values.help) { process.stdout.write(CLASSIFY_HELP); return 0; }
+  if (values.help) {
+    process.stdout.write(CLASSIFY_HELP);
+    return 0;
+  }
   if (positionals.length === 0) throw new UsageError('give at least one image file (dermlens classify --help)');
   const modelArg = str(values, 'model') ?? DEFAULT_MODEL;
   const { resolveModelJson } = await import('../evaluate/evaluate-model.ts');
@@ -259,11 +288,17 @@ async function classifyCommand(args: string[]): Promise<number> {
   try {
     modelPath = await resolveModelJson(modelArg);
   } catch (err) {
-    throw new UsageError(values.model ? (err as Error).message
-      : `no shipped model at ${DEFAULT_MODEL} yet; train one (dermlens train) and pass --model <run>/best`);
+    throw new UsageError(
+      values.model
+        ? (err as Error).message
+        : `no shipped model at ${DEFAULT_MODEL} yet; train one (dermlens train) and pass --model <run>/best`,
+    );
   }
   // The repository ships an untrained development model until a trained one replaces it: say so.
-  const card = await readFile(join(dirname(modelPath), 'model-card.json'), 'utf8').then((t) => JSON.parse(t) as { untrained?: boolean }, () => null);
+  const card = await readFile(join(dirname(modelPath), 'model-card.json'), 'utf8').then(
+    (t) => JSON.parse(t) as { untrained?: boolean },
+    () => null,
+  );
   if (card?.untrained) console.error(`warning: ${modelPath} is an UNTRAINED development model (model-card.json); its output means nothing`);
   await startBackend(values, false);
   const { load } = await import('../../core/classifier.ts');
@@ -280,18 +315,26 @@ async function classifyCommand(args: string[]): Promise<number> {
         const [{ probabilities, dermoscopy }] = await classifier.assessInputs([preprocess(await decodeImage(file), classifier.inputSize)]);
         const { predictions, melanomaAlert: alert } = lesionResult(probabilities, threshold);
         if (values.json) {
-          console.log(JSON.stringify({
-            file, dermoscopic: dermoscopy?.dermoscopic ?? null, dermoscopyScore: dermoscopy?.score ?? null,
-            predictions: predictions.map((p) => ({ code: p.code, probability: p.probability })), melanomaAlert: alert,
-          }));
+          console.log(
+            JSON.stringify({
+              file,
+              dermoscopic: dermoscopy?.dermoscopic ?? null,
+              dermoscopyScore: dermoscopy?.score ?? null,
+              predictions: predictions.map((p) => ({ code: p.code, probability: p.probability })),
+              melanomaAlert: alert,
+            }),
+          );
         } else {
           console.log(`${file}`);
           if (dermoscopy && !dermoscopy.dermoscopic) {
-            console.log(`  WARNING: this does not look like a dermoscopic image of a skin lesion (score ${dermoscopy.score.toFixed(3)}, `
-              + `below ${dermoscopy.threshold.toFixed(3)}). The model only knows seven kinds of lesion seen through a dermatoscope, so the classes below mean nothing for it.`);
+            console.log(
+              `  WARNING: this does not look like a dermoscopic image of a skin lesion (score ${dermoscopy.score.toFixed(3)}, ` +
+                `below ${dermoscopy.threshold.toFixed(3)}). The model only knows seven kinds of lesion seen through a dermatoscope, so the classes below mean nothing for it.`,
+            );
           }
           for (const p of predictions) console.log(`  ${p.code.padEnd(6)} ${(p.probability * 100).toFixed(1).padStart(5)}%  ${p.name}`);
-          if (alert) console.log(`  MELANOMA ALERT: melanoma probability at or above this model's alert level (${(threshold! * 100).toFixed(1)}%)`);
+          if (alert)
+            console.log(`  MELANOMA ALERT: melanoma probability at or above this model's alert level (${(threshold! * 100).toFixed(1)}%)`);
         }
       } catch (err) {
         failures++;
@@ -304,38 +347,61 @@ async function classifyCommand(args: string[]): Promise<number> {
   } finally {
     classifier.dispose();
   }
-  if (!values.json) console.log('\nNot a diagnosis: for research and education only. See a dermatologist about any lesion that worries you.');
+  if (!values.json)
+    console.log('\nNot a diagnosis: for research and education only. See a dermatologist about any lesion that worries you.');
   return failures ? 1 : 0;
 }
 
 async function reportCommand(args: string[]): Promise<void> {
   const { values } = parse(args, { run: { type: 'string' }, backend: { type: 'string' }, 'cache-dir': { type: 'string' } });
-  if (values.help) { process.stdout.write(REPORT_HELP); return; }
+  if (values.help) {
+    process.stdout.write(REPORT_HELP);
+    return;
+  }
   const runDir = str(values, 'run');
   if (!runDir) throw new UsageError('--run <dir> is required (dermlens report --help)');
   const { stat } = await import('node:fs/promises');
-  const needsModel = await stat(join(runDir, 'metrics-detail.json')).then(() => true, () => false)
-    && !(await stat(join(runDir, 'predictions.json')).then(() => true, () => false));
+  const needsModel =
+    (await stat(join(runDir, 'metrics-detail.json')).then(
+      () => true,
+      () => false,
+    )) &&
+    !(await stat(join(runDir, 'predictions.json')).then(
+      () => true,
+      () => false,
+    ));
   const backend = needsModel ? await startBackend(values, false) : undefined;
   const { writeRunReport } = await import('../evaluate/run-report.ts');
   const path = await writeRunReport(resolve(runDir), {
-    recompute: needsModel, backend, cacheDir: cacheDirOf(values),
+    recompute: needsModel,
+    backend,
+    cacheDir: cacheDirOf(values),
   });
   console.log(`wrote ${path}`);
 }
 
 async function ensembleCommand(args: string[]): Promise<void> {
   const { values } = parse(args, {
-    member: { type: 'string', multiple: true }, out: { type: 'string' }, tta: { type: 'boolean' }, quantize: { type: 'string' },
-    data: { type: 'string' }, backend: { type: 'string' }, 'cache-dir': { type: 'string' }, cache: { type: 'boolean' },
+    member: { type: 'string', multiple: true },
+    out: { type: 'string' },
+    tta: { type: 'boolean' },
+    quantize: { type: 'string' },
+    data: { type: 'string' },
+    backend: { type: 'string' },
+    'cache-dir': { type: 'string' },
+    cache: { type: 'boolean' },
   });
-  if (values.help) { process.stdout.write(ENSEMBLE_HELP); return; }
+  if (values.help) {
+    process.stdout.write(ENSEMBLE_HELP);
+    return;
+  }
   const members = (values.member as unknown as string[] | undefined) ?? [];
   if (members.length < 2) throw new UsageError('give two or more --member <run> (dermlens ensemble --help)');
   const outDir = str(values, 'out');
-  if (!outDir) throw new UsageError('--out <dir> is required (the ensemble\'s run folder)');
+  if (!outDir) throw new UsageError("--out <dir> is required (the ensemble's run folder)");
   const quantize = str(values, 'quantize') ?? 'none';
-  if (!(QUANTIZATIONS as readonly string[]).includes(quantize)) throw new UsageError(`unknown quantization "${quantize}" (choose one of: ${QUANTIZATIONS.join(', ')})`);
+  if (!(QUANTIZATIONS as readonly string[]).includes(quantize))
+    throw new UsageError(`unknown quantization "${quantize}" (choose one of: ${QUANTIZATIONS.join(', ')})`);
   const backend = await startBackend(values, false);
   const { buildEnsemble } = await import('../evaluate/ensemble.ts');
   const { final } = await buildEnsemble(
@@ -346,8 +412,17 @@ async function ensembleCommand(args: string[]): Promise<void> {
 }
 
 async function fitGateCommand(args: string[]): Promise<void> {
-  const { values } = parse(args, { run: { type: 'string' }, ood: { type: 'string' }, 'cache-dir': { type: 'string' }, cache: { type: 'boolean' }, backend: { type: 'string' } });
-  if (values.help) { process.stdout.write(FIT_GATE_HELP); return; }
+  const { values } = parse(args, {
+    run: { type: 'string' },
+    ood: { type: 'string' },
+    'cache-dir': { type: 'string' },
+    cache: { type: 'boolean' },
+    backend: { type: 'string' },
+  });
+  if (values.help) {
+    process.stdout.write(FIT_GATE_HELP);
+    return;
+  }
   const runDir = str(values, 'run');
   const oodDir = str(values, 'ood');
   if (!runDir || !oodDir) throw new UsageError('--run <dir> and --ood <dir> are required (dermlens fit-gate --help)');
@@ -360,7 +435,10 @@ async function fitGateCommand(args: string[]): Promise<void> {
 
 async function importBackboneCommand(args: string[]): Promise<void> {
   const { values, positionals } = parse(args, { out: { type: 'string' }, backend: { type: 'string' } }, true);
-  if (values.help) { process.stdout.write(IMPORT_BACKBONE_HELP); return; }
+  if (values.help) {
+    process.stdout.write(IMPORT_BACKBONE_HELP);
+    return;
+  }
   if (positionals.length !== 1) throw new UsageError('give one .tflite file (dermlens import-backbone --help)');
   const outDir = str(values, 'out');
   if (!outDir) throw new UsageError('--out <dir> is required (the folder for the converted backbone)');
@@ -373,18 +451,31 @@ async function importBackboneCommand(args: string[]): Promise<void> {
 
 async function shipCommand(args: string[]): Promise<void> {
   const { values } = parse(args, {
-    run: { type: 'string' }, baseline: { type: 'string' }, candidate: { type: 'string', multiple: true }, latency: { type: 'string' },
-    out: { type: 'string' }, previous: { type: 'string' }, weights: { type: 'string' },
+    run: { type: 'string' },
+    baseline: { type: 'string' },
+    candidate: { type: 'string', multiple: true },
+    latency: { type: 'string' },
+    out: { type: 'string' },
+    previous: { type: 'string' },
+    weights: { type: 'string' },
   });
-  if (values.help) { process.stdout.write(SHIP_HELP); return; }
+  if (values.help) {
+    process.stdout.write(SHIP_HELP);
+    return;
+  }
   const run = str(values, 'run');
   if (!run) throw new UsageError('--run <dir> is required (dermlens ship --help)');
   const weights = str(values, 'weights') ?? 'float32';
   if (weights !== 'float32' && weights !== 'float16') throw new UsageError(`--weights ${weights}: choose float32 or float16`);
   const { ship } = await import('../ship/ship.ts');
   await ship({
-    run, weights, baseline: str(values, 'baseline'), candidates: (values.candidate as unknown as string[] | undefined) ?? [],
-    latency: str(values, 'latency'), out: str(values, 'out'), previous: str(values, 'previous'),
+    run,
+    weights,
+    baseline: str(values, 'baseline'),
+    candidates: (values.candidate as unknown as string[] | undefined) ?? [],
+    latency: str(values, 'latency'),
+    out: str(values, 'out'),
+    previous: str(values, 'previous'),
   });
 }
 
@@ -392,17 +483,39 @@ export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
     switch (command) {
-      case 'train': await trainCommand(rest); return 0;
-      case 'evaluate': await evaluateCommand(rest); return 0;
-      case 'classify': return await classifyCommand(rest);
-      case 'explain': return await (await import('./explain.ts')).explainCommand(rest, DEFAULT_MODEL);
-      case 'report': await reportCommand(rest); return 0;
-      case 'ensemble': await ensembleCommand(rest); return 0;
-      case 'fit-gate': await fitGateCommand(rest); return 0;
-      case 'import-backbone': await importBackboneCommand(rest); return 0;
-      case 'ship': await shipCommand(rest); return 0;
-      case undefined: case 'help': case '--help': case '-h': process.stdout.write(MAIN_HELP); return 0;
-      default: throw new UsageError(`unknown command "${command}"\n\n${MAIN_HELP}`);
+      case 'train':
+        await trainCommand(rest);
+        return 0;
+      case 'evaluate':
+        await evaluateCommand(rest);
+        return 0;
+      case 'classify':
+        return await classifyCommand(rest);
+      case 'explain':
+        return await (await import('./explain.ts')).explainCommand(rest, DEFAULT_MODEL);
+      case 'report':
+        await reportCommand(rest);
+        return 0;
+      case 'ensemble':
+        await ensembleCommand(rest);
+        return 0;
+      case 'fit-gate':
+        await fitGateCommand(rest);
+        return 0;
+      case 'import-backbone':
+        await importBackboneCommand(rest);
+        return 0;
+      case 'ship':
+        await shipCommand(rest);
+        return 0;
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(MAIN_HELP);
+        return 0;
+      default:
+        throw new UsageError(`unknown command "${command}"\n\n${MAIN_HELP}`);
     }
   } catch (err) {
     if (process.env.DERMLENS_DEBUG) console.error(err);
@@ -410,4 +523,3 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
 }
-

@@ -27,16 +27,32 @@ const MAX_OUTPUT_SIDE = 800;
 
 export async function explainCommand(args: string[], defaultModel: string): Promise<number> {
   const { values, positionals } = parseArgs({
-    args, allowPositionals: true, strict: true,
-    options: { out: { type: 'string' }, model: { type: 'string' }, json: { type: 'boolean' }, backend: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    args,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      out: { type: 'string' },
+      model: { type: 'string' },
+      json: { type: 'boolean' },
+      backend: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
-  if (values.help) { process.stdout.write(EXPLAIN_HELP); return 0; }
+  if (values.help) {
+    process.stdout.write(EXPLAIN_HELP);
+    return 0;
+  }
   if (positionals.length !== 1) throw new Error('give one image file (dermlens explain --help)');
   if (!values.out) throw new Error('--out <file.png> is required (dermlens explain --help)');
   const { initBackend, isBackendPreference } = await import('../backends/select.ts');
   const preference = values.backend ?? 'auto';
   if (!isBackendPreference(preference)) throw new Error(`unknown --backend "${preference}" (choose auto, tensorflow, wasm or cpu)`);
-  await initBackend(preference, { allowCpuForTraining: true, log: (line) => { if (!values.json) console.log(line); } });
+  await initBackend(preference, {
+    allowCpuForTraining: true,
+    log: (line) => {
+      if (!values.json) console.log(line);
+    },
+  });
   const { resolveModelJson } = await import('../evaluate/evaluate-model.ts');
   const { fileLoadHandler } = await import('../run/model-files.ts');
   const { decodeImage } = await import('../data/images.ts');
@@ -56,18 +72,28 @@ export async function explainCommand(args: string[], defaultModel: string): Prom
     const threshold = classifier.metadata.dermoscopyThreshold ?? null;
     const dermoscopic = explanation.dermoscopy === null || threshold === null ? null : explanation.dermoscopy >= threshold;
     if (values.json) {
-      console.log(JSON.stringify({
-        file, out: values.out, dermoscopic, dermoscopyScore: explanation.dermoscopy, top: map.code,
-        probabilities: Object.fromEntries(CLASS_CODES.map((code, i) => [code, explanation.probabilities[i]])),
-        map: { width: map.width, height: map.height, values: map.values, crop: explanation.crop },
-      }));
+      console.log(
+        JSON.stringify({
+          file,
+          out: values.out,
+          dermoscopic,
+          dermoscopyScore: explanation.dermoscopy,
+          top: map.code,
+          probabilities: Object.fromEntries(CLASS_CODES.map((code, i) => [code, explanation.probabilities[i]])),
+          map: { width: map.width, height: map.height, values: map.values, crop: explanation.crop },
+        }),
+      );
     } else {
       if (dermoscopic === false) {
-        console.log(`WARNING: ${file} does not look like a dermoscopic image of a skin lesion (score ${explanation.dermoscopy!.toFixed(3)}, `
-          + `below ${threshold!.toFixed(3)}): the lesion class and its map below mean nothing for it.`);
+        console.log(
+          `WARNING: ${file} does not look like a dermoscopic image of a skin lesion (score ${explanation.dermoscopy!.toFixed(3)}, ` +
+            `below ${threshold!.toFixed(3)}): the lesion class and its map below mean nothing for it.`,
+        );
       }
       console.log(`${file}: most likely ${classByCode(map.code).name} (${map.code}) ${(explanation.probabilities[k] * 100).toFixed(1)}%`);
-      console.log(`wrote ${values.out}: red = where the model found the most evidence for ${map.code} (${map.height}x${map.width} feature grid)`);
+      console.log(
+        `wrote ${values.out}: red = where the model found the most evidence for ${map.code} (${map.height}x${map.width} feature grid)`,
+      );
       console.log('\nNot a diagnosis: for research and education only. See a dermatologist about any lesion that worries you.');
     }
   } finally {
@@ -77,15 +103,24 @@ export async function explainCommand(args: string[], defaultModel: string): Prom
 }
 
 /** The image with the top class's heatmap composited over the crop the model saw, as a PNG. */
-async function writeHeatImage(image: { data: Uint8Array | Uint8ClampedArray; width: number; height: number },
-  { map, crop }: { map: import('../../core/class-activation-map.ts').ActivationMap; crop: { x: number; y: number; width: number; height: number } },
-  out: string): Promise<void> {
+async function writeHeatImage(
+  image: { data: Uint8Array | Uint8ClampedArray; width: number; height: number },
+  {
+    map,
+    crop,
+  }: { map: import('../../core/class-activation-map.ts').ActivationMap; crop: { x: number; y: number; width: number; height: number } },
+  out: string,
+): Promise<void> {
   const { heatmapRgba } = await import('../../core/heatmap-image.ts');
   const overlay = heatmapRgba(map, crop.width, crop.height);
   const scale = Math.min(1, MAX_OUTPUT_SIDE / Math.max(image.width, image.height));
   await mkdir(dirname(resolve(out)), { recursive: true });
-  const composed = await sharp(Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength), { raw: { width: image.width, height: image.height, channels: 4 } })
-    .composite([{ input: Buffer.from(overlay.buffer), raw: { width: crop.width, height: crop.height, channels: 4 }, left: crop.x, top: crop.y }])
+  const composed = await sharp(Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength), {
+    raw: { width: image.width, height: image.height, channels: 4 },
+  })
+    .composite([
+      { input: Buffer.from(overlay.buffer), raw: { width: crop.width, height: crop.height, channels: 4 }, left: crop.x, top: crop.y },
+    ])
     .raw()
     .toBuffer({ resolveWithObject: true });
   await sharp(composed.data, { raw: { width: image.width, height: image.height, channels: 4 } })

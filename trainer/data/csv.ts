@@ -10,7 +10,11 @@ export interface CsvRecord {
 
 /** Thrown for text that is not valid CSV; the message names the file and line. */
 export class CsvSyntaxError extends Error {
-  constructor(readonly fileName: string, readonly line: number, problem: string) {
+  constructor(
+    readonly fileName: string,
+    readonly line: number,
+    problem: string,
+  ) {
     super(`${fileName}:${line}: ${problem}`);
     this.name = 'CsvSyntaxError';
   }
@@ -40,11 +44,20 @@ export function parseCsv(text: string, fileName: string): CsvRecord[] {
           if (i >= n) throw new CsvSyntaxError(fileName, quoteLine, 'unterminated quoted field (a " opened here is never closed)');
           const ch = text[i];
           if (ch === '"') {
-            if (text[i + 1] === '"') { value += '"'; i += 2; continue; }
+            if (text[i + 1] === '"') {
+              value += '"';
+              i += 2;
+              continue;
+            }
             i++;
             break;
           }
-          if (ch === '\r' && text[i + 1] === '\n') { value += '\r\n'; i += 2; line++; continue; }
+          if (ch === '\r' && text[i + 1] === '\n') {
+            value += '\r\n';
+            i += 2;
+            line++;
+            continue;
+          }
           if (ch === '\r' || ch === '\n') line++;
           value += ch;
           i++;
@@ -55,18 +68,28 @@ export function parseCsv(text: string, fileName: string): CsvRecord[] {
       } else {
         const start = i;
         while (i < n && text[i] !== ',' && text[i] !== '\r' && text[i] !== '\n') {
-          if (text[i] === '"') throw new CsvSyntaxError(fileName, line, 'a " inside an unquoted field (quote the whole field and double the quote)');
+          if (text[i] === '"')
+            throw new CsvSyntaxError(fileName, line, 'a " inside an unquoted field (quote the whole field and double the quote)');
           i++;
         }
         value = text.slice(start, i);
       }
       fields.push(value);
-      if (i < n && text[i] === ',') { i++; continue; }
+      if (i < n && text[i] === ',') {
+        i++;
+        continue;
+      }
       break;
     }
     // Consume the line end.
-    if (text[i] === '\r') { i++; if (text[i] === '\n') i++; line++; }
-    else if (text[i] === '\n') { i++; line++; }
+    if (text[i] === '\r') {
+      i++;
+      if (text[i] === '\n') i++;
+      line++;
+    } else if (text[i] === '\n') {
+      i++;
+      line++;
+    }
     const blank = fields.length === 1 && fields[0].trim() === '';
     if (!blank) records.push({ line: recordLine, fields });
   }

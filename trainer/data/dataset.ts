@@ -66,11 +66,13 @@ async function locate(images: readonly LabelledImage[], imageDir: string): Promi
   const sources: Source[] = images.map((item) => ({ item, path: paths.get(item.imageId) }));
   // Stat in chunks: 10k parallel stats would open too many handles at once on some systems.
   for (let i = 0; i < sources.length; i += 256) {
-    await Promise.all(sources.slice(i, i + 256).map(async (s) => {
-      if (!s.path) return;
-      const st = await stat(s.path);
-      s.stamp = `${st.size}:${Math.trunc(st.mtimeMs)}`;
-    }));
+    await Promise.all(
+      sources.slice(i, i + 256).map(async (s) => {
+        if (!s.path) return;
+        const st = await stat(s.path);
+        s.stamp = `${st.size}:${Math.trunc(st.mtimeMs)}`;
+      }),
+    );
   }
   return sources;
 }
@@ -109,8 +111,12 @@ async function readFully(handle: FileHandle, into: Uint8Array, position: number)
 }
 
 /** Reads and fully verifies a cache file; returns the problem instead when it is absent or not trustworthy. */
-async function readCache(path: string, key: string, sources: readonly Source[], size: number):
-  Promise<{ dataset: Omit<Dataset, 'cache'> } | { problem: string; exists: boolean }> {
+async function readCache(
+  path: string,
+  key: string,
+  sources: readonly Source[],
+  size: number,
+): Promise<{ dataset: Omit<Dataset, 'cache'> } | { problem: string; exists: boolean }> {
   let handle: FileHandle;
   try {
     handle = await open(path, 'r');
@@ -163,9 +169,15 @@ const alignTo4 = (n: number) => Math.ceil(n / 4) * 4;
 async function writeCache(path: string, key: string, ds: Omit<Dataset, 'cache'>): Promise<void> {
   const data = new Uint8Array(ds.pixels.buffer, ds.pixels.byteOffset, ds.pixels.byteLength);
   const header: CacheHeader = {
-    format: CACHE_FORMAT, key, size: ds.size, preprocessVersion: PREPROCESS_VERSION,
-    loaded: ds.items.map((i) => i.imageId), skipped: ds.skipped,
-    dataBytes: data.byteLength, checksumAlgorithm: CHECKSUM, checksum: checksum(data, CHECKSUM),
+    format: CACHE_FORMAT,
+    key,
+    size: ds.size,
+    preprocessVersion: PREPROCESS_VERSION,
+    loaded: ds.items.map((i) => i.imageId),
+    skipped: ds.skipped,
+    dataBytes: data.byteLength,
+    checksumAlgorithm: CHECKSUM,
+    checksum: checksum(data, CHECKSUM),
   };
   const headerBytes = Buffer.from(JSON.stringify(header), 'utf8');
   const lengthBytes = Buffer.alloc(4);
@@ -186,8 +198,12 @@ async function writeCache(path: string, key: string, ds: Omit<Dataset, 'cache'>)
   await rename(temp, path);
 }
 
-async function decodeAll(sources: readonly Source[], size: number, concurrency: number,
-  onProgress?: (done: number, total: number) => void): Promise<Omit<Dataset, 'cache'>> {
+async function decodeAll(
+  sources: readonly Source[],
+  size: number,
+  concurrency: number,
+  onProgress?: (done: number, total: number) => void,
+): Promise<Omit<Dataset, 'cache'>> {
   const perImage = size * size * 3;
   const all = new Float32Array(sources.length * perImage);
   const failures = new Map<number, string>();
@@ -221,7 +237,10 @@ async function decodeAll(sources: readonly Source[], size: number, concurrency: 
   const skipped: Dataset['skipped'] = [];
   sources.forEach((s, i) => {
     const reason = failures.get(i);
-    if (reason !== undefined) { skipped.push({ imageId: s.item.imageId, reason }); return; }
+    if (reason !== undefined) {
+      skipped.push({ imageId: s.item.imageId, reason });
+      return;
+    }
     if (items.length !== i) all.copyWithin(items.length * perImage, i * perImage, (i + 1) * perImage);
     items.push(s.item);
   });
@@ -238,7 +257,8 @@ async function decodeAll(sources: readonly Source[], size: number, concurrency: 
 export async function loadDataset(opts: LoadDatasetOptions): Promise<Dataset> {
   const { images, imageDir, size, cacheDir, onProgress, concurrency = 4 } = opts;
   if (!Number.isInteger(size) || size <= 0) throw new Error(`loadDataset: size must be a positive integer, got ${size}`);
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`loadDataset: concurrency must be a positive integer, got ${concurrency}`);
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new Error(`loadDataset: concurrency must be a positive integer, got ${concurrency}`);
   const sources = await locate(images, imageDir);
 
   if (!cacheDir) return { ...(await decodeAll(sources, size, concurrency, onProgress)), cache: { status: 'off' } };

@@ -5,7 +5,12 @@ import { loadDataset, type Dataset } from './dataset.ts';
 import { findMetadataFile, parseHamMetadata } from './metadata.ts';
 import { splitIndices, type Split } from './split.ts';
 
-export async function loadHeldOut(dataDir: string, split: Split, size: number, cacheDir?: string): Promise<{ ds: Dataset; idx: ReturnType<typeof splitIndices> }> {
+export async function loadHeldOut(
+  dataDir: string,
+  split: Split,
+  size: number,
+  cacheDir?: string,
+): Promise<{ ds: Dataset; idx: ReturnType<typeof splitIndices> }> {
   const metadataPath = await findMetadataFile(dataDir);
   const items = parseHamMetadata(await readFile(metadataPath, 'utf8'), metadataPath);
   const wanted = new Set([...split.val, ...split.test]);

@@ -70,7 +70,10 @@ export async function findImages(dir: string): Promise<Map<string, string>> {
  */
 export class ImageDecodeError extends Error {
   override name = 'ImageDecodeError';
-  constructor(readonly file: string, readonly reason: string) {
+  constructor(
+    readonly file: string,
+    readonly reason: string,
+  ) {
     super(`cannot decode ${file}: ${reason}`);
   }
 }

@@ -16,7 +16,13 @@ export interface LabelledImage {
 
 /** ISIC 2018 Task 3 column name -> our class code. */
 const ISIC_COLUMNS: Readonly<Record<string, string>> = {
-  MEL: 'mel', NV: 'nv', BCC: 'bcc', AKIEC: 'akiec', BKL: 'bkl', DF: 'df', VASC: 'vasc',
+  MEL: 'mel',
+  NV: 'nv',
+  BCC: 'bcc',
+  AKIEC: 'akiec',
+  BKL: 'bkl',
+  DF: 'df',
+  VASC: 'vasc',
 };
 
 function fail(fileName: string, line: number, problem: string): never {
@@ -52,8 +58,11 @@ function requireColumns(table: Table, fileName: string, names: string[]): number
   const indices = names.map((n) => columnOf(table.header, n));
   const missing = names.filter((_, k) => indices[k] < 0);
   if (missing.length > 0) {
-    fail(fileName, table.headerLine,
-      `missing required column${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (header has: ${table.header.join(', ')})`);
+    fail(
+      fileName,
+      table.headerLine,
+      `missing required column${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (header has: ${table.header.join(', ')})`,
+    );
   }
   return indices;
 }
@@ -111,7 +120,8 @@ function parseIsicTable(table: Table, fileName: string): LabelledImage[] {
     const imageId = requireValue(row, imageCol, 'image', fileName);
     const hot = classCols.map((col, k) => (readFlag(row, col) ? k : -1)).filter((k) => k >= 0);
     for (const col of extraCols) {
-      if (readFlag(row, col)) fail(fileName, row.line, `image ${imageId} is labelled ${table.header[col]}, which is not one of the seven classes`);
+      if (readFlag(row, col))
+        fail(fileName, row.line, `image ${imageId} is labelled ${table.header[col]}, which is not one of the seven classes`);
     }
     if (hot.length !== 1) {
       const which = hot.length === 0 ? 'none' : hot.map((k) => isicNames[k]).join(' and ');
@@ -131,9 +141,12 @@ export function parseLabelsCsv(csvText: string, fileName: string): LabelledImage
   const has = (name: string) => columnOf(table.header, name) >= 0;
   if (has('image_id') && has('dx')) return parseHamTable(table, fileName);
   if (has('image') && Object.keys(ISIC_COLUMNS).some(has)) return parseIsicTable(table, fileName);
-  fail(fileName, table.headerLine,
-    'unrecognised label file: expected HAM10000 metadata (columns lesion_id,image_id,dx,...) or ISIC 2018 Task 3 ground truth '
-    + `(columns image,${Object.keys(ISIC_COLUMNS).join(',')}); header has: ${table.header.join(', ')}`);
+  fail(
+    fileName,
+    table.headerLine,
+    'unrecognised label file: expected HAM10000 metadata (columns lesion_id,image_id,dx,...) or ISIC 2018 Task 3 ground truth ' +
+      `(columns image,${Object.keys(ISIC_COLUMNS).join(',')}); header has: ${table.header.join(', ')}`,
+  );
 }
 
 export const METADATA_FILE = 'HAM10000_metadata.csv';
@@ -145,11 +158,13 @@ export async function findMetadataFile(dataDir: string): Promise<string> {
     entries = await readdir(dataDir, { withFileTypes: true });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new Error(code === 'ENOENT' ? `data folder not found: ${dataDir}` : `cannot read data folder ${dataDir}: ${(err as Error).message}`);
+    throw new Error(
+      code === 'ENOENT' ? `data folder not found: ${dataDir}` : `cannot read data folder ${dataDir}: ${(err as Error).message}`,
+    );
   }
   if (entries.some((e) => e.isFile() && e.name === METADATA_FILE)) return join(dataDir, METADATA_FILE);
   for (const e of entries) {
-    if (e.isDirectory() && await exists(join(dataDir, e.name, METADATA_FILE))) return join(dataDir, e.name, METADATA_FILE);
+    if (e.isDirectory() && (await exists(join(dataDir, e.name, METADATA_FILE)))) return join(dataDir, e.name, METADATA_FILE);
   }
   throw new Error(`${METADATA_FILE} not found in ${dataDir} (or a folder directly below it)`);
 }

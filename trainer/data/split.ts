@@ -36,7 +36,10 @@ interface Lesion {
 
 function validateOptions({ seed, valFraction, testFraction }: SplitOptions): void {
   if (!Number.isFinite(seed)) throw new Error(`split seed must be a number, got ${seed}`);
-  for (const [name, f] of [['valFraction', valFraction], ['testFraction', testFraction]] as const) {
+  for (const [name, f] of [
+    ['valFraction', valFraction],
+    ['testFraction', testFraction],
+  ] as const) {
     if (!Number.isFinite(f) || f < 0 || f >= 1) throw new Error(`split ${name} must be in [0, 1), got ${f}`);
   }
   if (valFraction + testFraction >= 1) {
@@ -77,7 +80,10 @@ export function splitByLesion(items: readonly LabelledImage[], opts: SplitOption
   const lesions = groupLesions(items);
   const split: Split = { train: [], val: [], test: [] };
   for (let label = 0; label < NUM_CLASSES; label++) {
-    const classLesions = shuffleInPlace(lesions.filter((l) => l.label === label), rng);
+    const classLesions = shuffleInPlace(
+      lesions.filter((l) => l.label === label),
+      rng,
+    );
     // Stable sort keeps the shuffled order among lesions of the same size.
     classLesions.sort((a, b) => b.imageIds.length - a.imageIds.length);
     const total = classLesions.reduce((n, l) => n + l.imageIds.length, 0);
@@ -163,7 +169,9 @@ export async function loadSplit(path: string): Promise<SavedSplit> {
     const code = (err as NodeJS.ErrnoException).code;
     throw new Error(code === 'ENOENT' ? `split file not found: ${path}` : `cannot read split file ${path}: ${(err as Error).message}`);
   }
-  const bad = (what: string): never => { throw new Error(`split file ${path} is invalid: ${what}`); };
+  const bad = (what: string): never => {
+    throw new Error(`split file ${path} is invalid: ${what}`);
+  };
   if (typeof data !== 'object' || data === null) bad('not a JSON object');
   const s = data as Partial<SavedSplit>;
   if (s.version !== 1) bad(`unsupported version ${JSON.stringify(s.version)} (expected 1)`);

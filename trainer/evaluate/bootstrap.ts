@@ -4,7 +4,11 @@
 // images one by one would give too narrow an interval.
 import { makeRng } from '../data/rng.ts';
 
-export interface Interval { low: number; high: number; level: number }
+export interface Interval {
+  low: number;
+  high: number;
+  level: number;
+}
 
 /**
  * `statistic(indices)` evaluated on `resamples` bootstrap samples of the rows 0..n-1 (drawn with
@@ -12,17 +16,32 @@ export interface Interval { low: number; high: number; level: number }
  * results. With `groups` (a group id per row, e.g. the lesion), whole groups are drawn instead.
  * Samples on which the statistic is undefined (NaN, e.g. a class missing) are skipped.
  */
-export function bootstrapInterval(n: number, statistic: (indices: Uint32Array) => number,
-  { resamples = 1000, level = 0.95, seed = 1, groups }: { resamples?: number; level?: number; seed?: number; groups?: ArrayLike<string> } = {}): Interval {
+export function bootstrapInterval(
+  n: number,
+  statistic: (indices: Uint32Array) => number,
+  {
+    resamples = 1000,
+    level = 0.95,
+    seed = 1,
+    groups,
+  }: { resamples?: number; level?: number; seed?: number; groups?: ArrayLike<string> } = {},
+): Interval {
   if (!(n > 0)) throw new Error('bootstrapInterval: no samples');
   if (groups && groups.length !== n) throw new Error(`bootstrapInterval: ${groups.length} group ids for ${n} rows`);
   // Rows of each group; without groups every row is its own group.
   const members: number[][] = [];
   const byId = new Map<string, number[]>();
   for (let i = 0; i < n; i++) {
-    if (!groups) { members.push([i]); continue; }
+    if (!groups) {
+      members.push([i]);
+      continue;
+    }
     let rows = byId.get(groups[i]);
-    if (!rows) { rows = []; byId.set(groups[i], rows); members.push(rows); }
+    if (!rows) {
+      rows = [];
+      byId.set(groups[i], rows);
+      members.push(rows);
+    }
     rows.push(i);
   }
   const rng = makeRng(seed);
@@ -40,7 +59,12 @@ export function bootstrapInterval(n: number, statistic: (indices: Uint32Array) =
 }
 
 /** Mean per-class recall of arg-max predictions over the rows in `indices` (NaN if a class is absent). */
-export function balancedAccuracyOf(labels: ArrayLike<number>, predicted: ArrayLike<number>, numClasses: number, indices: ArrayLike<number>): number {
+export function balancedAccuracyOf(
+  labels: ArrayLike<number>,
+  predicted: ArrayLike<number>,
+  numClasses: number,
+  indices: ArrayLike<number>,
+): number {
   const hits = new Array<number>(numClasses).fill(0);
   const totals = new Array<number>(numClasses).fill(0);
   for (let k = 0; k < indices.length; k++) {

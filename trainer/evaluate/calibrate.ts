@@ -35,8 +35,19 @@ export function fitTemperature(yTrue: readonly number[], probs: readonly ArrayLi
   let fc = f(c);
   let fd = f(d);
   while (b - a > tolerance) {
-    if (fc < fd) { b = d; d = c; fd = fc; c = b - phi * (b - a); fc = f(c); }
-    else { a = c; c = d; fc = fd; d = a + phi * (b - a); fd = f(d); }
+    if (fc < fd) {
+      b = d;
+      d = c;
+      fd = fc;
+      c = b - phi * (b - a);
+      fc = f(c);
+    } else {
+      a = c;
+      c = d;
+      fc = fd;
+      d = a + phi * (b - a);
+      fd = f(d);
+    }
   }
   return Math.exp((a + b) / 2);
 }
@@ -44,6 +55,8 @@ export function fitTemperature(yTrue: readonly number[], probs: readonly ArrayLi
 /** Mean negative log-likelihood of the true classes under probability rows (for validation loss and calibration). */
 export function meanNll(yTrue: readonly number[], probs: readonly ArrayLike<number>[]): number {
   let total = 0;
-  yTrue.forEach((y, i) => { total -= Math.log(Math.min(1 - PROB_EPSILON, Math.max(PROB_EPSILON, probs[i][y]))); });
+  yTrue.forEach((y, i) => {
+    total -= Math.log(Math.min(1 - PROB_EPSILON, Math.max(PROB_EPSILON, probs[i][y])));
+  });
   return yTrue.length ? total / yTrue.length : NaN;
 }

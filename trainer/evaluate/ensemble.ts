@@ -52,16 +52,21 @@ export interface EnsembleRequest {
 /** Checks that every member is a finished run on one split at one input size; returns their configs and the split. */
 async function readMembers(dirs: string[]): Promise<{ configs: TrainConfig[]; split: SavedSplit }> {
   if (dirs.length < 2) throw new Error(`an ensemble needs at least two member runs (--member <run> twice or more), got ${dirs.length}`);
-  if (new Set(dirs).size !== dirs.length) throw new Error('a member run is listed twice: averaging a network with itself only weights it more');
+  if (new Set(dirs).size !== dirs.length)
+    throw new Error('a member run is listed twice: averaging a network with itself only weights it more');
   const configs: TrainConfig[] = [];
   let split: SavedSplit | undefined;
   for (const dir of dirs) {
     const config = await readJsonFile<TrainConfig>(join(dir, 'config.json'), `member ${dir}`);
     await readJsonFile(join(dir, 'metrics-detail.json'), `member ${dir} has not finished training`);
-    await stat(join(dir, 'best', 'model.json')).catch(() => { throw new Error(`member ${dir} has no best/model.json`); });
+    await stat(join(dir, 'best', 'model.json')).catch(() => {
+      throw new Error(`member ${dir} has no best/model.json`);
+    });
     const memberSplit = await loadSplit(join(dir, 'split.json'));
     if (split && !sameSides(split, memberSplit)) {
-      throw new Error(`member ${dir} was trained on a different split than ${dirs[0]}; members must share one split (train them with the same --split-seed)`);
+      throw new Error(
+        `member ${dir} was trained on a different split than ${dirs[0]}; members must share one split (train them with the same --split-seed)`,
+      );
     }
     if (configs.length && config.size !== configs[0].size) {
       throw new Error(`member ${dir} takes ${config.size} px, ${dirs[0]} takes ${configs[0].size} px: members must share the input size`);
@@ -72,7 +77,10 @@ async function readMembers(dirs: string[]): Promise<{ configs: TrainConfig[]; sp
   return { configs, split: split! };
 }
 
-export async function buildEnsemble(request: EnsembleRequest, options: { cacheDir?: string; backend?: string; log?: (line: string) => void } = {}): Promise<{ config: EnsembleConfig; final: FinalEvaluation }> {
+export async function buildEnsemble(
+  request: EnsembleRequest,
+  options: { cacheDir?: string; backend?: string; log?: (line: string) => void } = {},
+): Promise<{ config: EnsembleConfig; final: FinalEvaluation }> {
   const log = options.log ?? ((line: string) => console.log(line));
   const members = request.members.map((m) => resolve(m));
   const outDir = resolve(request.outDir);
@@ -80,14 +88,33 @@ export async function buildEnsemble(request: EnsembleRequest, options: { cacheDi
   const { configs, split } = await readMembers(members);
   // An ensemble that was interrupted before its evaluation finished is simply made again; a finished
   // one, or a training run, is never overwritten.
-  const existing = await readFile(join(outDir, 'config.json'), 'utf8').then((t) => JSON.parse(t) as { kind?: string }, () => null);
-  if (existing && (existing.kind !== 'ensemble' || await stat(join(outDir, 'metrics-detail.json')).then(() => true, () => false))) {
+  const existing = await readFile(join(outDir, 'config.json'), 'utf8').then(
+    (t) => JSON.parse(t) as { kind?: string },
+    () => null,
+  );
+  if (
+    existing &&
+    (existing.kind !== 'ensemble' ||
+      (await stat(join(outDir, 'metrics-detail.json')).then(
+        () => true,
+        () => false,
+      )))
+  ) {
     throw new Error(`${outDir} already holds a ${existing.kind === 'ensemble' ? 'finished ensemble' : 'run'}; choose another --out`);
   }
   const dataDir = resolve(request.dataDir ?? configs[0].dataDir);
   const config: EnsembleConfig = {
-    kind: 'ensemble', members, dataDir, outDir, arch: [...new Set(configs.map((c) => c.arch))].join('+'), size: configs[0].size,
-    tta: request.tta, quantize: request.quantize, seed: split.seed, valFraction: split.valFraction, testFraction: split.testFraction,
+    kind: 'ensemble',
+    members,
+    dataDir,
+    outDir,
+    arch: [...new Set(configs.map((c) => c.arch))].join('+'),
+    size: configs[0].size,
+    tta: request.tta,
+    quantize: request.quantize,
+    seed: split.seed,
+    valFraction: split.valFraction,
+    testFraction: split.testFraction,
   };
   /** The model's metadata name for it (the config keeps the members' architecture, as a training run's does). */
   const modelArch = `ensemble of ${members.length} ${config.arch}`;
@@ -113,13 +140,18 @@ export async function buildEnsemble(request: EnsembleRequest, options: { cacheDi
 
   // Only validation and test images are needed: the members are trained already.
   const { ds, idx } = await loadHeldOut(dataDir, split, config.size, options.cacheDir);
-  if (ds.skipped.length) log(`skipped ${ds.skipped.length} unreadable image(s): ${ds.skipped.slice(0, 5).map((x) => `${x.imageId} (${x.reason})`).join(', ')}${ds.skipped.length > 5 ? ', ...' : ''}`);
+  if (ds.skipped.length)
+    log(
+      `skipped ${ds.skipped.length} unreadable image(s): ${ds.skipped
+        .slice(0, 5)
+        .map((x) => `${x.imageId} (${x.reason})`)
+        .join(', ')}${ds.skipped.length > 5 ? ', ...' : ''}`,
+    );
   for (const side of ['val', 'test'] as const) {
     if (idx[side].length === 0) throw new Error(`the ${side} split has no loadable images in ${dataDir}`);
   }
   const labelOf = (i: number) => ds.items[i].label;
-  const final = await finalEvaluation({ ...config, arch: modelArch }, ds, idx,
-    idx.val.map(labelOf), idx.test.map(labelOf), options, log);
+  const final = await finalEvaluation({ ...config, arch: modelArch }, ds, idx, idx.val.map(labelOf), idx.test.map(labelOf), options, log);
   log(`report: ${await writeRunReport(outDir, { backend: options.backend })}`);
   return { config, final };
 }

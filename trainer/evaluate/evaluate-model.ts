@@ -58,21 +58,44 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluateResu
     text = await readFile(opts.labelsPath, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new Error(code === 'ENOENT' ? `labels file not found: ${opts.labelsPath}` : `cannot read ${opts.labelsPath}: ${(err as Error).message}`);
+    throw new Error(
+      code === 'ENOENT' ? `labels file not found: ${opts.labelsPath}` : `cannot read ${opts.labelsPath}: ${(err as Error).message}`,
+    );
   }
   const images = parseLabelsCsv(text, opts.labelsPath);
   const { model, metadata, path } = await loadModelFile(opts.model);
   try {
     const ds = await loadDataset({ images, imageDir: opts.imageDir, size: metadata.inputSize, onProgress: opts.onProgress });
-    if (ds.items.length === 0) throw new Error(`none of the ${images.length} images in ${opts.labelsPath} could be loaded from ${opts.imageDir}`);
-    const inference = { temperature: metadata.temperature, tta: opts.tta === undefined ? metadata.tta : opts.tta ? 'flip' as const : 'none' as const };
-    const { probabilities: probs, dermoscopy } = await predictDatasetWithGate(model, ds, ds.items.map((_, i) => i), inference);
+    if (ds.items.length === 0)
+      throw new Error(`none of the ${images.length} images in ${opts.labelsPath} could be loaded from ${opts.imageDir}`);
+    const inference = {
+      temperature: metadata.temperature,
+      tta: opts.tta === undefined ? metadata.tta : opts.tta ? ('flip' as const) : ('none' as const),
+    };
+    const { probabilities: probs, dermoscopy } = await predictDatasetWithGate(
+      model,
+      ds,
+      ds.items.map((_, i) => i),
+      inference,
+    );
     const labels = ds.items.map((it) => it.label);
     const threshold = metadata.dermoscopyThreshold ?? null;
-    const gate = dermoscopy && threshold !== null ? {
-      threshold, ...flagRate(dermoscopy, threshold),
-      perClass: Object.fromEntries(CLASS_CODES.map((code, k) => [code, flagRate(dermoscopy.filter((_, i) => labels[i] === k), threshold)])),
-    } : null;
+    const gate =
+      dermoscopy && threshold !== null
+        ? {
+            threshold,
+            ...flagRate(dermoscopy, threshold),
+            perClass: Object.fromEntries(
+              CLASS_CODES.map((code, k) => [
+                code,
+                flagRate(
+                  dermoscopy.filter((_, i) => labels[i] === k),
+                  threshold,
+                ),
+              ]),
+            ),
+          }
+        : null;
     return { metrics: computeMetrics(labels, probs), skipped: ds.skipped, inference, modelPath: path, metadata, gate };
   } finally {
     model.dispose();
@@ -82,8 +105,15 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluateResu
 /** Exactly the keys `evaluate --json` and metrics.json carry, in a fixed order. */
 export function metricsJson(m: Metrics): Metrics {
   return {
-    n: m.n, accuracy: m.accuracy, balancedAccuracy: m.balancedAccuracy, macroF1: m.macroF1, macroAuc: m.macroAuc,
-    ece: m.ece, perClass: m.perClass, confusion: m.confusion, classes: m.classes,
+    n: m.n,
+    accuracy: m.accuracy,
+    balancedAccuracy: m.balancedAccuracy,
+    macroF1: m.macroF1,
+    macroAuc: m.macroAuc,
+    ece: m.ece,
+    perClass: m.perClass,
+    confusion: m.confusion,
+    classes: m.classes,
   };
 }
 
@@ -96,10 +126,14 @@ export function formatMetrics(m: Metrics): string {
   lines.push(`${'class'.padEnd(7)}${pad('precision', 10)}${pad('recall', 8)}${pad('F1', 7)}${pad('AUC', 7)}${pad('support', 9)}`);
   for (const code of m.classes) {
     const c = m.perClass[code];
-    lines.push(`${code.padEnd(7)}${pad(fmt(c.precision), 10)}${pad(fmt(c.recall), 8)}${pad(fmt(c.f1), 7)}${pad(fmt(c.auc), 7)}${pad(String(c.support), 9)}`);
+    lines.push(
+      `${code.padEnd(7)}${pad(fmt(c.precision), 10)}${pad(fmt(c.recall), 8)}${pad(fmt(c.f1), 7)}${pad(fmt(c.auc), 7)}${pad(String(c.support), 9)}`,
+    );
   }
   lines.push('');
-  lines.push(`images ${m.n}   accuracy ${fmt(m.accuracy)}   balanced accuracy ${fmt(m.balancedAccuracy)}   macro F1 ${fmt(m.macroF1)}   macro AUC ${fmt(m.macroAuc)}   ECE ${fmt(m.ece)}`);
+  lines.push(
+    `images ${m.n}   accuracy ${fmt(m.accuracy)}   balanced accuracy ${fmt(m.balancedAccuracy)}   macro F1 ${fmt(m.macroF1)}   macro AUC ${fmt(m.macroAuc)}   ECE ${fmt(m.ece)}`,
+  );
   lines.push('');
   lines.push('confusion matrix (rows: true class, columns: predicted)');
   const width = Math.max(6, ...m.confusion.flat().map((v) => String(v).length + 1));
@@ -107,4 +141,3 @@ export function formatMetrics(m: Metrics): string {
   m.confusion.forEach((row, i) => lines.push(`${m.classes[i].padEnd(7)}${row.map((v) => pad(String(v), width)).join('')}`));
   return lines.join('\n');
 }
-

@@ -87,22 +87,41 @@ const calibratedRows = (raw: Float32Array[], temperature: number) =>
   raw.map((p) => Array.from(applyTemperature(p, temperature), (v) => Number(v.toPrecision(6))));
 
 /** Picks the flip mode on val, fits the temperature on val, chooses the melanoma threshold on val. */
-async function fitOnValidation(best: tf.LayersModel, ds: Dataset, valIdx: number[], valLabels: number[], modes: Array<'none' | 'flip'>,
-  melanomaRecall: number): Promise<ValidationFit> {
+async function fitOnValidation(
+  best: tf.LayersModel,
+  ds: Dataset,
+  valIdx: number[],
+  valLabels: number[],
+  modes: Array<'none' | 'flip'>,
+  melanomaRecall: number,
+): Promise<ValidationFit> {
   const raw: Record<string, Float32Array[]> = {};
   for (const tta of modes) raw[tta] = await predictDataset(best, ds, valIdx, { temperature: 1, tta });
-  const tta = modes.reduce((a, b) => (computeMetrics(valLabels, raw[b]).balancedAccuracy > computeMetrics(valLabels, raw[a]).balancedAccuracy ? b : a));
+  const tta = modes.reduce((a, b) =>
+    computeMetrics(valLabels, raw[b]).balancedAccuracy > computeMetrics(valLabels, raw[a]).balancedAccuracy ? b : a,
+  );
   const temperature = fitTemperature(valLabels, raw[tta]);
-  const valVariants = Object.fromEntries(modes.map((mode) => [`val/${mode}`, computeMetrics(valLabels, raw[mode].map((p) => applyTemperature(p, temperature)))]));
+  const valVariants = Object.fromEntries(
+    modes.map((mode) => [
+      `val/${mode}`,
+      computeMetrics(
+        valLabels,
+        raw[mode].map((p) => applyTemperature(p, temperature)),
+      ),
+    ]),
+  );
   const mel = CLASS_CODES.indexOf('mel');
   const isMel = valLabels.map((l) => l === mel);
   const melScores = raw[tta].map((p) => applyTemperature(p, temperature)[mel]);
   // Without validation melanomas there is nothing to choose a threshold from: no alert rule then.
   const threshold = isMel.includes(true) ? thresholdForRecall(isMel, melScores, melanomaRecall) : null;
   return {
-    tta, temperature,
+    tta,
+    temperature,
     melanoma: threshold === null ? null : { threshold, targetValRecall: melanomaRecall, val: thresholdStats(isMel, melScores, threshold) },
-    val: valVariants[`val/${tta}`], valEceUncalibrated: computeMetrics(valLabels, raw[tta]).ece, valVariants,
+    val: valVariants[`val/${tta}`],
+    valEceUncalibrated: computeMetrics(valLabels, raw[tta]).ece,
+    valVariants,
     valPredictions: { imageIds: valIdx.map((i) => ds.items[i].imageId), labels: valLabels, probs: calibratedRows(raw[tta], temperature) },
     testModes: modes,
   };
@@ -112,47 +131,86 @@ async function fitOnValidation(best: tf.LayersModel, ds: Dataset, valIdx: number
  * Fits the model in outDir/best on val (or, for a refit, takes what its reference fitted), evaluates
  * test once with the result, and re-exports best/ (and the quantized copy) with it.
  */
-export async function finalEvaluation(config: FinalEvaluationConfig, ds: Dataset, idx: { val: number[]; test: number[] }, valLabels: number[], testLabels: number[],
-  options: { backend?: string }, log: (line: string) => void, carried: ValidationFit | null = null): Promise<FinalEvaluation> {
+export async function finalEvaluation(
+  config: FinalEvaluationConfig,
+  ds: Dataset,
+  idx: { val: number[]; test: number[] },
+  valLabels: number[],
+  testLabels: number[],
+  options: { backend?: string },
+  log: (line: string) => void,
+  carried: ValidationFit | null = null,
+): Promise<FinalEvaluation> {
   const paths = runPaths(config.outDir);
   const bestDir = paths.best;
   const best = await tf.loadLayersModel(fileLoadHandler(join(bestDir, 'model.json')));
   try {
     // Choose on validation only; test is looked at once, with the choice already made.
-    const fit = carried ?? await fitOnValidation(best, ds, idx.val, valLabels, config.tta ? ['none', 'flip'] : ['none'], melanomaRecallOf(config));
+    const fit =
+      carried ?? (await fitOnValidation(best, ds, idx.val, valLabels, config.tta ? ['none', 'flip'] : ['none'], melanomaRecallOf(config)));
     const { tta, temperature } = fit;
     const rawTest: Record<string, Float32Array[]> = {};
     const variants: Record<string, Metrics> = {};
     for (const mode of fit.testModes) {
       rawTest[mode] = await predictDataset(best, ds, idx.test, { temperature: 1, tta: mode });
       if (fit.valVariants[`val/${mode}`]) variants[`val/${mode}`] = fit.valVariants[`val/${mode}`];
-      variants[`test/${mode}`] = computeMetrics(testLabels, rawTest[mode].map((p) => applyTemperature(p, temperature)));
+      variants[`test/${mode}`] = computeMetrics(
+        testLabels,
+        rawTest[mode].map((p) => applyTemperature(p, temperature)),
+      );
     }
     await writeJsonAtomic(paths.predictions, {
-      temperature, tta,
+      temperature,
+      tta,
       ...(fit.from ? { refitFrom: fit.from } : {}),
       val: fit.valPredictions,
       test: { imageIds: idx.test.map((i) => ds.items[i].imageId), labels: testLabels, probs: calibratedRows(rawTest[tta], temperature) },
     });
     const mel = CLASS_CODES.indexOf('mel');
     const melanomaThreshold = fit.melanoma?.threshold ?? null;
-    const operatingPoint: MelanomaOperatingPoint | null = fit.melanoma === null ? null : {
-      melanomaThreshold: fit.melanoma.threshold, targetValRecall: fit.melanoma.targetValRecall ?? MELANOMA_TARGET_VAL_RECALL,
-      val: fit.melanoma.val,
-      test: thresholdStats(testLabels.map((l) => l === mel), rawTest[tta].map((p) => applyTemperature(p, temperature)[mel]), fit.melanoma.threshold),
-    };
+    const operatingPoint: MelanomaOperatingPoint | null =
+      fit.melanoma === null
+        ? null
+        : {
+            melanomaThreshold: fit.melanoma.threshold,
+            targetValRecall: fit.melanoma.targetValRecall ?? MELANOMA_TARGET_VAL_RECALL,
+            val: fit.melanoma.val,
+            test: thresholdStats(
+              testLabels.map((l) => l === mel),
+              rawTest[tta].map((p) => applyTemperature(p, temperature)[mel]),
+              fit.melanoma.threshold,
+            ),
+          };
     // A gate fitted to these weights (dermlens fit-gate) stays with them when the final evaluation is redone.
     const dermoscopyThreshold = storedMetadata(best)?.dermoscopyThreshold ?? null;
-    const metadata = dermlensMetadata({ arch: config.arch, inputSize: config.size, temperature, tta, melanomaThreshold, dermoscopyThreshold });
+    const metadata = dermlensMetadata({
+      arch: config.arch,
+      inputSize: config.size,
+      temperature,
+      tta,
+      melanomaThreshold,
+      dermoscopyThreshold,
+    });
     await exportModel(best, bestDir, metadata);
     const final: FinalEvaluation = {
-      temperature, tta, val: fit.val, test: variants[`test/${tta}`], variants, valEceUncalibrated: fit.valEceUncalibrated, operatingPoint,
+      temperature,
+      tta,
+      val: fit.val,
+      test: variants[`test/${tta}`],
+      variants,
+      valEceUncalibrated: fit.valEceUncalibrated,
+      operatingPoint,
       ...(fit.from ? { refitFrom: fit.from } : {}),
     };
-    if (operatingPoint) log(`melanoma alert at P(mel) >= ${operatingPoint.melanomaThreshold.toFixed(3)}: val recall ${operatingPoint.val.recall.toFixed(3)} (precision ${operatingPoint.val.precision.toFixed(3)})`);
+    if (operatingPoint)
+      log(
+        `melanoma alert at P(mel) >= ${operatingPoint.melanomaThreshold.toFixed(3)}: val recall ${operatingPoint.val.recall.toFixed(3)} (precision ${operatingPoint.val.precision.toFixed(3)})`,
+      );
     if (fit.from) log(`temperature, tta and melanoma threshold carried over from ${fit.from}; the val metrics below are that run's`);
-    log(`temperature ${temperature.toFixed(3)} (val ECE ${fit.valEceUncalibrated.toFixed(4)} -> ${final.val.ece.toFixed(4)}), tta ${tta}`
-      + (temperature > 19.9 || temperature < 0.051 ? ' [temperature at the search bound: the model is far from calibrated]' : ''));
+    log(
+      `temperature ${temperature.toFixed(3)} (val ECE ${fit.valEceUncalibrated.toFixed(4)} -> ${final.val.ece.toFixed(4)}), tta ${tta}` +
+        (temperature > 19.9 || temperature < 0.051 ? ' [temperature at the search bound: the model is far from calibrated]' : ''),
+    );
 
     if (config.quantize !== 'none') {
       const qDir = paths.quantized(config.quantize);
@@ -161,11 +219,23 @@ export async function finalEvaluation(config: FinalEvaluationConfig, ds: Dataset
       try {
         const probs = await predictDataset(q, ds, idx.test, { temperature, tta });
         final.quantized = {
-          dtype: config.quantize, dir: qDir, test: computeMetrics(testLabels, probs),
-          ...(melanomaThreshold === null ? {} : { operatingPointTest: thresholdStats(testLabels.map((l) => l === mel), probs.map((p) => p[mel]), melanomaThreshold) }),
+          dtype: config.quantize,
+          dir: qDir,
+          test: computeMetrics(testLabels, probs),
+          ...(melanomaThreshold === null
+            ? {}
+            : {
+                operatingPointTest: thresholdStats(
+                  testLabels.map((l) => l === mel),
+                  probs.map((p) => p[mel]),
+                  melanomaThreshold,
+                ),
+              }),
         };
         await writeJsonAtomic(paths.quantizedPredictions(config.quantize), {
-          temperature, tta, dtype: config.quantize,
+          temperature,
+          tta,
+          dtype: config.quantize,
           test: { imageIds: idx.test.map((i) => ds.items[i].imageId), labels: testLabels, probs: calibratedRows(probs, 1) },
         });
         log(`${config.quantize} model in ${qDir}: test balanced accuracy ${final.quantized.test.balancedAccuracy.toFixed(4)}`);
@@ -175,11 +245,14 @@ export async function finalEvaluation(config: FinalEvaluationConfig, ds: Dataset
     }
     await writeJsonAtomic(paths.metrics, metricsJson(final.test));
     await writeJsonAtomic(paths.metricsDetail, { ...final, backend: options.backend ?? tf.getBackend() });
-    log(`val:  balanced accuracy ${final.val.balancedAccuracy.toFixed(4)}, macro AUC ${final.val.macroAuc?.toFixed(4) ?? 'n/a'}, macro F1 ${final.val.macroF1.toFixed(4)}`);
-    log(`test: balanced accuracy ${final.test.balancedAccuracy.toFixed(4)}, macro AUC ${final.test.macroAuc?.toFixed(4) ?? 'n/a'}, macro F1 ${final.test.macroF1.toFixed(4)}, ECE ${final.test.ece.toFixed(4)}`);
+    log(
+      `val:  balanced accuracy ${final.val.balancedAccuracy.toFixed(4)}, macro AUC ${final.val.macroAuc?.toFixed(4) ?? 'n/a'}, macro F1 ${final.val.macroF1.toFixed(4)}`,
+    );
+    log(
+      `test: balanced accuracy ${final.test.balancedAccuracy.toFixed(4)}, macro AUC ${final.test.macroAuc?.toFixed(4) ?? 'n/a'}, macro F1 ${final.test.macroF1.toFixed(4)}, ECE ${final.test.ece.toFixed(4)}`,
+    );
     return final;
   } finally {
     best.dispose();
   }
 }
-

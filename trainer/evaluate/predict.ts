@@ -8,14 +8,24 @@ import type { Dataset } from '../data/dataset.ts';
 export const PREDICT_BATCH = 64;
 
 /** Probability rows (CLASS_CODES order) for the dataset images at the given positions. */
-export async function predictDataset(model: tf.LayersModel, ds: Dataset, indices: readonly number[],
-  inference: InferenceOptions = { temperature: 1, tta: 'none' }, batchSize = PREDICT_BATCH): Promise<Float32Array[]> {
+export async function predictDataset(
+  model: tf.LayersModel,
+  ds: Dataset,
+  indices: readonly number[],
+  inference: InferenceOptions = { temperature: 1, tta: 'none' },
+  batchSize = PREDICT_BATCH,
+): Promise<Float32Array[]> {
   return (await predictDatasetWithGate(model, ds, indices, inference, batchSize)).probabilities;
 }
 
 /** predictDataset plus each image's P(dermoscopic) when the model has the dermoscopy gate (else null). */
-export async function predictDatasetWithGate(model: tf.LayersModel, ds: Dataset, indices: readonly number[],
-  inference: InferenceOptions = { temperature: 1, tta: 'none' }, batchSize = PREDICT_BATCH): Promise<{ probabilities: Float32Array[]; dermoscopy: number[] | null }> {
+export async function predictDatasetWithGate(
+  model: tf.LayersModel,
+  ds: Dataset,
+  indices: readonly number[],
+  inference: InferenceOptions = { temperature: 1, tta: 'none' },
+  batchSize = PREDICT_BATCH,
+): Promise<{ probabilities: Float32Array[]; dermoscopy: number[] | null }> {
   const perImage = ds.size * ds.size * 3;
   const rows: Float32Array[] = [];
   let scores: number[] | null = null;

@@ -40,7 +40,12 @@ export interface ReportInput {
   predictions?: { val: SplitPredictions; test: SplitPredictions };
 }
 
-export interface RocSeries { code: string; auc: number | null; fpr: number[]; tpr: number[] }
+export interface RocSeries {
+  code: string;
+  auc: number | null;
+  fpr: number[];
+  tpr: number[];
+}
 
 /** Keeps at most maxPoints of a curve (always the first and last), so the report stays small. */
 export function thinCurve(fpr: number[], tpr: number[], maxPoints = 300): { fpr: number[]; tpr: number[] } {
@@ -56,7 +61,10 @@ export function rocSeries(preds: SplitPredictions, metrics?: Metrics): RocSeries
     const isPositive = preds.labels.map((y) => y === c);
     const positives = isPositive.filter(Boolean).length;
     if (positives === 0 || positives === isPositive.length) return [];
-    const curve = rocCurve(isPositive, preds.probs.map((p) => p[c]));
+    const curve = rocCurve(
+      isPositive,
+      preds.probs.map((p) => p[c]),
+    );
     return [{ code, auc: metrics?.perClass[code].auc ?? null, ...thinCurve(curve.fpr, curve.tpr) }];
   });
 }
@@ -67,31 +75,38 @@ function chartJsSource(): string {
   return join(dirname(require.resolve('chart.js')), 'chart.umd.js');
 }
 
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!);
+const escapeHtml = (s: string) =>
+  s.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!);
 const fmt = (v: number | null | undefined, digits = 3) => (v === null || v === undefined || Number.isNaN(v) ? 'n/a' : v.toFixed(digits));
 
 /** Confusion matrix as a table; each cell is shaded by its share of the true class's row. */
 export function confusionTable(m: Metrics, caption: string): string {
   const head = `<tr><th>true \\ predicted</th>${m.classes.map((c) => `<th>${c}</th>`).join('')}<th>recall</th></tr>`;
-  const rows = m.confusion.map((row, i) => {
-    const total = row.reduce((a, b) => a + b, 0);
-    const cells = row.map((v, j) => {
-      const share = total ? v / total : 0;
-      const colour = i === j ? '34, 139, 84' : '200, 60, 50';
-      const text = share > 0.55 ? '#fff' : '#111';
-      return `<td style="background: rgba(${colour}, ${share.toFixed(3)}); color: ${text}" title="${(share * 100).toFixed(1)}% of ${m.classes[i]}">${v}</td>`;
-    }).join('');
-    return `<tr><th>${m.classes[i]}</th>${cells}<td>${fmt(m.perClass[m.classes[i]].recall)}</td></tr>`;
-  }).join('\n');
+  const rows = m.confusion
+    .map((row, i) => {
+      const total = row.reduce((a, b) => a + b, 0);
+      const cells = row
+        .map((v, j) => {
+          const share = total ? v / total : 0;
+          const colour = i === j ? '34, 139, 84' : '200, 60, 50';
+          const text = share > 0.55 ? '#fff' : '#111';
+          return `<td style="background: rgba(${colour}, ${share.toFixed(3)}); color: ${text}" title="${(share * 100).toFixed(1)}% of ${m.classes[i]}">${v}</td>`;
+        })
+        .join('');
+      return `<tr><th>${m.classes[i]}</th>${cells}<td>${fmt(m.perClass[m.classes[i]].recall)}</td></tr>`;
+    })
+    .join('\n');
   return `<table class="confusion"><caption>${escapeHtml(caption)}</caption>${head}\n${rows}</table>`;
 }
 
 function perClassTable(m: Metrics, caption: string): string {
-  const rows = m.classes.map((code) => {
-    const c = m.perClass[code];
-    const name = CLASSES.find((k) => k.code === code)?.name ?? code;
-    return `<tr><th title="${escapeHtml(name)}">${code}</th><td>${fmt(c.precision)}</td><td>${fmt(c.recall)}</td><td>${fmt(c.f1)}</td><td>${fmt(c.auc)}</td><td>${c.support}</td></tr>`;
-  }).join('\n');
+  const rows = m.classes
+    .map((code) => {
+      const c = m.perClass[code];
+      const name = CLASSES.find((k) => k.code === code)?.name ?? code;
+      return `<tr><th title="${escapeHtml(name)}">${code}</th><td>${fmt(c.precision)}</td><td>${fmt(c.recall)}</td><td>${fmt(c.f1)}</td><td>${fmt(c.auc)}</td><td>${c.support}</td></tr>`;
+    })
+    .join('\n');
   return `<table><caption>${escapeHtml(caption)}</caption><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>AUC</th><th>support</th></tr>\n${rows}</table>`;
 }
 
@@ -108,24 +123,35 @@ export function renderReport(input: ReportInput, chartJs: string): string {
     valLoss: history.map((h) => h.valLoss),
     valBalancedAccuracy: history.map((h) => h.valBalancedAccuracy),
     // Only runs with --ema have it: the trained weights' own score beside the average's.
-    valBalancedAccuracyRaw: history.some((h) => h.valBalancedAccuracyRaw !== undefined) ? history.map((h) => h.valBalancedAccuracyRaw ?? null) : null,
+    valBalancedAccuracyRaw: history.some((h) => h.valBalancedAccuracyRaw !== undefined)
+      ? history.map((h) => h.valBalancedAccuracyRaw ?? null)
+      : null,
     valAccuracy: history.map((h) => h.valAccuracy),
     valMacroF1: history.map((h) => h.valMacroF1),
     valMacroAuc: history.map((h) => h.valMacroAuc),
     lr: history.map((h) => h.lr),
     refit: input.refitFrom !== undefined,
-    roc: input.predictions ? {
-      val: rocSeries(input.predictions.val, final?.val),
-      test: rocSeries(input.predictions.test, final?.test),
-    } : null,
+    roc: input.predictions
+      ? {
+          val: rocSeries(input.predictions.val, final?.val),
+          test: rocSeries(input.predictions.test, final?.test),
+        }
+      : null,
   };
   // JSON inside <script>: escape '<' so no data can close the element.
   const json = JSON.stringify(data).replace(/</g, '\\u003c');
   const safeChartJs = chartJs.replace(/<\/script/gi, '<\\/script').replace(/\/\/# sourceMappingURL=.*$/m, '');
-  const configRows = Object.entries(config).map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(String(v))}</td></tr>`).join('');
+  const configRows = Object.entries(config)
+    .map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(String(v))}</td></tr>`)
+    .join('');
   const totalSeconds = history.reduce((a, h) => a + h.seconds, 0);
   // Other variants (e.g. without flip TTA) only when TTA was evaluated; otherwise they repeat the rows above.
-  const variants = final?.variants && config.tta ? Object.entries(final.variants).map(([k, m]) => summaryRow(`${k} (calibrated)`, m)).join('') : '';
+  const variants =
+    final?.variants && config.tta
+      ? Object.entries(final.variants)
+          .map(([k, m]) => summaryRow(`${k} (calibrated)`, m))
+          .join('')
+      : '';
 
   const refit = input.refitFrom;
   /** A refit's validation numbers are its reference run's: every caption that shows them says so. */
@@ -133,7 +159,8 @@ export function renderReport(input: ReportInput, chartJs: string): string {
   const provenanceNote = refit
     ? `This is a refit: ${escapeHtml(refit)}'s recipe trained on its train + validation images, last epoch kept. The temperature, the TTA mode, the melanoma threshold and the validation rows are that run's (it trained without the validation images); test was evaluated once.`
     : 'The temperature and the TTA mode were chosen on validation; test was evaluated once.';
-  const finalSection = final ? `
+  const finalSection = final
+    ? `
 <h2>Result (${input.members ? `ensemble of ${input.members.length} runs` : refit ? `refit, last epoch ${input.bestEpoch ?? '?'}` : `best epoch ${input.bestEpoch ?? '?'}`}, temperature ${fmt(final.temperature)}, test-time augmentation ${final.tta})</h2>
 <table><tr><th></th><th>images</th><th>accuracy</th><th>balanced accuracy</th><th>macro F1</th><th>macro AUC</th><th>ECE</th></tr>
 ${summaryRow(valCaption('validation'), final.val)}${summaryRow('test', final.test)}${variants}
@@ -162,11 +189,15 @@ table.confusion td { min-width: 44px; text-align: center; }
 <p class="note">Run ${escapeHtml(config.outDir)} &middot; ${input.members ? `ensemble of ${input.members.length} trained runs` : `${history.length} epoch(s) in ${(totalSeconds / 60).toFixed(1)} min`}${input.backend ? ` on ${escapeHtml(input.backend)}` : ''}${input.stoppedEarly ? ' &middot; stopped early' : ''} &middot; generated ${new Date().toISOString()}.
 Research and education only; not a medical device.</p>
 ${finalSection}
-${input.members ? `<h2>Members</h2>
+${
+  input.members
+    ? `<h2>Members</h2>
 <p>This model averages the probabilities of ${input.members.length} trained networks; their training curves are in their own reports:</p>
-<ul>${input.members.map((m) => `<li>${escapeHtml(join(m, 'report.html'))}</li>`).join('')}</ul>` : `<h2>Training curves</h2>
+<ul>${input.members.map((m) => `<li>${escapeHtml(join(m, 'report.html'))}</li>`).join('')}</ul>`
+    : `<h2>Training curves</h2>
 ${refit ? `<p>No validation curves: a refit trains on the validation images. The recipe's validation curves are in ${escapeHtml(join(refit, 'report.html'))}.</p>` : ''}
-<div class="row"><div class="chart"><canvas id="loss"></canvas></div>${refit ? '' : '<div class="chart"><canvas id="metrics"></canvas></div>'}<div class="chart"><canvas id="lr"></canvas></div></div>`}
+<div class="row"><div class="chart"><canvas id="loss"></canvas></div>${refit ? '' : '<div class="chart"><canvas id="metrics"></canvas></div>'}<div class="chart"><canvas id="lr"></canvas></div></div>`
+}
 <h2>Configuration</h2>
 <table>${configRows}</table>
 <script>${safeChartJs}</script>

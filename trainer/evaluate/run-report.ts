@@ -17,8 +17,12 @@ import { loadHeldOut } from '../data/held-out.ts';
 import type { TrainConfig } from '../run/config.ts';
 
 /** Val/test predictions of best/ with its stored temperature and TTA, recomputed from the saved split. */
-async function recomputePredictions(runDir: string, config: TrainConfig, cacheDir?: string): Promise<{ val: SplitPredictions; test: SplitPredictions }> {
-    const { ds, idx } = await loadHeldOut(config.dataDir, await loadSplit(join(runDir, 'split.json')), config.size, cacheDir);
+async function recomputePredictions(
+  runDir: string,
+  config: TrainConfig,
+  cacheDir?: string,
+): Promise<{ val: SplitPredictions; test: SplitPredictions }> {
+  const { ds, idx } = await loadHeldOut(config.dataDir, await loadSplit(join(runDir, 'split.json')), config.size, cacheDir);
   const { model, metadata } = await loadModelFile(join(runDir, 'best'));
   try {
     const side = async (indices: number[]): Promise<SplitPredictions> => ({
@@ -27,9 +31,7 @@ async function recomputePredictions(runDir: string, config: TrainConfig, cacheDi
       probs: (await predictDataset(model, ds, indices, metadata)).map((row) => Array.from(row)),
     });
     // A refit trained on the validation images: its validation predictions are its reference's.
-    const val = config.refitFrom
-      ? (await readPredictions(runPaths(config.refitFrom).predictions))?.val
-      : await side(idx.val);
+    const val = config.refitFrom ? (await readPredictions(runPaths(config.refitFrom).predictions))?.val : await side(idx.val);
     if (!val) throw new Error(`${config.refitFrom}/predictions.json is missing: the refit's validation predictions are that run's`);
     return { val, test: await side(idx.test) };
   } finally {
@@ -53,13 +55,15 @@ export async function readRunForReport(runDir: string, opts: RunReportOptions = 
   const state = checkpoint ? await readCheckpointState(checkpoint) : undefined;
   const history: ReportEpoch[] = state?.history ?? (await readHistory(runDir)) ?? [];
   const detail = await readMetricsDetail<ReportInput['final'] & { backend?: string }>(runDir);
-  let predictions = await readPredictions(paths.predictions) as { val: SplitPredictions; test: SplitPredictions } | undefined;
-  if (!predictions && detail && opts.recompute && await stat(join(runDir, 'best', 'model.json')).catch(() => null)) {
+  let predictions = (await readPredictions(paths.predictions)) as { val: SplitPredictions; test: SplitPredictions } | undefined;
+  if (!predictions && detail && opts.recompute && (await stat(join(runDir, 'best', 'model.json')).catch(() => null))) {
     predictions = await recomputePredictions(runDir, config, opts.cacheDir);
     // Sanity check: the recomputed predictions must reproduce the stored test metrics.
     const again = computeMetrics(predictions.test.labels, predictions.test.probs);
     if (Math.abs(again.balancedAccuracy - detail.test.balancedAccuracy) > 1e-6) {
-      throw new Error(`recomputed test predictions give balanced accuracy ${again.balancedAccuracy}, metrics-detail.json says ${detail.test.balancedAccuracy}: best/ changed since the run finished?`);
+      throw new Error(
+        `recomputed test predictions give balanced accuracy ${again.balancedAccuracy}, metrics-detail.json says ${detail.test.balancedAccuracy}: best/ changed since the run finished?`,
+      );
     }
   }
   return {

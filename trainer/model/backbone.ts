@@ -43,7 +43,10 @@ export interface BackboneInfo {
   parameters: number;
 }
 
-export interface LoadedBackbone { model: tf.LayersModel; info: BackboneInfo }
+export interface LoadedBackbone {
+  model: tf.LayersModel;
+  info: BackboneInfo;
+}
 
 async function readFileNamed(path: string, what: string): Promise<Buffer> {
   try {
@@ -63,9 +66,16 @@ export async function convertTfliteFile(path: string): Promise<LoadedBackbone> {
   return {
     model: converted.model,
     info: {
-      format: 'dermlens-backbone-v1', sourceFile: basename(path), sha256, bytes: bytes.length,
-      knownAs: known?.name ?? null, description: known?.description ?? null, licence: known?.licence ?? null,
-      rescaling: converted.rescaling, opCounts: converted.opCounts, weightQuantization: converted.weightQuantization,
+      format: 'dermlens-backbone-v1',
+      sourceFile: basename(path),
+      sha256,
+      bytes: bytes.length,
+      knownAs: known?.name ?? null,
+      description: known?.description ?? null,
+      licence: known?.licence ?? null,
+      rescaling: converted.rescaling,
+      opCounts: converted.opCounts,
+      weightQuantization: converted.weightQuantization,
       parameters: converted.model.countParams(),
     },
   };
@@ -86,18 +96,26 @@ export async function importBackbone(tflitePath: string, outDir: string): Promis
 /** A backbone folder written by importBackbone, or a .tflite file converted on the fly. */
 export async function loadBackbone(path: string): Promise<LoadedBackbone> {
   const full = resolve(path);
-  const isDir = await stat(full).then((s) => s.isDirectory(), () => false);
+  const isDir = await stat(full).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
   if (!isDir) return convertTfliteFile(full);
   const infoPath = join(full, BACKBONE_INFO);
   const info = JSON.parse((await readFileNamed(infoPath, 'backbone description')).toString('utf8')) as BackboneInfo;
-  if (info.format !== 'dermlens-backbone-v1') throw new Error(`${infoPath} is not a DermLens backbone description; import the file again with dermlens import-backbone`);
+  if (info.format !== 'dermlens-backbone-v1')
+    throw new Error(`${infoPath} is not a DermLens backbone description; import the file again with dermlens import-backbone`);
   return { model: await tf.loadLayersModel(fileLoadHandler(join(full, 'model.json'))), info };
 }
 
 /** One line per fact, for the import command and the training log. */
 export function describeBackbone(info: BackboneInfo): string {
-  const ops = Object.entries(info.opCounts).map(([op, n]) => `${op} ${n}`).join(', ');
-  const quant = Object.entries(info.weightQuantization).map(([k, n]) => `${n} ${k}`).join(', ');
+  const ops = Object.entries(info.opCounts)
+    .map(([op, n]) => `${op} ${n}`)
+    .join(', ');
+  const quant = Object.entries(info.weightQuantization)
+    .map(([k, n]) => `${n} ${k}`)
+    .join(', ');
   return [
     `${info.sourceFile}: ${info.knownAs ? `${info.description} (${info.licence})` : 'not one of the files DermLens was checked against'}`,
     `  sha256 ${info.sha256}, ${info.bytes.toLocaleString('en-US')} bytes`,

@@ -8,7 +8,6 @@ import { fileSaveHandler } from '../run/model-files.ts';
 
 import type { Quantization } from '../run/config.ts';
 
-
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 
@@ -29,18 +28,21 @@ export function float32ToFloat16Bits(value: number): number {
     const half = 1 << (shift - 1);
     const rest = mant & ((1 << shift) - 1);
     let h = mant >>> shift;
-    if (rest > half || (rest === half && (h & 1))) h++;
+    if (rest > half || (rest === half && h & 1)) h++;
     return sign | h;
   }
   let h = (e << 10) | (mant >>> 13);
   const rest = mant & 0x1fff;
-  if (rest > 0x1000 || (rest === 0x1000 && (h & 1))) h++; // may carry into the exponent: still correct
+  if (rest > 0x1000 || (rest === 0x1000 && h & 1)) h++; // may carry into the exponent: still correct
   return sign | h;
 }
 
 /** Re-encodes float32 weights as float16 or affine uint8 (per tensor: q = round((v - min) / scale)). */
-export function quantizeWeights(specs: readonly tf.io.WeightsManifestEntry[], data: ArrayBuffer, dtype: 'float16' | 'uint8'):
-  { specs: tf.io.WeightsManifestEntry[]; data: ArrayBuffer } {
+export function quantizeWeights(
+  specs: readonly tf.io.WeightsManifestEntry[],
+  data: ArrayBuffer,
+  dtype: 'float16' | 'uint8',
+): { specs: tf.io.WeightsManifestEntry[]; data: ArrayBuffer } {
   const outSpecs: tf.io.WeightsManifestEntry[] = [];
   const chunks: Uint8Array[] = [];
   let offset = 0;
@@ -66,8 +68,14 @@ export function quantizeWeights(specs: readonly tf.io.WeightsManifestEntry[], da
     } else {
       let min = Infinity;
       let max = -Infinity;
-      for (const v of values) { if (v < min) min = v; if (v > max) max = v; }
-      if (count === 0) { min = 0; max = 0; }
+      for (const v of values) {
+        if (v < min) min = v;
+        if (v > max) max = v;
+      }
+      if (count === 0) {
+        min = 0;
+        max = 0;
+      }
       // A constant tensor (e.g. BN gamma at init) gets scale 1 so decoding gives back exactly min.
       const scale = max > min ? (max - min) / 255 : 1;
       const q = new Uint8Array(count);
@@ -80,22 +88,30 @@ export function quantizeWeights(specs: readonly tf.io.WeightsManifestEntry[], da
   const total = chunks.reduce((a, c) => a + c.byteLength, 0);
   const out = new Uint8Array(total);
   let at = 0;
-  for (const c of chunks) { out.set(c, at); at += c.byteLength; }
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
   return { specs: outSpecs, data: out.buffer };
 }
 
 /**
  * Saves the model to dir (model.json + shards) with userDefinedMetadata.dermlens = metadata.
  */
-export async function exportModel(model: tf.LayersModel, dir: string, metadata: ModelMetadata, quantize: Quantization = 'none'): Promise<void> {
+export async function exportModel(
+  model: tf.LayersModel,
+  dir: string,
+  metadata: ModelMetadata,
+  quantize: Quantization = 'none',
+): Promise<void> {
   model.setUserDefinedMetadata({ dermlens: metadata });
   const target = fileSaveHandler(dir);
   await model.save({
-      save: async (artifacts: tf.io.ModelArtifacts) => {
-        if (quantize === 'none') return target.save!(artifacts);
-        const data = new tf.io.CompositeArrayBuffer(artifacts.weightData ?? []).slice();
-        const q = quantizeWeights(artifacts.weightSpecs ?? [], data, quantize);
-        return target.save!({ ...artifacts, weightSpecs: q.specs, weightData: q.data });
-      },
+    save: async (artifacts: tf.io.ModelArtifacts) => {
+      if (quantize === 'none') return target.save!(artifacts);
+      const data = new tf.io.CompositeArrayBuffer(artifacts.weightData ?? []).slice();
+      const q = quantizeWeights(artifacts.weightSpecs ?? [], data, quantize);
+      return target.save!({ ...artifacts, weightSpecs: q.specs, weightData: q.data });
+    },
   });
 }

@@ -10,7 +10,10 @@ import { tf } from '../../core/tf.ts';
 
 type InboundTensor = [string, number, number, Record<string, unknown>?];
 type LayerJson = { name?: string; class_name: string; config: Record<string, unknown>; inbound_nodes: InboundTensor[][] };
-type FunctionalJson = { class_name: string; config: { name: string; layers: LayerJson[]; input_layers: InboundTensor[]; output_layers: InboundTensor[] } };
+type FunctionalJson = {
+  class_name: string;
+  config: { name: string; layers: LayerJson[]; input_layers: InboundTensor[]; output_layers: InboundTensor[] };
+};
 
 export const ENSEMBLE_INPUT = 'ensemble_input';
 export const ENSEMBLE_OUTPUT = 'ensemble_average';
@@ -21,7 +24,9 @@ function functionalTopology(model: tf.LayersModel, member: number): FunctionalJs
   const topology = model.toJSON(null, false) as unknown as FunctionalJson;
   const { layers, input_layers: inputs, output_layers: outputs } = topology.config ?? {};
   if (!Array.isArray(layers) || !inputs || !outputs) {
-    throw new Error(`member ${member} (${model.name}) is a Sequential model; only functional models (e.g. the compact architecture) can be merged`);
+    throw new Error(
+      `member ${member} (${model.name}) is a Sequential model; only functional models (e.g. the compact architecture) can be merged`,
+    );
   }
   if (inputs.length !== 1 || outputs.length !== 1) throw new Error(`member ${member} must have exactly one input and one output`);
   return topology;
@@ -36,8 +41,12 @@ export async function mergeModels(members: readonly tf.LayersModel[], name = 'en
   const inputShape = JSON.stringify(members[0].inputs[0].shape);
   const outputShape = JSON.stringify(members[0].outputs[0].shape);
   members.forEach((m, i) => {
-    if (JSON.stringify(m.inputs[0].shape) !== inputShape) throw new Error(`member ${i} takes input ${JSON.stringify(m.inputs[0].shape)}, member 0 takes ${inputShape}: members must share the input size`);
-    if (JSON.stringify(m.outputs[0].shape) !== outputShape) throw new Error(`member ${i} outputs ${JSON.stringify(m.outputs[0].shape)}, member 0 outputs ${outputShape}`);
+    if (JSON.stringify(m.inputs[0].shape) !== inputShape)
+      throw new Error(
+        `member ${i} takes input ${JSON.stringify(m.inputs[0].shape)}, member 0 takes ${inputShape}: members must share the input size`,
+      );
+    if (JSON.stringify(m.outputs[0].shape) !== outputShape)
+      throw new Error(`member ${i} outputs ${JSON.stringify(m.outputs[0].shape)}, member 0 outputs ${outputShape}`);
   });
 
   const topologies = members.map(functionalTopology);
@@ -54,13 +63,20 @@ export async function mergeModels(members: readonly tf.LayersModel[], name = 'en
         ...layer,
         name: renamed,
         config: { ...layer.config, name: renamed },
-        inbound_nodes: layer.inbound_nodes.map((node) => node.map(([n, nodeIndex, tensorIndex, kwargs]) => [rename(n), nodeIndex, tensorIndex, kwargs ?? {}] as InboundTensor)),
+        inbound_nodes: layer.inbound_nodes.map((node) =>
+          node.map(([n, nodeIndex, tensorIndex, kwargs]) => [rename(n), nodeIndex, tensorIndex, kwargs ?? {}] as InboundTensor),
+        ),
       });
     }
     const [outName, nodeIndex, tensorIndex] = topology.config.output_layers[0];
     memberOutputs.push([rename(outName), nodeIndex, tensorIndex, {}]);
   });
-  layers.push({ name: ENSEMBLE_OUTPUT, class_name: 'Average', config: { name: ENSEMBLE_OUTPUT, trainable: false }, inbound_nodes: [memberOutputs] });
+  layers.push({
+    name: ENSEMBLE_OUTPUT,
+    class_name: 'Average',
+    config: { name: ENSEMBLE_OUTPUT, trainable: false },
+    inbound_nodes: [memberOutputs],
+  });
 
   const merged = await tf.models.modelFromJSON({
     class_name: 'Model',

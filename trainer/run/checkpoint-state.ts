@@ -27,7 +27,10 @@ export interface CheckpointState<TConfig = TrainConfig, THistory = EpochRecord> 
 }
 
 /** What the trainer carries from epoch to epoch (the state without its format tag and time stamp). */
-export type CheckpointProgress<TConfig = TrainConfig, THistory = EpochRecord> = Omit<CheckpointState<TConfig, THistory>, 'format' | 'savedAt'>;
+export type CheckpointProgress<TConfig = TrainConfig, THistory = EpochRecord> = Omit<
+  CheckpointState<TConfig, THistory>,
+  'format' | 'savedAt'
+>;
 
 /** The folder of the last complete checkpoint (the previous one if a crash hit between the renames), or null. */
 export async function findCheckpoint(runDir: string): Promise<string | null> {

@@ -86,21 +86,65 @@ export interface TrainConfig {
 
 /** The original app's recipe. */
 export const DEFAULT_TRAIN_CONFIG: Readonly<Omit<TrainConfig, 'dataDir' | 'outDir'>> = Object.freeze({
-  arch: 'seed', size: 64, epochs: 50, batch: 32, seed: 42, lr: 1e-3, lrSchedule: 'constant', warmupEpochs: 0,
-  balance: 'none', labelSmoothing: 0, augment: 'original', ema: 0, valFraction: 0.15, testFraction: 0.15,
-  patience: 0, tta: false, quantize: 'none', headEpochs: 0, freezeUntil: 0, backboneLrScale: 1, weightDecay: 0,
+  arch: 'seed',
+  size: 64,
+  epochs: 50,
+  batch: 32,
+  seed: 42,
+  lr: 1e-3,
+  lrSchedule: 'constant',
+  warmupEpochs: 0,
+  balance: 'none',
+  labelSmoothing: 0,
+  augment: 'original',
+  ema: 0,
+  valFraction: 0.15,
+  testFraction: 0.15,
+  patience: 0,
+  tta: false,
+  quantize: 'none',
+  headEpochs: 0,
+  freezeUntil: 0,
+  backboneLrScale: 1,
+  weightDecay: 0,
 });
 
 /** Settings that define the optimisation trajectory: a resumed run must match them exactly. */
-const TRAJECTORY_KEYS = ['arch', 'size', 'batch', 'seed', 'splitSeed', 'lr', 'lrSchedule', 'warmupEpochs', 'balance',
-  'labelSmoothing', 'augment', 'ema', 'valFraction', 'testFraction', 'refitFrom', 'backboneSha256', 'headEpochs', 'freezeUntil',
-  'backboneLrScale', 'weightDecay', 'backboneNorm'] as const satisfies readonly (keyof TrainConfig)[];
+const TRAJECTORY_KEYS = [
+  'arch',
+  'size',
+  'batch',
+  'seed',
+  'splitSeed',
+  'lr',
+  'lrSchedule',
+  'warmupEpochs',
+  'balance',
+  'labelSmoothing',
+  'augment',
+  'ema',
+  'valFraction',
+  'testFraction',
+  'refitFrom',
+  'backboneSha256',
+  'headEpochs',
+  'freezeUntil',
+  'backboneLrScale',
+  'weightDecay',
+  'backboneNorm',
+] as const satisfies readonly (keyof TrainConfig)[];
 
 /** What a refit must share with the run it repeats: everything that trains the network, on the same split. */
-export const RECIPE_KEYS = [...TRAJECTORY_KEYS.filter((k) => k !== 'refitFrom'), 'epochs', 'quantize'] as const satisfies readonly (keyof TrainConfig)[];
+export const RECIPE_KEYS = [
+  ...TRAJECTORY_KEYS.filter((k) => k !== 'refitFrom'),
+  'epochs',
+  'quantize',
+] as const satisfies readonly (keyof TrainConfig)[];
 
 export function validateConfig(c: TrainConfig): void {
-  const fail = (msg: string): never => { throw new Error(msg); };
+  const fail = (msg: string): never => {
+    throw new Error(msg);
+  };
   const int = (name: string, v: number, min: number) => {
     if (!Number.isInteger(v) || v < min) fail(`${name} must be an integer >= ${min}, got ${v}`);
   };
@@ -117,26 +161,36 @@ export function validateConfig(c: TrainConfig): void {
   if (!(c.warmupEpochs >= 0 && c.warmupEpochs < c.epochs)) fail(`warm-up epochs must be in [0, epochs), got ${c.warmupEpochs}`);
   if (!BALANCE_MODES.includes(c.balance)) fail(`unknown balance mode "${c.balance}" (choose one of: ${BALANCE_MODES.join(', ')})`);
   if (!(c.labelSmoothing >= 0 && c.labelSmoothing < 1)) fail(`label smoothing must be in [0, 1), got ${c.labelSmoothing}`);
-  if (!(c.ema >= 0 && c.ema < 1)) fail(`ema decay must be in [0, 1) (0 = off; 0.999 averages over about the last 1,000 steps), got ${c.ema}`);
+  if (!(c.ema >= 0 && c.ema < 1))
+    fail(`ema decay must be in [0, 1) (0 = off; 0.999 averages over about the last 1,000 steps), got ${c.ema}`);
   if (!AUGMENT_NAMES.includes(c.augment)) fail(`unknown augmentation "${c.augment}" (choose one of: ${AUGMENT_NAMES.join(', ')})`);
-  for (const [name, f] of [['val fraction', c.valFraction], ['test fraction', c.testFraction]] as const) {
+  for (const [name, f] of [
+    ['val fraction', c.valFraction],
+    ['test fraction', c.testFraction],
+  ] as const) {
     if (!(f > 0 && f < 1)) fail(`${name} must be in (0, 1), got ${f}`);
   }
   if (c.valFraction + c.testFraction >= 0.9) fail('val + test fractions leave less than 10% for training');
   int('patience', c.patience, 0);
-  if (c.refitFrom !== undefined && c.patience > 0) fail('a refit trains on the validation images, so it cannot stop early on them (patience must be 0)');
+  if (c.refitFrom !== undefined && c.patience > 0)
+    fail('a refit trains on the validation images, so it cannot stop early on them (patience must be 0)');
   int('head epochs', c.headEpochs, 0);
   if (c.headEpochs >= c.epochs) fail(`head epochs must be fewer than epochs (${c.epochs}), got ${c.headEpochs}`);
   if (!Number.isInteger(c.freezeUntil) || c.freezeUntil < 0 || c.freezeUntil > MOBILENET_V2_BLOCKS + 1) {
-    fail(`--freeze-until must be a block index 0..${MOBILENET_V2_BLOCKS + 1} (0 = nothing frozen; N = the stem and blocks 0..N-1 frozen; ${MOBILENET_V2_BLOCKS + 1} = only the head trains), got ${c.freezeUntil}`);
+    fail(
+      `--freeze-until must be a block index 0..${MOBILENET_V2_BLOCKS + 1} (0 = nothing frozen; N = the stem and blocks 0..N-1 frozen; ${MOBILENET_V2_BLOCKS + 1} = only the head trains), got ${c.freezeUntil}`,
+    );
   }
   if (!(c.backboneLrScale > 0 && c.backboneLrScale <= 10)) fail(`backbone lr scale must be in (0, 10], got ${c.backboneLrScale}`);
   if (!(c.weightDecay >= 0 && c.weightDecay < 1)) fail(`weight decay must be in [0, 1), got ${c.weightDecay}`);
   const transfer = c.backbone !== undefined || c.headEpochs > 0 || c.freezeUntil > 0 || c.backboneLrScale !== 1;
-  if (transfer && c.arch !== 'mobilenetv2') fail(`--backbone, --head-epochs, --freeze-until and --backbone-lr-scale apply to --arch mobilenetv2, not ${c.arch}`);
-  if (c.backboneNorm !== undefined && !['folded', 'batchnorm'].includes(c.backboneNorm)) fail(`unknown backbone normalisation "${c.backboneNorm}" (folded | batchnorm)`);
+  if (transfer && c.arch !== 'mobilenetv2')
+    fail(`--backbone, --head-epochs, --freeze-until and --backbone-lr-scale apply to --arch mobilenetv2, not ${c.arch}`);
+  if (c.backboneNorm !== undefined && !['folded', 'batchnorm'].includes(c.backboneNorm))
+    fail(`unknown backbone normalisation "${c.backboneNorm}" (folded | batchnorm)`);
   if (c.backboneNorm === 'batchnorm' && c.arch !== 'mobilenetv2') fail(`--backbone-norm applies to --arch mobilenetv2, not ${c.arch}`);
-  if (c.melanomaRecall !== undefined && !(c.melanomaRecall > 0 && c.melanomaRecall <= 1)) fail(`melanoma recall target must be in (0, 1], got ${c.melanomaRecall}`);
+  if (c.melanomaRecall !== undefined && !(c.melanomaRecall > 0 && c.melanomaRecall <= 1))
+    fail(`melanoma recall target must be in (0, 1], got ${c.melanomaRecall}`);
   if (!QUANTIZATIONS.includes(c.quantize)) fail(`unknown quantization "${c.quantize}" (choose one of: ${QUANTIZATIONS.join(', ')})`);
 }
 
@@ -151,8 +205,9 @@ export const splitSeedOf = (c: Pick<TrainConfig, 'seed' | 'splitSeed'>): number 
 export function resumeConflict(savedConfig: TrainConfig, requested: TrainConfig): string | null {
   // Runs saved before a setting existed trained with its default.
   const saved: TrainConfig = { ...DEFAULT_TRAIN_CONFIG, ...savedConfig };
-  const diffs = TRAJECTORY_KEYS.filter((k) => saved[k] !== requested[k])
-    .map((k) => `${k}: saved ${JSON.stringify(saved[k])}, requested ${JSON.stringify(requested[k])}`);
+  const diffs = TRAJECTORY_KEYS.filter((k) => saved[k] !== requested[k]).map(
+    (k) => `${k}: saved ${JSON.stringify(saved[k])}, requested ${JSON.stringify(requested[k])}`,
+  );
   if (saved.epochs !== requested.epochs && (saved.lrSchedule !== 'constant' || saved.warmupEpochs !== requested.warmupEpochs)) {
     diffs.push(`epochs: saved ${saved.epochs}, requested ${requested.epochs} (only allowed with --lr-schedule constant)`);
   }

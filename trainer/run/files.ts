@@ -14,41 +14,94 @@ const nullableNum = v.nullable(v.number());
 
 /** config.json of a training run (an ensemble's config.json is an object with kind: 'ensemble'). */
 export const trainConfigSchema = v.looseObject({
-  dataDir: v.string(), outDir: v.string(), arch: v.string(), size: num, epochs: num, batch: num, seed: num,
-  splitSeed: v.optional(num), lr: num, lrSchedule: v.picklist(['constant', 'cosine']), warmupEpochs: v.optional(num),
-  balance: v.picklist(['none', 'weights', 'sampling']), labelSmoothing: num, augment: v.picklist(['original', 'strong', 'none']),
-  ema: v.optional(num), valFraction: num, testFraction: num, patience: num, tta: v.boolean(),
-  quantize: v.picklist(['none', 'float16', 'uint8']), refitFrom: v.optional(v.string()), backbone: v.optional(v.string()),
-  backboneSha256: v.optional(v.string()), headEpochs: v.optional(num), freezeUntil: v.optional(num),
-  backboneLrScale: v.optional(num), weightDecay: v.optional(num), backboneNorm: v.optional(v.picklist(['folded', 'batchnorm'])),
-  melanomaRecall: v.optional(num), kind: v.optional(v.string()),
+  dataDir: v.string(),
+  outDir: v.string(),
+  arch: v.string(),
+  size: num,
+  epochs: num,
+  batch: num,
+  seed: num,
+  splitSeed: v.optional(num),
+  lr: num,
+  lrSchedule: v.picklist(['constant', 'cosine']),
+  warmupEpochs: v.optional(num),
+  balance: v.picklist(['none', 'weights', 'sampling']),
+  labelSmoothing: num,
+  augment: v.picklist(['original', 'strong', 'none']),
+  ema: v.optional(num),
+  valFraction: num,
+  testFraction: num,
+  patience: num,
+  tta: v.boolean(),
+  quantize: v.picklist(['none', 'float16', 'uint8']),
+  refitFrom: v.optional(v.string()),
+  backbone: v.optional(v.string()),
+  backboneSha256: v.optional(v.string()),
+  headEpochs: v.optional(num),
+  freezeUntil: v.optional(num),
+  backboneLrScale: v.optional(num),
+  weightDecay: v.optional(num),
+  backboneNorm: v.optional(v.picklist(['folded', 'batchnorm'])),
+  melanomaRecall: v.optional(num),
+  kind: v.optional(v.string()),
 });
 
 export const epochRecordSchema = v.looseObject({
-  epoch: num, loss: num, valLoss: nullableNum, valAccuracy: nullableNum, valBalancedAccuracy: nullableNum,
-  valMacroF1: nullableNum, valMacroAuc: nullableNum, valBalancedAccuracyRaw: v.optional(num), lr: num, seconds: num,
+  epoch: num,
+  loss: num,
+  valLoss: nullableNum,
+  valAccuracy: nullableNum,
+  valBalancedAccuracy: nullableNum,
+  valMacroF1: nullableNum,
+  valMacroAuc: nullableNum,
+  valBalancedAccuracyRaw: v.optional(num),
+  lr: num,
+  seconds: num,
 });
 export const historySchema = v.array(epochRecordSchema);
 
 export const checkpointStateSchema = v.looseObject({
-  format: v.literal('dermlens-checkpoint-v1'), epoch: num, step: num, config: trainConfigSchema, history: historySchema,
-  bestValBalancedAccuracy: num, bestEpoch: num, epochsWithoutImprovement: num, stoppedEarly: v.boolean(), savedAt: v.string(),
+  format: v.literal('dermlens-checkpoint-v1'),
+  epoch: num,
+  step: num,
+  config: trainConfigSchema,
+  history: historySchema,
+  bestValBalancedAccuracy: num,
+  bestEpoch: num,
+  epochsWithoutImprovement: num,
+  stoppedEarly: v.boolean(),
+  savedAt: v.string(),
 });
 
 const splitPredictionsSchema = v.object({ imageIds: v.array(v.string()), labels: v.array(num), probs: v.array(v.array(num)) });
 export const predictionsSchema = v.looseObject({
-  temperature: num, tta: v.picklist(['none', 'flip']), refitFrom: v.optional(v.string()),
-  val: v.optional(splitPredictionsSchema), test: splitPredictionsSchema,
+  temperature: num,
+  tta: v.picklist(['none', 'flip']),
+  refitFrom: v.optional(v.string()),
+  val: v.optional(splitPredictionsSchema),
+  test: splitPredictionsSchema,
 });
 
-const metricsSchema = v.looseObject({ accuracy: num, balancedAccuracy: num, macroF1: num, macroAuc: nullableNum, ece: num, perClass: v.record(v.string(), v.any()) });
+const metricsSchema = v.looseObject({
+  accuracy: num,
+  balancedAccuracy: num,
+  macroF1: num,
+  macroAuc: nullableNum,
+  ece: num,
+  perClass: v.record(v.string(), v.any()),
+});
 /** metrics-detail.json: the final evaluation (evaluate/final-evaluation.ts FinalEvaluation) plus the backend. */
 export const metricsDetailSchema = v.looseObject({
-  temperature: num, tta: v.picklist(['none', 'flip']), val: metricsSchema, test: metricsSchema,
-  variants: v.optional(v.record(v.string(), metricsSchema)), valEceUncalibrated: num,
+  temperature: num,
+  tta: v.picklist(['none', 'flip']),
+  val: metricsSchema,
+  test: metricsSchema,
+  variants: v.optional(v.record(v.string(), metricsSchema)),
+  valEceUncalibrated: num,
   operatingPoint: v.optional(v.nullable(v.looseObject({ melanomaThreshold: num, targetValRecall: num, val: v.any(), test: v.any() }))),
   quantized: v.optional(v.looseObject({ dtype: v.string(), dir: v.string(), test: metricsSchema })),
-  refitFrom: v.optional(v.string()), backend: v.optional(v.string()),
+  refitFrom: v.optional(v.string()),
+  backend: v.optional(v.string()),
 });
 
 /** Checks `data` against `schema`; throws "<path>: <field>: <problem>" for the first bad field. */
@@ -57,14 +110,20 @@ export function parseRunFile<S extends v.GenericSchema>(schema: S, data: unknown
   if (result.success) return result.output;
   const issue = result.issues[0];
   const field = v.getDotPath(issue);
-  throw new Error(`${path}: ${field ? `field "${field}"` : 'the file'}: ${issue.message}; the file is damaged or was written by another program (rerun the command that writes it)`);
+  throw new Error(
+    `${path}: ${field ? `field "${field}"` : 'the file'}: ${issue.message}; the file is damaged or was written by another program (rerun the command that writes it)`,
+  );
 }
 
 async function readValidated<S extends v.GenericSchema>(schema: S, path: string, what: string): Promise<v.InferOutput<S>> {
   return parseRunFile(schema, await readJsonFile<unknown>(path, what), path);
 }
 
-async function readOptionalValidated<S extends v.GenericSchema>(schema: S, path: string, what: string): Promise<v.InferOutput<S> | undefined> {
+async function readOptionalValidated<S extends v.GenericSchema>(
+  schema: S,
+  path: string,
+  what: string,
+): Promise<v.InferOutput<S> | undefined> {
   const data = await readJsonIfExists<unknown>(path, what);
   return data === undefined ? undefined : parseRunFile(schema, data, path);
 }
@@ -77,7 +136,8 @@ export const readHistory = async (runDir: string): Promise<EpochRecord[] | undef
 
 export type SplitPredictions = v.InferOutput<typeof splitPredictionsSchema>;
 export type PredictionsFile = v.InferOutput<typeof predictionsSchema>;
-export const readPredictions = (path: string, what = 'run'): Promise<PredictionsFile | undefined> => readOptionalValidated(predictionsSchema, path, what);
+export const readPredictions = (path: string, what = 'run'): Promise<PredictionsFile | undefined> =>
+  readOptionalValidated(predictionsSchema, path, what);
 
 /** metrics-detail.json, typed as the caller's final-evaluation shape (checked for the fields every reader uses). */
 export async function readMetricsDetail<T = { val: Metrics; test: Metrics }>(runDir: string, what = 'run'): Promise<T | undefined> {

@@ -3,14 +3,20 @@
 // into place), so a run killed mid-write leaves the previous complete file.
 import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 
-export const exists = (path: string): Promise<boolean> => stat(path).then(() => true, () => false);
+export const exists = (path: string): Promise<boolean> =>
+  stat(path).then(
+    () => true,
+    () => false,
+  );
 
 /** Parses a JSON file another command wrote, naming what it was reading when that fails. */
 export async function readJsonFile<T>(path: string, what: string): Promise<T> {
   try {
     return JSON.parse(await readFile(path, 'utf8')) as T;
   } catch (err) {
-    throw new Error(`${what}: cannot read ${path} (${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : (err as Error).message})`);
+    throw new Error(
+      `${what}: cannot read ${path} (${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : (err as Error).message})`,
+    );
   }
 }
 

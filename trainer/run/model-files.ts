@@ -94,7 +94,9 @@ export function fileLoadHandler(modelJsonPath: string): tf.io.IOHandler {
         text = await readFile(modelJsonPath, 'utf8');
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
-        throw new Error(code === 'ENOENT' ? `model file not found: ${modelJsonPath}` : `cannot read ${modelJsonPath}: ${(err as Error).message}`);
+        throw new Error(
+          code === 'ENOENT' ? `model file not found: ${modelJsonPath}` : `cannot read ${modelJsonPath}: ${(err as Error).message}`,
+        );
       }
       let modelJson: tf.io.ModelJSON;
       try {
@@ -118,7 +120,9 @@ export function fileLoadHandler(modelJsonPath: string): tf.io.IOHandler {
             try {
               bytes = await readFile(file);
             } catch (err) {
-              throw new Error(`${modelJsonPath}: weight file ${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+              throw new Error(
+                `${modelJsonPath}: weight file ${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+              );
             }
             buffers.push(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
           }
@@ -126,7 +130,9 @@ export function fileLoadHandler(modelJsonPath: string): tf.io.IOHandler {
         const data = tf.io.CompositeArrayBuffer.join(buffers);
         const expected = expectedWeightBytes(specs);
         if (expected !== null && expected !== data.byteLength) {
-          throw new Error(`${modelJsonPath}: the weight files hold ${data.byteLength} bytes but the manifest describes ${expected} (truncated or mismatched shards)`);
+          throw new Error(
+            `${modelJsonPath}: the weight files hold ${data.byteLength} bytes but the manifest describes ${expected} (truncated or mismatched shards)`,
+          );
         }
         return [specs, data];
       });

@@ -23,7 +23,9 @@ export interface TrainFlag {
   recipe?: boolean;
 }
 
-const archHelp = Object.entries(ARCHITECTURES).map(([k, v]) => `${k}: ${v.description}`).join('\n');
+const archHelp = Object.entries(ARCHITECTURES)
+  .map(([k, v]) => `${k}: ${v.description}`)
+  .join('\n');
 
 export const TRAIN_FLAGS: readonly TrainFlag[] = [
   { name: 'data', type: 'path', key: 'dataDir', value: '<dir>', help: 'dataset folder (required)', refit: true },
@@ -33,49 +35,161 @@ export const TRAIN_FLAGS: readonly TrainFlag[] = [
   { name: 'epochs', type: 'number', key: 'epochs', value: '<n>', help: '', recipe: true },
   { name: 'batch', type: 'number', key: 'batch', value: '<n>', help: 'batch size', recipe: true },
   { name: 'seed', type: 'number', key: 'seed', value: '<n>', help: 'seed for split, init, shuffling, augmentation, dropout', recipe: true },
-  { name: 'split-seed', type: 'number', key: 'splitSeed', value: '<n>', help: 'seed for the split alone, when it must differ from --seed (another ensemble\nmember on the same split; default: --seed)', recipe: true },
-  { name: 'backbone', type: 'path', key: 'backbone', value: '<path>', help: 'pretrained backbone for --arch mobilenetv2: a folder from dermlens import-backbone\nor a MobileNetV2 .tflite file (converted on the fly); its sha256 goes in config.json', recipe: true },
-  { name: 'head-epochs', type: 'number', key: 'headEpochs', value: '<n>', help: 'first train the new head alone, the backbone frozen, for n epochs', recipe: true },
-  { name: 'freeze-until', type: 'number', key: 'freezeUntil', value: '<k>', help: 'then keep the stem and blocks 0..k-1 frozen (0 = fine-tune everything; 17 = only\nthe last conv and the head; 18 = only the head)', recipe: true },
-  { name: 'backbone-lr-scale', type: 'number', key: 'backboneLrScale', value: '<x>', help: "the backbone's learning rate as a fraction of --lr", recipe: true },
-  { name: 'backbone-norm', type: 'string', key: 'backboneNorm', value: '<n>', help: 'folded (default: as published, BatchNorm folded into the convs, i.e. frozen at ImageNet\nstatistics) | batchnorm (re-added after every conv, initialised from a batch of training images)', recipe: true },
+  {
+    name: 'split-seed',
+    type: 'number',
+    key: 'splitSeed',
+    value: '<n>',
+    help: 'seed for the split alone, when it must differ from --seed (another ensemble\nmember on the same split; default: --seed)',
+    recipe: true,
+  },
+  {
+    name: 'backbone',
+    type: 'path',
+    key: 'backbone',
+    value: '<path>',
+    help: 'pretrained backbone for --arch mobilenetv2: a folder from dermlens import-backbone\nor a MobileNetV2 .tflite file (converted on the fly); its sha256 goes in config.json',
+    recipe: true,
+  },
+  {
+    name: 'head-epochs',
+    type: 'number',
+    key: 'headEpochs',
+    value: '<n>',
+    help: 'first train the new head alone, the backbone frozen, for n epochs',
+    recipe: true,
+  },
+  {
+    name: 'freeze-until',
+    type: 'number',
+    key: 'freezeUntil',
+    value: '<k>',
+    help: 'then keep the stem and blocks 0..k-1 frozen (0 = fine-tune everything; 17 = only\nthe last conv and the head; 18 = only the head)',
+    recipe: true,
+  },
+  {
+    name: 'backbone-lr-scale',
+    type: 'number',
+    key: 'backboneLrScale',
+    value: '<x>',
+    help: "the backbone's learning rate as a fraction of --lr",
+    recipe: true,
+  },
+  {
+    name: 'backbone-norm',
+    type: 'string',
+    key: 'backboneNorm',
+    value: '<n>',
+    help: 'folded (default: as published, BatchNorm folded into the convs, i.e. frozen at ImageNet\nstatistics) | batchnorm (re-added after every conv, initialised from a batch of training images)',
+    recipe: true,
+  },
   { name: 'lr', type: 'number', key: 'lr', value: '<x>', help: 'Adam learning rate', recipe: true },
   { name: 'lr-schedule', type: 'string', key: 'lrSchedule', value: '<s>', help: LR_SCHEDULES.join(' | '), recipe: true },
   { name: 'warmup-epochs', type: 'number', key: 'warmupEpochs', value: '<n>', help: 'linear learning-rate warm-up', recipe: true },
-  { name: 'weight-decay', type: 'number', key: 'weightDecay', value: '<x>', help: 'decoupled (AdamW) weight decay on kernels, per unit of learning rate', recipe: true },
-  { name: 'balance', type: 'string', key: 'balance', value: '<mode>', help: `${BALANCE_MODES.join(' | ')}: none, a class-weighted loss, or class-balanced batches`, recipe: true },
+  {
+    name: 'weight-decay',
+    type: 'number',
+    key: 'weightDecay',
+    value: '<x>',
+    help: 'decoupled (AdamW) weight decay on kernels, per unit of learning rate',
+    recipe: true,
+  },
+  {
+    name: 'balance',
+    type: 'string',
+    key: 'balance',
+    value: '<mode>',
+    help: `${BALANCE_MODES.join(' | ')}: none, a class-weighted loss, or class-balanced batches`,
+    recipe: true,
+  },
   { name: 'label-smoothing', type: 'number', key: 'labelSmoothing', value: '<x>', help: '0..1', recipe: true },
   { name: 'augment', type: 'string', key: 'augment', value: '<name>', help: AUGMENT_NAMES.join(' | '), recipe: true },
-  { name: 'ema', type: 'number', key: 'ema', value: '<decay>', help: 'keep an exponential moving average of the weights (e.g. 0.999) and validate,\nkeep and ship the average instead of the last weights; 0 = off', recipe: true },
+  {
+    name: 'ema',
+    type: 'number',
+    key: 'ema',
+    value: '<decay>',
+    help: 'keep an exponential moving average of the weights (e.g. 0.999) and validate,\nkeep and ship the average instead of the last weights; 0 = off',
+    recipe: true,
+  },
   { name: 'val-fraction', type: 'number', key: 'valFraction', value: '<x>', help: '' },
   { name: 'test-fraction', type: 'number', key: 'testFraction', value: '<x>', help: '' },
   { name: 'patience', type: 'number', key: 'patience', value: '<n>', help: 'early stopping on val balanced accuracy; 0 = off' },
-  { name: 'melanoma-recall', type: 'number', key: 'melanomaRecall', value: '<x>', help: 'the melanoma alert fires at the highest P(mel) threshold that catches this share of\nthe validation melanomas (default 0.85); may change on --resume (redoes the final evaluation)', recipe: true },
-  { name: 'tta', type: 'boolean', key: 'tta', help: 'also evaluate with horizontal-flip averaging; ship it if it helps on val', recipe: true },
-  { name: 'quantize', type: 'string', key: 'quantize', value: '<q>', help: `${QUANTIZATIONS.join(' | ')}: also export best-<q>/ with quantized weights`, recipe: true },
-  { name: 'backend', type: 'string', value: '<b>', help: 'auto | tensorflow | wasm | cpu (default auto: tfjs-node, else wasm)', refit: true },
-  { name: 'cache-dir', type: 'path', value: '<dir>', help: 'decoded-image cache (default ~/.cache/dermlens; --no-cache to disable)', refit: true },
-  { name: 'resume', type: 'boolean', help: 'continue the run in --out from its last checkpoint (flags not given are taken\nfrom its config.json; training settings must match)', refit: true },
-  { name: 'refit-from', type: 'path', key: 'refitFrom', value: '<run>', help: "train <run>'s recipe again, unchanged, on its train + validation images and keep\nthe last epoch; flip mode, temperature, melanoma threshold and the validation\nnumbers are <run>'s (nothing held out is left to fit them on). Test stays unseen.\nTakes no recipe flags: only --data, --out, --backend, --cache-dir, --resume", refit: true },
+  {
+    name: 'melanoma-recall',
+    type: 'number',
+    key: 'melanomaRecall',
+    value: '<x>',
+    help: 'the melanoma alert fires at the highest P(mel) threshold that catches this share of\nthe validation melanomas (default 0.85); may change on --resume (redoes the final evaluation)',
+    recipe: true,
+  },
+  {
+    name: 'tta',
+    type: 'boolean',
+    key: 'tta',
+    help: 'also evaluate with horizontal-flip averaging; ship it if it helps on val',
+    recipe: true,
+  },
+  {
+    name: 'quantize',
+    type: 'string',
+    key: 'quantize',
+    value: '<q>',
+    help: `${QUANTIZATIONS.join(' | ')}: also export best-<q>/ with quantized weights`,
+    recipe: true,
+  },
+  {
+    name: 'backend',
+    type: 'string',
+    value: '<b>',
+    help: 'auto | tensorflow | wasm | cpu (default auto: tfjs-node, else wasm)',
+    refit: true,
+  },
+  {
+    name: 'cache-dir',
+    type: 'path',
+    value: '<dir>',
+    help: 'decoded-image cache (default ~/.cache/dermlens; --no-cache to disable)',
+    refit: true,
+  },
+  {
+    name: 'resume',
+    type: 'boolean',
+    help: 'continue the run in --out from its last checkpoint (flags not given are taken\nfrom its config.json; training settings must match)',
+    refit: true,
+  },
+  {
+    name: 'refit-from',
+    type: 'path',
+    key: 'refitFrom',
+    value: '<run>',
+    help: "train <run>'s recipe again, unchanged, on its train + validation images and keep\nthe last epoch; flip mode, temperature, melanoma threshold and the validation\nnumbers are <run>'s (nothing held out is left to fit them on). Test stays unseen.\nTakes no recipe flags: only --data, --out, --backend, --cache-dir, --resume",
+    refit: true,
+  },
 ];
 
 const COLUMN = 26;
 
 /** The help block of the flags, each with its default from DEFAULT_TRAIN_CONFIG where it has one. */
 export function flagsHelp(flags: readonly TrainFlag[] = TRAIN_FLAGS): string {
-  return flags.map((f) => {
-    const head = `  --${f.name}${f.value ? ` ${f.value}` : ''}`;
-    const fallback = f.key ? (DEFAULT_TRAIN_CONFIG as Partial<Record<keyof TrainConfig, unknown>>)[f.key] : undefined;
-    const text = `${f.help}${fallback !== undefined && f.type !== 'boolean' ? `${f.help ? ' ' : ''}(default ${fallback})` : ''}`;
-    const [first, ...rest] = text.split('\n');
-    const pad = head.length < COLUMN ? ' '.repeat(COLUMN - head.length) : `\n${' '.repeat(COLUMN)}`;
-    return [`${head}${pad}${first}`, ...rest.map((line) => `${' '.repeat(COLUMN)}${line}`)].join('\n').trimEnd();
-  }).join('\n');
+  return flags
+    .map((f) => {
+      const head = `  --${f.name}${f.value ? ` ${f.value}` : ''}`;
+      const fallback = f.key ? (DEFAULT_TRAIN_CONFIG as Partial<Record<keyof TrainConfig, unknown>>)[f.key] : undefined;
+      const text = `${f.help}${fallback !== undefined && f.type !== 'boolean' ? `${f.help ? ' ' : ''}(default ${fallback})` : ''}`;
+      const [first, ...rest] = text.split('\n');
+      const pad = head.length < COLUMN ? ' '.repeat(COLUMN - head.length) : `\n${' '.repeat(COLUMN)}`;
+      return [`${head}${pad}${first}`, ...rest.map((line) => `${' '.repeat(COLUMN)}${line}`)].join('\n').trimEnd();
+    })
+    .join('\n');
 }
 
 /** node:util parseArgs options for the table (plus --no-cache). */
 export function parseOptions(flags: readonly TrainFlag[] = TRAIN_FLAGS): Record<string, { type: 'string' | 'boolean' }> {
-  return { ...Object.fromEntries(flags.map((f) => [f.name, { type: f.type === 'boolean' ? 'boolean' : 'string' }])), cache: { type: 'boolean' } };
+  return {
+    ...Object.fromEntries(flags.map((f) => [f.name, { type: f.type === 'boolean' ? 'boolean' : 'string' }])),
+    cache: { type: 'boolean' },
+  };
 }
 
 export class FlagError extends Error {}
@@ -119,7 +233,18 @@ export function nonRefitFlags(given: readonly string[]): string[] {
  * value differs from the default, plus the ones that define the run whatever their value.
  */
 export function trainCommandLine(config: Partial<TrainConfig>, out: string, opts: { backbone?: string } = {}): string {
-  const always = new Set<keyof TrainConfig>(['arch', 'size', 'epochs', 'batch', 'seed', 'lr', 'lrSchedule', 'balance', 'labelSmoothing', 'augment']);
+  const always = new Set<keyof TrainConfig>([
+    'arch',
+    'size',
+    'epochs',
+    'batch',
+    'seed',
+    'lr',
+    'lrSchedule',
+    'balance',
+    'labelSmoothing',
+    'augment',
+  ]);
   const parts = ['npx dermlens train --data <HAM10000 dir>', `--out ${out}`];
   for (const f of TRAIN_FLAGS) {
     if (!f.recipe || !f.key) continue;
@@ -127,7 +252,10 @@ export function trainCommandLine(config: Partial<TrainConfig>, out: string, opts
     const fallback = (DEFAULT_TRAIN_CONFIG as Partial<Record<keyof TrainConfig, unknown>>)[f.key];
     if (v === undefined || (!always.has(f.key) && v === fallback)) continue;
     if (f.key === 'splitSeed' && v === config.seed) continue;
-    if (f.type === 'boolean') { if (v) parts.push(`--${f.name}`); continue; }
+    if (f.type === 'boolean') {
+      if (v) parts.push(`--${f.name}`);
+      continue;
+    }
     parts.push(`--${f.name} ${f.key === 'backbone' ? `<${opts.backbone ?? 'backbone'}>` : v}`);
   }
   return parts.join(' ');

@@ -29,10 +29,11 @@ import { basename, join, resolve } from 'node:path';
 import { CLASSES, CLASS_CODES } from '../../core/labels.ts';
 import { PREPROCESS_VERSION } from '../../core/preprocess.ts';
 import { argmax, thresholdStats, type Metrics } from '../../core/metrics.ts';
-import { parseModelCard } from '../../extension/shared/model-card.ts';
+import { parseModelCard } from '../../core/model-card.ts';
 import { readProvenance } from '../run/provenance.ts';
 import { KNOWN_BACKBONES } from '../model/backbone.ts';
 import { balancedAccuracyOf, bootstrapInterval, type Interval } from '../evaluate/bootstrap.ts';
+import { metricsJson } from '../evaluate/evaluate-model.ts';
 import { readLesionIds } from '../data/lesion-ids.ts';
 import { sameSides } from '../data/split.ts';
 import { median } from '../evaluate/median.ts';
@@ -57,7 +58,10 @@ export interface ShipOptions {
 }
 
 /** Ships options.run into options.out: the model files, model-card.json and MODEL_CARD.md. Refuses (throws) a run that is not the best candidate on validation, a different split, a missing file. */
-export async function ship(options: ShipOptions, log: (line: string) => void = console.log): Promise<{ outDir: string; modelDir: string; targets: Array<[string, boolean, string]> }> {
+export async function ship(
+  options: ShipOptions,
+  log: (line: string) => void = console.log,
+): Promise<{ outDir: string; modelDir: string; targets: Array<[string, boolean, string]> }> {
   const weights = options.weights ?? 'float32';
   if (!['float32', 'float16'].includes(weights)) throw new Error(`--weights ${weights}: choose float32 or float16`);
   const runDir = resolve(options.run);
@@ -66,12 +70,12 @@ export async function ship(options: ShipOptions, log: (line: string) => void = c
   const modelDir = join(runDir, weights === 'float32' ? 'best' : `best-${weights}`);
 
   const readJson = async (path: string) => {
-    try { return JSON.parse(await readFile(path, 'utf8')); } catch (e) { throw new Error(`cannot read ${path}: ${(e as Error).message}`); }
+    try {
+      return JSON.parse(await readFile(path, 'utf8'));
+    } catch (e) {
+      throw new Error(`cannot read ${path}: ${(e as Error).message}`);
+    }
   };
-  const pick = (m: Metrics) => ({
-    n: m.n, accuracy: m.accuracy, balancedAccuracy: m.balancedAccuracy, macroF1: m.macroF1, macroAuc: m.macroAuc,
-    ece: m.ece, perClass: m.perClass, confusion: m.confusion, classes: m.classes,
-  });
 
   /** Keys in which the members of a shipped ensemble may differ: the card describes one shared recipe. */
   const PER_MEMBER_KEYS = new Set(['seed', 'splitSeed', 'outDir', 'tta', 'quantize', 'patience']);
@@ -82,12 +86,19 @@ export async function ship(options: ShipOptions, log: (line: string) => void = c
    * not describe as one recipe).
    */
   async function readTraining(dir: string, config: Record<string, unknown>) {
-    const members = Array.isArray(config.members) ? config.members as string[] : null;
-    const configs: Array<Record<string, unknown>> = members ? await Promise.all(members.map((m) => readJson(join(m, 'config.json')))) : [config];
+    const members = Array.isArray(config.members) ? (config.members as string[]) : null;
+    const configs: Array<Record<string, unknown>> = members
+      ? await Promise.all(members.map((m) => readJson(join(m, 'config.json'))))
+      : [config];
     const histories = await Promise.all((members ?? [dir]).map(async (m) => epochsOf(await readJson(join(m, 'history.json')))));
     for (const [i, c] of configs.entries()) {
-      const differs = Object.keys({ ...c, ...configs[0] }).filter((k) => !PER_MEMBER_KEYS.has(k) && JSON.stringify(c[k]) !== JSON.stringify(configs[0][k]));
-      if (differs.length) throw new Error(`ensemble ${dir}: member ${members![i]} differs from ${members![0]} in ${differs.join(', ')}; the card describes one shared recipe`);
+      const differs = Object.keys({ ...c, ...configs[0] }).filter(
+        (k) => !PER_MEMBER_KEYS.has(k) && JSON.stringify(c[k]) !== JSON.stringify(configs[0][k]),
+      );
+      if (differs.length)
+        throw new Error(
+          `ensemble ${dir}: member ${members![i]} differs from ${members![0]} in ${differs.join(', ')}; the card describes one shared recipe`,
+        );
     }
     // A refit keeps its last epoch: it has no validation score per epoch to pick one by.
     const bestEpochs = config.refitFrom ? [histories[0].length] : histories.map(bestEpochOf);
@@ -99,11 +110,14 @@ export async function ship(options: ShipOptions, log: (line: string) => void = c
   const detail = await readJson(join(runDir, 'metrics-detail.json'));
   const modelJson = await readJson(join(modelDir, 'model.json'));
   const previousPath = resolve(options.previous ?? join(outDir, 'model-card.json'));
-  const previousCard = await readFile(previousPath, 'utf8').then((t) => JSON.parse(t), () => null);
+  const previousCard = await readFile(previousPath, 'utf8').then(
+    (t) => JSON.parse(t),
+    () => null,
+  );
   /** history.json as a list of epochs (a plain list, or one wrapped as { epochs }). */
   function epochsOf(h: unknown): Array<{ epoch: number; valBalancedAccuracy: number }> {
     // (A refit's epochs have valBalancedAccuracy null; its best epoch is not looked up this way.)
-    return Array.isArray(h) ? h : (h as { epochs?: [] }).epochs ?? [];
+    return Array.isArray(h) ? h : ((h as { epochs?: [] }).epochs ?? []);
   }
   const bestEpochOf = (h: Array<{ epoch: number; valBalancedAccuracy: number }>) =>
     h.reduce((best, e) => (e.valBalancedAccuracy > best.valBalancedAccuracy ? e : best)).epoch;
@@ -111,15 +125,36 @@ export async function ship(options: ShipOptions, log: (line: string) => void = c
   const sameSplit = (other: typeof split) => sameSides(other, split);
 
   /** The seed baseline's row: from its run folder (--baseline), else as the previous model card recorded it. */
-  interface BaselineRow { arch: string; inputSize: number; epochsTrained: number; bestEpoch: number; metrics: { val: Metrics; test: Metrics }; temperature: number; tta: string }
+  interface BaselineRow {
+    arch: string;
+    inputSize: number;
+    epochsTrained: number;
+    bestEpoch: number;
+    metrics: { val: Metrics; test: Metrics };
+    temperature: number;
+    tta: string;
+  }
   async function readBaseline(): Promise<BaselineRow> {
     if (options.baseline) {
       const dir = resolve(options.baseline);
-      const [c, d, s, h] = await Promise.all(['config.json', 'metrics-detail.json', 'split.json', 'history.json'].map((f) => readJson(join(dir, f))));
+      const [c, d, s, h] = await Promise.all(
+        ['config.json', 'metrics-detail.json', 'split.json', 'history.json'].map((f) => readJson(join(dir, f))),
+      );
       if (!sameSplit(s)) throw new Error('the baseline run used a different split; compare models on the same split only');
-      return { arch: c.arch, inputSize: c.size, epochsTrained: epochsOf(h).length, bestEpoch: bestEpochOf(epochsOf(h)), metrics: { val: pick(d.val), test: pick(d.test) }, temperature: d.temperature, tta: d.tta };
+      return {
+        arch: c.arch,
+        inputSize: c.size,
+        epochsTrained: epochsOf(h).length,
+        bestEpoch: bestEpochOf(epochsOf(h)),
+        metrics: { val: metricsJson(d.val), test: metricsJson(d.test) },
+        temperature: d.temperature,
+        tta: d.tta,
+      };
     }
-    if (!previousCard?.baseline) throw new Error(`no --baseline run and no baseline row in ${previousPath}: give --baseline runs/seed-baseline (npm run train:baseline)`);
+    if (!previousCard?.baseline)
+      throw new Error(
+        `no --baseline run and no baseline row in ${previousPath}: give --baseline runs/seed-baseline (npm run train:baseline)`,
+      );
     return previousCard.baseline as BaselineRow;
   }
 
@@ -136,8 +171,12 @@ export async function ship(options: ShipOptions, log: (line: string) => void = c
       throw new Error(`${previousPath} describes a model tested on another split; ship with --previous pointing at a card on this split`);
     }
     return {
-      name: previousCard.name as string, version: previousCard.version as string, arch: previousCard.arch as string, inputSize: previousCard.inputSize as number,
-      weightBytes: previousCard.weightBytes as number, test: pick(previousCard.evaluation as Metrics),
+      name: previousCard.name as string,
+      version: previousCard.version as string,
+      arch: previousCard.arch as string,
+      inputSize: previousCard.inputSize as number,
+      weightBytes: previousCard.weightBytes as number,
+      test: metricsJson(previousCard.evaluation as Metrics),
       melanomaAlertTest: previousCard.melanomaOperatingPoint?.test ?? null,
     };
   }
@@ -149,13 +188,21 @@ export async function ship(options: ShipOptions, log: (line: string) => void = c
     const v = d.val;
     const c = t.recipe;
     return {
-      run: basename(dir), arch: t.members ? `${t.members.length} x ${c.arch as string}` : c.arch as string, inputSize: c.size as number, epochs: c.epochs as number,
-      balance: c.balance as string, augment: c.augment as string, ema: (c.ema as number | undefined) ?? 0,
+      run: basename(dir),
+      arch: t.members ? `${t.members.length} x ${c.arch as string}` : (c.arch as string),
+      inputSize: c.size as number,
+      epochs: c.epochs as number,
+      balance: c.balance as string,
+      augment: c.augment as string,
+      ema: (c.ema as number | undefined) ?? 0,
       // An ensemble has no epoch of its own: its members' best epochs instead.
       ...(t.members ? { bestEpoch: null, memberBestEpochs: t.bestEpochs } : { bestEpoch: t.bestEpochs[0] }),
       // A refit's validation numbers are its reference run's (it trained on the validation images).
       ...(c.refitFrom ? { refitOf: basename(c.refitFrom as string) } : {}),
-      tta: d.tta, valBalancedAccuracy: v.balancedAccuracy, valMacroAuc: v.macroAuc, valEce: v.ece,
+      tta: d.tta,
+      valBalancedAccuracy: v.balancedAccuracy,
+      valMacroAuc: v.macroAuc,
+      valEce: v.ece,
       valMelanomaRecall: v.perClass.mel.recall,
     };
   }
@@ -172,43 +219,61 @@ export async function ship(options: ShipOptions, log: (line: string) => void = c
   const recipe = training.recipe;
   /** The pretrained backbone a transfer-learning run started from, by the sha256 its config recorded. */
   const backbone = recipe.backboneSha256
-    ? { sha256: recipe.backboneSha256 as string, knownAs: KNOWN_BACKBONES[recipe.backboneSha256 as string]?.name ?? null,
-      description: KNOWN_BACKBONES[recipe.backboneSha256 as string]?.description ?? null, licence: KNOWN_BACKBONES[recipe.backboneSha256 as string]?.licence ?? null }
+    ? {
+        sha256: recipe.backboneSha256 as string,
+        knownAs: KNOWN_BACKBONES[recipe.backboneSha256 as string]?.name ?? null,
+        description: KNOWN_BACKBONES[recipe.backboneSha256 as string]?.description ?? null,
+        licence: KNOWN_BACKBONES[recipe.backboneSha256 as string]?.licence ?? null,
+      }
     : null;
   const seeds = training.configs.map((c) => c.seed as number);
   // The shipped run's files are read above already; only the other candidates are read here.
-  const candidates = [candidateRow(runDir, training, detail),
-    ...await Promise.all((options.candidates ?? []).map((d) => readCandidate(resolve(d))))];
+  const candidates = [
+    candidateRow(runDir, training, detail),
+    ...(await Promise.all((options.candidates ?? []).map((d) => readCandidate(resolve(d))))),
+  ];
   const bestCandidate = candidates.reduce((a, b) => (b.valBalancedAccuracy > a.valBalancedAccuracy ? b : a));
   if (bestCandidate !== candidates[0]) {
-    throw new Error(`${bestCandidate.run} has the higher validation balanced accuracy (${bestCandidate.valBalancedAccuracy.toFixed(4)} vs ${candidates[0].valBalancedAccuracy.toFixed(4)}): ship that one, runs are chosen on validation`);
+    throw new Error(
+      `${bestCandidate.run} has the higher validation balanced accuracy (${bestCandidate.valBalancedAccuracy.toFixed(4)} vs ${candidates[0].valBalancedAccuracy.toFixed(4)}): ship that one, runs are chosen on validation`,
+    );
   }
 
   const epochs = training.histories[0];
   const sideTotal = (side: string) => Object.values(split.counts[side] as Record<string, number>).reduce((a, b) => a + b, 0);
   const splitSizes = { train: sideTotal('train'), val: sideTotal('val'), test: sideTotal('test') };
   // The trainer's commit(s) as recorded by the run itself and, for an ensemble, by its members (trainer/run/provenance.ts).
-  const provenance = (await Promise.all([runDir, ...training.members ?? [], ...refitOf ? [refitOf] : []].map(readProvenance))).flat();
+  const provenance = (await Promise.all([runDir, ...(training.members ?? []), ...(refitOf ? [refitOf] : [])].map(readProvenance))).flat();
   const commits = [...new Set(provenance.map((p) => `${p.commit ?? 'unknown'}${p.dirty ? ' (with uncommitted changes)' : ''}`))];
   const commit = commits.length ? commits.join(', ') : 'not recorded';
   const parameters = (modelJson.weightsManifest as Array<{ weights: Array<{ shape: number[] }> }>)
-    .flatMap((g) => g.weights).reduce((a, w) => a + w.shape.reduce((x, y) => x * y, 1), 0);
+    .flatMap((g) => g.weights)
+    .reduce((a, w) => a + w.shape.reduce((x, y) => x * y, 1), 0);
   /** What the extension downloads: the shipped shards' bytes. */
-  const weightBytes = (await Promise.all((await readdir(modelDir)).filter((f) => f.endsWith('.bin')).map((f) => stat(join(modelDir, f)).then((st) => st.size))))
-    .reduce((a, b) => a + b, 0);
+  const weightBytes = (
+    await Promise.all((await readdir(modelDir)).filter((f) => f.endsWith('.bin')).map((f) => stat(join(modelDir, f)).then((st) => st.size)))
+  ).reduce((a, b) => a + b, 0);
   // The quantized copy ships with its own test numbers: its metrics, its alert's test recall and its predictions.
   if (weights !== 'float32' && detail.quantized?.dtype !== weights) {
-    throw new Error(`${runDir} has no evaluated ${weights} copy (metrics-detail.json "quantized"); train with --quantize ${weights}, or resume the finished run to redo its final evaluation`);
+    throw new Error(
+      `${runDir} has no evaluated ${weights} copy (metrics-detail.json "quantized"); train with --quantize ${weights}, or resume the finished run to redo its final evaluation`,
+    );
   }
-  const quantized = weights === 'float32' ? null : detail.quantized as { test: Metrics; operatingPointTest?: { recall: number; precision: number; flagged: number } };
+  const quantized =
+    weights === 'float32'
+      ? null
+      : (detail.quantized as { test: Metrics; operatingPointTest?: { recall: number; precision: number; flagged: number } });
   const test: Metrics = quantized?.test ?? detail.test;
   type AlertStats = { recall: number; precision: number; flagged: number };
-  const runOp: null | { melanomaThreshold: number; targetValRecall: number; val: AlertStats; test: AlertStats } = detail.operatingPoint ?? null;
+  const runOp: null | { melanomaThreshold: number; targetValRecall: number; val: AlertStats; test: AlertStats } =
+    detail.operatingPoint ?? null;
   const op = runOp && quantized ? { ...runOp, test: quantized.operatingPointTest! } : runOp;
   const val: Metrics = detail.val;
 
   // 95% bootstrap intervals on test, from the shipped weights' own calibrated test predictions.
-  const predictions: { test: { labels: number[]; probs: number[][] } } = await readJson(join(runDir, quantized ? `predictions-${weights}.json` : 'predictions.json'));
+  const predictions: { test: { labels: number[]; probs: number[][] } } = await readJson(
+    join(runDir, quantized ? `predictions-${weights}.json` : 'predictions.json'),
+  );
   const testLabels = predictions.test.labels;
   const predicted = predictions.test.probs.map((p) => argmax(p));
   const everyRow = Uint32Array.from(testLabels, (_, i) => i);
@@ -221,7 +286,13 @@ export async function ship(options: ShipOptions, log: (line: string) => void = c
   /** Test recall of the alert rule on the drawn rows (undefined, so skipped, when they hold no melanoma). */
   const alertRecallOn = (threshold: number) => (idx: Uint32Array) => {
     const positives = Array.from(idx, (i) => isMel[i]);
-    return positives.includes(true) ? thresholdStats(positives, Array.from(idx, (i) => melScores[i]), threshold).recall : NaN;
+    return positives.includes(true)
+      ? thresholdStats(
+          positives,
+          Array.from(idx, (i) => melScores[i]),
+          threshold,
+        ).recall
+      : NaN;
   };
   // Lesion ids from the metadata file the split was made from, so the bootstrap draws whole lesions. If
   // that file is not on this machine, images are drawn one by one and the card says so.
@@ -229,25 +300,39 @@ export async function ship(options: ShipOptions, log: (line: string) => void = c
   const lesions = predictedIds.length === testLabels.length ? await readLesionIds(split.source, predictedIds) : undefined;
   // On a tiny test split every resample may miss a class: then there is no interval, and the card says nothing.
   const intervalOrNull = (make: () => Interval): Interval | null => {
-    try { return make(); } catch { return null; }
+    try {
+      return make();
+    } catch {
+      return null;
+    }
   };
   const intervals = {
     method: lesions
       ? `percentile bootstrap over the ${new Set(lesions).size} test lesions (all images of a drawn lesion together), 1000 resamples, seed 1`
       : 'percentile bootstrap over test images (lesion ids not available here; images of one lesion are correlated, so the true interval is somewhat wider), 1000 resamples, seed 1',
-    balancedAccuracy: intervalOrNull(() => bootstrapInterval(testLabels.length, (idx) => balancedAccuracyOf(testLabels, predicted, CLASS_CODES.length, idx), { groups: lesions })),
+    balancedAccuracy: intervalOrNull(() =>
+      bootstrapInterval(testLabels.length, (idx) => balancedAccuracyOf(testLabels, predicted, CLASS_CODES.length, idx), {
+        groups: lesions,
+      }),
+    ),
     melanomaRecallAtOperatingPoint: op
-      ? intervalOrNull(() => bootstrapInterval(testLabels.length, alertRecallOn(op.melanomaThreshold), { groups: lesions })) : null,
+      ? intervalOrNull(() => bootstrapInterval(testLabels.length, alertRecallOn(op.melanomaThreshold), { groups: lesions }))
+      : null,
   };
   const created = new Date().toISOString().slice(0, 10);
   const ensembleSize = training.members?.length ?? 0;
   const version = `${ensembleSize ? `${ensembleSize}x` : ''}${config.arch}-${config.size} ${created}`;
   /** The dermlens train command line of one (member) run's config (generated from the flag table). */
-  const trainCommandOf = (c: Record<string, unknown>, out: string) => trainCommandLine(c as Partial<TrainConfig>, out, { backbone: `${backbone?.knownAs ?? 'backbone'} or its dermlens import-backbone folder` });
+  const trainCommandOf = (c: Record<string, unknown>, out: string) =>
+    trainCommandLine(c as Partial<TrainConfig>, out, {
+      backbone: `${backbone?.knownAs ?? 'backbone'} or its dermlens import-backbone folder`,
+    });
   const memberOut = (i: number) => `runs/release-m${i + 1}`;
   const trainCommand = ensembleSize
-    ? [...training.configs.map((c, i) => trainCommandOf(c, memberOut(i))),
-      `npx dermlens ensemble ${training.configs.map((_, i) => `--member ${memberOut(i)}`).join(' ')} --out runs/release${config.tta ? ' --tta' : ''}`].join(' && ')
+    ? [
+        ...training.configs.map((c, i) => trainCommandOf(c, memberOut(i))),
+        `npx dermlens ensemble ${training.configs.map((_, i) => `--member ${memberOut(i)}`).join(' ')} --out runs/release${config.tta ? ' --tta' : ''}`,
+      ].join(' && ')
     : referenceConfig
       ? `${trainCommandOf(referenceConfig, 'runs/release-validated')} && npx dermlens train --refit-from runs/release-validated --out runs/release`
       : trainCommandOf(config, 'runs/release');
@@ -257,28 +342,48 @@ export async function ship(options: ShipOptions, log: (line: string) => void = c
    * calls) and, when the same run measured one other model (the one shipped before), its median and the ratio.
    */
   async function wasmLatency(file: string) {
-    const rows = await readJson(file) as unknown as Array<{ backend: string; model: string; medianMs: number }>;
+    const rows = (await readJson(file)) as unknown as Array<{ backend: string; model: string; medianMs: number }>;
     const wasm = rows.filter((r) => r.backend.startsWith('wasm'));
     const shipped = resolve(modelDir, 'model.json');
     const mine = wasm.filter((r) => resolve(r.model) === shipped);
-    if (mine.length === 0) throw new Error(`${file} has no wasm rows for ${shipped} (run bench:infer --model ${modelDir} --backends wasm --json)`);
+    if (mine.length === 0)
+      throw new Error(`${file} has no wasm rows for ${shipped} (run bench:infer --model ${modelDir} --backends wasm --json)`);
     const others = [...new Set(wasm.filter((r) => resolve(r.model) !== shipped).map((r) => r.model))];
-    if (others.length > 1) throw new Error(`${file} measured ${others.length} other models; give it the shipped model and the one shipped before only`);
-    const stats = (rs: typeof wasm) => { const m = rs.map((r) => r.medianMs).sort((a, b) => a - b); return { medianMs: median(m), runMediansMs: m }; };
+    if (others.length > 1)
+      throw new Error(`${file} measured ${others.length} other models; give it the shipped model and the one shipped before only`);
+    const stats = (rs: typeof wasm) => {
+      const m = rs.map((r) => r.medianMs).sort((a, b) => a - b);
+      return { medianMs: median(m), runMediansMs: m };
+    };
     const reference = others.length ? { model: others[0], ...stats(wasm.filter((r) => r.model === others[0])) } : null;
     const own = stats(mine);
-    return { ...own, reference, ratioToReference: reference ? own.medianMs / reference.medianMs : null, source: 'npm run bench:infer (Node, wasm backend, SIMD, 1 thread), models alternating in one run' };
+    return {
+      ...own,
+      reference,
+      ratioToReference: reference ? own.medianMs / reference.medianMs : null,
+      source: 'npm run bench:infer (Node, wasm backend, SIMD, 1 thread), models alternating in one run',
+    };
   }
   const latency = options.latency ? await wasmLatency(options.latency) : null;
 
   /** The dermoscopy gate's gate.json (dermlens fit-gate), when the shipped model has one. */
   type FlagRate = { n: number; flagged: number; rate: number };
-  const gate: null | { method: string; threshold: number; targetValFlagRate: number; training: { dermoscopic: number; notDermoscopic: number; notDermoscopicPerSource: Record<string, number> };
-    val: { ham: FlagRate; ood: FlagRate }; test: { ham: FlagRate; hamPerClass: Record<string, FlagRate>; ood: FlagRate; oodPerSource: Record<string, FlagRate> } } =
-    await readFile(join(runDir, 'gate.json'), 'utf8').then((t) => JSON.parse(t), () => null);
+  const gate: null | {
+    method: string;
+    threshold: number;
+    targetValFlagRate: number;
+    training: { dermoscopic: number; notDermoscopic: number; notDermoscopicPerSource: Record<string, number> };
+    val: { ham: FlagRate; ood: FlagRate };
+    test: { ham: FlagRate; hamPerClass: Record<string, FlagRate>; ood: FlagRate; oodPerSource: Record<string, FlagRate> };
+  } = await readFile(join(runDir, 'gate.json'), 'utf8').then(
+    (t) => JSON.parse(t),
+    () => null,
+  );
   const shippedThreshold = (modelJson.userDefinedMetadata?.dermlens?.dermoscopyThreshold ?? null) as number | null;
   if ((gate === null) !== (shippedThreshold === null) || (gate && gate.threshold !== shippedThreshold)) {
-    throw new Error(`${modelDir}/model.json and ${runDir}/gate.json disagree about the dermoscopy gate; run dermlens fit-gate --run ${runDir} again`);
+    throw new Error(
+      `${modelDir}/model.json and ${runDir}/gate.json disagree about the dermoscopy gate; run dermlens fit-gate --run ${runDir} again`,
+    );
   }
 
   const card = {
@@ -295,28 +400,80 @@ export async function ship(options: ShipOptions, log: (line: string) => void = c
     latency,
     backbone,
     training: `${ensembleSize ? `${ensembleSize} networks, each trained` : 'Trained'} ${backbone ? `from the ImageNet-pretrained MobileNetV2 in ${backbone.knownAs ?? 'an unrecognised file'} (sha256 ${backbone.sha256.slice(0, 16)}..., ${backbone.licence ?? 'licence unknown'}; the new 7-class head trained alone for ${recipe.headEpochs} epochs, then ${recipe.freezeUntil ? `blocks ${recipe.freezeUntil} onwards` : 'the whole network'} fine-tuned with the backbone at ${recipe.backboneLrScale}x the head's learning rate, weight decay ${recipe.weightDecay})` : 'from scratch'} on HAM10000 (${refitOf ? `${splitSizes.train + splitSizes.val} images: the training and validation sides` : `${splitSizes.train} training images`}, lesion-grouped split, seed ${split.seed}) with ${recipe.balance === 'sampling' ? 'class-balanced sampling' : recipe.balance}, ${recipe.augment} augmentation, label smoothing ${recipe.labelSmoothing}, ${recipe.epochs} epochs${recipe.ema ? `; the shipped weights are an exponential moving average (decay ${recipe.ema}) of the trained ones` : ''}; ${ensembleSize ? `each network's best epoch (${training.bestEpochs.join(', ')}) chosen on validation balanced accuracy. The networks differ only in their seed for initialisation, batch order, augmentation and dropout (${seeds.join(', ')}); the shipped model averages their probabilities.` : refitOf ? `last epoch kept. This is a refit: run ${refitName} trained the same recipe on the ${splitSizes.train} training images alone, was validated (its best epoch, ${refitName}'s temperature, test-time flip mode and melanoma threshold were chosen on validation), and the shipped network then repeated the recipe on training + validation images; those settings and the validation numbers in this card are ${refitName}'s.` : 'best epoch chosen on validation balanced accuracy.'}`,
-    evaluation: { split: `held-out test split (whole lesions, never used for any choice), ${test.n} images`, ...pick(test) },
-    metrics: { val: pick(val), test: pick(test) },
-    ...(refitOf ? { valMetricsFrom: `${refitName}: the shipped network is its refit on training + validation images, so it has no validation numbers of its own` } : {}),
+    evaluation: { split: `held-out test split (whole lesions, never used for any choice), ${test.n} images`, ...metricsJson(test) },
+    metrics: { val: metricsJson(val), test: metricsJson(test) },
+    ...(refitOf
+      ? {
+          valMetricsFrom: `${refitName}: the shipped network is its refit on training + validation images, so it has no validation numbers of its own`,
+        }
+      : {}),
     baseline,
     previousModel,
     calibration: { temperature: detail.temperature, valEceBefore: detail.valEceUncalibrated, valEceAfter: val.ece, testEce: test.ece },
-    inference: { tta: detail.tta, temperature: detail.temperature, topClass: 'arg-max of the calibrated probabilities', melanomaThreshold: op?.melanomaThreshold ?? null },
+    inference: {
+      tta: detail.tta,
+      temperature: detail.temperature,
+      topClass: 'arg-max of the calibrated probabilities',
+      melanomaThreshold: op?.melanomaThreshold ?? null,
+    },
     melanomaOperatingPoint: op,
-    dermoscopyGate: gate ? { method: gate.method, threshold: gate.threshold, targetValFlagRate: gate.targetValFlagRate, training: gate.training, val: gate.val, test: gate.test } : null,
+    dermoscopyGate: gate
+      ? {
+          method: gate.method,
+          threshold: gate.threshold,
+          targetValFlagRate: gate.targetValFlagRate,
+          training: gate.training,
+          val: gate.val,
+          test: gate.test,
+        }
+      : null,
     testIntervals: intervals,
-    split: { seed: split.seed, valFraction: split.valFraction, testFraction: split.testFraction, sizes: splitSizes, perClass: split.counts, groupedBy: 'lesion_id' },
-    preprocessing: { version: PREPROCESS_VERSION, description: 'RGBA pixels; centre crop to at most 4:3; area-averaging resize to inputSize x inputSize (linear interpolation when upscaling); alpha composited over white; /255.' },
-    recipe: { ...recipe, dataDir: undefined, outDir: undefined, optimizer: recipe.weightDecay ? 'AdamW (Adam + decoupled weight decay)' : 'Adam', backbone: undefined, loss: 'categorical cross-entropy',
+    split: {
+      seed: split.seed,
+      valFraction: split.valFraction,
+      testFraction: split.testFraction,
+      sizes: splitSizes,
+      perClass: split.counts,
+      groupedBy: 'lesion_id',
+    },
+    preprocessing: {
+      version: PREPROCESS_VERSION,
+      description:
+        'RGBA pixels; centre crop to at most 4:3; area-averaging resize to inputSize x inputSize (linear interpolation when upscaling); alpha composited over white; /255.',
+    },
+    recipe: {
+      ...recipe,
+      dataDir: undefined,
+      outDir: undefined,
+      optimizer: recipe.weightDecay ? 'AdamW (Adam + decoupled weight decay)' : 'Adam',
+      backbone: undefined,
+      loss: 'categorical cross-entropy',
       ...(refitOf ? { refitFrom: refitName, trainedOn: 'train + val' } : {}),
-      ...(ensembleSize ? { seed: undefined, splitSeed: undefined, tta: config.tta, ensemble: { members: training.members!.map((m) => basename(m)), seeds, splitSeed: split.seed } } : {}) },
+      ...(ensembleSize
+        ? {
+            seed: undefined,
+            splitSeed: undefined,
+            tta: config.tta,
+            ensemble: { members: training.members!.map((m) => basename(m)), seeds, splitSeed: split.seed },
+          }
+        : {}),
+    },
     trainCommand,
-    candidates: { rule: `highest validation balanced accuracy; test numbers played no part${refitOf ? `. A refit carries its reference's validation numbers and ships in its place (research/README.md, fifth round)` : ''}`, runs: candidates },
+    candidates: {
+      rule: `highest validation balanced accuracy; test numbers played no part${refitOf ? `. A refit carries its reference's validation numbers and ships in its place (research/README.md, fifth round)` : ''}`,
+      runs: candidates,
+    },
     backend: detail.backend,
     epochsTrained: epochs.length,
     trainerCommit: commit,
     provenance,
-    data: { name: 'HAM10000', licence: 'CC BY-NC 4.0', source: 'Harvard Dataverse doi:10.7910/DVN/DBW86T', citation: 'Tschandl P., Rosendahl C., Kittler H. The HAM10000 dataset, a large collection of multi-source dermatoscopic images of common pigmented skin lesions. Sci. Data 5, 180161 (2018). doi:10.1038/sdata.2018.161' },
+    data: {
+      name: 'HAM10000',
+      licence: 'CC BY-NC 4.0',
+      source: 'Harvard Dataverse doi:10.7910/DVN/DBW86T',
+      citation:
+        'Tschandl P., Rosendahl C., Kittler H. The HAM10000 dataset, a large collection of multi-source dermatoscopic images of common pigmented skin lesions. Sci. Data 5, 180161 (2018). doi:10.1038/sdata.2018.161',
+    },
     limitations: [
       'Not a diagnosis and not a medical device: for education and research only. See a doctor about any skin lesion that worries you.',
       gate
@@ -336,14 +493,20 @@ export async function ship(options: ShipOptions, log: (line: string) => void = c
 
   const pct = (x: number | null | undefined) => (x == null ? 'n/a' : (100 * x).toFixed(1) + '%');
   const num = (x: number | null | undefined) => (x == null ? 'n/a' : x.toFixed(3));
-  const row = (label: string, m: Metrics) => `| ${label} | ${num(m.balancedAccuracy)} | ${num(m.macroAuc)} | ${num(m.macroF1)} | ${num(m.accuracy)} | ${num(m.ece)} | ${pct(m.perClass.mel.recall)} | ${pct(m.perClass.mel.precision)} |`;
+  const row = (label: string, m: Metrics) =>
+    `| ${label} | ${num(m.balancedAccuracy)} | ${num(m.macroAuc)} | ${num(m.macroF1)} | ${num(m.accuracy)} | ${num(m.ece)} | ${pct(m.perClass.mel.recall)} | ${pct(m.perClass.mel.precision)} |`;
   const perClassRows = CLASSES.map((c) => {
-    const t = test.perClass[c.code]; const v = val.perClass[c.code]; const b = baseline.metrics.test.perClass[c.code];
+    const t = test.perClass[c.code];
+    const v = val.perClass[c.code];
+    const b = baseline.metrics.test.perClass[c.code];
     const p = previousModel?.test.perClass[c.code];
     return `| ${c.code} | ${c.name} | ${t.support} | ${pct(t.recall)} | ${pct(t.precision)} | ${num(t.f1)} | ${num(t.auc)} | ${pct(v.recall)} |${previousModel ? ` ${pct(p?.recall)} |` : ''} ${pct(b.recall)} |`;
   });
-  const confusion = [`| truth \\ predicted | ${CLASS_CODES.join(' | ')} |`, `|---|${CLASS_CODES.map(() => '---').join('|')}|`,
-    ...test.confusion.map((r, i) => `| **${CLASS_CODES[i]}** | ${r.join(' | ')} |`)];
+  const confusion = [
+    `| truth \\ predicted | ${CLASS_CODES.join(' | ')} |`,
+    `|---|${CLASS_CODES.map(() => '---').join('|')}|`,
+    ...test.confusion.map((r, i) => `| **${CLASS_CODES[i]}** | ${r.join(' | ')} |`),
+  ];
   const ci = (i: Interval | null) => (i ? ` (95% CI ${i.low.toFixed(3)}-${i.high.toFixed(3)})` : '');
   const ciPct = (i: Interval | null) => (i ? ` (95% CI ${pct(i.low)}-${pct(i.high)})` : '');
 
@@ -352,19 +515,45 @@ export async function ship(options: ShipOptions, log: (line: string) => void = c
     ['Balanced accuracy >= 0.78', test.balancedAccuracy >= 0.78, num(test.balancedAccuracy) + ci(intervals.balancedAccuracy)],
     ['Macro one-vs-rest AUC >= 0.96', (test.macroAuc ?? 0) >= 0.96, num(test.macroAuc)],
     op
-      ? ['Melanoma alert recall >= 0.85 with precision >= 0.40 (alert when P(mel) >= ' + op.melanomaThreshold.toFixed(3) + ')', op.test.recall >= 0.85 && op.test.precision >= 0.4,
-        `recall ${pct(op.test.recall)}${ciPct(intervals.melanomaRecallAtOperatingPoint)}, precision ${pct(op.test.precision)}; ${pct(op.test.flagged)} of images flagged`]
+      ? [
+          'Melanoma alert recall >= 0.85 with precision >= 0.40 (alert when P(mel) >= ' + op.melanomaThreshold.toFixed(3) + ')',
+          op.test.recall >= 0.85 && op.test.precision >= 0.4,
+          `recall ${pct(op.test.recall)}${ciPct(intervals.melanomaRecallAtOperatingPoint)}, precision ${pct(op.test.precision)}; ${pct(op.test.flagged)} of images flagged`,
+        ]
       : ['Melanoma alert recall >= 0.85 with precision >= 0.40 (no alert threshold)', false, 'no operating point'],
     ['ECE <= 0.05 after calibration', test.ece <= 0.05, num(test.ece)],
     ['Shipped weights <= 4.5 MB', weightBytes <= 4.5e6, `${(weightBytes / 1e6).toFixed(2)} MB (${weights})`],
-    ...(gate ? [
-      ['Held-out non-dermoscopic images flagged "not a dermoscopic image" >= 95%', gate.test.ood.rate >= 0.95, `${pct(gate.test.ood.rate)} (${gate.test.ood.flagged} of ${gate.test.ood.n})`],
-      ['HAM10000 test images flagged <= 2%', gate.test.ham.rate <= 0.02, `${pct(gate.test.ham.rate)} (${gate.test.ham.flagged} of ${gate.test.ham.n})`],
-    ] as const : []),
-    ...(latency?.reference ? [[`Single-image classify (preprocess + predict), Node, wasm: <= 1.5x the model shipped before, measured in the same run`, latency.ratioToReference! <= 1.5,
-      `${latency.ratioToReference!.toFixed(2)}x: ${latency.medianMs.toFixed(1)} ms vs ${latency.reference.medianMs.toFixed(1)} ms (medians of ${latency.runMediansMs.length} alternating bench:infer runs each)`] as const]
-      : latency ? [['Single-image classify (preprocess + predict), Node, wasm (no reference model measured)', true,
-        `${latency.medianMs.toFixed(1)} ms (median of ${latency.runMediansMs.length} bench:infer runs: ${latency.runMediansMs.map((m) => m.toFixed(1)).join(', ')} ms)`] as const] : []),
+    ...(gate
+      ? ([
+          [
+            'Held-out non-dermoscopic images flagged "not a dermoscopic image" >= 95%',
+            gate.test.ood.rate >= 0.95,
+            `${pct(gate.test.ood.rate)} (${gate.test.ood.flagged} of ${gate.test.ood.n})`,
+          ],
+          [
+            'HAM10000 test images flagged <= 2%',
+            gate.test.ham.rate <= 0.02,
+            `${pct(gate.test.ham.rate)} (${gate.test.ham.flagged} of ${gate.test.ham.n})`,
+          ],
+        ] as const)
+      : []),
+    ...(latency?.reference
+      ? [
+          [
+            `Single-image classify (preprocess + predict), Node, wasm: <= 1.5x the model shipped before, measured in the same run`,
+            latency.ratioToReference! <= 1.5,
+            `${latency.ratioToReference!.toFixed(2)}x: ${latency.medianMs.toFixed(1)} ms vs ${latency.reference.medianMs.toFixed(1)} ms (medians of ${latency.runMediansMs.length} alternating bench:infer runs each)`,
+          ] as const,
+        ]
+      : latency
+        ? [
+            [
+              'Single-image classify (preprocess + predict), Node, wasm (no reference model measured)',
+              true,
+              `${latency.medianMs.toFixed(1)} ms (median of ${latency.runMediansMs.length} bench:infer runs: ${latency.runMediansMs.map((m) => m.toFixed(1)).join(', ')} ms)`,
+            ] as const,
+          ]
+        : []),
   ];
 
   const md = `# Model card: ${card.name} (${version})
@@ -380,23 +569,35 @@ export async function ship(options: ShipOptions, log: (line: string) => void = c
   non-skin images, lesions outside the seven classes.
 
   ## Model
-  - ${ensembleSize ? `${ensembleSize} networks of architecture \`${config.arch}\` (core/models.ts), merged into one graph that averages their
-    probabilities (trainer/model/merge.ts)` : `Architecture \`${config.arch}\` (core/models.ts)`}: ${parameters.toLocaleString('en')} parameters, ${(weightBytes / 1e6).toFixed(2)} MB of ${weights} weights
-    (the original Keras CNN's are 17.2 MB of float32).${backbone ? `
+  - ${
+    ensembleSize
+      ? `${ensembleSize} networks of architecture \`${config.arch}\` (core/models.ts), merged into one graph that averages their
+    probabilities (trainer/model/merge.ts)`
+      : `Architecture \`${config.arch}\` (core/models.ts)`
+  }: ${parameters.toLocaleString('en')} parameters, ${(weightBytes / 1e6).toFixed(2)} MB of ${weights} weights
+    (the original Keras CNN's are 17.2 MB of float32).${
+      backbone
+        ? `
   - Backbone: MobileNetV2 1.0 pretrained on ImageNet, from \`${backbone.knownAs ?? 'an unrecognised file'}\` (${backbone.description ?? ''}),
     sha256 \`${backbone.sha256}\`, licence ${backbone.licence ?? 'unknown'} (google-coral/test_data). Converted by
     \`dermlens import-backbone\`; its BatchNorm is folded into the convolutions, so fine-tuning keeps the ImageNet normalisation
     statistics fixed (research/README.md, sixth round, says why and what was measured). The file itself is not redistributed; only the
-    fine-tuned weights ship.` : ''}
+    fine-tuned weights ship.`
+        : ''
+    }
   - Input ${config.size}x${config.size} RGB. Preprocessing \`${PREPROCESS_VERSION}\`: ${card.preprocessing.description}
   - Inference: ${detail.tta === 'flip' ? 'average of the image and its mirror image (test-time flip), ' : ''}softmax temperature ${detail.temperature.toFixed(3)}
     fitted on the validation split; the reported class is the arg-max.
-  ${op ? `- **Melanoma operating point:** every result whose melanoma probability is at least ${op.melanomaThreshold.toFixed(3)} also shows a
+  ${
+    op
+      ? `- **Melanoma operating point:** every result whose melanoma probability is at least ${op.melanomaThreshold.toFixed(3)} also shows a
     melanoma alert, even when another class is more likely. The threshold is the highest one that catches
     ${pct(op.targetValRecall)} of the validation melanomas (validation: recall ${pct(op.val.recall)}, precision ${pct(op.val.precision)}, ${pct(op.val.flagged)} of images flagged).
     On test: melanoma recall **${pct(op.test.recall)}**, precision **${pct(op.test.precision)}**, ${pct(op.test.flagged)} of images flagged
     (arg-max alone: recall ${pct(test.perClass.mel.recall)}, precision ${pct(test.perClass.mel.precision)}). Missing a melanoma costs far more than
-    a false alarm, so the alert trades precision for recall.` : '- No melanoma alert threshold (no validation melanomas to choose one from).'}
+    a false alarm, so the alert trades precision for recall.`
+      : '- No melanoma alert threshold (no validation melanomas to choose one from).'
+  }
 
   ## Data
   HAM10000 (Tschandl, Rosendahl, Kittler, *Sci. Data* 5, 180161, 2018, doi:10.1038/sdata.2018.161),
@@ -405,10 +606,14 @@ export async function ship(options: ShipOptions, log: (line: string) => void = c
   Split by \`lesion_id\` (every lesion wholly on one side), stratified by class, seed ${split.seed}:
   train ${splitSizes.train}, validation ${splitSizes.val}, test ${splitSizes.test} images.
   Every choice the trainer makes (epoch, ${config.tta ? 'test-time flip, ' : ''}temperature, melanoma threshold) and the choice
-  between runs were made on validation; test numbers chose nothing.${refitOf ? ` The shipped network is a **refit**: after run
+  between runs were made on validation; test numbers chose nothing.${
+    refitOf
+      ? ` The shipped network is a **refit**: after run
   ${refitName} was chosen on validation, its recipe was trained again on the training and validation images together
   (${splitSizes.train + splitSizes.val} images) and its last epoch kept; the temperature, flip mode and melanoma threshold are ${refitName}'s, and
-  so are the validation numbers below (the refit has none of its own).` : ''} research/README.md says each time
+  so are the validation numbers below (the refit has none of its own).`
+      : ''
+  } research/README.md says each time
   test numbers were read during development.${config.tta ? '' : ' Test-time flip averaging is off: it doubles the classify time.'}
 
   ## Results on the held-out test split (${test.n} images)
@@ -416,13 +621,21 @@ export async function ship(options: ShipOptions, log: (line: string) => void = c
   | model | balanced acc. | macro AUC | macro F1 | accuracy | ECE | melanoma recall | melanoma precision |
   |---|---|---|---|---|---|---|---|
   ${row(`**shipped** ${ensembleSize ? `${ensembleSize} x ` : ''}\`${config.arch}\` ${config.size} px`, test)}
-  ${previousModel ? `${row(`previously shipped: ${previousModel.name} (${previousModel.version})`, previousModel.test)}
-  ` : ''}${row(`seed baseline (original Keras recipe, ${baseline.inputSize} px, ${baseline.epochsTrained} epochs, best epoch ${baseline.bestEpoch})`, baseline.metrics.test)}
+  ${
+    previousModel
+      ? `${row(`previously shipped: ${previousModel.name} (${previousModel.version})`, previousModel.test)}
+  `
+      : ''
+  }${row(`seed baseline (original Keras recipe, ${baseline.inputSize} px, ${baseline.epochsTrained} epochs, best epoch ${baseline.bestEpoch})`, baseline.metrics.test)}
 
   Validation split${refitOf ? ` (${refitName}, the validated run the shipped network refits)` : ''}: shipped ${num(val.balancedAccuracy)} balanced accuracy, ${num(val.macroAuc)} macro AUC;
-  baseline ${num(baseline.metrics.val.balancedAccuracy)} and ${num(baseline.metrics.val.macroAuc)}.${quantized ? `
+  baseline ${num(baseline.metrics.val.balancedAccuracy)} and ${num(baseline.metrics.val.macroAuc)}.${
+    quantized
+      ? `
   The shipped weights are the ${weights} copy; every test number here is that copy's own (the float32 network it was made from:
-  balanced accuracy ${num(detail.test.balancedAccuracy)}, macro AUC ${num(detail.test.macroAuc)}); validation numbers and every choice are the float32 network's.` : ''}
+  balanced accuracy ${num(detail.test.balancedAccuracy)}, macro AUC ${num(detail.test.macroAuc)}); validation numbers and every choice are the float32 network's.`
+      : ''
+  }
   "Accuracy" alone is misleading here: always answering "nv" scores ${pct(test.perClass.nv.support / test.n)} on this split.
 
   ### Targets
@@ -449,17 +662,27 @@ export async function ship(options: ShipOptions, log: (line: string) => void = c
   Adam${recipe.weightDecay ? ` with decoupled weight decay ${recipe.weightDecay} (AdamW)` : ''}, learning rate ${recipe.lr}${backbone ? ` for the head and ${(recipe.lr as number) * (recipe.backboneLrScale as number)} for the backbone` : ''} (${recipe.lrSchedule}${recipe.warmupEpochs ? `, ${recipe.warmupEpochs} warm-up epochs` : ''}), batch ${recipe.batch}.
   ${epochs.length} epochs${ensembleSize ? ' per network' : ''} trained on the \`${detail.backend}\` backend. What was tried before choosing this recipe, and what
   each change bought on validation, is in research/README.md.
-  ${candidates.length > 1 ? `
+  ${
+    candidates.length > 1
+      ? `
   ### Runs considered for shipping (validation split only)
   Full-length runs of this trainer on this split. The shipped one is the run with the highest validation
-  balanced accuracy; test numbers played no part in the choice.${refitOf ? ` A refit is listed with its reference's validation numbers and
-  ships in the reference's place; both were fixed before the refit's test numbers existed (research/README.md, fifth round).` : ''}
+  balanced accuracy; test numbers played no part in the choice.${
+    refitOf
+      ? ` A refit is listed with its reference's validation numbers and
+  ships in the reference's place; both were fixed before the refit's test numbers existed (research/README.md, fifth round).`
+      : ''
+  }
 
   | run | arch | input | epochs (best) | balance | augment | weight EMA | test-time flip | val balanced acc. | val macro AUC | val ECE | val melanoma recall (arg-max) |
   |---|---|---|---|---|---|---|---|---|---|---|---|
   ${candidates.map((c, i) => `| ${i === 0 ? `**${c.run}** (shipped)` : c.run}${'refitOf' in c ? ` (refit of ${c.refitOf}: its validation numbers)` : ''} | ${c.arch} | ${c.inputSize} px | ${c.epochs} (${c.bestEpoch ?? c.memberBestEpochs?.join('/')}) | ${c.balance} | ${c.augment} | ${c.ema || 'no'} | ${c.tta} | ${num(c.valBalancedAccuracy)} | ${num(c.valMacroAuc)} | ${num(c.valEce)} | ${pct(c.valMelanomaRecall)} |`).join('\n')}
-  ` : ''}
-  ${gate ? `## Out-of-scope images: "This does not look like a dermoscopic image"
+  `
+      : ''
+  }
+  ${
+    gate
+      ? `## Out-of-scope images: "This does not look like a dermoscopic image"
   A lesion classifier answers every image with a lesion class, so DermLens first asks whether the image looks like
   a dermoscopic image of a skin lesion at all. Method: ${gate.method}. An image whose score is below
   **${gate.threshold.toFixed(4)}** is reported as not dermoscopic (the CLI warns; the card and popup lead with it and fold the
@@ -469,15 +692,23 @@ export async function ship(options: ShipOptions, log: (line: string) => void = c
   | held out, scored once | flagged |
   |---|---|
   | HAM10000 test split | ${pct(gate.test.ham.rate)} (${gate.test.ham.flagged} of ${gate.test.ham.n}) |
-  ${Object.entries(gate.test.hamPerClass).map(([c, f]) => `| HAM10000 test, ${c} | ${pct(f.rate)} (${f.flagged} of ${f.n}) |`).join('\n')}
+  ${Object.entries(gate.test.hamPerClass)
+    .map(([c, f]) => `| HAM10000 test, ${c} | ${pct(f.rate)} (${f.flagged} of ${f.n}) |`)
+    .join('\n')}
   | non-dermoscopic images, held-out part of every source | ${pct(gate.test.ood.rate)} (${gate.test.ood.flagged} of ${gate.test.ood.n}) |
-  ${Object.entries(gate.test.oodPerSource).map(([src, f]) => `| non-dermoscopic, ${src} | ${pct(f.rate)} (${f.flagged} of ${f.n}) |`).join('\n')}
+  ${Object.entries(gate.test.oodPerSource)
+    .map(([src, f]) => `| non-dermoscopic, ${src} | ${pct(f.rate)} (${f.flagged} of ${f.n}) |`)
+    .join('\n')}
 
-  Training negatives per source: ${Object.entries(gate.training.notDermoscopicPerSource).map(([src, n]) => `${src} ${n}`).join(', ')}
+  Training negatives per source: ${Object.entries(gate.training.notDermoscopicPerSource)
+    .map(([src, n]) => `${src} ${n}`)
+    .join(', ')}
   (\`node --import tsx scripts/build-ood-set.ts\` rebuilds the set; the images are not in the repository). Clinical
   (non-dermoscopic) photos of skin lesions were not among the negatives, so the gate says nothing reliable about them.
 
-  ` : ''}## Known limitations
+  `
+      : ''
+  }## Known limitations
   ${card.limitations.map((l) => `- ${l}`).join('\n')}
   - The test split has only ${test.perClass.df.support} dermatofibroma and ${test.perClass.vasc.support} vascular images: their per-class numbers carry wide uncertainty.
   - Several HAM10000 images of one lesion make the data look bigger than it is; the lesion-grouped split keeps the test honest, but a different hospital's images may score lower.

@@ -36,7 +36,13 @@ export interface AugmentOptions {
 
 /** The original Keras app's ImageDataGenerator: rotation_range=10, zoom_range=0.1, width/height_shift_range=0.1, both flips, fill 'nearest'. */
 export const ORIGINAL_AUGMENT: Readonly<AugmentOptions> = Object.freeze({
-  rotation: 10, shift: 0.1, zoom: 0.1, hflip: true, vflip: true, colorJitter: 0, fillMode: 'nearest',
+  rotation: 10,
+  shift: 0.1,
+  zoom: 0.1,
+  hflip: true,
+  vflip: true,
+  colorJitter: 0,
+  fillMode: 'nearest',
 });
 
 /**
@@ -45,7 +51,13 @@ export const ORIGINAL_AUGMENT: Readonly<AugmentOptions> = Object.freeze({
  * angles. Mild colour jitter covers differences between dermatoscopes and lighting.
  */
 export const STRONG_AUGMENT: Readonly<AugmentOptions> = Object.freeze({
-  rotation: 180, shift: 0.1, zoom: 0.2, hflip: true, vflip: true, colorJitter: 0.15, fillMode: 'reflect',
+  rotation: 180,
+  shift: 0.1,
+  zoom: 0.2,
+  hflip: true,
+  vflip: true,
+  colorJitter: 0.15,
+  fillMode: 'reflect',
 });
 
 /** The random draw for one image. Angles in radians, shifts in pixels. */
@@ -63,7 +75,16 @@ export interface ImageAugmentParams {
 }
 
 export const IDENTITY_PARAMS: Readonly<ImageAugmentParams> = Object.freeze({
-  angle: 0, shiftX: 0, shiftY: 0, zoomX: 1, zoomY: 1, hflip: false, vflip: false, brightness: 1, contrast: 1, saturation: 1,
+  angle: 0,
+  shiftX: 0,
+  shiftY: 0,
+  zoomX: 1,
+  zoomY: 1,
+  hflip: false,
+  vflip: false,
+  brightness: 1,
+  contrast: 1,
+  saturation: 1,
 });
 
 export function validateAugmentOptions(opts: AugmentOptions): void {
@@ -86,7 +107,13 @@ export function validateAugmentOptions(opts: AugmentOptions): void {
 const between = (u: number, lo: number, hi: number) => lo + (hi - lo) * u;
 
 /** Draws one parameter set per image. Always consumes the same number of rng values per image, so a seed fixes the whole stream. */
-export function sampleAugmentParams(count: number, height: number, width: number, rng: () => number, opts: AugmentOptions): ImageAugmentParams[] {
+export function sampleAugmentParams(
+  count: number,
+  height: number,
+  width: number,
+  rng: () => number,
+  opts: AugmentOptions,
+): ImageAugmentParams[] {
   validateAugmentOptions(opts);
   const jitter = opts.colorJitter ?? 0;
   const params: ImageAugmentParams[] = [];
@@ -150,7 +177,9 @@ function jitterColours(img: Float32Array, p: ImageAugmentParams): void {
     const r = clamp01(img[i] * p.brightness);
     const g = clamp01(img[i + 1] * p.brightness);
     const b = clamp01(img[i + 2] * p.brightness);
-    img[i] = r; img[i + 1] = g; img[i + 2] = b;
+    img[i] = r;
+    img[i + 1] = g;
+    img[i + 2] = b;
     lumaSum += LUMA[0] * r + LUMA[1] * g + LUMA[2] * b;
   }
   const mean = lumaSum / pixels;
@@ -171,8 +200,12 @@ function jitterColours(img: Float32Array, p: ImageAugmentParams): void {
  * Pure-JS core: warps (bilinear, TF sampling rules) and colour-jitters a batch of HWC float images
  * laid out back to back, returning a new array. Usable on a batch before it becomes a tensor.
  */
-export function augmentPixels(data: Float32Array, shape: readonly [number, number, number, number],
-  params: readonly ImageAugmentParams[], fillMode: FillMode = 'nearest'): Float32Array {
+export function augmentPixels(
+  data: Float32Array,
+  shape: readonly [number, number, number, number],
+  params: readonly ImageAugmentParams[],
+  fillMode: FillMode = 'nearest',
+): Float32Array {
   const [batch, height, width, channels] = shape;
   const perImage = height * width * channels;
   if (data.length !== batch * perImage) throw new Error(`augmentPixels: ${data.length} values do not fit shape [${shape.join(', ')}]`);

@@ -20,8 +20,10 @@ import { CHECKPOINT_DIR, writeCheckpointState, type CheckpointProgress } from '.
 
 export { findCheckpoint, readCheckpointState, type CheckpointState } from '../run/checkpoint-state.ts';
 
-
-interface NamedTensor { name: string; tensor: tf.Tensor }
+interface NamedTensor {
+  name: string;
+  tensor: tf.Tensor;
+}
 
 interface WeightsFile {
   specs: tf.io.WeightsManifestEntry[];
@@ -41,11 +43,21 @@ async function readTensors(dir: string, name: string): Promise<NamedTensor[]> {
   return specs.map((s) => ({ name: s.name, tensor: map[s.name] }));
 }
 
-const exists = (path: string) => stat(path).then(() => true, () => false);
+const exists = (path: string) =>
+  stat(path).then(
+    () => true,
+    () => false,
+  );
 
 /** Writes the checkpoint atomically under runDir/checkpoint; `average` is the EMA copy of the model, if any. */
-export async function saveCheckpoint(runDir: string, model: tf.LayersModel, optimizer: tf.Optimizer, state: CheckpointProgress,
-  average?: tf.LayersModel, backboneOptimizer?: tf.Optimizer): Promise<void> {
+export async function saveCheckpoint(
+  runDir: string,
+  model: tf.LayersModel,
+  optimizer: tf.Optimizer,
+  state: CheckpointProgress,
+  average?: tf.LayersModel,
+  backboneOptimizer?: tf.Optimizer,
+): Promise<void> {
   const final = join(runDir, CHECKPOINT_DIR);
   const temp = `${final}.tmp`;
   const old = `${final}.old`;
@@ -55,7 +67,10 @@ export async function saveCheckpoint(runDir: string, model: tf.LayersModel, opti
   const indexed = (m: tf.LayersModel) => m.getWeights().map((tensor, i) => ({ name: `w${i}`, tensor }));
   await writeTensors(temp, 'model', indexed(model));
   if (average) await writeTensors(temp, 'ema', indexed(average));
-  for (const [name, opt] of [['optimizer', optimizer], ['optimizer-backbone', backboneOptimizer]] as const) {
+  for (const [name, opt] of [
+    ['optimizer', optimizer],
+    ['optimizer-backbone', backboneOptimizer],
+  ] as const) {
     if (!opt) continue;
     const optimizerWeights = await opt.getWeights();
     try {
@@ -81,7 +96,9 @@ export async function restoreModelWeights(dir: string, name: 'model' | 'ema', mo
   const expected = model.weights;
   if (weights.length !== expected.length) {
     tf.dispose(weights.map((w) => w.tensor));
-    throw new Error(`checkpoint ${dir} has ${weights.length} ${name} weights but the model has ${expected.length} (different architecture?)`);
+    throw new Error(
+      `checkpoint ${dir} has ${weights.length} ${name} weights but the model has ${expected.length} (different architecture?)`,
+    );
   }
   weights.forEach((w, i) => {
     if (w.tensor.shape.join() !== expected[i].shape.join()) {
@@ -94,11 +111,19 @@ export async function restoreModelWeights(dir: string, name: 'model' | 'ema', mo
 }
 
 /** Loads model weights, optimizer state and (when given a model for it) the weight average from a checkpoint. */
-export async function restoreCheckpoint(dir: string, model: tf.LayersModel, optimizer: tf.Optimizer, average?: tf.LayersModel,
-  backboneOptimizer?: tf.Optimizer): Promise<void> {
+export async function restoreCheckpoint(
+  dir: string,
+  model: tf.LayersModel,
+  optimizer: tf.Optimizer,
+  average?: tf.LayersModel,
+  backboneOptimizer?: tf.Optimizer,
+): Promise<void> {
   await restoreModelWeights(dir, 'model', model);
   if (average) await restoreModelWeights(dir, 'ema', average);
-  for (const [name, opt] of [['optimizer', optimizer], ['optimizer-backbone', backboneOptimizer]] as const) {
+  for (const [name, opt] of [
+    ['optimizer', optimizer],
+    ['optimizer-backbone', backboneOptimizer],
+  ] as const) {
     if (!opt) continue;
     if (!(await exists(join(dir, `${name}.json`)))) throw new Error(`checkpoint ${dir} has no ${name} state (${name}.json)`);
     const optimizerWeights = await readTensors(dir, name);

@@ -32,10 +32,13 @@ export const GATE_FILE = 'gate.json';
 /** At most this share of HAM10000 validation images may fall below the threshold (the target on test is 2%). */
 export const GATE_VAL_FLAG_RATE = 0.01;
 const OOD_PARTS = ['train', 'val', 'heldout'] as const;
-type OodPart = typeof OOD_PARTS[number];
+type OodPart = (typeof OOD_PARTS)[number];
 
-interface OodImage { file: string; source: string; part: OodPart }
-
+interface OodImage {
+  file: string;
+  source: string;
+  part: OodPart;
+}
 
 export interface GateReport {
   format: 'dermlens-gate-v1';
@@ -75,7 +78,9 @@ export async function readOodManifest(oodDir: string): Promise<OodImage[]> {
   return records.map((r) => {
     const part = r.fields[split] as OodPart;
     if (!r.fields[file] || !r.fields[source] || !OOD_PARTS.includes(part)) {
-      throw new Error(`${path}:${r.line}: needs a file, a source and a split (${OOD_PARTS.join(' | ')}); got split "${r.fields[split] ?? ''}"`);
+      throw new Error(
+        `${path}:${r.line}: needs a file, a source and a split (${OOD_PARTS.join(' | ')}); got split "${r.fields[split] ?? ''}"`,
+      );
     }
     return { file: r.fields[file], source: r.fields[source], part };
   });
@@ -94,7 +99,7 @@ async function features(model: tf.LayersModel, size: number, n: number, pixelsOf
     const batch = new Float32Array(count * per);
     for (let r = 0; r < count; r++) batch.set(pixelsOf(start + r), r * per);
     const f = tf.tidy(() => model.predict(tf.tensor4d(batch, [count, size, size, 3])) as tf.Tensor2D);
-    out.set(await f.data() as Float32Array, start * dims);
+    out.set((await f.data()) as Float32Array, start * dims);
     f.dispose();
   }
   return out;
@@ -104,7 +109,12 @@ async function features(model: tf.LayersModel, size: number, n: number, pixelsOf
  * Class-balanced L2-regularised logistic regression, full batch, Adam from zero weights: deterministic.
  * Features are standardised with the training mean and deviation, folded back into the returned weights.
  */
-export function fitLogistic(x: Float32Array, labels: Uint8Array, dims: number, { steps = 600, l2 = 1e-3, lr = 0.05 } = {}): { kernel: Float32Array; bias: number } {
+export function fitLogistic(
+  x: Float32Array,
+  labels: Uint8Array,
+  dims: number,
+  { steps = 600, l2 = 1e-3, lr = 0.05 } = {},
+): { kernel: Float32Array; bias: number } {
   const n = labels.length;
   return tf.tidy(() => {
     const X = tf.tensor2d(x, [n, dims]);
@@ -119,11 +129,15 @@ export function fitLogistic(x: Float32Array, labels: Uint8Array, dims: number, {
     const bias = tf.variable(tf.zeros([1]));
     const optimizer = tf.train.adam(lr);
     for (let step = 0; step < steps; step++) {
-      optimizer.minimize(() => {
-        const logits = tf.reshape(tf.add(tf.matMul(Z, kernel), bias), [-1]);
-        const losses = tf.losses.sigmoidCrossEntropy(y, logits, undefined, undefined, tf.Reduction.NONE);
-        return tf.add(tf.sum(tf.mul(losses, w)), tf.mul(l2 / 2, tf.sum(tf.square(kernel)))) as tf.Scalar;
-      }, false, [kernel, bias]);
+      optimizer.minimize(
+        () => {
+          const logits = tf.reshape(tf.add(tf.matMul(Z, kernel), bias), [-1]);
+          const losses = tf.losses.sigmoidCrossEntropy(y, logits, undefined, undefined, tf.Reduction.NONE);
+          return tf.add(tf.sum(tf.mul(losses, w)), tf.mul(l2 / 2, tf.sum(tf.square(kernel)))) as tf.Scalar;
+        },
+        false,
+        [kernel, bias],
+      );
     }
     // sigmoid(((x - mean) / std) . k + b) = sigmoid(x . (k / std) + (b - sum(mean * k / std)))
     const k = tf.div(tf.reshape(kernel, [-1]), std);
@@ -159,7 +173,11 @@ export async function fitGate({ runDir, oodDir, cacheDir, log = console.log }: F
 
   // Non-dermoscopic images through the same decoding and preprocessing as every DermLens input.
   const skipped: GateReport['skipped'] = [];
-  const ood: Record<OodPart, { images: OodImage[]; pixels: Float32Array[] }> = { train: { images: [], pixels: [] }, val: { images: [], pixels: [] }, heldout: { images: [], pixels: [] } };
+  const ood: Record<OodPart, { images: OodImage[]; pixels: Float32Array[] }> = {
+    train: { images: [], pixels: [] },
+    val: { images: [], pixels: [] },
+    heldout: { images: [], pixels: [] },
+  };
   for (const image of manifest) {
     try {
       const pixels = preprocess(await decodeImage(join(oodDir, image.file)), config.size);
@@ -169,7 +187,9 @@ export async function fitGate({ runDir, oodDir, cacheDir, log = console.log }: F
       skipped.push({ file: image.file, reason: (err as Error).message });
     }
   }
-  log(`non-dermoscopic images: ${OOD_PARTS.map((p) => `${p} ${ood[p].images.length}`).join(', ')}${skipped.length ? `; ${skipped.length} unreadable, skipped` : ''}`);
+  log(
+    `non-dermoscopic images: ${OOD_PARTS.map((p) => `${p} ${ood[p].images.length}`).join(', ')}${skipped.length ? `; ${skipped.length} unreadable, skipped` : ''}`,
+  );
 
   const loaded = await loadClassifierOnly(shippedDir);
   const classifier = loaded.model;
@@ -177,7 +197,8 @@ export async function fitGate({ runDir, oodDir, cacheDir, log = console.log }: F
   const dims = featurizer.outputs[0].shape[1]!;
   try {
     const per = config.size * config.size * 3;
-    const hamFeatures = (indices: number[]) => features(featurizer, config.size, indices.length, (i) => ds.pixels.subarray(indices[i] * per, (indices[i] + 1) * per));
+    const hamFeatures = (indices: number[]) =>
+      features(featurizer, config.size, indices.length, (i) => ds.pixels.subarray(indices[i] * per, (indices[i] + 1) * per));
     const ham = { train: await hamFeatures(idx.train), val: await hamFeatures(idx.val), test: await hamFeatures(idx.test) };
     const oodFeatures = {} as Record<OodPart, Float32Array>;
     for (const p of OOD_PARTS) oodFeatures[p] = await features(featurizer, config.size, ood[p].images.length, (i) => ood[p].pixels[i]);
@@ -205,27 +226,56 @@ export async function fitGate({ runDir, oodDir, cacheDir, log = console.log }: F
     const threshold = thresholdForFlagRate(hamVal, GATE_VAL_FLAG_RATE);
     const hamTest = score(ham.test);
     const oodHeld = score(oodFeatures.heldout);
-    const hamPerClass = Object.fromEntries(CLASS_CODES.map((code, k) => [code, flagRate(hamTest.filter((_, i) => ds.items[idx.test[i]].label === k), threshold)]));
+    const hamPerClass = Object.fromEntries(
+      CLASS_CODES.map((code, k) => [
+        code,
+        flagRate(
+          hamTest.filter((_, i) => ds.items[idx.test[i]].label === k),
+          threshold,
+        ),
+      ]),
+    );
     const sources = [...new Set(ood.heldout.images.map((i) => i.source))].sort();
-    const oodPerSource = Object.fromEntries(sources.map((s) => [s, flagRate(oodHeld.filter((_, i) => ood.heldout.images[i].source === s), threshold)]));
+    const oodPerSource = Object.fromEntries(
+      sources.map((s) => [
+        s,
+        flagRate(
+          oodHeld.filter((_, i) => ood.heldout.images[i].source === s),
+          threshold,
+        ),
+      ]),
+    );
     const perSourceTrain: Record<string, number> = {};
     for (const i of ood.train.images) perSourceTrain[i.source] = (perSourceTrain[i.source] ?? 0) + 1;
 
     const report: GateReport = {
       format: 'dermlens-gate-v1',
-      method: `logistic regression on the ${dims} pooled last-conv features of the shipped network (a sigmoid unit beside the 7-class head, same forward pass), `
-        + `trained with outlier exposure: ${idx.train.length} HAM10000 training images against ${ood.train.images.length} non-dermoscopic images, `
-        + `each side weighing half, L2 ${l2}, ${steps} full-batch Adam steps on standardised features`,
-      threshold, targetValFlagRate: GATE_VAL_FLAG_RATE, features: dims, featuresFrom: shippedDir,
-      training: { dermoscopic: idx.train.length, notDermoscopic: ood.train.images.length, notDermoscopicPerSource: perSourceTrain, steps, l2 },
+      method:
+        `logistic regression on the ${dims} pooled last-conv features of the shipped network (a sigmoid unit beside the 7-class head, same forward pass), ` +
+        `trained with outlier exposure: ${idx.train.length} HAM10000 training images against ${ood.train.images.length} non-dermoscopic images, ` +
+        `each side weighing half, L2 ${l2}, ${steps} full-batch Adam steps on standardised features`,
+      threshold,
+      targetValFlagRate: GATE_VAL_FLAG_RATE,
+      features: dims,
+      featuresFrom: shippedDir,
+      training: {
+        dermoscopic: idx.train.length,
+        notDermoscopic: ood.train.images.length,
+        notDermoscopicPerSource: perSourceTrain,
+        steps,
+        l2,
+      },
       val: { ham: flagRate(hamVal, threshold), ood: flagRate(score(oodFeatures.val), threshold) },
       test: { ham: flagRate(hamTest, threshold), hamPerClass, ood: flagRate(oodHeld, threshold), oodPerSource },
-      skipped, oodDir,
+      skipped,
+      oodDir,
     };
 
     // Both exported copies get the gate fitted on the shipped copy's features, each re-exported from
     // its own weights (best/ stays float32).
-    for (const [dir, q] of [[join(runDir, 'best'), 'none'], ...(quantize === 'none' ? [] : [[shippedDir, quantize]])] as Array<[string, Quantization]>) {
+    for (const [dir, q] of [[join(runDir, 'best'), 'none'], ...(quantize === 'none' ? [] : [[shippedDir, quantize]])] as Array<
+      [string, Quantization]
+    >) {
       const target = dir === shippedDir ? loaded : await loadClassifierOnly(dir);
       try {
         const gated = attachGate(target.model, kernel, bias);
@@ -247,7 +297,8 @@ async function loadClassifierOnly(dir: string) {
   const model = await tf.loadLayersModel(fileLoadHandler(join(dir, 'model.json')));
   const metadata = readMetadata(model);
   const gate = gateOutputIndex(model);
-  const classifier = gate === null ? model : tf.model({ inputs: model.inputs, outputs: model.outputs[gate === 0 ? 1 : 0], name: model.name });
+  const classifier =
+    gate === null ? model : tf.model({ inputs: model.inputs, outputs: model.outputs[gate === 0 ? 1 : 0], name: model.name });
   return { model: classifier, metadata, dispose: () => model.dispose() };
 }
 
@@ -258,7 +309,11 @@ export function describeGate(r: GateReport): string[] {
     `threshold ${r.threshold.toFixed(4)} (at most ${(100 * r.targetValFlagRate).toFixed(0)}% of HAM10000 validation images below it)`,
     `validation: HAM10000 flagged ${pct(r.val.ham)}, non-dermoscopic flagged ${pct(r.val.ood)}`,
     `held out:   HAM10000 test flagged ${pct(r.test.ham)}, non-dermoscopic flagged ${pct(r.test.ood)}`,
-    `  HAM10000 test per class: ${Object.entries(r.test.hamPerClass).map(([c, f]) => `${c} ${pct(f)}`).join(', ')}`,
-    `  non-dermoscopic per source: ${Object.entries(r.test.oodPerSource).map(([s, f]) => `${s} ${pct(f)}`).join(', ')}`,
+    `  HAM10000 test per class: ${Object.entries(r.test.hamPerClass)
+      .map(([c, f]) => `${c} ${pct(f)}`)
+      .join(', ')}`,
+    `  non-dermoscopic per source: ${Object.entries(r.test.oodPerSource)
+      .map(([s, f]) => `${s} ${pct(f)}`)
+      .join(', ')}`,
   ];
 }

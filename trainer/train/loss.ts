@@ -15,7 +15,11 @@ export interface LossOptions {
  * batch size (Keras' class_weight semantics), so weights that average 1 over the training set keep
  * the loss scale, and the learning rate, comparable with unweighted training.
  */
-export function weightedCrossEntropy(yTrue: tf.Tensor2D, probs: tf.Tensor2D, { labelSmoothing = 0, classWeights = null }: LossOptions = {}): tf.Scalar {
+export function weightedCrossEntropy(
+  yTrue: tf.Tensor2D,
+  probs: tf.Tensor2D,
+  { labelSmoothing = 0, classWeights = null }: LossOptions = {},
+): tf.Scalar {
   return tf.tidy(() => {
     const k = yTrue.shape[1];
     const target = labelSmoothing > 0 ? tf.add(tf.mul(yTrue, 1 - labelSmoothing), labelSmoothing / k) : yTrue;
@@ -41,4 +45,3 @@ export function balancedClassWeights(labels: readonly number[], numClasses: numb
   const present = counts.filter((c) => c > 0).length;
   return counts.map((c) => (c > 0 ? labels.length / (present * c) : 0));
 }
-

@@ -16,13 +16,22 @@ export function formatDuration(seconds: number): string {
   return h ? `${h}h${String(m).padStart(2, '0')}m` : m ? `${m}m${String(sec).padStart(2, '0')}s` : `${sec}s`;
 }
 
-export function epochProgress(label: string, total: number, { tty = Boolean(process.stdout.isTTY), write = (line: string) => process.stdout.write(`${line}\n`) } = {}): EpochProgress {
+export function epochProgress(
+  label: string,
+  total: number,
+  { tty = Boolean(process.stdout.isTTY), write = (line: string) => process.stdout.write(`${line}\n`) } = {},
+): EpochProgress {
   const started = Date.now();
   if (tty) {
-    const bar = new cliProgress.SingleBar({
-      format: `${label} [{bar}] {value}/{total} batches | loss {loss} | {elapsed} elapsed, ETA {eta_formatted}`,
-      hideCursor: true, clearOnComplete: true, etaBuffer: 50,
-    }, cliProgress.Presets.shades_classic);
+    const bar = new cliProgress.SingleBar(
+      {
+        format: `${label} [{bar}] {value}/{total} batches | loss {loss} | {elapsed} elapsed, ETA {eta_formatted}`,
+        hideCursor: true,
+        clearOnComplete: true,
+        etaBuffer: 50,
+      },
+      cliProgress.Presets.shades_classic,
+    );
     bar.start(total, 0, { loss: '-', elapsed: '0s' });
     return {
       update: (done, loss) => bar.update(done, { loss: loss.toFixed(4), elapsed: formatDuration((Date.now() - started) / 1000) }),

@@ -27,8 +27,10 @@ export interface RefitReference {
 /** The settings a refit takes from its reference: its whole recipe (what trains the network). */
 export function refitConfig(reference: TrainConfig, referenceDir: string, outDir: string, dataDir?: string): TrainConfig {
   return {
-    ...DEFAULT_TRAIN_CONFIG, ...reference,
-    dataDir: resolve(dataDir ?? reference.dataDir), outDir: resolve(outDir),
+    ...DEFAULT_TRAIN_CONFIG,
+    ...reference,
+    dataDir: resolve(dataDir ?? reference.dataDir),
+    outDir: resolve(outDir),
     // Early stopping needs validation data, which the refit trains on.
     patience: 0,
     refitFrom: resolve(referenceDir),
@@ -44,29 +46,41 @@ export async function loadRefitReference(dir: string): Promise<RefitReference> {
   if (config.refitFrom) throw new Error(`${what} is itself a refit (of ${config.refitFrom}); refit the run that was validated`);
   const final = await readJsonFile<FinalEvaluation>(join(abs, 'metrics-detail.json'), `${what} has not finished training`);
   const predictions = await readJsonFile<{ val: RefitReference['valPredictions'] }>(join(abs, 'predictions.json'), what);
-  const model = await readJsonFile<{ userDefinedMetadata?: { dermlens?: { melanomaThreshold?: number | null } } }>(join(abs, 'best', 'model.json'), what);
+  const model = await readJsonFile<{ userDefinedMetadata?: { dermlens?: { melanomaThreshold?: number | null } } }>(
+    join(abs, 'best', 'model.json'),
+    what,
+  );
   const split = await loadSplit(join(abs, 'split.json'));
   const melanomaThreshold = model.userDefinedMetadata?.dermlens?.melanomaThreshold ?? null;
-  if (melanomaThreshold !== null && !final.operatingPoint) throw new Error(`${what}: metrics-detail.json lacks the melanoma operating point its model uses`);
+  if (melanomaThreshold !== null && !final.operatingPoint)
+    throw new Error(`${what}: metrics-detail.json lacks the melanoma operating point its model uses`);
   return {
-    dir: abs, config, split, temperature: final.temperature, tta: final.tta,
+    dir: abs,
+    config,
+    split,
+    temperature: final.temperature,
+    tta: final.tta,
     melanomaThreshold,
-    final, valPredictions: predictions.val,
+    final,
+    valPredictions: predictions.val,
   };
 }
 
 /** Throws unless `config` repeats the reference's recipe exactly. */
 export function checkRefitRecipe(reference: RefitReference, config: TrainConfig): void {
   const ref: TrainConfig = { ...DEFAULT_TRAIN_CONFIG, ...reference.config };
-  const diffs = RECIPE_KEYS.filter((k) => ref[k] !== config[k])
-    .map((k) => `${k}: reference ${JSON.stringify(ref[k])}, refit ${JSON.stringify(config[k])}`);
+  const diffs = RECIPE_KEYS.filter((k) => ref[k] !== config[k]).map(
+    (k) => `${k}: reference ${JSON.stringify(ref[k])}, refit ${JSON.stringify(config[k])}`,
+  );
   if (diffs.length) throw new Error(`a refit must use its reference's recipe unchanged (${diffs.join('; ')})`);
 }
 
 /** Throws unless the refit drew the reference's split (it would not, were the metadata CSV different). */
 export function checkRefitSplit(reference: RefitReference, split: Split): void {
   if (!sameSides(reference.split, split)) {
-    throw new Error(`the split drawn for this refit differs from ${reference.dir}'s (was HAM10000_metadata.csv changed?); a refit must keep the reference's test images unseen`);
+    throw new Error(
+      `the split drawn for this refit differs from ${reference.dir}'s (was HAM10000_metadata.csv changed?); a refit must keep the reference's test images unseen`,
+    );
   }
 }
 
@@ -74,9 +88,17 @@ export function checkRefitSplit(reference: RefitReference, split: Split): void {
 export function carriedFit(reference: RefitReference): ValidationFit {
   const point = reference.final.operatingPoint;
   return {
-    tta: reference.tta, temperature: reference.temperature,
-    melanoma: reference.melanomaThreshold === null ? null : { threshold: reference.melanomaThreshold, targetValRecall: point!.targetValRecall, val: point!.val },
-    val: reference.final.val, valEceUncalibrated: reference.final.valEceUncalibrated, valVariants: {},
-    valPredictions: reference.valPredictions, testModes: [reference.tta], from: reference.dir,
+    tta: reference.tta,
+    temperature: reference.temperature,
+    melanoma:
+      reference.melanomaThreshold === null
+        ? null
+        : { threshold: reference.melanomaThreshold, targetValRecall: point!.targetValRecall, val: point!.val },
+    val: reference.final.val,
+    valEceUncalibrated: reference.final.valEceUncalibrated,
+    valVariants: {},
+    valPredictions: reference.valPredictions,
+    testModes: [reference.tta],
+    from: reference.dir,
   };
 }

@@ -13,7 +13,12 @@ import { copyWeights, emaDecayAt, updateAverage } from './ema.ts';
 import { weightedCrossEntropy, type LossOptions } from './loss.ts';
 
 /** Training-set order for one epoch: a shuffle, or with balanced sampling, n draws of (uniform class, uniform image of it). */
-export function epochOrder(trainIdx: readonly number[], labelOf: (index: number) => number, balanceSampling: boolean, rng: () => number): number[] {
+export function epochOrder(
+  trainIdx: readonly number[],
+  labelOf: (index: number) => number,
+  balanceSampling: boolean,
+  rng: () => number,
+): number[] {
   if (!balanceSampling) return shuffleInPlace([...trainIdx], rng);
   const byClass: number[][] = Array.from({ length: NUM_CLASSES }, () => []);
   for (const i of trainIdx) byClass[labelOf(i)].push(i);
@@ -40,7 +45,14 @@ export function reseedDropout(model: tf.LayersModel, seed: number, step: number)
  * its moving mean/variance inside call(), exactly as under model.fit; Dropout active), loss, gradients
  * of varList, Adam update. Returns the batch loss (the caller disposes it).
  */
-export function trainStep(model: tf.LayersModel, optimizer: tf.Optimizer, varList: tf.Variable[], x: tf.Tensor4D, y: tf.Tensor2D, loss: LossOptions): tf.Scalar {
+export function trainStep(
+  model: tf.LayersModel,
+  optimizer: tf.Optimizer,
+  varList: tf.Variable[],
+  x: tf.Tensor4D,
+  y: tf.Tensor2D,
+  loss: LossOptions,
+): tf.Scalar {
   return trainStepGroups(model, [{ optimizer, vars: varList, weightDecay: 0 }], x, y, loss);
 }
 
@@ -49,13 +61,19 @@ export function trainStep(model: tf.LayersModel, optimizer: tf.Optimizer, varLis
  * the new head's rate, and during the head warm-up not at all (its group is left out of the step, so
  * no gradient is computed for it). `weightDecay` is decoupled (AdamW): kernels shrink by lr * decay.
  */
-export interface ParamGroup { optimizer: tf.Optimizer; vars: tf.Variable[]; weightDecay: number }
+export interface ParamGroup {
+  optimizer: tf.Optimizer;
+  vars: tf.Variable[];
+  weightDecay: number;
+}
 
 /** trainStep over several parameter groups: one backward pass, then each group's own update. */
 export function trainStepGroups(model: tf.LayersModel, groups: ParamGroup[], x: tf.Tensor4D, y: tf.Tensor2D, loss: LossOptions): tf.Scalar {
   const active = groups.filter((g) => g.vars.length > 0);
   const { value, grads } = tf.variableGrads(
-    () => weightedCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor2D, loss), active.flatMap((g) => g.vars));
+    () => weightedCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor2D, loss),
+    active.flatMap((g) => g.vars),
+  );
   try {
     for (const group of active) {
       // The array form keeps the optimizer's moment slots matched to the variables by position.
@@ -80,10 +98,18 @@ const isKernel = (v: tf.Variable) => /kernel(_\d+)?$/.test(v.name);
  * and blocks below --freeze-until are set untrainable and belong to neither. Adam matches its moment slots
  * to variables by position, so each group's variable list is explicit and stable across a run.
  */
-export function paramGroups(model: tf.LayersModel, config: Pick<TrainConfig, 'arch' | 'lr' | 'freezeUntil' | 'backboneLrScale' | 'weightDecay'>):
-  { head: ParamGroup; backbone?: ParamGroup } {
+export function paramGroups(
+  model: tf.LayersModel,
+  config: Pick<TrainConfig, 'arch' | 'lr' | 'freezeUntil' | 'backboneLrScale' | 'weightDecay'>,
+): { head: ParamGroup; backbone?: ParamGroup } {
   const group = (vars: tf.Variable[], lr: number): ParamGroup => ({ optimizer: tf.train.adam(lr), vars, weightDecay: config.weightDecay });
-  if (config.arch !== 'mobilenetv2') return { head: group(model.trainableWeights.map((w) => w.read() as tf.Variable), config.lr) };
+  if (config.arch !== 'mobilenetv2')
+    return {
+      head: group(
+        model.trainableWeights.map((w) => w.read() as tf.Variable),
+        config.lr,
+      ),
+    };
   for (const layer of model.layers) {
     const block = mobilenetV2BlockOf(layer.name);
     if (block !== null && config.freezeUntil > 0 && block < config.freezeUntil) layer.trainable = false;
@@ -114,11 +140,19 @@ export interface Stepper {
 }
 
 /** Builds a run's Stepper; `backbone` (its model stays the caller's to dispose) supplies pretrained weights. */
-export function createStepper(config: TrainConfig, backbone: LoadedBackbone | null, classWeights: number[] | null, log: (line: string) => void = () => {}): Stepper {
-  const build = () => buildModel(config.arch, {
-    inputSize: config.size, seed: config.seed, ...(backbone ? { rescaling: backbone.info.rescaling } : {}),
-    ...(config.backboneNorm ? { normalization: config.backboneNorm } : {}),
-  });
+export function createStepper(
+  config: TrainConfig,
+  backbone: LoadedBackbone | null,
+  classWeights: number[] | null,
+  log: (line: string) => void = () => {},
+): Stepper {
+  const build = () =>
+    buildModel(config.arch, {
+      inputSize: config.size,
+      seed: config.seed,
+      ...(backbone ? { rescaling: backbone.info.rescaling } : {}),
+      ...(config.backboneNorm ? { normalization: config.backboneNorm } : {}),
+    });
   const model = build();
   if (backbone) {
     const copied = copyMobileNetV2Backbone(model, backbone.model, config.backbone);
@@ -128,20 +162,30 @@ export function createStepper(config: TrainConfig, backbone: LoadedBackbone | nu
   const average = config.ema > 0 ? build() : undefined;
   if (average) copyWeights(average, model);
   return {
-    model, average, groups: paramGroups(model, config), config,
-    loss: { labelSmoothing: config.labelSmoothing, classWeights }, augment: augmentOptions(config.augment),
+    model,
+    average,
+    groups: paramGroups(model, config),
+    config,
+    loss: { labelSmoothing: config.labelSmoothing, classWeights },
+    augment: augmentOptions(config.augment),
   };
 }
 
-const setLearningRate = (opt: tf.Optimizer, lr: number) => { (opt as unknown as { learningRate: number }).learningRate = lr; };
+const setLearningRate = (opt: tf.Optimizer, lr: number) => {
+  (opt as unknown as { learningRate: number }).learningRate = lr;
+};
 
 /**
  * One batch as the trainer trains it: augmentation, the learning rates at this step, the dropout seed,
  * forward and backward, each group's update, the weight average. Takes ownership of `raw` and `y`;
  * returns the batch loss.
  */
-export async function trainOneBatch(s: Stepper, raw: tf.Tensor4D, y: tf.Tensor2D,
-  at: { step: number; epoch: number; lr: number; augRng: () => number }): Promise<number> {
+export async function trainOneBatch(
+  s: Stepper,
+  raw: tf.Tensor4D,
+  y: tf.Tensor2D,
+  at: { step: number; epoch: number; lr: number; augRng: () => number },
+): Promise<number> {
   const x = s.augment ? augmentBatch(raw, at.augRng, s.augment) : raw;
   if (s.augment) raw.dispose();
   setLearningRate(s.groups.head.optimizer, at.lr);

@@ -102,39 +102,83 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
       const trainSeconds = (Date.now() - started) / 1000;
       const val = await validate(run);
       const record: EpochRecord = {
-        epoch, loss, valLoss: val?.loss ?? null, valAccuracy: val?.metrics.accuracy ?? null,
-        valBalancedAccuracy: val?.metrics.balancedAccuracy ?? null, valMacroF1: val?.metrics.macroF1 ?? null, valMacroAuc: val?.metrics.macroAuc ?? null,
+        epoch,
+        loss,
+        valLoss: val?.loss ?? null,
+        valAccuracy: val?.metrics.accuracy ?? null,
+        valBalancedAccuracy: val?.metrics.balancedAccuracy ?? null,
+        valMacroF1: val?.metrics.macroF1 ?? null,
+        valMacroAuc: val?.metrics.macroAuc ?? null,
         ...(val?.rawBalancedAccuracy === undefined ? {} : { valBalancedAccuracyRaw: val.rawBalancedAccuracy }),
-        lr, seconds: (Date.now() - started) / 1000,
+        lr,
+        seconds: (Date.now() - started) / 1000,
       };
       const improved = await saveEpoch(run, record, val?.metrics ?? null);
       log(epochLine(run, record, trainSeconds, improved && val !== null, tf.memory().numTensors - tensorsBefore));
       if (state.stoppedEarly) log(`early stopping: no improvement in val balanced accuracy for ${config.patience} epochs`);
       epochsThisCall++;
-      if (options.stopAfterEpochs !== undefined && epochsThisCall >= options.stopAfterEpochs && state.epoch < config.epochs && !state.stoppedEarly) {
-        return { outDir: config.outDir, completed: false, epochsCompleted: state.epoch, bestEpoch: state.bestEpoch,
-          bestValBalancedAccuracy: state.bestValBalancedAccuracy, stoppedEarly: false, history: state.history };
+      if (
+        options.stopAfterEpochs !== undefined &&
+        epochsThisCall >= options.stopAfterEpochs &&
+        state.epoch < config.epochs &&
+        !state.stoppedEarly
+      ) {
+        return {
+          outDir: config.outDir,
+          completed: false,
+          epochsCompleted: state.epoch,
+          bestEpoch: state.bestEpoch,
+          bestValBalancedAccuracy: state.bestValBalancedAccuracy,
+          stoppedEarly: false,
+          history: state.history,
+        };
       }
     }
   } finally {
     disposeStepper(stepper);
   }
 
-  const final = await finalEvaluation(config, run.ds, run.idx, run.valLabels, run.testLabels, options, log, run.reference ? carriedFit(run.reference) : null);
+  const final = await finalEvaluation(
+    config,
+    run.ds,
+    run.idx,
+    run.valLabels,
+    run.testLabels,
+    options,
+    log,
+    run.reference ? carriedFit(run.reference) : null,
+  );
   log(`report: ${await writeRunReport(config.outDir, { backend: options.backend })}`);
   return {
-    outDir: config.outDir, completed: true, epochsCompleted: state.epoch, bestEpoch: state.bestEpoch,
-    bestValBalancedAccuracy: state.bestValBalancedAccuracy, stoppedEarly: state.stoppedEarly, history: state.history, final,
+    outDir: config.outDir,
+    completed: true,
+    epochsCompleted: state.epoch,
+    bestEpoch: state.bestEpoch,
+    bestValBalancedAccuracy: state.bestValBalancedAccuracy,
+    stoppedEarly: state.stoppedEarly,
+    history: state.history,
+    final,
   };
 }
 
 /** One pass over the training images in this epoch's order; returns the mean batch loss and the last learning rate. */
-export async function trainOneEpoch(run: Run, epoch: number, progressStyle: TrainOptions['progress']): Promise<{ loss: number; lr: number }> {
+export async function trainOneEpoch(
+  run: Run,
+  epoch: number,
+  progressStyle: TrainOptions['progress'],
+): Promise<{ loss: number; lr: number }> {
   const { config, ds, state, stepsPerEpoch } = run;
-  const order = epochOrder(run.fitIdx, (i) => ds.items[i].label, config.balance === 'sampling', makeRng(mixSeed(config.seed, STREAM.shuffle, epoch)));
+  const order = epochOrder(
+    run.fitIdx,
+    (i) => ds.items[i].label,
+    config.balance === 'sampling',
+    makeRng(mixSeed(config.seed, STREAM.shuffle, epoch)),
+  );
   const augRng = makeRng(mixSeed(config.seed, STREAM.augment, epoch));
-  const progress = progressStyle === 'off' ? null
-    : epochProgress(`epoch ${epoch}/${config.epochs}`, stepsPerEpoch, progressStyle ? { tty: progressStyle === 'tty' } : {});
+  const progress =
+    progressStyle === 'off'
+      ? null
+      : epochProgress(`epoch ${epoch}/${config.epochs}`, stepsPerEpoch, progressStyle ? { tty: progressStyle === 'tty' } : {});
   let lossSum = 0;
   let lr = config.lr;
   for (let b = 0; b < stepsPerEpoch; b++) {
@@ -158,8 +202,14 @@ export async function validate(run: Run): Promise<{ metrics: Metrics; loss: numb
   if (run.reference) return null;
   const { model, average } = run.stepper;
   const probs = await predictDataset(average ?? model, run.ds, run.idx.val);
-  const rawBalancedAccuracy = average ? computeMetrics(run.valLabels, await predictDataset(model, run.ds, run.idx.val)).balancedAccuracy : undefined;
-  return { metrics: computeMetrics(run.valLabels, probs), loss: meanNll(run.valLabels, probs), ...(rawBalancedAccuracy === undefined ? {} : { rawBalancedAccuracy }) };
+  const rawBalancedAccuracy = average
+    ? computeMetrics(run.valLabels, await predictDataset(model, run.ds, run.idx.val)).balancedAccuracy
+    : undefined;
+  return {
+    metrics: computeMetrics(run.valLabels, probs),
+    loss: meanNll(run.valLabels, probs),
+    ...(rawBalancedAccuracy === undefined ? {} : { rawBalancedAccuracy }),
+  };
 }
 
 /**
@@ -182,18 +232,29 @@ export async function saveEpoch(run: Run, record: EpochRecord, val: Metrics | nu
   state.history.push(record);
   state.epoch = record.epoch;
   if (config.patience > 0 && state.epochsWithoutImprovement >= config.patience && record.epoch < config.epochs) state.stoppedEarly = true;
-  await saveCheckpoint(config.outDir, stepper.model, stepper.groups.head.optimizer, state, stepper.average, stepper.groups.backbone?.optimizer);
+  await saveCheckpoint(
+    config.outDir,
+    stepper.model,
+    stepper.groups.head.optimizer,
+    state,
+    stepper.average,
+    stepper.groups.backbone?.optimizer,
+  );
   await writeJsonAtomic(paths.history, state.history);
   return improved;
 }
 
 function epochLine(run: Run, record: EpochRecord, trainSeconds: number, best: boolean, tensorDelta: number): string {
-  const valPart = record.valBalancedAccuracy === null ? 'val: trained on (refit)'
-    : `val_loss ${record.valLoss?.toFixed(4)}  val_bal_acc ${record.valBalancedAccuracy.toFixed(4)}`
-      + `${record.valBalancedAccuracyRaw === undefined ? '' : ` (raw weights ${record.valBalancedAccuracyRaw.toFixed(4)})`}  val_auc ${record.valMacroAuc === null ? 'n/a' : record.valMacroAuc.toFixed(4)}`;
-  return `epoch ${record.epoch}/${run.config.epochs}  loss ${record.loss.toFixed(4)}  ${valPart}  `
-    + `lr ${record.lr.toExponential(2)}  ${formatDuration(record.seconds)} (train ${formatDuration(trainSeconds)})${best ? '  * best' : ''}`
-    + `  tensors ${tensorDelta >= 0 ? '+' : ''}${tensorDelta}`;
+  const valPart =
+    record.valBalancedAccuracy === null
+      ? 'val: trained on (refit)'
+      : `val_loss ${record.valLoss?.toFixed(4)}  val_bal_acc ${record.valBalancedAccuracy.toFixed(4)}` +
+        `${record.valBalancedAccuracyRaw === undefined ? '' : ` (raw weights ${record.valBalancedAccuracyRaw.toFixed(4)})`}  val_auc ${record.valMacroAuc === null ? 'n/a' : record.valMacroAuc.toFixed(4)}`;
+  return (
+    `epoch ${record.epoch}/${run.config.epochs}  loss ${record.loss.toFixed(4)}  ${valPart}  ` +
+    `lr ${record.lr.toExponential(2)}  ${formatDuration(record.seconds)} (train ${formatDuration(trainSeconds)})${best ? '  * best' : ''}` +
+    `  tensors ${tensorDelta >= 0 ? '+' : ''}${tensorDelta}`
+  );
 }
 
 function disposeStepper(stepper: Stepper): void {
@@ -220,7 +281,9 @@ async function prepareRun(config: TrainConfig, options: TrainOptions, log: (line
   if (backbone) {
     if (config.backboneSha256 && config.backboneSha256 !== backbone.info.sha256) {
       backbone.model.dispose();
-      throw new Error(`${config.backbone} is not the backbone this run started from (sha256 ${backbone.info.sha256}, config.json has ${config.backboneSha256})`);
+      throw new Error(
+        `${config.backbone} is not the backbone this run started from (sha256 ${backbone.info.sha256}, config.json has ${config.backboneSha256})`,
+      );
     }
     config.backboneSha256 = backbone.info.sha256;
   }
@@ -231,7 +294,8 @@ async function prepareRun(config: TrainConfig, options: TrainOptions, log: (line
   const ds = await loadImages(config, items, options, log);
   const idx = splitIndices(ds.items, split);
   for (const side of ['train', 'val', 'test'] as const) {
-    if (idx[side].length === 0) throw new Error(`the ${side} split has no loadable images (${split[side].length} listed, all missing or unreadable)`);
+    if (idx[side].length === 0)
+      throw new Error(`the ${side} split has no loadable images (${split[side].length} listed, all missing or unreadable)`);
   }
   log(`split: train ${idx.train.length}, val ${idx.val.length}, test ${idx.test.length} images (whole lesions per side)`);
   // A refit trains on train + val; test stays unseen either way.
@@ -258,35 +322,74 @@ async function prepareRun(config: TrainConfig, options: TrainOptions, log: (line
   }
   const stepsPerEpoch = Math.ceil(fitIdx.length / config.batch);
   const schedule: LrScheduleOptions = {
-    lr: config.lr, schedule: config.lrSchedule, warmupSteps: config.warmupEpochs * stepsPerEpoch, totalSteps: config.epochs * stepsPerEpoch,
+    lr: config.lr,
+    schedule: config.lrSchedule,
+    warmupSteps: config.warmupEpochs * stepsPerEpoch,
+    totalSteps: config.epochs * stepsPerEpoch,
   };
 
   let state: CheckpointProgress = {
-    epoch: 0, step: 0, config, history: [], bestValBalancedAccuracy: -1, bestEpoch: 0, epochsWithoutImprovement: 0, stoppedEarly: false,
+    epoch: 0,
+    step: 0,
+    config,
+    history: [],
+    bestValBalancedAccuracy: -1,
+    bestEpoch: 0,
+    epochsWithoutImprovement: 0,
+    stoppedEarly: false,
   };
   if (resume && checkpointDir) {
     const saved = await readCheckpointState(checkpointDir);
-    await restoreCheckpoint(checkpointDir, stepper.model, stepper.groups.head.optimizer, stepper.average, stepper.groups.backbone?.optimizer);
+    await restoreCheckpoint(
+      checkpointDir,
+      stepper.model,
+      stepper.groups.head.optimizer,
+      stepper.average,
+      stepper.groups.backbone?.optimizer,
+    );
     // Patience may change on resume, so whether the run has stopped early is re-decided with the new value.
     const stoppedEarly = config.patience > 0 && saved.epochsWithoutImprovement >= config.patience && saved.epoch < config.epochs;
     state = { ...saved, config, stoppedEarly };
-    log(`resumed from ${checkpointDir} after epoch ${state.epoch}${reference ? '' : ` (best val balanced accuracy ${state.bestValBalancedAccuracy.toFixed(4)} at epoch ${state.bestEpoch})`}`);
+    log(
+      `resumed from ${checkpointDir} after epoch ${state.epoch}${reference ? '' : ` (best val balanced accuracy ${state.bestValBalancedAccuracy.toFixed(4)} at epoch ${state.bestEpoch})`}`,
+    );
   } else if (resume) {
     log(`no checkpoint in ${config.outDir} yet: starting from epoch 1`);
   }
-  log(`model ${config.arch} at ${config.size} px: ${stepper.model.countParams().toLocaleString('en-US')} parameters; ${stepsPerEpoch} batches of ${config.batch} per epoch`);
+  log(
+    `model ${config.arch} at ${config.size} px: ${stepper.model.countParams().toLocaleString('en-US')} parameters; ${stepsPerEpoch} batches of ${config.batch} per epoch`,
+  );
   return {
-    config, ds, idx, fitIdx, valLabels: idx.val.map(labelOf), testLabels: idx.test.map(labelOf),
-    stepper, schedule, stepsPerEpoch, reference, state,
+    config,
+    ds,
+    idx,
+    fitIdx,
+    valLabels: idx.val.map(labelOf),
+    testLabels: idx.test.map(labelOf),
+    stepper,
+    schedule,
+    stepsPerEpoch,
+    reference,
+    state,
   };
 }
 
-async function loadImages(config: TrainConfig, items: LabelledImage[], options: TrainOptions, log: (line: string) => void): Promise<Dataset> {
-  log(`loading ${items.length} images from ${config.dataDir} at ${config.size} px${options.cacheDir ? ` (cache: ${options.cacheDir})` : ''}`);
+async function loadImages(
+  config: TrainConfig,
+  items: LabelledImage[],
+  options: TrainOptions,
+  log: (line: string) => void,
+): Promise<Dataset> {
+  log(
+    `loading ${items.length} images from ${config.dataDir} at ${config.size} px${options.cacheDir ? ` (cache: ${options.cacheDir})` : ''}`,
+  );
   const loadStart = Date.now();
   let lastReport = 0;
   const ds = await loadDataset({
-    images: items, imageDir: config.dataDir, size: config.size, cacheDir: options.cacheDir,
+    images: items,
+    imageDir: config.dataDir,
+    size: config.size,
+    cacheDir: options.cacheDir,
     onProgress: (done, total) => {
       if (options.progress !== 'off' && (Date.now() - lastReport > 10_000 || done === total) && done > 0) {
         lastReport = Date.now();
@@ -294,7 +397,9 @@ async function loadImages(config: TrainConfig, items: LabelledImage[], options: 
       }
     },
   });
-  log(`loaded ${ds.items.length} images in ${formatDuration((Date.now() - loadStart) / 1000)}${ds.cache.status !== 'off' ? ` (cache ${ds.cache.status})` : ''}`);
+  log(
+    `loaded ${ds.items.length} images in ${formatDuration((Date.now() - loadStart) / 1000)}${ds.cache.status !== 'off' ? ` (cache ${ds.cache.status})` : ''}`,
+  );
   if (ds.skipped.length) {
     log(`skipped ${ds.skipped.length} image(s):`);
     for (const s of ds.skipped.slice(0, 10)) log(`  ${s.imageId}: ${s.reason}`);
@@ -329,10 +434,12 @@ async function prepareRunDir(config: TrainConfig, resume: boolean): Promise<{ ch
 async function makeOrLoadSplit(config: TrainConfig, items: LabelledImage[], metadataPath: string, resume: boolean): Promise<Split> {
   const path = runPaths(config.outDir).split;
   const seed = splitSeedOf(config);
-  if (resume && await exists(path)) {
+  if (resume && (await exists(path))) {
     const saved = await loadSplit(path);
     if (saved.seed !== seed || saved.valFraction !== config.valFraction || saved.testFraction !== config.testFraction) {
-      throw new Error(`${path} was made with seed ${saved.seed}, fractions ${saved.valFraction}/${saved.testFraction}, which does not match the run config`);
+      throw new Error(
+        `${path} was made with seed ${saved.seed}, fractions ${saved.valFraction}/${saved.testFraction}, which does not match the run config`,
+      );
     }
     return saved;
   }
@@ -346,4 +453,3 @@ function classCounts(ds: Dataset, indices: readonly number[]): string {
   for (const i of indices) counts[ds.items[i].label]++;
   return CLASS_CODES.map((c, k) => `${c} ${counts[k]}`).join(', ');
 }
-

@@ -10,7 +10,13 @@ import { makeRng } from '../../../trainer/data/rng.ts';
 
 /** One base colour per class (RGB 0-255), far apart so classes are separable at any size. */
 const COLOURS: Array<[number, number, number]> = [
-  [220, 60, 60], [60, 200, 70], [70, 80, 220], [230, 220, 60], [150, 60, 200], [60, 210, 210], [245, 150, 40],
+  [220, 60, 60],
+  [60, 200, 70],
+  [70, 80, 220],
+  [230, 220, 60],
+  [150, 60, 200],
+  [60, 210, 210],
+  [245, 150, 40],
 ];
 
 export interface SyntheticHam {
@@ -30,7 +36,7 @@ async function lesionImage(label: number, rng: () => number, width = 40, height 
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       // Stripes whose period depends on the class, on top of the class colour, plus noise.
-      const stripe = ((x + y * (label % 3)) % (3 + label)) < 2 ? 0.75 : 1;
+      const stripe = (x + y * (label % 3)) % (3 + label) < 2 ? 0.75 : 1;
       const noise = () => (rng() - 0.5) * 40;
       const i = (y * width + x) * 3;
       data[i] = Math.max(0, Math.min(255, r * stripe + noise()));
@@ -38,7 +44,9 @@ async function lesionImage(label: number, rng: () => number, width = 40, height 
       data[i + 2] = Math.max(0, Math.min(255, b * stripe + noise()));
     }
   }
-  return sharp(data, { raw: { width, height, channels: 3 } }).jpeg({ quality: 95 }).toBuffer();
+  return sharp(data, { raw: { width, height, channels: 3 } })
+    .jpeg({ quality: 95 })
+    .toBuffer();
 }
 
 export async function writeSyntheticHam(dir: string, { perClass = 10, seed = 1 } = {}): Promise<SyntheticHam> {

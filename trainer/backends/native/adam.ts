@@ -29,7 +29,13 @@ interface AdamInternals {
 export type VariableGradients = Parameters<tf.Optimizer['applyGradients']>[0];
 
 /** Three TF resource variables (weight, m, v) per tfjs variable, made on first use. */
-interface Slots { name: string; shape: number[]; value: tf.Tensor; m: tf.Tensor; v: tf.Tensor }
+interface Slots {
+  name: string;
+  shape: number[];
+  value: tf.Tensor;
+  m: tf.Tensor;
+  v: tf.Tensor;
+}
 
 let nextResourceId = 0;
 
@@ -39,11 +45,16 @@ function dtypeAttr(backend: NativeBackend, name: string): OpAttr {
 
 function makeResourceVariable(backend: NativeBackend, shape: readonly number[]): tf.Tensor {
   const string = (name: string, value: string): OpAttr => ({ name, type: backend.binding.TF_ATTR_STRING, value });
-  return backend.executeSingleOutput('VarHandleOp', [
-    string('container', ''), string('shared_name', `dermlens_native_adam_${nextResourceId++}`),
-    dtypeAttr(backend, 'dtype'),
-    { name: 'shape', type: (backend.binding as unknown as { TF_ATTR_SHAPE: number }).TF_ATTR_SHAPE, value: [...shape] },
-  ], []);
+  return backend.executeSingleOutput(
+    'VarHandleOp',
+    [
+      string('container', ''),
+      string('shared_name', `dermlens_native_adam_${nextResourceId++}`),
+      dtypeAttr(backend, 'dtype'),
+      { name: 'shape', type: (backend.binding as unknown as { TF_ATTR_SHAPE: number }).TF_ATTR_SHAPE, value: [...shape] },
+    ],
+    [],
+  );
 }
 
 function assignResource(backend: NativeBackend, handle: tf.Tensor, value: tf.Tensor): void {
@@ -55,8 +66,12 @@ function readResource(backend: NativeBackend, handle: tf.Tensor): tf.Tensor {
 }
 
 function destroyResource(backend: NativeBackend, handle: tf.Tensor): void {
-  backend.executeMultipleOutputs('DestroyResourceOp',
-    [{ name: 'ignore_lookup_error', type: backend.binding.TF_ATTR_BOOL, value: true }], [handle], 0);
+  backend.executeMultipleOutputs(
+    'DestroyResourceOp',
+    [{ name: 'ignore_lookup_error', type: backend.binding.TF_ATTR_BOOL, value: true }],
+    [handle],
+    0,
+  );
   handle.dispose();
 }
 
@@ -67,9 +82,7 @@ const slotsByOptimizer = new WeakMap<object, Map<number, Slots>>();
  * step for step (lazily created m/v variables named "<var>/m", "<var>/v", skipped null gradients,
  * accBeta updates, iteration count).
  */
-export function nativeAdamApplyGradients(
-  backend: NativeBackend, optimizer: tf.AdamOptimizer, variableGradients: VariableGradients,
-): void {
+export function nativeAdamApplyGradients(backend: NativeBackend, optimizer: tf.AdamOptimizer, variableGradients: VariableGradients): void {
   const adam = optimizer as unknown as AdamInternals;
   const varNames = Array.isArray(variableGradients) ? variableGradients.map((v) => v.name) : Object.keys(variableGradients);
   let slots = slotsByOptimizer.get(optimizer);
@@ -79,8 +92,12 @@ export function nativeAdamApplyGradients(
     const beta1Power = adam.accBeta1.dataSync()[0];
     const beta2Power = adam.accBeta2.dataSync()[0];
     const scalars = [
-      tf.scalar(beta1Power), tf.scalar(beta2Power), tf.scalar(adam.learningRate),
-      tf.scalar(adam.beta1), tf.scalar(adam.beta2), tf.scalar(adam.epsilon * Math.sqrt(1 - beta2Power)),
+      tf.scalar(beta1Power),
+      tf.scalar(beta2Power),
+      tf.scalar(adam.learningRate),
+      tf.scalar(adam.beta1),
+      tf.scalar(adam.beta2),
+      tf.scalar(adam.epsilon * Math.sqrt(1 - beta2Power)),
     ];
     const attrs: OpAttr[] = [
       dtypeAttr(backend, 'T'),
@@ -106,7 +123,8 @@ export function nativeAdamApplyGradients(
       if (slot == null || slot.name !== name || !tf.util.arraysEqual(slot.shape, value.shape)) {
         if (slot != null) [slot.value, slot.m, slot.v].forEach((handle) => destroyResource(backend, handle));
         slot = {
-          name, shape: [...value.shape],
+          name,
+          shape: [...value.shape],
           value: tf.keep(makeResourceVariable(backend, value.shape)),
           m: tf.keep(makeResourceVariable(backend, value.shape)),
           v: tf.keep(makeResourceVariable(backend, value.shape)),

@@ -30,8 +30,16 @@ export interface BatchNormLayerLike {
 export function canUseNativeBatchNorm(layer: BatchNormLayerLike, input: tf.Tensor): boolean {
   const rank = input.rank;
   const axis = layer.axis >= 0 ? layer.axis : layer.axis + rank;
-  return (rank === 4 || rank === 2) && axis === rank - 1 && input.dtype === 'float32'
-    && layer.center && layer.scale && layer.gamma != null && layer.beta != null && input.size > 0;
+  return (
+    (rank === 4 || rank === 2) &&
+    axis === rank - 1 &&
+    input.dtype === 'float32' &&
+    layer.center &&
+    layer.scale &&
+    layer.gamma != null &&
+    layer.beta != null &&
+    input.size > 0
+  );
 }
 
 /** Same moving-average update as tfjs-layers' BatchNormalization (op for op). */
@@ -61,19 +69,34 @@ export function nativeBatchNormTraining(backend: NativeBackend, layer: BatchNorm
     const normalize = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
       const [x, gamma, beta] = args as tf.Tensor[];
       const save = args[3] as tf.GradSaveFunc;
-      const out = fusedBatchNormTraining(backend, x as tf.Tensor4D, gamma as tf.Tensor1D, beta as tf.Tensor1D, epsilon,
-        layer.movingMean.read() as tf.Tensor1D, layer.movingVariance.read() as tf.Tensor1D);
+      const out = fusedBatchNormTraining(
+        backend,
+        x as tf.Tensor4D,
+        gamma as tf.Tensor1D,
+        beta as tf.Tensor1D,
+        epsilon,
+        layer.movingMean.read() as tf.Tensor1D,
+        layer.movingVariance.read() as tf.Tensor1D,
+      );
       save([x, gamma, ...out.reserve]);
       // customGrad runs this inside a tidy; keep the statistics for the moving averages below.
       batch.mean = tf.keep(out.batchMean);
       // Undo TF's Bessel correction: tfjs-layers averages the biased variance.
-      batch.variance = tf.keep(count > 1 ? tf.mul(out.batchVarianceCorrected, (count - 1) / count) as tf.Tensor1D : out.batchVarianceCorrected);
+      batch.variance = tf.keep(
+        count > 1 ? (tf.mul(out.batchVarianceCorrected, (count - 1) / count) as tf.Tensor1D) : out.batchVarianceCorrected,
+      );
       return {
         value: out.y,
         gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
           const [savedX, savedGamma, r1, r2, r3] = saved;
-          const { dx, dScale, dOffset } = fusedBatchNormGrad(backend, dy as tf.Tensor4D, savedX as tf.Tensor4D,
-            savedGamma as tf.Tensor1D, [r1, r2, r3], epsilon);
+          const { dx, dScale, dOffset } = fusedBatchNormGrad(
+            backend,
+            dy as tf.Tensor4D,
+            savedX as tf.Tensor4D,
+            savedGamma as tf.Tensor1D,
+            [r1, r2, r3],
+            epsilon,
+          );
           return [dx, dScale, dOffset];
         },
       };

@@ -36,10 +36,20 @@ export interface NativeFastPathOptions {
 }
 
 export const ALL_NATIVE_FAST_PATHS: Readonly<NativeFastPathOptions> = Object.freeze({
-  batchNormInference: true, reluGrad: true, splitFusedOps: true, batchNormTraining: true, dropout: true, adam: true,
+  batchNormInference: true,
+  reluGrad: true,
+  splitFusedOps: true,
+  batchNormTraining: true,
+  dropout: true,
+  adam: true,
 });
 const NONE: Readonly<NativeFastPathOptions> = Object.freeze({
-  batchNormInference: false, reluGrad: false, splitFusedOps: false, batchNormTraining: false, dropout: false, adam: false,
+  batchNormInference: false,
+  reluGrad: false,
+  splitFusedOps: false,
+  batchNormTraining: false,
+  dropout: false,
+  adam: false,
 });
 
 const BACKEND = 'tensorflow';
@@ -104,14 +114,27 @@ const nativeReluGradient: tf.GradConfig = {
 };
 
 interface FusedConv2DArgs {
-  x: tf.Tensor3D | tf.Tensor4D; filter: tf.Tensor4D; strides: [number, number] | number;
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding; dataFormat?: 'NHWC' | 'NCHW';
-  dilations?: [number, number] | number; dimRoundingMode?: 'floor' | 'round' | 'ceil';
-  bias?: tf.Tensor; activation?: string; preluActivationWeights?: tf.Tensor; leakyreluAlpha?: number;
+  x: tf.Tensor3D | tf.Tensor4D;
+  filter: tf.Tensor4D;
+  strides: [number, number] | number;
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dataFormat?: 'NHWC' | 'NCHW';
+  dilations?: [number, number] | number;
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  bias?: tf.Tensor;
+  activation?: string;
+  preluActivationWeights?: tf.Tensor;
+  leakyreluAlpha?: number;
 }
 interface FusedMatMulArgs {
-  a: tf.Tensor; b: tf.Tensor; transposeA?: boolean; transposeB?: boolean;
-  bias?: tf.Tensor; activation?: string; preluActivationWeights?: tf.Tensor; leakyreluAlpha?: number;
+  a: tf.Tensor;
+  b: tf.Tensor;
+  transposeA?: boolean;
+  transposeB?: boolean;
+  bias?: tf.Tensor;
+  activation?: string;
+  preluActivationWeights?: tf.Tensor;
+  leakyreluAlpha?: number;
 }
 interface FusedOps {
   conv2d(args: FusedConv2DArgs): tf.Tensor;
@@ -131,8 +154,13 @@ const SPLITTABLE = new Set([undefined, 'linear', 'relu']);
  * for what the tape needs, and relu's goes through ReluGrad.
  */
 const splitConv2d = (args: FusedConv2DArgs): tf.Tensor => {
-  if (!active.splitFusedOps || activeNativeBackend() == null || !SPLITTABLE.has(args.activation)
-    || args.preluActivationWeights != null || (args.dataFormat ?? 'NHWC') !== 'NHWC') {
+  if (
+    !active.splitFusedOps ||
+    activeNativeBackend() == null ||
+    !SPLITTABLE.has(args.activation) ||
+    args.preluActivationWeights != null ||
+    (args.dataFormat ?? 'NHWC') !== 'NHWC'
+  ) {
     return stockFused!.conv2d(args);
   }
   return tf.tidy(() => {
@@ -142,8 +170,7 @@ const splitConv2d = (args: FusedConv2DArgs): tf.Tensor => {
   });
 };
 const splitMatMul = (args: FusedMatMulArgs): tf.Tensor => {
-  if (!active.splitFusedOps || activeNativeBackend() == null || !SPLITTABLE.has(args.activation)
-    || args.preluActivationWeights != null) {
+  if (!active.splitFusedOps || activeNativeBackend() == null || !SPLITTABLE.has(args.activation) || args.preluActivationWeights != null) {
     return stockFused!.matMul(args);
   }
   return tf.tidy(() => {
@@ -179,7 +206,9 @@ function setSplitFusedOps(on: boolean): void {
 // ---- (c) layers in training: BatchNormalization through FusedBatchNormV3 / GradV3, Dropout's noise from TF
 
 type LayerCall = (this: unknown, inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }) => tf.Tensor | tf.Tensor[];
-interface LayerPrototype { call: LayerCall }
+interface LayerPrototype {
+  call: LayerCall;
+}
 
 /**
  * Replaces a tfjs-layers class's `call` (found through an instance: the classes are not exported) by

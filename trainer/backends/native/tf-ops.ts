@@ -6,14 +6,22 @@ import { tf } from '../../../core/tf.ts';
 /** The part of tfjs-node's NodeJSKernelBackend used here (tfjs-node is optional, so no import). */
 export interface NativeBackend {
   binding: {
-    TF_ATTR_TYPE: number; TF_ATTR_FLOAT: number; TF_ATTR_STRING: number; TF_ATTR_BOOL: number;
-    TF_FLOAT: number; TF_INT32: number;
+    TF_ATTR_TYPE: number;
+    TF_ATTR_FLOAT: number;
+    TF_ATTR_STRING: number;
+    TF_ATTR_BOOL: number;
+    TF_FLOAT: number;
+    TF_INT32: number;
   };
   executeSingleOutput(name: string, attrs: OpAttr[], inputs: tf.Tensor[]): tf.Tensor;
   executeMultipleOutputs(name: string, attrs: OpAttr[], inputs: tf.Tensor[], numOutputs: number): tf.Tensor[];
 }
 
-export interface OpAttr { name: string; type: number; value: unknown }
+export interface OpAttr {
+  name: string;
+  type: number;
+  value: unknown;
+}
 
 export function isNativeBackend(backend: unknown): backend is NativeBackend {
   const b = backend as Partial<NativeBackend> | null;
@@ -70,8 +78,13 @@ function batchNormAttrs(backend: NativeBackend, epsilon: number, isTraining: boo
  * check: with exponential_avg_factor = 1 TF ignores their values.
  */
 export function fusedBatchNormTraining(
-  backend: NativeBackend, x: tf.Tensor4D, scale: tf.Tensor1D, offset: tf.Tensor1D, epsilon: number,
-  placeholderMean: tf.Tensor1D, placeholderVariance: tf.Tensor1D,
+  backend: NativeBackend,
+  x: tf.Tensor4D,
+  scale: tf.Tensor1D,
+  offset: tf.Tensor1D,
+  epsilon: number,
+  placeholderMean: tf.Tensor1D,
+  placeholderVariance: tf.Tensor1D,
 ): FusedBatchNormTrainingResult {
   requireFloat32('FusedBatchNormV3', x, scale, offset, placeholderMean, placeholderVariance);
   const attrs = [
@@ -79,21 +92,35 @@ export function fusedBatchNormTraining(
     { name: 'exponential_avg_factor', type: backend.binding.TF_ATTR_FLOAT, value: 1 },
   ];
   const [y, batchMean, batchVarianceCorrected, r1, r2, r3] = backend.executeMultipleOutputs(
-    'FusedBatchNormV3', attrs, [x, scale, offset, placeholderMean, placeholderVariance], 6);
+    'FusedBatchNormV3',
+    attrs,
+    [x, scale, offset, placeholderMean, placeholderVariance],
+    6,
+  );
   return {
-    y: y as tf.Tensor4D, batchMean: batchMean as tf.Tensor1D,
-    batchVarianceCorrected: batchVarianceCorrected as tf.Tensor1D, reserve: [r1, r2, r3],
+    y: y as tf.Tensor4D,
+    batchMean: batchMean as tf.Tensor1D,
+    batchVarianceCorrected: batchVarianceCorrected as tf.Tensor1D,
+    reserve: [r1, r2, r3],
   };
 }
 
 /** FusedBatchNormGradV3 (training mode): gradients for x, scale and offset in one native pass. */
 export function fusedBatchNormGrad(
-  backend: NativeBackend, dy: tf.Tensor4D, x: tf.Tensor4D, scale: tf.Tensor1D,
-  reserve: readonly [tf.Tensor, tf.Tensor, tf.Tensor], epsilon: number,
+  backend: NativeBackend,
+  dy: tf.Tensor4D,
+  x: tf.Tensor4D,
+  scale: tf.Tensor1D,
+  reserve: readonly [tf.Tensor, tf.Tensor, tf.Tensor],
+  epsilon: number,
 ): { dx: tf.Tensor4D; dScale: tf.Tensor1D; dOffset: tf.Tensor1D } {
   requireFloat32('FusedBatchNormGradV3', dy, x, scale);
   const outputs = backend.executeMultipleOutputs(
-    'FusedBatchNormGradV3', batchNormAttrs(backend, epsilon, true), [dy, x, scale, ...reserve], 5);
+    'FusedBatchNormGradV3',
+    batchNormAttrs(backend, epsilon, true),
+    [dy, x, scale, ...reserve],
+    5,
+  );
   // Outputs 3 and 4 are unused reserve spaces (empty).
   tf.dispose(outputs.slice(3));
   return { dx: outputs[0] as tf.Tensor4D, dScale: outputs[1] as tf.Tensor1D, dOffset: outputs[2] as tf.Tensor1D };
@@ -111,8 +138,11 @@ export function statelessRandomUniform(backend: NativeBackend, shape: readonly n
   const seedTensor = tf.tensor1d([...seed], 'int32');
   try {
     const int32 = (name: string): OpAttr => ({ name, type: backend.binding.TF_ATTR_TYPE, value: backend.binding.TF_INT32 });
-    return backend.executeSingleOutput('StatelessRandomUniform',
-      [float32TypeAttr(backend, 'dtype'), int32('T'), int32('Tseed')], [shapeTensor, seedTensor]);
+    return backend.executeSingleOutput(
+      'StatelessRandomUniform',
+      [float32TypeAttr(backend, 'dtype'), int32('T'), int32('Tseed')],
+      [shapeTensor, seedTensor],
+    );
   } finally {
     tf.dispose([shapeTensor, seedTensor]);
   }

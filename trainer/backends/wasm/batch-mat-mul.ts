@@ -25,7 +25,11 @@ export function chooseFormulation(a: Matrix, b: Matrix, transposeA: boolean, tra
 export function matMulWithoutTransposeFlags(a: tf.Tensor2D, b: tf.Tensor2D, transposeA: boolean, transposeB: boolean): tf.Tensor2D {
   return tf.tidy(() => {
     const formulation = chooseFormulation(
-      { rows: a.shape[0], cols: a.shape[1] }, { rows: b.shape[0], cols: b.shape[1] }, transposeA, transposeB);
+      { rows: a.shape[0], cols: a.shape[1] },
+      { rows: b.shape[0], cols: b.shape[1] },
+      transposeA,
+      transposeB,
+    );
     if (formulation === 'direct') {
       return tf.matMul(transposeA ? tf.transpose(a) : a, transposeB ? tf.transpose(b) : b) as tf.Tensor2D;
     }

@@ -36,7 +36,10 @@ export interface ConvGeometry {
 
 /** Geometry of the forward conv x[N,H,W,Ci] * filter[kh,kw,Ci,Co] whose gradient is being computed. */
 export function convGeometry(
-  xShape: readonly number[], filterShape: readonly number[], attrs: ConvGradAttrs, kernelName: string,
+  xShape: readonly number[],
+  filterShape: readonly number[],
+  attrs: ConvGradAttrs,
+  kernelName: string,
 ): ConvGeometry {
   if (attrs.dataFormat !== 'NHWC') {
     throw new Error(`wasm ${kernelName} supports dataFormat 'NHWC' only, got '${attrs.dataFormat}'.`);
@@ -45,8 +48,15 @@ export function convGeometry(
     throw new Error(`wasm ${kernelName} needs a rank-4 input and filter, got [${xShape}] and [${filterShape}].`);
   }
   const info = tf.backend_util.computeConv2DInfo(
-    xShape as [number, number, number, number], filterShape as [number, number, number, number],
-    attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    'channelsLast',
+  );
   const neededHeight = (info.outHeight - 1) * info.strideHeight + info.filterHeight;
   const neededWidth = (info.outWidth - 1) * info.strideWidth + info.filterWidth;
   return {
@@ -76,14 +86,18 @@ export function padOrCrop(x: tf.Tensor4D, top: number, bottom: number, left: num
   return tf.tidy(() => {
     let y = x;
     if (top > 0 || bottom > 0 || left > 0 || right > 0) {
-      y = tf.pad(y, [[0, 0], [Math.max(top, 0), Math.max(bottom, 0)], [Math.max(left, 0), Math.max(right, 0)], [0, 0]]);
+      y = tf.pad(y, [
+        [0, 0],
+        [Math.max(top, 0), Math.max(bottom, 0)],
+        [Math.max(left, 0), Math.max(right, 0)],
+        [0, 0],
+      ]);
     }
     if (top < 0 || bottom < 0 || left < 0 || right < 0) {
       const [n, h, w, c] = y.shape;
       const cropTop = Math.max(-top, 0);
       const cropLeft = Math.max(-left, 0);
-      y = tf.slice(y, [0, cropTop, cropLeft, 0],
-        [n, h - cropTop - Math.max(-bottom, 0), w - cropLeft - Math.max(-right, 0), c]);
+      y = tf.slice(y, [0, cropTop, cropLeft, 0], [n, h - cropTop - Math.max(-bottom, 0), w - cropLeft - Math.max(-right, 0), c]);
     }
     return y;
   });
@@ -97,8 +111,14 @@ export function dilate(dy: tf.Tensor4D, strideHeight: number, strideWidth: numbe
   if (strideHeight === 1 && strideWidth === 1) return dy;
   return tf.tidy(() => {
     const [n, oh, ow, c] = dy.shape;
-    const spread = tf.pad(tf.reshape(dy, [n, oh, 1, ow, 1, c]),
-      [[0, 0], [0, 0], [0, strideHeight - 1], [0, 0], [0, strideWidth - 1], [0, 0]]);
+    const spread = tf.pad(tf.reshape(dy, [n, oh, 1, ow, 1, c]), [
+      [0, 0],
+      [0, 0],
+      [0, strideHeight - 1],
+      [0, 0],
+      [0, strideWidth - 1],
+      [0, 0],
+    ]);
     const grid = tf.reshape(spread, [n, oh * strideHeight, ow * strideWidth, c]);
     return tf.slice(grid, [0, 0, 0, 0], [n, (oh - 1) * strideHeight + 1, (ow - 1) * strideWidth + 1, c]) as tf.Tensor4D;
   });

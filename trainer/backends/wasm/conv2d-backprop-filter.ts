@@ -23,10 +23,12 @@ export function backpropFilterByTaps(x: tf.Tensor4D, dy: tf.Tensor4D, attrs: Bac
     const taps: tf.Tensor2D[] = [];
     for (let a = 0; a < g.filterHeight; a++) {
       for (let b = 0; b < g.filterWidth; b++) {
-        const window = tf.stridedSlice(padded,
+        const window = tf.stridedSlice(
+          padded,
           [0, a, b, 0],
           [g.batch, a + (g.outHeight - 1) * g.strideHeight + 1, b + (g.outWidth - 1) * g.strideWidth + 1, g.inChannels],
-          [1, g.strideHeight, g.strideWidth, 1]);
+          [1, g.strideHeight, g.strideWidth, 1],
+        );
         const rows = tf.reshape(window, [g.batch * g.outHeight * g.outWidth, g.inChannels]);
         taps.push(tf.matMul(rows, dy2d, true, false));
       }
@@ -69,9 +71,19 @@ export function backpropFilterByShiftedWindows(x: tf.Tensor4D, dy: tf.Tensor4D, 
     const [, height, width] = padded.shape;
     const positions = g.batch * height * width;
     const maxShift = (g.filterHeight - 1) * width + (g.filterWidth - 1);
-    const flat = tf.pad(tf.reshape(tf.transpose(padded, [3, 0, 1, 2]), [g.inChannels, positions]), [[0, 0], [0, maxShift]]);
+    const flat = tf.pad(tf.reshape(tf.transpose(padded, [3, 0, 1, 2]), [g.inChannels, positions]), [
+      [0, 0],
+      [0, maxShift],
+    ]);
     const dyExtended = tf.reshape(
-      tf.pad(dy, [[0, 0], [0, height - g.outHeight], [0, width - g.outWidth], [0, 0]]), [positions, g.outChannels]);
+      tf.pad(dy, [
+        [0, 0],
+        [0, height - g.outHeight],
+        [0, width - g.outWidth],
+        [0, 0],
+      ]),
+      [positions, g.outChannels],
+    );
     const taps: tf.Tensor2D[] = [];
     for (let a = 0; a < g.filterHeight; a++) {
       for (let b = 0; b < g.filterWidth; b++) {
@@ -90,7 +102,5 @@ export function backpropFilterByShiftedWindows(x: tf.Tensor4D, dy: tf.Tensor4D, 
  */
 export function backpropFilterFast(x: tf.Tensor4D, dy: tf.Tensor4D, attrs: BackpropFilterAttrs): tf.Tensor4D {
   const g = convGeometry(x.shape, attrs.filterShape, attrs, 'Conv2DBackpropFilter');
-  return g.strideHeight === 1 && g.strideWidth === 1
-    ? backpropFilterByShiftedWindows(x, dy, attrs)
-    : backpropFilterByConv(x, dy, attrs);
+  return g.strideHeight === 1 && g.strideWidth === 1 ? backpropFilterByShiftedWindows(x, dy, attrs) : backpropFilterByConv(x, dy, attrs);
 }

@@ -12,8 +12,12 @@ interface DepthwiseGradAttrs {
   pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
 }
-export interface DepthwiseBackpropInputAttrs extends DepthwiseGradAttrs { inputShape: [number, number, number, number] }
-export interface DepthwiseBackpropFilterAttrs extends DepthwiseGradAttrs { filterShape: [number, number, number, number] }
+export interface DepthwiseBackpropInputAttrs extends DepthwiseGradAttrs {
+  inputShape: [number, number, number, number];
+}
+export interface DepthwiseBackpropFilterAttrs extends DepthwiseGradAttrs {
+  filterShape: [number, number, number, number];
+}
 
 function geometry(xShape: readonly number[], filterShape: readonly number[], attrs: DepthwiseGradAttrs, kernelName: string) {
   const dilations = attrs.dilations ?? 1;
@@ -65,9 +69,12 @@ export function depthwiseBackpropFilter(x: tf.Tensor4D, dy: tf.Tensor4D, attrs: 
     for (let a = 0; a < g.filterHeight; a++) {
       for (let b = 0; b < g.filterWidth; b++) {
         const window = strided
-          ? tf.stridedSlice(padded, [0, a, b, 0],
-            [g.batch, a + (g.outHeight - 1) * g.strideHeight + 1, b + (g.outWidth - 1) * g.strideWidth + 1, channels],
-            [1, g.strideHeight, g.strideWidth, 1])
+          ? tf.stridedSlice(
+              padded,
+              [0, a, b, 0],
+              [g.batch, a + (g.outHeight - 1) * g.strideHeight + 1, b + (g.outWidth - 1) * g.strideWidth + 1, channels],
+              [1, g.strideHeight, g.strideWidth, 1],
+            )
           : tf.slice(padded, [0, a, b, 0], [g.batch, g.outHeight, g.outWidth, channels]);
         const window5 = tf.reshape(window, [g.batch, g.outHeight, g.outWidth, channels, 1]);
         taps.push(tf.sum(tf.mul(window5, dy5), [0, 1, 2]));

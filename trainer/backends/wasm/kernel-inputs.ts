@@ -1,7 +1,9 @@
 // Kernels receive TensorInfos; kernels written with tf ops need Tensors.
 import { tf } from '../../../core/tf.ts';
 
-interface RefCountingBackend { incRef(dataId: object): void }
+interface RefCountingBackend {
+  incRef(dataId: object): void;
+}
 
 /**
  * The named kernel inputs as Tensors. Ops hand kernels their Tensor objects, which are used as they

@@ -6,9 +6,18 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { tf } from '../../../core/tf.ts';
 
 export interface PoolGeometry {
-  batchSize: number; inHeight: number; inWidth: number; channels: number;
-  outHeight: number; outWidth: number; strideHeight: number; strideWidth: number;
-  filterHeight: number; filterWidth: number; padTop: number; padLeft: number;
+  batchSize: number;
+  inHeight: number;
+  inWidth: number;
+  channels: number;
+  outHeight: number;
+  outWidth: number;
+  strideHeight: number;
+  strideWidth: number;
+  filterHeight: number;
+  filterWidth: number;
+  padTop: number;
+  padLeft: number;
 }
 
 /** dx (zeroed here) gets dy of each window added at that window's first maximal x, per channel. */
@@ -35,7 +44,10 @@ export function maxPoolGradInto(x: Float32Array, dy: Float32Array, dx: Float32Ar
             const base = xBatch + (r * g.inWidth + col) * c;
             for (let d = 0; d < c; d++) {
               const v = x[base + d];
-              if (v > best[d]) { best[d] = v; where[d] = base + d; }
+              if (v > best[d]) {
+                best[d] = v;
+                where[d] = base + d;
+              }
             }
           }
         }
@@ -53,15 +65,32 @@ export function maxPoolGradOnWasmHeap(args: { inputs: tf.NamedTensorInfoMap; bac
   if (input.shape.length !== 4) throw new Error(`MaxPoolGrad: input must be rank 4 (NHWC), got [${input.shape}].`);
   const { filterSize, strides, pad, dimRoundingMode } = args.attrs as unknown as tf.MaxPoolGradAttrs;
   const info = tf.backend_util.computePool2DInfo(
-    input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
+    input.shape as [number, number, number, number],
+    filterSize,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+  );
   const dx = backend.makeOutput(input.shape, 'float32');
   maxPoolGradInto(
-    backend.typedArrayFromHeap(input) as Float32Array, backend.typedArrayFromHeap(dy) as Float32Array,
-    backend.typedArrayFromHeap(dx) as Float32Array, {
-      batchSize: info.batchSize, inHeight: info.inHeight, inWidth: info.inWidth, channels: info.inChannels,
-      outHeight: info.outHeight, outWidth: info.outWidth, strideHeight: info.strideHeight, strideWidth: info.strideWidth,
-      filterHeight: info.effectiveFilterHeight, filterWidth: info.effectiveFilterWidth,
-      padTop: info.padInfo.top, padLeft: info.padInfo.left,
-    });
+    backend.typedArrayFromHeap(input) as Float32Array,
+    backend.typedArrayFromHeap(dy) as Float32Array,
+    backend.typedArrayFromHeap(dx) as Float32Array,
+    {
+      batchSize: info.batchSize,
+      inHeight: info.inHeight,
+      inWidth: info.inWidth,
+      channels: info.inChannels,
+      outHeight: info.outHeight,
+      outWidth: info.outWidth,
+      strideHeight: info.strideHeight,
+      strideWidth: info.strideWidth,
+      filterHeight: info.effectiveFilterHeight,
+      filterWidth: info.effectiveFilterWidth,
+      padTop: info.padInfo.top,
+      padLeft: info.padInfo.left,
+    },
+  );
   return dx;
 }

@@ -24,11 +24,20 @@ export function sumRows(x: Float32Array, rows: number, cols: number, scale: numb
   for (let r0 = 0; r0 < rows; r0 += ROW_BLOCK) {
     const end = Math.min(rows, r0 + ROW_BLOCK) * cols;
     for (let c = 0; c < wide; c += 4) {
-      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      let s0 = 0,
+        s1 = 0,
+        s2 = 0,
+        s3 = 0;
       for (let i = r0 * cols + c; i < end; i += cols) {
-        s0 += x[i]; s1 += x[i + 1]; s2 += x[i + 2]; s3 += x[i + 3];
+        s0 += x[i];
+        s1 += x[i + 1];
+        s2 += x[i + 2];
+        s3 += x[i + 3];
       }
-      acc[c] += s0; acc[c + 1] += s1; acc[c + 2] += s2; acc[c + 3] += s3;
+      acc[c] += s0;
+      acc[c + 1] += s1;
+      acc[c + 2] += s2;
+      acc[c + 3] += s3;
     }
     for (let c = wide; c < cols; c++) {
       let s = 0;
@@ -53,8 +62,13 @@ function makeLeadingReduction(stock: tf.KernelFunc, mean: boolean): tf.KernelFun
     const outShape = keepDims ? [...x.shape.slice(0, k).map(() => 1), ...keptShape] : keptShape;
     const out = backend.makeOutput(outShape, 'float32');
     // Heap views only after makeOutput, which may grow (and detach) the wasm memory.
-    sumRows(backend.typedArrayFromHeap(x) as Float32Array, rows, tf.util.sizeFromShape(keptShape),
-      mean ? 1 / rows : 1, backend.typedArrayFromHeap(out) as Float32Array);
+    sumRows(
+      backend.typedArrayFromHeap(x) as Float32Array,
+      rows,
+      tf.util.sizeFromShape(keptShape),
+      mean ? 1 / rows : 1,
+      backend.typedArrayFromHeap(out) as Float32Array,
+    );
     return out;
   };
 }

@@ -13,7 +13,10 @@ import { maxPoolGradOnWasmHeap } from './max-pool-grad.ts';
 import { inputTensors } from './kernel-inputs.ts';
 import { makeSliceKernel } from './slice.ts';
 import {
-  depthwiseBackpropFilter, depthwiseBackpropInput, type DepthwiseBackpropFilterAttrs, type DepthwiseBackpropInputAttrs,
+  depthwiseBackpropFilter,
+  depthwiseBackpropInput,
+  type DepthwiseBackpropFilterAttrs,
+  type DepthwiseBackpropInputAttrs,
 } from './depthwise-conv2d-grads.ts';
 
 export interface WasmTrainingKernelOptions {
@@ -39,13 +42,23 @@ export interface WasmTrainingKernelOptions {
 
 /** The first working version: only the missing kernel added, by per-tap matmuls. */
 export const BASELINE_WASM_KERNELS: Readonly<WasmTrainingKernelOptions> = Object.freeze({
-  fastBackpropFilter: false, convBackpropInput: false, copyTile: false,
-  plainMatMul: false, leadingReductions: false, onePassMaxPoolGrad: false, heapSlice: false,
+  fastBackpropFilter: false,
+  convBackpropInput: false,
+  copyTile: false,
+  plainMatMul: false,
+  leadingReductions: false,
+  onePassMaxPoolGrad: false,
+  heapSlice: false,
 });
 
 export const OPTIMIZED_WASM_KERNELS: Readonly<WasmTrainingKernelOptions> = Object.freeze({
-  fastBackpropFilter: true, convBackpropInput: true, copyTile: true,
-  plainMatMul: true, leadingReductions: true, onePassMaxPoolGrad: true, heapSlice: true,
+  fastBackpropFilter: true,
+  convBackpropInput: true,
+  copyTile: true,
+  plainMatMul: true,
+  leadingReductions: true,
+  onePassMaxPoolGrad: true,
+  heapSlice: true,
 });
 
 const BACKEND = 'wasm';
@@ -56,15 +69,19 @@ const BACKEND = 'wasm';
  * gradient tape off.
  */
 function kernelFromOps<A>(kernelName: string, inputNames: string[], compute: (inputs: tf.Tensor[], attrs: A) => tf.Tensor): tf.KernelFunc {
-  return ({ inputs, attrs, backend }) => tf.tidy(() => compute(inputTensors(inputs, inputNames, backend, kernelName), attrs as unknown as A));
+  return ({ inputs, attrs, backend }) =>
+    tf.tidy(() => compute(inputTensors(inputs, inputNames, backend, kernelName), attrs as unknown as A));
 }
 
-const byTapsFilterKernel = kernelFromOps<BackpropFilterAttrs>('Conv2DBackpropFilter', ['x', 'dy'],
-  ([x, dy], attrs) => backpropFilterByTaps(x as tf.Tensor4D, dy as tf.Tensor4D, attrs));
-const fastFilterKernel = kernelFromOps<BackpropFilterAttrs>('Conv2DBackpropFilter', ['x', 'dy'],
-  ([x, dy], attrs) => backpropFilterFast(x as tf.Tensor4D, dy as tf.Tensor4D, attrs));
-const byConvInputKernel = kernelFromOps<BackpropInputAttrs>('Conv2DBackpropInput', ['dy', 'filter'],
-  ([dy, filter], attrs) => backpropInputByConv(dy as tf.Tensor4D, filter as tf.Tensor4D, attrs));
+const byTapsFilterKernel = kernelFromOps<BackpropFilterAttrs>('Conv2DBackpropFilter', ['x', 'dy'], ([x, dy], attrs) =>
+  backpropFilterByTaps(x as tf.Tensor4D, dy as tf.Tensor4D, attrs),
+);
+const fastFilterKernel = kernelFromOps<BackpropFilterAttrs>('Conv2DBackpropFilter', ['x', 'dy'], ([x, dy], attrs) =>
+  backpropFilterFast(x as tf.Tensor4D, dy as tf.Tensor4D, attrs),
+);
+const byConvInputKernel = kernelFromOps<BackpropInputAttrs>('Conv2DBackpropInput', ['dy', 'filter'], ([dy, filter], attrs) =>
+  backpropInputByConv(dy as tf.Tensor4D, filter as tf.Tensor4D, attrs),
+);
 
 /** Where tfjs-wasm has no kernel of this name to hand the cases we do not speed up to. */
 function stockOrThrow(kernelName: string, stock: tf.KernelConfig | undefined): tf.KernelFunc {
@@ -72,10 +89,16 @@ function stockOrThrow(kernelName: string, stock: tf.KernelConfig | undefined): t
   return stock.kernelFunc;
 }
 
-const depthwiseInputKernel = kernelFromOps<DepthwiseBackpropInputAttrs>('DepthwiseConv2dNativeBackpropInput', ['dy', 'filter'],
-  ([dy, filter], attrs) => depthwiseBackpropInput(dy as tf.Tensor4D, filter as tf.Tensor4D, attrs));
-const depthwiseFilterKernel = kernelFromOps<DepthwiseBackpropFilterAttrs>('DepthwiseConv2dNativeBackpropFilter', ['x', 'dy'],
-  ([x, dy], attrs) => depthwiseBackpropFilter(x as tf.Tensor4D, dy as tf.Tensor4D, attrs));
+const depthwiseInputKernel = kernelFromOps<DepthwiseBackpropInputAttrs>(
+  'DepthwiseConv2dNativeBackpropInput',
+  ['dy', 'filter'],
+  ([dy, filter], attrs) => depthwiseBackpropInput(dy as tf.Tensor4D, filter as tf.Tensor4D, attrs),
+);
+const depthwiseFilterKernel = kernelFromOps<DepthwiseBackpropFilterAttrs>(
+  'DepthwiseConv2dNativeBackpropFilter',
+  ['x', 'dy'],
+  ([x, dy], attrs) => depthwiseBackpropFilter(x as tf.Tensor4D, dy as tf.Tensor4D, attrs),
+);
 
 interface KernelSlot {
   kernelName: string;
@@ -101,7 +124,11 @@ const SLOTS: KernelSlot[] = [
   { kernelName: 'DepthwiseConv2dNativeBackpropFilter', replacement: () => depthwiseFilterKernel },
 ];
 
-interface ResolvedSlot { slot: KernelSlot; on: tf.KernelConfig; off: tf.KernelConfig | undefined }
+interface ResolvedSlot {
+  slot: KernelSlot;
+  on: tf.KernelConfig;
+  off: tf.KernelConfig | undefined;
+}
 
 /** Each slot's two configs, built once around the stock kernels captured before any override. */
 let resolved: ResolvedSlot[] | null = null;
@@ -114,9 +141,8 @@ function resolveSlots(): ResolvedSlot[] {
     // backend starts, and the stock kernel the replacement delegates to must be bound even then.
     const setupFunc = stock?.setupFunc;
     const on: tf.KernelConfig = { kernelName: slot.kernelName, backendName: BACKEND, kernelFunc: slot.replacement(stock), setupFunc };
-    const off: tf.KernelConfig | undefined = slot.fallback != null
-      ? { kernelName: slot.kernelName, backendName: BACKEND, kernelFunc: slot.fallback }
-      : stock;
+    const off: tf.KernelConfig | undefined =
+      slot.fallback != null ? { kernelName: slot.kernelName, backendName: BACKEND, kernelFunc: slot.fallback } : stock;
     return { slot, on, off };
   });
 }
@@ -129,9 +155,12 @@ function resolveSlots(): ResolvedSlot[] {
 export function registerWasmTrainingKernels(
   choice: 'optimized' | 'baseline' | Partial<WasmTrainingKernelOptions> = 'optimized',
 ): WasmTrainingKernelOptions {
-  const options: WasmTrainingKernelOptions = choice === 'optimized' ? { ...OPTIMIZED_WASM_KERNELS }
-    : choice === 'baseline' ? { ...BASELINE_WASM_KERNELS }
-      : { ...OPTIMIZED_WASM_KERNELS, ...choice };
+  const options: WasmTrainingKernelOptions =
+    choice === 'optimized'
+      ? { ...OPTIMIZED_WASM_KERNELS }
+      : choice === 'baseline'
+        ? { ...BASELINE_WASM_KERNELS }
+        : { ...OPTIMIZED_WASM_KERNELS, ...choice };
   resolved ??= resolveSlots();
   const startedBackend = tf.findBackend(BACKEND);
   for (const { slot, on, off } of resolved) {

@@ -8,7 +8,13 @@ import { tf } from '../../../core/tf.ts';
 type NumericArray = Float32Array | Int32Array | Uint8Array;
 
 /** Copies the [begin, begin+size) box of x (row-major, shape xShape) into out. */
-export function sliceInto(x: NumericArray, xShape: readonly number[], begin: readonly number[], size: readonly number[], out: NumericArray): void {
+export function sliceInto(
+  x: NumericArray,
+  xShape: readonly number[],
+  begin: readonly number[],
+  size: readonly number[],
+  out: NumericArray,
+): void {
   const rank = xShape.length;
   if (rank === 0) {
     out[0] = x[0];

@@ -59,7 +59,10 @@ export function tileOnWasmHeap(args: { inputs: tf.NamedTensorInfoMap; backend: u
   if (reps.length !== x.shape.length) {
     throw new Error(`Tile: reps has length ${reps.length} but x has rank ${x.shape.length}.`);
   }
-  const out = backend.makeOutput(x.shape.map((size, d) => size * reps[d]), x.dtype);
+  const out = backend.makeOutput(
+    x.shape.map((size, d) => size * reps[d]),
+    x.dtype,
+  );
   if (tf.util.sizeFromShape(out.shape) === 0) return out;
   // Views are taken after makeOutput: allocating can grow the wasm memory and detach older views.
   tileInto(backend.typedArrayFromHeap(x) as NumericArray, x.shape, reps, backend.typedArrayFromHeap(out) as NumericArray);

@@ -1,7 +1,7 @@
 // model-card.json, shipped next to the model: what the popup's "About the model" view shows.
 // The trainer writes it; the dev-model script writes an untrained one. Fields other than these are
 // ignored, and missing optional fields are simply not shown.
-import { CLASS_CODES, type ClassCode } from '../../core/labels.ts';
+import { CLASS_CODES, type ClassCode } from './labels.ts';
 
 export interface ClassRecall {
   recall: number;
@@ -78,15 +78,20 @@ export function parseModelCard(json: unknown): ModelCard {
       balancedAccuracy: e.balancedAccuracy,
       macroF1: isNumber(e.macroF1) ? e.macroF1 : undefined,
       macroAuc: isNumber(e.macroAuc) ? e.macroAuc : null,
-      perClass: Object.fromEntries(CLASS_CODES.map((code) => {
-        const p = perClass[code];
-        return [code, {
-          recall: p.recall as number,
-          precision: isNumber(p.precision) ? p.precision : undefined,
-          f1: isNumber(p.f1) ? p.f1 : undefined,
-          support: isNumber(p.support) ? p.support : undefined,
-        }];
-      })) as Record<ClassCode, ClassRecall>,
+      perClass: Object.fromEntries(
+        CLASS_CODES.map((code) => {
+          const p = perClass[code];
+          return [
+            code,
+            {
+              recall: p.recall as number,
+              precision: isNumber(p.precision) ? p.precision : undefined,
+              f1: isNumber(p.f1) ? p.f1 : undefined,
+              support: isNumber(p.support) ? p.support : undefined,
+            },
+          ];
+        }),
+      ) as Record<ClassCode, ClassRecall>,
     };
   }
   return card;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { modelVersionLabel, parseModelCard } from '../../extension/shared/model-card.ts';
+import { modelVersionLabel, parseModelCard } from '../../core/model-card.ts';
 import { CLASS_CODES } from '../../core/labels.ts';
 
 const base = { name: 'm', version: 'v1', created: '2026-11-26', arch: 'compact', inputSize: 96 };
@@ -23,8 +23,10 @@ test('per-class recall is required for every class when an evaluation is given',
   assert.equal(card.evaluation!.perClass.mel.recall, 0.4);
   assert.equal(card.evaluation!.perClass.vasc.support, 16);
   const { vasc: _, ...missing } = perClass;
-  assert.throws(() => parseModelCard({ ...base, evaluation: { split: 'test', n: 1, accuracy: 1, balancedAccuracy: 1, perClass: missing } }),
-    { message: 'model-card.json: "evaluation.perClass.vasc.recall" must be a number.' });
+  assert.throws(
+    () => parseModelCard({ ...base, evaluation: { split: 'test', n: 1, accuracy: 1, balancedAccuracy: 1, perClass: missing } }),
+    { message: 'model-card.json: "evaluation.perClass.vasc.recall" must be a number.' },
+  );
 });
 
 test('names the first bad field, and labels untrained models', () => {
