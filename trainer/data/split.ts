@@ -1,7 +1,8 @@
 // Train/validation/test split by lesion. HAM10000 has up to six photos of the same lesion; if they
 // land on both sides the test score measures recall of a seen lesion, not generalisation. So whole
 // lesions are dealt to one side, stratified by class so rare classes (df: 115 images) appear in all.
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { writeJsonAtomic } from '../run/json.ts';
 import { dirname } from 'node:path';
 import { CLASS_CODES, NUM_CLASSES } from '../../core/labels.ts';
 import type { LabelledImage } from './metadata.ts';
@@ -154,9 +155,7 @@ export async function saveSplit(path: string, split: Split, meta: SplitMeta): Pr
     test: split.test,
   };
   await mkdir(dirname(path), { recursive: true });
-  const temp = `${path}.${process.pid}.tmp`;
-  await writeFile(temp, `${JSON.stringify(saved, null, 1)}\n`);
-  await rename(temp, path);
+  await writeJsonAtomic(path, saved);
   return saved;
 }
 

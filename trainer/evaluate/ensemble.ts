@@ -4,7 +4,7 @@
 // on validation, test evaluated once). The folder has the files a training run ends with (config.json,
 // split.json, best/, metrics*.json, predictions.json, report.html, provenance.json) except history and
 // checkpoints, so `dermlens report`, `npm run ship` and the extension take it like any run.
-import { copyFile, mkdir, readFile, stat } from 'node:fs/promises';
+import { copyFile, mkdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { tf } from '../../core/tf.ts';
 import { dermlensMetadata } from '../../core/model-metadata.ts';
@@ -12,14 +12,14 @@ import { exportModel } from '../model/export.ts';
 import type { Quantization } from '../run/config.ts';
 import { mergeModels } from '../model/merge.ts';
 import { loadHeldOut } from '../data/held-out.ts';
-import { readJsonFile } from '../run/json.ts';
+import { readJsonFile, readJsonIfExists, writeJsonAtomic } from '../run/json.ts';
+import { runPaths } from '../run/layout.ts';
 import { fileLoadHandler } from '../run/model-files.ts';
 import { appendProvenance, currentProvenance } from '../run/provenance.ts';
 import { writeRunReport } from './run-report.ts';
 import { loadSplit, sameSides, type SavedSplit } from '../data/split.ts';
 import type { TrainConfig } from '../run/config.ts';
 import { finalEvaluation, type FinalEvaluation } from './final-evaluation.ts';
-import { writeJsonAtomic } from '../run/json.ts';
 
 /** config.json of an ensemble run. */
 export interface EnsembleConfig {
@@ -88,10 +88,7 @@ export async function buildEnsemble(
   const { configs, split } = await readMembers(members);
   // An ensemble that was interrupted before its evaluation finished is simply made again; a finished
   // one, or a training run, is never overwritten.
-  const existing = await readFile(join(outDir, 'config.json'), 'utf8').then(
-    (t) => JSON.parse(t) as { kind?: string },
-    () => null,
-  );
+  const existing = await readJsonIfExists<{ kind?: string }>(runPaths(outDir).config).catch(() => null);
   if (
     existing &&
     (existing.kind !== 'ensemble' ||

@@ -1,9 +1,12 @@
 // Which code trained a run: every start or resume appends the git commit (and whether the working tree
 // had uncommitted changes) to <run>/provenance.json, so a model card can name the trainer's commit.
 import { execFileSync } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readJsonIfExists, writeJsonAtomic } from './json.ts';
+import { PROVENANCE_FILE } from './layout.ts';
+
+export { PROVENANCE_FILE };
 
 export interface ProvenanceEntry {
   startedAt: string;
@@ -15,8 +18,6 @@ export interface ProvenanceEntry {
   /** Free text, e.g. how an entry was reconstructed for a run older than this file. */
   note?: string;
 }
-
-export const PROVENANCE_FILE = 'provenance.json';
 
 function git(args: string[]): string | null {
   try {
@@ -34,14 +35,11 @@ export function currentProvenance(resumed: boolean): ProvenanceEntry {
 }
 
 export async function readProvenance(runDir: string): Promise<ProvenanceEntry[]> {
-  try {
-    return JSON.parse(await readFile(join(runDir, PROVENANCE_FILE), 'utf8')) as ProvenanceEntry[];
-  } catch {
-    return [];
-  }
+  // Runs older than this file have none; an unreadable one is not a reason to stop a training run.
+  return (await readJsonIfExists<ProvenanceEntry[]>(join(runDir, PROVENANCE_FILE)).catch(() => undefined)) ?? [];
 }
 
 export async function appendProvenance(runDir: string, entry: ProvenanceEntry): Promise<void> {
   const entries = await readProvenance(runDir);
-  await writeFile(join(runDir, PROVENANCE_FILE), `${JSON.stringify([...entries, entry], null, 1)}\n`);
+  await writeJsonAtomic(join(runDir, PROVENANCE_FILE), [...entries, entry]);
 }

@@ -27,8 +27,10 @@ import { loadSplit, splitIndices } from '../data/split.ts';
 import { findMetadataFile } from '../data/metadata.ts';
 import { writeJsonAtomic } from '../run/json.ts';
 import type { TrainConfig } from '../run/config.ts';
+import { GATE_FILE } from '../run/layout.ts';
 
-export const GATE_FILE = 'gate.json';
+export { GATE_FILE };
+
 /** At most this share of HAM10000 validation images may fall below the threshold (the target on test is 2%). */
 export const GATE_VAL_FLAG_RATE = 0.01;
 const OOD_PARTS = ['train', 'val', 'heldout'] as const;
