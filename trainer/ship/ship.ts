@@ -40,6 +40,106 @@ import { median } from '../evaluate/median.ts';
 
 import type { TrainConfig } from '../run/config.ts';
 import { trainCommandLine } from '../run/train-flags.ts';
+import { readJsonFile } from '../run/json.ts';
+
+/** Reads a run file, naming it when that fails. */
+// Typed loosely (any): the card reads many fields of several kinds of run (training, refit, ensemble).
+const readJson = async (path: string) => readJsonFile<any>(path, 'ship');
+
+/** Keys in which the members of a shipped ensemble may differ: the card describes one shared recipe. */
+const PER_MEMBER_KEYS = new Set(['seed', 'splitSeed', 'outDir', 'tta', 'quantize', 'patience']);
+
+/**
+ * A run's training side: for a training run its config and history; for an ensemble run each member's,
+ * with the recipe they share (refused when they differ in anything but the seeds, which the card could
+ * not describe as one recipe).
+ */
+async function readTraining(dir: string, config: Record<string, unknown>) {
+  const members = Array.isArray(config.members) ? (config.members as string[]) : null;
+  const configs: Array<Record<string, unknown>> = members
+    ? await Promise.all(members.map((m) => readJson(join(m, 'config.json'))))
+    : [config];
+  const histories = await Promise.all((members ?? [dir]).map(async (m) => epochsOf(await readJson(join(m, 'history.json')))));
+  for (const [i, c] of configs.entries()) {
+    const differs = Object.keys({ ...c, ...configs[0] }).filter(
+      (k) => !PER_MEMBER_KEYS.has(k) && JSON.stringify(c[k]) !== JSON.stringify(configs[0][k]),
+    );
+    if (differs.length)
+      throw new Error(
+        `ensemble ${dir}: member ${members![i]} differs from ${members![0]} in ${differs.join(', ')}; the card describes one shared recipe`,
+      );
+  }
+  // A refit keeps its last epoch: it has no validation score per epoch to pick one by.
+  const bestEpochs = config.refitFrom ? [histories[0].length] : histories.map(bestEpochOf);
+  return { members, configs, histories, recipe: configs[0], bestEpochs };
+}
+
+/** history.json as a list of epochs (a plain list, or one wrapped as { epochs }). */
+function epochsOf(h: unknown): Array<{ epoch: number; valBalancedAccuracy: number }> {
+  // (A refit's epochs have valBalancedAccuracy null; its best epoch is not looked up this way.)
+  return Array.isArray(h) ? h : ((h as { epochs?: [] }).epochs ?? []);
+}
+const bestEpochOf = (h: Array<{ epoch: number; valBalancedAccuracy: number }>) =>
+  h.reduce((best, e) => (e.valBalancedAccuracy > best.valBalancedAccuracy ? e : best)).epoch;
+
+/** One row of the candidates table: a finished run, by its validation numbers only. */
+function candidateRow(dir: string, t: Awaited<ReturnType<typeof readTraining>>, d: { tta: string; val: Metrics }) {
+  const v = d.val;
+  const c = t.recipe;
+  return {
+    run: basename(dir),
+    arch: t.members ? `${t.members.length} x ${c.arch as string}` : (c.arch as string),
+    inputSize: c.size as number,
+    epochs: c.epochs as number,
+    balance: c.balance as string,
+    augment: c.augment as string,
+    ema: (c.ema as number | undefined) ?? 0,
+    // An ensemble has no epoch of its own: its members' best epochs instead.
+    ...(t.members ? { bestEpoch: null, memberBestEpochs: t.bestEpochs } : { bestEpoch: t.bestEpochs[0] }),
+    // A refit's validation numbers are its reference run's (it trained on the validation images).
+    ...(c.refitFrom ? { refitOf: basename(c.refitFrom as string) } : {}),
+    tta: d.tta,
+    valBalancedAccuracy: v.balancedAccuracy,
+    valMacroAuc: v.macroAuc,
+    valEce: v.ece,
+    valMelanomaRecall: v.perClass.mel.recall,
+  };
+}
+
+/**
+ * Median over bench:infer's wasm rows for this run's model (each row is itself the median of its timed
+ * calls) and, when the same run measured one other model (the one shipped before), its median and the ratio.
+ */
+async function wasmLatency(file: string, modelDir: string) {
+  const rows = (await readJson(file)) as unknown as Array<{ backend: string; model: string; medianMs: number }>;
+  const wasm = rows.filter((r) => r.backend.startsWith('wasm'));
+  const shipped = resolve(modelDir, 'model.json');
+  const mine = wasm.filter((r) => resolve(r.model) === shipped);
+  if (mine.length === 0)
+    throw new Error(`${file} has no wasm rows for ${shipped} (run bench:infer --model ${modelDir} --backends wasm --json)`);
+  const others = [...new Set(wasm.filter((r) => resolve(r.model) !== shipped).map((r) => r.model))];
+  if (others.length > 1)
+    throw new Error(`${file} measured ${others.length} other models; give it the shipped model and the one shipped before only`);
+  const stats = (rs: typeof wasm) => {
+    const m = rs.map((r) => r.medianMs).sort((a, b) => a - b);
+    return { medianMs: median(m), runMediansMs: m };
+  };
+  const reference = others.length ? { model: others[0], ...stats(wasm.filter((r) => r.model === others[0])) } : null;
+  const own = stats(mine);
+  return {
+    ...own,
+    reference,
+    ratioToReference: reference ? own.medianMs / reference.medianMs : null,
+    source: 'npm run bench:infer (Node, wasm backend, SIMD, 1 thread), models alternating in one run',
+  };
+}
+
+/** Copies the model's files into outDir, replacing what was there (shards from an older model must not linger). */
+async function installModel(modelDir: string, outDir: string): Promise<void> {
+  await mkdir(outDir, { recursive: true });
+  for (const f of await readdir(outDir)) if (f === 'model.json' || f.endsWith('.bin')) await rm(join(outDir, f));
+  for (const f of await readdir(modelDir)) await copyFile(join(modelDir, f), join(outDir, f));
+}
 
 export interface ShipOptions {
   /** The finished run (training run, refit or ensemble) whose model ships. */
@@ -69,42 +169,6 @@ export async function ship(
   /** The folder whose model ships: best/ or the quantized copy the trainer exported and evaluated. */
   const modelDir = join(runDir, weights === 'float32' ? 'best' : `best-${weights}`);
 
-  const readJson = async (path: string) => {
-    try {
-      return JSON.parse(await readFile(path, 'utf8'));
-    } catch (e) {
-      throw new Error(`cannot read ${path}: ${(e as Error).message}`);
-    }
-  };
-
-  /** Keys in which the members of a shipped ensemble may differ: the card describes one shared recipe. */
-  const PER_MEMBER_KEYS = new Set(['seed', 'splitSeed', 'outDir', 'tta', 'quantize', 'patience']);
-
-  /**
-   * A run's training side: for a training run its config and history; for an ensemble run each member's,
-   * with the recipe they share (refused when they differ in anything but the seeds, which the card could
-   * not describe as one recipe).
-   */
-  async function readTraining(dir: string, config: Record<string, unknown>) {
-    const members = Array.isArray(config.members) ? (config.members as string[]) : null;
-    const configs: Array<Record<string, unknown>> = members
-      ? await Promise.all(members.map((m) => readJson(join(m, 'config.json'))))
-      : [config];
-    const histories = await Promise.all((members ?? [dir]).map(async (m) => epochsOf(await readJson(join(m, 'history.json')))));
-    for (const [i, c] of configs.entries()) {
-      const differs = Object.keys({ ...c, ...configs[0] }).filter(
-        (k) => !PER_MEMBER_KEYS.has(k) && JSON.stringify(c[k]) !== JSON.stringify(configs[0][k]),
-      );
-      if (differs.length)
-        throw new Error(
-          `ensemble ${dir}: member ${members![i]} differs from ${members![0]} in ${differs.join(', ')}; the card describes one shared recipe`,
-        );
-    }
-    // A refit keeps its last epoch: it has no validation score per epoch to pick one by.
-    const bestEpochs = config.refitFrom ? [histories[0].length] : histories.map(bestEpochOf);
-    return { members, configs, histories, recipe: configs[0], bestEpochs };
-  }
-
   const config = await readJson(join(runDir, 'config.json'));
   const split = await readJson(join(runDir, 'split.json'));
   const detail = await readJson(join(runDir, 'metrics-detail.json'));
@@ -114,13 +178,6 @@ export async function ship(
     (t) => JSON.parse(t),
     () => null,
   );
-  /** history.json as a list of epochs (a plain list, or one wrapped as { epochs }). */
-  function epochsOf(h: unknown): Array<{ epoch: number; valBalancedAccuracy: number }> {
-    // (A refit's epochs have valBalancedAccuracy null; its best epoch is not looked up this way.)
-    return Array.isArray(h) ? h : ((h as { epochs?: [] }).epochs ?? []);
-  }
-  const bestEpochOf = (h: Array<{ epoch: number; valBalancedAccuracy: number }>) =>
-    h.reduce((best, e) => (e.valBalancedAccuracy > best.valBalancedAccuracy ? e : best)).epoch;
   // Same image ids on every side, not just the same counts: rows of one table must share one test split.
   const sameSplit = (other: typeof split) => sameSides(other, split);
 
@@ -183,29 +240,6 @@ export async function ship(
   const baseline = await readBaseline();
   const previousModel = readPrevious();
 
-  /** One row of the candidates table: a finished run, by its validation numbers only. */
-  function candidateRow(dir: string, t: Awaited<ReturnType<typeof readTraining>>, d: { tta: string; val: Metrics }) {
-    const v = d.val;
-    const c = t.recipe;
-    return {
-      run: basename(dir),
-      arch: t.members ? `${t.members.length} x ${c.arch as string}` : (c.arch as string),
-      inputSize: c.size as number,
-      epochs: c.epochs as number,
-      balance: c.balance as string,
-      augment: c.augment as string,
-      ema: (c.ema as number | undefined) ?? 0,
-      // An ensemble has no epoch of its own: its members' best epochs instead.
-      ...(t.members ? { bestEpoch: null, memberBestEpochs: t.bestEpochs } : { bestEpoch: t.bestEpochs[0] }),
-      // A refit's validation numbers are its reference run's (it trained on the validation images).
-      ...(c.refitFrom ? { refitOf: basename(c.refitFrom as string) } : {}),
-      tta: d.tta,
-      valBalancedAccuracy: v.balancedAccuracy,
-      valMacroAuc: v.macroAuc,
-      valEce: v.ece,
-      valMelanomaRecall: v.perClass.mel.recall,
-    };
-  }
   async function readCandidate(dir: string) {
     const [c, s, d] = await Promise.all(['config.json', 'split.json', 'metrics-detail.json'].map((f) => readJson(join(dir, f))));
     if (!sameSplit(s)) throw new Error(`candidate ${dir} used a different split; candidates must share the shipped run's split`);
@@ -337,34 +371,7 @@ export async function ship(
       ? `${trainCommandOf(referenceConfig, 'runs/release-validated')} && npx dermlens train --refit-from runs/release-validated --out runs/release`
       : trainCommandOf(config, 'runs/release');
 
-  /**
-   * Median over bench:infer's wasm rows for this run's model (each row is itself the median of its timed
-   * calls) and, when the same run measured one other model (the one shipped before), its median and the ratio.
-   */
-  async function wasmLatency(file: string) {
-    const rows = (await readJson(file)) as unknown as Array<{ backend: string; model: string; medianMs: number }>;
-    const wasm = rows.filter((r) => r.backend.startsWith('wasm'));
-    const shipped = resolve(modelDir, 'model.json');
-    const mine = wasm.filter((r) => resolve(r.model) === shipped);
-    if (mine.length === 0)
-      throw new Error(`${file} has no wasm rows for ${shipped} (run bench:infer --model ${modelDir} --backends wasm --json)`);
-    const others = [...new Set(wasm.filter((r) => resolve(r.model) !== shipped).map((r) => r.model))];
-    if (others.length > 1)
-      throw new Error(`${file} measured ${others.length} other models; give it the shipped model and the one shipped before only`);
-    const stats = (rs: typeof wasm) => {
-      const m = rs.map((r) => r.medianMs).sort((a, b) => a - b);
-      return { medianMs: median(m), runMediansMs: m };
-    };
-    const reference = others.length ? { model: others[0], ...stats(wasm.filter((r) => r.model === others[0])) } : null;
-    const own = stats(mine);
-    return {
-      ...own,
-      reference,
-      ratioToReference: reference ? own.medianMs / reference.medianMs : null,
-      source: 'npm run bench:infer (Node, wasm backend, SIMD, 1 thread), models alternating in one run',
-    };
-  }
-  const latency = options.latency ? await wasmLatency(options.latency) : null;
+  const latency = options.latency ? await wasmLatency(options.latency, modelDir) : null;
 
   /** The dermoscopy gate's gate.json (dermlens fit-gate), when the shipped model has one. */
   type FlagRate = { n: number; flagged: number; rate: number };
@@ -485,10 +492,7 @@ export async function ship(
   };
   parseModelCard(card); // the extension must be able to read it
 
-  // Copy the model, replacing what was there (shards from an older model must not linger).
-  await mkdir(outDir, { recursive: true });
-  for (const f of await readdir(outDir)) if (f === 'model.json' || f.endsWith('.bin')) await rm(join(outDir, f));
-  for (const f of await readdir(modelDir)) await copyFile(join(modelDir, f), join(outDir, f));
+  await installModel(modelDir, outDir);
   await writeFile(join(outDir, 'model-card.json'), `${JSON.stringify(card, null, 1)}\n`);
 
   const pct = (x: number | null | undefined) => (x == null ? 'n/a' : (100 * x).toFixed(1) + '%');
