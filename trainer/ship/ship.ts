@@ -562,169 +562,169 @@ export async function ship(
 
   const md = `# Model card: ${card.name} (${version})
 
-  **Not a diagnosis. Not a medical device.** DermLens is for education and research. It has not been
-  clinically validated; a doctor, ideally a dermatologist with a dermatoscope, is the right person to
-  judge any skin lesion.
+**Not a diagnosis. Not a medical device.** DermLens is for education and research. It has not been
+clinically validated; a doctor, ideally a dermatologist with a dermatoscope, is the right person to
+judge any skin lesion.
 
-  ## Intended use
-  Classifying a **dermoscopic** image of a single pigmented skin lesion into the seven HAM10000
-  categories, on the user's own machine, to learn about and research automated lesion classification.
-  Out of scope: diagnosis or triage of real patients, phone or clinical (non-dermoscopic) photos,
-  non-skin images, lesions outside the seven classes.
+## Intended use
+Classifying a **dermoscopic** image of a single pigmented skin lesion into the seven HAM10000
+categories, on the user's own machine, to learn about and research automated lesion classification.
+Out of scope: diagnosis or triage of real patients, phone or clinical (non-dermoscopic) photos,
+non-skin images, lesions outside the seven classes.
 
-  ## Model
-  - ${
+## Model
+- ${
     ensembleSize
       ? `${ensembleSize} networks of architecture \`${config.arch}\` (core/models.ts), merged into one graph that averages their
-    probabilities (trainer/model/merge.ts)`
+  probabilities (trainer/model/merge.ts)`
       : `Architecture \`${config.arch}\` (core/models.ts)`
   }: ${parameters.toLocaleString('en')} parameters, ${(weightBytes / 1e6).toFixed(2)} MB of ${weights} weights
-    (the original Keras CNN's are 17.2 MB of float32).${
-      backbone
-        ? `
-  - Backbone: MobileNetV2 1.0 pretrained on ImageNet, from \`${backbone.knownAs ?? 'an unrecognised file'}\` (${backbone.description ?? ''}),
-    sha256 \`${backbone.sha256}\`, licence ${backbone.licence ?? 'unknown'} (google-coral/test_data). Converted by
-    \`dermlens import-backbone\`; its BatchNorm is folded into the convolutions, so fine-tuning keeps the ImageNet normalisation
-    statistics fixed (research/README.md, sixth round, says why and what was measured). The file itself is not redistributed; only the
-    fine-tuned weights ship.`
-        : ''
-    }
-  - Input ${config.size}x${config.size} RGB. Preprocessing \`${PREPROCESS_VERSION}\`: ${card.preprocessing.description}
-  - Inference: ${detail.tta === 'flip' ? 'average of the image and its mirror image (test-time flip), ' : ''}softmax temperature ${detail.temperature.toFixed(3)}
-    fitted on the validation split; the reported class is the arg-max.
-  ${
-    op
-      ? `- **Melanoma operating point:** every result whose melanoma probability is at least ${op.melanomaThreshold.toFixed(3)} also shows a
-    melanoma alert, even when another class is more likely. The threshold is the highest one that catches
-    ${pct(op.targetValRecall)} of the validation melanomas (validation: recall ${pct(op.val.recall)}, precision ${pct(op.val.precision)}, ${pct(op.val.flagged)} of images flagged).
-    On test: melanoma recall **${pct(op.test.recall)}**, precision **${pct(op.test.precision)}**, ${pct(op.test.flagged)} of images flagged
-    (arg-max alone: recall ${pct(test.perClass.mel.recall)}, precision ${pct(test.perClass.mel.precision)}). Missing a melanoma costs far more than
-    a false alarm, so the alert trades precision for recall.`
-      : '- No melanoma alert threshold (no validation melanomas to choose one from).'
+  (the original Keras CNN's are 17.2 MB of float32).${
+    backbone
+      ? `
+- Backbone: MobileNetV2 1.0 pretrained on ImageNet, from \`${backbone.knownAs ?? 'an unrecognised file'}\` (${backbone.description ?? ''}),
+  sha256 \`${backbone.sha256}\`, licence ${backbone.licence ?? 'unknown'} (google-coral/test_data). Converted by
+  \`dermlens import-backbone\`; its BatchNorm is folded into the convolutions, so fine-tuning keeps the ImageNet normalisation
+  statistics fixed (research/README.md, sixth round, says why and what was measured). The file itself is not redistributed; only the
+  fine-tuned weights ship.`
+      : ''
   }
+- Input ${config.size}x${config.size} RGB. Preprocessing \`${PREPROCESS_VERSION}\`: ${card.preprocessing.description}
+- Inference: ${detail.tta === 'flip' ? 'average of the image and its mirror image (test-time flip), ' : ''}softmax temperature ${detail.temperature.toFixed(3)}
+  fitted on the validation split; the reported class is the arg-max.
+${
+  op
+    ? `- **Melanoma operating point:** every result whose melanoma probability is at least ${op.melanomaThreshold.toFixed(3)} also shows a
+  melanoma alert, even when another class is more likely. The threshold is the highest one that catches
+  ${pct(op.targetValRecall)} of the validation melanomas (validation: recall ${pct(op.val.recall)}, precision ${pct(op.val.precision)}, ${pct(op.val.flagged)} of images flagged).
+  On test: melanoma recall **${pct(op.test.recall)}**, precision **${pct(op.test.precision)}**, ${pct(op.test.flagged)} of images flagged
+  (arg-max alone: recall ${pct(test.perClass.mel.recall)}, precision ${pct(test.perClass.mel.precision)}). Missing a melanoma costs far more than
+  a false alarm, so the alert trades precision for recall.`
+    : '- No melanoma alert threshold (no validation melanomas to choose one from).'
+}
 
-  ## Data
-  HAM10000 (Tschandl, Rosendahl, Kittler, *Sci. Data* 5, 180161, 2018, doi:10.1038/sdata.2018.161),
-  10,015 dermoscopic images of 7,470 lesions from Harvard Dataverse doi:10.7910/DVN/DBW86T, licence
-  **CC BY-NC 4.0** (non-commercial; images are not redistributed with DermLens).
-  Split by \`lesion_id\` (every lesion wholly on one side), stratified by class, seed ${split.seed}:
-  train ${splitSizes.train}, validation ${splitSizes.val}, test ${splitSizes.test} images.
-  Every choice the trainer makes (epoch, ${config.tta ? 'test-time flip, ' : ''}temperature, melanoma threshold) and the choice
-  between runs were made on validation; test numbers chose nothing.${
+## Data
+HAM10000 (Tschandl, Rosendahl, Kittler, *Sci. Data* 5, 180161, 2018, doi:10.1038/sdata.2018.161),
+10,015 dermoscopic images of 7,470 lesions from Harvard Dataverse doi:10.7910/DVN/DBW86T, licence
+**CC BY-NC 4.0** (non-commercial; images are not redistributed with DermLens).
+Split by \`lesion_id\` (every lesion wholly on one side), stratified by class, seed ${split.seed}:
+train ${splitSizes.train}, validation ${splitSizes.val}, test ${splitSizes.test} images.
+Every choice the trainer makes (epoch, ${config.tta ? 'test-time flip, ' : ''}temperature, melanoma threshold) and the choice
+between runs were made on validation; test numbers chose nothing.${
     refitOf
       ? ` The shipped network is a **refit**: after run
-  ${refitName} was chosen on validation, its recipe was trained again on the training and validation images together
-  (${splitSizes.train + splitSizes.val} images) and its last epoch kept; the temperature, flip mode and melanoma threshold are ${refitName}'s, and
-  so are the validation numbers below (the refit has none of its own).`
+${refitName} was chosen on validation, its recipe was trained again on the training and validation images together
+(${splitSizes.train + splitSizes.val} images) and its last epoch kept; the temperature, flip mode and melanoma threshold are ${refitName}'s, and
+so are the validation numbers below (the refit has none of its own).`
       : ''
   } research/README.md says each time
-  test numbers were read during development.${config.tta ? '' : ' Test-time flip averaging is off: it doubles the classify time.'}
+test numbers were read during development.${config.tta ? '' : ' Test-time flip averaging is off: it doubles the classify time.'}
 
-  ## Results on the held-out test split (${test.n} images)
+## Results on the held-out test split (${test.n} images)
 
-  | model | balanced acc. | macro AUC | macro F1 | accuracy | ECE | melanoma recall | melanoma precision |
-  |---|---|---|---|---|---|---|---|
-  ${row(`**shipped** ${ensembleSize ? `${ensembleSize} x ` : ''}\`${config.arch}\` ${config.size} px`, test)}
-  ${
-    previousModel
-      ? `${row(`previously shipped: ${previousModel.name} (${previousModel.version})`, previousModel.test)}
-  `
-      : ''
-  }${row(`seed baseline (original Keras recipe, ${baseline.inputSize} px, ${baseline.epochsTrained} epochs, best epoch ${baseline.bestEpoch})`, baseline.metrics.test)}
+| model | balanced acc. | macro AUC | macro F1 | accuracy | ECE | melanoma recall | melanoma precision |
+|---|---|---|---|---|---|---|---|
+${row(`**shipped** ${ensembleSize ? `${ensembleSize} x ` : ''}\`${config.arch}\` ${config.size} px`, test)}
+${
+  previousModel
+    ? `${row(`previously shipped: ${previousModel.name} (${previousModel.version})`, previousModel.test)}
+`
+    : ''
+}${row(`seed baseline (original Keras recipe, ${baseline.inputSize} px, ${baseline.epochsTrained} epochs, best epoch ${baseline.bestEpoch})`, baseline.metrics.test)}
 
-  Validation split${refitOf ? ` (${refitName}, the validated run the shipped network refits)` : ''}: shipped ${num(val.balancedAccuracy)} balanced accuracy, ${num(val.macroAuc)} macro AUC;
-  baseline ${num(baseline.metrics.val.balancedAccuracy)} and ${num(baseline.metrics.val.macroAuc)}.${
+Validation split${refitOf ? ` (${refitName}, the validated run the shipped network refits)` : ''}: shipped ${num(val.balancedAccuracy)} balanced accuracy, ${num(val.macroAuc)} macro AUC;
+baseline ${num(baseline.metrics.val.balancedAccuracy)} and ${num(baseline.metrics.val.macroAuc)}.${
     quantized
       ? `
-  The shipped weights are the ${weights} copy; every test number here is that copy's own (the float32 network it was made from:
-  balanced accuracy ${num(detail.test.balancedAccuracy)}, macro AUC ${num(detail.test.macroAuc)}); validation numbers and every choice are the float32 network's.`
+The shipped weights are the ${weights} copy; every test number here is that copy's own (the float32 network it was made from:
+balanced accuracy ${num(detail.test.balancedAccuracy)}, macro AUC ${num(detail.test.macroAuc)}); validation numbers and every choice are the float32 network's.`
       : ''
   }
-  "Accuracy" alone is misleading here: always answering "nv" scores ${pct(test.perClass.nv.support / test.n)} on this split.
+"Accuracy" alone is misleading here: always answering "nv" scores ${pct(test.perClass.nv.support / test.n)} on this split.
 
-  ### Targets
-  | target | met | value |
-  |---|---|---|
-  ${targets.map(([t, ok, v]) => `| ${t} | ${ok ? 'yes' : '**no**'} | ${v} |`).join('\n')}
+### Targets
+| target | met | value |
+|---|---|---|
+${targets.map(([t, ok, v]) => `| ${t} | ${ok ? 'yes' : '**no**'} | ${v} |`).join('\n')}
 
-  Intervals: ${intervals.method}.
+Intervals: ${intervals.method}.
 
-  ### Per class (test; validation recall, ${previousModel ? "the previously shipped model's and " : ''}the baseline's test recall for comparison)
-  | code | class | support | recall | precision | F1 | AUC | val recall |${previousModel ? ' previous model recall |' : ''} baseline recall |
-  |---|---|---|---|---|---|---|---|${previousModel ? '---|' : ''}---|
-  ${perClassRows.join('\n')}
+### Per class (test; validation recall, ${previousModel ? "the previously shipped model's and " : ''}the baseline's test recall for comparison)
+| code | class | support | recall | precision | F1 | AUC | val recall |${previousModel ? ' previous model recall |' : ''} baseline recall |
+|---|---|---|---|---|---|---|---|${previousModel ? '---|' : ''}---|
+${perClassRows.join('\n')}
 
-  ### Confusion matrix (test; rows = truth)
-  ${confusion.join('\n')}
+### Confusion matrix (test; rows = truth)
+${confusion.join('\n')}
 
-  ### Calibration
-  Temperature ${detail.temperature.toFixed(3)} (fitted on validation by minimising the negative log-likelihood${refitOf ? `, by ${refitName}` : ''}):
-  validation ECE ${num(detail.valEceUncalibrated)} before, ${num(val.ece)} after; test ECE ${num(test.ece)}.
+### Calibration
+Temperature ${detail.temperature.toFixed(3)} (fitted on validation by minimising the negative log-likelihood${refitOf ? `, by ${refitName}` : ''}):
+validation ECE ${num(detail.valEceUncalibrated)} before, ${num(val.ece)} after; test ECE ${num(test.ece)}.
 
-  ## Training recipe
-  ${card.training}
-  Adam${recipe.weightDecay ? ` with decoupled weight decay ${recipe.weightDecay} (AdamW)` : ''}, learning rate ${recipe.lr}${backbone ? ` for the head and ${(recipe.lr as number) * (recipe.backboneLrScale as number)} for the backbone` : ''} (${recipe.lrSchedule}${recipe.warmupEpochs ? `, ${recipe.warmupEpochs} warm-up epochs` : ''}), batch ${recipe.batch}.
-  ${epochs.length} epochs${ensembleSize ? ' per network' : ''} trained on the \`${detail.backend}\` backend. What was tried before choosing this recipe, and what
-  each change bought on validation, is in research/README.md.
-  ${
-    candidates.length > 1
-      ? `
-  ### Runs considered for shipping (validation split only)
-  Full-length runs of this trainer on this split. The shipped one is the run with the highest validation
-  balanced accuracy; test numbers played no part in the choice.${
-    refitOf
-      ? ` A refit is listed with its reference's validation numbers and
-  ships in the reference's place; both were fixed before the refit's test numbers existed (research/README.md, fifth round).`
-      : ''
-  }
+## Training recipe
+${card.training}
+Adam${recipe.weightDecay ? ` with decoupled weight decay ${recipe.weightDecay} (AdamW)` : ''}, learning rate ${recipe.lr}${backbone ? ` for the head and ${(recipe.lr as number) * (recipe.backboneLrScale as number)} for the backbone` : ''} (${recipe.lrSchedule}${recipe.warmupEpochs ? `, ${recipe.warmupEpochs} warm-up epochs` : ''}), batch ${recipe.batch}.
+${epochs.length} epochs${ensembleSize ? ' per network' : ''} trained on the \`${detail.backend}\` backend. What was tried before choosing this recipe, and what
+each change bought on validation, is in research/README.md.
+${
+  candidates.length > 1
+    ? `
+### Runs considered for shipping (validation split only)
+Full-length runs of this trainer on this split. The shipped one is the run with the highest validation
+balanced accuracy; test numbers played no part in the choice.${
+        refitOf
+          ? ` A refit is listed with its reference's validation numbers and
+ships in the reference's place; both were fixed before the refit's test numbers existed (research/README.md, fifth round).`
+          : ''
+      }
 
-  | run | arch | input | epochs (best) | balance | augment | weight EMA | test-time flip | val balanced acc. | val macro AUC | val ECE | val melanoma recall (arg-max) |
-  |---|---|---|---|---|---|---|---|---|---|---|---|
-  ${candidates.map((c, i) => `| ${i === 0 ? `**${c.run}** (shipped)` : c.run}${'refitOf' in c ? ` (refit of ${c.refitOf}: its validation numbers)` : ''} | ${c.arch} | ${c.inputSize} px | ${c.epochs} (${c.bestEpoch ?? c.memberBestEpochs?.join('/')}) | ${c.balance} | ${c.augment} | ${c.ema || 'no'} | ${c.tta} | ${num(c.valBalancedAccuracy)} | ${num(c.valMacroAuc)} | ${num(c.valEce)} | ${pct(c.valMelanomaRecall)} |`).join('\n')}
-  `
-      : ''
-  }
-  ${
-    gate
-      ? `## Out-of-scope images: "This does not look like a dermoscopic image"
-  A lesion classifier answers every image with a lesion class, so DermLens first asks whether the image looks like
-  a dermoscopic image of a skin lesion at all. Method: ${gate.method}. An image whose score is below
-  **${gate.threshold.toFixed(4)}** is reported as not dermoscopic (the CLI warns; the card and popup lead with it and fold the
-  class bars away). The threshold is the highest that flags at most ${pct(gate.targetValFlagRate)} of the HAM10000 validation
-  images (validation: ${pct(gate.val.ham.rate)} of HAM10000 and ${pct(gate.val.ood.rate)} of the non-dermoscopic images flagged).
+| run | arch | input | epochs (best) | balance | augment | weight EMA | test-time flip | val balanced acc. | val macro AUC | val ECE | val melanoma recall (arg-max) |
+|---|---|---|---|---|---|---|---|---|---|---|---|
+${candidates.map((c, i) => `| ${i === 0 ? `**${c.run}** (shipped)` : c.run}${'refitOf' in c ? ` (refit of ${c.refitOf}: its validation numbers)` : ''} | ${c.arch} | ${c.inputSize} px | ${c.epochs} (${c.bestEpoch ?? c.memberBestEpochs?.join('/')}) | ${c.balance} | ${c.augment} | ${c.ema || 'no'} | ${c.tta} | ${num(c.valBalancedAccuracy)} | ${num(c.valMacroAuc)} | ${num(c.valEce)} | ${pct(c.valMelanomaRecall)} |`).join('\n')}
+`
+    : ''
+}
+${
+  gate
+    ? `## Out-of-scope images: "This does not look like a dermoscopic image"
+A lesion classifier answers every image with a lesion class, so DermLens first asks whether the image looks like
+a dermoscopic image of a skin lesion at all. Method: ${gate.method}. An image whose score is below
+**${gate.threshold.toFixed(4)}** is reported as not dermoscopic (the CLI warns; the card and popup lead with it and fold the
+class bars away). The threshold is the highest that flags at most ${pct(gate.targetValFlagRate)} of the HAM10000 validation
+images (validation: ${pct(gate.val.ham.rate)} of HAM10000 and ${pct(gate.val.ood.rate)} of the non-dermoscopic images flagged).
 
-  | held out, scored once | flagged |
-  |---|---|
-  | HAM10000 test split | ${pct(gate.test.ham.rate)} (${gate.test.ham.flagged} of ${gate.test.ham.n}) |
-  ${Object.entries(gate.test.hamPerClass)
-    .map(([c, f]) => `| HAM10000 test, ${c} | ${pct(f.rate)} (${f.flagged} of ${f.n}) |`)
-    .join('\n')}
-  | non-dermoscopic images, held-out part of every source | ${pct(gate.test.ood.rate)} (${gate.test.ood.flagged} of ${gate.test.ood.n}) |
-  ${Object.entries(gate.test.oodPerSource)
-    .map(([src, f]) => `| non-dermoscopic, ${src} | ${pct(f.rate)} (${f.flagged} of ${f.n}) |`)
-    .join('\n')}
+| held out, scored once | flagged |
+|---|---|
+| HAM10000 test split | ${pct(gate.test.ham.rate)} (${gate.test.ham.flagged} of ${gate.test.ham.n}) |
+${Object.entries(gate.test.hamPerClass)
+  .map(([c, f]) => `| HAM10000 test, ${c} | ${pct(f.rate)} (${f.flagged} of ${f.n}) |`)
+  .join('\n')}
+| non-dermoscopic images, held-out part of every source | ${pct(gate.test.ood.rate)} (${gate.test.ood.flagged} of ${gate.test.ood.n}) |
+${Object.entries(gate.test.oodPerSource)
+  .map(([src, f]) => `| non-dermoscopic, ${src} | ${pct(f.rate)} (${f.flagged} of ${f.n}) |`)
+  .join('\n')}
 
-  Training negatives per source: ${Object.entries(gate.training.notDermoscopicPerSource)
-    .map(([src, n]) => `${src} ${n}`)
-    .join(', ')}
-  (\`node --import tsx scripts/build-ood-set.ts\` rebuilds the set; the images are not in the repository). Clinical
-  (non-dermoscopic) photos of skin lesions were not among the negatives, so the gate says nothing reliable about them.
+Training negatives per source: ${Object.entries(gate.training.notDermoscopicPerSource)
+        .map(([src, n]) => `${src} ${n}`)
+        .join(', ')}
+(\`node --import tsx scripts/build-ood-set.ts\` rebuilds the set; the images are not in the repository). Clinical
+(non-dermoscopic) photos of skin lesions were not among the negatives, so the gate says nothing reliable about them.
 
-  `
-      : ''
-  }## Known limitations
-  ${card.limitations.map((l) => `- ${l}`).join('\n')}
-  - The test split has only ${test.perClass.df.support} dermatofibroma and ${test.perClass.vasc.support} vascular images: their per-class numbers carry wide uncertainty.
-  - Several HAM10000 images of one lesion make the data look bigger than it is; the lesion-grouped split keeps the test honest, but a different hospital's images may score lower.
+`
+    : ''
+}## Known limitations
+${card.limitations.map((l) => `- ${l}`).join('\n')}
+- The test split has only ${test.perClass.df.support} dermatofibroma and ${test.perClass.vasc.support} vascular images: their per-class numbers carry wide uncertainty.
+- Several HAM10000 images of one lesion make the data look bigger than it is; the lesion-grouped split keeps the test honest, but a different hospital's images may score lower.
 
-  ## Reproduce
-  \`\`\`
-  npm run train:baseline    # the seed row: ${'`'}dermlens train --arch seed${'`'} with the original recipe, into runs/seed-baseline
-  npm run train:release     # this model: trains into runs/release, then ships it into extension/model/
-  \`\`\`
-  (${trainCommand}; both expect HAM10000 in ../shared/ham10000 or DERMLENS_DATA.)
-  Trainer commit ${commit}. Created ${created}.
-  `;
+## Reproduce
+\`\`\`
+npm run train:baseline    # the seed row: ${'`'}dermlens train --arch seed${'`'} with the original recipe, into runs/seed-baseline
+npm run train:release     # this model: trains into runs/release, then ships it into extension/model/
+\`\`\`
+(${trainCommand}; both expect HAM10000 in ../shared/ham10000 or DERMLENS_DATA.)
+Trainer commit ${commit}. Created ${created}.
+`;
   await writeFile(join(outDir, 'MODEL_CARD.md'), md);
   log(`shipped ${modelDir} -> ${outDir} (${(weightBytes / 1e6).toFixed(2)} MB), model-card.json and MODEL_CARD.md written`);
   for (const [t, ok, v] of targets) log(`  ${ok ? 'MET ' : 'MISS'} ${t}: ${v}`);
