@@ -35,16 +35,34 @@ import { KNOWN_BACKBONES } from '../model/backbone.ts';
 import { balancedAccuracyOf, bootstrapInterval, type Interval } from '../evaluate/bootstrap.ts';
 import { metricsJson } from '../evaluate/evaluate-model.ts';
 import { readLesionIds } from '../data/lesion-ids.ts';
-import { sameSides } from '../data/split.ts';
+import { loadSplit, sameSides } from '../data/split.ts';
 import { median } from '../evaluate/median.ts';
 
 import type { TrainConfig } from '../run/config.ts';
 import { trainCommandLine } from '../run/train-flags.ts';
 import { readJsonFile } from '../run/json.ts';
+import { readHistory, readMetricsDetail, readPredictions, readTrainConfig } from '../run/files.ts';
+import { runPaths } from '../run/layout.ts';
+import type { FinalEvaluation } from '../evaluate/final-evaluation.ts';
 
 /** Reads a run file, naming it when that fails. */
-// Typed loosely (any): the card reads many fields of several kinds of run (training, refit, ensemble).
-const readJson = async (path: string) => readJsonFile<any>(path, 'ship');
+
+/** A run's config.json: a training run's (validated), or an ensemble's, which names its members. */
+type RunConfig = TrainConfig & { kind?: string; members?: string[] };
+async function readRunConfig(dir: string): Promise<RunConfig> {
+  const raw = await readJsonFile<{ kind?: string }>(runPaths(dir).config, 'ship');
+  return raw.kind === 'ensemble' ? (raw as RunConfig) : await readTrainConfig(dir, 'ship');
+}
+/** metrics-detail.json, which every finished run has. */
+async function readFinalEvaluation(dir: string): Promise<FinalEvaluation & { backend?: string }> {
+  const detail = await readMetricsDetail<FinalEvaluation & { backend?: string }>(dir, 'ship');
+  if (!detail) throw new Error(`${runPaths(dir).metricsDetail} is missing: ${dir} has not finished training (or its final evaluation)`);
+  return detail;
+}
+interface ModelJson {
+  weightsManifest: Array<{ paths: string[]; weights: Array<{ shape: number[] }> }>;
+  userDefinedMetadata?: { dermlens?: { dermoscopyThreshold?: number | null } };
+}
 
 /** Keys in which the members of a shipped ensemble may differ: the card describes one shared recipe. */
 const PER_MEMBER_KEYS = new Set(['seed', 'splitSeed', 'outDir', 'tta', 'quantize', 'patience']);
@@ -54,12 +72,18 @@ const PER_MEMBER_KEYS = new Set(['seed', 'splitSeed', 'outDir', 'tta', 'quantize
  * with the recipe they share (refused when they differ in anything but the seeds, which the card could
  * not describe as one recipe).
  */
-async function readTraining(dir: string, config: Record<string, unknown>) {
+async function readTraining(dir: string, config: RunConfig | Record<string, unknown>) {
   const members = Array.isArray(config.members) ? (config.members as string[]) : null;
   const configs: Array<Record<string, unknown>> = members
-    ? await Promise.all(members.map((m) => readJson(join(m, 'config.json'))))
-    : [config];
-  const histories = await Promise.all((members ?? [dir]).map(async (m) => epochsOf(await readJson(join(m, 'history.json')))));
+    ? await Promise.all(members.map(async (m) => (await readRunConfig(m)) as unknown as Record<string, unknown>))
+    : [config as Record<string, unknown>];
+  const histories = await Promise.all(
+    (members ?? [dir]).map(async (m) => {
+      const h = await readHistory(m);
+      if (!h) throw new Error(`${runPaths(m).history} is missing: the card needs the run's epochs`);
+      return epochsOf(h);
+    }),
+  );
   for (const [i, c] of configs.entries()) {
     const differs = Object.keys({ ...c, ...configs[0] }).filter(
       (k) => !PER_MEMBER_KEYS.has(k) && JSON.stringify(c[k]) !== JSON.stringify(configs[0][k]),
@@ -111,7 +135,7 @@ function candidateRow(dir: string, t: Awaited<ReturnType<typeof readTraining>>, 
  * calls) and, when the same run measured one other model (the one shipped before), its median and the ratio.
  */
 async function wasmLatency(file: string, modelDir: string) {
-  const rows = (await readJson(file)) as unknown as Array<{ backend: string; model: string; medianMs: number }>;
+  const rows = await readJsonFile<Array<{ backend: string; model: string; medianMs: number }>>(file, 'ship --latency');
   const wasm = rows.filter((r) => r.backend.startsWith('wasm'));
   const shipped = resolve(modelDir, 'model.json');
   const mine = wasm.filter((r) => resolve(r.model) === shipped);
@@ -169,10 +193,10 @@ export async function ship(
   /** The folder whose model ships: best/ or the quantized copy the trainer exported and evaluated. */
   const modelDir = join(runDir, weights === 'float32' ? 'best' : `best-${weights}`);
 
-  const config = await readJson(join(runDir, 'config.json'));
-  const split = await readJson(join(runDir, 'split.json'));
-  const detail = await readJson(join(runDir, 'metrics-detail.json'));
-  const modelJson = await readJson(join(modelDir, 'model.json'));
+  const config = await readRunConfig(runDir);
+  const split = await loadSplit(runPaths(runDir).split);
+  const detail = await readFinalEvaluation(runDir);
+  const modelJson = await readJsonFile<ModelJson>(join(modelDir, 'model.json'), 'ship');
   const previousPath = resolve(options.previous ?? join(outDir, 'model-card.json'));
   const previousCard = await readFile(previousPath, 'utf8').then(
     (t) => JSON.parse(t),
@@ -194,9 +218,13 @@ export async function ship(
   async function readBaseline(): Promise<BaselineRow> {
     if (options.baseline) {
       const dir = resolve(options.baseline);
-      const [c, d, s, h] = await Promise.all(
-        ['config.json', 'metrics-detail.json', 'split.json', 'history.json'].map((f) => readJson(join(dir, f))),
-      );
+      const [c, d, s, h] = await Promise.all([
+        readRunConfig(dir),
+        readFinalEvaluation(dir),
+        loadSplit(runPaths(dir).split),
+        readHistory(dir),
+      ]);
+      if (!h) throw new Error(`${runPaths(dir).history} is missing: the baseline row needs its epochs`);
       if (!sameSplit(s)) throw new Error('the baseline run used a different split; compare models on the same split only');
       return {
         arch: c.arch,
@@ -241,7 +269,7 @@ export async function ship(
   const previousModel = readPrevious();
 
   async function readCandidate(dir: string) {
-    const [c, s, d] = await Promise.all(['config.json', 'split.json', 'metrics-detail.json'].map((f) => readJson(join(dir, f))));
+    const [c, s, d] = await Promise.all([readRunConfig(dir), loadSplit(runPaths(dir).split), readFinalEvaluation(dir)]);
     if (!sameSplit(s)) throw new Error(`candidate ${dir} used a different split; candidates must share the shipped run's split`);
     return candidateRow(dir, await readTraining(dir, c), d);
   }
@@ -249,7 +277,7 @@ export async function ship(
   /** The validated run a refit repeats (its recipe, settings and validation numbers), or null. */
   const refitOf: string | null = config.refitFrom ?? null;
   const refitName = refitOf ? basename(refitOf) : null;
-  const referenceConfig = refitOf ? await readJson(join(refitOf, 'config.json')) : null;
+  const referenceConfig = refitOf ? await readTrainConfig(refitOf, "ship: the refit's reference run") : null;
   const recipe = training.recipe;
   /** The pretrained backbone a transfer-learning run started from, by the sha256 its config recorded. */
   const backbone = recipe.backboneSha256
@@ -274,7 +302,7 @@ export async function ship(
   }
 
   const epochs = training.histories[0];
-  const sideTotal = (side: string) => Object.values(split.counts[side] as Record<string, number>).reduce((a, b) => a + b, 0);
+  const sideTotal = (side: 'train' | 'val' | 'test') => Object.values(split.counts[side]).reduce((a, b) => a + b, 0);
   const splitSizes = { train: sideTotal('train'), val: sideTotal('val'), test: sideTotal('test') };
   // The trainer's commit(s) as recorded by the run itself and, for an ensemble, by its members (trainer/run/provenance.ts).
   const provenance = (await Promise.all([runDir, ...(training.members ?? []), ...(refitOf ? [refitOf] : [])].map(readProvenance))).flat();
@@ -305,9 +333,9 @@ export async function ship(
   const val: Metrics = detail.val;
 
   // 95% bootstrap intervals on test, from the shipped weights' own calibrated test predictions.
-  const predictions: { test: { labels: number[]; probs: number[][] } } = await readJson(
-    join(runDir, quantized ? `predictions-${weights}.json` : 'predictions.json'),
-  );
+  const predictionsPath = quantized ? runPaths(runDir).quantizedPredictions(weights) : runPaths(runDir).predictions;
+  const predictions = await readPredictions(predictionsPath, 'ship');
+  if (!predictions) throw new Error(`${predictionsPath} is missing: the card's intervals need the shipped weights' test predictions`);
   const testLabels = predictions.test.labels;
   const predicted = predictions.test.probs.map((p) => argmax(p));
   const everyRow = Uint32Array.from(testLabels, (_, i) => i);
@@ -357,7 +385,7 @@ export async function ship(
   const ensembleSize = training.members?.length ?? 0;
   const version = `${ensembleSize ? `${ensembleSize}x` : ''}${config.arch}-${config.size} ${created}`;
   /** The dermlens train command line of one (member) run's config (generated from the flag table). */
-  const trainCommandOf = (c: Record<string, unknown>, out: string) =>
+  const trainCommandOf = (c: Partial<TrainConfig> | Record<string, unknown>, out: string) =>
     trainCommandLine(c as Partial<TrainConfig>, out, {
       backbone: `${backbone?.knownAs ?? 'backbone'} or its dermlens import-backbone folder`,
     });
