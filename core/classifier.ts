@@ -1,18 +1,12 @@
 import { tf } from './tf.ts';
-import { CLASSES, CLASS_CODES, type ClassCode, type LesionGroup } from './labels.ts';
+import { CLASS_CODES } from './labels.ts';
 import { preprocess, type RgbaImage } from './preprocess.ts';
 import { foldBatchNorm } from './fold-batchnorm.ts';
 import { dermoscopyVerdict, gateOutputIndex, type DermoscopyVerdict } from './dermoscopy-gate.ts';
 import { readMetadata, type ModelMetadata } from './model-metadata.ts';
+import { toPredictions, type Prediction } from './lesion-result.ts';
 
 export { readMetadata, type ModelMetadata };
-
-export interface Prediction {
-  code: ClassCode;
-  name: string;
-  group: LesionGroup;
-  probability: number;
-}
 
 export interface InferenceOptions {
   temperature: number;
@@ -63,13 +57,8 @@ export function calibrate(p: tf.Tensor2D, mirrored: tf.Tensor2D | null, temperat
   });
 }
 
-/** Rows of probabilities (CLASS_CODES order) -> predictions sorted from most to least likely. */
-export function toPredictions(probabilities: ArrayLike<number>): Prediction[] {
-  return CLASSES.map((c, i) => ({ code: c.code, name: c.name, group: c.group, probability: probabilities[i] })).sort(
-    (a, b) => b.probability - a.probability,
-  );
-}
-
+// The result shape lives in core/lesion-result.ts (free of tfjs, shared with the extension's light bundles).
+export { toPredictions, type Prediction } from './lesion-result.ts';
 export { melanomaAlert } from './operating-point.ts';
 
 export class Classifier {

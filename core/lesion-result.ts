@@ -5,16 +5,24 @@
 import { CLASSES, CLASS_CODES, isConcerning, type ClassCode, type LesionGroup } from './labels.ts';
 import { melanomaAlert } from './operating-point.ts';
 
-export interface ClassProbability {
+/** One class of a result, with its (calibrated) probability. */
+export interface Prediction {
   code: ClassCode;
   name: string;
   group: LesionGroup;
   probability: number;
 }
 
+/** Rows of probabilities (CLASS_CODES order) -> predictions sorted from most to least likely. */
+export function toPredictions(probabilities: ArrayLike<number>): Prediction[] {
+  return CLASSES.map((c, i) => ({ code: c.code, name: c.name, group: c.group, probability: probabilities[i] })).sort(
+    (a, b) => b.probability - a.probability,
+  );
+}
+
 export interface LesionResult {
   /** All seven classes, most likely first; probabilities sum to 1. */
-  predictions: ClassProbability[];
+  predictions: Prediction[];
   top: ClassCode;
   /** Sum of the probabilities of the types that need a doctor: cancer and pre-cancer (akiec, bcc, mel). */
   concerningProbability: number;
@@ -29,9 +37,7 @@ export function lesionResult(probabilities: ArrayLike<number>, melanomaThreshold
   if (probabilities.length !== CLASS_CODES.length) {
     throw new Error(`Expected ${CLASS_CODES.length} class probabilities, got ${probabilities.length}.`);
   }
-  const predictions = CLASSES.map((c, i) => ({ code: c.code, name: c.name, group: c.group, probability: probabilities[i] })).sort(
-    (a, b) => b.probability - a.probability,
-  );
+  const predictions = toPredictions(probabilities);
   return {
     predictions,
     top: predictions[0].code,

@@ -62,6 +62,22 @@ interface Card {
 let card: Card | null = null;
 /** Requests whose card was closed or replaced: late answers for them are dropped. */
 const finished = new Set<string>();
+
+/** What a host element on the page resets, so that no page rule can hide, move or restyle it. */
+const PAGE_HOST_RESET: Readonly<Record<string, string>> = {
+  all: 'initial',
+  display: 'block',
+  position: 'absolute',
+  margin: '0',
+  padding: '0',
+  border: 'none',
+  background: 'transparent',
+  transform: 'none',
+  filter: 'none',
+  opacity: '1',
+  visibility: 'visible',
+};
+
 /** The image last right-clicked, to tell apart several images with the same URL. */
 let lastContextImage: HTMLImageElement | null = null;
 
@@ -154,20 +170,7 @@ function schedulePlace(): void {
 function createHost(): { host: HTMLElement; root: ShadowRoot } {
   const host = document.createElement('dermlens-overlay');
   // Inline !important beats any page rule, even !important ones, so the page cannot hide or restyle the host.
-  setImportant(host, {
-    all: 'initial',
-    display: 'block',
-    position: 'absolute',
-    'z-index': '2147483647',
-    margin: '0',
-    padding: '0',
-    border: 'none',
-    background: 'transparent',
-    transform: 'none',
-    filter: 'none',
-    opacity: '1',
-    visibility: 'visible',
-  });
+  setImportant(host, { ...PAGE_HOST_RESET, 'z-index': '2147483647' });
   const root = host.attachShadow({ mode: 'closed' });
   adoptStyles(root, [cardStyles]);
   // On <html>, not <body>: a positioned or transformed body would shift page coordinates.
@@ -222,21 +225,8 @@ function toggleHeatmap(current: Card, shown: boolean): void {
   if (shown && current.state.kind === 'result' && current.state.result.heatmap) {
     const { result } = current.state;
     current.heat = createHeatLayer(result.heatmap!, result.width, result.height, (host, box) => positionAt(host, box));
-    setImportant(current.heat.host, {
-      all: 'initial',
-      display: 'block',
-      position: 'absolute',
-      'z-index': '2147483646',
-      margin: '0',
-      padding: '0',
-      border: 'none',
-      background: 'transparent',
-      transform: 'none',
-      filter: 'none',
-      opacity: '1',
-      visibility: 'visible',
-      'pointer-events': 'none',
-    });
+    // Just under the card, and never in the way of the page's own clicks.
+    setImportant(current.heat.host, { ...PAGE_HOST_RESET, 'z-index': '2147483646', 'pointer-events': 'none' });
   }
   renderCard(current);
   place(current);

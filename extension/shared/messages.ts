@@ -4,17 +4,14 @@
 // script gets its own through tabs.sendMessage. Messages are JSON-serialised by Chrome, so they
 // carry strings and plain numbers only (image bytes travel as base64), never typed arrays or ImageData.
 import type { ActivationMap } from '../../core/class-activation-map.ts';
-import type { ClassCode, LesionGroup } from '../../core/labels.ts';
+import type { ClassCode } from '../../core/labels.ts';
+import type { Prediction } from '../../core/lesion-result.ts';
 
 /** Who a message is for: the popup sends but receives no messages, so it is no target. */
 export type Target = 'background' | 'offscreen' | 'content';
 
-export interface ClassPrediction {
-  code: ClassCode;
-  name: string;
-  group: LesionGroup;
-  probability: number;
-}
+/** One class of a result (core/lesion-result.ts). */
+export type ClassPrediction = Prediction;
 
 /** What a classification returns, to the card and to tests. */
 export interface ClassificationResult {

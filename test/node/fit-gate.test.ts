@@ -13,7 +13,8 @@ import { tf } from '../../core/tf.ts';
 import { initBackend } from '../../trainer/backends/select.ts';
 import { train } from '../../trainer/train/train.ts';
 import { DEFAULT_TRAIN_CONFIG } from '../../trainer/run/config.ts';
-import { fitGate, GATE_FILE, type GateReport } from '../../trainer/train/fit-gate.ts';
+import { fitGate, type GateReport } from '../../trainer/train/fit-gate.ts';
+import { GATE_FILE } from '../../trainer/run/layout.ts';
 import { makeRng } from '../../trainer/data/rng.ts';
 import { writeSyntheticHam, type SyntheticHam } from './helpers/synthetic-ham.ts';
 

@@ -7,6 +7,7 @@ import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { BackendPreference } from '../backends/select.ts';
 import { DEFAULT_TRAIN_CONFIG, QUANTIZATIONS, type TrainConfig } from '../run/config.ts';
+import { runPaths } from '../run/layout.ts';
 import { configFromFlags, flagsHelp, FlagError, nonRefitFlags, parseOptions } from '../run/train-flags.ts';
 
 export const DEFAULT_MODEL = 'extension/model/model.json';
@@ -221,7 +222,7 @@ async function trainCommand(args: string[]): Promise<void> {
   const kept = config.refitFrom
     ? `last epoch ${result.bestEpoch} (a refit: no validation score of its own)`
     : `best epoch ${result.bestEpoch} (val balanced accuracy ${result.bestValBalancedAccuracy.toFixed(4)})`;
-  console.log(`done in ${((Date.now() - started) / 60000).toFixed(1)} min: ${kept}; model in ${join(config.outDir, 'best')}`);
+  console.log(`done in ${((Date.now() - started) / 60000).toFixed(1)} min: ${kept}; model in ${runPaths(config.outDir).best}`);
 }
 
 async function evaluateCommand(args: string[]): Promise<void> {
@@ -360,16 +361,8 @@ async function reportCommand(args: string[]): Promise<void> {
   }
   const runDir = str(values, 'run');
   if (!runDir) throw new UsageError('--run <dir> is required (dermlens report --help)');
-  const { stat } = await import('node:fs/promises');
-  const needsModel =
-    (await stat(join(runDir, 'metrics-detail.json')).then(
-      () => true,
-      () => false,
-    )) &&
-    !(await stat(join(runDir, 'predictions.json')).then(
-      () => true,
-      () => false,
-    ));
+  const { exists } = await import('../run/json.ts');
+  const needsModel = (await exists(runPaths(runDir).metricsDetail)) && !(await exists(runPaths(runDir).predictions));
   const backend = needsModel ? await startBackend(values, false) : undefined;
   const { writeRunReport } = await import('../evaluate/run-report.ts');
   const path = await writeRunReport(resolve(runDir), {
@@ -408,7 +401,7 @@ async function ensembleCommand(args: string[]): Promise<void> {
     { members, outDir, tta: values.tta === true, quantize: quantize as TrainConfig['quantize'], dataDir: str(values, 'data') },
     { cacheDir: cacheDirOf(values), backend },
   );
-  console.log(`done: val balanced accuracy ${final.val.balancedAccuracy.toFixed(4)}; model in ${join(resolve(outDir), 'best')}`);
+  console.log(`done: val balanced accuracy ${final.val.balancedAccuracy.toFixed(4)}; model in ${runPaths(resolve(outDir)).best}`);
 }
 
 async function fitGateCommand(args: string[]): Promise<void> {
@@ -427,10 +420,10 @@ async function fitGateCommand(args: string[]): Promise<void> {
   const oodDir = str(values, 'ood');
   if (!runDir || !oodDir) throw new UsageError('--run <dir> and --ood <dir> are required (dermlens fit-gate --help)');
   await startBackend(values, false);
-  const { fitGate, describeGate, GATE_FILE } = await import('../train/fit-gate.ts');
+  const { fitGate, describeGate } = await import('../train/fit-gate.ts');
   const report = await fitGate({ runDir: resolve(runDir), oodDir: resolve(oodDir), cacheDir: cacheDirOf(values) });
   for (const line of describeGate(report)) console.log(line);
-  console.log(`wrote the gate into ${join(resolve(runDir), 'best')} (and the quantized copy) and ${join(resolve(runDir), GATE_FILE)}`);
+  console.log(`wrote the gate into ${runPaths(resolve(runDir)).best} (and the quantized copy) and ${runPaths(resolve(runDir)).gate}`);
 }
 
 async function importBackboneCommand(args: string[]): Promise<void> {

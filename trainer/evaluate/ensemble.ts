@@ -5,14 +5,14 @@
 // split.json, best/, metrics*.json, predictions.json, report.html, provenance.json) except history and
 // checkpoints, so `dermlens report`, `npm run ship` and the extension take it like any run.
 import { copyFile, mkdir, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { tf } from '../../core/tf.ts';
 import { dermlensMetadata } from '../../core/model-metadata.ts';
 import { exportModel } from '../model/export.ts';
 import type { Quantization } from '../run/config.ts';
 import { mergeModels } from '../model/merge.ts';
 import { loadHeldOut } from '../data/held-out.ts';
-import { readJsonFile, readJsonIfExists, writeJsonAtomic } from '../run/json.ts';
+import { exists, readJsonFile, readJsonIfExists, writeJsonAtomic } from '../run/json.ts';
 import { runPaths } from '../run/layout.ts';
 import { fileLoadHandler } from '../run/model-files.ts';
 import { appendProvenance, currentProvenance } from '../run/provenance.ts';
@@ -57,12 +57,12 @@ async function readMembers(dirs: string[]): Promise<{ configs: TrainConfig[]; sp
   const configs: TrainConfig[] = [];
   let split: SavedSplit | undefined;
   for (const dir of dirs) {
-    const config = await readJsonFile<TrainConfig>(join(dir, 'config.json'), `member ${dir}`);
-    await readJsonFile(join(dir, 'metrics-detail.json'), `member ${dir} has not finished training`);
-    await stat(join(dir, 'best', 'model.json')).catch(() => {
+    const config = await readJsonFile<TrainConfig>(runPaths(dir).config, `member ${dir}`);
+    await readJsonFile(runPaths(dir).metricsDetail, `member ${dir} has not finished training`);
+    await stat(runPaths(dir).bestModel).catch(() => {
       throw new Error(`member ${dir} has no best/model.json`);
     });
-    const memberSplit = await loadSplit(join(dir, 'split.json'));
+    const memberSplit = await loadSplit(runPaths(dir).split);
     if (split && !sameSides(split, memberSplit)) {
       throw new Error(
         `member ${dir} was trained on a different split than ${dirs[0]}; members must share one split (train them with the same --split-seed)`,
@@ -89,14 +89,7 @@ export async function buildEnsemble(
   // An ensemble that was interrupted before its evaluation finished is simply made again; a finished
   // one, or a training run, is never overwritten.
   const existing = await readJsonIfExists<{ kind?: string }>(runPaths(outDir).config).catch(() => null);
-  if (
-    existing &&
-    (existing.kind !== 'ensemble' ||
-      (await stat(join(outDir, 'metrics-detail.json')).then(
-        () => true,
-        () => false,
-      )))
-  ) {
+  if (existing && (existing.kind !== 'ensemble' || (await exists(runPaths(outDir).metricsDetail)))) {
     throw new Error(`${outDir} already holds a ${existing.kind === 'ensemble' ? 'finished ensemble' : 'run'}; choose another --out`);
   }
   const dataDir = resolve(request.dataDir ?? configs[0].dataDir);
@@ -117,7 +110,7 @@ export async function buildEnsemble(
   const modelArch = `ensemble of ${members.length} ${config.arch}`;
 
   // Merge first: a member that cannot be merged fails before anything is written.
-  const loaded = await Promise.all(members.map((m) => tf.loadLayersModel(fileLoadHandler(join(m, 'best', 'model.json')))));
+  const loaded = await Promise.all(members.map((m) => tf.loadLayersModel(fileLoadHandler(runPaths(m).bestModel))));
   let merged: tf.LayersModel;
   try {
     merged = await mergeModels(loaded, `ensemble${members.length}`);
@@ -126,14 +119,14 @@ export async function buildEnsemble(
   }
   try {
     await mkdir(outDir, { recursive: true });
-    await writeJsonAtomic(join(outDir, 'config.json'), config);
-    await copyFile(join(members[0], 'split.json'), join(outDir, 'split.json'));
+    await writeJsonAtomic(runPaths(outDir).config, config);
+    await copyFile(runPaths(members[0]).split, runPaths(outDir).split);
     await appendProvenance(outDir, currentProvenance(false));
-    await exportModel(merged, join(outDir, 'best'), dermlensMetadata({ arch: modelArch, inputSize: config.size }));
+    await exportModel(merged, runPaths(outDir).best, dermlensMetadata({ arch: modelArch, inputSize: config.size }));
   } finally {
     merged.dispose();
   }
-  log(`merged ${members.length} networks (${members.join(', ')}) into ${join(outDir, 'best')}`);
+  log(`merged ${members.length} networks (${members.join(', ')}) into ${runPaths(outDir).best}`);
 
   // Only validation and test images are needed: the members are trained already.
   const { ds, idx } = await loadHeldOut(dataDir, split, config.size, options.cacheDir);

@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { CLASSES, CLASS_CODES } from '../../core/labels.ts';
 import { rocCurve, type Metrics } from '../../core/metrics.ts';
 import type { EpochRecord, TrainConfig } from '../run/config.ts';
+import { runPaths } from '../run/layout.ts';
 
 /** The per-epoch history the report plots. */
 export type ReportEpoch = EpochRecord;
@@ -193,9 +194,9 @@ ${
   input.members
     ? `<h2>Members</h2>
 <p>This model averages the probabilities of ${input.members.length} trained networks; their training curves are in their own reports:</p>
-<ul>${input.members.map((m) => `<li>${escapeHtml(join(m, 'report.html'))}</li>`).join('')}</ul>`
+<ul>${input.members.map((m) => `<li>${escapeHtml(runPaths(m).report)}</li>`).join('')}</ul>`
     : `<h2>Training curves</h2>
-${refit ? `<p>No validation curves: a refit trains on the validation images. The recipe's validation curves are in ${escapeHtml(join(refit, 'report.html'))}.</p>` : ''}
+${refit ? `<p>No validation curves: a refit trains on the validation images. The recipe's validation curves are in ${escapeHtml(runPaths(refit).report)}.</p>` : ''}
 <div class="row"><div class="chart"><canvas id="loss"></canvas></div>${refit ? '' : '<div class="chart"><canvas id="metrics"></canvas></div>'}<div class="chart"><canvas id="lr"></canvas></div></div>`
 }
 <h2>Configuration</h2>
@@ -239,7 +240,7 @@ if (D.roc) { roc('rocVal', D.roc.val, D.refit ? 'ROC, validation (the reference 
 /** Writes outDir/report.html (atomically) and returns its path. */
 export async function writeReport(input: ReportInput): Promise<string> {
   const chartJs = await readFile(chartJsSource(), 'utf8');
-  const path = join(input.config.outDir, 'report.html');
+  const path = runPaths(input.config.outDir).report;
   const temp = `${path}.${process.pid}.tmp`;
   await writeFile(temp, renderReport(input, chartJs));
   await rename(temp, path);

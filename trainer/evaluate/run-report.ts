@@ -2,8 +2,6 @@
 // metrics-detail.json, predictions.json), so `dermlens report` can (re)write it for any run, including
 // one still training or one trained before predictions.json existed (then the predictions are
 // recomputed from best/ and the saved split, which needs a tfjs backend).
-import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { computeMetrics } from '../../core/metrics.ts';
 import { findCheckpoint, readCheckpointState } from '../run/checkpoint-state.ts';
 import { readHistory, readMetricsDetail, readPredictions } from '../run/files.ts';
@@ -15,6 +13,7 @@ import { writeReport, type ReportEpoch, type ReportInput, type SplitPredictions 
 import { loadSplit } from '../data/split.ts';
 import { loadHeldOut } from '../data/held-out.ts';
 import type { TrainConfig } from '../run/config.ts';
+import { exists } from '../run/json.ts';
 
 /** Val/test predictions of best/ with its stored temperature and TTA, recomputed from the saved split. */
 async function recomputePredictions(
@@ -22,8 +21,8 @@ async function recomputePredictions(
   config: TrainConfig,
   cacheDir?: string,
 ): Promise<{ val: SplitPredictions; test: SplitPredictions }> {
-  const { ds, idx } = await loadHeldOut(config.dataDir, await loadSplit(join(runDir, 'split.json')), config.size, cacheDir);
-  const { model, metadata } = await loadModelFile(join(runDir, 'best'));
+  const { ds, idx } = await loadHeldOut(config.dataDir, await loadSplit(runPaths(runDir).split), config.size, cacheDir);
+  const { model, metadata } = await loadModelFile(runPaths(runDir).best);
   try {
     const side = async (indices: number[]): Promise<SplitPredictions> => ({
       imageIds: indices.map((i) => ds.items[i].imageId),
@@ -56,7 +55,7 @@ export async function readRunForReport(runDir: string, opts: RunReportOptions = 
   const history: ReportEpoch[] = state?.history ?? (await readHistory(runDir)) ?? [];
   const detail = await readMetricsDetail<ReportInput['final'] & { backend?: string }>(runDir);
   let predictions = (await readPredictions(paths.predictions)) as { val: SplitPredictions; test: SplitPredictions } | undefined;
-  if (!predictions && detail && opts.recompute && (await stat(join(runDir, 'best', 'model.json')).catch(() => null))) {
+  if (!predictions && detail && opts.recompute && (await exists(paths.bestModel))) {
     predictions = await recomputePredictions(runDir, config, opts.cacheDir);
     // Sanity check: the recomputed predictions must reproduce the stored test metrics.
     const again = computeMetrics(predictions.test.labels, predictions.test.probs);

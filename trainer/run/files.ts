@@ -7,7 +7,7 @@ import * as v from 'valibot';
 import type { Metrics } from '../../core/metrics.ts';
 import { readJsonFile, readJsonIfExists } from './json.ts';
 import { runPaths } from './layout.ts';
-import type { EpochRecord, TrainConfig } from './config.ts';
+import { AUGMENT_NAMES, BALANCE_MODES, LR_SCHEDULES, QUANTIZATIONS, type EpochRecord, type TrainConfig } from './config.ts';
 
 const num = v.number();
 const nullableNum = v.nullable(v.number());
@@ -23,17 +23,17 @@ export const trainConfigSchema = v.looseObject({
   seed: num,
   splitSeed: v.optional(num),
   lr: num,
-  lrSchedule: v.picklist(['constant', 'cosine']),
+  lrSchedule: v.picklist(LR_SCHEDULES),
   warmupEpochs: v.optional(num),
-  balance: v.picklist(['none', 'weights', 'sampling']),
+  balance: v.picklist(BALANCE_MODES),
   labelSmoothing: num,
-  augment: v.picklist(['original', 'strong', 'none']),
+  augment: v.picklist(AUGMENT_NAMES),
   ema: v.optional(num),
   valFraction: num,
   testFraction: num,
   patience: num,
   tta: v.boolean(),
-  quantize: v.picklist(['none', 'float16', 'uint8']),
+  quantize: v.picklist(QUANTIZATIONS),
   refitFrom: v.optional(v.string()),
   backbone: v.optional(v.string()),
   backboneSha256: v.optional(v.string()),

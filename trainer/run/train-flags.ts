@@ -170,12 +170,15 @@ export const TRAIN_FLAGS: readonly TrainFlag[] = [
 
 const COLUMN = 26;
 
+/** A setting's default (undefined for the ones without one, such as --split-seed). */
+const defaultOf = (key: keyof TrainConfig): unknown => (DEFAULT_TRAIN_CONFIG as Partial<Record<keyof TrainConfig, unknown>>)[key];
+
 /** The help block of the flags, each with its default from DEFAULT_TRAIN_CONFIG where it has one. */
 export function flagsHelp(flags: readonly TrainFlag[] = TRAIN_FLAGS): string {
   return flags
     .map((f) => {
       const head = `  --${f.name}${f.value ? ` ${f.value}` : ''}`;
-      const fallback = f.key ? (DEFAULT_TRAIN_CONFIG as Partial<Record<keyof TrainConfig, unknown>>)[f.key] : undefined;
+      const fallback = f.key ? defaultOf(f.key) : undefined;
       const text = `${f.help}${fallback !== undefined && f.type !== 'boolean' ? `${f.help ? ' ' : ''}(default ${fallback})` : ''}`;
       const [first, ...rest] = text.split('\n');
       const pad = head.length < COLUMN ? ' '.repeat(COLUMN - head.length) : `\n${' '.repeat(COLUMN)}`;
@@ -249,7 +252,7 @@ export function trainCommandLine(config: Partial<TrainConfig>, out: string, opts
   for (const f of TRAIN_FLAGS) {
     if (!f.recipe || !f.key) continue;
     const v = config[f.key];
-    const fallback = (DEFAULT_TRAIN_CONFIG as Partial<Record<keyof TrainConfig, unknown>>)[f.key];
+    const fallback = defaultOf(f.key);
     if (v === undefined || (!always.has(f.key) && v === fallback)) continue;
     if (f.key === 'splitSeed' && v === config.seed) continue;
     if (f.type === 'boolean') {

@@ -40,7 +40,7 @@ import { median } from '../evaluate/median.ts';
 
 import type { TrainConfig } from '../run/config.ts';
 import { trainCommandLine } from '../run/train-flags.ts';
-import { readJsonFile } from '../run/json.ts';
+import { readJsonFile, readJsonIfExists } from '../run/json.ts';
 import { readHistory, readMetricsDetail, readPredictions, readTrainConfig } from '../run/files.ts';
 import { runPaths } from '../run/layout.ts';
 import type { FinalEvaluation } from '../evaluate/final-evaluation.ts';
@@ -191,7 +191,7 @@ export async function ship(
   const runDir = resolve(options.run);
   const outDir = resolve(options.out ?? 'extension/model');
   /** The folder whose model ships: best/ or the quantized copy the trainer exported and evaluated. */
-  const modelDir = join(runDir, weights === 'float32' ? 'best' : `best-${weights}`);
+  const modelDir = weights === 'float32' ? runPaths(runDir).best : runPaths(runDir).quantized(weights);
 
   const config = await readRunConfig(runDir);
   const split = await loadSplit(runPaths(runDir).split);
@@ -410,10 +410,7 @@ export async function ship(
     training: { dermoscopic: number; notDermoscopic: number; notDermoscopicPerSource: Record<string, number> };
     val: { ham: FlagRate; ood: FlagRate };
     test: { ham: FlagRate; hamPerClass: Record<string, FlagRate>; ood: FlagRate; oodPerSource: Record<string, FlagRate> };
-  } = await readFile(join(runDir, 'gate.json'), 'utf8').then(
-    (t) => JSON.parse(t),
-    () => null,
-  );
+  } = (await readJsonIfExists(runPaths(runDir).gate, 'ship')) ?? null;
   const shippedThreshold = (modelJson.userDefinedMetadata?.dermlens?.dermoscopyThreshold ?? null) as number | null;
   if ((gate === null) !== (shippedThreshold === null) || (gate && gate.threshold !== shippedThreshold)) {
     throw new Error(

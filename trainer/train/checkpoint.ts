@@ -13,10 +13,11 @@
 //
 // There is no separate RNG state to store: the trainer derives each epoch's shuffle, augmentation and
 // dropout streams from (seed, epoch, step), so the epoch count is the RNG state.
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tf } from '../../core/tf.ts';
 import { CHECKPOINT_DIR, writeCheckpointState, type CheckpointProgress } from '../run/checkpoint-state.ts';
+import { exists } from '../run/json.ts';
 
 export { findCheckpoint, readCheckpointState, type CheckpointState } from '../run/checkpoint-state.ts';
 
@@ -42,12 +43,6 @@ async function readTensors(dir: string, name: string): Promise<NamedTensor[]> {
   const map = tf.io.decodeWeights(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer, specs);
   return specs.map((s) => ({ name: s.name, tensor: map[s.name] }));
 }
-
-const exists = (path: string) =>
-  stat(path).then(
-    () => true,
-    () => false,
-  );
 
 /** Writes the checkpoint atomically under runDir/checkpoint; `average` is the EMA copy of the model, if any. */
 export async function saveCheckpoint(

@@ -21,15 +21,11 @@ import { decodeImage } from '../data/images.ts';
 import { parseHamMetadata } from '../data/metadata.ts';
 import { fileLoadHandler } from '../run/model-files.ts';
 import { exportModel } from '../model/export.ts';
-import type { Quantization } from '../run/config.ts';
-import { readJsonFile } from '../run/json.ts';
 import { loadSplit, splitIndices } from '../data/split.ts';
 import { findMetadataFile } from '../data/metadata.ts';
-import { writeJsonAtomic } from '../run/json.ts';
-import type { TrainConfig } from '../run/config.ts';
-import { GATE_FILE } from '../run/layout.ts';
-
-export { GATE_FILE };
+import { readJsonFile, writeJsonAtomic } from '../run/json.ts';
+import type { Quantization, TrainConfig } from '../run/config.ts';
+import { runPaths } from '../run/layout.ts';
 
 /** At most this share of HAM10000 validation images may fall below the threshold (the target on test is 2%). */
 export const GATE_VAL_FLAG_RATE = 0.01;
@@ -161,10 +157,10 @@ export function thresholdForFlagRate(scores: ArrayLike<number>, share: number): 
 }
 
 export async function fitGate({ runDir, oodDir, cacheDir, log = console.log }: FitGateOptions): Promise<GateReport> {
-  const config = await readJsonFile<TrainConfig>(join(runDir, 'config.json'), runDir);
-  const split = await loadSplit(join(runDir, 'split.json'));
+  const config = await readJsonFile<TrainConfig>(runPaths(runDir).config, runDir);
+  const split = await loadSplit(runPaths(runDir).split);
   const quantize: Quantization = config.quantize ?? 'none';
-  const shippedDir = join(runDir, quantize === 'none' ? 'best' : `best-${quantize}`);
+  const shippedDir = quantize === 'none' ? runPaths(runDir).best : runPaths(runDir).quantized(quantize);
   const manifest = await readOodManifest(oodDir);
 
   const metadataPath = await findMetadataFile(config.dataDir);
@@ -275,7 +271,7 @@ export async function fitGate({ runDir, oodDir, cacheDir, log = console.log }: F
 
     // Both exported copies get the gate fitted on the shipped copy's features, each re-exported from
     // its own weights (best/ stays float32).
-    for (const [dir, q] of [[join(runDir, 'best'), 'none'], ...(quantize === 'none' ? [] : [[shippedDir, quantize]])] as Array<
+    for (const [dir, q] of [[runPaths(runDir).best, 'none'], ...(quantize === 'none' ? [] : [[shippedDir, quantize]])] as Array<
       [string, Quantization]
     >) {
       const target = dir === shippedDir ? loaded : await loadClassifierOnly(dir);
@@ -287,7 +283,7 @@ export async function fitGate({ runDir, oodDir, cacheDir, log = console.log }: F
         if (target !== loaded) target.dispose();
       }
     }
-    await writeJsonAtomic(join(runDir, GATE_FILE), report);
+    await writeJsonAtomic(runPaths(runDir).gate, report);
     return report;
   } finally {
     loaded.dispose();

@@ -4,11 +4,12 @@
 // temperature, melanoma alert threshold) is carried over from the reference run, because the refit
 // has no held-out data left besides test; its validation numbers are the reference run's, and every
 // file that shows them says so.
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { readJsonFile } from '../run/json.ts';
 import { loadSplit, sameSides, type Split } from '../data/split.ts';
 import { DEFAULT_TRAIN_CONFIG, RECIPE_KEYS, type TrainConfig } from '../run/config.ts';
 import type { FinalEvaluation, ValidationFit } from '../evaluate/final-evaluation.ts';
+import { runPaths } from '../run/layout.ts';
 
 /** What a refit takes from its finished reference run. */
 export interface RefitReference {
@@ -41,16 +42,14 @@ export function refitConfig(reference: TrainConfig, referenceDir: string, outDir
 export async function loadRefitReference(dir: string): Promise<RefitReference> {
   const abs = resolve(dir);
   const what = `refit reference ${abs}`;
-  const config = await readJsonFile<TrainConfig & { kind?: string }>(join(abs, 'config.json'), what);
+  const paths = runPaths(abs);
+  const config = await readJsonFile<TrainConfig & { kind?: string }>(paths.config, what);
   if (config.kind) throw new Error(`${what} is an ${config.kind}, not a training run: refit one training run's recipe`);
   if (config.refitFrom) throw new Error(`${what} is itself a refit (of ${config.refitFrom}); refit the run that was validated`);
-  const final = await readJsonFile<FinalEvaluation>(join(abs, 'metrics-detail.json'), `${what} has not finished training`);
-  const predictions = await readJsonFile<{ val: RefitReference['valPredictions'] }>(join(abs, 'predictions.json'), what);
-  const model = await readJsonFile<{ userDefinedMetadata?: { dermlens?: { melanomaThreshold?: number | null } } }>(
-    join(abs, 'best', 'model.json'),
-    what,
-  );
-  const split = await loadSplit(join(abs, 'split.json'));
+  const final = await readJsonFile<FinalEvaluation>(paths.metricsDetail, `${what} has not finished training`);
+  const predictions = await readJsonFile<{ val: RefitReference['valPredictions'] }>(paths.predictions, what);
+  const model = await readJsonFile<{ userDefinedMetadata?: { dermlens?: { melanomaThreshold?: number | null } } }>(paths.bestModel, what);
+  const split = await loadSplit(paths.split);
   const melanomaThreshold = model.userDefinedMetadata?.dermlens?.melanomaThreshold ?? null;
   if (melanomaThreshold !== null && !final.operatingPoint)
     throw new Error(`${what}: metrics-detail.json lacks the melanoma operating point its model uses`);
