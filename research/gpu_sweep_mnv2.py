@@ -17,7 +17,7 @@ research/gpu_sweep.py's augment, with per-axis zoom and 0.15 colour jitter like 
 Data come from research/prep_gpu_data.py (.gpu/ham128.npz: train + val JPEGs at 128 px; .gpu/mnv2.npz: the
 backbone's weights; .gpu/portcheck.npz: tfjs-node features from research/check_torch_port.ts).
 
-Usage: python3 research/gpu_sweep_mnv2.py --out DIR [--workers 8] [--budget 420] [--only name,...]
+Usage: python3 research/gpu_sweep_mnv2.py --out DIR [--workers 8] [--budget 420] [--only name,...] [--data-size 128]
        [--smoke]  (tiny CPU run: few steps, 2 epochs)"""
 import argparse, copy, io, json, math, os, sys, time
 import numpy as np
@@ -142,7 +142,7 @@ def metrics(y, p):
 
 # ---------------------------------------------------------------- configs
 BASE = dict(epochs=15, head_epochs=2, freeze_until=0, bb_scale=0.1, wd=0.05, batch=32, lr=1e-3, warmup=1,
-            balance='sampling', ls=0.1, strong=True, ema=0.0, dropout=0.2, seed=0)
+            balance='sampling', ls=0.1, strong=True, ema=0.0, dropout=0.2, seed=0, size=None, mix=None, mix_alpha=0.0)
 
 
 def C(**kw):
@@ -184,17 +184,55 @@ PHASE1 = [
     ('w_ema_lr5e-4', C(balance='weights', ema=0.999, lr=5e-4)),
     ('w_ema_lr5e-4_s1', C(balance='weights', ema=0.999, lr=5e-4, seed=1)),
     ('w_ema_s1', C(balance='weights', ema=0.999, seed=1)),
+    # Eighth round (one device run, data prepared at 192 px: --data-size 192): the input size, which the
+    # classify budget limits, and three cheap recipe changes at 128 px, all on the class-weights recipe.
+    ('s224', C(balance='weights', size=224)),
+    ('s192', C(balance='weights', size=192)),
+    ('s160', C(balance='weights', size=160)),
+    ('s144', C(balance='weights', size=144)),
+    ('s128', C(balance='weights', size=128)),
+    ('w_mixup', C(balance='weights', size=128, mix='mixup', mix_alpha=0.2)),
+    ('w_cutmix', C(balance='weights', size=128, mix='cutmix', mix_alpha=1.0)),
+    ('logit_adjust', C(balance='logit_adjust', size=128)),
+    ('s144_s1', C(balance='weights', size=144, seed=1)),
+    ('s128_s1', C(balance='weights', size=128, seed=1)),
 ]
 
 
+def resize_all(X, size):
+    """uint8 NCHW images at the stored size -> uint8 at `size` (antialiased bilinear, like a box filter when shrinking)."""
+    if size is None or size == X.shape[-1]: return X
+    out = [F.interpolate(X[i:i + 512].float(), size=(size, size), mode='bilinear', antialias=True, align_corners=False)
+           .round_().clamp_(0, 255).to(torch.uint8) for i in range(0, X.shape[0], 512)]
+    return torch.cat(out).contiguous(memory_format=torch.channels_last)
+
+
+def mix_batch(xb, yb, cfg, g):
+    """mixup / cutmix of a batch with itself reversed-permuted; returns images, partner labels and the weight lam of yb."""
+    n, dev = xb.shape[0], xb.device
+    perm = torch.randperm(n, device=dev, generator=g)
+    lam = float(np.random.beta(cfg['mix_alpha'], cfg['mix_alpha']))
+    if cfg['mix'] == 'mixup':
+        return lam * xb + (1 - lam) * xb[perm], yb[perm], lam
+    h, w = xb.shape[-2:]
+    ch, cw = int(h * math.sqrt(1 - lam)), int(w * math.sqrt(1 - lam))
+    cy, cx = np.random.randint(h), np.random.randint(w)
+    y0, y1, x0, x1 = max(cy - ch // 2, 0), min(cy + ch // 2, h), max(cx - cw // 2, 0), min(cx + cw // 2, w)
+    xb = xb.clone(); xb[:, :, y0:y1, x0:x1] = xb[perm][:, :, y0:y1, x0:x1]
+    return xb, yb[perm], 1 - (y1 - y0) * (x1 - x0) / (h * w)
+
+
 # ---------------------------------------------------------------- training
+DATA_SIZE = int(os.environ.get('SWEEP_DATA_SIZE', '128'))
+
+
 def load_arrays(dev, smoke=False):
-    cache = '/tmp/ham128_u8.npz'
+    cache = f'/tmp/ham{DATA_SIZE}_u8.npz'
     if os.path.exists(cache):
         d = np.load(cache); x, y, side = d['x'], d['y'], d['side']
     else:
         from PIL import Image
-        d = np.load(os.path.join(GPU, 'ham128.npz')); o, j = d['offsets'], d['jpeg']
+        d = np.load(os.path.join(GPU, f'ham{DATA_SIZE}.npz')); o, j = d['offsets'], d['jpeg']
         x = np.stack([np.asarray(Image.open(io.BytesIO(j[o[i]:o[i + 1]].tobytes())).convert('RGB')) for i in range(len(o) - 1)])
         y, side = d['labels'], d['side']
         assert set(side.tolist()) <= {'train', 'val'}
@@ -210,6 +248,7 @@ def run_config(name, cfg, X, Y, side, dev, log, steps_override=None):
     torch.manual_seed(cfg['seed']); np.random.seed(cfg['seed'])
     g = torch.Generator(device=dev); g.manual_seed(1000 + cfg['seed'])
     tr = torch.from_numpy(np.where(side == 'train')[0]).to(dev); va = torch.from_numpy(np.where(side == 'val')[0]).to(dev)
+    X = resize_all(X, cfg['size'])
     ytr = Y[tr]; counts = torch.bincount(ytr, minlength=7).float(); yva = Y[va].cpu().numpy()
     model = MNV2(dropout=cfg['dropout']); model.load_backbone(os.path.join(GPU, 'mnv2.npz'))
     model = model.to(dev).to(memory_format=torch.channels_last)
@@ -230,6 +269,8 @@ def run_config(name, cfg, X, Y, side, dev, log, steps_override=None):
     bs = cfg['batch']; ntr = len(tr); steps = steps_override or math.ceil(ntr / bs)
     total = cfg['epochs'] * steps; warm = cfg['warmup'] * steps
     cw = (ntr / (7 * counts)) if cfg['balance'] == 'weights' else None
+    # Logit adjustment (Menon et al. 2021): train on logits + log(prior), predict with the plain logits.
+    log_prior = (counts / ntr).log() if cfg['balance'] == 'logit_adjust' else None
     if cfg['balance'] == 'sampling': draw_w = (1 / counts)[ytr]
     elif cfg['balance'] == 'sqrt': draw_w = (1 / counts.sqrt())[ytr]
     else: draw_w = None
@@ -258,14 +299,19 @@ def run_config(name, cfg, X, Y, side, dev, log, steps_override=None):
         for b in range(steps):
             bi = tr[order[b * bs:(b + 1) * bs]]
             xb = augment(X[bi].float().div_(255), cfg['strong'], g).contiguous(memory_format=torch.channels_last); yb = Y[bi]
+            yb2, lam = yb, 1.0
+            if cfg['mix']: xb, yb2, lam = mix_batch(xb, yb, cfg, g); xb = xb.contiguous(memory_format=torch.channels_last)
             lr = lr_at(step)
             for gr in opt.param_groups: gr['lr'] = lr * gr['s']
             with torch.autocast(**amp):
                 logits = model(xb)
-            logp = F.log_softmax(logits.float(), 1)
-            target = F.one_hot(yb, 7).float() * (1 - ls) + ls / 7
+            logits = logits.float()
+            if log_prior is not None: logits = logits + log_prior
+            logp = F.log_softmax(logits, 1)
+            smooth = lambda t: F.one_hot(t, 7).float() * (1 - ls) + ls / 7
+            target = lam * smooth(yb) + (1 - lam) * smooth(yb2)
             per = -(target * logp).sum(1)
-            if cw is not None: per = per * cw[yb]
+            if cw is not None: per = per * (lam * cw[yb] + (1 - lam) * cw[yb2])
             loss = per.mean()
             opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
             if ema is not None:
@@ -335,7 +381,10 @@ def main():
     ap.add_argument('--budget', type=float, default=420, help='seconds from start after which no new config starts')
     ap.add_argument('--seed-budget', type=float, default=170, help='start the top-3 seed repeats only if this many seconds are left')
     ap.add_argument('--only', default=''); ap.add_argument('--smoke', action='store_true')
+    ap.add_argument('--data-size', type=int, default=128, help='which .gpu/ham<N>.npz to load (configs resize from it)')
     a = ap.parse_args()
+    global DATA_SIZE
+    DATA_SIZE = a.data_size; os.environ['SWEEP_DATA_SIZE'] = str(a.data_size)  # spawned workers read the environment
     t_start = time.time(); deadline = t_start + a.budget
     os.makedirs(a.out, exist_ok=True)
     dev = 'cuda' if torch.cuda.is_available() else 'cpu'
