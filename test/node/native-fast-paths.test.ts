@@ -146,6 +146,42 @@ test('compact architecture (separable convs, ReLU layers, residual adds): gradie
   model.dispose();
 });
 
+test(
+  'mobilenetv2 (ReLU6 convs and depthwise convs, residual adds): ReLU6 runs as TF Relu6/Relu6Grad, gradients equal the stock ones',
+  { skip },
+  async () => {
+    await initBackend('tensorflow', { nativeFastPaths: false, log: null });
+    const model = buildModel('mobilenetv2', { inputSize: 32, seed: 6 });
+    // Kernels scaled up so that many ReLU6 units saturate at 6, not only at 0: a gradient that ignored
+    // the upper bound (ReluGrad) fails this test.
+    model.setWeights(model.getWeights().map((w) => (w.rank === 4 ? tf.mul(w, 2) : w.clone())));
+    const x = tf.randomUniform([3, 32, 32, 3], 0, 1, 'float32', 13);
+    const y = tf.oneHot(tf.tensor1d([1, 3, 5], 'int32'), 7);
+    const stock = await trainingStep(model, x, y);
+    installNativeFastPaths({ ...ALL_NATIVE_FAST_PATHS, dropout: false });
+    const fast = await trainingStep(model, x, y);
+    removeNativeFastPaths();
+    // Stock: ReLU6 is min(6, relu(x)) after a fused conv; fast: TF's Relu6 after a split conv.
+    for (const kernel of ['Minimum', 'FusedConv2D']) {
+      assert.ok(stock.kernels.has(kernel), `stock step lacks ${kernel}`);
+      assert.ok(!fast.kernels.has(kernel), `fast step still runs ${kernel}`);
+    }
+    assert.ok(fast.kernels.has('Relu6') && !stock.kernels.has('Relu6'), 'ReLU6 did not take the native path');
+    assertClose(fast.output, stock.output, 'training-mode output');
+    assert.equal(fast.grads.size, stock.grads.size);
+    assert.equal(fast.grads.size, 2 * 52 + 2);
+    for (const [name, g] of stock.grads) assertClose(fast.grads.get(name)!, g, `gradient of ${name}`, 2e-4);
+    // And no tensor is left behind by the native forward and gradient.
+    installNativeFastPaths({ ...ALL_NATIVE_FAST_PATHS, dropout: false });
+    const before = tf.memory().numTensors;
+    await trainingStep(model, x, y);
+    assert.equal(tf.memory().numTensors, before, 'forward/backward with native ReLU6 leaked');
+    removeNativeFastPaths();
+    tf.dispose([x, y]);
+    model.dispose();
+  },
+);
+
 test('inference: batch norm as x*a+b equals the stock kernel with non-trivial moving statistics', { skip }, async () => {
   await initBackend('tensorflow', { nativeFastPaths: false, log: null });
   const model = smallModel();

@@ -53,6 +53,12 @@ export function reluGrad(backend: NativeBackend, dy: tf.Tensor, features: tf.Ten
   return backend.executeSingleOutput('ReluGrad', [float32TypeAttr(backend, 'T')], [dy, features]);
 }
 
+/** TF's Relu6Grad: dy where 0 < features < 6, else 0. One pass, instead of the four ops tfjs builds. */
+export function relu6Grad(backend: NativeBackend, dy: tf.Tensor, features: tf.Tensor): tf.Tensor {
+  requireFloat32('Relu6Grad', dy, features);
+  return backend.executeSingleOutput('Relu6Grad', [float32TypeAttr(backend, 'T')], [dy, features]);
+}
+
 export interface FusedBatchNormTrainingResult {
   y: tf.Tensor4D;
   batchMean: tf.Tensor1D;
