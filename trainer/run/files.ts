@@ -28,6 +28,7 @@ export const trainConfigSchema = v.looseObject({
   balance: v.picklist(BALANCE_MODES),
   labelSmoothing: num,
   augment: v.picklist(AUGMENT_NAMES),
+  fieldOfView: v.optional(num),
   ema: v.optional(num),
   valFraction: num,
   testFraction: num,

@@ -105,6 +105,14 @@ export const TRAIN_FLAGS: readonly TrainFlag[] = [
   { name: 'label-smoothing', type: 'number', key: 'labelSmoothing', value: '<x>', help: '0..1', recipe: true },
   { name: 'augment', type: 'string', key: 'augment', value: '<name>', help: AUGMENT_NAMES.join(' | '), recipe: true },
   {
+    name: 'field-of-view',
+    type: 'number',
+    key: 'fieldOfView',
+    value: '<p>',
+    help: "with probability p per training image, black out everything outside a random\nellipse, as a dermoscope's circular field of view does; 0 = off",
+    recipe: true,
+  },
+  {
     name: 'ema',
     type: 'number',
     key: 'ema',

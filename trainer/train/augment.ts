@@ -32,7 +32,25 @@ export interface AugmentOptions {
   colorJitter?: number;
   /** Default 'nearest'. */
   fillMode?: FillMode;
+  /**
+   * 0 = off. Probability per image of a dermoscope's circular field of view: everything outside a random
+   * ellipse (diameter 0.8-1.4 of the image, axis ratio 0.75-1.25, centre within 5% of the middle) becomes
+   * near-black (0-0.08). Applied last, after the warp and the colours, as the camera would see it.
+   */
+  fieldOfView?: number;
 }
+
+/** A field of view drawn for one image: an ellipse in pixel coordinates (pixel centres at x + 0.5), and the fill outside it. */
+export interface FieldOfView {
+  centreX: number;
+  centreY: number;
+  radiusX: number;
+  radiusY: number;
+  fill: number;
+}
+
+/** The ranges the field of view is drawn from (the GPU sweep's, research/gpu_sweep_mnv2.py apply_fov). */
+export const FIELD_OF_VIEW_RANGES = Object.freeze({ diameter: [0.8, 1.4], aspect: [0.75, 1.25], centreJitter: 0.05, fill: [0, 0.08] } as const);
 
 /** The original Keras app's ImageDataGenerator: rotation_range=10, zoom_range=0.1, width/height_shift_range=0.1, both flips, fill 'nearest'. */
 export const ORIGINAL_AUGMENT: Readonly<AugmentOptions> = Object.freeze({
@@ -72,6 +90,8 @@ export interface ImageAugmentParams {
   brightness: number;
   contrast: number;
   saturation: number;
+  /** null: no field-of-view mask. */
+  fieldOfView: FieldOfView | null;
 }
 
 export const IDENTITY_PARAMS: Readonly<ImageAugmentParams> = Object.freeze({
@@ -85,6 +105,7 @@ export const IDENTITY_PARAMS: Readonly<ImageAugmentParams> = Object.freeze({
   brightness: 1,
   contrast: 1,
   saturation: 1,
+  fieldOfView: null,
 });
 
 export function validateAugmentOptions(opts: AugmentOptions): void {
@@ -98,6 +119,7 @@ export function validateAugmentOptions(opts: AugmentOptions): void {
   check('shift', opts.shift, 0, 1, false);
   check('zoom', opts.zoom, 0, 1, false);
   check('colorJitter', opts.colorJitter, 0, 1, true);
+  check('fieldOfView', opts.fieldOfView, 0, 1, true);
   if (opts.fillMode !== undefined && opts.fillMode !== 'nearest' && opts.fillMode !== 'reflect') {
     throw new Error(`augment option fillMode must be 'nearest' or 'reflect', got ${String(opts.fillMode)}`);
   }
@@ -106,7 +128,10 @@ export function validateAugmentOptions(opts: AugmentOptions): void {
 /** Maps a uniform [0, 1) draw to [lo, hi). */
 const between = (u: number, lo: number, hi: number) => lo + (hi - lo) * u;
 
-/** Draws one parameter set per image. Always consumes the same number of rng values per image, so a seed fixes the whole stream. */
+/**
+ * Draws one parameter set per image. Always consumes the same number of rng values per image, so a seed
+ * fixes the whole stream: 10, plus 6 when fieldOfView > 0 (so recipes without it draw as they always did).
+ */
 export function sampleAugmentParams(
   count: number,
   height: number,
@@ -116,9 +141,25 @@ export function sampleAugmentParams(
 ): ImageAugmentParams[] {
   validateAugmentOptions(opts);
   const jitter = opts.colorJitter ?? 0;
+  const fovProbability = opts.fieldOfView ?? 0;
+  const { diameter, aspect, centreJitter, fill } = FIELD_OF_VIEW_RANGES;
   const params: ImageAugmentParams[] = [];
   for (let i = 0; i < count; i++) {
     const r = Array.from({ length: 10 }, rng);
+    let fieldOfView: FieldOfView | null = null;
+    if (fovProbability > 0) {
+      const f = Array.from({ length: 6 }, rng);
+      if (f[0] < fovProbability) {
+        const d = between(f[1], diameter[0], diameter[1]);
+        fieldOfView = {
+          centreX: (0.5 + between(f[3], -centreJitter, centreJitter)) * width,
+          centreY: (0.5 + between(f[4], -centreJitter, centreJitter)) * height,
+          radiusX: (d / 2) * between(f[2], aspect[0], aspect[1]) * width,
+          radiusY: (d / 2) * height,
+          fill: between(f[5], fill[0], fill[1]),
+        };
+      }
+    }
     params.push({
       angle: (between(r[0], -opts.rotation, opts.rotation) * Math.PI) / 180,
       shiftX: between(r[1], -opts.shift, opts.shift) * width,
@@ -130,6 +171,7 @@ export function sampleAugmentParams(
       brightness: between(r[7], 1 - jitter, 1 + jitter),
       contrast: between(r[8], 1 - jitter, 1 + jitter),
       saturation: between(r[9], 1 - jitter, 1 + jitter),
+      fieldOfView,
     });
   }
   return params;
@@ -196,6 +238,18 @@ function jitterColours(img: Float32Array, p: ImageAugmentParams): void {
   }
 }
 
+/** Everything outside the ellipse becomes the fill value (all channels). */
+function maskFieldOfView(img: Float32Array, width: number, height: number, channels: number, f: FieldOfView): void {
+  for (let y = 0; y < height; y++) {
+    const ny = (y + 0.5 - f.centreY) / f.radiusY;
+    const rest = 1 - ny * ny;
+    for (let x = 0; x < width; x++) {
+      const nx = (x + 0.5 - f.centreX) / f.radiusX;
+      if (nx * nx > rest) img.fill(f.fill, (y * width + x) * channels, (y * width + x + 1) * channels);
+    }
+  }
+}
+
 /**
  * Pure-JS core: warps (bilinear, TF sampling rules) and colour-jitters a batch of HWC float images
  * laid out back to back, returning a new array. Usable on a batch before it becomes a tensor.
@@ -256,11 +310,12 @@ export function augmentPixels(
       if (channels !== 3) throw new Error(`augmentPixels: colour jitter needs RGB images, got ${channels} channels`);
       jitterColours(img, p);
     }
+    if (p.fieldOfView) maskFieldOfView(img, width, height, channels, p.fieldOfView);
   });
   return out;
 }
 
-/** Applies the given per-image parameters: one affine warp (flips folded in), then brightness, contrast, saturation. Returns a new tensor. */
+/** Applies the given per-image parameters: one affine warp (flips folded in), then brightness, contrast, saturation, then the field of view. Returns a new tensor. */
 export function applyAugment(x: tf.Tensor4D, params: readonly ImageAugmentParams[], fillMode: FillMode = 'nearest'): tf.Tensor4D {
   if (x.dtype !== 'float32') throw new Error(`applyAugment: expected a float32 batch, got ${x.dtype}`);
   const shape = x.shape as [number, number, number, number];

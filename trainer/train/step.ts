@@ -167,7 +167,7 @@ export function createStepper(
     groups: paramGroups(model, config),
     config,
     loss: { labelSmoothing: config.labelSmoothing, classWeights },
-    augment: augmentOptions(config.augment),
+    augment: augmentOptions(config),
   };
 }
 
@@ -200,6 +200,7 @@ export async function trainOneBatch(
   return value;
 }
 
-export function augmentOptions(name: TrainConfig['augment']): AugmentOptions | null {
-  return name === 'original' ? ORIGINAL_AUGMENT : name === 'strong' ? STRONG_AUGMENT : null;
+export function augmentOptions(config: Pick<TrainConfig, 'augment' | 'fieldOfView'>): AugmentOptions | null {
+  const base = config.augment === 'original' ? ORIGINAL_AUGMENT : config.augment === 'strong' ? STRONG_AUGMENT : null;
+  return base && config.fieldOfView ? { ...base, fieldOfView: config.fieldOfView } : base;
 }
