@@ -52,6 +52,28 @@ export interface FieldOfView {
 /** The ranges the field of view is drawn from (the GPU sweep's, research/gpu_sweep_mnv2.py apply_fov). */
 export const FIELD_OF_VIEW_RANGES = Object.freeze({ diameter: [0.8, 1.4], aspect: [0.75, 1.25], centreJitter: 0.05, fill: [0, 0.08] } as const);
 
+/** A random field of view for a width x height image from 5 uniform [0, 1) draws (diameter, axis ratio, centre x, centre y, fill). */
+export function drawFieldOfView(u: readonly number[], width: number, height: number): FieldOfView {
+  const { diameter, aspect, centreJitter, fill } = FIELD_OF_VIEW_RANGES;
+  const d = between(u[0], diameter[0], diameter[1]);
+  return {
+    centreX: (0.5 + between(u[2], -centreJitter, centreJitter)) * width,
+    centreY: (0.5 + between(u[3], -centreJitter, centreJitter)) * height,
+    radiusX: (d / 2) * between(u[1], aspect[0], aspect[1]) * width,
+    radiusY: (d / 2) * height,
+    fill: between(u[4], fill[0], fill[1]),
+  };
+}
+
+/**
+ * The fixed field of view the checks use: black outside a centred circle whose diameter is `diameter` times
+ * the height of a 4:3 landscape photo (HAM10000's shape), as that circle lands on the square model input
+ * (an ellipse 3/4 as wide as it is tall).
+ */
+export function centredFieldOfView(size: number, diameter = 1): FieldOfView {
+  return { centreX: size / 2, centreY: size / 2, radiusX: (diameter / 2) * size * 0.75, radiusY: (diameter / 2) * size, fill: 0 };
+}
+
 /** The original Keras app's ImageDataGenerator: rotation_range=10, zoom_range=0.1, width/height_shift_range=0.1, both flips, fill 'nearest'. */
 export const ORIGINAL_AUGMENT: Readonly<AugmentOptions> = Object.freeze({
   rotation: 10,
@@ -142,23 +164,13 @@ export function sampleAugmentParams(
   validateAugmentOptions(opts);
   const jitter = opts.colorJitter ?? 0;
   const fovProbability = opts.fieldOfView ?? 0;
-  const { diameter, aspect, centreJitter, fill } = FIELD_OF_VIEW_RANGES;
   const params: ImageAugmentParams[] = [];
   for (let i = 0; i < count; i++) {
     const r = Array.from({ length: 10 }, rng);
     let fieldOfView: FieldOfView | null = null;
     if (fovProbability > 0) {
       const f = Array.from({ length: 6 }, rng);
-      if (f[0] < fovProbability) {
-        const d = between(f[1], diameter[0], diameter[1]);
-        fieldOfView = {
-          centreX: (0.5 + between(f[3], -centreJitter, centreJitter)) * width,
-          centreY: (0.5 + between(f[4], -centreJitter, centreJitter)) * height,
-          radiusX: (d / 2) * between(f[2], aspect[0], aspect[1]) * width,
-          radiusY: (d / 2) * height,
-          fill: between(f[5], fill[0], fill[1]),
-        };
-      }
+      if (f[0] < fovProbability) fieldOfView = drawFieldOfView(f.slice(1), width, height);
     }
     params.push({
       angle: (between(r[0], -opts.rotation, opts.rotation) * Math.PI) / 180,
@@ -238,8 +250,8 @@ function jitterColours(img: Float32Array, p: ImageAugmentParams): void {
   }
 }
 
-/** Everything outside the ellipse becomes the fill value (all channels). */
-function maskFieldOfView(img: Float32Array, width: number, height: number, channels: number, f: FieldOfView): void {
+/** In place: everything outside the ellipse becomes the fill value (all channels) in one HWC image. */
+export function maskFieldOfView(img: Float32Array, width: number, height: number, channels: number, f: FieldOfView): void {
   for (let y = 0; y < height; y++) {
     const ny = (y + 0.5 - f.centreY) / f.radiusY;
     const rest = 1 - ny * ny;

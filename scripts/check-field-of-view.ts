@@ -1,0 +1,83 @@
+// How a model (and its dermoscopy gate) reads dermoscopic images that show the dermoscope's round field of
+// view: a run's HAM10000 validation (or, once, test) images scored as they are and with everything outside
+// a centred circle blacked out (trainer/train/augment.ts centredFieldOfView: diameter 1.25, 1 and 0.85 times
+// the height of the 4:3 photo). Most HAM10000 images fill the frame; many other dermoscopic images do not.
+//
+//   npx tsx scripts/check-field-of-view.ts --model runs/r4-fov/best-float16 --run runs/r4-fov [--side val|test] [--json out.json]
+import { parseArgs } from 'node:util';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { load } from '../core/classifier.ts';
+import { computeMetrics } from '../core/metrics.ts';
+import { CLASS_CODES } from '../core/labels.ts';
+import { initBackend } from '../trainer/backends/select.ts';
+import { loadDataset } from '../trainer/data/dataset.ts';
+import { findMetadataFile, parseHamMetadata } from '../trainer/data/metadata.ts';
+import { loadSplit, splitIndices } from '../trainer/data/split.ts';
+import { readJsonFile, writeJsonAtomic } from '../trainer/run/json.ts';
+import { runPaths } from '../trainer/run/layout.ts';
+import { centredFieldOfView, maskFieldOfView } from '../trainer/train/augment.ts';
+import type { TrainConfig } from '../trainer/run/config.ts';
+
+const { values } = parseArgs({
+  options: {
+    model: { type: 'string' },
+    run: { type: 'string' },
+    side: { type: 'string', default: 'val' },
+    json: { type: 'string' },
+    'cache-dir': { type: 'string' },
+  },
+});
+if (!values.model || !values.run || !['val', 'test'].includes(values.side!)) {
+  console.error('Usage: npx tsx scripts/check-field-of-view.ts --model <model dir> --run <run dir> [--side val|test] [--json <file>]');
+  process.exit(2);
+}
+const side = values.side as 'val' | 'test';
+await initBackend('auto', { log: null });
+const config = await readJsonFile<TrainConfig>(runPaths(values.run).config, values.run);
+const metadataPath = await findMetadataFile(config.dataDir);
+const items = parseHamMetadata(await readFile(metadataPath, 'utf8'), metadataPath);
+const split = await loadSplit(runPaths(values.run).split);
+const classifier = await load(`file://${resolve(join(values.model, 'model.json'))}`);
+const size = classifier.inputSize;
+const wanted = new Set(split[side]);
+const ds = await loadDataset({ images: items.filter((i) => wanted.has(i.imageId)), imageDir: config.dataDir, size, cacheDir: values['cache-dir'] });
+const indices = splitIndices(ds.items, split)[side];
+const per = size * size * 3;
+const labels = indices.map((i) => ds.items[i].label);
+
+const rows = [];
+for (const diameter of [null, 1.25, 1, 0.85]) {
+  const probabilities: Float32Array[] = [];
+  let flagged = 0;
+  for (let start = 0; start < indices.length; start += 64) {
+    const inputs = indices.slice(start, start + 64).map((i) => {
+      const pixels = ds.pixels.slice(i * per, (i + 1) * per);
+      if (diameter !== null) maskFieldOfView(pixels, size, size, 3, centredFieldOfView(size, diameter));
+      return pixels;
+    });
+    for (const r of await classifier.assessInputs(inputs)) {
+      probabilities.push(r.probabilities);
+      if (r.dermoscopy && !r.dermoscopy.dermoscopic) flagged++;
+    }
+  }
+  const m = computeMetrics(labels, probabilities);
+  rows.push({
+    fieldOfView: diameter === null ? 'none' : `circle ${diameter}x the height`,
+    balancedAccuracy: m.balancedAccuracy,
+    macroAuc: m.macroAuc,
+    recall: Object.fromEntries(CLASS_CODES.map((c) => [c, m.perClass[c].recall])),
+    gateFlagged: classifier.metadata.dermoscopyThreshold === undefined ? null : flagged / indices.length,
+  });
+}
+classifier.dispose();
+
+console.log(`${values.model} on ${indices.length} ${side} images of ${values.run}:`);
+console.log('| field of view | balanced accuracy | macro AUC | recall akiec bcc bkl df mel nv vasc | flagged by the gate |');
+console.log('|---|---|---|---|---|');
+for (const r of rows) {
+  const recalls = Object.values(r.recall).map((v) => v.toFixed(2)).join(' ');
+  const gate = r.gateFlagged === null ? 'no gate' : `${(100 * r.gateFlagged).toFixed(1)}%`;
+  console.log(`| ${r.fieldOfView} | ${r.balancedAccuracy.toFixed(3)} | ${r.macroAuc?.toFixed(3) ?? '-'} | ${recalls} | ${gate} |`);
+}
+if (values.json) await writeJsonAtomic(values.json, { format: 'dermlens-field-of-view-v1', model: values.model, run: values.run, side, images: indices.length, rows });
