@@ -102,22 +102,48 @@ function setBatchNormInference(on: boolean): void {
   }
 }
 
-// ---- (b) ReLU gradient through TF's ReluGrad --------------------------------------------------------
+// ---- (b) ReLU and ReLU6 gradients through TF's ReluGrad / Relu6Grad -----------------------------------
 
-let stockReluGradient: tf.GradConfig | null = null;
+/**
+ * Replaces the registered gradient of an activation kernel by one TF op on tfjs-node (`native(backend, dy, x)`),
+ * keeping the stock gradient for other backends and dtypes.
+ */
+class NativeActivationGradient {
+  private stock: tf.GradConfig | null = null;
+  private readonly config: tf.GradConfig;
+  constructor(
+    private readonly kernelName: string,
+    enabled: () => boolean,
+    native: (backend: NativeBackend, dy: tf.Tensor, x: tf.Tensor) => tf.Tensor,
+  ) {
+    this.config = {
+      kernelName,
+      inputsToSave: ['x'],
+      gradFunc: (dy, saved, attrs) => {
+        const backend = enabled() ? activeNativeBackend() : null;
+        if (backend == null || (dy as tf.Tensor).dtype !== 'float32' || saved[0].dtype !== 'float32') {
+          return this.stock!.gradFunc(dy, saved, attrs);
+        }
+        const [x] = saved;
+        return { x: () => native(backend, dy as tf.Tensor, x) };
+      },
+    };
+  }
 
-const nativeReluGradient: tf.GradConfig = {
-  kernelName: 'Relu',
-  inputsToSave: ['x'],
-  gradFunc: (dy, saved, attrs) => {
-    const backend = active.reluGrad ? activeNativeBackend() : null;
-    if (backend == null || (dy as tf.Tensor).dtype !== 'float32' || saved[0].dtype !== 'float32') {
-      return stockReluGradient!.gradFunc(dy, saved, attrs);
+  set(on: boolean): void {
+    const current = tf.getGradient(this.kernelName);
+    if (on && current !== this.config) {
+      if (current == null) throw new Error(`tfjs-core has no gradient registered for '${this.kernelName}'.`);
+      this.stock = current;
+      tf.registerGradient(this.config);
+    } else if (!on && current === this.config) {
+      tf.registerGradient(this.stock!);
     }
-    const [x] = saved;
-    return { x: () => reluGrad(backend, dy as tf.Tensor, x) };
-  },
-};
+  }
+}
+
+const reluGradient = new NativeActivationGradient('Relu', () => active.reluGrad, reluGrad);
+const relu6Gradient = new NativeActivationGradient('Relu6', () => active.relu6, relu6Grad);
 
 interface FusedConv2DArgs {
   x: tf.Tensor3D | tf.Tensor4D;
@@ -189,17 +215,6 @@ const splitMatMul = (args: FusedMatMulArgs): tf.Tensor => {
   });
 };
 
-function setReluGrad(on: boolean): void {
-  const current = tf.getGradient('Relu');
-  if (on && current !== nativeReluGradient) {
-    if (current == null) throw new Error("tfjs-core has no gradient registered for 'Relu'.");
-    stockReluGradient = current;
-    tf.registerGradient(nativeReluGradient);
-  } else if (!on && current === nativeReluGradient) {
-    tf.registerGradient(stockReluGradient!);
-  }
-}
-
 function setSplitFusedOps(on: boolean): void {
   if (on && stockFused == null) {
     stockFused = { conv2d: fusedOps.conv2d, matMul: fusedOps.matMul };
@@ -212,7 +227,7 @@ function setSplitFusedOps(on: boolean): void {
   }
 }
 
-// ---- (b2) ReLU6 as TF's Relu6 and Relu6Grad -----------------------------------------------------------
+// ---- (b2) ReLU6's forward as TF's Relu6 (its gradient is (b)'s) ---------------------------------------
 
 interface ActivationPrototype {
   apply(this: unknown, x: tf.Tensor, alpha?: number): tf.Tensor;
@@ -223,20 +238,6 @@ const relu6ActivationPrototype = (): ActivationPrototype =>
     (tf.layers.activation({ activation: 'relu6' }) as unknown as { activation: object }).activation,
   ) as ActivationPrototype;
 let stockRelu6Apply: ActivationPrototype['apply'] | null = null;
-let stockRelu6Gradient: tf.GradConfig | null = null;
-
-const nativeRelu6Gradient: tf.GradConfig = {
-  kernelName: 'Relu6',
-  inputsToSave: ['x'],
-  gradFunc: (dy, saved, attrs) => {
-    const backend = active.relu6 ? activeNativeBackend() : null;
-    if (backend == null || (dy as tf.Tensor).dtype !== 'float32' || saved[0].dtype !== 'float32') {
-      return stockRelu6Gradient!.gradFunc(dy, saved, attrs);
-    }
-    const [x] = saved;
-    return { x: () => relu6Grad(backend, dy as tf.Tensor, x) };
-  },
-};
 
 function setRelu6(on: boolean): void {
   const proto = relu6ActivationPrototype();
@@ -251,14 +252,7 @@ function setRelu6(on: boolean): void {
     proto.apply = stockRelu6Apply;
     stockRelu6Apply = null;
   }
-  const current = tf.getGradient('Relu6');
-  if (on && current !== nativeRelu6Gradient) {
-    if (current == null) throw new Error("tfjs-core has no gradient registered for 'Relu6'.");
-    stockRelu6Gradient = current;
-    tf.registerGradient(nativeRelu6Gradient);
-  } else if (!on && current === nativeRelu6Gradient) {
-    tf.registerGradient(stockRelu6Gradient!);
-  }
+  relu6Gradient.set(on);
 }
 
 // ---- (c) layers in training: BatchNormalization through FusedBatchNormV3 / GradV3, Dropout's noise from TF
@@ -355,7 +349,7 @@ function setAdam(on: boolean): void {
 export function installNativeFastPaths(choice: Partial<NativeFastPathOptions> = ALL_NATIVE_FAST_PATHS): NativeFastPathOptions {
   const options: NativeFastPathOptions = { ...NONE, ...choice };
   setBatchNormInference(options.batchNormInference);
-  setReluGrad(options.reluGrad);
+  reluGradient.set(options.reluGrad);
   setRelu6(options.relu6);
   setSplitFusedOps(options.splitFusedOps);
   batchNormPatch.set(options.batchNormTraining);
