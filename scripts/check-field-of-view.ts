@@ -3,7 +3,10 @@
 // a centred circle blacked out (trainer/train/augment.ts centredFieldOfView: diameter 1.25, 1 and 0.85 times
 // the height of the 4:3 photo). Most HAM10000 images fill the frame; many other dermoscopic images do not.
 //
-//   npx tsx scripts/check-field-of-view.ts --model runs/r4-fov/best-float16 --run runs/r4-fov [--side val|test] [--json out.json]
+//   npx tsx scripts/check-field-of-view.ts --model runs/r4-fov/best-float16 --run runs/r4-fov [--side val|test]
+//
+// Writes <run>/field-of-view-<side>.json; `dermlens ship` puts the test one in the model card. Test images are
+// for the final report only: score them once, for the model being shipped.
 import { parseArgs } from 'node:util';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -24,12 +27,11 @@ const { values } = parseArgs({
     model: { type: 'string' },
     run: { type: 'string' },
     side: { type: 'string', default: 'val' },
-    json: { type: 'string' },
     'cache-dir': { type: 'string' },
   },
 });
 if (!values.model || !values.run || !['val', 'test'].includes(values.side!)) {
-  console.error('Usage: npx tsx scripts/check-field-of-view.ts --model <model dir> --run <run dir> [--side val|test] [--json <file>]');
+  console.error('Usage: npx tsx scripts/check-field-of-view.ts --model <model dir> --run <run dir> [--side val|test]');
   process.exit(2);
 }
 const side = values.side as 'val' | 'test';
@@ -41,7 +43,12 @@ const split = await loadSplit(runPaths(values.run).split);
 const classifier = await load(`file://${resolve(join(values.model, 'model.json'))}`);
 const size = classifier.inputSize;
 const wanted = new Set(split[side]);
-const ds = await loadDataset({ images: items.filter((i) => wanted.has(i.imageId)), imageDir: config.dataDir, size, cacheDir: values['cache-dir'] });
+const ds = await loadDataset({
+  images: items.filter((i) => wanted.has(i.imageId)),
+  imageDir: config.dataDir,
+  size,
+  cacheDir: values['cache-dir'],
+});
 const indices = splitIndices(ds.items, split)[side];
 const per = size * size * 3;
 const labels = indices.map((i) => ds.items[i].label);
@@ -76,8 +83,12 @@ console.log(`${values.model} on ${indices.length} ${side} images of ${values.run
 console.log('| field of view | balanced accuracy | macro AUC | recall akiec bcc bkl df mel nv vasc | flagged by the gate |');
 console.log('|---|---|---|---|---|');
 for (const r of rows) {
-  const recalls = Object.values(r.recall).map((v) => v.toFixed(2)).join(' ');
+  const recalls = Object.values(r.recall)
+    .map((v) => v.toFixed(2))
+    .join(' ');
   const gate = r.gateFlagged === null ? 'no gate' : `${(100 * r.gateFlagged).toFixed(1)}%`;
   console.log(`| ${r.fieldOfView} | ${r.balancedAccuracy.toFixed(3)} | ${r.macroAuc?.toFixed(3) ?? '-'} | ${recalls} | ${gate} |`);
 }
-if (values.json) await writeJsonAtomic(values.json, { format: 'dermlens-field-of-view-v1', model: values.model, run: values.run, side, images: indices.length, rows });
+const out = runPaths(values.run).fieldOfView(side);
+await writeJsonAtomic(out, { format: 'dermlens-field-of-view-v1', model: resolve(values.model), side, images: indices.length, rows });
+console.log(`wrote ${out}`);

@@ -98,9 +98,28 @@ describe('dermlens fit-gate (cpu backend)', { timeout: 600_000 }, () => {
       assert.equal(modelJson.modelTopology.config.output_layers.length, 2, `${dir} has the gate output`);
       assert.equal(modelJson.userDefinedMetadata.dermlens.dermoscopyThreshold, r.threshold);
     }
+    // Every report also scores the validation and test images with a round field of view; a run trained
+    // without --field-of-view does not take such images as positives.
+    assert.equal(r.val.hamFieldOfView?.n, r.val.ham.n);
+    assert.equal(r.test.hamFieldOfView?.n, r.test.ham.n);
+    assert.equal(r.training.dermoscopicWithFieldOfView, undefined);
     // Refitting replaces the gate instead of stacking a second one.
     const again = await fitGate({ runDir: run, oodDir: ood, log: () => {} });
     assert.equal(again.threshold, r.threshold, 'deterministic');
+    // A run trained with --field-of-view: each training image joins the positives a second time, masked.
+    const configPath = join(run, 'config.json');
+    const config = await readFile(configPath, 'utf8');
+    try {
+      await writeFile(configPath, JSON.stringify({ ...JSON.parse(config), fieldOfView: 0.3 }));
+      const fov = await fitGate({ runDir: run, oodDir: ood, log: () => {} });
+      assert.equal(fov.training.dermoscopicWithFieldOfView, r.training.dermoscopic);
+      assert.equal(fov.training.dermoscopic, 2 * r.training.dermoscopic);
+      assert.equal(fov.training.notDermoscopic, r.training.notDermoscopic);
+      assert.match(fov.method, /round field of view/);
+    } finally {
+      await writeFile(configPath, config);
+      await fitGate({ runDir: run, oodDir: ood, log: () => {} });
+    }
     assert.equal(JSON.parse(await readFile(join(run, 'best', 'model.json'), 'utf8')).modelTopology.config.output_layers.length, 2);
 
     const cli = (...args: string[]) =>

@@ -5,6 +5,9 @@ import { tf } from '../../core/tf.ts';
 import {
   applyAugment,
   augmentBatch,
+  augmentPixels,
+  centredFieldOfView,
+  FIELD_OF_VIEW_RANGES,
   IDENTITY_PARAMS,
   makeRng,
   ORIGINAL_AUGMENT,
@@ -171,8 +174,57 @@ test('bad options and inputs are refused with a clear message', () => {
   const x = sampleBatch(1, 8, 8);
   assert.throws(() => augmentBatch(x, makeRng(1), { ...NO_AUGMENT, rotation: 270 }), /rotation must be in \[0, 180\], got 270/);
   assert.throws(() => augmentBatch(x, makeRng(1), { ...NO_AUGMENT, zoom: 1 }), /zoom must be in \[0, 1\), got 1/);
+  assert.throws(() => augmentBatch(x, makeRng(1), { ...NO_AUGMENT, fieldOfView: 1.5 }), /fieldOfView must be in \[0, 1\], got 1.5/);
   assert.throws(() => applyAugment(x, []), /0 parameter sets for a batch of 1/);
   const ints = tf.zeros([1, 8, 8, 3], 'int32') as tf.Tensor4D;
   assert.throws(() => applyAugment(ints, [IDENTITY_PARAMS]), /expected a float32 batch, got int32/);
   tf.dispose([x, ints]);
+});
+
+test('field of view: the fill outside the ellipse, the image untouched inside, the masked share as the ellipse says', () => {
+  const size = 64;
+  const data = Float32Array.from({ length: size * size * 3 }, (_, i) => 0.2 + (0.6 * ((i * 7919) % 101)) / 101);
+  const fov = { ...centredFieldOfView(size), fill: 0.05 };
+  const out = augmentPixels(data, [1, size, size, 3], [params({ fieldOfView: fov })]);
+  let outside = 0;
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      const inside = ((x + 0.5 - size / 2) / fov.radiusX) ** 2 + ((y + 0.5 - size / 2) / fov.radiusY) ** 2 <= 1;
+      for (let c = 0; c < 3; c++) {
+        const i = (y * size + x) * 3 + c;
+        assert.ok(Math.abs(out[i] - (inside ? data[i] : 0.05)) < 1e-7, `pixel ${x},${y} channel ${c}`);
+      }
+      if (!inside) outside++;
+    }
+  }
+  // A centred circle of the height on a 4:3 photo is an ellipse of area pi/4 * 0.75 of the square input.
+  const expected = 1 - (Math.PI / 4) * 0.75;
+  assert.ok(Math.abs(outside / size ** 2 - expected) < 0.01, `masked share ${outside / size ** 2} vs ${expected}`);
+  // The corners are the first to go, the centre never.
+  assert.equal(out[0], Math.fround(0.05));
+  const centre = ((size / 2) * size + size / 2) * 3;
+  assert.equal(out[centre], data[centre]);
+});
+
+test('field of view: drawn with its probability and within its ranges; recipes without it draw exactly as before', () => {
+  const without = sampleAugmentParams(50, 32, 32, makeRng(4), STRONG_AUGMENT);
+  const zero = sampleAugmentParams(50, 32, 32, makeRng(4), { ...STRONG_AUGMENT, fieldOfView: 0 });
+  assert.deepEqual(zero, without, 'fieldOfView 0 consumes no extra random numbers');
+  assert.ok(without.every((p) => p.fieldOfView === null));
+
+  const p = sampleAugmentParams(2000, 32, 32, makeRng(5), { ...STRONG_AUGMENT, fieldOfView: 0.3 });
+  const masked = p.filter((q) => q.fieldOfView !== null);
+  assert.ok(masked.length > 530 && masked.length < 670, `${masked.length} of 2000 with a field of view at p = 0.3`);
+  const { diameter, aspect, centreJitter, fill } = FIELD_OF_VIEW_RANGES;
+  for (const { fieldOfView: f } of masked) {
+    assert.ok(f!.radiusY >= (diameter[0] / 2) * 32 - 1e-9 && f!.radiusY <= (diameter[1] / 2) * 32 + 1e-9);
+    const ratio = f!.radiusX / f!.radiusY;
+    assert.ok(ratio >= aspect[0] - 1e-9 && ratio <= aspect[1] + 1e-9);
+    assert.ok(Math.abs(f!.centreX - 16) <= centreJitter * 32 + 1e-9 && Math.abs(f!.centreY - 16) <= centreJitter * 32 + 1e-9);
+    assert.ok(f!.fill >= fill[0] && f!.fill <= fill[1]);
+  }
+  // Each image's other draws are the same whether or not it got a mask: the mask draws come after them.
+  const all = sampleAugmentParams(3, 32, 32, makeRng(6), { ...STRONG_AUGMENT, fieldOfView: 1 });
+  assert.ok(all.every((q) => q.fieldOfView !== null));
+  assert.equal(all[0].angle, sampleAugmentParams(1, 32, 32, makeRng(6), STRONG_AUGMENT)[0].angle);
 });

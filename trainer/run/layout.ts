@@ -7,6 +7,7 @@
 //   metrics.json          test metrics                                  metrics-detail.json  everything of the final evaluation
 //   predictions.json      calibrated val/test probabilities             predictions-<q>.json the quantized copy's
 //   gate.json             the dermoscopy gate's fit (fit-gate)          report.html      the run's report
+//   field-of-view-<side>.json  a model scored with a round field of view (scripts/check-field-of-view.ts)
 import { join } from 'node:path';
 
 export const CONFIG_FILE = 'config.json';
@@ -23,6 +24,8 @@ export const METRICS_DETAIL_FILE = 'metrics-detail.json';
 export const PREDICTIONS_FILE = 'predictions.json';
 export const GATE_FILE = 'gate.json';
 export const REPORT_FILE = 'report.html';
+/** scripts/check-field-of-view.ts's scores of a model on one side of the split, clean and with a round field of view. */
+export const fieldOfViewFile = (side: string): string => `field-of-view-${side}.json`;
 
 /** The quantized copy of best/ (--quantize). */
 export const quantizedDir = (dtype: string): string => `${BEST_DIR}-${dtype}`;
@@ -47,5 +50,6 @@ export function runPaths(runDir: string) {
     quantizedPredictions: (dtype: string) => join(runDir, quantizedPredictionsFile(dtype)),
     gate: join(runDir, GATE_FILE),
     report: join(runDir, REPORT_FILE),
+    fieldOfView: (side: string) => join(runDir, fieldOfViewFile(side)),
   };
 }

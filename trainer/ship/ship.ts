@@ -26,6 +26,7 @@
 // a row of its own on the same test split, and, without --baseline, its card's seed-baseline row is kept.
 import { copyFile, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
+import type { GateReport } from '../train/fit-gate.ts';
 import { CLASSES, CLASS_CODES } from '../../core/labels.ts';
 import { PREPROCESS_VERSION } from '../../core/preprocess.ts';
 import { argmax, thresholdStats, type Metrics } from '../../core/metrics.ts';
@@ -116,7 +117,7 @@ function candidateRow(dir: string, t: Awaited<ReturnType<typeof readTraining>>, 
     inputSize: c.size as number,
     epochs: c.epochs as number,
     balance: c.balance as string,
-    augment: c.augment as string,
+    augment: `${c.augment as string}${c.fieldOfView ? ` + field of view ${c.fieldOfView as number}` : ''}`,
     ema: (c.ema as number | undefined) ?? 0,
     // An ensemble has no epoch of its own: its members' best epochs instead.
     ...(t.members ? { bestEpoch: null, memberBestEpochs: t.bestEpochs } : { bestEpoch: t.bestEpochs[0] }),
@@ -402,15 +403,24 @@ export async function ship(
   const latency = options.latency ? await wasmLatency(options.latency, modelDir) : null;
 
   /** The dermoscopy gate's gate.json (dermlens fit-gate), when the shipped model has one. */
-  type FlagRate = { n: number; flagged: number; rate: number };
-  const gate: null | {
-    method: string;
-    threshold: number;
-    targetValFlagRate: number;
-    training: { dermoscopic: number; notDermoscopic: number; notDermoscopicPerSource: Record<string, number> };
-    val: { ham: FlagRate; ood: FlagRate };
-    test: { ham: FlagRate; hamPerClass: Record<string, FlagRate>; ood: FlagRate; oodPerSource: Record<string, FlagRate> };
-  } = (await readJsonIfExists(runPaths(runDir).gate, 'ship')) ?? null;
+  const gate: GateReport | null = (await readJsonIfExists(runPaths(runDir).gate, 'ship')) ?? null;
+  /** scripts/check-field-of-view.ts on the test side, when it was run for the shipped weights. */
+  const fieldOfView: null | {
+    model: string;
+    images: number;
+    rows: Array<{
+      fieldOfView: string;
+      balancedAccuracy: number;
+      macroAuc: number | null;
+      recall: Record<string, number>;
+      gateFlagged: number | null;
+    }>;
+  } = (await readJsonIfExists(runPaths(runDir).fieldOfView('test'), 'ship')) ?? null;
+  if (fieldOfView && resolve(fieldOfView.model) !== resolve(modelDir)) {
+    throw new Error(
+      `${runPaths(runDir).fieldOfView('test')} scored ${fieldOfView.model}, not the shipped ${modelDir}: run scripts/check-field-of-view.ts --model ${modelDir} --run ${runDir} --side test again`,
+    );
+  }
   const shippedThreshold = (modelJson.userDefinedMetadata?.dermlens?.dermoscopyThreshold ?? null) as number | null;
   if ((gate === null) !== (shippedThreshold === null) || (gate && gate.threshold !== shippedThreshold)) {
     throw new Error(
@@ -431,7 +441,7 @@ export async function ship(
     weightBytes,
     latency,
     backbone,
-    training: `${ensembleSize ? `${ensembleSize} networks, each trained` : 'Trained'} ${backbone ? `from the ImageNet-pretrained MobileNetV2 in ${backbone.knownAs ?? 'an unrecognised file'} (sha256 ${backbone.sha256.slice(0, 16)}..., ${backbone.licence ?? 'licence unknown'}; the new 7-class head trained alone for ${recipe.headEpochs} epochs, then ${recipe.freezeUntil ? `blocks ${recipe.freezeUntil} onwards` : 'the whole network'} fine-tuned with the backbone at ${recipe.backboneLrScale}x the head's learning rate, weight decay ${recipe.weightDecay})` : 'from scratch'} on HAM10000 (${refitOf ? `${splitSizes.train + splitSizes.val} images: the training and validation sides` : `${splitSizes.train} training images`}, lesion-grouped split, seed ${split.seed}) with ${recipe.balance === 'sampling' ? 'class-balanced sampling' : recipe.balance}, ${recipe.augment} augmentation, label smoothing ${recipe.labelSmoothing}, ${recipe.epochs} epochs${recipe.ema ? `; the shipped weights are an exponential moving average (decay ${recipe.ema}) of the trained ones` : ''}; ${ensembleSize ? `each network's best epoch (${training.bestEpochs.join(', ')}) chosen on validation balanced accuracy. The networks differ only in their seed for initialisation, batch order, augmentation and dropout (${seeds.join(', ')}); the shipped model averages their probabilities.` : refitOf ? `last epoch kept. This is a refit: run ${refitName} trained the same recipe on the ${splitSizes.train} training images alone, was validated (its best epoch, ${refitName}'s temperature, test-time flip mode and melanoma threshold were chosen on validation), and the shipped network then repeated the recipe on training + validation images; those settings and the validation numbers in this card are ${refitName}'s.` : 'best epoch chosen on validation balanced accuracy.'}`,
+    training: `${ensembleSize ? `${ensembleSize} networks, each trained` : 'Trained'} ${backbone ? `from the ImageNet-pretrained MobileNetV2 in ${backbone.knownAs ?? 'an unrecognised file'} (sha256 ${backbone.sha256.slice(0, 16)}..., ${backbone.licence ?? 'licence unknown'}; the new 7-class head trained alone for ${recipe.headEpochs} epochs, then ${recipe.freezeUntil ? `blocks ${recipe.freezeUntil} onwards` : 'the whole network'} fine-tuned with the backbone at ${recipe.backboneLrScale}x the head's learning rate, weight decay ${recipe.weightDecay})` : 'from scratch'} on HAM10000 (${refitOf ? `${splitSizes.train + splitSizes.val} images: the training and validation sides` : `${splitSizes.train} training images`}, lesion-grouped split, seed ${split.seed}) with ${recipe.balance === 'sampling' ? 'class-balanced sampling' : recipe.balance}, ${recipe.augment} augmentation, label smoothing ${recipe.labelSmoothing}${recipe.fieldOfView ? `, a random round field of view (black outside an ellipse, as a dermoscope shows it) on ${Math.round(100 * (recipe.fieldOfView as number))}% of the training images` : ''}, ${recipe.epochs} epochs${recipe.ema ? `; the shipped weights are an exponential moving average (decay ${recipe.ema}) of the trained ones` : ''}; ${ensembleSize ? `each network's best epoch (${training.bestEpochs.join(', ')}) chosen on validation balanced accuracy. The networks differ only in their seed for initialisation, batch order, augmentation and dropout (${seeds.join(', ')}); the shipped model averages their probabilities.` : refitOf ? `last epoch kept. This is a refit: run ${refitName} trained the same recipe on the ${splitSizes.train} training images alone, was validated (its best epoch, ${refitName}'s temperature, test-time flip mode and melanoma threshold were chosen on validation), and the shipped network then repeated the recipe on training + validation images; those settings and the validation numbers in this card are ${refitName}'s.` : 'best epoch chosen on validation balanced accuracy.'}`,
     evaluation: { split: `held-out test split (whole lesions, never used for any choice), ${test.n} images`, ...metricsJson(test) },
     metrics: { val: metricsJson(val), test: metricsJson(test) },
     ...(refitOf
@@ -459,6 +469,7 @@ export async function ship(
           test: gate.test,
         }
       : null,
+    ...(fieldOfView ? { fieldOfViewCheck: { side: 'test', images: fieldOfView.images, rows: fieldOfView.rows } } : {}),
     testIntervals: intervals,
     split: {
       seed: split.seed,
@@ -724,7 +735,7 @@ images (validation: ${pct(gate.val.ham.rate)} of HAM10000 and ${pct(gate.val.ood
 ${Object.entries(gate.test.hamPerClass)
   .map(([c, f]) => `| HAM10000 test, ${c} | ${pct(f.rate)} (${f.flagged} of ${f.n}) |`)
   .join('\n')}
-| non-dermoscopic images, held-out part of every source | ${pct(gate.test.ood.rate)} (${gate.test.ood.flagged} of ${gate.test.ood.n}) |
+${gate.test.hamFieldOfView ? `| HAM10000 test split with a round field of view (centred circle of the height) | ${pct(gate.test.hamFieldOfView.rate)} (${gate.test.hamFieldOfView.flagged} of ${gate.test.hamFieldOfView.n}) |\n` : ''}| non-dermoscopic images, held-out part of every source | ${pct(gate.test.ood.rate)} (${gate.test.ood.flagged} of ${gate.test.ood.n}) |
 ${Object.entries(gate.test.oodPerSource)
   .map(([src, f]) => `| non-dermoscopic, ${src} | ${pct(f.rate)} (${f.flagged} of ${f.n}) |`)
   .join('\n')}
@@ -737,7 +748,21 @@ Training negatives per source: ${Object.entries(gate.training.notDermoscopicPerS
 
 `
     : ''
-}## Known limitations
+}${
+    fieldOfView
+      ? `## Images with a round field of view
+Most HAM10000 images fill the frame; many dermoscopic images from elsewhere show the dermoscope's round field of
+view, black outside a circle. The test images scored as they are and with everything outside a centred circle
+blacked out (\`npx tsx scripts/check-field-of-view.ts --model <shipped weights> --run <run> --side test\`; the
+circle's diameter is given as a multiple of the 4:3 photo's height):
+
+| test images (${fieldOfView.images}) | balanced accuracy | macro AUC | melanoma recall (arg-max) | flagged "not dermoscopic" |
+|---|---|---|---|---|
+${fieldOfView.rows.map((r) => `| ${r.fieldOfView} | ${num(r.balancedAccuracy)} | ${r.macroAuc === null ? '-' : num(r.macroAuc)} | ${pct(r.recall.mel)} | ${r.gateFlagged === null ? 'no gate' : pct(r.gateFlagged)} |`).join('\n')}
+
+`
+      : ''
+  }## Known limitations
 ${card.limitations.map((l) => `- ${l}`).join('\n')}
 - The test split has only ${test.perClass.df.support} dermatofibroma and ${test.perClass.vasc.support} vascular images: their per-class numbers carry wide uncertainty.
 - Several HAM10000 images of one lesion make the data look bigger than it is; the lesion-grouped split keeps the test honest, but a different hospital's images may score lower.

@@ -8,6 +8,12 @@
 // The threshold is chosen on validation alone: the highest one that flags at most GATE_VAL_FLAG_RATE of
 // the HAM10000 validation images. The held-out non-dermoscopic images and the HAM10000 test split are
 // then scored once, per source and per class, into gate.json.
+//
+// A run trained with --field-of-view reads dermoscopic images with a round field of view (black outside a
+// circle), so those are in scope too: each HAM10000 training image then also joins the positives once more
+// with a random field of view (drawn as in training, seeded by the run's seed). Every run's report scores the
+// validation and test images again with a centred field of view (augment.ts centredFieldOfView), so a gate
+// that turns such images away says so.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tf } from '../../core/tf.ts';
@@ -26,6 +32,8 @@ import { findMetadataFile } from '../data/metadata.ts';
 import { readJsonFile, writeJsonAtomic } from '../run/json.ts';
 import type { Quantization, TrainConfig } from '../run/config.ts';
 import { runPaths } from '../run/layout.ts';
+import { makeRng } from '../data/rng.ts';
+import { centredFieldOfView, drawFieldOfView, maskFieldOfView } from './augment.ts';
 
 /** At most this share of HAM10000 validation images may fall below the threshold (the target on test is 2%). */
 export const GATE_VAL_FLAG_RATE = 0.01;
@@ -45,10 +53,24 @@ export interface GateReport {
   targetValFlagRate: number;
   features: number;
   featuresFrom: string;
-  training: { dermoscopic: number; notDermoscopic: number; notDermoscopicPerSource: Record<string, number>; steps: number; l2: number };
-  /** Flagged = scored below the threshold ("not a dermoscopic image"). */
-  val: { ham: FlagRate; ood: FlagRate };
-  test: { ham: FlagRate; hamPerClass: Record<string, FlagRate>; ood: FlagRate; oodPerSource: Record<string, FlagRate> };
+  training: {
+    dermoscopic: number;
+    /** Of `dermoscopic`: training images added a second time with a random field of view (runs trained with --field-of-view). */
+    dermoscopicWithFieldOfView?: number;
+    notDermoscopic: number;
+    notDermoscopicPerSource: Record<string, number>;
+    steps: number;
+    l2: number;
+  };
+  /** Flagged = scored below the threshold ("not a dermoscopic image"). hamFieldOfView: the same images with a centred round field of view. */
+  val: { ham: FlagRate; hamFieldOfView?: FlagRate; ood: FlagRate };
+  test: {
+    ham: FlagRate;
+    hamFieldOfView?: FlagRate;
+    hamPerClass: Record<string, FlagRate>;
+    ood: FlagRate;
+    oodPerSource: Record<string, FlagRate>;
+  };
   skipped: Array<{ file: string; reason: string }>;
   oodDir: string;
 }
@@ -194,18 +216,34 @@ export async function fitGate({ runDir, oodDir, cacheDir, log = console.log }: F
   const featurizer = featureModel(classifier);
   const dims = featurizer.outputs[0].shape[1]!;
   try {
-    const per = config.size * config.size * 3;
-    const hamFeatures = (indices: number[]) =>
-      features(featurizer, config.size, indices.length, (i) => ds.pixels.subarray(indices[i] * per, (indices[i] + 1) * per));
+    const size = config.size;
+    const per = size * size * 3;
+    const pixelsOf = (i: number) => ds.pixels.subarray(i * per, (i + 1) * per);
+    const hamFeatures = (indices: number[]) => features(featurizer, size, indices.length, (i) => pixelsOf(indices[i]));
+    /** Features of the images with a field of view: `fovOf(k)` for the k-th index. */
+    const maskedFeatures = (indices: number[], fovOf: (k: number) => ReturnType<typeof centredFieldOfView>) =>
+      features(featurizer, size, indices.length, (k) => {
+        const pixels = pixelsOf(indices[k]).slice();
+        maskFieldOfView(pixels, size, size, 3, fovOf(k));
+        return pixels;
+      });
     const ham = { train: await hamFeatures(idx.train), val: await hamFeatures(idx.val), test: await hamFeatures(idx.test) };
+    const centred = centredFieldOfView(size);
+    const hamFov = { val: await maskedFeatures(idx.val, () => centred), test: await maskedFeatures(idx.test, () => centred) };
+    const rng = makeRng(config.seed + 7919);
+    const trainFov = config.fieldOfView
+      ? await maskedFeatures(idx.train, () => drawFieldOfView(Array.from({ length: 5 }, rng), size, size))
+      : new Float32Array(0);
     const oodFeatures = {} as Record<OodPart, Float32Array>;
-    for (const p of OOD_PARTS) oodFeatures[p] = await features(featurizer, config.size, ood[p].images.length, (i) => ood[p].pixels[i]);
+    for (const p of OOD_PARTS) oodFeatures[p] = await features(featurizer, size, ood[p].images.length, (i) => ood[p].pixels[i]);
 
-    const x = new Float32Array(ham.train.length + oodFeatures.train.length);
+    const positives = (ham.train.length + trainFov.length) / dims;
+    const x = new Float32Array(ham.train.length + trainFov.length + oodFeatures.train.length);
     x.set(ham.train);
-    x.set(oodFeatures.train, ham.train.length);
-    const labels = new Uint8Array(idx.train.length + ood.train.images.length);
-    labels.fill(1, 0, idx.train.length);
+    x.set(trainFov, ham.train.length);
+    x.set(oodFeatures.train, ham.train.length + trainFov.length);
+    const labels = new Uint8Array(positives + ood.train.images.length);
+    labels.fill(1, 0, positives);
     const steps = 600;
     const l2 = 1e-3;
     const { kernel, bias } = fitLogistic(x, labels, dims, { steps, l2 });
@@ -250,21 +288,32 @@ export async function fitGate({ runDir, oodDir, cacheDir, log = console.log }: F
       format: 'dermlens-gate-v1',
       method:
         `logistic regression on the ${dims} pooled last-conv features of the shipped network (a sigmoid unit beside the 7-class head, same forward pass), ` +
-        `trained with outlier exposure: ${idx.train.length} HAM10000 training images against ${ood.train.images.length} non-dermoscopic images, ` +
+        `trained with outlier exposure: ${idx.train.length} HAM10000 training images${trainFov.length ? ` (and each again with a random round field of view, as the network was trained)` : ''} against ${ood.train.images.length} non-dermoscopic images, ` +
         `each side weighing half, L2 ${l2}, ${steps} full-batch Adam steps on standardised features`,
       threshold,
       targetValFlagRate: GATE_VAL_FLAG_RATE,
       features: dims,
       featuresFrom: shippedDir,
       training: {
-        dermoscopic: idx.train.length,
+        dermoscopic: positives,
+        ...(trainFov.length ? { dermoscopicWithFieldOfView: trainFov.length / dims } : {}),
         notDermoscopic: ood.train.images.length,
         notDermoscopicPerSource: perSourceTrain,
         steps,
         l2,
       },
-      val: { ham: flagRate(hamVal, threshold), ood: flagRate(score(oodFeatures.val), threshold) },
-      test: { ham: flagRate(hamTest, threshold), hamPerClass, ood: flagRate(oodHeld, threshold), oodPerSource },
+      val: {
+        ham: flagRate(hamVal, threshold),
+        hamFieldOfView: flagRate(score(hamFov.val), threshold),
+        ood: flagRate(score(oodFeatures.val), threshold),
+      },
+      test: {
+        ham: flagRate(hamTest, threshold),
+        hamFieldOfView: flagRate(score(hamFov.test), threshold),
+        hamPerClass,
+        ood: flagRate(oodHeld, threshold),
+        oodPerSource,
+      },
       skipped,
       oodDir,
     };
@@ -307,6 +356,11 @@ export function describeGate(r: GateReport): string[] {
     `threshold ${r.threshold.toFixed(4)} (at most ${(100 * r.targetValFlagRate).toFixed(0)}% of HAM10000 validation images below it)`,
     `validation: HAM10000 flagged ${pct(r.val.ham)}, non-dermoscopic flagged ${pct(r.val.ood)}`,
     `held out:   HAM10000 test flagged ${pct(r.test.ham)}, non-dermoscopic flagged ${pct(r.test.ood)}`,
+    ...(r.test.hamFieldOfView && r.val.hamFieldOfView
+      ? [
+          `  with a round field of view (centred circle of the height): HAM10000 validation flagged ${pct(r.val.hamFieldOfView)}, test ${pct(r.test.hamFieldOfView)}`,
+        ]
+      : []),
     `  HAM10000 test per class: ${Object.entries(r.test.hamPerClass)
       .map(([c, f]) => `${c} ${pct(f)}`)
       .join(', ')}`,
