@@ -275,6 +275,40 @@ describe('dermlens train end to end (cpu backend)', { timeout: 900_000 }, () => 
       assert.ok(md.includes(section), `MODEL_CARD.md has ${section}`);
     }
 
+    // scripts/check-field-of-view.ts on the test side goes into the card, but only for the weights that ship.
+    const checkFov = (model: string) =>
+      spawnSync(
+        process.execPath,
+        ['--import', 'tsx', 'scripts/check-field-of-view.ts', '--model', model, '--run', runA, '--side', 'test'],
+        {
+          encoding: 'utf8',
+          timeout: 120_000,
+        },
+      );
+    const wrongModel = checkFov(join(runB, 'best'));
+    assert.equal(wrongModel.status, 0, wrongModel.stderr);
+    const staleFov = ship('--run', runA, '--baseline', runB, '--out', join(root, 'not-shipped'));
+    assert.equal(staleFov.status, 1);
+    assert.match(staleFov.stderr, /field-of-view-test\.json scored .*runB.*, not the shipped .*run scripts\/check-field-of-view\.ts/);
+    const fovCheck = checkFov(join(runA, 'best'));
+    assert.equal(fovCheck.status, 0, fovCheck.stderr);
+    assert.match(fovCheck.stdout, /\| circle 1x the height \| \d\.\d{3} \|/);
+    assert.equal(ship('--run', runA, '--baseline', runB, '--out', out).status, 0);
+    const fovCard = JSON.parse(await readFile(join(out, 'model-card.json'), 'utf8')).fieldOfViewCheck;
+    assert.deepEqual(
+      fovCard.rows.map((r: { fieldOfView: string }) => r.fieldOfView),
+      ['none', 'circle 1.25x the height', 'circle 1x the height', 'circle 0.85x the height'],
+    );
+    assert.equal(fovCard.images, resultA.final!.test.n);
+    // The unmasked row is the run's own test figure (up to rounding: the script may run on another backend).
+    assert.ok(
+      Math.abs(fovCard.rows[0].balancedAccuracy - resultA.final!.test.balancedAccuracy) < 0.02,
+      'unmasked row = the run test figure',
+    );
+    assert.match(await readFile(join(out, 'MODEL_CARD.md'), 'utf8'), /## Images with a round field of view/);
+    // It scored best/; the float16 copy shipped below would be refused with it in place.
+    await rm(join(runA, 'field-of-view-test.json'));
+
     // --latency: bench:infer's repeated wasm runs on this run's model give the classify-time target row.
     const bench = spawnSync(
       process.execPath,
