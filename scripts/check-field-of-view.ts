@@ -74,7 +74,7 @@ for (const diameter of [null, 1.25, 1, 0.85]) {
     balancedAccuracy: m.balancedAccuracy,
     macroAuc: m.macroAuc,
     recall: Object.fromEntries(CLASS_CODES.map((c) => [c, m.perClass[c].recall])),
-    gateFlagged: classifier.metadata.dermoscopyThreshold === undefined ? null : flagged / indices.length,
+    gateFlagged: classifier.metadata.dermoscopyThreshold == null ? null : flagged / indices.length,
   });
 }
 classifier.dispose();
