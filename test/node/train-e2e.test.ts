@@ -441,6 +441,19 @@ describe('dermlens train end to end (cpu backend)', { timeout: 900_000 }, () => 
     assert.match(refused.stderr, /^dermlens: runC has the higher validation balanced accuracy/);
     assert.doesNotMatch(refused.stderr, /\n\s+at /, 'no stack trace');
     assert.equal((await readdir(root)).includes('not-shipped'), false, 'nothing written');
+    // --despite ships it anyway and the card says so, with the reason; it is refused where nothing needs overriding.
+    const despite = join(root, 'shipped-despite');
+    const overridden = ship('--run', runA, '--baseline', runB, '--candidate', runC, '--out', despite, '--despite', 'the reason given');
+    assert.equal(overridden.status, 0, overridden.stderr);
+    const overriddenCard = JSON.parse(await readFile(join(despite, 'model-card.json'), 'utf8'));
+    assert.deepEqual(overriddenCard.candidates.shippedDespite, { leader: 'runC', reason: 'the reason given' });
+    assert.match(
+      await readFile(join(despite, 'MODEL_CARD.md'), 'utf8'),
+      /not the one with the highest validation balanced accuracy \(runC is\).*\n.*the reason given/,
+    );
+    const needless = ship('--run', runA, '--baseline', runB, '--candidate', runB, '--out', despite, '--despite', 'no reason');
+    assert.equal(needless.status, 1);
+    assert.match(needless.stderr, /--despite is for shipping a run that a --candidate leads/);
 
     // Same counts but other images on each side is a different split.
     const split = JSON.parse(await readFile(join(runC, 'split.json'), 'utf8'));

@@ -24,7 +24,7 @@ ${flagsHelp()}
 `;
 
 const SHIP_HELP = `Usage: dermlens ship --run <dir> [--weights float32|float16] [--latency <bench.json>] [--candidate <run> ...]
-                     [--baseline <run>] [--previous <model-card.json>] [--out extension/model]
+                     [--despite <reason>] [--baseline <run>] [--previous <model-card.json>] [--out extension/model]
 
 Replaces the extension's model with a finished run's: copies best/ (or best-float16/) into --out and writes
 model-card.json and MODEL_CARD.md from the run's own files, beside the model shipped before it on the same
@@ -34,6 +34,7 @@ test split. Refuses a run that does not lead the --candidate runs on validation 
   --weights <w>        float32 (best/) | float16 (best-float16/, evaluated by the trainer) (default float32)
   --latency <file>     npm run bench:infer -- --model <run>/best --model extension/model --backends wasm --json output
   --candidate <run>    another finished run that was considered (repeatable)
+  --despite <reason>   ship the run although a candidate leads it on validation; the card prints the reason
   --baseline <run>     the seed-baseline run (default: the previous card's baseline row)
   --previous <file>    the previous model's model-card.json (default: <out>/model-card.json)
   --out <dir>          where the model ships (default extension/model)
@@ -451,6 +452,7 @@ async function shipCommand(args: string[]): Promise<void> {
     out: { type: 'string' },
     previous: { type: 'string' },
     weights: { type: 'string' },
+    despite: { type: 'string' },
   });
   if (values.help) {
     process.stdout.write(SHIP_HELP);
@@ -469,6 +471,7 @@ async function shipCommand(args: string[]): Promise<void> {
     latency: str(values, 'latency'),
     out: str(values, 'out'),
     previous: str(values, 'previous'),
+    despite: str(values, 'despite'),
   });
 }
 

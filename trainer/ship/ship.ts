@@ -180,6 +180,11 @@ export interface ShipOptions {
   /** The previous model's model-card.json (default: <out>/model-card.json before it is replaced). */
   previous?: string;
   weights?: 'float32' | 'float16';
+  /**
+   * Ship the run although a --candidate leads it on validation balanced accuracy, for this reason. The
+   * deviation and its reason are printed in the card beside the candidates: the rule is still the default.
+   */
+  despite?: string;
 }
 
 /** Ships options.run into options.out: the model files, model-card.json and MODEL_CARD.md. Refuses (throws) a run that is not the best candidate on validation, a different split, a missing file. */
@@ -296,11 +301,14 @@ export async function ship(
     ...(await Promise.all((options.candidates ?? []).map((d) => readCandidate(resolve(d))))),
   ];
   const bestCandidate = candidates.reduce((a, b) => (b.valBalancedAccuracy > a.valBalancedAccuracy ? b : a));
-  if (bestCandidate !== candidates[0]) {
+  const despite = options.despite?.trim() || null;
+  if (bestCandidate !== candidates[0] && !despite) {
     throw new Error(
-      `${bestCandidate.run} has the higher validation balanced accuracy (${bestCandidate.valBalancedAccuracy.toFixed(4)} vs ${candidates[0].valBalancedAccuracy.toFixed(4)}): ship that one, runs are chosen on validation`,
+      `${bestCandidate.run} has the higher validation balanced accuracy (${bestCandidate.valBalancedAccuracy.toFixed(4)} vs ${candidates[0].valBalancedAccuracy.toFixed(4)}): ship that one, runs are chosen on validation (or give the reason to ship this one anyway with --despite "<reason>", which the card prints)`,
     );
   }
+  if (despite && bestCandidate === candidates[0])
+    throw new Error('--despite is for shipping a run that a --candidate leads on validation; this one leads');
 
   const epochs = training.histories[0];
   const sideTotal = (side: 'train' | 'val' | 'test') => Object.values(split.counts[side]).reduce((a, b) => a + b, 0);
@@ -384,7 +392,8 @@ export async function ship(
   };
   const created = new Date().toISOString().slice(0, 10);
   const ensembleSize = training.members?.length ?? 0;
-  const version = `${ensembleSize ? `${ensembleSize}x` : ''}${config.arch}-${config.size} ${created}`;
+  // Shown with every result, so it names the run: two models shipped on one day must not read the same.
+  const version = `${ensembleSize ? `${ensembleSize}x` : ''}${config.arch}-${config.size} ${basename(runDir)} ${created}`;
   /** The dermlens train command line of one (member) run's config (generated from the flag table). */
   const trainCommandOf = (c: Partial<TrainConfig> | Record<string, unknown>, out: string) =>
     trainCommandLine(c as Partial<TrainConfig>, out, {
@@ -441,7 +450,7 @@ export async function ship(
     weightBytes,
     latency,
     backbone,
-    training: `${ensembleSize ? `${ensembleSize} networks, each trained` : 'Trained'} ${backbone ? `from the ImageNet-pretrained MobileNetV2 in ${backbone.knownAs ?? 'an unrecognised file'} (sha256 ${backbone.sha256.slice(0, 16)}..., ${backbone.licence ?? 'licence unknown'}; the new 7-class head trained alone for ${recipe.headEpochs} epochs, then ${recipe.freezeUntil ? `blocks ${recipe.freezeUntil} onwards` : 'the whole network'} fine-tuned with the backbone at ${recipe.backboneLrScale}x the head's learning rate, weight decay ${recipe.weightDecay})` : 'from scratch'} on HAM10000 (${refitOf ? `${splitSizes.train + splitSizes.val} images: the training and validation sides` : `${splitSizes.train} training images`}, lesion-grouped split, seed ${split.seed}) with ${recipe.balance === 'sampling' ? 'class-balanced sampling' : recipe.balance}, ${recipe.augment} augmentation, label smoothing ${recipe.labelSmoothing}${recipe.fieldOfView ? `, a random round field of view (black outside an ellipse, as a dermoscope shows it) on ${Math.round(100 * (recipe.fieldOfView as number))}% of the training images` : ''}, ${recipe.epochs} epochs${recipe.ema ? `; the shipped weights are an exponential moving average (decay ${recipe.ema}) of the trained ones` : ''}; ${ensembleSize ? `each network's best epoch (${training.bestEpochs.join(', ')}) chosen on validation balanced accuracy. The networks differ only in their seed for initialisation, batch order, augmentation and dropout (${seeds.join(', ')}); the shipped model averages their probabilities.` : refitOf ? `last epoch kept. This is a refit: run ${refitName} trained the same recipe on the ${splitSizes.train} training images alone, was validated (its best epoch, ${refitName}'s temperature, test-time flip mode and melanoma threshold were chosen on validation), and the shipped network then repeated the recipe on training + validation images; those settings and the validation numbers in this card are ${refitName}'s.` : 'best epoch chosen on validation balanced accuracy.'}`,
+    training: `${ensembleSize ? `${ensembleSize} networks, each trained` : 'Trained'} ${backbone ? `from the ImageNet-pretrained MobileNetV2 in ${backbone.knownAs ?? 'an unrecognised file'} (sha256 ${backbone.sha256.slice(0, 16)}..., ${backbone.licence ?? 'licence unknown'}; the new 7-class head trained alone for ${recipe.headEpochs} epochs, then ${recipe.freezeUntil ? `blocks ${recipe.freezeUntil} onwards` : 'the whole network'} fine-tuned with the backbone at ${recipe.backboneLrScale}x the head's learning rate, weight decay ${recipe.weightDecay})` : 'from scratch'} on HAM10000 (${refitOf ? `${splitSizes.train + splitSizes.val} images: the training and validation sides` : `${splitSizes.train} training images`}, lesion-grouped split, seed ${split.seed}) with ${recipe.balance === 'sampling' ? 'class-balanced sampling' : recipe.balance === 'weights' ? 'a class-weighted loss' : 'no class balancing'}, ${recipe.augment} augmentation, label smoothing ${recipe.labelSmoothing}${recipe.fieldOfView ? `, a random round field of view (black outside an ellipse, as a dermoscope shows it) on ${Math.round(100 * (recipe.fieldOfView as number))}% of the training images` : ''}, ${recipe.epochs} epochs${recipe.ema ? `; the shipped weights are an exponential moving average (decay ${recipe.ema}) of the trained ones` : ''}; ${ensembleSize ? `each network's best epoch (${training.bestEpochs.join(', ')}) chosen on validation balanced accuracy. The networks differ only in their seed for initialisation, batch order, augmentation and dropout (${seeds.join(', ')}); the shipped model averages their probabilities.` : refitOf ? `last epoch kept. This is a refit: run ${refitName} trained the same recipe on the ${splitSizes.train} training images alone, was validated (its best epoch, ${refitName}'s temperature, test-time flip mode and melanoma threshold were chosen on validation), and the shipped network then repeated the recipe on training + validation images; those settings and the validation numbers in this card are ${refitName}'s.` : 'best epoch chosen on validation balanced accuracy.'}`,
     evaluation: { split: `held-out test split (whole lesions, never used for any choice), ${test.n} images`, ...metricsJson(test) },
     metrics: { val: metricsJson(val), test: metricsJson(test) },
     ...(refitOf
@@ -505,6 +514,7 @@ export async function ship(
     candidates: {
       rule: `highest validation balanced accuracy; test numbers played no part${refitOf ? `. A refit carries its reference's validation numbers and ships in its place (research/README.md, fifth round)` : ''}`,
       runs: candidates,
+      ...(despite ? { shippedDespite: { leader: bestCandidate.run, reason: despite } } : {}),
     },
     backend: detail.backend,
     epochsTrained: epochs.length,
@@ -706,8 +716,12 @@ ${
   candidates.length > 1
     ? `
 ### Runs considered for shipping (validation split only)
-Full-length runs of this trainer on this split. The shipped one is the run with the highest validation
-balanced accuracy; test numbers played no part in the choice.${
+Full-length runs of this trainer on this split. ${
+        despite
+          ? `**The shipped run is not the one with the highest validation balanced accuracy (${bestCandidate.run} is)**: it was
+shipped against that rule, for this reason: ${despite}`
+          : 'The shipped one is the run with the highest validation\nbalanced accuracy; test numbers played no part in the choice.'
+      }${
         refitOf
           ? ` A refit is listed with its reference's validation numbers and
 ships in the reference's place; both were fixed before the refit's test numbers existed (research/README.md, fifth round).`
