@@ -50,7 +50,12 @@ export interface FieldOfView {
 }
 
 /** The ranges the field of view is drawn from (the GPU sweep's, research/gpu_sweep_mnv2.py apply_fov). */
-export const FIELD_OF_VIEW_RANGES = Object.freeze({ diameter: [0.8, 1.4], aspect: [0.75, 1.25], centreJitter: 0.05, fill: [0, 0.08] } as const);
+export const FIELD_OF_VIEW_RANGES = Object.freeze({
+  diameter: [0.8, 1.4],
+  aspect: [0.75, 1.25],
+  centreJitter: 0.05,
+  fill: [0, 0.08],
+} as const);
 
 /** A random field of view for a width x height image from 5 uniform [0, 1) draws (diameter, axis ratio, centre x, centre y, fill). */
 export function drawFieldOfView(u: readonly number[], width: number, height: number): FieldOfView {
