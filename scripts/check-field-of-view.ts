@@ -19,6 +19,7 @@ import { findMetadataFile, parseHamMetadata } from '../trainer/data/metadata.ts'
 import { loadSplit, splitIndices } from '../trainer/data/split.ts';
 import { readJsonFile, writeJsonAtomic } from '../trainer/run/json.ts';
 import { runPaths } from '../trainer/run/layout.ts';
+import { fileLoadHandler } from '../trainer/run/model-files.ts';
 import { centredFieldOfView, maskFieldOfView } from '../trainer/train/augment.ts';
 import type { TrainConfig } from '../trainer/run/config.ts';
 
@@ -40,7 +41,8 @@ const config = await readJsonFile<TrainConfig>(runPaths(values.run).config, valu
 const metadataPath = await findMetadataFile(config.dataDir);
 const items = parseHamMetadata(await readFile(metadataPath, 'utf8'), metadataPath);
 const split = await loadSplit(runPaths(values.run).split);
-const classifier = await load(`file://${resolve(join(values.model, 'model.json'))}`);
+// Through the trainer's file handler: file:// URLs load only where tfjs-node is installed.
+const classifier = await load(fileLoadHandler(resolve(join(values.model, 'model.json'))));
 const size = classifier.inputSize;
 const wanted = new Set(split[side]);
 const ds = await loadDataset({
