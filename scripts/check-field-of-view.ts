@@ -1,7 +1,7 @@
 // How a model (and its dermoscopy gate) reads dermoscopic images that show the dermoscope's round field of
 // view: a run's HAM10000 validation (or, once, test) images scored as they are and with everything outside
-// a centred circle blacked out (trainer/train/augment.ts centredFieldOfView: diameter 1.25, 1 and 0.85 times
-// the height of the 4:3 photo). Most HAM10000 images fill the frame; many other dermoscopic images do not.
+// a centred circle blacked out (trainer/train/field-of-view-check.ts: diameter 1.25, 1 and 0.85 times the
+// height of the 4:3 photo). Most HAM10000 images fill the frame; many other dermoscopic images do not.
 //
 //   npx tsx scripts/check-field-of-view.ts --model runs/r4-fov/best-float16 --run runs/r4-fov [--side val|test]
 //
@@ -11,8 +11,6 @@ import { parseArgs } from 'node:util';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { load } from '../core/classifier.ts';
-import { computeMetrics } from '../core/metrics.ts';
-import { CLASS_CODES } from '../core/labels.ts';
 import { initBackend } from '../trainer/backends/select.ts';
 import { loadDataset } from '../trainer/data/dataset.ts';
 import { findMetadataFile, parseHamMetadata } from '../trainer/data/metadata.ts';
@@ -20,7 +18,7 @@ import { loadSplit, splitIndices } from '../trainer/data/split.ts';
 import { readJsonFile, writeJsonAtomic } from '../trainer/run/json.ts';
 import { runPaths } from '../trainer/run/layout.ts';
 import { fileLoadHandler } from '../trainer/run/model-files.ts';
-import { centredFieldOfView, maskFieldOfView } from '../trainer/train/augment.ts';
+import { scoreFieldOfView, type FieldOfViewReport } from '../trainer/train/field-of-view-check.ts';
 import type { TrainConfig } from '../trainer/run/config.ts';
 
 const { values } = parseArgs({
@@ -52,33 +50,7 @@ const ds = await loadDataset({
   cacheDir: values['cache-dir'],
 });
 const indices = splitIndices(ds.items, split)[side];
-const per = size * size * 3;
-const labels = indices.map((i) => ds.items[i].label);
-
-const rows = [];
-for (const diameter of [null, 1.25, 1, 0.85]) {
-  const probabilities: Float32Array[] = [];
-  let flagged = 0;
-  for (let start = 0; start < indices.length; start += 64) {
-    const inputs = indices.slice(start, start + 64).map((i) => {
-      const pixels = ds.pixels.slice(i * per, (i + 1) * per);
-      if (diameter !== null) maskFieldOfView(pixels, size, size, 3, centredFieldOfView(size, diameter));
-      return pixels;
-    });
-    for (const r of await classifier.assessInputs(inputs)) {
-      probabilities.push(r.probabilities);
-      if (r.dermoscopy && !r.dermoscopy.dermoscopic) flagged++;
-    }
-  }
-  const m = computeMetrics(labels, probabilities);
-  rows.push({
-    fieldOfView: diameter === null ? 'none' : `circle ${diameter}x the height`,
-    balancedAccuracy: m.balancedAccuracy,
-    macroAuc: m.macroAuc,
-    recall: Object.fromEntries(CLASS_CODES.map((c) => [c, m.perClass[c].recall])),
-    gateFlagged: classifier.metadata.dermoscopyThreshold == null ? null : flagged / indices.length,
-  });
-}
+const rows = await scoreFieldOfView(classifier, ds, indices);
 classifier.dispose();
 
 console.log(`${values.model} on ${indices.length} ${side} images of ${values.run}:`);
@@ -92,5 +64,6 @@ for (const r of rows) {
   console.log(`| ${r.fieldOfView} | ${r.balancedAccuracy.toFixed(3)} | ${r.macroAuc?.toFixed(3) ?? '-'} | ${recalls} | ${gate} |`);
 }
 const out = runPaths(values.run).fieldOfView(side);
-await writeJsonAtomic(out, { format: 'dermlens-field-of-view-v1', model: resolve(values.model), side, images: indices.length, rows });
+const report: FieldOfViewReport = { format: 'dermlens-field-of-view-v1', model: resolve(values.model), side, images: indices.length, rows };
+await writeJsonAtomic(out, report);
 console.log(`wrote ${out}`);

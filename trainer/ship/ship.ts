@@ -27,6 +27,7 @@
 import { copyFile, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { GateReport } from '../train/fit-gate.ts';
+import type { FieldOfViewReport } from '../train/field-of-view-check.ts';
 import { CLASSES, CLASS_CODES } from '../../core/labels.ts';
 import { PREPROCESS_VERSION } from '../../core/preprocess.ts';
 import { argmax, thresholdStats, type Metrics } from '../../core/metrics.ts';
@@ -414,17 +415,7 @@ export async function ship(
   /** The dermoscopy gate's gate.json (dermlens fit-gate), when the shipped model has one. */
   const gate: GateReport | null = (await readJsonIfExists(runPaths(runDir).gate, 'ship')) ?? null;
   /** scripts/check-field-of-view.ts on the test side, when it was run for the shipped weights. */
-  const fieldOfView: null | {
-    model: string;
-    images: number;
-    rows: Array<{
-      fieldOfView: string;
-      balancedAccuracy: number;
-      macroAuc: number | null;
-      recall: Record<string, number>;
-      gateFlagged: number | null;
-    }>;
-  } = (await readJsonIfExists(runPaths(runDir).fieldOfView('test'), 'ship')) ?? null;
+  const fieldOfView: FieldOfViewReport | null = (await readJsonIfExists(runPaths(runDir).fieldOfView('test'), 'ship')) ?? null;
   if (fieldOfView && resolve(fieldOfView.model) !== resolve(modelDir)) {
     throw new Error(
       `${runPaths(runDir).fieldOfView('test')} scored ${fieldOfView.model}, not the shipped ${modelDir}: run scripts/check-field-of-view.ts --model ${modelDir} --run ${runDir} --side test again`,
