@@ -246,6 +246,19 @@ describe('dermlens train end to end (cpu backend)', { timeout: 900_000 }, () => 
   test('ship: the model card is written from the run files, lists the candidates, and refuses a run that loses on validation', async () => {
     const ship = (...args: string[]) =>
       spawnSync(process.execPath, ['bin/dermlens.js', 'ship', ...args], { encoding: 'utf8', timeout: 60_000 });
+    /** npm run bench:infer on wasm, short: these models, alternating, `repeat` times, as JSON rows. */
+    const benchInfer = (models: string[], repeat: number) =>
+      spawnSync(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          'scripts/bench-infer.ts',
+          ...models.flatMap((m) => ['--model', m]),
+          ...['--backends', 'wasm', '--runs', '5', '--warmup', '20', '--repeat', String(repeat), '--json'],
+        ],
+        { encoding: 'utf8', timeout: 120_000 },
+      );
     const runB = join(root, 'runB');
     const out = join(root, 'shipped');
     const ok = ship('--run', runA, '--baseline', runB, '--candidate', runB, '--out', out);
@@ -310,26 +323,7 @@ describe('dermlens train end to end (cpu backend)', { timeout: 900_000 }, () => 
     await rm(join(runA, 'field-of-view-test.json'));
 
     // --latency: bench:infer's repeated wasm runs on this run's model give the classify-time target row.
-    const bench = spawnSync(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'scripts/bench-infer.ts',
-        '--model',
-        join(runA, 'best'),
-        '--backends',
-        'wasm',
-        '--runs',
-        '5',
-        '--warmup',
-        '20',
-        '--repeat',
-        '3',
-        '--json',
-      ],
-      { encoding: 'utf8', timeout: 120_000 },
-    );
+    const bench = benchInfer([join(runA, 'best')], 3);
     assert.equal(bench.status, 0, bench.stderr);
     const benchFile = join(root, 'bench-infer.json');
     await writeFile(benchFile, bench.stdout);
@@ -352,28 +346,7 @@ describe('dermlens train end to end (cpu backend)', { timeout: 900_000 }, () => 
     assert.match(otherModel.stderr, /^dermlens: .* has no wasm rows for .*runB/);
 
     // Two models measured alternately in one bench:infer run: the target is the ratio to the one shipped before.
-    const pair = spawnSync(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'scripts/bench-infer.ts',
-        '--model',
-        join(runA, 'best'),
-        '--model',
-        join(runB, 'best'),
-        '--backends',
-        'wasm',
-        '--runs',
-        '5',
-        '--warmup',
-        '20',
-        '--repeat',
-        '2',
-        '--json',
-      ],
-      { encoding: 'utf8', timeout: 120_000 },
-    );
+    const pair = benchInfer([join(runA, 'best'), join(runB, 'best')], 2);
     assert.equal(pair.status, 0, pair.stderr);
     const pairRows = JSON.parse(pair.stdout) as Array<{ model: string; medianMs: number }>;
     assert.deepEqual(
