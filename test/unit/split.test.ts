@@ -134,5 +134,9 @@ test('splitIndices maps image ids to dataset positions and counts the ones not l
   const items: LabelledImage[] = ['a', 'b', 'c', 'd'].map((id) => ({ imageId: id, lesionId: id, label: 0 }));
   const result = splitIndices(items, { train: ['d', 'a', 'gone'], val: ['c'], test: ['b', 'also-gone'] });
   assert.deepEqual([result.train, result.val, result.test], [[3, 0], [2], [1]]);
-  assert.deepEqual(result.missing, { train: 1, val: 0, test: 1 });
+  assert.deepEqual(result.missing, { train: 1, val: 0, test: 1, external: 0 });
+  assert.deepEqual(result.external, []);
+  const withExternal = splitIndices(items, { train: ['a'], val: ['b'], test: ['c'], external: ['d', 'gone'] });
+  assert.deepEqual(withExternal.external, [3]);
+  assert.equal(withExternal.missing.external, 1);
 });

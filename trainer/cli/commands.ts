@@ -267,6 +267,19 @@ async function evaluateCommand(args: string[]): Promise<void> {
           .join(', ')}`,
     );
   }
+  const alert = result.breakdown.melanomaAlert;
+  if (alert)
+    console.log(
+      `melanoma alert (P(mel) >= ${result.metadata.melanomaThreshold?.toFixed(3)}): catches ${(100 * alert.recall).toFixed(1)}% of the melanomas at precision ${(100 * alert.precision).toFixed(1)}%, fires on ${(100 * alert.flagged).toFixed(1)}% of the ${result.metrics.n} images`,
+    );
+  const collections = Object.entries(result.breakdown.byCollection).filter(([name]) => name !== 'all');
+  for (const [name, m] of collections.length > 1 ? collections : []) {
+    const a = result.breakdown.melanomaAlertByCollection[name];
+    console.log(
+      `  ${name}: ${m.n} images, balanced accuracy ${m.balancedAccuracy.toFixed(3)}, macro AUC ${m.macroAuc?.toFixed(3) ?? 'n/a'}` +
+        (a ? `, melanoma alert recall ${a.recall.toFixed(3)} precision ${a.precision.toFixed(3)}` : ''),
+    );
+  }
   console.log('');
   console.log(formatMetrics(result.metrics));
   const jsonPath = str(values, 'json');

@@ -299,3 +299,28 @@ export function toTensors(ds: Dataset, indices: readonly number[]): { x: tf.Tens
     y: tf.tensor2d(y, [indices.length, NUM_CLASSES]),
   };
 }
+
+/** One dataset of several loaded at the same size (one per data folder), in the given order. */
+export function concatDatasets(parts: readonly Dataset[]): Dataset {
+  if (parts.length === 1) return parts[0];
+  const size = parts[0].size;
+  if (parts.some((p) => p.size !== size)) throw new Error('concatDatasets: the parts were loaded at different sizes');
+  const pixels = new Float32Array(parts.reduce((n, p) => n + p.pixels.length, 0));
+  let offset = 0;
+  for (const p of parts) {
+    pixels.set(p.pixels, offset);
+    offset += p.pixels.length;
+  }
+  const statuses = parts.map((p) => p.cache.status);
+  return {
+    size,
+    items: parts.flatMap((p) => p.items),
+    pixels,
+    skipped: parts.flatMap((p) => p.skipped),
+    // The whole is a hit only when every part was; otherwise it reports what had to be decoded.
+    cache: {
+      status: statuses.every((st) => st === statuses[0]) ? statuses[0] : 'miss',
+      note: parts.map((p) => p.cache.path ?? p.cache.status).join(', '),
+    },
+  };
+}

@@ -12,6 +12,13 @@ export interface LabelledImage {
   lesionId: string;
   /** Index into CLASS_CODES. */
   label: number;
+  /**
+   * The data folder the image came from (its folder name, e.g. 'ham10000', 'isic-extra'), set when a run
+   * reads several (trainer/data/sources.ts); absent for a single folder.
+   */
+  source?: string;
+  /** The collection inside that folder, from a `dataset` column (isic-extra: 'msk', 'ph2', 'isic2017', ...). */
+  dataset?: string;
 }
 
 /** ISIC 2018 Task 3 column name -> our class code. */
@@ -79,23 +86,36 @@ function checkUnique(seen: Map<string, number>, imageId: string, line: number, f
   seen.set(imageId, line);
 }
 
-function parseHamTable(table: Table, fileName: string): LabelledImage[] {
-  const [lesionCol, imageCol, dxCol] = requireColumns(table, fileName, ['lesion_id', 'image_id', 'dx']);
+/**
+ * Rows of image_id + dx, with lesion_id and dataset columns read when present. HAM10000's metadata must
+ * give every row a lesion_id (its split depends on it); other label files (isic-extra's labels.csv) may
+ * leave it empty, and such an image is its own lesion until near-duplicate grouping says otherwise.
+ */
+function parseHamTable(table: Table, fileName: string, lesionIds: 'required' | 'optional'): LabelledImage[] {
+  const [lesionCol, imageCol, dxCol] =
+    lesionIds === 'required'
+      ? requireColumns(table, fileName, ['lesion_id', 'image_id', 'dx'])
+      : [columnOf(table.header, 'lesion_id'), ...requireColumns(table, fileName, ['image_id', 'dx'])];
+  const datasetCol = columnOf(table.header, 'dataset');
   const seen = new Map<string, number>();
   return table.rows.map((row) => {
-    const lesionId = requireValue(row, lesionCol, 'lesion_id', fileName);
     const imageId = requireValue(row, imageCol, 'image_id', fileName);
+    const lesionId =
+      lesionIds === 'required'
+        ? requireValue(row, lesionCol, 'lesion_id', fileName)
+        : (lesionCol >= 0 && row.fields[lesionCol].trim()) || imageId;
     const dx = requireValue(row, dxCol, 'dx', fileName);
     const label = classIndex(dx);
     if (label < 0) fail(fileName, row.line, `unknown dx code ${JSON.stringify(dx)} (expected one of ${CLASS_CODES.join(', ')})`);
     checkUnique(seen, imageId, row.line, fileName, 'image_id');
-    return { imageId, lesionId, label };
+    const dataset = datasetCol >= 0 ? row.fields[datasetCol].trim() : '';
+    return { imageId, lesionId, label, ...(dataset ? { dataset } : {}) };
   });
 }
 
 /** Parses HAM10000_metadata.csv (lesion_id,image_id,dx,dx_type,age,sex,localization; columns found by name). */
 export function parseHamMetadata(csvText: string, fileName: string): LabelledImage[] {
-  return parseHamTable(readTable(csvText, fileName), fileName);
+  return parseHamTable(readTable(csvText, fileName), fileName, 'required');
 }
 
 function parseIsicTable(table: Table, fileName: string): LabelledImage[] {
@@ -139,12 +159,12 @@ function parseIsicTable(table: Table, fileName: string): LabelledImage[] {
 export function parseLabelsCsv(csvText: string, fileName: string): LabelledImage[] {
   const table = readTable(csvText, fileName);
   const has = (name: string) => columnOf(table.header, name) >= 0;
-  if (has('image_id') && has('dx')) return parseHamTable(table, fileName);
+  if (has('image_id') && has('dx')) return parseHamTable(table, fileName, 'optional');
   if (has('image') && Object.keys(ISIC_COLUMNS).some(has)) return parseIsicTable(table, fileName);
   fail(
     fileName,
     table.headerLine,
-    'unrecognised label file: expected HAM10000 metadata (columns lesion_id,image_id,dx,...) or ISIC 2018 Task 3 ground truth ' +
+    'unrecognised label file: expected HAM10000 metadata or a labels.csv (columns image_id,dx and optionally lesion_id,dataset) or ISIC 2018 Task 3 ground truth ' +
       `(columns image,${Object.keys(ISIC_COLUMNS).join(',')}); header has: ${table.header.join(', ')}`,
   );
 }

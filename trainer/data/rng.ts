@@ -41,4 +41,4 @@ export function mixSeed(...parts: number[]): number {
 }
 
 /** The purposes a run draws random numbers for, each its own stream of mixSeed(seed, purpose, ...). */
-export const STREAM = { shuffle: 1, augment: 2, dropout: 3 } as const;
+export const STREAM = { shuffle: 1, augment: 2, dropout: 3, sources: 4 } as const;

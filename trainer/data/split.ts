@@ -19,6 +19,9 @@ export interface Split {
   train: string[];
   val: string[];
   test: string[];
+  /** With --extra-data: the external validation images (never trained on) and the ones left out of both (trainer/data/sources.ts). */
+  external?: string[];
+  excluded?: string[];
 }
 
 export const DEFAULT_SPLIT_OPTIONS: Readonly<SplitOptions> = Object.freeze({ seed: 42, valFraction: 0.15, testFraction: 0.15 });
@@ -153,6 +156,8 @@ export async function saveSplit(path: string, split: Split, meta: SplitMeta): Pr
     train: split.train,
     val: split.val,
     test: split.test,
+    ...(split.external ? { external: split.external } : {}),
+    ...(split.excluded ? { excluded: split.excluded } : {}),
   };
   await mkdir(dirname(path), { recursive: true });
   await writeJsonAtomic(path, saved);
@@ -177,9 +182,10 @@ export async function loadSplit(path: string): Promise<SavedSplit> {
   for (const key of ['seed', 'valFraction', 'testFraction'] as const) {
     if (typeof s[key] !== 'number') bad(`${key} must be a number`);
   }
-  const owner = new Map<string, Side>();
-  for (const side of SIDES) {
+  const owner = new Map<string, string>();
+  for (const side of [...SIDES, 'external', 'excluded'] as const) {
     const ids = s[side];
+    if (ids === undefined && (side === 'external' || side === 'excluded')) continue;
     if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) bad(`${side} must be an array of image ids`);
     for (const id of ids as string[]) {
       const other = owner.get(id);
@@ -195,11 +201,20 @@ export async function loadSplit(path: string): Promise<SavedSplit> {
  * Positions in `items` (e.g. a Dataset's loaded items) of each side's images. Images of the split
  * that are not in `items` (skipped as missing or corrupt) are left out and counted in `missing`.
  */
-export function splitIndices(items: readonly LabelledImage[], split: Split): Record<Side, number[]> & { missing: Record<Side, number> } {
+export function splitIndices(
+  items: readonly LabelledImage[],
+  split: Split,
+): Record<Side | 'external', number[]> & { missing: Record<Side | 'external', number> } {
   const position = new Map(items.map((item, i) => [item.imageId, i]));
-  const result = { train: [] as number[], val: [] as number[], test: [] as number[], missing: { train: 0, val: 0, test: 0 } };
-  for (const side of SIDES) {
-    for (const id of split[side]) {
+  const result = {
+    train: [] as number[],
+    val: [] as number[],
+    test: [] as number[],
+    external: [] as number[],
+    missing: { train: 0, val: 0, test: 0, external: 0 },
+  };
+  for (const side of [...SIDES, 'external'] as const) {
+    for (const id of split[side] ?? []) {
       const i = position.get(id);
       if (i === undefined) result.missing[side]++;
       else result[side].push(i);

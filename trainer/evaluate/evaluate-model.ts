@@ -7,6 +7,7 @@ import { readMetadata, type ModelMetadata } from '../../core/classifier.ts';
 
 import { CLASS_CODES } from '../../core/labels.ts';
 import { flagRate, type FlagRate } from '../../core/dermoscopy-gate.ts';
+import { scoreExternal, type ExternalEvaluation } from './external.ts';
 import { computeMetrics, type Metrics } from '../../core/metrics.ts';
 import { loadDataset } from '../data/dataset.ts';
 import { parseLabelsCsv } from '../data/metadata.ts';
@@ -48,6 +49,11 @@ export interface EvaluateResult {
   inference: { temperature: number; tta: 'none' | 'flip' };
   modelPath: string;
   metadata: ModelMetadata;
+  /**
+   * The melanoma alert at the model's threshold, and the metrics per collection when the labels file has a
+   * dataset column (isic-extra's labels.csv): null without a threshold, empty without collections.
+   */
+  breakdown: ExternalEvaluation;
   /** With the dermoscopy gate: the images it flags as not dermoscopic, overall and per true class. */
   gate: (FlagRate & { threshold: number; perClass: Record<string, FlagRate> }) | null;
 }
@@ -96,7 +102,12 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluateResu
             ),
           }
         : null;
-    return { metrics: computeMetrics(labels, probs), skipped: ds.skipped, inference, modelPath: path, metadata, gate };
+    const breakdown = scoreExternal(
+      ds.items.map((item) => (item.dataset ? item : { ...item, dataset: 'all' })),
+      probs,
+      metadata.melanomaThreshold,
+    );
+    return { metrics: computeMetrics(labels, probs), skipped: ds.skipped, inference, modelPath: path, metadata, gate, breakdown };
   } finally {
     model.dispose();
   }

@@ -14,6 +14,7 @@ import { runPaths } from '../run/layout.ts';
 import { fileLoadHandler } from '../run/model-files.ts';
 import { applyTemperature, fitTemperature } from './calibrate.ts';
 import { metricsJson } from './evaluate-model.ts';
+import { scoreExternal, type ExternalEvaluation } from './external.ts';
 import { predictDataset } from './predict.ts';
 
 /**
@@ -54,6 +55,8 @@ export interface FinalEvaluation {
   quantized?: { dtype: string; dir: string; test: Metrics; operatingPointTest?: MelanomaOperatingPoint['test'] };
   /** Set for a refit: the run whose temperature, flip mode, melanoma threshold and validation metrics these are. */
   refitFrom?: string;
+  /** With --extra-data: the external validation set, scored with the settings chosen on validation. */
+  external?: ExternalEvaluation;
 }
 
 /** What the final evaluation needs of a run's configuration (a training run's, or an ensemble's). */
@@ -134,7 +137,7 @@ async function fitOnValidation(
 export async function finalEvaluation(
   config: FinalEvaluationConfig,
   ds: Dataset,
-  idx: { val: number[]; test: number[] },
+  idx: { val: number[]; test: number[]; external?: number[] },
   valLabels: number[],
   testLabels: number[],
   options: { backend?: string },
@@ -159,15 +162,34 @@ export async function finalEvaluation(
         rawTest[mode].map((p) => applyTemperature(p, temperature)),
       );
     }
+    const mel = CLASS_CODES.indexOf('mel');
+    const melanomaThreshold = fit.melanoma?.threshold ?? null;
+    const externalIdx = idx.external ?? [];
+    const rawExternal = externalIdx.length ? await predictDataset(best, ds, externalIdx, { temperature: 1, tta }) : [];
+    const external = externalIdx.length
+      ? scoreExternal(
+          externalIdx.map((i) => ds.items[i]),
+          rawExternal.map((p) => applyTemperature(p, temperature)),
+          melanomaThreshold,
+        )
+      : undefined;
     await writeJsonAtomic(paths.predictions, {
       temperature,
       tta,
       ...(fit.from ? { refitFrom: fit.from } : {}),
       val: fit.valPredictions,
       test: { imageIds: idx.test.map((i) => ds.items[i].imageId), labels: testLabels, probs: calibratedRows(rawTest[tta], temperature) },
+      ...(externalIdx.length
+        ? {
+            external: {
+              imageIds: externalIdx.map((i) => ds.items[i].imageId),
+              labels: externalIdx.map((i) => ds.items[i].label),
+              collections: externalIdx.map((i) => ds.items[i].dataset ?? ds.items[i].source ?? ''),
+              probs: calibratedRows(rawExternal, temperature),
+            },
+          }
+        : {}),
     });
-    const mel = CLASS_CODES.indexOf('mel');
-    const melanomaThreshold = fit.melanoma?.threshold ?? null;
     const operatingPoint: MelanomaOperatingPoint | null =
       fit.melanoma === null
         ? null
@@ -201,6 +223,7 @@ export async function finalEvaluation(
       valEceUncalibrated: fit.valEceUncalibrated,
       operatingPoint,
       ...(fit.from ? { refitFrom: fit.from } : {}),
+      ...(external ? { external } : {}),
     };
     if (operatingPoint)
       log(
@@ -248,6 +271,18 @@ export async function finalEvaluation(
     log(
       `val:  balanced accuracy ${final.val.balancedAccuracy.toFixed(4)}, macro AUC ${final.val.macroAuc?.toFixed(4) ?? 'n/a'}, macro F1 ${final.val.macroF1.toFixed(4)}`,
     );
+    if (external) {
+      for (const [name, m] of [['all', external.all] as const, ...Object.entries(external.byCollection)]) {
+        const alert = name === 'all' ? external.melanomaAlert : external.melanomaAlertByCollection[name];
+        log(
+          `external ${name}: balanced accuracy ${m.balancedAccuracy.toFixed(4)} (recall ${m.classes
+            .filter((c) => m.perClass[c].support > 0)
+            .map((c) => `${c} ${m.perClass[c].recall.toFixed(2)}`)
+            .join(', ')}), macro AUC ${m.macroAuc?.toFixed(4) ?? 'n/a'}, ECE ${m.ece.toFixed(4)}` +
+            (alert ? `, melanoma alert recall ${alert.recall.toFixed(3)} precision ${alert.precision.toFixed(3)}` : ''),
+        );
+      }
+    }
     log(
       `test: balanced accuracy ${final.test.balancedAccuracy.toFixed(4)}, macro AUC ${final.test.macroAuc?.toFixed(4) ?? 'n/a'}, macro F1 ${final.test.macroF1.toFixed(4)}, ECE ${final.test.ece.toFixed(4)}`,
     );

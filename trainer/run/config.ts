@@ -23,6 +23,9 @@ export interface EpochRecord {
   valMacroAuc: number | null;
   /** With --ema the val metrics above are the averaged model's; this is the trained weights' own score, for comparison. */
   valBalancedAccuracyRaw?: number;
+  /** With --extra-data: the external validation set's balanced accuracy (mean recall of the classes it has) and macro AUC. */
+  extBalancedAccuracy?: number;
+  extMacroAuc?: number | null;
   lr: number;
   seconds: number;
 }
@@ -30,6 +33,21 @@ export interface EpochRecord {
 export interface TrainConfig {
   /** Folder with HAM10000_metadata.csv and the images (at any depth below it). */
   dataDir: string;
+  /**
+   * More data folders (--extra-data), each with a labels.csv (isic-extra's layout): their images train, but
+   * for the --external collections, which are the external validation set (trainer/data/sources.ts).
+   */
+  extraData?: string[];
+  /** Collections (labels.csv `dataset` values) of the extra folders held out as external validation (default ph2, msk). */
+  external?: string[];
+  /**
+   * How the sources are mixed (--source-rate): the share of a source's (folder name) or collection's
+   * (dataset value) training images drawn into each epoch, without replacement (0.5 = a fresh half each
+   * epoch; 2 = every image twice). Absent = 1 for every source. Class weights follow the mix.
+   */
+  sourceRates?: Record<string, number>;
+  /** Leave out the extra folders' images listed in squashed_unknown_aspect.txt (distorted copies). */
+  dropSquashed?: boolean;
   /** Run folder: config, split, checkpoints, best model, metrics, report. */
   outDir: string;
   arch: string;
@@ -115,8 +133,15 @@ export const DEFAULT_TRAIN_CONFIG: Readonly<Omit<TrainConfig, 'dataDir' | 'outDi
   weightDecay: 0,
 });
 
+/** The external validation collections when --external is not given. */
+export const DEFAULT_EXTERNAL = ['ph2', 'msk'];
+
 /** Settings that define the optimisation trajectory: a resumed run must match them exactly. */
 const TRAJECTORY_KEYS = [
+  'extraData',
+  'external',
+  'sourceRates',
+  'dropSquashed',
   'arch',
   'size',
   'batch',
@@ -156,6 +181,12 @@ export function validateConfig(c: TrainConfig): void {
     if (!Number.isInteger(v) || v < min) fail(`${name} must be an integer >= ${min}, got ${v}`);
   };
   if (!c.dataDir) fail('the data folder is required (--data <dir>)');
+  for (const [name, rate] of Object.entries(c.sourceRates ?? {})) {
+    if (!(rate >= 0 && rate <= 10))
+      fail(`--source-rate ${name}=${rate}: a rate is the share of that source's images per epoch, in [0, 10]`);
+  }
+  if ((c.sourceRates || c.external || c.dropSquashed) && !c.extraData?.length)
+    fail('--source-rate, --external and --drop-squashed apply to --extra-data folders; none was given');
   if (!c.outDir) fail('the output folder is required (--out <dir>)');
   if (!isArchitectureName(c.arch)) fail(`unknown architecture "${c.arch}" (choose one of: ${Object.keys(ARCHITECTURES).join(', ')})`);
   int('size', c.size, 16);
@@ -215,7 +246,8 @@ export const splitSeedOf = (c: Pick<TrainConfig, 'seed' | 'splitSeed'>): number 
 export function resumeConflict(savedConfig: TrainConfig, requested: TrainConfig): string | null {
   // Runs saved before a setting existed trained with its default.
   const saved: TrainConfig = { ...DEFAULT_TRAIN_CONFIG, ...savedConfig };
-  const diffs = TRAJECTORY_KEYS.filter((k) => saved[k] !== requested[k]).map(
+  // JSON comparison: the list and map settings (--extra-data, --source-rate) are compared by value.
+  const diffs = TRAJECTORY_KEYS.filter((k) => JSON.stringify(saved[k]) !== JSON.stringify(requested[k])).map(
     (k) => `${k}: saved ${JSON.stringify(saved[k])}, requested ${JSON.stringify(requested[k])}`,
   );
   if (saved.epochs !== requested.epochs && (saved.lrSchedule !== 'constant' || saved.warmupEpochs !== requested.warmupEpochs)) {

@@ -15,6 +15,10 @@ const nullableNum = v.nullable(v.number());
 /** config.json of a training run (an ensemble's config.json is an object with kind: 'ensemble'). */
 export const trainConfigSchema = v.looseObject({
   dataDir: v.string(),
+  extraData: v.optional(v.array(v.string())),
+  external: v.optional(v.array(v.string())),
+  sourceRates: v.optional(v.record(v.string(), num)),
+  dropSquashed: v.optional(v.boolean()),
   outDir: v.string(),
   arch: v.string(),
   size: num,
@@ -56,6 +60,8 @@ export const epochRecordSchema = v.looseObject({
   valMacroF1: nullableNum,
   valMacroAuc: nullableNum,
   valBalancedAccuracyRaw: v.optional(num),
+  extBalancedAccuracy: v.optional(num),
+  extMacroAuc: v.optional(nullableNum),
   lr: num,
   seconds: num,
 });

@@ -23,6 +23,8 @@ export const METRICS_DETAIL_FILE = 'metrics-detail.json';
 /** Calibrated val/test probabilities of the final model (for the report's ROC curves and later analysis). */
 export const PREDICTIONS_FILE = 'predictions.json';
 export const GATE_FILE = 'gate.json';
+/** The data folders a run used and its per-source counts per side and class (trainer/data/run-sources.ts). */
+export const SOURCES_FILE = 'sources.json';
 export const REPORT_FILE = 'report.html';
 /** scripts/check-field-of-view.ts's scores of a model on one side of the split, clean and with a round field of view. */
 export const fieldOfViewFile = (side: string): string => `field-of-view-${side}.json`;
@@ -49,6 +51,7 @@ export function runPaths(runDir: string) {
     predictions: join(runDir, PREDICTIONS_FILE),
     quantizedPredictions: (dtype: string) => join(runDir, quantizedPredictionsFile(dtype)),
     gate: join(runDir, GATE_FILE),
+    sources: join(runDir, SOURCES_FILE),
     report: join(runDir, REPORT_FILE),
     fieldOfView: (side: string) => join(runDir, fieldOfViewFile(side)),
   };

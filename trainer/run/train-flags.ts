@@ -4,14 +4,15 @@
 // train.py declares each argument once in the same spirit). node:util's parseArgs does the parsing:
 // it is built into Node and, with this table, nothing else is needed (commander would add a dependency
 // and a second place where flags are declared).
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { ARCHITECTURES } from '../../core/models.ts';
 import { AUGMENT_NAMES, BALANCE_MODES, DEFAULT_TRAIN_CONFIG, LR_SCHEDULES, QUANTIZATIONS, type TrainConfig } from './config.ts';
 
 export interface TrainFlag {
   /** The flag without its dashes: --lr-schedule is 'lr-schedule'. */
   name: string;
-  type: 'number' | 'string' | 'path' | 'boolean';
+  /** 'paths' and 'list' are comma-separated lists; 'rates' is name=number,... */
+  type: 'number' | 'string' | 'path' | 'boolean' | 'paths' | 'list' | 'rates';
   /** The TrainConfig field it sets; none for flags about the call itself (--resume, --backend, --cache-dir). */
   key?: keyof TrainConfig;
   /** Placeholder in the help, e.g. '<x>'. */
@@ -29,6 +30,37 @@ const archHelp = Object.entries(ARCHITECTURES)
 
 export const TRAIN_FLAGS: readonly TrainFlag[] = [
   { name: 'data', type: 'path', key: 'dataDir', value: '<dir>', help: 'dataset folder (required)', refit: true },
+  {
+    name: 'extra-data',
+    type: 'paths',
+    key: 'extraData',
+    value: '<dir,...>',
+    help: 'more data folders, each with a labels.csv (image_id,dx[,lesion_id,dataset]), e.g.\nisic-extra: their images train, but for the --external collections',
+    recipe: true,
+  },
+  {
+    name: 'external',
+    type: 'list',
+    key: 'external',
+    value: '<a,b>',
+    help: 'collections (labels.csv dataset values) of the extra folders kept out of training as\nthe external validation set, reported every epoch and per collection (default ph2,msk)',
+    recipe: true,
+  },
+  {
+    name: 'source-rate',
+    type: 'rates',
+    key: 'sourceRates',
+    value: '<name=x,...>',
+    help: "share of a source's (folder name) or collection's training images drawn into each\nepoch (0.5: a fresh half each epoch; 2: each image twice; default 1); class weights\nfollow the mix",
+    recipe: true,
+  },
+  {
+    name: 'drop-squashed',
+    type: 'boolean',
+    key: 'dropSquashed',
+    help: "leave out the extra folders' images listed in squashed_unknown_aspect.txt",
+    recipe: true,
+  },
   { name: 'out', type: 'path', key: 'outDir', value: '<dir>', help: 'run folder (required)', refit: true },
   { name: 'arch', type: 'string', key: 'arch', value: '<name>', help: archHelp, recipe: true },
   { name: 'size', type: 'number', key: 'size', value: '<px>', help: 'input side in pixels', recipe: true },
@@ -206,11 +238,33 @@ export function parseOptions(flags: readonly TrainFlag[] = TRAIN_FLAGS): Record<
 export class FlagError extends Error {}
 
 /** One flag's parsed value, or undefined when not given. */
-export function flagValue(f: TrainFlag, raw: string | boolean | undefined): string | number | boolean | undefined {
+export function flagValue(
+  f: TrainFlag,
+  raw: string | boolean | undefined,
+): string | number | boolean | string[] | Record<string, number> | undefined {
   if (raw === undefined) return undefined;
   if (f.type === 'boolean') return raw === true;
   if (typeof raw !== 'string') throw new FlagError(`--${f.name} expects a value`);
   if (f.type === 'path') return resolve(raw);
+  const list = raw
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean);
+  if (f.type === 'paths') return list.map((p) => resolve(p));
+  if (f.type === 'list') return list;
+  if (f.type === 'rates') {
+    return Object.fromEntries(
+      list.map((part) => {
+        const [name, value, ...rest] = part.split('=');
+        const n = Number(value);
+        if (!name || value === undefined || rest.length || value.trim() === '' || !Number.isFinite(n))
+          throw new FlagError(
+            `--${f.name} expects name=number pairs separated by commas (e.g. isic-extra=0.5), got ${JSON.stringify(part)}`,
+          );
+        return [name.trim(), n];
+      }),
+    );
+  }
   if (f.type === 'string') return raw;
   const n = Number(raw);
   if (raw.trim() === '' || !Number.isFinite(n)) throw new FlagError(`--${f.name} expects a number, got ${JSON.stringify(raw)}`);
@@ -265,6 +319,22 @@ export function trainCommandLine(config: Partial<TrainConfig>, out: string, opts
     if (f.key === 'splitSeed' && v === config.seed) continue;
     if (f.type === 'boolean') {
       if (v) parts.push(`--${f.name}`);
+      continue;
+    }
+    if (f.type === 'paths') {
+      parts.push(`--${f.name} ${(v as string[]).map((p) => `<${basename(p)} dir>`).join(',')}`);
+      continue;
+    }
+    if (f.type === 'list') {
+      parts.push(`--${f.name} ${(v as string[]).join(',')}`);
+      continue;
+    }
+    if (f.type === 'rates') {
+      parts.push(
+        `--${f.name} ${Object.entries(v as Record<string, number>)
+          .map(([k, x]) => `${k}=${x}`)
+          .join(',')}`,
+      );
       continue;
     }
     parts.push(`--${f.name} ${f.key === 'backbone' ? `<${opts.backbone ?? 'backbone'}>` : v}`);

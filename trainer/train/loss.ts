@@ -39,9 +39,11 @@ export function weightedCrossEntropy(
  * "Balanced" class weights n / (K_present * n_c): each present class contributes equally to the loss
  * and the weights average 1 over the training samples. Absent classes get 0 (they never occur).
  */
-export function balancedClassWeights(labels: readonly number[], numClasses: number): number[] {
+export function balancedClassWeights(labels: readonly number[], numClasses: number, sampleRates?: readonly number[]): number[] {
+  // With --source-rate, a sample counts as often as it is expected to be drawn per epoch.
   const counts = new Array<number>(numClasses).fill(0);
-  for (const label of labels) counts[label]++;
+  labels.forEach((label, i) => (counts[label] += sampleRates ? sampleRates[i] : 1));
+  const total = counts.reduce((a, b) => a + b, 0);
   const present = counts.filter((c) => c > 0).length;
-  return counts.map((c) => (c > 0 ? labels.length / (present * c) : 0));
+  return counts.map((c) => (c > 0 ? total / (present * c) : 0));
 }

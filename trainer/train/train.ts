@@ -11,15 +11,16 @@
 // exactly as fit does: tfjs-layers' BatchNormalization.call() with training=true normalises with the
 // batch moments and updates its moving mean/variance itself (the same code path fit runs), and Dropout
 // is active; the e2e test checks both.
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { tf } from '../../core/tf.ts';
 import { CLASS_CODES, NUM_CLASSES } from '../../core/labels.ts';
 import { computeMetrics, type Metrics } from '../../core/metrics.ts';
 import { dermlensMetadata } from '../../core/model-metadata.ts';
 import { initialiseBatchNormFromData } from '../../core/mobilenet-v2.ts';
 import { installFastCpuKernels } from '../backends/cpu-kernels.ts';
-import { loadDataset, toTensors, type Dataset } from '../data/dataset.ts';
-import { findMetadataFile, parseHamMetadata, type LabelledImage } from '../data/metadata.ts';
+import { concatDatasets, loadDataset, toTensors, type Dataset } from '../data/dataset.ts';
+import type { LabelledImage } from '../data/metadata.ts';
+import { readRunSources, type RunSources } from '../data/run-sources.ts';
 import { makeRng, mixSeed, STREAM } from '../data/rng.ts';
 import { loadSplit, saveSplit, splitByLesion, splitIndices, type Split } from '../data/split.ts';
 import { finalEvaluation, type FinalEvaluation } from '../evaluate/final-evaluation.ts';
@@ -40,6 +41,7 @@ import { balancedClassWeights } from './loss.ts';
 import { epochProgress, formatDuration } from './progress.ts';
 import { carriedFit, checkRefitRecipe, checkRefitSplit, loadRefitReference, type RefitReference } from './refit.ts';
 import { learningRateAt, type LrScheduleOptions } from './schedule.ts';
+import { drawEpoch, epochSize, expectedDraws } from './source-mix.ts';
 import { createStepper, epochOrder, trainOneBatch, type Stepper } from './step.ts';
 
 export interface TrainOptions {
@@ -73,10 +75,11 @@ export interface TrainResult {
 interface Run {
   config: TrainConfig;
   ds: Dataset;
-  idx: { train: number[]; val: number[]; test: number[] };
+  idx: { train: number[]; val: number[]; test: number[]; external: number[] };
   /** The images trained on: train, or train + val for a refit. */
   fitIdx: number[];
   valLabels: number[];
+  externalLabels: number[];
   testLabels: number[];
   stepper: Stepper;
   schedule: LrScheduleOptions;
@@ -110,6 +113,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
         valMacroF1: val?.metrics.macroF1 ?? null,
         valMacroAuc: val?.metrics.macroAuc ?? null,
         ...(val?.rawBalancedAccuracy === undefined ? {} : { valBalancedAccuracyRaw: val.rawBalancedAccuracy }),
+        ...(val?.external ? { extBalancedAccuracy: val.external.balancedAccuracy, extMacroAuc: val.external.macroAuc } : {}),
         lr,
         seconds: (Date.now() - started) / 1000,
       };
@@ -168,8 +172,10 @@ export async function trainOneEpoch(
   progressStyle: TrainOptions['progress'],
 ): Promise<{ loss: number; lr: number }> {
   const { config, ds, state, stepsPerEpoch } = run;
+  const itemOf = (i: number) => ds.items[i];
+  const drawn = drawEpoch(run.fitIdx, itemOf, config.sourceRates, makeRng(mixSeed(config.seed, STREAM.sources, epoch)));
   const order = epochOrder(
-    run.fitIdx,
+    drawn,
     (i) => ds.items[i].label,
     config.balance === 'sampling',
     makeRng(mixSeed(config.seed, STREAM.shuffle, epoch)),
@@ -198,17 +204,24 @@ export async function trainOneEpoch(
  * Scores the model that would ship (the weight average with --ema) on validation; with --ema also the
  * trained weights themselves, for comparison. Null for a refit, which trains on the validation images.
  */
-export async function validate(run: Run): Promise<{ metrics: Metrics; loss: number; rawBalancedAccuracy?: number } | null> {
+export async function validate(
+  run: Run,
+): Promise<{ metrics: Metrics; loss: number; rawBalancedAccuracy?: number; external?: Metrics } | null> {
   if (run.reference) return null;
   const { model, average } = run.stepper;
   const probs = await predictDataset(average ?? model, run.ds, run.idx.val);
   const rawBalancedAccuracy = average
     ? computeMetrics(run.valLabels, await predictDataset(model, run.ds, run.idx.val)).balancedAccuracy
     : undefined;
+  // The external set is reported beside validation every epoch; the best epoch is still chosen on HAM10000 validation.
+  const external = run.idx.external.length
+    ? computeMetrics(run.externalLabels, await predictDataset(average ?? model, run.ds, run.idx.external))
+    : undefined;
   return {
     metrics: computeMetrics(run.valLabels, probs),
     loss: meanNll(run.valLabels, probs),
     ...(rawBalancedAccuracy === undefined ? {} : { rawBalancedAccuracy }),
+    ...(external ? { external } : {}),
   };
 }
 
@@ -249,7 +262,10 @@ function epochLine(run: Run, record: EpochRecord, trainSeconds: number, best: bo
     record.valBalancedAccuracy === null
       ? 'val: trained on (refit)'
       : `val_loss ${record.valLoss?.toFixed(4)}  val_bal_acc ${record.valBalancedAccuracy.toFixed(4)}` +
-        `${record.valBalancedAccuracyRaw === undefined ? '' : ` (raw weights ${record.valBalancedAccuracyRaw.toFixed(4)})`}  val_auc ${record.valMacroAuc === null ? 'n/a' : record.valMacroAuc.toFixed(4)}`;
+        `${record.valBalancedAccuracyRaw === undefined ? '' : ` (raw weights ${record.valBalancedAccuracyRaw.toFixed(4)})`}  val_auc ${record.valMacroAuc === null ? 'n/a' : record.valMacroAuc.toFixed(4)}` +
+        (record.extBalancedAccuracy === undefined
+          ? ''
+          : `  ext_bal_acc ${record.extBalancedAccuracy.toFixed(4)}  ext_auc ${record.extMacroAuc?.toFixed(4) ?? 'n/a'}`);
   return (
     `epoch ${record.epoch}/${run.config.epochs}  loss ${record.loss.toFixed(4)}  ${valPart}  ` +
     `lr ${record.lr.toExponential(2)}  ${formatDuration(record.seconds)} (train ${formatDuration(trainSeconds)})${best ? '  * best' : ''}` +
@@ -271,8 +287,7 @@ function disposeStepper(stepper: Stepper): void {
  */
 async function prepareRun(config: TrainConfig, options: TrainOptions, log: (line: string) => void): Promise<Run> {
   const resume = options.resume ?? false;
-  const metadataPath = await findMetadataFile(config.dataDir);
-  const items = parseHamMetadata(await readFile(metadataPath, 'utf8'), metadataPath);
+  const sources = await readRunSources(config, log);
   const reference = config.refitFrom ? await loadRefitReference(config.refitFrom) : null;
   if (reference) checkRefitRecipe(reference, config);
   // The backbone is read before anything is written, and its sha256 joins the recipe: a resumed run or
@@ -288,22 +303,34 @@ async function prepareRun(config: TrainConfig, options: TrainOptions, log: (line
     config.backboneSha256 = backbone.info.sha256;
   }
   const { checkpointDir } = await prepareRunDir(config, resume);
-  const split = await makeOrLoadSplit(config, items, metadataPath, resume);
+  const split = await makeOrLoadSplit(config, sources, resume, log);
   if (reference) checkRefitSplit(reference, split);
 
-  const ds = await loadImages(config, items, options, log);
+  const ds = await loadImages(config, sources, options, log);
   const idx = splitIndices(ds.items, split);
   for (const side of ['train', 'val', 'test'] as const) {
     if (idx[side].length === 0)
       throw new Error(`the ${side} split has no loadable images (${split[side].length} listed, all missing or unreadable)`);
   }
-  log(`split: train ${idx.train.length}, val ${idx.val.length}, test ${idx.test.length} images (whole lesions per side)`);
+  log(
+    `split: train ${idx.train.length}, val ${idx.val.length}, test ${idx.test.length} images (whole lesions per side)` +
+      (split.external ? `; external validation ${idx.external.length} (never trained on)` : ''),
+  );
+  await sources.writeManifest(config.outDir, split, ds);
   // A refit trains on train + val; test stays unseen either way.
   const fitIdx = reference ? [...idx.train, ...idx.val] : idx.train;
   if (reference) log(`refit of ${reference.dir}: training on train + val (${fitIdx.length} images), keeping the last epoch`);
   log(`  training classes: ${classCounts(ds, fitIdx)}`);
   const labelOf = (i: number) => ds.items[i].label;
-  const classWeights = config.balance === 'weights' ? balancedClassWeights(fitIdx.map(labelOf), NUM_CLASSES) : null;
+  const itemOf = (i: number) => ds.items[i];
+  const classWeights =
+    config.balance === 'weights'
+      ? balancedClassWeights(
+          fitIdx.map(labelOf),
+          NUM_CLASSES,
+          config.sourceRates ? expectedDraws(fitIdx, itemOf, config.sourceRates) : undefined,
+        )
+      : null;
   if (classWeights) log(`class weights: ${CLASS_CODES.map((c, k) => `${c} ${classWeights[k].toFixed(2)}`).join(', ')}`);
 
   let stepper: Stepper;
@@ -320,7 +347,9 @@ async function prepareRun(config: TrainConfig, options: TrainOptions, log: (line
     tf.dispose([x, y]);
     if (stepper.average) copyWeights(stepper.average, stepper.model);
   }
-  const stepsPerEpoch = Math.ceil(fitIdx.length / config.batch);
+  const perEpoch = epochSize(fitIdx, itemOf, config.sourceRates);
+  if (perEpoch !== fitIdx.length) log(`source mix: ${perEpoch} images drawn per epoch from ${fitIdx.length}`);
+  const stepsPerEpoch = Math.ceil(perEpoch / config.batch);
   const schedule: LrScheduleOptions = {
     lr: config.lr,
     schedule: config.lrSchedule,
@@ -366,6 +395,7 @@ async function prepareRun(config: TrainConfig, options: TrainOptions, log: (line
     fitIdx,
     valLabels: idx.val.map(labelOf),
     testLabels: idx.test.map(labelOf),
+    externalLabels: idx.external.map(labelOf),
     stepper,
     schedule,
     stepsPerEpoch,
@@ -374,29 +404,29 @@ async function prepareRun(config: TrainConfig, options: TrainOptions, log: (line
   };
 }
 
-async function loadImages(
-  config: TrainConfig,
-  items: LabelledImage[],
-  options: TrainOptions,
-  log: (line: string) => void,
-): Promise<Dataset> {
-  log(
-    `loading ${items.length} images from ${config.dataDir} at ${config.size} px${options.cacheDir ? ` (cache: ${options.cacheDir})` : ''}`,
-  );
+async function loadImages(config: TrainConfig, sources: RunSources, options: TrainOptions, log: (line: string) => void): Promise<Dataset> {
   const loadStart = Date.now();
-  let lastReport = 0;
-  const ds = await loadDataset({
-    images: items,
-    imageDir: config.dataDir,
-    size: config.size,
-    cacheDir: options.cacheDir,
-    onProgress: (done, total) => {
-      if (options.progress !== 'off' && (Date.now() - lastReport > 10_000 || done === total) && done > 0) {
-        lastReport = Date.now();
-        log(`  decoded ${done}/${total}`);
-      }
-    },
-  });
+  const parts: Dataset[] = [];
+  // One load (and one cache file) per folder, so adding a folder leaves the others' caches valid.
+  for (const { dir, items } of sources.perFolder) {
+    log(`loading ${items.length} images from ${dir} at ${config.size} px${options.cacheDir ? ` (cache: ${options.cacheDir})` : ''}`);
+    let lastReport = 0;
+    parts.push(
+      await loadDataset({
+        images: items,
+        imageDir: dir,
+        size: config.size,
+        cacheDir: options.cacheDir,
+        onProgress: (done, total) => {
+          if (options.progress !== 'off' && (Date.now() - lastReport > 10_000 || done === total) && done > 0) {
+            lastReport = Date.now();
+            log(`  decoded ${done}/${total}`);
+          }
+        },
+      }),
+    );
+  }
+  const ds = concatDatasets(parts);
   log(
     `loaded ${ds.items.length} images in ${formatDuration((Date.now() - loadStart) / 1000)}${ds.cache.status !== 'off' ? ` (cache ${ds.cache.status})` : ''}`,
   );
@@ -431,9 +461,11 @@ async function prepareRunDir(config: TrainConfig, resume: boolean): Promise<{ ch
   return { checkpointDir: null };
 }
 
-async function makeOrLoadSplit(config: TrainConfig, items: LabelledImage[], metadataPath: string, resume: boolean): Promise<Split> {
+async function makeOrLoadSplit(config: TrainConfig, sources: RunSources, resume: boolean, log: (line: string) => void): Promise<Split> {
   const path = runPaths(config.outDir).split;
   const seed = splitSeedOf(config);
+  const items: LabelledImage[] = sources.items;
+  const metadataPath = sources.primary.labelFile;
   if (resume && (await exists(path))) {
     const saved = await loadSplit(path);
     if (saved.seed !== seed || saved.valFraction !== config.valFraction || saved.testFraction !== config.testFraction) {
@@ -443,7 +475,15 @@ async function makeOrLoadSplit(config: TrainConfig, items: LabelledImage[], meta
     }
     return saved;
   }
-  const split = splitByLesion(items, { seed, valFraction: config.valFraction, testFraction: config.testFraction });
+  // The primary folder is split exactly as a run without extra folders splits it; the extra folders add
+  // training images and the external set (trainer/data/sources.ts).
+  const split: Split = splitByLesion(sources.primary.items, { seed, valFraction: config.valFraction, testFraction: config.testFraction });
+  const extra = await sources.extraSides(log);
+  if (extra) {
+    split.train.push(...extra.train);
+    split.external = extra.external;
+    split.excluded = extra.excluded;
+  }
   await saveSplit(path, split, { seed, valFraction: config.valFraction, testFraction: config.testFraction, items, source: metadataPath });
   return split;
 }
