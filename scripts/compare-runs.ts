@@ -1,8 +1,9 @@
 #!/usr/bin/env -S node --import tsx
 // How far apart are two runs on validation, really? For each --run, the difference in validation
 // balanced accuracy from --base, with a 95% paired bootstrap interval that resamples whole lesions
-// (both runs are scored on the same drawn images). Reads only the runs' validation predictions
-// (predictions.json), never test: it is a tool for choosing.
+// (both runs are scored on the same drawn images). Runs trained with --extra-data also have the external
+// validation set: the same comparison there, whole and per collection. Reads only the runs' validation
+// and external predictions (predictions.json), never test: it is a tool for choosing.
 //
 //   npm run compare -- --base runs/compact96 --run runs/compact96-s7 --run runs/ensemble96
 import { basename, join, resolve } from 'node:path';
@@ -28,11 +29,13 @@ interface ValPredictions {
   imageIds: string[];
   labels: number[];
   probs: number[][];
+  /** External predictions: each image's collection. */
+  collections?: string[];
 }
 
-async function readVal(dir: string): Promise<{ name: string; val: ValPredictions; source?: string }> {
+async function readVal(dir: string): Promise<{ name: string; val: ValPredictions; external?: ValPredictions; source?: string }> {
   const [predictions, split] = await Promise.all([
-    readJsonFile<{ refitFrom?: string; val?: ValPredictions }>(join(dir, 'predictions.json'), basename(dir)),
+    readJsonFile<{ refitFrom?: string; val?: ValPredictions; external?: ValPredictions }>(join(dir, 'predictions.json'), basename(dir)),
     readJsonFile<{ source?: string }>(join(dir, 'split.json'), basename(dir)),
   ]);
   // A refit trained on the validation images; the validation predictions it carries are its reference's.
@@ -42,31 +45,71 @@ async function readVal(dir: string): Promise<{ name: string; val: ValPredictions
     );
   if (!predictions.val?.imageIds)
     throw new Error(`${dir}/predictions.json has no validation image ids (a run older than them: rerun dermlens report --run ${dir})`);
-  return { name: basename(dir), val: predictions.val, source: split.source };
+  return { name: basename(dir), val: predictions.val, external: predictions.external, source: split.source };
 }
 
 const base = await readVal(resolve(values.base));
-const ids = base.val.imageIds;
-const lesions = await readLesionIds(base.source, ids);
-const everyRow = Uint32Array.from(ids, (_, i) => i);
-const predictedOf = (v: ValPredictions) => v.probs.map((p) => argmax(p));
-const basePredicted = predictedOf(base.val);
-const score = (predicted: number[], rows: ArrayLike<number>) => balancedAccuracyOf(base.val.labels, predicted, CLASS_CODES.length, rows);
+const runs = await Promise.all(values.run.map((dir) => readVal(resolve(dir))));
+const signed = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(3)}`;
 
-console.log(
-  `validation balanced accuracy against ${base.name} (${score(basePredicted, everyRow).toFixed(3)}), ${ids.length} images; ` +
-    `95% intervals by ${lesions ? `resampling the ${new Set(lesions).size} lesions` : 'resampling images (lesion ids not found: too narrow)'}, 1000 resamples`,
-);
-console.log(`${'run'.padEnd(20)} ${'val bal. acc.'.padStart(13)} ${'difference'.padStart(10)}   95% interval`);
-for (const dir of values.run) {
-  const run = await readVal(resolve(dir));
-  if (JSON.stringify(run.val.imageIds) !== JSON.stringify(ids))
-    throw new Error(`${run.name} was validated on other images than ${base.name}: compare runs on one split`);
-  const predicted = predictedOf(run.val);
-  const diff = (rows: ArrayLike<number>) => score(predicted, rows) - score(basePredicted, rows);
-  const ci = bootstrapInterval(ids.length, diff, { groups: lesions });
-  const signed = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(3)}`;
+/** One table: each run against the base on the same images (rows of `pick`), paired bootstrap over `groups` (or images). */
+function compareOn(
+  title: string,
+  baseSet: ValPredictions,
+  sets: Array<{ name: string; set: ValPredictions }>,
+  groups: string[] | undefined,
+  rows: number[],
+): void {
+  const labels = rows.map((r) => baseSet.labels[r]);
+  const predictedOf = (v: ValPredictions) => rows.map((r) => argmax(v.probs[r]));
+  const basePredicted = predictedOf(baseSet);
+  const everyRow = Uint32Array.from(rows, (_, i) => i);
+  const score = (predicted: number[], sample: ArrayLike<number>) => balancedAccuracyOf(labels, predicted, CLASS_CODES.length, sample);
+  const groupsOfRows = groups ? rows.map((r) => groups[r]) : undefined;
   console.log(
-    `${run.name.padEnd(20)} ${score(predicted, everyRow).toFixed(3).padStart(13)} ${signed(diff(everyRow)).padStart(10)}   ${signed(ci.low)} to ${signed(ci.high)}`,
+    `${title} balanced accuracy against ${base.name} (${score(basePredicted, everyRow).toFixed(3)}), ${rows.length} images; ` +
+      `95% intervals by ${groupsOfRows ? `resampling the ${new Set(groupsOfRows).size} lesions` : 'resampling images'}, 1000 resamples`,
   );
+  console.log(`${'run'.padEnd(20)} ${'bal. acc.'.padStart(13)} ${'difference'.padStart(10)}   95% interval`);
+  for (const { name, set } of sets) {
+    if (JSON.stringify(rows.map((r) => set.imageIds[r])) !== JSON.stringify(rows.map((r) => baseSet.imageIds[r])))
+      throw new Error(`${name} was scored on other ${title} images than ${base.name}: compare runs on one split`);
+    const predicted = predictedOf(set);
+    const diff = (sample: ArrayLike<number>) => score(predicted, sample) - score(basePredicted, sample);
+    const ci = bootstrapInterval(rows.length, diff, { groups: groupsOfRows });
+    console.log(
+      `${name.padEnd(20)} ${score(predicted, everyRow).toFixed(3).padStart(13)} ${signed(diff(everyRow)).padStart(10)}   ${signed(ci.low)} to ${signed(ci.high)}`,
+    );
+  }
+}
+
+const valIds = base.val.imageIds;
+const lesions = await readLesionIds(base.source, valIds);
+compareOn(
+  'validation',
+  base.val,
+  runs.map((r) => ({ name: r.name, set: r.val })),
+  lesions ?? undefined,
+  valIds.map((_, i) => i),
+);
+if (!lesions) console.log('(lesion ids not found: the validation interval resamples images and is too narrow)');
+const withExternal = runs.filter((r) => r.external);
+if (base.external && withExternal.length) {
+  // ph2 has one image per lesion; msk's few multi-image lesions are grouped in training, not here: images are resampled.
+  const external = base.external;
+  const collections = external.collections ?? external.imageIds.map(() => 'external');
+  const all = external.imageIds.map((_, i) => i);
+  for (const [title, rows] of [
+    ['external', all] as const,
+    ...[...new Set(collections)].sort().map((c) => [`external ${c}`, all.filter((i) => collections[i] === c)] as const),
+  ]) {
+    console.log('');
+    compareOn(
+      title,
+      external,
+      withExternal.map((r) => ({ name: r.name, set: r.external! })),
+      undefined,
+      [...rows],
+    );
+  }
 }

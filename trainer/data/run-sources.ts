@@ -18,6 +18,9 @@ import {
 } from './sources.ts';
 import type { Split } from './split.ts';
 
+/** Where an image of a source went, in the manifest's order. */
+const MANIFEST_SIDES = ['train', 'val', 'test', 'external', 'excluded', 'unused', 'unreadable'];
+
 export interface RunSources {
   primary: DataSource;
   extras: DataSource[];
@@ -80,12 +83,14 @@ export async function readRunSources(
       for (const name of ['train', 'val', 'test', 'external', 'excluded'] as const) for (const id of split[name] ?? []) side.set(id, name);
       const manifest = [primary, ...extras].map((source) => {
         const items = kept(source);
-        const counts: Record<string, Record<string, number>> = {};
+        const found: Record<string, Record<string, number>> = {};
         for (const item of items) {
           const where = loaded.has(item.imageId) ? (side.get(item.imageId) ?? 'unused') : 'unreadable';
-          counts[where] ??= Object.fromEntries(CLASS_CODES.map((c) => [c, 0]));
-          counts[where][CLASS_CODES[item.label]]++;
+          found[where] ??= Object.fromEntries(CLASS_CODES.map((c) => [c, 0]));
+          found[where][CLASS_CODES[item.label]]++;
         }
+        // A fixed order of sides, whatever the order of the rows.
+        const counts = Object.fromEntries(MANIFEST_SIDES.filter((where) => found[where]).map((where) => [where, found[where]]));
         const byCollection: Record<string, number> = {};
         for (const item of items) {
           if (item.dataset === undefined) continue;

@@ -37,6 +37,8 @@ export interface ReportInput {
     valEceUncalibrated: number;
     variants?: Record<string, Metrics>;
     quantized?: { dtype: string; dir: string; test: Metrics };
+    /** Runs trained with --extra-data: the external validation set, whole and per collection. */
+    external?: { all: Metrics; byCollection: Record<string, Metrics> };
   };
   predictions?: { val: SplitPredictions; test: SplitPredictions };
 }
@@ -127,6 +129,10 @@ export function renderReport(input: ReportInput, chartJs: string): string {
     valBalancedAccuracyRaw: history.some((h) => h.valBalancedAccuracyRaw !== undefined)
       ? history.map((h) => h.valBalancedAccuracyRaw ?? null)
       : null,
+    // Only runs with --extra-data have it: the external validation set, every epoch.
+    extBalancedAccuracy: history.some((h) => h.extBalancedAccuracy !== undefined)
+      ? history.map((h) => h.extBalancedAccuracy ?? null)
+      : null,
     valAccuracy: history.map((h) => h.valAccuracy),
     valMacroF1: history.map((h) => h.valMacroF1),
     valMacroAuc: history.map((h) => h.valMacroAuc),
@@ -165,7 +171,16 @@ export function renderReport(input: ReportInput, chartJs: string): string {
 <h2>Result (${input.members ? `ensemble of ${input.members.length} runs` : refit ? `refit, last epoch ${input.bestEpoch ?? '?'}` : `best epoch ${input.bestEpoch ?? '?'}`}, temperature ${fmt(final.temperature)}, test-time augmentation ${final.tta})</h2>
 <table><tr><th></th><th>images</th><th>accuracy</th><th>balanced accuracy</th><th>macro F1</th><th>macro AUC</th><th>ECE</th></tr>
 ${summaryRow(valCaption('validation'), final.val)}${summaryRow('test', final.test)}${variants}
-${final.quantized ? summaryRow(`test, ${final.quantized.dtype} weights`, final.quantized.test) : ''}</table>
+${final.quantized ? summaryRow(`test, ${final.quantized.dtype} weights`, final.quantized.test) : ''}${
+        final.external
+          ? [
+              ['external validation (never trained on)', final.external.all] as const,
+              ...Object.entries(final.external.byCollection).map(([c, m]) => [`external, ${c}`, m] as const),
+            ]
+              .map(([label, m]) => summaryRow(label, m))
+              .join('')
+          : ''
+      }</table>
 <p>Validation ECE before temperature scaling: ${fmt(final.valEceUncalibrated)}. ${provenanceNote}</p>
 <div class="row">${confusionTable(final.test, 'Test confusion matrix (shading: share of the true class)')}${perClassTable(final.test, 'Test per-class metrics')}</div>
 <div class="row">${confusionTable(final.val, valCaption('Validation confusion matrix'))}${perClassTable(final.val, valCaption('Validation per-class metrics'))}</div>
@@ -215,7 +230,8 @@ new Chart(document.getElementById('loss'), { type: 'line', data: { labels: D.epo
 if (document.getElementById('metrics')) new Chart(document.getElementById('metrics'), { type: 'line', data: { labels: D.epochs, datasets: [
   line('val balanced accuracy', D.valBalancedAccuracy, COLOURS[2]), line('val macro AUC', D.valMacroAuc, COLOURS[3]),
   line('val macro F1', D.valMacroF1, COLOURS[4]), line('val accuracy', D.valAccuracy, COLOURS[5]),
-  ...(D.valBalancedAccuracyRaw ? [line('val balanced accuracy, raw weights (the line above is their average)', D.valBalancedAccuracyRaw, COLOURS[6], { borderDash: [4, 3] })] : []) ] },
+  ...(D.valBalancedAccuracyRaw ? [line('val balanced accuracy, raw weights (the line above is their average)', D.valBalancedAccuracyRaw, COLOURS[6], { borderDash: [4, 3] })] : []),
+  ...(D.extBalancedAccuracy ? [line('external balanced accuracy (other institutions, never trained on)', D.extBalancedAccuracy, COLOURS[1], { borderDash: [2, 2] })] : []) ] },
   options: { maintainAspectRatio: false, animation: false, plugins: { title: { display: true, text: 'Validation metrics' } }, scales: { x: xEpoch, y: { min: 0, max: 1 } } } });
 new Chart(document.getElementById('lr'), { type: 'line', data: { labels: D.epochs, datasets: [ line('learning rate (last step of epoch)', D.lr, COLOURS[0]) ] },
   options: { maintainAspectRatio: false, animation: false, plugins: { title: { display: true, text: 'Learning rate' } }, scales: { x: xEpoch } } });

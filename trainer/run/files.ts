@@ -87,6 +87,7 @@ export const predictionsSchema = v.looseObject({
   refitFrom: v.optional(v.string()),
   val: v.optional(splitPredictionsSchema),
   test: splitPredictionsSchema,
+  external: v.optional(v.object({ ...splitPredictionsSchema.entries, collections: v.array(v.string()) })),
 });
 
 const metricsSchema = v.looseObject({

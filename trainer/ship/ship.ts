@@ -25,7 +25,7 @@
 // The model shipped before (read from --out's model-card.json before it is replaced, or --previous) gets
 // a row of its own on the same test split, and, without --baseline, its card's seed-baseline row is kept.
 import { copyFile, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { GateReport } from '../train/fit-gate.ts';
 import type { FieldOfViewReport } from '../train/field-of-view-check.ts';
 import { CLASSES, CLASS_CODES } from '../../core/labels.ts';
@@ -42,10 +42,11 @@ import { median } from '../evaluate/median.ts';
 
 import type { TrainConfig } from '../run/config.ts';
 import { trainCommandLine } from '../run/train-flags.ts';
-import { readJsonFile, readJsonIfExists } from '../run/json.ts';
+import { exists, readJsonFile, readJsonIfExists } from '../run/json.ts';
 import { readHistory, readMetricsDetail, readPredictions, readTrainConfig } from '../run/files.ts';
 import { runPaths } from '../run/layout.ts';
 import type { FinalEvaluation } from '../evaluate/final-evaluation.ts';
+import { externalMarkdown, readExternalCard, type ExternalCardJson } from './card-external.ts';
 
 /** Reads a run file, naming it when that fails. */
 
@@ -270,10 +271,34 @@ export async function ship(
       weightBytes: previousCard.weightBytes as number,
       test: metricsJson(previousCard.evaluation as Metrics),
       melanomaAlertTest: previousCard.melanomaOperatingPoint?.test ?? null,
+      ...(previousCard.externalValidation ? { externalValidation: previousCard.externalValidation as ExternalCardJson } : {}),
     };
   }
   const baseline = await readBaseline();
   const previousModel = readPrevious();
+  /**
+   * The replaced model for the external table: its recorded external rows, or its model.json to score (a
+   * re-ship of this same run takes the rows the first ship recorded: extension/model/ then holds this run).
+   */
+  async function replacedModelForExternal() {
+    if (!previousCard || !previousModel) return null;
+    if (previousCard.sourceRun === basename(runDir)) {
+      const recorded = previousCard.previousExternalValidation as (ExternalCardJson & { name: string }) | undefined;
+      return recorded ? { name: recorded.name, external: recorded, modelJson: '' } : null;
+    }
+    const modelJson = join(dirname(previousPath), 'model.json');
+    if (!previousCard.externalValidation && !(await exists(modelJson))) return null;
+    return { name: previousCard.name as string, external: previousCard.externalValidation as ExternalCardJson | undefined, modelJson };
+  }
+  // Runs trained with --extra-data: the external validation set, beside the replaced model's on the same images.
+  const externalCard = await readExternalCard(
+    runDir,
+    config as TrainConfig,
+    detail.external,
+    split.external,
+    await replacedModelForExternal(),
+    log,
+  );
 
   async function readCandidate(dir: string) {
     const [c, s, d] = await Promise.all([readRunConfig(dir), loadSplit(runPaths(dir).split), readFinalEvaluation(dir)]);
@@ -441,7 +466,7 @@ export async function ship(
     weightBytes,
     latency,
     backbone,
-    training: `${ensembleSize ? `${ensembleSize} networks, each trained` : 'Trained'} ${backbone ? `from the ImageNet-pretrained MobileNetV2 in ${backbone.knownAs ?? 'an unrecognised file'} (sha256 ${backbone.sha256.slice(0, 16)}..., ${backbone.licence ?? 'licence unknown'}; the new 7-class head trained alone for ${recipe.headEpochs} epochs, then ${recipe.freezeUntil ? `blocks ${recipe.freezeUntil} onwards` : 'the whole network'} fine-tuned with the backbone at ${recipe.backboneLrScale}x the head's learning rate, weight decay ${recipe.weightDecay})` : 'from scratch'} on HAM10000 (${refitOf ? `${splitSizes.train + splitSizes.val} images: the training and validation sides` : `${splitSizes.train} training images`}, lesion-grouped split, seed ${split.seed}) with ${recipe.balance === 'sampling' ? 'class-balanced sampling' : recipe.balance === 'weights' ? 'a class-weighted loss' : 'no class balancing'}, ${recipe.augment} augmentation, label smoothing ${recipe.labelSmoothing}${recipe.fieldOfView ? `, a random round field of view (black outside an ellipse, as a dermoscope shows it) on ${Math.round(100 * (recipe.fieldOfView as number))}% of the training images` : ''}, ${recipe.epochs} epochs${recipe.ema ? `; the shipped weights are an exponential moving average (decay ${recipe.ema}) of the trained ones` : ''}; ${ensembleSize ? `each network's best epoch (${training.bestEpochs.join(', ')}) chosen on validation balanced accuracy. The networks differ only in their seed for initialisation, batch order, augmentation and dropout (${seeds.join(', ')}); the shipped model averages their probabilities.` : refitOf ? `last epoch kept. This is a refit: run ${refitName} trained the same recipe on the ${splitSizes.train} training images alone, was validated (its best epoch, ${refitName}'s temperature, test-time flip mode and melanoma threshold were chosen on validation), and the shipped network then repeated the recipe on training + validation images; those settings and the validation numbers in this card are ${refitName}'s.` : 'best epoch chosen on validation balanced accuracy.'}`,
+    training: `${ensembleSize ? `${ensembleSize} networks, each trained` : 'Trained'} ${backbone ? `from the ImageNet-pretrained MobileNetV2 in ${backbone.knownAs ?? 'an unrecognised file'} (sha256 ${backbone.sha256.slice(0, 16)}..., ${backbone.licence ?? 'licence unknown'}; the new 7-class head trained alone for ${recipe.headEpochs} epochs, then ${recipe.freezeUntil ? `blocks ${recipe.freezeUntil} onwards` : 'the whole network'} fine-tuned with the backbone at ${recipe.backboneLrScale}x the head's learning rate, weight decay ${recipe.weightDecay})` : 'from scratch'} on ${externalCard?.sources ? externalCard.sources.sources.map((src) => src.name).join(' + ') : 'HAM10000'} (${refitOf ? `${splitSizes.train + splitSizes.val} images: the training and validation sides` : `${splitSizes.train} training images`}, lesion-grouped split, seed ${split.seed}) with ${recipe.balance === 'sampling' ? 'class-balanced sampling' : recipe.balance === 'weights' ? 'a class-weighted loss' : 'no class balancing'}, ${recipe.augment} augmentation, label smoothing ${recipe.labelSmoothing}${recipe.fieldOfView ? `, a random round field of view (black outside an ellipse, as a dermoscope shows it) on ${Math.round(100 * (recipe.fieldOfView as number))}% of the training images` : ''}, ${recipe.epochs} epochs${recipe.ema ? `; the shipped weights are an exponential moving average (decay ${recipe.ema}) of the trained ones` : ''}; ${ensembleSize ? `each network's best epoch (${training.bestEpochs.join(', ')}) chosen on validation balanced accuracy. The networks differ only in their seed for initialisation, batch order, augmentation and dropout (${seeds.join(', ')}); the shipped model averages their probabilities.` : refitOf ? `last epoch kept. This is a refit: run ${refitName} trained the same recipe on the ${splitSizes.train} training images alone, was validated (its best epoch, ${refitName}'s temperature, test-time flip mode and melanoma threshold were chosen on validation), and the shipped network then repeated the recipe on training + validation images; those settings and the validation numbers in this card are ${refitName}'s.` : 'best epoch chosen on validation balanced accuracy.'}`,
     evaluation: { split: `held-out test split (whole lesions, never used for any choice), ${test.n} images`, ...metricsJson(test) },
     metrics: { val: metricsJson(val), test: metricsJson(test) },
     ...(refitOf
@@ -470,6 +495,15 @@ export async function ship(
         }
       : null,
     ...(fieldOfView ? { fieldOfViewCheck: { side: 'test', images: fieldOfView.images, rows: fieldOfView.rows } } : {}),
+    ...(externalCard
+      ? {
+          externalValidation: externalCard.json,
+          ...(externalCard.previous?.external
+            ? { previousExternalValidation: { name: externalCard.previous.name, ...externalCard.previous.external } }
+            : {}),
+          ...(externalCard.sources ? { dataSources: externalCard.sources } : {}),
+        }
+      : {}),
     testIntervals: intervals,
     split: {
       seed: split.seed,
@@ -698,7 +732,7 @@ ${confusion.join('\n')}
 Temperature ${detail.temperature.toFixed(3)} (fitted on validation by minimising the negative log-likelihood${refitOf ? `, by ${refitName}` : ''}):
 validation ECE ${num(detail.valEceUncalibrated)} before, ${num(val.ece)} after; test ECE ${num(test.ece)}.
 
-## Training recipe
+${externalCard ? externalMarkdown(externalCard.json, externalCard.sources, externalCard.previous) : ''}## Training recipe
 ${card.training}
 Adam${recipe.weightDecay ? ` with decoupled weight decay ${recipe.weightDecay} (AdamW)` : ''}, learning rate ${recipe.lr}${backbone ? ` for the head and ${(recipe.lr as number) * (recipe.backboneLrScale as number)} for the backbone` : ''} (${recipe.lrSchedule}${recipe.warmupEpochs ? `, ${recipe.warmupEpochs} warm-up epochs` : ''}), batch ${recipe.batch}.
 ${epochs.length} epochs${ensembleSize ? ' per network' : ''} trained on the \`${detail.backend}\` backend. What was tried before choosing this recipe, and what

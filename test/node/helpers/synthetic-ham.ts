@@ -9,7 +9,7 @@ import { CLASS_CODES } from '../../../core/labels.ts';
 import { makeRng } from '../../../trainer/data/rng.ts';
 
 /** One base colour per class (RGB 0-255), far apart so classes are separable at any size. */
-const COLOURS: Array<[number, number, number]> = [
+export const COLOURS: Array<[number, number, number]> = [
   [220, 60, 60],
   [60, 200, 70],
   [70, 80, 220],
