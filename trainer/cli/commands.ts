@@ -8,6 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { BackendPreference } from '../backends/select.ts';
 import { DEFAULT_TRAIN_CONFIG, QUANTIZATIONS, type TrainConfig } from '../run/config.ts';
 import { runPaths } from '../run/layout.ts';
+import { describeImageKinds, verdictJson, verdictLine, verdictWarning } from './verdict-text.ts';
 import { configFromFlags, flagsHelp, FlagError, nonRefitFlags, parseOptions } from '../run/train-flags.ts';
 
 export const DEFAULT_MODEL = 'extension/model/model.json';
@@ -57,9 +58,12 @@ images that are missing or unreadable are reported and skipped.
 const CLASSIFY_HELP = `Usage: dermlens classify <image...> [--model <dir|model.json>] [--json]
 
 Prints the class probabilities for each image. Default model: ${DEFAULT_MODEL}.
-With a model that has the dermoscopy gate (dermlens fit-gate), an image that does not look like a
-dermoscopic image of a skin lesion gets a WARNING line; --json gives every image "dermoscopic"
-(true/false) and "dermoscopyScore" (P(dermoscopic)); both are null for a model without the gate.
+With a model that has the gate (dermlens fit-gate), each image gets its kind: dermoscopic (a dermoscopic
+image of a skin lesion), clinical (an ordinary photo of skin, taken without a dermatoscope) or other (not
+skin; a model fitted before the three-way gate says dermoscopic or other only), and a WARNING line when it
+is not dermoscopic. --json gives every image "imageKind", "dermoscopic" (true only for dermoscopic),
+"dermoscopyScore" (P(dermoscopic)) and "clinicalScore" (P(clinical) / (P(clinical) + P(other)), null for
+the older gate); all are null for a model without the gate.
 
   --model <path>     model folder or model.json
   --json             one JSON object per image instead of a table
@@ -257,16 +261,7 @@ async function evaluateCommand(args: string[]): Promise<void> {
     console.log(`skipped ${result.skipped.length} listed image(s):`);
     for (const s of result.skipped) console.log(`  ${s.imageId}: ${s.reason}`);
   }
-  if (result.gate) {
-    const g = result.gate;
-    const pct = (f: number, n: number) => `${n ? ((100 * f) / n).toFixed(1) : '0.0'}% (${f}/${n})`;
-    console.log(
-      `dermoscopy gate (P(dermoscopic) < ${g.threshold.toFixed(3)}): flagged ${pct(g.flagged, g.n)} as not a dermoscopic image; ` +
-        `per class: ${Object.entries(g.perClass)
-          .map(([c, f]) => `${c} ${pct(f.flagged, f.n)}`)
-          .join(', ')}`,
-    );
-  }
+  if (result.gate) for (const line of describeImageKinds(result.gate)) console.log(line);
   const alert = result.breakdown.melanomaAlert;
   if (alert)
     console.log(
@@ -333,20 +328,15 @@ async function classifyCommand(args: string[]): Promise<number> {
           console.log(
             JSON.stringify({
               file,
-              dermoscopic: dermoscopy?.dermoscopic ?? null,
-              dermoscopyScore: dermoscopy?.score ?? null,
+              ...verdictJson(dermoscopy),
               predictions: predictions.map((p) => ({ code: p.code, probability: p.probability })),
               melanomaAlert: alert,
             }),
           );
         } else {
           console.log(`${file}`);
-          if (dermoscopy && !dermoscopy.dermoscopic) {
-            console.log(
-              `  WARNING: this does not look like a dermoscopic image of a skin lesion (score ${dermoscopy.score.toFixed(3)}, ` +
-                `below ${dermoscopy.threshold.toFixed(3)}). The model only knows seven kinds of lesion seen through a dermatoscope, so the classes below mean nothing for it.`,
-            );
-          }
+          if (dermoscopy) console.log(`  ${verdictLine(dermoscopy)}`);
+          if (dermoscopy && !dermoscopy.dermoscopic) console.log(`  WARNING: ${verdictWarning(dermoscopy)} The classes below are not a reading of it.`);
           for (const p of predictions) console.log(`  ${p.code.padEnd(6)} ${(p.probability * 100).toFixed(1).padStart(5)}%  ${p.name}`);
           if (alert)
             console.log(`  MELANOMA ALERT: melanoma probability at or above this model's alert level (${(threshold! * 100).toFixed(1)}%)`);
