@@ -135,7 +135,11 @@ export function imageKindVerdict(p: ArrayLike<number>, thresholds: GateThreshold
   const score = p[0];
   const dermoscopic = score >= thresholds.dermoscopy;
   const clinicalScore = thresholds.clinical === null ? null : clinicalShare(p);
-  const kind: ImageKind = dermoscopic ? 'dermoscopic' : clinicalScore !== null && clinicalScore >= thresholds.clinical! ? 'clinical' : 'other';
+  const kind: ImageKind = dermoscopic
+    ? 'dermoscopic'
+    : clinicalScore !== null && clinicalScore >= thresholds.clinical!
+      ? 'clinical'
+      : 'other';
   return { score, threshold: thresholds.dermoscopy, dermoscopic, kind, clinicalScore, clinicalThreshold: thresholds.clinical };
 }
 

@@ -38,7 +38,9 @@ export interface ModelMetadata {
 
 /** The gate's thresholds from the metadata; null for a model without a gate. */
 export function gateThresholds(metadata: Pick<ModelMetadata, 'dermoscopyThreshold' | 'clinicalThreshold'>): GateThresholds | null {
-  return metadata.dermoscopyThreshold == null ? null : { dermoscopy: metadata.dermoscopyThreshold, clinical: metadata.clinicalThreshold ?? null };
+  return metadata.dermoscopyThreshold == null
+    ? null
+    : { dermoscopy: metadata.dermoscopyThreshold, clinical: metadata.clinicalThreshold ?? null };
 }
 
 /** The metadata the trainer writes for a model; what it does not know yet (temperature, thresholds) gets the neutral value. */

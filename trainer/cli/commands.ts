@@ -88,17 +88,23 @@ The ImageNet classifier stays in the converted model (its 1001 logits are the la
   --backend <b>      auto | tensorflow | wasm | cpu (default auto)
 `;
 
-const FIT_GATE_HELP = `Usage: dermlens fit-gate --run <dir> --ood <dir> [--cache-dir <dir>]
+const FIT_GATE_HELP = `Usage: dermlens fit-gate --run <dir> --ood <dir> --clinical <dir> [--cache-dir <dir>]
 
-Trains the "is this a dermoscopic image?" gate of a finished run: a logistic regression on the network's
-pooled features, HAM10000 training images against the 'train' part of a non-dermoscopic image set
+Trains the image-kind gate of a finished run: a softmax over dermoscopic / clinical / other on the
+network's pooled features (multinomial logistic regression), with the run's training images of every
+source as dermoscopic, the training patients' photos of a clinical skin-photo folder as clinical
+(PAD-UFES-20's layout: metadata.csv with patient_id, img_id; images/; patients dealt 60/20/20 to train /
+val / heldout by a hash of their id) and the 'train' part of a non-dermoscopic image set as other
 (scripts/build-ood-set.ts writes one, with manifest.csv: file, source, split = train | val | heldout).
-The threshold is the highest that flags at most 1% of the HAM10000 validation images; the held-out
-non-dermoscopic images and the HAM10000 test split are then scored once (per source, per class).
-Writes the gate into <run>/best/ and the quantized copy as the models' second output, and <run>/gate.json.
+P(dermoscopic)'s threshold is the highest that flags at most 1% of the HAM10000 validation images;
+the clinical-or-other threshold is chosen on the validation photos and images. The held-out parts
+(HAM10000 test, the run's external collections, the held-out patients, the held-out non-dermoscopic
+images) are then scored once, per source. Writes the gate into <run>/best/ and the quantized copy as the
+models' second output, and <run>/gate.json.
 
   --run <dir>        a finished training run (dermlens train)
   --ood <dir>        the non-dermoscopic image set (its manifest.csv)
+  --clinical <dir>   clinical photos of skin lesions, e.g. ../shared/pad-ufes-20
   --cache-dir <dir>  the HAM10000 pixel cache (default ~/.cache/dermlens)
   --backend <b>      auto | tensorflow | wasm | cpu (default auto)
 `;
@@ -336,7 +342,8 @@ async function classifyCommand(args: string[]): Promise<number> {
         } else {
           console.log(`${file}`);
           if (dermoscopy) console.log(`  ${verdictLine(dermoscopy)}`);
-          if (dermoscopy && !dermoscopy.dermoscopic) console.log(`  WARNING: ${verdictWarning(dermoscopy)} The classes below are not a reading of it.`);
+          if (dermoscopy && !dermoscopy.dermoscopic)
+            console.log(`  WARNING: ${verdictWarning(dermoscopy)} The classes below are not a reading of it.`);
           for (const p of predictions) console.log(`  ${p.code.padEnd(6)} ${(p.probability * 100).toFixed(1).padStart(5)}%  ${p.name}`);
           if (alert)
             console.log(`  MELANOMA ALERT: melanoma probability at or above this model's alert level (${(threshold! * 100).toFixed(1)}%)`);
@@ -412,6 +419,7 @@ async function fitGateCommand(args: string[]): Promise<void> {
   const { values } = parse(args, {
     run: { type: 'string' },
     ood: { type: 'string' },
+    clinical: { type: 'string' },
     'cache-dir': { type: 'string' },
     cache: { type: 'boolean' },
     backend: { type: 'string' },
@@ -422,10 +430,18 @@ async function fitGateCommand(args: string[]): Promise<void> {
   }
   const runDir = str(values, 'run');
   const oodDir = str(values, 'ood');
-  if (!runDir || !oodDir) throw new UsageError('--run <dir> and --ood <dir> are required (dermlens fit-gate --help)');
+  const clinicalDir = str(values, 'clinical');
+  if (!runDir || !oodDir || !clinicalDir) {
+    throw new UsageError('--run <dir>, --ood <dir> and --clinical <dir> are required (dermlens fit-gate --help)');
+  }
   await startBackend(values, false);
   const { fitGate, describeGate } = await import('../train/fit-gate.ts');
-  const report = await fitGate({ runDir: resolve(runDir), oodDir: resolve(oodDir), cacheDir: cacheDirOf(values) });
+  const report = await fitGate({
+    runDir: resolve(runDir),
+    oodDir: resolve(oodDir),
+    clinicalDir: resolve(clinicalDir),
+    cacheDir: cacheDirOf(values),
+  });
   for (const line of describeGate(report)) console.log(line);
   console.log(`wrote the gate into ${runPaths(resolve(runDir)).best} (and the quantized copy) and ${runPaths(resolve(runDir)).gate}`);
 }

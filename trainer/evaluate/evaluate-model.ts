@@ -59,7 +59,12 @@ export interface EvaluateResult {
    * With the gate: how many images it names dermoscopic, clinical and other, overall, per true class and,
    * when the labels file has a dataset column, per collection.
    */
-  gate: { thresholds: GateThresholds; all: KindCounts; perClass: Record<string, KindCounts>; perCollection: Record<string, KindCounts> } | null;
+  gate: {
+    thresholds: GateThresholds;
+    all: KindCounts;
+    perClass: Record<string, KindCounts>;
+    perCollection: Record<string, KindCounts>;
+  } | null;
 }
 
 export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluateResult> {
@@ -143,7 +148,11 @@ export function formatMetrics(m: Metrics): string {
 }
 
 /** The gate's verdicts on labelled images, counted overall, per true class and per collection (dataset column). */
-function countImageKinds(kinds: Float32Array[], thresholds: GateThresholds, items: readonly LabelledImage[]): NonNullable<EvaluateResult['gate']> {
+function countImageKinds(
+  kinds: Float32Array[],
+  thresholds: GateThresholds,
+  items: readonly LabelledImage[],
+): NonNullable<EvaluateResult['gate']> {
   const verdicts = kinds.map((p) => imageKindVerdict(p, thresholds).kind);
   const collections = [...new Set(items.map((i) => i.dataset).filter((d): d is string => d !== undefined))].sort();
   return {
