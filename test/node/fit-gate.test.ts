@@ -135,6 +135,12 @@ describe('dermlens fit-gate (cpu backend)', { timeout: 600_000 }, () => {
     // The dermoscopic side is the run's training images (one source here, without extra folders).
     assert.deepEqual(r.training.dermoscopicPerSource, { ham10000: r.training.dermoscopic });
     assert.deepEqual(r.test.external, {}, 'no external collections without --extra-data');
+    // The lesion classifier scored on the held-out photos: NEV -> nv, BCC -> bcc, both present.
+    assert.equal(r.test.clinicalLesions.n, r.test.clinical.n);
+    assert.deepEqual(Object.keys(r.test.clinicalLesions.perClass).sort(), ['bcc', 'nv']);
+    assert.equal(r.test.clinicalLesions.chance, 0.5);
+    const lesions = r.test.clinicalLesions.perClass;
+    assert.ok(Math.abs(r.test.clinicalLesions.balancedAccuracy - (lesions.bcc.recall + lesions.nv.recall) / 2) < 1e-9);
     assert.ok(r.clinicalThreshold > 0 && r.clinicalThreshold < 1);
     // The threshold flags at most 1% of the validation lesions: none of a handful.
     assert.ok(r.val.ham.n > 0 && r.val.ham.flagged <= Math.floor(0.01 * r.val.ham.n));

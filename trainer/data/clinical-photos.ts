@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseCsv } from './csv.ts';
+import type { ClassCode } from '../../core/labels.ts';
 
 export const CLINICAL_PARTS = ['train', 'val', 'heldout'] as const;
 export type ClinicalPart = (typeof CLINICAL_PARTS)[number];
@@ -21,6 +22,18 @@ export const CLINICAL_SPLIT = { train: 0.6, val: 0.8 } as const;
 export const CLINICAL_SPLIT_RULE =
   `by patient: the first 32 bits of sha256(patient_id) as a fraction of 2^32; below ${CLINICAL_SPLIT.train} train, ` +
   `below ${CLINICAL_SPLIT.val} val, else heldout (every photo of a patient on one side)`;
+
+/**
+ * PAD-UFES-20's diagnoses in DermLens' classes, for scoring the lesion classifier on the photos. SCC is left
+ * out: it covers Bowen's disease (akiec) but also invasive squamous cell carcinoma, which no class covers.
+ */
+export const PAD_DIAGNOSIS_CLASS: Readonly<Record<string, ClassCode>> = Object.freeze({
+  ACK: 'akiec',
+  BCC: 'bcc',
+  MEL: 'mel',
+  NEV: 'nv',
+  SEK: 'bkl',
+});
 
 export interface ClinicalPhoto {
   /** Path relative to the folder. */

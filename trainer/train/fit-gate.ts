@@ -20,6 +20,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tf } from '../../core/tf.ts';
 import { CLASS_CODES } from '../../core/labels.ts';
+import { computeMetrics } from '../../core/metrics.ts';
+import { predictProbabilities } from '../../core/classifier.ts';
 import { preprocess } from '../../core/preprocess.ts';
 import {
   attachGate,
@@ -39,7 +41,7 @@ import { fileLoadHandler } from '../run/model-files.ts';
 import { exportModel } from '../model/export.ts';
 import { loadSplit, splitIndices } from '../data/split.ts';
 import { readRunSources } from '../data/run-sources.ts';
-import { CLINICAL_SPLIT_RULE, readClinicalPhotos, type ClinicalPhoto } from '../data/clinical-photos.ts';
+import { CLINICAL_SPLIT_RULE, PAD_DIAGNOSIS_CLASS, readClinicalPhotos, type ClinicalPhoto } from '../data/clinical-photos.ts';
 import { readJsonFile, writeJsonAtomic } from '../run/json.ts';
 import type { Quantization, TrainConfig } from '../run/config.ts';
 import { runPaths } from '../run/layout.ts';
@@ -103,9 +105,31 @@ export interface GateReport {
     /** The held-out patients' clinical photos. */
     clinical: KindRate & { patients: number };
     clinicalPerDiagnosis: Record<string, KindRate>;
+    /**
+     * The lesion classifier itself on the held-out patients' photos whose diagnosis maps to a DermLens class
+     * (PAD_DIAGNOSIS_CLASS), whatever the gate says: why its answer is folded away for clinical photos.
+     */
+    clinicalLesions: {
+      n: number;
+      balancedAccuracy: number;
+      chance: number;
+      perClass: Record<string, { support: number; recall: number }>;
+      leftOut: Record<string, number>;
+    };
   };
   skipped: Array<{ file: string; reason: string }>;
   oodDir: string;
+}
+
+/** gate.json as fitted before the three-way gate (two-way: dermoscopic or not); dermlens ship still reads it. */
+export interface LegacyGateReport {
+  format: 'dermlens-gate-v1';
+  method: string;
+  threshold: number;
+  targetValFlagRate: number;
+  training: Pick<GateReport['training'], 'dermoscopic' | 'dermoscopicWithFieldOfView' | 'notDermoscopic' | 'notDermoscopicPerSource' | 'steps' | 'l2'>;
+  val: { ham: FlagRate; hamFieldOfView?: FlagRate; ood: FlagRate };
+  test: { ham: FlagRate; hamFieldOfView?: FlagRate; hamPerClass: Record<string, FlagRate>; ood: FlagRate; oodPerSource: Record<string, FlagRate> };
 }
 
 export interface FitGateOptions {
@@ -402,6 +426,8 @@ export async function fitGate({ runDir, oodDir, clinicalDir, cacheDir, log = con
     const diagnoses = [...new Set(clinical.heldout.map((r) => r.image.diagnostic))].sort();
     const dermoscopicPerSource = tally(idx.train, (i) => ds.items[i].dataset ?? 'ham10000');
 
+    const clinicalLesions = await scoreLesions(loaded, clinical.heldout, size);
+
     const report: GateReport = {
       format: 'dermlens-gate-v2',
       method:
@@ -469,6 +495,7 @@ export async function fitGate({ runDir, oodDir, clinicalDir, cacheDir, log = con
             ),
           ]),
         ),
+        clinicalLesions,
       },
       skipped,
       oodDir,
@@ -495,6 +522,40 @@ export async function fitGate({ runDir, oodDir, clinicalDir, cacheDir, log = con
   }
 }
 
+/** The classifier's balanced accuracy on clinical photos whose diagnosis is a DermLens class (the model's own calibration and flip mode). */
+async function scoreLesions(
+  loaded: Awaited<ReturnType<typeof loadClassifierOnly>>,
+  rows: Array<{ image: ClinicalPhoto; pixels: Float32Array }>,
+  size: number,
+): Promise<GateReport['test']['clinicalLesions']> {
+  const scored = rows.filter((r) => r.image.diagnostic in PAD_DIAGNOSIS_CLASS);
+  const leftOut = tally(
+    rows.filter((r) => !(r.image.diagnostic in PAD_DIAGNOSIS_CLASS)),
+    (r) => r.image.diagnostic || '(none)',
+  );
+  const labels = scored.map((r) => CLASS_CODES.indexOf(PAD_DIAGNOSIS_CLASS[r.image.diagnostic]));
+  const probabilities: Float32Array[] = [];
+  for (let start = 0; start < scored.length; start += 32) {
+    const batch = scored.slice(start, start + 32);
+    const x = new Float32Array(batch.length * size * size * 3);
+    batch.forEach((r, i) => x.set(r.pixels, i * size * size * 3));
+    const input = tf.tensor4d(x, [batch.length, size, size, 3]);
+    const p = predictProbabilities(loaded.model, input, loaded.metadata);
+    const flat = (await p.data()) as Float32Array;
+    tf.dispose([input, p]);
+    for (let i = 0; i < batch.length; i++) probabilities.push(flat.slice(i * CLASS_CODES.length, (i + 1) * CLASS_CODES.length));
+  }
+  const m = scored.length ? computeMetrics(labels, probabilities) : null;
+  const present = CLASS_CODES.filter((_, k) => labels.includes(k));
+  return {
+    n: scored.length,
+    balancedAccuracy: m?.balancedAccuracy ?? 0,
+    chance: present.length ? 1 / present.length : 0,
+    perClass: Object.fromEntries(present.map((code) => [code, { support: m!.perClass[code].support, recall: m!.perClass[code].recall }])),
+    leftOut,
+  };
+}
+
 /** A run's exported model without its gate (a model already gated is refitted from its classifier alone). */
 async function loadClassifierOnly(dir: string) {
   const model = await tf.loadLayersModel(fileLoadHandler(join(dir, 'model.json')));
@@ -518,6 +579,10 @@ export function describeGate(r: GateReport): string[] {
       .join('; ')}`,
     `  clinical photos of ${r.test.clinical.patients} held-out patients: ${kinds(r.test.clinical, 'clinical')}`,
     `  non-dermoscopic images: ${kinds(r.test.ood, 'other')}`,
+    `  the lesion classifier on the held-out patients' photos (${r.test.clinicalLesions.n} with a DermLens class): balanced accuracy ${r.test.clinicalLesions.balancedAccuracy.toFixed(3)} (chance ${r.test.clinicalLesions.chance.toFixed(2)}); ` +
+      Object.entries(r.test.clinicalLesions.perClass)
+        .map(([c, m]) => `${c} recall ${m.recall.toFixed(2)} of ${m.support}`)
+        .join(', '),
     ...(r.test.hamFieldOfView && r.val.hamFieldOfView
       ? [
           `  with a round field of view (centred circle of the height): HAM10000 validation flagged ${pct(r.val.hamFieldOfView)}, test ${pct(r.test.hamFieldOfView)}`,
