@@ -133,6 +133,7 @@ async function classifyImage(request: OffscreenRequest): Promise<ClassificationR
     height: image.height,
     heatmap,
     dermoscopy,
+    clinicalPhotos: card.clinicalPhotos ?? null,
   });
 }
 

@@ -19,7 +19,7 @@ export function clinicalPhotoFigures(gate: AnyGate | null): ClinicalPhotoFigures
   const c = gate.test.clinical;
   const lesions = gate.test.clinicalLesions;
   return {
-    photos: `${c.n} smartphone photos of skin lesions from ${c.patients} patients not used in fitting (PAD-UFES-20)`,
+    photos: `${c.n} phone photos of skin spots from ${c.patients} patients (PAD-UFES-20)`,
     n: c.n,
     notDermoscopicRate: c.rate,
     namedClinicalRate: c.namedRate,
