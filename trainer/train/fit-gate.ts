@@ -127,9 +127,18 @@ export interface LegacyGateReport {
   method: string;
   threshold: number;
   targetValFlagRate: number;
-  training: Pick<GateReport['training'], 'dermoscopic' | 'dermoscopicWithFieldOfView' | 'notDermoscopic' | 'notDermoscopicPerSource' | 'steps' | 'l2'>;
+  training: Pick<
+    GateReport['training'],
+    'dermoscopic' | 'dermoscopicWithFieldOfView' | 'notDermoscopic' | 'notDermoscopicPerSource' | 'steps' | 'l2'
+  >;
   val: { ham: FlagRate; hamFieldOfView?: FlagRate; ood: FlagRate };
-  test: { ham: FlagRate; hamFieldOfView?: FlagRate; hamPerClass: Record<string, FlagRate>; ood: FlagRate; oodPerSource: Record<string, FlagRate> };
+  test: {
+    ham: FlagRate;
+    hamFieldOfView?: FlagRate;
+    hamPerClass: Record<string, FlagRate>;
+    ood: FlagRate;
+    oodPerSource: Record<string, FlagRate>;
+  };
 }
 
 export interface FitGateOptions {
