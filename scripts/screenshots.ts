@@ -33,6 +33,8 @@ const { launchWithExtension } = await import('../test/e2e/harness.ts');
 const { clickInCard, showCardOn, uploadToPopup } = await import('../test/e2e/card-geometry.ts');
 const { writeFakeCameraClip } = await import('../test/e2e/fixtures/fake-camera.ts');
 const { waitForDeepSelector } = await import('../test/e2e/harness.ts');
+// The browser tests' sample figures, for a built model whose card has none (its gate is the two-way one).
+const { CLINICAL_FIGURES } = await import('../test/browser/helpers.ts');
 
 const written: string[] = [];
 async function shot(page: Page, name: string, fullPage = false): Promise<void> {
@@ -155,7 +157,18 @@ try {
   await flagged.setViewport({ width: 380, height: 600 });
   await uploadToPopup(flagged, existsSync(owl) ? readFileSync(owl) : server.lesionJpeg, 'owl.jpg');
   await shot(flagged, 'popup-not-dermoscopic');
-  await flagged.evaluate(() =>
+  await shotShownAnyway(flagged, 'popup-not-dermoscopic-shown-anyway');
+  await flagged.close();
+
+  await cameraShots();
+} finally {
+  await session.close();
+  await server.close();
+}
+
+/** Opens the popup card's "Show the result anyway" and takes the whole page. */
+async function shotShownAnyway(page: Page, name: string): Promise<void> {
+  await page.evaluate(() =>
     document
       .querySelector('dermlens-popup')!
       .shadowRoot!.querySelector('dermlens-card')!
@@ -163,13 +176,7 @@ try {
       ?.click(),
   );
   await new Promise((r) => setTimeout(r, 100));
-  await shot(flagged, 'popup-not-dermoscopic-shown-anyway', true);
-  await flagged.close();
-
-  await cameraShots();
-} finally {
-  await session.close();
-  await server.close();
+  await shot(page, name, true);
 }
 
 /** The camera: the advice before the shot, the note after it, and the popup for a camera photo named "clinical". */
@@ -190,19 +197,12 @@ async function cameraShots(): Promise<void> {
   await new Promise((r) => setTimeout(r, 200));
   await shot(popup, 'popup-camera-after-shot');
   // The same photo as the three-way gate names an ordinary photo of skin.
-  await popup.evaluate(() => {
+  await popup.evaluate((sample: Record<string, unknown>) => {
     const el = document.querySelector('dermlens-popup') as unknown as HTMLElement & {
       result: Record<string, unknown> & { dermoscopy: Record<string, unknown> | null };
       modelCard: Record<string, unknown> | null;
     };
-    const clinicalPhotos = (el.modelCard?.clinicalPhotos as Record<string, unknown> | undefined) ?? {
-      photos: '98 phone photos of skin spots from 74 patients (PAD-UFES-20)',
-      n: 98,
-      notDermoscopicRate: 0.93,
-      namedClinicalRate: 0.87,
-      lesionBalancedAccuracy: 0.36,
-      lesionChance: 0.2,
-    };
+    const clinicalPhotos = (el.modelCard?.clinicalPhotos as Record<string, unknown> | undefined) ?? sample;
     el.result = {
       ...el.result,
       heatmap: undefined,
@@ -210,18 +210,10 @@ async function cameraShots(): Promise<void> {
       clinicalPhotos,
     };
     el.modelCard = el.modelCard && { ...el.modelCard, clinicalPhotos };
-  });
+  }, CLINICAL_FIGURES);
   await new Promise((r) => setTimeout(r, 200));
   await shot(popup, 'popup-camera-clinical-photo');
-  await popup.evaluate(() =>
-    document
-      .querySelector('dermlens-popup')!
-      .shadowRoot!.querySelector('dermlens-card')!
-      .shadowRoot!.querySelector<HTMLElement>('details[data-part="show-anyway"] summary')
-      ?.click(),
-  );
-  await new Promise((r) => setTimeout(r, 100));
-  await shot(popup, 'popup-camera-clinical-photo-shown-anyway', true);
+  await shotShownAnyway(popup, 'popup-camera-clinical-photo-shown-anyway');
   await popup.close();
 }
 console.log(`wrote ${written.length} screenshots:\n${written.map((p) => `  ${p}`).join('\n')}`);
