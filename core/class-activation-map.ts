@@ -12,7 +12,7 @@
 // mirrored pass's map is mirrored back and averaged) and temperature (core/classifier.ts calibrate()).
 import { tf } from './tf.ts';
 import { CLASS_CODES, type ClassCode } from './labels.ts';
-import { gateOutputIndex } from './dermoscopy-gate.ts';
+import { gateOutputIndex, kindProbabilities } from './dermoscopy-gate.ts';
 import { calibrate, type Classifier, type InferenceOptions } from './classifier.ts';
 import { centreCrop, preprocess, type RgbaImage } from './preprocess.ts';
 
@@ -82,8 +82,8 @@ export interface CamTensors {
   probabilities: tf.Tensor1D;
   /** [h, w, classes]: each feature cell's share of each class logit (mean over cells = the logit). */
   maps: tf.Tensor3D;
-  /** P(dermoscopic) of the image (not its mirror) when the model has the gate: [1]. */
-  dermoscopy: tf.Tensor1D | null;
+  /** The image's (not its mirror's) kind probabilities (dermoscopic, clinical, other) when the model has the gate: [3]. */
+  kinds: tf.Tensor1D | null;
 }
 
 /**
@@ -108,10 +108,10 @@ export function classActivationMaps(model: tf.LayersModel, head: CamHead, x: tf.
     if (flip) grid = tf.div(tf.add(tf.slice(grid, [0], [1]), tf.reverse(tf.slice(grid, [1], [1]), 2)), 2);
     const probabilities = calibrate(tf.slice(p, [0], [1]), flip ? tf.slice(p, [1], [1]) : null, options.temperature);
     const result: Record<string, tf.Tensor> = { probabilities: tf.squeeze(probabilities, [0]), maps: tf.squeeze(grid, [0]) };
-    if (gate) result.dermoscopy = tf.reshape(tf.slice(gate, [0], [1]), [1]);
+    if (gate) result.kinds = tf.reshape(kindProbabilities(tf.slice(gate, [0], [1])), [-1]);
     return result;
-  }) as unknown as Omit<CamTensors, 'dermoscopy'> & { dermoscopy?: tf.Tensor1D };
-  return { ...tensors, dermoscopy: tensors.dermoscopy ?? null };
+  }) as unknown as Omit<CamTensors, 'kinds'> & { kinds?: tf.Tensor1D };
+  return { ...tensors, kinds: tensors.kinds ?? null };
 }
 
 /** One class's map as plain numbers: what the CLI writes and what the extension sends to the card. */
@@ -159,8 +159,8 @@ export interface Explanation {
    * and squeezes that crop into the square input, so the map's grid is stretched over this rectangle.
    */
   crop: { x: number; y: number; width: number; height: number };
-  /** P(dermoscopic) from the same pass when the model has the dermoscopy gate, else null. */
-  dermoscopy: number | null;
+  /** Kind probabilities (dermoscopic, clinical, other) from the same pass when the model has the gate, else null. */
+  kinds: Float32Array | null;
 }
 
 /**
@@ -183,20 +183,20 @@ export async function explainInput(classifier: Classifier, input: Float32Array, 
   } finally {
     x.dispose();
   }
-  const { probabilities, maps, dermoscopy } = tensors;
+  const { probabilities, maps, kinds } = tensors;
   try {
     const [p, m, d] = await Promise.all([
       probabilities.data() as Promise<Float32Array>,
       maps.data() as Promise<Float32Array>,
-      dermoscopy?.data(),
+      kinds?.data() as Promise<Float32Array> | undefined,
     ]);
     let top = 0;
     p.forEach((v, k) => {
       if (v > p[top]) top = k;
     });
-    return { probabilities: p, map: mapOfClass(m, maps.shape, CLASS_CODES[top]), crop, dermoscopy: d ? d[0] : null };
+    return { probabilities: p, map: mapOfClass(m, maps.shape, CLASS_CODES[top]), crop, kinds: d ?? null };
   } finally {
-    tf.dispose([probabilities, maps, dermoscopy ?? []]);
+    tf.dispose([probabilities, maps, kinds ?? []]);
   }
 }
 

@@ -2,8 +2,8 @@ import { tf } from './tf.ts';
 import { CLASS_CODES } from './labels.ts';
 import { preprocess, type RgbaImage } from './preprocess.ts';
 import { foldBatchNorm } from './fold-batchnorm.ts';
-import { dermoscopyVerdict, gateOutputIndex, type DermoscopyVerdict } from './dermoscopy-gate.ts';
-import { readMetadata, type ModelMetadata } from './model-metadata.ts';
+import { gateOutputIndex, imageKindVerdict, kindProbabilities, IMAGE_KINDS, type DermoscopyVerdict } from './dermoscopy-gate.ts';
+import { gateThresholds, readMetadata, type ModelMetadata } from './model-metadata.ts';
 import { toPredictions, type Prediction } from './lesion-result.ts';
 
 export { readMetadata, type ModelMetadata };
@@ -19,30 +19,31 @@ export interface InferenceOptions {
  * extension computes: optional mirror-image averaging, then temperature scaling of the log-probabilities.
  */
 export function predictProbabilities(model: tf.LayersModel, x: tf.Tensor4D, options: InferenceOptions): tf.Tensor2D {
-  const { probabilities, dermoscopy } = predictWithGate(model, x, options);
-  dermoscopy?.dispose();
+  const { probabilities, kinds } = predictWithGate(model, x, options);
+  kinds?.dispose();
   return probabilities;
 }
 
 /**
- * predictProbabilities plus, for a model with the dermoscopy gate, its P(dermoscopic) per image [n]
- * from the same forward pass (of the image as given, not its mirror).
+ * predictProbabilities plus, for a model with the gate, each image's kind probabilities [n, 3]
+ * (dermoscopic, clinical, other; core/dermoscopy-gate.ts kindProbabilities) from the same forward pass
+ * (of the image as given, not its mirror).
  */
 export function predictWithGate(
   model: tf.LayersModel,
   x: tf.Tensor4D,
   { temperature, tta }: InferenceOptions,
-): { probabilities: tf.Tensor2D; dermoscopy: tf.Tensor1D | null } {
+): { probabilities: tf.Tensor2D; kinds: tf.Tensor2D | null } {
   const gate = gateOutputIndex(model);
   /** The class-probability output of a prediction (the only one without a gate). */
   const classesOf = (out: tf.Tensor | tf.Tensor[]) => (gate === null ? out : (out as tf.Tensor[])[gate === 0 ? 1 : 0]) as tf.Tensor2D;
-  const [probabilities, dermoscopy] = tf.tidy(() => {
+  const [probabilities, kinds] = tf.tidy(() => {
     const out = model.predict(x) as tf.Tensor | tf.Tensor[];
     const mirrored = tta === 'flip' ? classesOf(model.predict(tf.reverse(x, 2)) as tf.Tensor | tf.Tensor[]) : null;
     const p = calibrate(classesOf(out), mirrored, temperature);
-    return gate === null ? [p] : [p, tf.reshape((out as tf.Tensor[])[gate], [-1])];
+    return gate === null ? [p] : [p, kindProbabilities((out as tf.Tensor[])[gate])];
   });
-  return { probabilities: probabilities as tf.Tensor2D, dermoscopy: (dermoscopy ?? null) as tf.Tensor1D | null };
+  return { probabilities: probabilities as tf.Tensor2D, kinds: (kinds ?? null) as tf.Tensor2D | null };
 }
 
 /**
@@ -90,6 +91,12 @@ export class Classifier {
     return this.metadata.dermoscopyThreshold != null;
   }
 
+  /** Kind probabilities from the gate (dermoscopic, clinical, other) -> the verdict with this model's thresholds; null without a gate. */
+  verdict(kinds: ArrayLike<number> | null): DermoscopyVerdict | null {
+    const thresholds = gateThresholds(this.metadata);
+    return kinds && thresholds ? imageKindVerdict(kinds, thresholds) : null;
+  }
+
   /**
    * Already-preprocessed inputs -> probability rows and, for a model with the dermoscopy gate, each
    * image's verdict (null without a gate); one forward pass.
@@ -100,17 +107,18 @@ export class Classifier {
     const batch = new Float32Array(inputs.length * size * size * 3);
     inputs.forEach((input, i) => batch.set(input, i * size * size * 3));
     const x = tf.tensor4d(batch, [inputs.length, size, size, 3]);
-    const { probabilities, dermoscopy } = predictWithGate(model, x, this.metadata);
+    const { probabilities, kinds } = predictWithGate(model, x, this.metadata);
     x.dispose();
     try {
       const flat = (await probabilities.data()) as Float32Array;
-      const scores = dermoscopy ? ((await dermoscopy.data()) as Float32Array) : null;
+      const kindRows = kinds ? ((await kinds.data()) as Float32Array) : null;
+      const k = IMAGE_KINDS.length;
       return inputs.map((_, i) => ({
         probabilities: flat.slice(i * CLASS_CODES.length, (i + 1) * CLASS_CODES.length),
-        dermoscopy: scores ? dermoscopyVerdict(scores[i], this.metadata.dermoscopyThreshold!) : null,
+        dermoscopy: this.verdict(kindRows && kindRows.subarray(i * k, (i + 1) * k)),
       }));
     } finally {
-      tf.dispose([probabilities, dermoscopy ?? []]);
+      tf.dispose([probabilities, kinds ?? []]);
     }
   }
 

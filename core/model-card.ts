@@ -21,6 +21,23 @@ export interface ModelEvaluation {
   perClass: Record<ClassCode, ClassRecall>;
 }
 
+/**
+ * What DermLens measured on ordinary (clinical) photos of skin, taken without a dermatoscope: the card and
+ * the popup quote it when the gate names a photo "clinical". Written by `dermlens ship` from gate.json.
+ */
+export interface ClinicalPhotoFigures {
+  /** Which photos, e.g. "98 smartphone photos of 74 held-out patients (PAD-UFES-20)". */
+  photos: string;
+  n: number;
+  /** Share the gate did not let through as dermoscopic. */
+  notDermoscopicRate: number;
+  /** Share it named "clinical" (an ordinary photo of skin). */
+  namedClinicalRate: number;
+  /** The lesion classifier's balanced accuracy on those photos, and chance level for the classes present. */
+  lesionBalancedAccuracy: number | null;
+  lesionChance: number | null;
+}
+
 export interface ModelCard {
   name: string;
   /** Shown with every result, e.g. "compact-96 2026-11-26". */
@@ -36,6 +53,8 @@ export interface ModelCard {
   /** Null when nothing was measured (the untrained dev model). */
   evaluation: ModelEvaluation | null;
   limitations: string[];
+  /** Absent for models without the three-way gate. */
+  clinicalPhotos?: ClinicalPhotoFigures | null;
 }
 
 const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
@@ -60,6 +79,7 @@ export function parseModelCard(json: unknown): ModelCard {
     training: isString(c.training) ? c.training : '',
     evaluation: null,
     limitations: Array.isArray(c.limitations) ? c.limitations.filter(isString) : [],
+    clinicalPhotos: parseClinicalPhotos(c.clinicalPhotos),
   };
   const e = c.evaluation as Record<string, unknown> | null | undefined;
   if (e != null) {
@@ -95,6 +115,23 @@ export function parseModelCard(json: unknown): ModelCard {
     };
   }
   return card;
+}
+
+function parseClinicalPhotos(json: unknown): ClinicalPhotoFigures | null {
+  if (json == null) return null;
+  const f = json as Record<string, unknown>;
+  const rate = (v: unknown) => isNumber(v) && v >= 0 && v <= 1;
+  if (!isString(f.photos) || !isNumber(f.n) || !rate(f.notDermoscopicRate) || !rate(f.namedClinicalRate)) {
+    throw new Error('model-card.json: "clinicalPhotos" needs "photos" (text), "n", and "notDermoscopicRate" and "namedClinicalRate" in [0, 1].');
+  }
+  return {
+    photos: f.photos,
+    n: f.n,
+    notDermoscopicRate: f.notDermoscopicRate as number,
+    namedClinicalRate: f.namedClinicalRate as number,
+    lesionBalancedAccuracy: isNumber(f.lesionBalancedAccuracy) ? f.lesionBalancedAccuracy : null,
+    lesionChance: isNumber(f.lesionChance) ? f.lesionChance : null,
+  };
 }
 
 /** The label shown with each result. */

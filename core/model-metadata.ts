@@ -4,7 +4,7 @@
 import type { tf } from './tf.ts';
 import { CLASS_CODES, type ClassCode } from './labels.ts';
 import { PREPROCESS_VERSION } from './preprocess.ts';
-import { gateOutputIndex } from './dermoscopy-gate.ts';
+import { gateOutputIndex, gateUnits, type GateThresholds } from './dermoscopy-gate.ts';
 
 /** What the trainer stores in model.json's userDefinedMetadata.dermlens. */
 export interface ModelMetadata {
@@ -28,6 +28,19 @@ export interface ModelMetadata {
    * it is reported as "not a dermoscopic image". Null: the model has no gate.
    */
   dermoscopyThreshold?: number | null;
+  /**
+   * The three-way gate's second threshold: an image below dermoscopyThreshold is named "clinical" (an
+   * ordinary photo of skin) when P(clinical) / (P(clinical) + P(other)) is at or above it, else "other".
+   * Null: no gate, or the older two-way gate (dermoscopic / other only).
+   */
+  clinicalThreshold?: number | null;
+}
+
+/** The gate's thresholds from the metadata; null for a model without a gate. */
+export function gateThresholds(metadata: Pick<ModelMetadata, 'dermoscopyThreshold' | 'clinicalThreshold'>): GateThresholds | null {
+  return metadata.dermoscopyThreshold == null
+    ? null
+    : { dermoscopy: metadata.dermoscopyThreshold, clinical: metadata.clinicalThreshold ?? null };
 }
 
 /** The metadata the trainer writes for a model; what it does not know yet (temperature, thresholds) gets the neutral value. */
@@ -38,6 +51,7 @@ export function dermlensMetadata(fields: {
   tta?: 'none' | 'flip';
   melanomaThreshold?: number | null;
   dermoscopyThreshold?: number | null;
+  clinicalThreshold?: number | null;
 }): ModelMetadata {
   return {
     version: 1,
@@ -49,6 +63,7 @@ export function dermlensMetadata(fields: {
     preprocess: PREPROCESS_VERSION,
     melanomaThreshold: fields.melanomaThreshold ?? null,
     dermoscopyThreshold: fields.dermoscopyThreshold ?? null,
+    clinicalThreshold: fields.clinicalThreshold ?? null,
   };
 }
 
@@ -81,6 +96,7 @@ export function readMetadata(model: tf.LayersModel): ModelMetadata {
     preprocess: stored?.preprocess ?? PREPROCESS_VERSION,
     melanomaThreshold: stored?.melanomaThreshold ?? null,
     dermoscopyThreshold: stored?.dermoscopyThreshold ?? null,
+    clinicalThreshold: stored?.clinicalThreshold ?? null,
   };
   const gate = gateOutputIndex(model);
   if ((gate === null) !== (metadata.dermoscopyThreshold === null)) {
@@ -92,6 +108,17 @@ export function readMetadata(model: tf.LayersModel): ModelMetadata {
   }
   if (gate !== null && !(metadata.dermoscopyThreshold! > 0 && metadata.dermoscopyThreshold! < 1)) {
     throw new Error(`Model dermoscopy threshold must be in (0, 1), got ${metadata.dermoscopyThreshold}.`);
+  }
+  const threeWay = gateUnits(model) === 3;
+  if (threeWay !== (metadata.clinicalThreshold !== null)) {
+    throw new Error(
+      threeWay
+        ? 'Model has the three-way image-kind gate but no clinicalThreshold in its metadata: run dermlens fit-gate again.'
+        : 'Model metadata has a clinicalThreshold but the model has no three-way image-kind gate.',
+    );
+  }
+  if (threeWay && !(metadata.clinicalThreshold! > 0 && metadata.clinicalThreshold! < 1)) {
+    throw new Error(`Model clinical threshold must be in (0, 1), got ${metadata.clinicalThreshold}.`);
   }
   if (metadata.classes.join() !== CLASS_CODES.join()) {
     throw new Error(`Model classes [${metadata.classes.join(', ')}] differ from DermLens' [${CLASS_CODES.join(', ')}].`);

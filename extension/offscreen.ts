@@ -3,7 +3,6 @@
 // Requests are idempotent by requestId: a retried request joins or reuses the first one's answer.
 import { canExplain, explainInput } from '../core/class-activation-map.ts';
 import type { Classifier } from '../core/classifier.ts';
-import { dermoscopyVerdict } from '../core/dermoscopy-gate.ts';
 import { centreCrop, preprocess } from '../core/preprocess.ts';
 import { decodeImageBytes } from './shared/decode.ts';
 import { base64ToBytes } from './shared/image-bytes.ts';
@@ -88,13 +87,8 @@ async function inferWithHeatmap(
     const [{ probabilities, dermoscopy }] = await classifier.assessInputs([input]);
     return { probabilities, dermoscopy };
   }
-  const { probabilities, map, crop, dermoscopy } = await explainInput(classifier, input, centreCrop(width, height));
-  const threshold = classifier.metadata.dermoscopyThreshold ?? null;
-  return {
-    probabilities,
-    heatmap: { map, crop },
-    dermoscopy: dermoscopy === null || threshold === null ? null : dermoscopyVerdict(dermoscopy, threshold),
-  };
+  const { probabilities, map, crop, kinds } = await explainInput(classifier, input, centreCrop(width, height));
+  return { probabilities, heatmap: { map, crop }, dermoscopy: classifier.verdict(kinds) };
 }
 
 async function classify(request: OffscreenRequest): Promise<ClassificationResult> {
@@ -139,6 +133,7 @@ async function classifyImage(request: OffscreenRequest): Promise<ClassificationR
     height: image.height,
     heatmap,
     dermoscopy,
+    clinicalPhotos: card.clinicalPhotos ?? null,
   });
 }
 

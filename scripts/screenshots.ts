@@ -4,7 +4,10 @@
 // under page zoom, for a photo low in the window, in 560 and 360 px windows, on a page with hostile CSS;
 // the popup's result (with and without the heatmap) in Chrome's 600 px popup size, its "About the model";
 // the card's advice for each kind of result (melanoma alert, another cancer, akiec, benign); and the
-// popup for a photo the dermoscopy gate flags, before and after "Show the result anyway".
+// popup for a photo the dermoscopy gate flags, before and after "Show the result anyway"; the camera view
+// before the shot (Chromium's fake camera playing the tests' lesion clip) and after it, and the popup's
+// "ordinary photo of skin" notice for a camera photo (that verdict and the model card's figures put in by
+// hand when the built model's gate is the older two-way one, which never says "clinical").
 // The photo: --photo, else the first HAM10000 image under ../shared/ham10000 (not committed: CC BY-NC),
 // else the tests' generated lesion.
 import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
@@ -28,6 +31,10 @@ mkdirSync(outDir, { recursive: true });
 const { startFixtureServer } = await import('../test/e2e/fixture-server.ts');
 const { launchWithExtension } = await import('../test/e2e/harness.ts');
 const { clickInCard, showCardOn, uploadToPopup } = await import('../test/e2e/card-geometry.ts');
+const { writeFakeCameraClip } = await import('../test/e2e/fixtures/fake-camera.ts');
+const { waitForDeepSelector } = await import('../test/e2e/harness.ts');
+// The browser tests' sample figures, for a built model whose card has none (its gate is the two-way one).
+const { CLINICAL_FIGURES } = await import('../test/browser/helpers.ts');
 
 const written: string[] = [];
 async function shot(page: Page, name: string, fullPage = false): Promise<void> {
@@ -37,7 +44,7 @@ async function shot(page: Page, name: string, fullPage = false): Promise<void> {
 }
 
 const server = await startFixtureServer();
-const session = await launchWithExtension();
+const session = await launchWithExtension({ fakeVideo: writeFakeCameraClip({ width: 640, height: 480 }) });
 const fixture = { server, session };
 try {
   const pages: [string, string, { width: number; height: number }, ((p: Page) => Promise<void>)?][] = [
@@ -150,7 +157,18 @@ try {
   await flagged.setViewport({ width: 380, height: 600 });
   await uploadToPopup(flagged, existsSync(owl) ? readFileSync(owl) : server.lesionJpeg, 'owl.jpg');
   await shot(flagged, 'popup-not-dermoscopic');
-  await flagged.evaluate(() =>
+  await shotShownAnyway(flagged, 'popup-not-dermoscopic-shown-anyway');
+  await flagged.close();
+
+  await cameraShots();
+} finally {
+  await session.close();
+  await server.close();
+}
+
+/** Opens the popup card's "Show the result anyway" and takes the whole page. */
+async function shotShownAnyway(page: Page, name: string): Promise<void> {
+  await page.evaluate(() =>
     document
       .querySelector('dermlens-popup')!
       .shadowRoot!.querySelector('dermlens-card')!
@@ -158,10 +176,44 @@ try {
       ?.click(),
   );
   await new Promise((r) => setTimeout(r, 100));
-  await shot(flagged, 'popup-not-dermoscopic-shown-anyway', true);
-  await flagged.close();
-} finally {
-  await session.close();
-  await server.close();
+  await shot(page, name, true);
+}
+
+/** The camera: the advice before the shot, the note after it, and the popup for a camera photo named "clinical". */
+async function cameraShots(): Promise<void> {
+  await session.browser
+    .defaultBrowserContext()
+    .setPermission(`chrome-extension://${session.extensionId}`, { permission: { name: 'camera' }, state: 'granted' });
+  const popup = await session.openPopup();
+  await popup.setViewport({ width: 380, height: 600 });
+  await (await waitForDeepSelector(popup, 'dermlens-popup >>> .sources button::-p-text(Camera)')).click();
+  await shot(popup, 'popup-camera-idle');
+  await (await waitForDeepSelector(popup, 'dermlens-popup >>> dermlens-camera >>> button::-p-text(Start camera)')).click();
+  const video = await waitForDeepSelector(popup, 'dermlens-popup >>> dermlens-camera >>> video');
+  await popup.waitForFunction((v: Element) => (v as HTMLVideoElement).videoWidth > 0, { timeout: 10_000 }, video);
+  await shot(popup, 'popup-camera-before-shot');
+  await (await waitForDeepSelector(popup, 'dermlens-popup >>> dermlens-camera >>> button::-p-text(Take photo)')).click();
+  await waitForDeepSelector(popup, 'dermlens-popup >>> [data-part="camera-after-shot"]');
+  await new Promise((r) => setTimeout(r, 200));
+  await shot(popup, 'popup-camera-after-shot');
+  // The same photo as the three-way gate names an ordinary photo of skin.
+  await popup.evaluate((sample: Record<string, unknown>) => {
+    const el = document.querySelector('dermlens-popup') as unknown as HTMLElement & {
+      result: Record<string, unknown> & { dermoscopy: Record<string, unknown> | null };
+      modelCard: Record<string, unknown> | null;
+    };
+    const clinicalPhotos = (el.modelCard?.clinicalPhotos as Record<string, unknown> | undefined) ?? sample;
+    el.result = {
+      ...el.result,
+      heatmap: undefined,
+      dermoscopy: { score: 0.12, threshold: 0.93, dermoscopic: false, kind: 'clinical', clinicalScore: 0.88, clinicalThreshold: 0.5 },
+      clinicalPhotos,
+    };
+    el.modelCard = el.modelCard && { ...el.modelCard, clinicalPhotos };
+  }, CLINICAL_FIGURES);
+  await new Promise((r) => setTimeout(r, 200));
+  await shot(popup, 'popup-camera-clinical-photo');
+  await shotShownAnyway(popup, 'popup-camera-clinical-photo-shown-anyway');
+  await popup.close();
 }
 console.log(`wrote ${written.length} screenshots:\n${written.map((p) => `  ${p}`).join('\n')}`);

@@ -10,6 +10,8 @@ import { css, html, nothing, type TemplateResult } from 'lit';
 import { classByCode } from '../../core/labels.ts';
 import { adviceFor } from '../shared/advice.ts';
 import type { ClassificationResult } from '../shared/messages.ts';
+import type { ImageKind } from '../../core/dermoscopy-gate.ts';
+import type { ClinicalPhotoFigures } from '../../core/model-card.ts';
 import { formatPercent } from '../shared/result.ts';
 
 export type CardViewState = 'idle' | 'loading' | 'result' | 'error';
@@ -61,6 +63,7 @@ function technicalDetails(result: ClassificationResult): TemplateResult {
         ${result.melanomaThreshold !== null ? html`<li>Melanoma alert level: ${formatPercent(result.melanomaThreshold)} (chosen to catch 85% of melanomas on validation images, at the cost of false alarms).</li>` : nothing}
         ${result.heatmap ? html`<li>“Where it looked” is a class activation map: the top class's score split over a ${result.heatmap.map.height}x${result.heatmap.map.width} grid of the last convolutional layer (exact for this model's average-pooling head), from the same computation as the result.</li>` : nothing}
         ${result.dermoscopy ? html`<li>Dermoscopic-image check: score ${result.dermoscopy.score.toFixed(3)}; below ${result.dermoscopy.threshold.toFixed(3)} an image is treated as out of scope (set so that about 1 in 100 real dermoscopic validation images falls below it).</li>` : nothing}
+        ${result.dermoscopy?.clinicalScore != null && !result.dermoscopy.dermoscopic ? html`<li>Ordinary-photo check: score ${result.dermoscopy.clinicalScore.toFixed(3)}; at or above ${result.dermoscopy.clinicalThreshold!.toFixed(3)} an image that is not dermoscopic is called an ordinary photo of skin, below it not skin.</li>` : nothing}
         <li>Trained on dermoscopy images (HAM10000); ordinary phone photos are outside what it learned.</li>
       </ul>
     </details>`;
@@ -69,22 +72,54 @@ function technicalDetails(result: ClassificationResult): TemplateResult {
 /** The dermoscopy gate said the image is not a dermoscopic image of a skin lesion. */
 export const outOfScope = (result: ClassificationResult) => result.dermoscopy?.dermoscopic === false;
 
-export const NOT_DERMOSCOPIC = 'This does not look like a dermoscopic image of a skin lesion';
+/** What the gate made of the image: dermoscopic, clinical (an ordinary photo of skin) or other; null without a gate. */
+export const imageKindOf = (result: ClassificationResult): ImageKind | null => result.dermoscopy?.kind ?? null;
 
-/**
- * An image the gate flags: the card leads with that, says why a lesion answer means nothing for it,
- * and folds the lesion answer behind "Show the result anyway" (a native <details>: keyboard and
- * screen-reader friendly, and it needs no state in the overlay or the popup).
- */
-function outOfScopeView(result: ClassificationResult, props: CardViewProps): TemplateResult {
+export const NOT_DERMOSCOPIC = 'This does not look like a dermoscopic image of a skin lesion';
+export const ORDINARY_PHOTO = 'This looks like an ordinary photo of skin, not a dermoscopic image';
+
+/** What DermLens measured on ordinary photos of skin (model-card.json), in a patient's words; nothing when the model card has no figures. */
+function measuredOnPhotos(figures: ClinicalPhotoFigures | null | undefined): TemplateResult | typeof nothing {
+  if (!figures) return nothing;
+  const lesion =
+    figures.lesionBalancedAccuracy !== null && figures.lesionChance !== null
+      ? html`; its skin-spot answer on them was close to guessing (balanced accuracy ${figures.lesionBalancedAccuracy.toFixed(2)};
+          guessing: ${figures.lesionChance.toFixed(2)})`
+      : nothing;
+  return html`<p class="measured" data-part="measured-on-photos">Tested on ${figures.photos}, it recognised
+    ${formatPercent(figures.namedClinicalRate)} as ordinary photos${lesion}.</p>`;
+}
+
+/** The notice an image the gate flags leads with: the ordinary-photo wording for "clinical", the not-dermoscopic one for "other". */
+function notDermoscopicNotice(result: ClassificationResult): TemplateResult {
+  if (imageKindOf(result) === 'clinical') {
+    return html`
+      <div class="verdict out-of-scope" data-part="not-dermoscopic" data-image-kind="clinical">
+        <p class="top"><strong>${ORDINARY_PHOTO}.</strong></p>
+        <p class="advice">DermLens reads pictures taken through a dermatoscope (a skin magnifier with its own light, also made
+          as phone and webcam attachments). It did not learn to read ordinary photos, so its answer here is not reliable.
+          For a spot that worries you, see a doctor.</p>
+        ${measuredOnPhotos(result.clinicalPhotos)}
+      </div>`;
+  }
   return html`
-    <div class="verdict out-of-scope" data-part="not-dermoscopic">
+    <div class="verdict out-of-scope" data-part="not-dermoscopic" data-image-kind="other">
       <p class="top"><strong>${NOT_DERMOSCOPIC}.</strong></p>
       <p class="advice">DermLens only knows seven kinds of skin spot, photographed through a dermatoscope (a skin
         magnifier with its own light). For any other picture (a face, a place, a screenshot, an ordinary photo of
         the skin) its answer would be one of those seven whatever the picture shows, so it means nothing here.
         For a spot that worries you, see a doctor.</p>
-    </div>
+    </div>`;
+}
+
+/**
+ * An image the gate flags: the card leads with that, says why a lesion answer means little for it,
+ * and folds the lesion answer behind "Show the result anyway" (a native <details>: keyboard and
+ * screen-reader friendly, and it needs no state in the overlay or the popup).
+ */
+function outOfScopeView(result: ClassificationResult, props: CardViewProps): TemplateResult {
+  return html`
+    ${notDermoscopicNotice(result)}
     <details class="anyway" data-part="show-anyway">
       <summary>Show the result anyway</summary>
       ${lesionAnswer(result, props)}
@@ -232,6 +267,7 @@ export const cardStyles = css`
   .verdict.precancer { background: #fff4e0; border-color: #f0c987; color: #5c3a00; }
   .verdict.out-of-scope { background: #fff8c5; border-color: #d4a72c; color: #4d2d00; }
   .verdict.out-of-scope .top { font-size: 14px; }
+  .verdict.out-of-scope .measured { margin: 4px 0 0; }
   .anyway { margin: 6px 0; }
   .anyway summary { cursor: pointer; color: #0b5cad; }
   .anyway[open] summary { margin-bottom: 4px; }

@@ -15,6 +15,8 @@ import {
 import { browser } from '../shared/browser.ts';
 import { errorMessage } from '../shared/messages.ts';
 import type { PickedImage } from './dermlens-image-upload.ts';
+import type { ClinicalPhotoFigures } from '../../core/model-card.ts';
+import { cameraBeforeShot } from './camera-advice.ts';
 
 export type CameraState = 'idle' | 'starting' | 'needs-permission' | 'live' | CameraFailure;
 
@@ -36,10 +38,13 @@ export class DermlensCamera extends LitElement {
     button:focus-visible { outline: 2px solid #0b5cad; outline-offset: 2px; }
     .message { margin: 4px 0; }
     .problem { color: #82071e; }
+    .camera-advice { margin: 0 0 6px; padding: 6px 8px; border-radius: 8px; background: #f6f8fa; border: 1px solid #d0d7de; }
   `;
 
   /** Where the camera view is; reflected as the `state` attribute. */
   @property({ type: String, reflect: true }) state: CameraState = 'idle';
+  /** What DermLens measured on ordinary photos of skin (model-card.json), quoted before the shot; null when unknown. */
+  @property({ attribute: false }) clinicalPhotos: ClinicalPhotoFigures | null = null;
   /** Extra text for the 'error' state. */
   @state() private detail = '';
 
@@ -118,7 +123,8 @@ export class DermlensCamera extends LitElement {
   override render() {
     switch (this.state) {
       case 'idle':
-        return html`<button class="primary" type="button" @click=${() => this.start()}>Start camera</button>`;
+        return html`${cameraBeforeShot(this.clinicalPhotos)}
+          <button class="primary" type="button" @click=${() => this.start()}>Start camera</button>`;
       case 'starting':
         return html`<p class="message" role="status">Starting the camera…</p>`;
       case 'needs-permission':
@@ -130,6 +136,7 @@ export class DermlensCamera extends LitElement {
           </div>`;
       case 'live':
         return html`
+          ${cameraBeforeShot(this.clinicalPhotos)}
           <video aria-label="Live camera preview" muted playsinline></video>
           <div class="buttons">
             <button class="primary" type="button" @click=${() => this.capture()}>Take photo</button>

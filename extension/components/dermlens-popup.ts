@@ -10,6 +10,7 @@ import type { ModelCard } from '../../core/model-card.ts';
 import { probabilitiesInClassOrder } from '../shared/result.ts';
 import type { CardViewState } from './card-view.ts';
 import type { PickedImage, RejectedImage } from './dermlens-image-upload.ts';
+import { cameraAfterShot } from './camera-advice.ts';
 import './dermlens-camera.ts';
 import './dermlens-heatmap-preview.ts';
 import './dermlens-image-upload.ts';
@@ -44,6 +45,7 @@ export class DermlensPopup extends LitElement {
     [role='tab']:focus-visible { outline: 2px solid #0b5cad; outline-offset: -2px; }
     [role='tabpanel'] { padding: 8px 10px 10px; }
     .tagline { margin: 0 0 8px; color: #57606a; font-size: 12px; }
+    .camera-advice { margin: 0 0 6px; padding: 6px 8px; border-radius: 8px; background: #f6f8fa; border: 1px solid #d0d7de; font-size: 12px; }
     .sources { display: flex; gap: 6px; margin-bottom: 8px; }
     .sources button, .again {
       font: inherit; padding: 5px; border: 1px solid #8c959f; border-radius: 6px; background: #f6f8fa; cursor: pointer;
@@ -68,6 +70,8 @@ export class DermlensPopup extends LitElement {
   @state() modelCard: ModelCard | null = null;
   @state() modelCardError = '';
   @state() heatmapShown = false;
+  /** Whether the photo on show came from the camera (the result then gets the camera's after-shot note). */
+  @state() fromCamera = false;
 
   // The real service-worker client and packaged model card; tests replace them before connecting.
   classifyImage: (image: ImageBytes) => Promise<ClassificationResult> = classifyImage;
@@ -103,6 +107,7 @@ export class DermlensPopup extends LitElement {
     this.result = null;
     this.error = '';
     this.heatmapShown = false;
+    this.fromCamera = this.source === 'camera';
     try {
       const result = await this.classifyImage({ base64: bytesToBase64(picked.bytes), mime: picked.mime });
       if (generation !== this.generation) return;
@@ -155,9 +160,12 @@ export class DermlensPopup extends LitElement {
     if (this.status === 'result' && this.result) {
       this.dataset.top = this.result.top;
       this.dataset.probabilities = probabilitiesInClassOrder(this.result).join(',');
+      if (this.result.dermoscopy) this.dataset.imageKind = this.result.dermoscopy.kind;
+      else delete this.dataset.imageKind;
     } else {
       delete this.dataset.top;
       delete this.dataset.probabilities;
+      delete this.dataset.imageKind;
     }
     if (this.status === 'error') this.dataset.error = this.error;
     else delete this.dataset.error;
@@ -231,7 +239,7 @@ export class DermlensPopup extends LitElement {
         ${
           this.source === 'upload'
             ? html`<dermlens-image-upload ?disabled=${this.status === 'loading'}></dermlens-image-upload>`
-            : html`<dermlens-camera></dermlens-camera>`
+            : html`<dermlens-camera .clinicalPhotos=${this.modelCard?.clinicalPhotos ?? null}></dermlens-camera>`
         }
       </div>
       ${
@@ -246,6 +254,7 @@ export class DermlensPopup extends LitElement {
         </figure>`
           : nothing
       }
+      ${this.fromCamera && this.status === 'result' && this.result ? cameraAfterShot(this.result, this.modelCard?.clinicalPhotos) : nothing}
       ${
         this.status !== 'idle'
           ? html`

@@ -185,12 +185,19 @@ function mirror(host: HTMLElement, state: CardState): void {
     host.setAttribute('data-top', state.result.top);
     host.setAttribute('data-probabilities', probabilitiesInClassOrder(state.result).join(','));
     // "true" / "false" from the dermoscopy gate; absent for a model without one.
-    if (state.result.dermoscopy) host.setAttribute('data-dermoscopic', String(state.result.dermoscopy.dermoscopic));
-    else host.removeAttribute('data-dermoscopic');
+    // And data-image-kind: dermoscopic / clinical / other (a one-unit gate never says clinical).
+    if (state.result.dermoscopy) {
+      host.setAttribute('data-dermoscopic', String(state.result.dermoscopy.dermoscopic));
+      host.setAttribute('data-image-kind', state.result.dermoscopy.kind);
+    } else {
+      host.removeAttribute('data-dermoscopic');
+      host.removeAttribute('data-image-kind');
+    }
   } else {
     host.removeAttribute('data-top');
     host.removeAttribute('data-probabilities');
     host.removeAttribute('data-dermoscopic');
+    host.removeAttribute('data-image-kind');
   }
   if (state.kind === 'error') host.setAttribute('data-error', state.error);
   else host.removeAttribute('data-error');

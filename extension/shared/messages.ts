@@ -6,6 +6,8 @@
 import type { ActivationMap } from '../../core/class-activation-map.ts';
 import type { ClassCode } from '../../core/labels.ts';
 import type { Prediction } from '../../core/lesion-result.ts';
+import type { DermoscopyVerdict } from '../../core/dermoscopy-gate.ts';
+import type { ClinicalPhotoFigures } from '../../core/model-card.ts';
 
 /** Who a message is for: the popup sends but receives no messages, so it is no target. */
 export type Target = 'background' | 'offscreen' | 'content';
@@ -44,11 +46,13 @@ export interface ClassificationResult {
    */
   heatmap?: Heatmap;
   /**
-   * "Does this look like a dermoscopic image of a skin lesion?" (core/dermoscopy-gate.ts), from the same
-   * pass; null for a model without the gate. When `dermoscopic` is false, the views lead with that and
-   * keep the class bars folded away.
+   * "What kind of image is this?" (core/dermoscopy-gate.ts): dermoscopic, clinical (an ordinary photo of
+   * skin) or other (not skin), from the same pass; null for a model without the gate. When `dermoscopic`
+   * is false, the views lead with that and keep the class bars folded away.
    */
-  dermoscopy: { score: number; threshold: number; dermoscopic: boolean } | null;
+  dermoscopy: DermoscopyVerdict | null;
+  /** From model-card.json: what DermLens measured on ordinary photos of skin (quoted for a "clinical" image); absent for older models. */
+  clinicalPhotos?: ClinicalPhotoFigures | null;
 }
 
 export interface Heatmap {

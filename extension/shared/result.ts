@@ -14,6 +14,8 @@ export interface ResultDetails {
   heatmap?: Heatmap;
   /** The dermoscopy gate's verdict from the same pass; absent or null for a model without the gate. */
   dermoscopy?: ClassificationResult['dermoscopy'];
+  /** From model-card.json, for a "clinical" verdict; absent for older models. */
+  clinicalPhotos?: ClassificationResult['clinicalPhotos'];
 }
 
 /** Calibrated probabilities in CLASS_CODES order (from the classifier) plus where they came from -> the card's result (core/lesion-result.ts builds the shared part). */

@@ -6,7 +6,7 @@ import type { DermlensCamera } from '../../extension/components/dermlens-camera.
 import type { PickedImage } from '../../extension/components/dermlens-image-upload.ts';
 import { CAMERA_MESSAGES } from '../../extension/shared/camera.ts';
 import { sniffImageType } from '../../extension/shared/image-bytes.ts';
-import { waitFor } from './helpers.ts';
+import { CLINICAL_FIGURES, waitFor } from './helpers.ts';
 
 const reject = (name: string) => () => Promise.reject(new DOMException('fake', name));
 
@@ -84,6 +84,9 @@ describe('<dermlens-camera>', () => {
     expect(el.state).to.equal('live');
     const video = el.shadowRoot!.querySelector('video')!;
     expect(video.getAttribute('aria-label')).to.equal('Live camera preview');
+    await el.updateComplete;
+    const advice = el.shadowRoot!.querySelector('[data-part="camera-before-shot"]')!;
+    expect(advice.nextElementSibling, 'the dermatoscope advice sits above the live preview').to.equal(video);
     await waitFor(() => video.videoWidth > 0, 'video frames');
     const frameSize = [video.videoWidth, video.videoHeight];
     const event = oneEvent(el, 'dermlens-image');
@@ -94,6 +97,22 @@ describe('<dermlens-camera>', () => {
     expect([detail.width, detail.height]).to.deep.equal(frameSize);
     expect(stream!.getVideoTracks()[0].readyState).to.equal('ended');
     expect(el.state).to.equal('idle');
+  });
+
+  it('before the shot: DermLens reads images taken through a dermatoscope, and what to expect without one (with the measured share)', async () => {
+    const el = await fixture<DermlensCamera>(html`<dermlens-camera .clinicalPhotos=${CLINICAL_FIGURES}></dermlens-camera>`);
+    const advice = el.shadowRoot!.querySelector<HTMLElement>('[data-part="camera-before-shot"]')!;
+    const said = advice.textContent!.replace(/\s+/g, ' ');
+    expect(said).to.contain('DermLens reads images taken through a dermatoscope');
+    expect(said).to.contain('there are attachments for phones and webcams');
+    expect(said).to.contain('"This looks like an ordinary photo of skin"');
+    expect(said).to.contain('as it did for 87 % of the phone photos it was tested on.');
+    await expect(el).to.be.accessible();
+    // A model card without the figures: the same advice, no number.
+    const bare = await fixture<DermlensCamera>(html`<dermlens-camera></dermlens-camera>`);
+    const plain = bare.shadowRoot!.querySelector('[data-part="camera-before-shot"]')!.textContent!;
+    expect(plain).to.contain('DermLens reads images taken through a dermatoscope');
+    expect(plain).not.to.match(/\d %/);
   });
 
   it('stops the camera when removed from the page', async () => {

@@ -3,7 +3,7 @@ import { expect, fixture, html } from '@open-wc/testing';
 import '../../extension/components/dermlens-card.ts';
 import type { DermlensCard } from '../../extension/components/dermlens-card.ts';
 import { DISCLAIMER } from '../../extension/components/card-view.ts';
-import { FLAGGED_RESULT, resultFrom, SAMPLE_HEATMAP, SAMPLE_PROBABILITIES, SAMPLE_RESULT } from './helpers.ts';
+import { CLINICAL_RESULT, FLAGGED_RESULT, resultFrom, SAMPLE_HEATMAP, SAMPLE_PROBABILITIES, SAMPLE_RESULT } from './helpers.ts';
 
 const root = (el: DermlensCard) => el.shadowRoot!;
 
@@ -184,10 +184,46 @@ describe('<dermlens-card>', () => {
     expect(anyway.querySelectorAll('.row').length).to.equal(7);
     expect(r.querySelector('.disclaimer')!.textContent).to.equal(DISCLAIMER);
     expect(r.querySelector('.technical')!.textContent).to.contain('Dermoscopic-image check: score 0.040; below 0.310');
+    expect(lead.dataset.imageKind).to.equal('other');
+    expect(r.querySelector('[data-part="measured-on-photos"]'), 'the "other" verdict keeps its wording').to.equal(null);
+  });
+
+  it('an ordinary photo of skin ("clinical"): says so plainly with what DermLens measured on such photos, result folded', async () => {
+    const el = await fixture<DermlensCard>(html`<dermlens-card state="result" .result=${CLINICAL_RESULT}></dermlens-card>`);
+    const r = root(el);
+    const lead = r.querySelector<HTMLElement>('[data-part="not-dermoscopic"]')!;
+    expect(lead.dataset.imageKind).to.equal('clinical');
+    expect(lead.querySelector('.top')!.textContent!.trim()).to.equal('This looks like an ordinary photo of skin, not a dermoscopic image.');
+    expect(lead.textContent).to.contain('taken through a dermatoscope');
+    expect(lead.textContent).not.to.contain('means nothing here');
+    const measured = lead.querySelector<HTMLElement>('[data-part="measured-on-photos"]')!;
+    const text = measured.textContent!.replace(/\s+/g, ' ');
+    expect(text).to.contain(
+      'Tested on 98 phone photos of skin spots from 74 patients (PAD-UFES-20), it recognised 87 % as ordinary photos; ' +
+        'its skin-spot answer on them was close to guessing (balanced accuracy 0.36; guessing: 0.20).',
+    );
+    expect(r.querySelector('.body')!.firstElementChild, 'the notice comes first').to.equal(lead);
+    const anyway = r.querySelector<HTMLDetailsElement>('details[data-part="show-anyway"]')!;
+    expect(anyway.open).to.equal(false);
+    expect(anyway.querySelector<HTMLElement>('.bars')!.checkVisibility(), 'bars folded away').to.equal(false);
+    expect(anyway.querySelector('summary')!.textContent).to.equal('Show the result anyway');
+    expect(r.querySelector('.technical')!.textContent).to.contain('Ordinary-photo check: score 0.810; at or above 0.450');
+    await expect(el).to.be.accessible();
+  });
+
+  it('an ordinary photo of skin from a model card without figures: the plain notice, no invented numbers', async () => {
+    const bare = { ...CLINICAL_RESULT, clinicalPhotos: null };
+    const el = await fixture<DermlensCard>(html`<dermlens-card state="result" .result=${bare}></dermlens-card>`);
+    const lead = root(el).querySelector<HTMLElement>('[data-part="not-dermoscopic"]')!;
+    expect(lead.textContent).to.contain('This looks like an ordinary photo of skin, not a dermoscopic image.');
+    expect(lead.querySelector('[data-part="measured-on-photos"]')).to.equal(null);
+    expect(lead.textContent).not.to.match(/\d %/);
   });
 
   it('an image the gate passes shows the lesion answer as before', async () => {
-    const passed = resultFrom(SAMPLE_PROBABILITIES, { dermoscopy: { score: 0.93, threshold: 0.31, dermoscopic: true } });
+    const passed = resultFrom(SAMPLE_PROBABILITIES, {
+      dermoscopy: { score: 0.93, threshold: 0.31, dermoscopic: true, kind: 'dermoscopic', clinicalScore: 0.2, clinicalThreshold: 0.45 },
+    });
     const el = await fixture<DermlensCard>(html`<dermlens-card state="result" .result=${passed}></dermlens-card>`);
     expect(root(el).querySelector('[data-part="not-dermoscopic"]')).to.equal(null);
     expect(root(el).querySelector('details[data-part="show-anyway"]')).to.equal(null);

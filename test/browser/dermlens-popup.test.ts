@@ -7,7 +7,17 @@ import type { DermlensImageUpload } from '../../extension/components/dermlens-im
 import type { ClassificationResult, ImageBytes } from '../../extension/shared/messages.ts';
 import { base64ToBytes } from '../../extension/shared/image-bytes.ts';
 import { parseModelCard } from '../../core/model-card.ts';
-import { canvasPng, FLAGGED_RESULT, resultFrom, SAMPLE_HEATMAP, SAMPLE_PROBABILITIES, SAMPLE_RESULT, waitFor } from './helpers.ts';
+import {
+  canvasPng,
+  CLINICAL_FIGURES,
+  CLINICAL_RESULT,
+  FLAGGED_RESULT,
+  resultFrom,
+  SAMPLE_HEATMAP,
+  SAMPLE_PROBABILITIES,
+  SAMPLE_RESULT,
+  waitFor,
+} from './helpers.ts';
 
 const CARD = parseModelCard({
   name: 'Test model',
@@ -19,11 +29,33 @@ const CARD = parseModelCard({
   untrained: true,
 });
 
-async function popup(classifyImage: (image: ImageBytes) => Promise<ClassificationResult>) {
+async function popup(classifyImage: (image: ImageBytes) => Promise<ClassificationResult>, card = CARD) {
   return fixture<DermlensPopup>(
-    html`<dermlens-popup .classifyImage=${classifyImage} .loadModelCard=${() => Promise.resolve(CARD)}></dermlens-popup>`,
+    html`<dermlens-popup .classifyImage=${classifyImage} .loadModelCard=${() => Promise.resolve(card)}></dermlens-popup>`,
   );
 }
+
+/** A model card with the three-way gate's figures for ordinary photos of skin. */
+const CARD_WITH_FIGURES = parseModelCard({ ...CARD, untrained: false, clinicalPhotos: CLINICAL_FIGURES });
+
+/** Switches the popup to the camera and hands it a "captured" frame, as <dermlens-camera> does after "Take photo". */
+async function shoot(el: DermlensPopup) {
+  el.shadowRoot!.querySelectorAll<HTMLButtonElement>('.sources button')[1].click();
+  await el.updateComplete;
+  const camera = el.shadowRoot!.querySelector('dermlens-camera')!;
+  const bytes = await canvasPng(160, 120);
+  camera.dispatchEvent(
+    new CustomEvent('dermlens-image', {
+      detail: { bytes, mime: 'image/png', name: 'camera capture', width: 160, height: 120 },
+      bubbles: true,
+      composed: true,
+    }),
+  );
+  await waitFor(() => el.dataset.state === 'result', 'result state');
+  await el.updateComplete;
+}
+
+const afterShot = (el: DermlensPopup) => el.shadowRoot!.querySelector<HTMLElement>('[data-part="camera-after-shot"]');
 
 function upload(el: DermlensPopup): DermlensImageUpload {
   return el.shadowRoot!.querySelector('dermlens-image-upload')!;
@@ -281,5 +313,58 @@ describe('<dermlens-popup>', () => {
     expect(el.getBoundingClientRect().height, 'fits a 600 px popup with the bars folded').to.be.at.most(600);
     anyway.querySelector('summary')!.click();
     expect(anyway.querySelector<HTMLElement>('.bars')!.checkVisibility()).to.equal(true);
+  });
+
+  it('a camera photo named "clinical": the camera view passes on the model card figures, and after the shot says it again beside the folded result', async () => {
+    const el = await popup(async () => CLINICAL_RESULT, CARD_WITH_FIGURES);
+    await waitFor(() => el.modelCard !== null, 'model card');
+    el.shadowRoot!.querySelectorAll<HTMLButtonElement>('.sources button')[1].click();
+    await el.updateComplete;
+    const camera = el.shadowRoot!.querySelector('dermlens-camera')!;
+    expect(camera.clinicalPhotos).to.deep.equal(CLINICAL_FIGURES);
+    await shoot(el);
+    expect(el.dataset.imageKind).to.equal('clinical');
+    const note = afterShot(el)!;
+    expect(note.dataset.imageKind).to.equal('clinical');
+    expect(note.textContent!.replace(/\s+/g, ' ')).to.contain(
+      'Taken with the camera. DermLens reads images taken through a dermatoscope. Without one, expect this notice every time.',
+    );
+    const card = el.shadowRoot!.querySelector('dermlens-card')!;
+    await card.updateComplete;
+    expect(card.shadowRoot!.querySelector('[data-part="not-dermoscopic"]')!.textContent).to.contain(
+      'This looks like an ordinary photo of skin, not a dermoscopic image.',
+    );
+    expect(card.shadowRoot!.querySelector<HTMLDetailsElement>('details[data-part="show-anyway"]')!.open).to.equal(false);
+    expect(el.getBoundingClientRect().height, 'fits a 600 px popup with the bars folded').to.be.at.most(600);
+    await expect(el).to.be.accessible();
+  });
+
+  it('a camera photo that passes as dermoscopic: after the shot, says not to rely on it without a dermatoscope, with the measured share', async () => {
+    const passed = resultFrom(SAMPLE_PROBABILITIES, {
+      dermoscopy: { score: 0.95, threshold: 0.31, dermoscopic: true, kind: 'dermoscopic', clinicalScore: 0.3, clinicalThreshold: 0.45 },
+    });
+    const el = await popup(async () => passed, CARD_WITH_FIGURES);
+    await waitFor(() => el.modelCard !== null, 'model card');
+    await shoot(el);
+    expect(el.dataset.imageKind).to.equal('dermoscopic');
+    expect(afterShot(el)!.textContent!.replace(/\s+/g, ' ')).to.contain(
+      'DermLens reads images taken through a dermatoscope. If none was attached, do not rely on this answer: in testing, 7.0 % of ordinary phone photos still passed as dermoscopic.',
+    );
+  });
+
+  it('an uploaded photo gets no camera note, and a non-skin camera photo keeps the "other" wording', async () => {
+    const el = await popup(async () => FLAGGED_RESULT, CARD_WITH_FIGURES);
+    pickFile(el, new File([(await canvasPng(200, 150)) as Uint8Array<ArrayBuffer>], 'street.png', { type: 'image/png' }));
+    await waitFor(() => el.dataset.state === 'result', 'result state');
+    await el.updateComplete;
+    expect(afterShot(el)).to.equal(null);
+    expect(el.dataset.imageKind).to.equal('other');
+    await shoot(el);
+    const card = el.shadowRoot!.querySelector('dermlens-card')!;
+    await card.updateComplete;
+    expect(afterShot(el)!.dataset.imageKind).to.equal('other');
+    expect(card.shadowRoot!.querySelector('[data-part="not-dermoscopic"]')!.textContent).to.contain(
+      'This does not look like a dermoscopic image of a skin lesion.',
+    );
   });
 });

@@ -22,8 +22,24 @@ export function resultFrom(probabilities: number[], extra: Partial<Classificatio
 /** nv most likely (0.62), mel second (0.2), malignant group = akiec + bcc + mel = 0.03 + 0.05 + 0.2 = 0.28. */
 export const SAMPLE_PROBABILITIES = [0.03, 0.05, 0.04, 0.02, 0.2, 0.62, 0.04];
 export const SAMPLE_RESULT = resultFrom(SAMPLE_PROBABILITIES);
-/** The same answer for an image the dermoscopy gate flags (a building, say). */
-export const FLAGGED_RESULT = resultFrom(SAMPLE_PROBABILITIES, { dermoscopy: { score: 0.04, threshold: 0.31, dermoscopic: false } });
+/** The same answer for an image the dermoscopy gate flags as not skin (a building, say). */
+export const FLAGGED_RESULT = resultFrom(SAMPLE_PROBABILITIES, {
+  dermoscopy: { score: 0.04, threshold: 0.31, dermoscopic: false, kind: 'other', clinicalScore: 0.12, clinicalThreshold: 0.45 },
+});
+/** What a model card says about ordinary photos of skin (model-card.json clinicalPhotos). */
+export const CLINICAL_FIGURES = {
+  photos: '98 phone photos of skin spots from 74 patients (PAD-UFES-20)',
+  n: 98,
+  notDermoscopicRate: 0.93,
+  namedClinicalRate: 0.87,
+  lesionBalancedAccuracy: 0.36,
+  lesionChance: 0.2,
+};
+/** The same answer for an ordinary phone photo of skin, with the model card's figures. */
+export const CLINICAL_RESULT = resultFrom(SAMPLE_PROBABILITIES, {
+  dermoscopy: { score: 0.2, threshold: 0.31, dermoscopic: false, kind: 'clinical', clinicalScore: 0.81, clinicalThreshold: 0.45 },
+  clinicalPhotos: CLINICAL_FIGURES,
+});
 
 export { CLASS_CODES };
 

@@ -12,7 +12,16 @@ import {
   type Reply,
 } from '../../extension/shared/messages.ts';
 import { base64ToBytes } from '../../extension/shared/image-bytes.ts';
-import { canvasPng, FLAGGED_RESULT, resultFrom, SAMPLE_HEATMAP, SAMPLE_PROBABILITIES, SAMPLE_RESULT, waitFor } from './helpers.ts';
+import {
+  canvasPng,
+  CLINICAL_RESULT,
+  FLAGGED_RESULT,
+  resultFrom,
+  SAMPLE_HEATMAP,
+  SAMPLE_PROBABILITIES,
+  SAMPLE_RESULT,
+  waitFor,
+} from './helpers.ts';
 
 // The overlay's shadow root is closed, so page scripts (and this test) cannot reach it through the host.
 // The test records roots as they are attached, to click the close button and read the rendered text.
@@ -373,6 +382,7 @@ describe('page overlay (content script)', () => {
     await card('gate1', result(FLAGGED_RESULT));
     const el = host()!;
     expect(el.dataset.dermoscopic).to.equal('false');
+    expect(el.dataset.imageKind).to.equal('other');
     const r = shadow();
     expect(r.querySelector('[data-part="not-dermoscopic"]')!.textContent).to.contain(
       'This does not look like a dermoscopic image of a skin lesion.',
@@ -386,5 +396,27 @@ describe('page overlay (content script)', () => {
     const box = el.getBoundingClientRect();
     expect(box.right).to.be.at.most(innerWidth);
     expect(r.querySelector('[data-part="not-dermoscopic"]')!.getBoundingClientRect().bottom).to.be.at.most(innerHeight);
+  });
+
+  it('an ordinary photo of skin: the page card says so with the measured figures, result folded, and mirrors data-image-kind', async () => {
+    await card('gate2', result(CLINICAL_RESULT));
+    const el = host()!;
+    expect(el.dataset.dermoscopic).to.equal('false');
+    expect(el.dataset.imageKind).to.equal('clinical');
+    const r = shadow();
+    const notice = r.querySelector<HTMLElement>('[data-part="not-dermoscopic"]')!;
+    expect(notice.textContent).to.contain('This looks like an ordinary photo of skin, not a dermoscopic image.');
+    expect(notice.querySelector('[data-part="measured-on-photos"]')!.textContent).to.contain('87 %');
+    const anyway = r.querySelector<HTMLDetailsElement>('details[data-part="show-anyway"]')!;
+    expect(anyway.open).to.equal(false);
+    expect(notice.getBoundingClientRect().bottom).to.be.at.most(innerHeight);
+    // A dermoscopic result afterwards drops the kind's notice and mirrors the new kind.
+    const passed = {
+      ...CLINICAL_RESULT,
+      dermoscopy: { ...CLINICAL_RESULT.dermoscopy!, score: 0.9, dermoscopic: true, kind: 'dermoscopic' as const },
+    };
+    await card('gate3', result(passed));
+    expect(host()!.dataset.imageKind).to.equal('dermoscopic');
+    expect(shadow().querySelector('[data-part="not-dermoscopic"]')).to.equal(null);
   });
 });

@@ -66,6 +66,9 @@ test('camera granted: start, preview plays the fake clip, take photo, result sho
   const popup = await popupOnCamera();
   await clickButton(popup, 'Start camera');
   const video = await waitForDeepSelector(popup, 'dermlens-popup >>> dermlens-camera >>> video');
+  // Before the shot, the camera says what DermLens reads.
+  const advice = await waitForDeepSelector(popup, 'dermlens-popup >>> dermlens-camera >>> [data-part="camera-before-shot"]');
+  assert.match(await advice.evaluate((el) => el.textContent!.replace(/\s+/g, ' ')), /DermLens reads images taken through a dermatoscope/);
   await popup.waitForFunction(
     (v: Element) => (v as HTMLVideoElement).readyState >= 2 && (v as HTMLVideoElement).videoWidth > 0,
     { timeout: 10_000 },
@@ -78,6 +81,16 @@ test('camera granted: start, preview plays the fake clip, take photo, result sho
   await clickButton(popup, 'Take photo');
   assertResult(await waitForFinalState(popup, before, { tag: 'dermlens-popup' }));
   assert.equal(await liveTracks(popup), 0, 'the camera should be released once the photo is taken');
+  // After the shot, beside the result, the same advice for the kind the gate named (the shipped model's gate: dermoscopic or other).
+  const note = await waitForDeepSelector(popup, 'dermlens-popup >>> [data-part="camera-after-shot"]');
+  const [noteKind, popupKind, noteText] = await note.evaluate((el) => [
+    el.getAttribute('data-image-kind'),
+    document.querySelector('dermlens-popup')!.getAttribute('data-image-kind'),
+    el.textContent!.replace(/\s+/g, ' '),
+  ]);
+  assert.ok(noteKind === 'dermoscopic' || noteKind === 'other' || noteKind === 'clinical', `data-image-kind ${noteKind}`);
+  assert.equal(noteKind, popupKind, 'the note and the popup agree on the kind');
+  assert.match(noteText!, /Taken with the camera\. DermLens reads images taken through a dermatoscope\./);
   await popup.close();
 });
 

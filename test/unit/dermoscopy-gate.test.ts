@@ -1,15 +1,25 @@
-// The dermoscopy gate (core/dermoscopy-gate.ts, trainer/train/fit-gate.ts): a second output of the same
-// forward pass, read by the classifier with the threshold from the metadata; its logistic regression
-// separates separable features and its threshold flags the share it was chosen for.
+// The image-kind gate (core/dermoscopy-gate.ts, trainer/train/fit-gate.ts): a second output of the same
+// forward pass, read by the classifier with the thresholds from the metadata. The three-way gate (softmax
+// over dermoscopic / clinical / other) and the older one-unit gate both load; its softmax regression
+// separates separable features, its thresholds flag the share they were chosen for.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import '@tensorflow/tfjs-backend-cpu';
 import { tf } from '../../core/tf.ts';
 import { buildModel } from '../../core/models.ts';
-import { attachGate, featureModel, gateOutputIndex, GATE_LAYER } from '../../core/dermoscopy-gate.ts';
+import {
+  attachGate,
+  countKinds,
+  featureModel,
+  gateOutputIndex,
+  gateUnits,
+  imageKindVerdict,
+  GATE_LAYER,
+  IMAGE_KIND_LAYER,
+} from '../../core/dermoscopy-gate.ts';
 import { fromModel, predictProbabilities, predictWithGate } from '../../core/classifier.ts';
 import { dermlensMetadata } from '../../core/model-metadata.ts';
-import { fitLogistic, thresholdForFlagRate } from '../../trainer/train/fit-gate.ts';
+import { chooseClinicalThreshold, fitSoftmax, softmaxScores, thresholdForFlagRate } from '../../trainer/train/fit-gate.ts';
 import { makeRng } from '../../trainer/data/rng.ts';
 
 before(async () => {
@@ -18,7 +28,7 @@ before(async () => {
 
 const SIZE = 32;
 
-test('the gate is a second output of the same forward pass: class probabilities unchanged, score = sigmoid(features . w + b)', () => {
+test('the one-unit gate of older models is a second output of the same forward pass: class probabilities unchanged, score = sigmoid(features . w + b), read as [s, 0, 1 - s]', () => {
   const model = buildModel('compact', { inputSize: SIZE, seed: 3 });
   const features = featureModel(model);
   const dims = features.outputs[0].shape[1]!;
@@ -31,14 +41,19 @@ test('the gate is a second output of the same forward pass: class probabilities 
     assert.equal(gated.outputs[1].sourceLayer.name, GATE_LAYER);
     const x = tf.randomUniform([3, SIZE, SIZE, 3], 0, 1, 'float32', 5) as tf.Tensor4D;
     const before = tf.memory().numTensors;
-    const { probabilities, dermoscopy } = predictWithGate(gated, x, { temperature: 1, tta: 'flip' });
+    const { probabilities, kinds } = predictWithGate(gated, x, { temperature: 1, tta: 'flip' });
     const plain = predictProbabilities(model, x, { temperature: 1, tta: 'flip' });
     assert.deepEqual(Array.from(probabilities.dataSync()), Array.from(plain.dataSync()), 'the classification is the same');
     const f = tf.tidy(() => (features.predict(x) as tf.Tensor2D).arraySync());
     const want = f.map((row) => 1 / (1 + Math.exp(-(row.reduce((a, v, j) => a + v * kernel[j], 0) + 0.3))));
-    const got = Array.from(dermoscopy!.dataSync());
-    want.forEach((w, i) => assert.ok(Math.abs(got[i] - w) < 1e-5, `image ${i}: ${got[i]} vs ${w}`));
-    tf.dispose([probabilities, dermoscopy!, plain]);
+    assert.deepEqual(kinds!.shape, [3, 3]);
+    const got = kinds!.arraySync();
+    want.forEach((w, i) => {
+      assert.ok(Math.abs(got[i][0] - w) < 1e-5, `image ${i}: ${got[i][0]} vs ${w}`);
+      assert.equal(got[i][1], 0, 'the one-unit gate never says clinical');
+      assert.ok(Math.abs(got[i][2] - (1 - w)) < 1e-5);
+    });
+    tf.dispose([probabilities, kinds!, plain]);
     assert.equal(tf.memory().numTensors, before, 'no tensor leaks');
     x.dispose();
   } finally {
@@ -46,7 +61,7 @@ test('the gate is a second output of the same forward pass: class probabilities 
   }
 });
 
-test('the classifier reads the gate with the threshold from the metadata, and refuses a gate without one', async () => {
+test('an older model with the one-unit gate loads and says dermoscopic or other, never clinical; a gate without its threshold is refused', async () => {
   const model = buildModel('compact', { inputSize: SIZE, seed: 3 });
   const dims = featureModel(model).outputs[0].shape[1]!;
   // A bias alone: every image scores sigmoid(2) = 0.881.
@@ -60,6 +75,9 @@ test('the classifier reads the gate with the threshold from the metadata, and re
     assert.equal(tf.memory().numTensors, before, 'no tensor leaks');
     assert.ok(Math.abs(r.dermoscopy!.score - 1 / (1 + Math.exp(-2))) < 1e-6);
     assert.equal(r.dermoscopy!.dermoscopic, false, '0.881 is below the threshold 0.9');
+    assert.equal(r.dermoscopy!.kind, 'other');
+    assert.equal(r.dermoscopy!.clinicalScore, null);
+    assert.equal(classifier.metadata.clinicalThreshold, null);
     assert.ok(Math.abs(r.probabilities.reduce((a, b) => a + b, 0) - 1) < 1e-5);
   } finally {
     classifier.dispose();
@@ -71,23 +89,109 @@ test('the classifier reads the gate with the threshold from the metadata, and re
   await assert.rejects(fromModel(bad, { warmUp: false }), /dermoscopy gate but no dermoscopyThreshold/);
 });
 
-test('fitLogistic separates two clouds and the threshold flags the share it was chosen for', () => {
+test('fitSoftmax separates three clouds of unequal size, and the dermoscopy threshold flags the share it was chosen for', () => {
   const rng = makeRng(9);
   const dims = 5;
-  const n = 200;
+  const sizes = [150, 20, 40]; // imbalanced, as dermoscopic training images against clinical photos and non-skin images
+  const n = sizes[0] + sizes[1] + sizes[2];
   const x = new Float32Array(n * dims);
   const labels = new Uint8Array(n);
+  labels.fill(1, sizes[0], sizes[0] + sizes[1]).fill(2, sizes[0] + sizes[1]);
   for (let i = 0; i < n; i++) {
-    labels[i] = i < 150 ? 1 : 0; // imbalanced, as HAM10000 against the non-dermoscopic set
-    for (let j = 0; j < dims; j++) x[i * dims + j] = rng() - 0.5 + (labels[i] ? 2 : -2) * (j === 0 ? 1 : 0) + 10;
+    // Class c sits 2 units out along feature c, on an offset the standardisation must undo.
+    for (let j = 0; j < dims; j++) x[i * dims + j] = rng() - 0.5 + (j === labels[i] ? 2 : 0) + 10;
   }
   const before = tf.memory().numTensors;
-  const { kernel, bias } = fitLogistic(x, labels, dims, { steps: 200 });
+  const { kernel, bias } = fitSoftmax(x, labels, dims, 3, { steps: 300 });
   assert.equal(tf.memory().numTensors, before, 'no tensor leaks');
-  const scores = Array.from({ length: n }, (_, i) => 1 / (1 + Math.exp(-(bias + kernel.reduce((a, k, j) => a + k * x[i * dims + j], 0)))));
-  assert.ok(scores.slice(0, 150).every((s) => s > 0.5) && scores.slice(150).every((s) => s < 0.5), 'separated');
-  const t = thresholdForFlagRate(scores.slice(0, 150), 0.02);
-  assert.equal(scores.slice(0, 150).filter((s) => s < t).length, 3, '2% of 150 positives below the threshold');
+  assert.equal(kernel.length, dims * 3);
+  assert.equal(bias.length, 3);
+  const scores = softmaxScores(x, dims, kernel, bias);
+  const argmax = scores.map((p) => p.indexOf(Math.max(...p)));
+  assert.deepEqual(
+    argmax.map((k, i) => k === labels[i]).filter((ok) => !ok).length,
+    0,
+    'every point goes to its own cloud, the small clinical one included',
+  );
+  scores.forEach((p) => assert.ok(Math.abs(p[0] + p[1] + p[2] - 1) < 1e-5));
+  const dermoscopic = scores.slice(0, sizes[0]).map((p) => p[0]);
+  const t = thresholdForFlagRate(dermoscopic, 0.02);
+  assert.equal(dermoscopic.filter((s) => s < t).length, 3, '2% of 150 dermoscopic scores below the threshold');
+  assert.throws(
+    () => fitSoftmax(x.subarray(0, sizes[0] * dims), labels.subarray(0, sizes[0]), dims, 3),
+    /class 1 has no training examples/,
+  );
+});
+
+test('the clinical threshold is chosen on validation: the best split of clinical from other among flagged images, ties nearest 0.5', () => {
+  const clinical = [0.9, 0.8, 0.7, 0.35].map((share) => ({ flagged: true, share }));
+  const other = [0.1, 0.2, 0.3].map((share) => ({ flagged: true, share }));
+  // Every threshold in (0.30, 0.35] names all 4 clinical photos and all 3 non-skin images right; 0.31 is the grid's first.
+  const t = chooseClinicalThreshold(clinical, other);
+  assert.ok(t > 0.3 && t <= 0.35, `got ${t}`);
+  assert.equal(t, 0.35, 'of the equally good ones, the nearest to 0.5');
+  // An image that passes as dermoscopic counts as missed whatever its share: it cannot pull the threshold.
+  assert.equal(chooseClinicalThreshold([...clinical, { flagged: false, share: 0.05 }], other), 0.35);
+  // Nothing to tell apart: 0.5.
+  assert.equal(chooseClinicalThreshold([], []), 0.5);
+});
+
+test('the verdict: dermoscopic at or above the dermoscopy threshold, else clinical or other by the clinical threshold', () => {
+  const thresholds = { dermoscopy: 0.8, clinical: 0.4 };
+  const v = (p: number[]) => imageKindVerdict(p, thresholds);
+  assert.equal(v([0.8, 0.15, 0.05]).kind, 'dermoscopic', 'at the threshold is in scope');
+  assert.equal(v([0.8, 0.15, 0.05]).dermoscopic, true);
+  const clinical = v([0.5, 0.2, 0.3]);
+  assert.equal(clinical.kind, 'clinical', '0.2 / 0.5 = 0.4 reaches the clinical threshold');
+  assert.equal(clinical.dermoscopic, false);
+  assert.ok(Math.abs(clinical.clinicalScore! - 0.4) < 1e-12);
+  assert.equal(v([0.5, 0.19, 0.31]).kind, 'other');
+  assert.equal(v([0.79, 0.2, 0.01]).kind, 'clinical', 'just below the dermoscopy threshold');
+  // The one-unit gate: no clinical threshold, never clinical.
+  const old = imageKindVerdict([0.1, 0, 0.9], { dermoscopy: 0.5, clinical: null });
+  assert.deepEqual(
+    { kind: old.kind, dermoscopic: old.dermoscopic, clinicalScore: old.clinicalScore },
+    { kind: 'other', dermoscopic: false, clinicalScore: null },
+  );
+  assert.deepEqual(countKinds(['dermoscopic', 'clinical', 'clinical', 'other']), { n: 4, dermoscopic: 1, clinical: 2, other: 1 });
+});
+
+test('the three-way gate is a softmax beside the class head in the same pass; its metadata needs both thresholds', async () => {
+  const model = buildModel('compact', { inputSize: SIZE, seed: 3 });
+  const dims = featureModel(model).outputs[0].shape[1]!;
+  // Bias alone: every image gets softmax([0, 1, 0.5]) = [0.186, 0.506, 0.307]: not dermoscopic, clinical share 0.622.
+  const gated = attachGate(model, new Float32Array(dims * 3), [0, 1, 0.5]);
+  assert.equal(gateUnits(gated), 3);
+  assert.equal(gated.outputs[gateOutputIndex(gated)!].sourceLayer.name, IMAGE_KIND_LAYER);
+  gated.setUserDefinedMetadata({
+    dermlens: { ...dermlensMetadata({ arch: 'compact', inputSize: SIZE }), dermoscopyThreshold: 0.5, clinicalThreshold: 0.6 },
+  });
+  const classifier = await fromModel(gated, { warmUp: false });
+  try {
+    const before = tf.memory().numTensors;
+    const [r] = await classifier.assessInputs([new Float32Array(SIZE * SIZE * 3).fill(0.4)]);
+    assert.equal(tf.memory().numTensors, before, 'no tensor leaks');
+    const e = [1, Math.E, Math.exp(0.5)];
+    const sum = e[0] + e[1] + e[2];
+    assert.ok(Math.abs(r.dermoscopy!.score - e[0] / sum) < 1e-5);
+    assert.ok(Math.abs(r.dermoscopy!.clinicalScore! - e[1] / (e[1] + e[2])) < 1e-5);
+    assert.equal(r.dermoscopy!.kind, 'clinical');
+    assert.equal(r.dermoscopy!.dermoscopic, false);
+  } finally {
+    classifier.dispose();
+  }
+  const missing = attachGate(buildModel('compact', { inputSize: SIZE, seed: 3 }), new Float32Array(dims * 3), [0, 0, 0]);
+  missing.setUserDefinedMetadata({ dermlens: { ...dermlensMetadata({ arch: 'compact', inputSize: SIZE }), dermoscopyThreshold: 0.5 } });
+  await assert.rejects(fromModel(missing, { warmUp: false }), /three-way image-kind gate but no clinicalThreshold/);
+  const stray = attachGate(buildModel('compact', { inputSize: SIZE, seed: 3 }), new Float32Array(dims), 0);
+  stray.setUserDefinedMetadata({
+    dermlens: { ...dermlensMetadata({ arch: 'compact', inputSize: SIZE }), dermoscopyThreshold: 0.5, clinicalThreshold: 0.5 },
+  });
+  await assert.rejects(fromModel(stray, { warmUp: false }), /clinicalThreshold but the model has no three-way/);
+  assert.throws(
+    () => attachGate(buildModel('compact', { inputSize: SIZE, seed: 3 }), new Float32Array(dims * 2), [0, 0]),
+    /1 or 3 units, not 2/,
+  );
 });
 
 test('"where it looked" reads the gate in its own pass: the same score as the classifier, the same probabilities', async () => {
@@ -97,11 +201,11 @@ test('"where it looked" reads the gate in its own pass: the same score as the cl
   const rng = makeRng(8);
   const gated = attachGate(
     model,
-    Float32Array.from({ length: dims }, () => rng() - 0.5),
-    -0.2,
+    Float32Array.from({ length: dims * 3 }, () => rng() - 0.5),
+    [-0.2, 0.1, 0],
   );
   gated.setUserDefinedMetadata({
-    dermlens: { ...dermlensMetadata({ arch: 'compact', inputSize: SIZE, tta: 'flip' }), dermoscopyThreshold: 0.5 },
+    dermlens: { ...dermlensMetadata({ arch: 'compact', inputSize: SIZE, tta: 'flip' }), dermoscopyThreshold: 0.5, clinicalThreshold: 0.5 },
   });
   const classifier = await fromModel(gated, { warmUp: false });
   try {
@@ -110,10 +214,10 @@ test('"where it looked" reads the gate in its own pass: the same score as the cl
     const before = tf.memory().numTensors;
     const explained = await explainInput(classifier, input, { x: 0, y: 0, width: SIZE, height: SIZE });
     assert.equal(tf.memory().numTensors, before, 'no tensor leaks');
-    assert.ok(
-      Math.abs(explained.dermoscopy! - assessed.dermoscopy!.score) < 1e-5,
-      `${explained.dermoscopy} vs ${assessed.dermoscopy!.score}`,
-    );
+    const verdict = classifier.verdict(explained.kinds);
+    assert.ok(Math.abs(verdict!.score - assessed.dermoscopy!.score) < 1e-5, `${verdict!.score} vs ${assessed.dermoscopy!.score}`);
+    assert.ok(Math.abs(verdict!.clinicalScore! - assessed.dermoscopy!.clinicalScore!) < 1e-5);
+    assert.equal(verdict!.kind, assessed.dermoscopy!.kind);
     Array.from(assessed.probabilities).forEach((p, k) => assert.ok(Math.abs(p - explained.probabilities[k]) < 1e-5));
   } finally {
     classifier.dispose();

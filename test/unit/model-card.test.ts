@@ -35,3 +35,21 @@ test('names the first bad field, and labels untrained models', () => {
   assert.equal(modelVersionLabel(parseModelCard(base)), 'v1');
   assert.equal(modelVersionLabel(parseModelCard({ ...base, untrained: true })), 'v1 (untrained dev model)');
 });
+
+test("clinicalPhotos (the three-way gate's figures for ordinary photos of skin) parse when present, and a bad one is named", () => {
+  assert.equal(parseModelCard(base).clinicalPhotos, null, 'older cards have none');
+  const figures = {
+    photos: '98 phone photos',
+    n: 98,
+    notDermoscopicRate: 0.93,
+    namedClinicalRate: 0.87,
+    lesionBalancedAccuracy: 0.36,
+    lesionChance: 0.2,
+  };
+  assert.deepEqual(parseModelCard({ ...base, clinicalPhotos: figures }).clinicalPhotos, figures);
+  assert.deepEqual(parseModelCard({ ...base, clinicalPhotos: { ...figures, lesionBalancedAccuracy: undefined } }).clinicalPhotos, {
+    ...figures,
+    lesionBalancedAccuracy: null,
+  });
+  assert.throws(() => parseModelCard({ ...base, clinicalPhotos: { ...figures, namedClinicalRate: 87 } }), /"clinicalPhotos" needs/);
+});

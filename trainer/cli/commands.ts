@@ -8,6 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { BackendPreference } from '../backends/select.ts';
 import { DEFAULT_TRAIN_CONFIG, QUANTIZATIONS, type TrainConfig } from '../run/config.ts';
 import { runPaths } from '../run/layout.ts';
+import { describeImageKinds, verdictJson, verdictLine, verdictWarning } from './verdict-text.ts';
 import { configFromFlags, flagsHelp, FlagError, nonRefitFlags, parseOptions } from '../run/train-flags.ts';
 
 export const DEFAULT_MODEL = 'extension/model/model.json';
@@ -57,9 +58,12 @@ images that are missing or unreadable are reported and skipped.
 const CLASSIFY_HELP = `Usage: dermlens classify <image...> [--model <dir|model.json>] [--json]
 
 Prints the class probabilities for each image. Default model: ${DEFAULT_MODEL}.
-With a model that has the dermoscopy gate (dermlens fit-gate), an image that does not look like a
-dermoscopic image of a skin lesion gets a WARNING line; --json gives every image "dermoscopic"
-(true/false) and "dermoscopyScore" (P(dermoscopic)); both are null for a model without the gate.
+With a model that has the gate (dermlens fit-gate), each image gets its kind: dermoscopic (a dermoscopic
+image of a skin lesion), clinical (an ordinary photo of skin, taken without a dermatoscope) or other (not
+skin; a model fitted before the three-way gate says dermoscopic or other only), and a WARNING line when it
+is not dermoscopic. --json gives every image "imageKind", "dermoscopic" (true only for dermoscopic),
+"dermoscopyScore" (P(dermoscopic)) and "clinicalScore" (P(clinical) / (P(clinical) + P(other)), null for
+the older gate); all are null for a model without the gate.
 
   --model <path>     model folder or model.json
   --json             one JSON object per image instead of a table
@@ -84,17 +88,23 @@ The ImageNet classifier stays in the converted model (its 1001 logits are the la
   --backend <b>      auto | tensorflow | wasm | cpu (default auto)
 `;
 
-const FIT_GATE_HELP = `Usage: dermlens fit-gate --run <dir> --ood <dir> [--cache-dir <dir>]
+const FIT_GATE_HELP = `Usage: dermlens fit-gate --run <dir> --ood <dir> --clinical <dir> [--cache-dir <dir>]
 
-Trains the "is this a dermoscopic image?" gate of a finished run: a logistic regression on the network's
-pooled features, HAM10000 training images against the 'train' part of a non-dermoscopic image set
+Trains the image-kind gate of a finished run: a softmax over dermoscopic / clinical / other on the
+network's pooled features (multinomial logistic regression), with the run's training images of every
+source as dermoscopic, the training patients' photos of a clinical skin-photo folder as clinical
+(PAD-UFES-20's layout: metadata.csv with patient_id, img_id; images/; patients dealt 60/20/20 to train /
+val / heldout by a hash of their id) and the 'train' part of a non-dermoscopic image set as other
 (scripts/build-ood-set.ts writes one, with manifest.csv: file, source, split = train | val | heldout).
-The threshold is the highest that flags at most 1% of the HAM10000 validation images; the held-out
-non-dermoscopic images and the HAM10000 test split are then scored once (per source, per class).
-Writes the gate into <run>/best/ and the quantized copy as the models' second output, and <run>/gate.json.
+P(dermoscopic)'s threshold is the highest that flags at most 1% of the HAM10000 validation images;
+the clinical-or-other threshold is chosen on the validation photos and images. The held-out parts
+(HAM10000 test, the run's external collections, the held-out patients, the held-out non-dermoscopic
+images) are then scored once, per source. Writes the gate into <run>/best/ and the quantized copy as the
+models' second output, and <run>/gate.json.
 
   --run <dir>        a finished training run (dermlens train)
   --ood <dir>        the non-dermoscopic image set (its manifest.csv)
+  --clinical <dir>   clinical photos of skin lesions, e.g. ../shared/pad-ufes-20
   --cache-dir <dir>  the HAM10000 pixel cache (default ~/.cache/dermlens)
   --backend <b>      auto | tensorflow | wasm | cpu (default auto)
 `;
@@ -257,16 +267,7 @@ async function evaluateCommand(args: string[]): Promise<void> {
     console.log(`skipped ${result.skipped.length} listed image(s):`);
     for (const s of result.skipped) console.log(`  ${s.imageId}: ${s.reason}`);
   }
-  if (result.gate) {
-    const g = result.gate;
-    const pct = (f: number, n: number) => `${n ? ((100 * f) / n).toFixed(1) : '0.0'}% (${f}/${n})`;
-    console.log(
-      `dermoscopy gate (P(dermoscopic) < ${g.threshold.toFixed(3)}): flagged ${pct(g.flagged, g.n)} as not a dermoscopic image; ` +
-        `per class: ${Object.entries(g.perClass)
-          .map(([c, f]) => `${c} ${pct(f.flagged, f.n)}`)
-          .join(', ')}`,
-    );
-  }
+  if (result.gate) for (const line of describeImageKinds(result.gate)) console.log(line);
   const alert = result.breakdown.melanomaAlert;
   if (alert)
     console.log(
@@ -333,20 +334,16 @@ async function classifyCommand(args: string[]): Promise<number> {
           console.log(
             JSON.stringify({
               file,
-              dermoscopic: dermoscopy?.dermoscopic ?? null,
-              dermoscopyScore: dermoscopy?.score ?? null,
+              ...verdictJson(dermoscopy),
               predictions: predictions.map((p) => ({ code: p.code, probability: p.probability })),
               melanomaAlert: alert,
             }),
           );
         } else {
           console.log(`${file}`);
-          if (dermoscopy && !dermoscopy.dermoscopic) {
-            console.log(
-              `  WARNING: this does not look like a dermoscopic image of a skin lesion (score ${dermoscopy.score.toFixed(3)}, ` +
-                `below ${dermoscopy.threshold.toFixed(3)}). The model only knows seven kinds of lesion seen through a dermatoscope, so the classes below mean nothing for it.`,
-            );
-          }
+          if (dermoscopy) console.log(`  ${verdictLine(dermoscopy)}`);
+          if (dermoscopy && !dermoscopy.dermoscopic)
+            console.log(`  WARNING: ${verdictWarning(dermoscopy)} The classes below are not a reading of it.`);
           for (const p of predictions) console.log(`  ${p.code.padEnd(6)} ${(p.probability * 100).toFixed(1).padStart(5)}%  ${p.name}`);
           if (alert)
             console.log(`  MELANOMA ALERT: melanoma probability at or above this model's alert level (${(threshold! * 100).toFixed(1)}%)`);
@@ -422,6 +419,7 @@ async function fitGateCommand(args: string[]): Promise<void> {
   const { values } = parse(args, {
     run: { type: 'string' },
     ood: { type: 'string' },
+    clinical: { type: 'string' },
     'cache-dir': { type: 'string' },
     cache: { type: 'boolean' },
     backend: { type: 'string' },
@@ -432,10 +430,18 @@ async function fitGateCommand(args: string[]): Promise<void> {
   }
   const runDir = str(values, 'run');
   const oodDir = str(values, 'ood');
-  if (!runDir || !oodDir) throw new UsageError('--run <dir> and --ood <dir> are required (dermlens fit-gate --help)');
+  const clinicalDir = str(values, 'clinical');
+  if (!runDir || !oodDir || !clinicalDir) {
+    throw new UsageError('--run <dir>, --ood <dir> and --clinical <dir> are required (dermlens fit-gate --help)');
+  }
   await startBackend(values, false);
   const { fitGate, describeGate } = await import('../train/fit-gate.ts');
-  const report = await fitGate({ runDir: resolve(runDir), oodDir: resolve(oodDir), cacheDir: cacheDirOf(values) });
+  const report = await fitGate({
+    runDir: resolve(runDir),
+    oodDir: resolve(oodDir),
+    clinicalDir: resolve(clinicalDir),
+    cacheDir: cacheDirOf(values),
+  });
   for (const line of describeGate(report)) console.log(line);
   console.log(`wrote the gate into ${runPaths(resolve(runDir)).best} (and the quantized copy) and ${runPaths(resolve(runDir)).gate}`);
 }

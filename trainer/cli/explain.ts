@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import sharp from 'sharp';
+import { verdictJson, verdictWarning } from './verdict-text.ts';
 
 export const EXPLAIN_HELP = `Usage: dermlens explain <image> --out <heat.png> [--model <dir|model.json>] [--json] [--backend <b>]
 
@@ -68,28 +69,22 @@ export async function explainCommand(args: string[], defaultModel: string): Prom
     await writeHeatImage(image, explanation, values.out);
     const { map } = explanation;
     const k = CLASS_CODES.indexOf(map.code);
-    // The dermoscopy gate's verdict from the same pass, as classify gives it (null without a gate).
-    const threshold = classifier.metadata.dermoscopyThreshold ?? null;
-    const dermoscopic = explanation.dermoscopy === null || threshold === null ? null : explanation.dermoscopy >= threshold;
+    // The gate's verdict from the same pass, as classify gives it (null without a gate).
+    const verdict = classifier.verdict(explanation.kinds);
     if (values.json) {
       console.log(
         JSON.stringify({
           file,
           out: values.out,
-          dermoscopic,
-          dermoscopyScore: explanation.dermoscopy,
+          ...verdictJson(verdict),
           top: map.code,
           probabilities: Object.fromEntries(CLASS_CODES.map((code, i) => [code, explanation.probabilities[i]])),
           map: { width: map.width, height: map.height, values: map.values, crop: explanation.crop },
         }),
       );
     } else {
-      if (dermoscopic === false) {
-        console.log(
-          `WARNING: ${file} does not look like a dermoscopic image of a skin lesion (score ${explanation.dermoscopy!.toFixed(3)}, ` +
-            `below ${threshold!.toFixed(3)}): the lesion class and its map below mean nothing for it.`,
-        );
-      }
+      if (verdict && !verdict.dermoscopic)
+        console.log(`WARNING: ${file}: ${verdictWarning(verdict)} The lesion class and its map below mean nothing for it.`);
       console.log(`${file}: most likely ${classByCode(map.code).name} (${map.code}) ${(explanation.probabilities[k] * 100).toFixed(1)}%`);
       console.log(
         `wrote ${values.out}: red = where the model found the most evidence for ${map.code} (${map.height}x${map.width} feature grid)`,

@@ -6,11 +6,12 @@ import { tf } from '../../core/tf.ts';
 import { readMetadata, type ModelMetadata } from '../../core/classifier.ts';
 
 import { CLASS_CODES } from '../../core/labels.ts';
-import { flagRate, type FlagRate } from '../../core/dermoscopy-gate.ts';
+import { countKinds, imageKindVerdict, type GateThresholds, type KindCounts } from '../../core/dermoscopy-gate.ts';
+import { gateThresholds } from '../../core/model-metadata.ts';
 import { scoreExternal, type ExternalEvaluation } from './external.ts';
 import { computeMetrics, type Metrics } from '../../core/metrics.ts';
 import { loadDataset } from '../data/dataset.ts';
-import { parseLabelsCsv } from '../data/metadata.ts';
+import { parseLabelsCsv, type LabelledImage } from '../data/metadata.ts';
 import { fileLoadHandler, MODEL_JSON } from '../run/model-files.ts';
 import { predictDatasetWithGate } from './predict.ts';
 
@@ -54,8 +55,16 @@ export interface EvaluateResult {
    * dataset column (isic-extra's labels.csv): null without a threshold, empty without collections.
    */
   breakdown: ExternalEvaluation;
-  /** With the dermoscopy gate: the images it flags as not dermoscopic, overall and per true class. */
-  gate: (FlagRate & { threshold: number; perClass: Record<string, FlagRate> }) | null;
+  /**
+   * With the gate: how many images it names dermoscopic, clinical and other, overall, per true class and,
+   * when the labels file has a dataset column, per collection.
+   */
+  gate: {
+    thresholds: GateThresholds;
+    all: KindCounts;
+    perClass: Record<string, KindCounts>;
+    perCollection: Record<string, KindCounts>;
+  } | null;
 }
 
 export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluateResult> {
@@ -78,30 +87,15 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluateResu
       temperature: metadata.temperature,
       tta: opts.tta === undefined ? metadata.tta : opts.tta ? ('flip' as const) : ('none' as const),
     };
-    const { probabilities: probs, dermoscopy } = await predictDatasetWithGate(
+    const { probabilities: probs, kinds } = await predictDatasetWithGate(
       model,
       ds,
       ds.items.map((_, i) => i),
       inference,
     );
     const labels = ds.items.map((it) => it.label);
-    const threshold = metadata.dermoscopyThreshold ?? null;
-    const gate =
-      dermoscopy && threshold !== null
-        ? {
-            threshold,
-            ...flagRate(dermoscopy, threshold),
-            perClass: Object.fromEntries(
-              CLASS_CODES.map((code, k) => [
-                code,
-                flagRate(
-                  dermoscopy.filter((_, i) => labels[i] === k),
-                  threshold,
-                ),
-              ]),
-            ),
-          }
-        : null;
+    const thresholds = gateThresholds(metadata);
+    const gate = kinds && thresholds ? countImageKinds(kinds, thresholds, ds.items) : null;
     const breakdown = scoreExternal(
       ds.items.map((item) => (item.dataset ? item : { ...item, dataset: 'all' })),
       probs,
@@ -151,4 +145,20 @@ export function formatMetrics(m: Metrics): string {
   lines.push(`${''.padEnd(7)}${m.classes.map((c) => pad(c, width)).join('')}`);
   m.confusion.forEach((row, i) => lines.push(`${m.classes[i].padEnd(7)}${row.map((v) => pad(String(v), width)).join('')}`));
   return lines.join('\n');
+}
+
+/** The gate's verdicts on labelled images, counted overall, per true class and per collection (dataset column). */
+function countImageKinds(
+  kinds: Float32Array[],
+  thresholds: GateThresholds,
+  items: readonly LabelledImage[],
+): NonNullable<EvaluateResult['gate']> {
+  const verdicts = kinds.map((p) => imageKindVerdict(p, thresholds).kind);
+  const collections = [...new Set(items.map((i) => i.dataset).filter((d): d is string => d !== undefined))].sort();
+  return {
+    thresholds,
+    all: countKinds(verdicts),
+    perClass: Object.fromEntries(CLASS_CODES.map((code, k) => [code, countKinds(verdicts.filter((_, i) => items[i].label === k))])),
+    perCollection: Object.fromEntries(collections.map((c) => [c, countKinds(verdicts.filter((_, i) => items[i].dataset === c))])),
+  };
 }

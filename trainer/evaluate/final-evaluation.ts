@@ -204,14 +204,15 @@ export async function finalEvaluation(
             ),
           };
     // A gate fitted to these weights (dermlens fit-gate) stays with them when the final evaluation is redone.
-    const dermoscopyThreshold = storedMetadata(best)?.dermoscopyThreshold ?? null;
+    const stored = storedMetadata(best);
     const metadata = dermlensMetadata({
       arch: config.arch,
       inputSize: config.size,
       temperature,
       tta,
       melanomaThreshold,
-      dermoscopyThreshold,
+      dermoscopyThreshold: stored?.dermoscopyThreshold ?? null,
+      clinicalThreshold: stored?.clinicalThreshold ?? null,
     });
     await exportModel(best, bestDir, metadata);
     const final: FinalEvaluation = {

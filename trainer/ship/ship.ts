@@ -26,7 +26,8 @@
 // a row of its own on the same test split, and, without --baseline, its card's seed-baseline row is kept.
 import { copyFile, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import type { GateReport } from '../train/fit-gate.ts';
+import type { GateReport, LegacyGateReport } from '../train/fit-gate.ts';
+import { clinicalPhotoFigures, gateLimitation, gateTargets, outOfScopeSection, phoneAndClinicalSection } from './gate-card.ts';
 import type { FieldOfViewReport } from '../train/field-of-view-check.ts';
 import { CLASSES, CLASS_CODES } from '../../core/labels.ts';
 import { PREPROCESS_VERSION } from '../../core/preprocess.ts';
@@ -64,7 +65,7 @@ async function readFinalEvaluation(dir: string): Promise<FinalEvaluation & { bac
 }
 interface ModelJson {
   weightsManifest: Array<{ paths: string[]; weights: Array<{ shape: number[] }> }>;
-  userDefinedMetadata?: { dermlens?: { dermoscopyThreshold?: number | null } };
+  userDefinedMetadata?: { dermlens?: { dermoscopyThreshold?: number | null; clinicalThreshold?: number | null } };
 }
 
 /** Keys in which the members of a shipped ensemble may differ: the card describes one shared recipe. */
@@ -437,8 +438,8 @@ export async function ship(
 
   const latency = options.latency ? await wasmLatency(options.latency, modelDir) : null;
 
-  /** The dermoscopy gate's gate.json (dermlens fit-gate), when the shipped model has one. */
-  const gate: GateReport | null = (await readJsonIfExists(runPaths(runDir).gate, 'ship')) ?? null;
+  /** The gate's gate.json (dermlens fit-gate), when the shipped model has one: three-way (v2) or the older two-way (v1). */
+  const gate: GateReport | LegacyGateReport | null = (await readJsonIfExists(runPaths(runDir).gate, 'ship')) ?? null;
   /** scripts/check-field-of-view.ts on the test side, when it was run for the shipped weights. */
   const fieldOfView: FieldOfViewReport | null = (await readJsonIfExists(runPaths(runDir).fieldOfView('test'), 'ship')) ?? null;
   if (fieldOfView && resolve(fieldOfView.model) !== resolve(modelDir)) {
@@ -447,7 +448,13 @@ export async function ship(
     );
   }
   const shippedThreshold = (modelJson.userDefinedMetadata?.dermlens?.dermoscopyThreshold ?? null) as number | null;
-  if ((gate === null) !== (shippedThreshold === null) || (gate && gate.threshold !== shippedThreshold)) {
+  const shippedClinical = (modelJson.userDefinedMetadata?.dermlens?.clinicalThreshold ?? null) as number | null;
+  const gateClinical = gate?.format === 'dermlens-gate-v2' ? gate.clinicalThreshold : null;
+  if (
+    (gate === null) !== (shippedThreshold === null) ||
+    (gate && gate.threshold !== shippedThreshold) ||
+    shippedClinical !== gateClinical
+  ) {
     throw new Error(
       `${modelDir}/model.json and ${runDir}/gate.json disagree about the dermoscopy gate; run dermlens fit-gate --run ${runDir} again`,
     );
@@ -488,12 +495,16 @@ export async function ship(
       ? {
           method: gate.method,
           threshold: gate.threshold,
+          ...(gate.format === 'dermlens-gate-v2'
+            ? { kinds: gate.kinds, clinicalThreshold: gate.clinicalThreshold, clinicalSet: gate.clinicalSet }
+            : {}),
           targetValFlagRate: gate.targetValFlagRate,
           training: gate.training,
           val: gate.val,
           test: gate.test,
         }
       : null,
+    clinicalPhotos: clinicalPhotoFigures(gate),
     ...(fieldOfView ? { fieldOfViewCheck: { side: 'test', images: fieldOfView.images, rows: fieldOfView.rows } } : {}),
     ...(externalCard
       ? {
@@ -554,9 +565,7 @@ export async function ship(
     },
     limitations: [
       'Not a diagnosis and not a medical device: for education and research only. See a doctor about any skin lesion that worries you.',
-      gate
-        ? 'Dermoscopic images only. The dermoscopy gate flags most non-skin images (see its section), but it was not trained on clinical (non-dermoscopic) photos of skin, and an image it lets through still gets one of seven lesion classes whatever it shows.'
-        : 'Dermoscopic images only: phone photos, clinical close-ups and non-skin images are out of scope and get confident-looking but meaningless answers.',
+      gateLimitation(gate),
       'HAM10000 comes from two centres (Vienna, Austria and Queensland, Australia) and mostly shows light skin; performance on darker skin types is unknown.',
       'Seven classes only: any other lesion is forced into one of them.',
     ],
@@ -598,20 +607,7 @@ export async function ship(
       : ['Melanoma alert recall >= 0.85 with precision >= 0.40 (no alert threshold)', false, 'no operating point'],
     ['ECE <= 0.05 after calibration', test.ece <= 0.05, num(test.ece)],
     ['Shipped weights <= 4.5 MB', weightBytes <= 4.5e6, `${(weightBytes / 1e6).toFixed(2)} MB (${weights})`],
-    ...(gate
-      ? ([
-          [
-            'Held-out non-dermoscopic images flagged "not a dermoscopic image" >= 95%',
-            gate.test.ood.rate >= 0.95,
-            `${pct(gate.test.ood.rate)} (${gate.test.ood.flagged} of ${gate.test.ood.n})`,
-          ],
-          [
-            'HAM10000 test images flagged <= 2%',
-            gate.test.ham.rate <= 0.02,
-            `${pct(gate.test.ham.rate)} (${gate.test.ham.flagged} of ${gate.test.ham.n})`,
-          ],
-        ] as const)
-      : []),
+    ...gateTargets(gate),
     ...(latency?.reference
       ? [
           [
@@ -759,35 +755,7 @@ ${candidates.map((c, i) => `| ${i === 0 ? `**${c.run}** (shipped)` : c.run}${'re
 `
     : ''
 }
-${
-  gate
-    ? `## Out-of-scope images: "This does not look like a dermoscopic image"
-A lesion classifier answers every image with a lesion class, so DermLens first asks whether the image looks like
-a dermoscopic image of a skin lesion at all. Method: ${gate.method}. An image whose score is below
-**${gate.threshold.toFixed(4)}** is reported as not dermoscopic (the CLI warns; the card and popup lead with it and fold the
-class bars away). The threshold is the highest that flags at most ${pct(gate.targetValFlagRate)} of the HAM10000 validation
-images (validation: ${pct(gate.val.ham.rate)} of HAM10000 and ${pct(gate.val.ood.rate)} of the non-dermoscopic images flagged).
-
-| held out, scored once | flagged |
-|---|---|
-| HAM10000 test split | ${pct(gate.test.ham.rate)} (${gate.test.ham.flagged} of ${gate.test.ham.n}) |
-${Object.entries(gate.test.hamPerClass)
-  .map(([c, f]) => `| HAM10000 test, ${c} | ${pct(f.rate)} (${f.flagged} of ${f.n}) |`)
-  .join('\n')}
-${gate.test.hamFieldOfView ? `| HAM10000 test split with a round field of view (centred circle of the height) | ${pct(gate.test.hamFieldOfView.rate)} (${gate.test.hamFieldOfView.flagged} of ${gate.test.hamFieldOfView.n}) |\n` : ''}| non-dermoscopic images, held-out part of every source | ${pct(gate.test.ood.rate)} (${gate.test.ood.flagged} of ${gate.test.ood.n}) |
-${Object.entries(gate.test.oodPerSource)
-  .map(([src, f]) => `| non-dermoscopic, ${src} | ${pct(f.rate)} (${f.flagged} of ${f.n}) |`)
-  .join('\n')}
-
-Training negatives per source: ${Object.entries(gate.training.notDermoscopicPerSource)
-        .map(([src, n]) => `${src} ${n}`)
-        .join(', ')}
-(\`node --import tsx scripts/build-ood-set.ts\` rebuilds the set; the images are not in the repository). Clinical
-(non-dermoscopic) photos of skin lesions were not among the negatives, so the gate says nothing reliable about them.
-
-`
-    : ''
-}${
+${gate ? `${phoneAndClinicalSection(gate)}${outOfScopeSection(gate)}` : ''}${
     fieldOfView
       ? `## Images with a round field of view
 Most HAM10000 images fill the frame; many dermoscopic images from elsewhere show the dermoscope's round field of
