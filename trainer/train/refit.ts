@@ -68,7 +68,7 @@ export async function loadRefitReference(dir: string): Promise<RefitReference> {
 /** Throws unless `config` repeats the reference's recipe exactly. */
 export function checkRefitRecipe(reference: RefitReference, config: TrainConfig): void {
   const ref: TrainConfig = { ...DEFAULT_TRAIN_CONFIG, ...reference.config };
-  const diffs = RECIPE_KEYS.filter((k) => ref[k] !== config[k]).map(
+  const diffs = RECIPE_KEYS.filter((k) => JSON.stringify(ref[k]) !== JSON.stringify(config[k])).map(
     (k) => `${k}: reference ${JSON.stringify(ref[k])}, refit ${JSON.stringify(config[k])}`,
   );
   if (diffs.length) throw new Error(`a refit must use its reference's recipe unchanged (${diffs.join('; ')})`);
