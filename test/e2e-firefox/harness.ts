@@ -13,7 +13,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureBuilt } from '../e2e/build.ts';
 import { startFixtureServer, type FixtureServer } from '../e2e/fixture-server.ts';
-import { installStateRecorder, stateLog, waitForFinalState, type StateEntry } from '../e2e/harness.ts';
+import { installStateRecorder, STATE_RECORDER_SOURCE, stateLog, waitForFinalState, type StateEntry } from '../e2e/harness.ts';
 
 export const FIREFOX = process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr';
 
@@ -45,6 +45,13 @@ export interface FirefoxSession {
   openPage(url: string): Promise<Page>;
   /** A new tab on one of the add-on's pages (popup.html, permission.html), state recorder installed. */
   openExtensionPage(path: string): Promise<Page>;
+  /**
+   * The tab the add-on opened on one of its pages (e.g. permission.html from the popup). puppeteer's
+   * target URLs do not follow navigations to moz-extension: addresses, so each tab is asked where it is.
+   */
+  waitForExtensionPage(path: string, timeout?: number): Promise<Page>;
+  /** Resolves once the tab is gone (puppeteer's 'close' event does not fire for a tab a page closed itself). */
+  waitForClosed(page: Page, timeout?: number): Promise<void>;
   /**
    * Right-clicks `selector` in `frame` (the page, or an iframe of it) and chooses "Classify skin lesion"
    * in Firefox's real context menu: the click grants activeTab and fires menus.onClicked, as a person's does.
@@ -151,14 +158,44 @@ function makeSession(browser: Browser, geckoId: string, output: string[]): Firef
     await installStateRecorder(page);
     // page.goto to a moz-extension: URL loses track of the navigation (notes/firefox.md): navigate by
     // BiDi without waiting, then wait for the page's own scripts.
-    const context = (page.mainFrame() as unknown as { _id: string })._id;
-    await bidi.send('browsingContext.navigate', { context, url: `${base}/${path}`, wait: 'none' });
+    await bidi.send('browsingContext.navigate', { context: contextOf(page), url: `${base}/${path}`, wait: 'none' });
     await page.waitForFunction(
       (expected: string) => location.href === expected && document.readyState === 'complete',
       { timeout: 15_000 },
       `${base}/${path}`,
     );
+    // Firefox runs BiDi preload scripts in web pages only: the recorder starts now, before any action.
+    await page.evaluate(STATE_RECORDER_SOURCE);
     return page;
+  }
+
+  async function waitForExtensionPage(path: string, timeout = 10_000): Promise<Page> {
+    const url = `${base}/${path}`;
+    const deadline = Date.now() + timeout;
+    for (;;) {
+      for (const page of await browser.pages()) {
+        const at = await Promise.race([
+          page.evaluate(() => location.href).catch(() => ''),
+          new Promise<string>((resolve) => setTimeout(() => resolve(''), 500)),
+        ]);
+        if (at === url) return page;
+      }
+      if (Date.now() > deadline) throw new Error(`no tab on ${url} after ${timeout} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  const contextOf = (page: Page) => (page.mainFrame() as unknown as { _id: string })._id;
+
+  async function waitForClosed(page: Page, timeout = 10_000): Promise<void> {
+    const context = contextOf(page);
+    const deadline = Date.now() + timeout;
+    for (;;) {
+      const tree = (await bidi.send('browsingContext.getTree', { maxDepth: 0 })).result as { contexts: { context: string }[] };
+      if (!tree.contexts.some((c) => c.context === context)) return;
+      if (Date.now() > deadline) throw new Error(`the tab on ${page.url()} is still open after ${timeout} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   }
 
   async function chooseMenuItem(page: Page, selector: string, frame?: Frame): Promise<void> {
@@ -187,6 +224,8 @@ function makeSession(browser: Browser, geckoId: string, output: string[]): Firef
     output,
     openPage,
     openExtensionPage,
+    waitForExtensionPage,
+    waitForClosed,
     chooseMenuItem,
     async classifyByMenu(page, selector, { frame, timeout } = {}) {
       const where = frame ?? page;
