@@ -94,11 +94,15 @@ export async function launchFirefox(options: LaunchOptions = {}): Promise<Firefo
     headless: true,
     args: ['--remote-allow-system-access'],
     protocolTimeout: 120_000,
+    // Release builds honour services.settings.server (below) only with this set.
+    env: { ...process.env, MOZ_REMOTE_SETTINGS_DEVTOOLS: '1' },
     extraPrefsFirefox: {
       'extensions.webextensions.uuids': JSON.stringify({ [geckoId]: UUID }),
       'devtools.console.stdout.content': true,
-      // No first-run pages, update or telemetry requests (the network test lists every request).
+      // Firefox's own traffic off (puppeteer's prefs silence most of it): Remote Settings, which an add-on
+      // install consults, points nowhere, so the network test's log holds the pages' and the add-on's only.
       'browser.shell.checkDefaultBrowser': false,
+      'services.settings.server': 'data:,#remote-settings-dummy/v1',
       ...(options.fakeCamera ? { 'media.navigator.streams.fake': true } : {}),
       ...options.prefs,
     },
