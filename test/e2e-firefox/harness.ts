@@ -55,8 +55,9 @@ export interface FirefoxSession {
   /**
    * Right-clicks `selector` in `frame` (the page, or an iframe of it) and chooses "Classify skin lesion"
    * in Firefox's real context menu: the click grants activeTab and fires menus.onClicked, as a person's does.
+   * Returns Date.now() in the browser when the item was chosen (the same clock as the page's).
    */
-  chooseMenuItem(page: Page, selector: string, frame?: Frame): Promise<void>;
+  chooseMenuItem(page: Page, selector: string, frame?: Frame): Promise<number>;
   /** chooseMenuItem, then the card's next final state in `frame` (result or error). */
   classifyByMenu(page: Page, selector: string, options?: { frame?: Frame; timeout?: number }): Promise<StateEntry>;
   /** Evaluates `expression` (JavaScript, may be a promise) in the browser window; returns its JSON value. */
@@ -202,23 +203,25 @@ function makeSession(browser: Browser, geckoId: string, output: string[]): Firef
     }
   }
 
-  async function chooseMenuItem(page: Page, selector: string, frame?: Frame): Promise<void> {
+  async function chooseMenuItem(page: Page, selector: string, frame?: Frame): Promise<number> {
     await page.bringToFront();
     const target = await (frame ?? page).waitForSelector(selector);
     if (!target) throw new Error(`no element ${selector} to right-click`);
     await target.scrollIntoView();
     await target.click({ button: 'right' });
     // The menu item's id derives from the gecko id and the menu id; find it by its label instead.
-    const chosen = await inBrowserWindow<string>(`(async () => {
+    const chosen = await inBrowserWindow<string | number>(`(async () => {
       const menu = document.getElementById('contentAreaContextMenu');
       for (let i = 0; i < 100 && menu.state !== 'open'; i++) await new Promise((r) => setTimeout(r, 20));
       if (menu.state !== 'open') return 'the page context menu did not open';
       const item = [...menu.querySelectorAll('menuitem')].find((i) => i.label === 'Classify skin lesion' && !i.hidden);
       if (!item) { menu.hidePopup(); return 'no "Classify skin lesion" item in the menu'; }
+      const at = Date.now();
       menu.activateItem(item);
-      return 'ok';
+      return at;
     })()`);
-    if (chosen !== 'ok') throw new Error(`right-click on ${selector}: ${chosen}`);
+    if (typeof chosen !== 'number') throw new Error(`right-click on ${selector}: ${chosen}`);
+    return chosen;
   }
 
   return {
