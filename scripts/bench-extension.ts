@@ -14,26 +14,26 @@
 // Timing uses Date.now() on both ends (the service worker when classifyUrl starts, the page when
 // the overlay's data-state turns "result"; the popup's input 'change' event and its data-state), so
 // CDP round trips are not counted. Usage: npm run bench:extension -- [--cold 3] [--warm 20] [--popup 20]
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+// [--browser firefox]: the same right-click and popup times in Debian's Firefox ESR, printed beside
+// Chrome's from the same run (scripts/bench-extension-firefox.ts).
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { ElementHandle, Page } from 'puppeteer-core';
-import {
-  CHROMIUM,
-  launchWithExtension,
-  stateLog,
-  waitForDeepSelector,
-  waitForFinalState,
-  type ExtensionSession,
-} from '../test/e2e/harness.ts';
+import type { Page } from 'puppeteer-core';
+import { CHROMIUM, launchWithExtension, stateLog, waitForFinalState, type ExtensionSession } from '../test/e2e/harness.ts';
 import { startFixtureServer, type FixtureServer } from '../test/e2e/fixture-server.ts';
 import { DIST, REPO_ROOT, ensureBuilt } from '../test/e2e/build.ts';
 import { median } from '../trainer/evaluate/median.ts';
 import { clickInCard } from '../test/e2e/card-geometry.ts';
+import { timePopupUploads } from './bench-popup.ts';
+import { benchFirefox } from './bench-extension-firefox.ts';
+import { FIREFOX, firefoxMissing } from '../test/e2e-firefox/harness.ts';
 
 const TARGETS = { coldMs: 1500, warmMs: 150, popupMs: 150, heatmapMs: 150, packedBytes: 5 * 1024 * 1024 };
+/** Issue 21's targets for Firefox. */
+const FIREFOX_TARGETS = { coldMs: 3000, warmMs: 200, popupMs: 300 };
 
 const { values } = parseArgs({
   options: {
@@ -41,8 +41,11 @@ const { values } = parseArgs({
     warm: { type: 'string', default: '20' },
     popup: { type: 'string', default: '20' },
     heatmap: { type: 'string', default: '50' },
+    // firefox: Firefox's right-click and popup times beside Chrome's (both measured in this run).
+    browser: { type: 'string', default: 'chrome' },
   },
 });
+if (!['chrome', 'firefox'].includes(values.browser!)) throw new Error(`--browser ${values.browser}: use chrome or firefox`);
 const runs = { cold: Number(values.cold), warm: Number(values.warm), popup: Number(values.popup), heatmap: Number(values.heatmap) };
 
 function dirSize(path: string): number {
@@ -56,7 +59,8 @@ function findPackedZip(): string | undefined {
   const candidates: string[] = [];
   for (const dir of [REPO_ROOT, join(REPO_ROOT, 'dist-packages'), join(REPO_ROOT, 'dist-zip')]) {
     if (!existsSync(dir)) continue;
-    for (const name of readdirSync(dir)) if (/^dermlens.*\.zip$/.test(name)) candidates.push(join(dir, name));
+    for (const name of readdirSync(dir))
+      if (/^dermlens.*\.zip$/.test(name) && !name.endsWith('-firefox.zip')) candidates.push(join(dir, name));
   }
   return candidates.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
 }
@@ -125,39 +129,42 @@ async function benchHeatmap(session: ExtensionSession, page: Page): Promise<Heat
 }
 
 async function benchPopup(server: FixtureServer) {
-  const dir = mkdtempSync(join(tmpdir(), 'dermlens-bench-'));
   const session = await launchWithExtension();
-  const times: number[] = [];
   try {
-    const popup = await session.openPopup();
-    const input = (await waitForDeepSelector(popup, 'dermlens-popup >>> input[type=file]')) as ElementHandle<HTMLInputElement>;
-    // Record when the file is chosen (capture phase on the input's root runs before the app's listener).
-    await input.evaluate((el) => {
-      const w = window as unknown as { __changeAt: number };
-      (el.getRootNode() as ShadowRoot).addEventListener('change', () => (w.__changeAt = Date.now()), { capture: true });
-    });
-    // Alternate two files so every upload is a real change of the input.
-    const files = [join(dir, 'a.png'), join(dir, 'b.jpg')];
-    writeFileSync(files[0]!, server.lesionPng);
-    writeFileSync(files[1]!, server.lesionJpeg);
-    // One untimed upload first: the first one also starts the offscreen document and loads the model.
-    for (let i = 0; i <= runs.popup; i++) {
-      const before = (await stateLog(popup)).length;
-      await input.uploadFile(files[i % 2]!);
-      const entry = await waitForFinalState(popup, before, { tag: 'dermlens-popup', timeout: 60_000 });
-      if (entry.state !== 'result') throw new Error(`popup classification failed: ${entry.error}`);
-      const changeAt = await popup.evaluate(() => (window as unknown as { __changeAt: number }).__changeAt);
-      if (i > 0) times.push(entry.at - changeAt);
-    }
+    return await timePopupUploads(await session.openPopup(), server, runs.popup);
   } finally {
     await session.close();
-    rmSync(dir, { recursive: true, force: true });
   }
-  return times;
 }
 
 function row(label: string, value: string, target: string, pass: boolean) {
   console.log(`${label.padEnd(44)} ${value.padStart(12)}   target ${target.padEnd(10)} ${pass ? 'PASS' : 'FAIL'}`);
+}
+
+/** Runs the Firefox measurements and prints them beside Chrome's from this run. */
+async function printFirefoxBeside(server: FixtureServer, chrome: { cold: number[]; warm: number[]; popup: number[] }) {
+  const missing = firefoxMissing();
+  if (missing) {
+    console.log(`\nFirefox: not measured (${missing})`);
+    return;
+  }
+  ensureBuilt('firefox');
+  const firefox = await benchFirefox(server, runs);
+  const version = execFileSync(FIREFOX, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  console.log(`\n${version}, beside Chrome (medians, ms; Firefox targets from issue 21)`);
+  console.log(`firefox cold runs (ms): ${firefox.cold.map((x) => x.toFixed(0)).join(', ')}`);
+  console.log(`firefox cold after suspension (ms): ${firefox.coldAfterSuspension.map((x) => x.toFixed(0)).join(', ')}`);
+  console.log(`firefox warm runs (ms): ${firefox.warm.map((x) => x.toFixed(0)).join(', ')}`);
+  console.log(`firefox popup runs (ms): ${firefox.popup.map((x) => x.toFixed(0)).join(', ')}`);
+  const line = (label: string, c: number[] | null, f: number[], target: number) =>
+    console.log(
+      `${label.padEnd(40)} ${(c ? median(c).toFixed(0) : '-').padStart(8)} ${median(f).toFixed(0).padStart(8)}   target <= ${String(target).padEnd(6)} ${median(f) <= target ? 'PASS' : 'FAIL'}`,
+    );
+  console.log(`${'what'.padEnd(40)} ${'Chrome'.padStart(8)} ${'Firefox'.padStart(8)}`);
+  line('right-click -> card, cold (fresh profile)', chrome.cold, firefox.cold, FIREFOX_TARGETS.coldMs);
+  line('right-click -> card, cold (event page woken)', null, firefox.coldAfterSuspension, FIREFOX_TARGETS.coldMs);
+  line('right-click -> card, warm', chrome.warm, firefox.warm, FIREFOX_TARGETS.warmMs);
+  line('popup upload -> result', chrome.popup, firefox.popup, FIREFOX_TARGETS.popupMs);
 }
 
 async function main() {
@@ -230,6 +237,7 @@ async function main() {
       zipBytes <= TARGETS.packedBytes,
     );
     console.log(`${'dist/ (unpacked)'.padEnd(44)} ${mb(distBytes).padStart(12)}`);
+    if (values.browser === 'firefox') await printFirefoxBeside(server, { cold, warm, popup });
   } finally {
     await server.close();
   }

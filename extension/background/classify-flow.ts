@@ -2,6 +2,7 @@
 // builds, by self.dermlens.classifyUrl: overlay into the image's frame (loading card), image bytes to
 // the offscreen model, result or a readable error onto the card. The service worker itself never decodes an image.
 import { browser } from '../shared/browser.ts';
+import { browserName, type BrowserName } from '../shared/browser-name.ts';
 import { hostGranted } from './host-access.ts';
 import { askOffscreen, ensureOffscreen } from './offscreen-document.ts';
 import { openPageCard, readImageInPage, updatePageCard } from './page-card.ts';
@@ -24,11 +25,17 @@ const FRAME_MESSAGE =
   'This image is inside a frame from another website, which DermLens may not access. ' +
   'Right-click the image, choose "Open image in new tab", and classify it there.';
 
+/** Pages no extension may touch, per browser. */
+const CLOSED_PAGES: Record<BrowserName, string> = {
+  Chrome: 'Chrome never allows access to some pages (chrome:// pages, the Chrome Web Store).',
+  Firefox: 'Firefox never allows access to some pages (about: pages, addons.mozilla.org, reader view).',
+};
+
 function noAccessMessage(error: unknown): string {
   return (
     `DermLens cannot show its result in this tab (${errorMessage(error)}). ` +
     'Use "Classify skin lesion" in the image\'s right-click menu: that click gives DermLens access to the page. ' +
-    'Chrome never allows access to some pages (chrome:// pages, the Chrome Web Store).'
+    CLOSED_PAGES[browserName()]
   );
 }
 
@@ -46,6 +53,7 @@ async function blockedMessage(srcUrl: string, tabId: number, pageUrl: string | u
     pageUrl: page,
     hostGranted: await hostGranted(srcUrl),
     answer: hostAccess ? await hostAccess : undefined,
+    browser: browserName(),
   });
 }
 

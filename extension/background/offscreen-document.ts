@@ -1,10 +1,12 @@
 // The offscreen document that hosts the model: created on first need and then kept (re-creating it
 // would reload the model), with an in-flight lock because createDocument throws if one already exists.
+// Where the document lives is the browser's business (model-document-host.ts: Chrome's offscreen
+// document; model-document-host.firefox.ts: a frame in Firefox's event page).
 import { browser } from '../shared/browser.ts';
 import type { OffscreenRequest, Reply } from '../shared/messages.ts';
 import { requestWithRetry, TimeoutError } from '../shared/requests.ts';
+import { modelDocumentHost } from './model-document-host.ts';
 
-const OFFSCREEN_PATH = 'offscreen.html';
 /** Covers a cold start: document creation, wasm compile, model load and warm-up. */
 const OFFSCREEN_TIMEOUT_MS = 15_000;
 
@@ -12,28 +14,14 @@ let creating: Promise<void> | null = null;
 /** Set once this worker has seen the document exist; a request that fails re-checks (see askOffscreen). */
 let knownAlive = false;
 
-async function hasOffscreenDocument(): Promise<boolean> {
-  // chrome.* because runtime.getContexts is not in webextension-polyfill (and only finds offscreen documents, a Chrome API).
-  const contexts = await chrome.runtime.getContexts({
-    contextTypes: [chrome.runtime.ContextType.OFFSCREEN_DOCUMENT],
-    documentUrls: [browser.runtime.getURL(OFFSCREEN_PATH)],
-  });
-  return contexts.length > 0;
-}
-
 export async function ensureOffscreen(): Promise<void> {
   if (creating) return creating;
-  if (await hasOffscreenDocument()) {
+  if (await modelDocumentHost.exists()) {
     knownAlive = true;
     return;
   }
-  // chrome.* because offscreen is a Chrome-only API that webextension-polyfill does not wrap.
-  creating ??= chrome.offscreen
-    .createDocument({
-      url: OFFSCREEN_PATH,
-      reasons: [chrome.offscreen.Reason.BLOBS],
-      justification: 'Decodes the image the user chose and runs the on-device skin-lesion model on it.',
-    })
+  creating ??= modelDocumentHost
+    .create()
     .catch((error: unknown) => {
       // Another caller won the race (e.g. after a service-worker restart): the document exists, fine.
       if (!/single offscreen document|already exists/i.test(String((error as Error)?.message ?? error))) throw error;
@@ -50,8 +38,7 @@ export async function ensureOffscreen(): Promise<void> {
 async function closeOffscreen(): Promise<void> {
   knownAlive = false;
   try {
-    // chrome.* because offscreen is a Chrome-only API that webextension-polyfill does not wrap.
-    if (await hasOffscreenDocument()) await chrome.offscreen.closeDocument();
+    if (await modelDocumentHost.exists()) await modelDocumentHost.close();
   } catch {
     /* already gone */
   }

@@ -1,5 +1,6 @@
 // Pure URL logic of the right-click flow (no extension APIs, so Node unit tests cover it): which host
 // access a click needs beyond activeTab, and what to tell the user when the image could not be read.
+import type { BrowserName } from '../shared/browser-name.ts';
 
 /** Host name for messages and for Chrome's prompt ("Read and change your data on <host>"). */
 export function hostOf(url: string): string {
@@ -67,6 +68,8 @@ export interface BlockedImageFacts {
   hostGranted: boolean;
   /** This click's prompt; undefined when this request asked nothing (overlay re-send, test hook). */
   answer?: HostAnswer;
+  /** The browser that asks (or did not ask) the user; Chrome when not given. */
+  browser?: BrowserName;
 }
 
 const UPLOAD_INSTEAD = 'or save the image and upload it in the DermLens popup.';
@@ -76,7 +79,7 @@ const UPLOAD_INSTEAD = 'or save the image and upload it in the DermLens popup.';
  * only when DermLens really has none, and promises a Chrome prompt only where a click asks for one
  * (originsBeyondActiveTab is not empty for any image outside the page's exact origin).
  */
-export function blockedImageMessage({ srcUrl, pageUrl, hostGranted, answer }: BlockedImageFacts): string {
+export function blockedImageMessage({ srcUrl, pageUrl, hostGranted, answer, browser = 'Chrome' }: BlockedImageFacts): string {
   const address = addressOf(srcUrl);
   const host = hostOf(srcUrl);
   if (hostGranted || answer?.kind === 'granted' || sameOrigin(srcUrl, pageUrl)) {
@@ -93,7 +96,7 @@ export function blockedImageMessage({ srcUrl, pageUrl, hostGranted, answer }: Bl
   }
   if (answer?.kind === 'not-asked') {
     return (
-      `Chrome did not ask you whether DermLens may read images from ${host} (${answer.reason.replace(/\.$/, '')}). ` +
+      `${browser} did not ask you whether DermLens may read images from ${host} (${answer.reason.replace(/\.$/, '')}). ` +
       `Right-click the image and choose "Classify skin lesion" again, ${UPLOAD_INSTEAD}`
     );
   }
@@ -104,7 +107,7 @@ export function blockedImageMessage({ srcUrl, pageUrl, hostGranted, answer }: Bl
       : '';
   return (
     `DermLens has no access to ${address}, where this image is stored${why}. Right-click the image and choose ` +
-    `"Classify skin lesion": Chrome then asks once whether DermLens may read images from ${host}; ${UPLOAD_INSTEAD}`
+    `"Classify skin lesion": ${browser} then asks once whether DermLens may read images from ${host}; ${UPLOAD_INSTEAD}`
   );
 }
 

@@ -3,7 +3,8 @@
 // once (nothing is recorded), and says what to do next for each outcome.
 import { css, html, LitElement } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
-import { CAMERA_MESSAGES, classifyCameraError, stopStream, type CameraFailure } from '../shared/camera.ts';
+import { cameraMessages, classifyCameraError, stopStream, type CameraFailure } from '../shared/camera.ts';
+import { browserName } from '../shared/browser-name.ts';
 
 export type PermissionPageState = 'asking' | 'granted' | CameraFailure;
 
@@ -42,8 +43,13 @@ export class DermlensCameraPermission extends LitElement {
       <h1>DermLens camera access</h1>
       ${
         this.state === 'asking'
-          ? html`<p role="status">Chrome is asking whether DermLens may use your camera.
-        Click <strong>Allow</strong> (choose "Allow on every visit" so you are not asked again).
+          ? html`<p role="status">${
+              browserName() === 'Firefox'
+                ? html`Firefox is asking whether DermLens may use your camera. Tick <strong>Remember this decision</strong>
+        and click <strong>Allow</strong>: the popup can only use a camera access that Firefox remembers.`
+                : html`Chrome is asking whether DermLens may use your camera.
+        Click <strong>Allow</strong> (choose "Allow on every visit" so you are not asked again).`
+            }
         DermLens only uses the camera while you take a photo in its popup, and the photo never leaves your computer.</p>`
           : ''
       }
@@ -56,7 +62,7 @@ export class DermlensCameraPermission extends LitElement {
       ${
         this.state !== 'asking' && this.state !== 'granted'
           ? html`
-        <p class="problem" role="alert">${CAMERA_MESSAGES[this.state]}</p>
+        <p class="problem" role="alert">${cameraMessages()[this.state]}</p>
         <button type="button" @click=${() => this.request()}>Try again</button>`
           : ''
       }

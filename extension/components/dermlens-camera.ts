@@ -6,13 +6,14 @@ import { css, html, LitElement, nothing } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import {
   CAMERA_CONSTRAINTS,
-  CAMERA_MESSAGES,
-  classifyCameraError,
+  cameraMessages,
+  cameraRefusal,
   queryCameraPermission,
   stopStream,
   type CameraFailure,
 } from '../shared/camera.ts';
 import { browser } from '../shared/browser.ts';
+import { browserName } from '../shared/browser-name.ts';
 import { errorMessage } from '../shared/messages.ts';
 import type { PickedImage } from './dermlens-image-upload.ts';
 import type { ClinicalPhotoFigures } from '../../core/model-card.ts';
@@ -87,7 +88,7 @@ export class DermlensCamera extends LitElement {
       await video.play();
     } catch (error) {
       this.stop();
-      this.state = classifyCameraError(error);
+      this.state = cameraRefusal(error, permission);
       this.detail = errorMessage(error);
     }
   }
@@ -129,8 +130,14 @@ export class DermlensCamera extends LitElement {
         return html`<p class="message" role="status">Starting the camera…</p>`;
       case 'needs-permission':
         return html`
-          <p class="message" role="status">Chrome can only ask for camera access in a normal tab, not in this popup.
-            Open the permission page, click <strong>Allow</strong> there, then open DermLens again.</p>
+          ${
+            browserName() === 'Firefox'
+              ? html`<p class="message" role="status">Firefox cannot ask for camera access in this popup.
+            Open the permission page, tick <strong>Remember this decision</strong> and click <strong>Allow</strong> there,
+            then open DermLens again.</p>`
+              : html`<p class="message" role="status">Chrome can only ask for camera access in a normal tab, not in this popup.
+            Open the permission page, click <strong>Allow</strong> there, then open DermLens again.</p>`
+          }
           <div class="buttons">
             <button class="primary" type="button" @click=${() => this.openPermissionPage()}>Open camera permission page</button>
           </div>`;
@@ -144,7 +151,7 @@ export class DermlensCamera extends LitElement {
           </div>`;
       default:
         return html`
-          <p class="message problem" role="alert">${CAMERA_MESSAGES[this.state]}
+          <p class="message problem" role="alert">${cameraMessages()[this.state]}
             ${this.state === 'error' && this.detail ? html`(${this.detail})` : nothing}</p>
           <div class="buttons"><button type="button" @click=${() => this.start()}>Try again</button></div>`;
     }

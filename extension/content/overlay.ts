@@ -12,7 +12,7 @@ import { cardStyles, cardTemplate } from '../components/card-view.ts';
 import { createHeatLayer, type HeatLayer } from './heat-layer.ts';
 import { placeCard, type Box } from './placement.ts';
 import { addMessageListener, browser, type Runtime } from '../shared/browser.ts';
-import { bytesToBase64, formatBytes, MAX_IMAGE_BYTES } from '../shared/image-bytes.ts';
+import { blobToBase64, formatBytes, MAX_IMAGE_BYTES } from '../shared/image-bytes.ts';
 import {
   CARD_PORT_NAME,
   isRequestFor,
@@ -396,7 +396,7 @@ async function readImage(url: string): Promise<Reply<ImageBytes>> {
     if (blob.size > MAX_IMAGE_BYTES) {
       return { ok: false, error: `The image file is too large (${formatBytes(blob.size)}); the limit is ${formatBytes(MAX_IMAGE_BYTES)}.` };
     }
-    return { ok: true, result: { base64: bytesToBase64(new Uint8Array(await blob.arrayBuffer())), mime: blob.type } };
+    return { ok: true, result: { base64: await blobToBase64(blob), mime: blob.type } };
   } catch {
     return {
       ok: false,

@@ -1,4 +1,5 @@
 // Camera helpers shared by the popup's camera view and the permission page.
+import { browserName, type BrowserName } from './browser-name.ts';
 
 export type CameraFailure = 'denied' | 'no-camera' | 'busy' | 'error';
 
@@ -21,6 +22,36 @@ export const CAMERA_MESSAGES: Record<CameraFailure, string> = {
   busy: 'The camera is in use by another application (or could not be started). Close that application and try again.',
   error: 'The camera could not be started.',
 };
+
+/**
+ * CAMERA_MESSAGES in the words of the browser the user has: where to unblock the camera differs. Firefox
+ * keeps the camera permission of the add-on's moz-extension:// address with the websites' ones.
+ */
+export function cameraMessages(browser: BrowserName = browserName()): Record<CameraFailure, string> {
+  if (browser === 'Chrome') return CAMERA_MESSAGES;
+  return {
+    ...CAMERA_MESSAGES,
+    denied:
+      'Camera access is blocked for DermLens. To allow it, open Firefox Settings > Privacy & Security > Permissions > ' +
+      'Camera > Settings…, select the moz-extension:// address marked "Block" and click "Remove Website", then try again. ' +
+      'If you allowed it without ticking "Remember this decision", Firefox forgot it when the tab closed. ' +
+      'You can always upload a photo instead.',
+  };
+}
+
+/**
+ * What a refused getUserMedia means. Firefox refuses it in the popup at once (NotAllowedError, no prompt)
+ * unless the add-on holds a remembered camera permission: unless the user blocked the camera, that is
+ * "not granted yet", and the permission page is the way on.
+ */
+export function cameraRefusal(
+  error: unknown,
+  permission: PermissionState | 'unknown',
+  browser: BrowserName = browserName(),
+): CameraFailure | 'needs-permission' {
+  const failure = classifyCameraError(error);
+  return failure === 'denied' && permission !== 'denied' && browser === 'Firefox' ? 'needs-permission' : failure;
+}
 
 /** The camera permission state, or 'unknown' where the Permissions API cannot tell. */
 export async function queryCameraPermission(): Promise<PermissionState | 'unknown'> {

@@ -29,6 +29,21 @@ export function bytesToBase64(bytes: Uint8Array): string {
   return btoa(binary);
 }
 
+/**
+ * A blob's bytes as base64, read by FileReader. Content scripts use this rather than bytesToBase64 on
+ * blob.arrayBuffer(): in Firefox a content script's fetch() answers with objects of the page's
+ * compartment, and copying their bytes fails there ("Permission denied to access property
+ * "constructor""); the data: URL FileReader makes is a plain string.
+ */
+export function blobToBase64(blob: Blob): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(String(reader.result).slice(String(reader.result).indexOf(',') + 1));
+    reader.onerror = () => reject(reader.error ?? new Error('The image could not be read.'));
+    reader.readAsDataURL(blob);
+  });
+}
+
 export function base64ToBytes(base64: string): Uint8Array {
   let binary: string;
   try {

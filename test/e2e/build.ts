@@ -12,9 +12,11 @@ export const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)
 export const DIST = join(REPO_ROOT, 'dist');
 /** The test build the e2e tests load: the production build plus the service worker's test hook. */
 export const TEST_DIST = join(REPO_ROOT, 'dist-test');
+/** The same test build for Firefox (rollup.config.mjs writes it beside dist-test/, last). */
+export const TEST_DIST_FIREFOX = join(REPO_ROOT, 'dist-test-firefox');
 const ROLLUP = join(REPO_ROOT, 'node_modules', 'rollup', 'dist', 'bin', 'rollup');
 /** Everything the build reads; a change in any of these makes dist/ stale. */
-const BUILD_INPUTS = ['extension', 'core', 'manifest.json', 'rollup.config.mjs', 'package-lock.json'];
+const BUILD_INPUTS = ['extension', 'core', 'manifest.json', 'rollup.config.mjs', 'scripts/browser-manifest.mjs', 'package-lock.json'];
 
 function newestMtime(path: string): number {
   let st;
@@ -31,8 +33,9 @@ function newestMtime(path: string): number {
 
 /** Why dist-test/ must be rebuilt, or undefined when it is up to date. */
 export function staleReason(): string | undefined {
-  const marker = join(TEST_DIST, 'manifest.json');
-  if (!existsSync(marker)) return 'dist-test/manifest.json is missing';
+  // The Firefox build is written last: its manifest dates the whole build.
+  const marker = join(TEST_DIST_FIREFOX, 'manifest.json');
+  if (!existsSync(marker)) return 'dist-test-firefox/manifest.json is missing';
   const built = statSync(marker).mtimeMs;
   for (const input of BUILD_INPUTS) {
     if (newestMtime(join(REPO_ROOT, input)) > built) return `${input} changed after the last build`;
@@ -41,12 +44,14 @@ export function staleReason(): string | undefined {
 }
 
 /**
- * Returns the directory to load as the unpacked extension. DERMLENS_DIST=<dir> tests another
- * unpacked build as is (the right-click tests need a test build: DERMLENS_TEST_HOOKS=1 npx rollup -c);
- * DERMLENS_SKIP_BUILD=1 uses dist-test/ without checking that it is up to date.
+ * Returns the directory to load as the unpacked extension: dist-test/ for Chrome, dist-test-firefox/
+ * for Firefox. DERMLENS_DIST=<dir> (or DERMLENS_FIREFOX_DIST=<dir>) tests another unpacked build as is
+ * (the right-click tests need a test build: DERMLENS_TEST_HOOKS=1 npx rollup -c);
+ * DERMLENS_SKIP_BUILD=1 uses the test build without checking that it is up to date.
  */
-export function ensureBuilt(): string {
-  if (process.env.DERMLENS_DIST) return resolve(process.env.DERMLENS_DIST);
+export function ensureBuilt(browser: 'chrome' | 'firefox' = 'chrome'): string {
+  const given = browser === 'firefox' ? process.env.DERMLENS_FIREFOX_DIST : process.env.DERMLENS_DIST;
+  if (given) return resolve(given);
   const reason = process.env.DERMLENS_SKIP_BUILD ? undefined : staleReason();
   if (reason) {
     process.stderr.write(`[e2e] building the extension (test build, dist-test/): ${reason}\n`);
@@ -57,6 +62,7 @@ export function ensureBuilt(): string {
     });
     if (result.status !== 0) throw new Error(`the test build (rollup -c, DERMLENS_TEST_HOOKS=1) failed (exit ${result.status})`);
   }
-  if (!existsSync(join(TEST_DIST, 'manifest.json'))) throw new Error('dist-test/manifest.json missing after the build');
-  return TEST_DIST;
+  const dist = browser === 'firefox' ? TEST_DIST_FIREFOX : TEST_DIST;
+  if (!existsSync(join(dist, 'manifest.json'))) throw new Error(`${dist}/manifest.json missing after the build`);
+  return dist;
 }

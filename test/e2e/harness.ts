@@ -120,11 +120,14 @@ function stateRecorder(tags: string[], attributes: string[]): void {
   }).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: attributes });
 }
 
+/**
+ * The recorder as source text, with a __name shim: tsx (esbuild keepNames) wraps named inner functions
+ * in __name(...) calls, which do not exist in the page and would silently kill the recorder.
+ */
+export const STATE_RECORDER_SOURCE = `(() => { const __name = (f) => f; (${stateRecorder.toString()})(${JSON.stringify(MIRRORED_ELEMENTS)}, ${JSON.stringify(MIRRORED_ATTRIBUTES)}); })();`;
+
 export async function installStateRecorder(page: Page): Promise<void> {
-  // Passed as source text with a __name shim: tsx (esbuild keepNames) wraps named inner functions
-  // in __name(...) calls, which do not exist in the page and would silently kill the recorder.
-  const source = `(() => { const __name = (f) => f; (${stateRecorder.toString()})(${JSON.stringify(MIRRORED_ELEMENTS)}, ${JSON.stringify(MIRRORED_ATTRIBUTES)}); })();`;
-  await page.evaluateOnNewDocument(source);
+  await page.evaluateOnNewDocument(STATE_RECORDER_SOURCE);
 }
 
 export async function stateLog(frame: Page | Frame): Promise<StateEntry[]> {

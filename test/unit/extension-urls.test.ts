@@ -119,3 +119,15 @@ test('a blocked image gets the message that fits what DermLens holds and what th
       'Chrome then asks once whether DermLens may read images from cdn.example.net; or save the image and upload it in the DermLens popup.',
   );
 });
+
+test('in Firefox the messages name Firefox, which asks or did not ask', () => {
+  const cdn = 'https://cdn.example.net/lesion.jpg';
+  assert.match(
+    blockedImageMessage({ srcUrl: cdn, pageUrl: undefined, hostGranted: false, browser: 'Firefox' }),
+    /: Firefox then asks once whether DermLens may read images from cdn\.example\.net;/,
+  );
+  assert.match(
+    blockedImageMessage({ srcUrl: cdn, hostGranted: false, answer: { kind: 'not-asked', reason: 'x' }, browser: 'Firefox' }),
+    /^Firefox did not ask you whether/,
+  );
+});
