@@ -2,17 +2,15 @@
 // cannot run wasm in a worker-friendly way). Fetches or receives image bytes, decodes them, classifies.
 // Requests are idempotent by requestId: a retried request joins or reuses the first one's answer.
 import { canExplain, explainInput } from '../core/class-activation-map.ts';
-import type { Classifier } from '../core/classifier.ts';
-import { dermoscopyVerdict } from '../core/dermoscopy-gate.ts';
-import { centreCrop, preprocess } from '../core/preprocess.ts';
+import { preprocess } from '../core/preprocess.ts';
 import { decodeImageBytes } from './shared/decode.ts';
+import { inferWithHeatmap, warmUp } from './shared/infer-with-heatmap.ts';
 import { base64ToBytes } from './shared/image-bytes.ts';
 import { addMessageListener } from './shared/browser.ts';
 import {
   errorMessage,
   isRequestFor,
   type ClassificationResult,
-  type Heatmap,
   type OffscreenRequest,
   type Reply,
 } from './shared/messages.ts';
@@ -65,37 +63,6 @@ model.catch((error) => console.error('DermLens model failed to load', error));
     classifyOnly: await time(() => classifier.classifyInputs([input])),
   };
 };
-
-/** One dummy pass through the path requests take (the explaining pass, when the model has a GAP head). */
-async function warmUp(classifier: Classifier): Promise<void> {
-  const size = classifier.inputSize;
-  if (canExplain(classifier))
-    await explainInput(classifier, new Float32Array(size * size * 3).fill(0.5), { x: 0, y: 0, width: size, height: size });
-  else await classifier.warmUp();
-}
-
-/**
- * Probabilities, and "where it looked" for the top class when the model can say (core/class-activation-map.ts):
- * one pass gives both, so the heatmap always explains exactly the result shown and costs no extra request.
- */
-async function inferWithHeatmap(
-  classifier: Classifier,
-  input: Float32Array,
-  width: number,
-  height: number,
-): Promise<{ probabilities: Float32Array; heatmap?: Heatmap; dermoscopy: ClassificationResult['dermoscopy'] }> {
-  if (!canExplain(classifier)) {
-    const [{ probabilities, dermoscopy }] = await classifier.assessInputs([input]);
-    return { probabilities, dermoscopy };
-  }
-  const { probabilities, map, crop, dermoscopy } = await explainInput(classifier, input, centreCrop(width, height));
-  const threshold = classifier.metadata.dermoscopyThreshold ?? null;
-  return {
-    probabilities,
-    heatmap: { map, crop },
-    dermoscopy: dermoscopy === null || threshold === null ? null : dermoscopyVerdict(dermoscopy, threshold),
-  };
-}
 
 async function classify(request: OffscreenRequest): Promise<ClassificationResult> {
   activeRequests++;

@@ -1,0 +1,36 @@
+// One line of `dermlens classify --json`, the shape every export of classification results uses (the
+// CLI's JSON lines, the VS Code extension's folder export), so their fields never drift apart.
+import type { ClassCode } from './labels.ts';
+import type { Prediction } from './lesion-result.ts';
+
+/** A classified image; predictions most likely first. dermoscopic/dermoscopyScore are null without a gate. */
+export interface ClassifiedRecord {
+  file: string;
+  dermoscopic: boolean | null;
+  dermoscopyScore: number | null;
+  predictions: Array<{ code: ClassCode; probability: number }>;
+  melanomaAlert: boolean;
+}
+
+/** An image that was refused or could not be read: the message is core/image-check.ts' wording. */
+export interface RefusedRecord {
+  file: string;
+  error: string;
+}
+
+export type ClassifyRecord = ClassifiedRecord | RefusedRecord;
+
+export function classifiedRecord(
+  file: string,
+  predictions: readonly Prediction[],
+  melanomaAlert: boolean,
+  dermoscopy: { dermoscopic: boolean; score: number } | null,
+): ClassifiedRecord {
+  return {
+    file,
+    dermoscopic: dermoscopy?.dermoscopic ?? null,
+    dermoscopyScore: dermoscopy?.score ?? null,
+    predictions: predictions.map((p) => ({ code: p.code, probability: p.probability })),
+    melanomaAlert,
+  };
+}
