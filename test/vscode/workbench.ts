@@ -82,8 +82,16 @@ export async function inWebview(page: Page, selector: string, timeoutMs = 60_000
     `${selector} in a webview`,
     async () => {
       for (const frame of page.frames()) {
-        const element = await frame.$(selector).catch(() => null);
+        if (frame.detached) continue;
+        // A hidden webview's frame can leave a query pending for good: give each frame a moment only.
+        // (frame.$ itself stayed pending in the frame of a second webview; evaluate did not.)
+        const handle = await Promise.race([
+          frame.evaluateHandle((s) => document.querySelector(s), selector).catch(() => null),
+          sleep(1000).then(() => null),
+        ]);
+        const element = handle?.asElement() as ElementHandle<Element> | null | undefined;
         if (element) return { frame, element };
+        await handle?.dispose();
       }
       return undefined;
     },
