@@ -7,13 +7,7 @@ import { decodeImageBytes } from './shared/decode.ts';
 import { inferWithHeatmap, warmUp } from './shared/infer-with-heatmap.ts';
 import { base64ToBytes } from './shared/image-bytes.ts';
 import { addMessageListener } from './shared/browser.ts';
-import {
-  errorMessage,
-  isRequestFor,
-  type ClassificationResult,
-  type OffscreenRequest,
-  type Reply,
-} from './shared/messages.ts';
+import { errorMessage, isRequestFor, type ClassificationResult, type OffscreenRequest, type Reply } from './shared/messages.ts';
 import { modelVersionLabel } from '../core/model-card.ts';
 import { ReplyError } from './shared/requests.ts';
 import { toClassificationResult } from './shared/result.ts';

@@ -17,4 +17,6 @@ const packagePath = resolve('dist-packages', `${name}-${version}.vsix`);
 const options = { cwd, packagePath, dependencies: false, skipLicense: true, allowMissingRepository: true, allowStarActivation: false };
 const files = await listFiles({ cwd, packageManager: 'none', dependencies: false });
 await createVSIX(options);
-console.log(`${packagePath}: ${files.length} files (${files.sort().join(', ')}), ${(statSync(packagePath).size / 1024 / 1024).toFixed(2)} MB`);
+console.log(
+  `${packagePath}: ${files.length} files (${files.sort().join(', ')}), ${(statSync(packagePath).size / 1024 / 1024).toFixed(2)} MB`,
+);

@@ -53,7 +53,10 @@ test('a model setting that is not a model gets a message naming the path and the
     assert.match(error.message, /^The model \/nowhere\/model does not exist\. Set dermlens\.modelPath to a model folder/);
     return true;
   });
-  await assert.rejects(resolveModelJson(resolve('core'), 'dermlens.modelPath'), /There is no model\.json in .*core\. Set dermlens\.modelPath/);
+  await assert.rejects(
+    resolveModelJson(resolve('core'), 'dermlens.modelPath'),
+    /There is no model\.json in .*core\. Set dermlens\.modelPath/,
+  );
   assert.equal(await resolveModelJson(resolve('extension/model'), 'dermlens.modelPath'), MODEL_JSON);
 });
 

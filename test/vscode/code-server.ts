@@ -28,7 +28,8 @@ export function codeServerBinary(): { path: string } | { skip: string } {
 
 /** The .vsix `npm run build` wrote, building it if it is missing. */
 export function builtVsix(): string {
-  const find = () => (existsSync('dist-packages') ? readdirSync('dist-packages').find((f) => /^dermlens-vscode-.*\.vsix$/.test(f)) : undefined);
+  const find = () =>
+    existsSync('dist-packages') ? readdirSync('dist-packages').find((f) => /^dermlens-vscode-.*\.vsix$/.test(f)) : undefined;
   if (!find()) {
     for (const step of [
       ['npx', 'rollup', '-c', 'vscode/rollup.config.mjs'],
@@ -66,10 +67,12 @@ export interface StartOptions {
   files: Record<string, Uint8Array | string>;
   /** Extra user settings. */
   settings?: Record<string, unknown>;
+  /** Writes more into the workspace folder before VS Code opens it. */
+  prepare?: (workspace: string) => Promise<unknown>;
 }
 
 /** Installs the .vsix into a fresh profile, starts code-server on a workspace, opens it in Chromium. */
-export async function startVsCode(binary: string, vsix: string, { files, settings = {} }: StartOptions): Promise<VsCode> {
+export async function startVsCode(binary: string, vsix: string, { files, settings = {}, prepare }: StartOptions): Promise<VsCode> {
   const root = await mkdtemp(join(tmpdir(), 'dermlens-vscode-'));
   const workspace = join(root, 'workspace');
   const dirs = { userData: join(root, 'user-data'), extensions: join(root, 'extensions'), tmp: join(root, 'tmp'), xdg: join(root, 'xdg') };
@@ -78,6 +81,7 @@ export async function startVsCode(binary: string, vsix: string, { files, setting
     await mkdir(join(workspace, name, '..'), { recursive: true });
     await writeFile(join(workspace, name), contents);
   }
+  await prepare?.(workspace);
   const userSettings = {
     'workbench.startupEditor': 'none',
     'security.workspace.trust.enabled': false,
@@ -88,6 +92,8 @@ export async function startVsCode(binary: string, vsix: string, { files, setting
     'telemetry.telemetryLevel': 'off',
     'workbench.enableExperiments': false,
     'files.simpleDialog.enable': true,
+    // The DOM renderer: the terminal's text is then in the page for the tests to read.
+    'terminal.integrated.gpuAcceleration': 'off',
     ...settings,
   };
   await writeFile(join(dirs.userData, 'User', 'settings.json'), JSON.stringify(userSettings, null, 1));
@@ -102,14 +108,26 @@ export async function startVsCode(binary: string, vsix: string, { files, setting
   let output = '';
   const server: ChildProcess = spawn(
     binary,
-    [...common, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override', workspace],
+    [
+      ...common,
+      '--disable-telemetry',
+      '--disable-update-check',
+      '--disable-workspace-trust',
+      '--disable-getting-started-override',
+      workspace,
+    ],
     { env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   server.stdout!.on('data', (d) => (output += d));
   server.stderr!.on('data', (d) => (output += d));
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
-    if ((await fetch(`${url}/healthz`).then((r) => r.ok).catch(() => false)) === true) break;
+    if (
+      (await fetch(`${url}/healthz`)
+        .then((r) => r.ok)
+        .catch(() => false)) === true
+    )
+      break;
     if (i > 120 || server.exitCode !== null) throw new Error(`code-server did not start: ${output}`);
     await new Promise((r) => setTimeout(r, 250));
   }

@@ -58,7 +58,8 @@ export async function cliRecords(files: Record<string, Uint8Array | string>): Pr
       .split('\n')
       .filter((l) => l.startsWith('{'))
       .map((l) => JSON.parse(l) as ClassifyRecord);
-    if (lines.length !== names.length) throw new Error(`dermlens classify gave ${lines.length} lines for ${names.length} files: ${inDir.stderr}`);
+    if (lines.length !== names.length)
+      throw new Error(`dermlens classify gave ${lines.length} lines for ${names.length} files: ${inDir.stderr}`);
     return Object.fromEntries(lines.map((l) => [l.file, l]));
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -5,12 +5,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { ClassifiedRecord, ClassifyRecord } from '../../core/classify-record.ts';
 import { IMAGE_REFUSALS } from '../../core/image-check.ts';
 import { CLASS_CODES } from '../../core/labels.ts';
 import { builtVsix, codeServerBinary, startVsCode, type VsCode } from './code-server.ts';
 import { cliRecords, workspaceFiles } from './fixtures.ts';
+import { writeSyntheticHam } from '../node/helpers/synthetic-ham.ts';
 import { eventually, explorerMenu, explorerRow, inWebview, notifications, runCommand, settledState } from './workbench.ts';
 
 const host = codeServerBinary();
@@ -55,7 +56,12 @@ describe('DermLens in VS Code', { skip: 'skip' in host ? host.skip : false, time
   before(async () => {
     const files = await workspaceFiles();
     cli = await cliRecords(files);
-    vs = await startVsCode((host as { path: string }).path, builtVsix(), { files });
+    vs = await startVsCode((host as { path: string }).path, builtVsix(), {
+      files,
+      // Training runs the CLI of this checkout, on a tiny synthetic HAM10000 folder in the workspace.
+      settings: { 'dermlens.cli': `${process.execPath} ${resolve('bin/dermlens.js')}` },
+      prepare: (workspace) => writeSyntheticHam(join(workspace, 'ham')),
+    });
   });
 
   after(async () => {
@@ -144,7 +150,9 @@ describe('DermLens in VS Code', { skip: 'skip' in host ? host.skip : false, time
       const button = await element.evaluateHandle((t, a) => t.shadowRoot!.querySelector(`button[data-action="${a}"]`)!, action);
       await (button as unknown as { click(): Promise<void> }).click();
       const input = await vs.page.waitForSelector('.quick-input-widget input', { visible: true, timeout: 15_000 });
-      await eventually('the save dialog to fill in the path', async () => (await input!.evaluate((i) => (i as HTMLInputElement).value)).endsWith(action.slice(7)));
+      await eventually('the save dialog to fill in the path', async () =>
+        (await input!.evaluate((i) => (i as HTMLInputElement).value)).endsWith(action.slice(7)),
+      );
       await vs.page.keyboard.press('Enter');
     };
     await exportButton('export-json');
@@ -169,5 +177,67 @@ describe('DermLens in VS Code', { skip: 'skip' in host ? host.skip : false, time
     await (row as unknown as { click(): Promise<void> }).click();
     const card = await cardFor(vs, 'batch/b-lesion.png');
     assert.deepEqual(card.probabilities.split(',').map(Number), cliProbabilities(cli['batch/b-lesion.png']));
+  });
+
+  test('Train a model...: dermlens train runs as a task, terminating it stops the run at a checkpoint, the same command resumes it, and the run opens its report', async () => {
+    const run = join(vs.workspace, 'runs', 'vs-run');
+    const epochOf = () =>
+      readFile(join(run, 'checkpoint', 'state.json'), 'utf8').then(
+        (t) => (JSON.parse(t) as { epoch: number }).epoch,
+        () => 0,
+      );
+    const quickInput = async (title: RegExp, text: string | null) => {
+      await eventually(`the quick input "${title}"`, async () => {
+        const shown = await vs.page
+          .$eval('.quick-input-widget', (w) => ((w as HTMLElement).style.display !== 'none' ? w.textContent : ''))
+          .catch(() => '');
+        return title.test(shown ?? '');
+      });
+      if (text !== null) {
+        await vs.page.click('.quick-input-widget input', { count: 3 });
+        await vs.page.keyboard.type(text);
+      }
+      await vs.page.keyboard.press('Enter');
+    };
+    const startTraining = async () => {
+      await runCommand(vs.page, 'DermLens: Train a model...');
+      await quickInput(/\(1\/3\)|Run folder/, 'runs/vs-run');
+    };
+
+    await startTraining();
+    await quickInput(/\(2\/3\)/, null); // the workspace's HAM10000 folder, found by its metadata file
+    await quickInput(/\(3\/3\)/, '--arch seed --size 16 --epochs 40 --batch 16 --backend wasm --no-cache');
+    await eventually('two checkpointed epochs', async () => (await epochOf()) >= 2, 120_000);
+    // The task's terminal shows the trainer's own lines (progress, ETA, epoch results).
+    const terminal = await eventually('the epoch lines in the task terminal', async () => {
+      const text = await vs.page.$$eval('.terminal-wrapper .xterm-rows', (rows) => rows.map((r) => r.textContent).join('\n'));
+      return /epoch 2\/40 +loss/.test(text) ? text : undefined;
+    });
+    assert.match(terminal, /split: train \d+, val \d+, test \d+ images/);
+    await runCommand(vs.page, 'Tasks: Terminate Task');
+    await quickInput(/dermlens: train runs\/vs-run/, null); // "Select a task to terminate": the one running
+    const stoppedAt = await eventually('the run to stop', async () => {
+      const before = await epochOf();
+      await new Promise((r) => setTimeout(r, 2000));
+      return (await epochOf()) === before ? before : undefined;
+    });
+    assert.ok(stoppedAt < 40, `stopped at epoch ${stoppedAt} of 40`);
+    await assert.rejects(readFile(join(run, 'metrics.json')), 'an unfinished run has no metrics.json');
+
+    await startTraining();
+    await quickInput(/already has a checkpoint/, null); // "Continue this run from its last checkpoint (--resume)"
+    await eventually('the resumed run to finish', () => readFile(join(run, 'metrics.json'), 'utf8'), 180_000);
+    const history = JSON.parse(await readFile(join(run, 'history.json'), 'utf8')) as { epoch: number }[];
+    assert.deepEqual(
+      history.map((h) => h.epoch),
+      Array.from({ length: 40 }, (_, i) => i + 1),
+      'every epoch once: the resumed run went on from the checkpoint',
+    );
+
+    // The run folder: right-click it in the Explorer -> its report in a webview.
+    await (await explorerRow(vs.page, 'runs')).click();
+    await explorerMenu(vs.page, 'vs-run', 'Open training run');
+    const { frame } = await inWebview(vs.page, 'canvas#loss');
+    assert.match(await frame.evaluate(() => document.body.textContent ?? ''), /Configuration/);
   });
 });

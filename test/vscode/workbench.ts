@@ -52,7 +52,10 @@ export async function runCommand(page: Page, title: string): Promise<void> {
 
 /** The Explorer row of a workspace file or folder (by its name). */
 export async function explorerRow(page: Page, name: string): Promise<ElementHandle<Element>> {
-  return eventually(`${name} in the Explorer`, async () => (await page.$(`.explorer-folders-view .monaco-list-row[aria-label="${name}"]`)) ?? undefined);
+  return eventually(
+    `${name} in the Explorer`,
+    async () => (await page.$(`.explorer-folders-view .monaco-list-row[aria-label="${name}"]`)) ?? undefined,
+  );
 }
 
 /** Right-clicks `name` in the Explorer and triggers the context-menu entry labelled `entry`. */
@@ -77,7 +80,11 @@ export async function explorerMenu(page: Page, name: string, entry: string): Pro
 }
 
 /** The first frame (of the page's nested webview iframes) holding `selector`, and the element. */
-export async function inWebview(page: Page, selector: string, timeoutMs = 60_000): Promise<{ frame: Frame; element: ElementHandle<Element> }> {
+export async function inWebview(
+  page: Page,
+  selector: string,
+  timeoutMs = 60_000,
+): Promise<{ frame: Frame; element: ElementHandle<Element> }> {
   return eventually(
     `${selector} in a webview`,
     async () => {

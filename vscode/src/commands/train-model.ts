@@ -59,16 +59,37 @@ export function trainModelCommand() {
       resume = true;
     }
     let data: string | undefined;
+    let args: string[] = [];
     if (!resume) {
-      const picked = await vscode.window.showOpenDialog({
-        canSelectFiles: false,
-        canSelectFolders: true,
-        title: 'DermLens: train a model (2/2): the HAM10000 folder (HAM10000_metadata.csv and the images)',
-        openLabel: 'Train on this folder',
-      });
-      data = picked?.[0]?.fsPath;
+      data = await pickDataFolder();
       if (!data) return undefined;
+      const options = await vscode.window.showInputBox({
+        title: 'DermLens: train a model (3/3)',
+        prompt: 'More dermlens train options, e.g. --arch mobilenetv2 --size 128 --epochs 15 (empty: the original recipe)',
+        value: '',
+      });
+      if (options === undefined) return undefined;
+      args = options.split(/\s+/).filter(Boolean);
     }
-    return vscode.tasks.executeTask(trainTask({ type: 'dermlens', out, data, resume }, scope));
+    return vscode.tasks.executeTask(trainTask({ type: 'dermlens', out, data, resume, args }, scope));
   };
+}
+
+const BROWSE = 'Choose another folder...';
+
+/** The HAM10000 folders in the workspace (those holding HAM10000_metadata.csv), or one chosen in a dialog. */
+async function pickDataFolder(): Promise<string | undefined> {
+  const found = await vscode.workspace.findFiles('**/HAM10000_metadata.csv', '**/node_modules/**', 20);
+  const folders = found.map((uri) => vscode.Uri.joinPath(uri, '..').fsPath).sort();
+  const choice = folders.length
+    ? await vscode.window.showQuickPick([...folders, BROWSE], { title: 'DermLens: train a model (2/3): the HAM10000 folder' })
+    : BROWSE;
+  if (choice !== BROWSE) return choice;
+  const picked = await vscode.window.showOpenDialog({
+    canSelectFiles: false,
+    canSelectFolders: true,
+    title: 'DermLens: train a model (2/3): the HAM10000 folder (HAM10000_metadata.csv and the images below it)',
+    openLabel: 'Train on this folder',
+  });
+  return picked?.[0]?.fsPath;
 }

@@ -48,6 +48,10 @@ export function decodeImageBytes(bytes: Uint8Array): RgbaImage {
   } catch {
     throw new ImageFileError(IMAGE_REFUSALS.undecodable(checked.type, checked));
   }
-  const image = { data: new Uint8Array(decoded.data.buffer, decoded.data.byteOffset, decoded.data.byteLength), width: decoded.width, height: decoded.height };
+  const image = {
+    data: new Uint8Array(decoded.data.buffer, decoded.data.byteOffset, decoded.data.byteLength),
+    width: decoded.width,
+    height: decoded.height,
+  };
   return orientPixels(image, orientationOf(bytes, checked.type));
 }

@@ -19,7 +19,12 @@ export async function listImageFiles(folder: string): Promise<string[]> {
   return entries
     .filter((e) => e.isFile() && !e.name.startsWith('.') && FOLDER_IMAGE_EXTENSIONS.includes(extname(e.name).toLowerCase()))
     .map((e) => join(e.parentPath, e.name))
-    .filter((path) => !relative(folder, path).split(/[\\/]/).some((part) => part.startsWith('.') || part === 'node_modules'))
+    .filter(
+      (path) =>
+        !relative(folder, path)
+          .split(/[\\/]/)
+          .some((part) => part.startsWith('.') || part === 'node_modules'),
+    )
     .sort();
 }
 

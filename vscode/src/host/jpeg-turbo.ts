@@ -17,8 +17,26 @@ interface Exports {
   free(pointer: number): void;
   tjInitDecompress(): number;
   tjDestroy(handle: number): number;
-  tjDecompressHeader3(handle: number, src: number, size: number, width: number, height: number, subsamp: number, colorspace: number): number;
-  tjDecompress2(handle: number, src: number, size: number, dst: number, width: number, pitch: number, height: number, format: number, flags: number): number;
+  tjDecompressHeader3(
+    handle: number,
+    src: number,
+    size: number,
+    width: number,
+    height: number,
+    subsamp: number,
+    colorspace: number,
+  ): number;
+  tjDecompress2(
+    handle: number,
+    src: number,
+    size: number,
+    dst: number,
+    width: number,
+    pitch: number,
+    height: number,
+    format: number,
+    flags: number,
+  ): number;
 }
 
 /** Beside the bundle in the .vsix (the build copies it there); from the package when run from the sources. */
@@ -65,7 +83,8 @@ export function decodeJpeg(bytes: Uint8Array): { data: Uint8Array; width: number
   let output = 0;
   try {
     new Uint8Array(tj.memory.buffer, input, bytes.byteLength).set(bytes);
-    if (tj.tjDecompressHeader3(handle, input, bytes.byteLength, meta, meta + 4, meta + 8, meta + 12) !== 0) throw new Error('bad JPEG header');
+    if (tj.tjDecompressHeader3(handle, input, bytes.byteLength, meta, meta + 4, meta + 8, meta + 12) !== 0)
+      throw new Error('bad JPEG header');
     const [width, height] = new Uint32Array(tj.memory.buffer, meta, 2);
     output = tj.malloc(width * height * 4);
     tj.tjDecompress2(handle, input, bytes.byteLength, output, width, width * 4, height, TJPF_RGBA, 0); // -1: warnings only

@@ -98,6 +98,9 @@ export class ModelCache {
   dispose(): void {
     const old = this.current;
     this.current = null;
-    old?.model.then((m) => m.classifier.dispose(), () => undefined);
+    old?.model.then(
+      (m) => m.classifier.dispose(),
+      () => undefined,
+    );
   }
 }

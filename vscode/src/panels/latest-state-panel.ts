@@ -18,7 +18,10 @@ export class LatestStatePanel<Message> {
   show(title: string, roots: vscode.Uri[] = []): void {
     const options = { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist'), ...roots] };
     if (!this.panel) {
-      this.panel = vscode.window.createWebviewPanel(this.viewType, title, vscode.ViewColumn.Active, { ...options, retainContextWhenHidden: true });
+      this.panel = vscode.window.createWebviewPanel(this.viewType, title, vscode.ViewColumn.Active, {
+        ...options,
+        retainContextWhenHidden: true,
+      });
       this.panel.webview.html = webviewHtml(this.panel.webview, this.extensionUri, this.page);
       this.panel.webview.onDidReceiveMessage((request: { type: string } & Record<string, unknown>) => {
         if (request.type === 'ready') {
