@@ -8,6 +8,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import net from 'node:net';
+import dns from 'node:dns';
 import { decodeImage, ImageDecodeError } from '../../trainer/data/images.ts';
 import { wasmBinaryDir } from '../../trainer/backends/wasm/node-setup.ts';
 import { decodeImageBytes } from '../../vscode/src/host/decode-image.ts';
@@ -18,6 +20,38 @@ import { CLASS_CODES } from '../../core/labels.ts';
 import { hostileCases } from '../helpers/hostile-images.ts';
 
 const MODEL_JSON = resolve('extension/model/model.json');
+
+// First in the file: the wasm backend starts (once per process) inside it.
+test('starting the wasm backend, loading the model and classifying open no connection, look up no name and fetch nothing', async (t) => {
+  const attempts: string[] = [];
+  t.mock.method(net.Socket.prototype, 'connect', function (this: net.Socket, ...args: unknown[]) {
+    attempts.push(`connect ${JSON.stringify(args[0])}`);
+    throw new Error('no network in this test');
+  });
+  t.mock.method(dns, 'lookup', (host: string) => {
+    attempts.push(`dns ${host}`);
+    throw new Error('no network in this test');
+  });
+  t.mock.method(globalThis, 'fetch', async (url: unknown) => {
+    attempts.push(`fetch ${String(url)}`);
+    throw new Error('no network in this test');
+  });
+  const dir = await mkdtemp(join(tmpdir(), 'dermlens-vscode-offline-'));
+  try {
+    const lesion = (await hostileCases()).find((c) => c.name === 'lesion.webp')!;
+    await writeFile(join(dir, lesion.name), lesion.bytes);
+    const model = await loadModel(MODEL_JSON, wasmBinaryDir());
+    try {
+      const result = await classifyFile(join(dir, lesion.name), model);
+      assert.equal(result.predictions.length, CLASS_CODES.length);
+    } finally {
+      model.classifier.dispose();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  assert.deepEqual(attempts, []);
+});
 
 test('every good and hostile file: the extension host decodes the pixels sharp decodes, or refuses with the CLI message', async () => {
   for (const c of await hostileCases()) {

@@ -55,6 +55,11 @@ async function freePort(): Promise<number> {
 
 export interface VsCode {
   page: Page;
+  /**
+   * Every response a webview frame got so far (the workbench's own are not DermLens'), and whether the
+   * webview's service worker answered it: VS Code serves webview resources through one, from the server.
+   */
+  webviewRequests: { url: string; fromServiceWorker: boolean }[];
   browser: Browser;
   workspace: string;
   /** Server log so far (for failure messages). */
@@ -136,15 +141,27 @@ export async function startVsCode(binary: string, vsix: string, { files, setting
     headless: true,
     pipe: true,
     // Chromium refuses to run as root with its sandbox on (CI runs as root).
-    args: [...CHROMIUM_FLAGS, '--window-size=1400,900', ...(process.getuid?.() === 0 ? ['--no-sandbox'] : [])],
+    // No name resolves but the server's address: a request that tried to leave the machine would fail.
+    args: [
+      ...CHROMIUM_FLAGS,
+      '--window-size=1400,900',
+      '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
+      ...(process.getuid?.() === 0 ? ['--no-sandbox'] : []),
+    ],
     defaultViewport: { width: 1400, height: 900 },
     protocolTimeout: 120_000,
   });
   const page = await browser.newPage();
+  const webviewRequests: VsCode['webviewRequests'] = [];
+  page.on('response', (response) => {
+    if (response.frame()?.url().includes('/contrib/webview/'))
+      webviewRequests.push({ url: response.url(), fromServiceWorker: response.fromServiceWorker() });
+  });
   await page.goto(`${url}/?folder=${encodeURIComponent(workspace)}`, { waitUntil: 'domcontentloaded' });
   await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
   return {
     page,
+    webviewRequests,
     browser,
     workspace,
     log: () => output,

@@ -206,12 +206,12 @@ describe('DermLens in VS Code', { skip: 'skip' in host ? host.skip : false, time
 
     await startTraining();
     await quickInput(/\(2\/3\)/, null); // the workspace's HAM10000 folder, found by its metadata file
-    await quickInput(/\(3\/3\)/, '--arch seed --size 16 --epochs 40 --batch 16 --backend wasm --no-cache');
+    await quickInput(/\(3\/3\)/, '--arch seed --size 16 --epochs 24 --batch 16 --backend wasm --no-cache');
     await eventually('two checkpointed epochs', async () => (await epochOf()) >= 2, 120_000);
     // The task's terminal shows the trainer's own lines (progress, ETA, epoch results).
     const terminal = await eventually('the epoch lines in the task terminal', async () => {
       const text = await vs.page.$$eval('.terminal-wrapper .xterm-rows', (rows) => rows.map((r) => r.textContent).join('\n'));
-      return /epoch 2\/40 +loss/.test(text) ? text : undefined;
+      return /epoch 2\/24 +loss/.test(text) ? text : undefined;
     });
     assert.match(terminal, /split: train \d+, val \d+, test \d+ images/);
     await runCommand(vs.page, 'Tasks: Terminate Task');
@@ -221,7 +221,7 @@ describe('DermLens in VS Code', { skip: 'skip' in host ? host.skip : false, time
       await new Promise((r) => setTimeout(r, 2000));
       return (await epochOf()) === before ? before : undefined;
     });
-    assert.ok(stoppedAt < 40, `stopped at epoch ${stoppedAt} of 40`);
+    assert.ok(stoppedAt < 24, `stopped at epoch ${stoppedAt} of 24`);
     await assert.rejects(readFile(join(run, 'metrics.json')), 'an unfinished run has no metrics.json');
 
     await startTraining();
@@ -230,7 +230,7 @@ describe('DermLens in VS Code', { skip: 'skip' in host ? host.skip : false, time
     const history = JSON.parse(await readFile(join(run, 'history.json'), 'utf8')) as { epoch: number }[];
     assert.deepEqual(
       history.map((h) => h.epoch),
-      Array.from({ length: 40 }, (_, i) => i + 1),
+      Array.from({ length: 24 }, (_, i) => i + 1),
       'every epoch once: the resumed run went on from the checkpoint',
     );
 
@@ -239,5 +239,52 @@ describe('DermLens in VS Code', { skip: 'skip' in host ? host.skip : false, time
     await explorerMenu(vs.page, 'vs-run', 'Open training run');
     const { frame } = await inWebview(vs.page, 'canvas#loss');
     assert.match(await frame.evaluate(() => document.body.textContent ?? ''), /Configuration/);
+  });
+
+  test('a model setting that is not a model: the card and a notification name the path and the setting', async () => {
+    /** Types `value` into the dermlens.modelPath field of the Settings editor (it saves as you type). */
+    const setModelPath = async (value: string) => {
+      await runCommand(vs.page, 'Preferences: Open Settings (UI)');
+      // The settings search box has the focus once the editor opens.
+      await eventually('the settings search box', async () =>
+        ((await vs.page.evaluate(() => document.activeElement?.getAttribute('aria-label'))) ?? '').startsWith('Search settings'),
+      );
+      await vs.page.keyboard.type('dermlens.modelPath');
+      const field = await vs.page.waitForSelector('.settings-editor input[aria-label="dermlens.modelPath"]', { visible: true });
+      // All at once, as a paste would: the editor saves while one types and re-renders the field.
+      await field!.evaluate((input, v) => {
+        (input as HTMLInputElement).value = v;
+        input.dispatchEvent(new Event('input', { bubbles: true }));
+      }, value);
+      await new Promise((r) => setTimeout(r, 1500)); // the editor writes the setting after a short pause
+    };
+    await setModelPath('/nowhere/model');
+    try {
+      await explorerMenu(vs.page, 'lesion.jpg', 'Classify skin lesion');
+      const data = await cardFor(vs, 'lesion.jpg');
+      assert.equal(data.state, 'error');
+      assert.match(data.error, /^The model \/nowhere\/model does not exist\. Set dermlens\.modelPath to a model folder/);
+      assert.match(data.error, /or clear it to use the shipped model\.$/);
+      await eventually('the notification', async () => (await notifications(vs.page)).some((n) => n.includes('/nowhere/model')));
+    } finally {
+      await setModelPath('');
+    }
+    await explorerMenu(vs.page, 'lesion.jpg', 'Classify skin lesion');
+    await eventually('the shipped model again', async () => (await cardFor(vs, 'lesion.jpg')).state === 'result');
+  });
+
+  test('the webviews request nothing but their own files from the VS Code server', () => {
+    const origin = new URL(vs.page.url()).origin;
+    assert.ok(vs.webviewRequests.length > 0, 'the webview requests were recorded');
+    // The rest are webview resource URLs (https://*.vscode-resource.vscode-cdn.net/...), which the
+    // webview's service worker answers from the server: they never reach the network.
+    const elsewhere = vs.webviewRequests.filter(
+      ({ url, fromServiceWorker }) => !url.startsWith(`${origin}/`) && !/^(data|blob):/.test(url) && !fromServiceWorker,
+    );
+    assert.deepEqual(elsewhere, [], 'no request leaves the machine');
+    assert.ok(
+      vs.webviewRequests.some(({ url, fromServiceWorker }) => url.endsWith('/dist/card-webview.js') && fromServiceWorker),
+      'the card script came from the service worker',
+    );
   });
 });
