@@ -16,7 +16,7 @@ declare function acquireVsCodeApi(): { postMessage(message: { type: 'ready' }): 
 export class DermlensVscodeResult extends LitElement {
   static override styles = css`
     :host { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start; padding: 12px; }
-    figure { margin: 0; flex: 0 1 320px; min-width: 160px; }
+    figure { margin: 0; flex: 0 1 auto; max-width: 50%; min-width: 160px; }
     figcaption { font: 12px/1.4 system-ui, sans-serif; color: var(--vscode-descriptionForeground, #57606a); margin-top: 4px; overflow-wrap: anywhere; }
     dermlens-heatmap-preview { --preview-max-height: 320px; }
     dermlens-card { flex: 0 1 380px; min-width: 260px; }
