@@ -2,15 +2,13 @@
 // cannot run wasm in a worker-friendly way). Fetches or receives image bytes, decodes them, classifies.
 // Requests are idempotent by requestId: a retried request joins or reuses the first one's answer.
 import { canExplain, explainInput } from '../core/class-activation-map.ts';
-import { preprocess } from '../core/preprocess.ts';
 import { decodeImageBytes } from './shared/decode.ts';
-import { inferWithHeatmap, warmUp } from './shared/infer-with-heatmap.ts';
+import { classifyPixels, warmUp } from './shared/infer-with-heatmap.ts';
 import { base64ToBytes } from './shared/image-bytes.ts';
 import { addMessageListener } from './shared/browser.ts';
 import { errorMessage, isRequestFor, type ClassificationResult, type OffscreenRequest, type Reply } from './shared/messages.ts';
 import { modelVersionLabel } from '../core/model-card.ts';
 import { ReplyError } from './shared/requests.ts';
-import { toClassificationResult } from './shared/result.ts';
 import { fetchImage } from './offscreen/fetch-image.ts';
 import { loadModel, type LoadedModel } from './offscreen/model-host.ts';
 
@@ -81,26 +79,7 @@ async function classifyImage(request: OffscreenRequest): Promise<ClassificationR
     }),
   ]);
   const decoded = performance.now();
-  const input = preprocess(image, classifier.inputSize);
-  const preprocessed = performance.now();
-  const { probabilities, heatmap, dermoscopy } = await inferWithHeatmap(classifier, input, image.width, image.height);
-  const done = performance.now();
-  return toClassificationResult(probabilities, {
-    melanomaThreshold: classifier.metadata.melanomaThreshold,
-    ms: done - started,
-    timings: {
-      fetchMs: fetched - started,
-      decodeMs: decoded - fetched,
-      preprocessMs: preprocessed - decoded,
-      inferenceMs: done - preprocessed,
-    },
-    modelVersion: modelVersionLabel(card),
-    untrained: card.untrained,
-    width: image.width,
-    height: image.height,
-    heatmap,
-    dermoscopy,
-  });
+  return classifyPixels(classifier, image, { started, fetched, decoded, modelVersion: modelVersionLabel(card), untrained: card.untrained });
 }
 
 /** Answers by requestId, kept for a minute so a retry after a lost reply gets the same answer. */

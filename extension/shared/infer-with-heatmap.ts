@@ -3,8 +3,9 @@
 import { canExplain, explainInput } from '../../core/class-activation-map.ts';
 import type { Classifier } from '../../core/classifier.ts';
 import { dermoscopyVerdict } from '../../core/dermoscopy-gate.ts';
-import { centreCrop } from '../../core/preprocess.ts';
+import { centreCrop, preprocess, type RgbaImage } from '../../core/preprocess.ts';
 import type { ClassificationResult, Heatmap } from './messages.ts';
+import { toClassificationResult } from './result.ts';
 
 /**
  * Probabilities, and "where it looked" for the top class when the model can say (core/class-activation-map.ts):
@@ -35,4 +36,37 @@ export async function warmUp(classifier: Classifier): Promise<void> {
   if (canExplain(classifier))
     await explainInput(classifier, new Float32Array(size * size * 3).fill(0.5), { x: 0, y: 0, width: size, height: size });
   else await classifier.warmUp();
+}
+
+/** Where the image came from and when (performance.now()): the request started, the bytes arrived, they were decoded. */
+export interface ImageSource {
+  started: number;
+  fetched: number;
+  decoded: number;
+  modelVersion: string;
+  untrained: boolean;
+}
+
+/** Decoded pixels -> the card's result: the one preprocessing, the one pass, and where the time went. */
+export async function classifyPixels(classifier: Classifier, image: RgbaImage, source: ImageSource): Promise<ClassificationResult> {
+  const input = preprocess(image, classifier.inputSize);
+  const preprocessed = performance.now();
+  const { probabilities, heatmap, dermoscopy } = await inferWithHeatmap(classifier, input, image.width, image.height);
+  const done = performance.now();
+  return toClassificationResult(probabilities, {
+    melanomaThreshold: classifier.metadata.melanomaThreshold,
+    ms: done - source.started,
+    timings: {
+      fetchMs: source.fetched - source.started,
+      decodeMs: source.decoded - source.fetched,
+      preprocessMs: preprocessed - source.decoded,
+      inferenceMs: done - preprocessed,
+    },
+    modelVersion: source.modelVersion,
+    untrained: source.untrained,
+    width: image.width,
+    height: image.height,
+    heatmap,
+    dermoscopy,
+  });
 }

@@ -8,14 +8,11 @@ import { folderRow, listImageFiles } from '../host/folder-results.ts';
 import type { FolderPanel } from '../panels/folder-panel.ts';
 import type { FolderMessage, FolderRow } from '../webview-messages.ts';
 import { showModelError } from './model-error.ts';
+import { targetFolder } from './target-folder.ts';
 
 export function classifyFolderCommand(host: DermlensHost, table: FolderPanel) {
   return async (uri?: vscode.Uri): Promise<FolderMessage | undefined> => {
-    let folder = uri instanceof vscode.Uri ? uri : undefined;
-    if (!folder) {
-      const picked = await vscode.window.showOpenDialog({ canSelectFiles: false, canSelectFolders: true, openLabel: 'Classify images' });
-      folder = picked?.[0];
-    }
+    const folder = await targetFolder(uri, 'Classify images');
     if (!folder) return undefined;
     const root = folder.fsPath;
     const message = await vscode.window.withProgress(

@@ -6,16 +6,13 @@ import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { REPORT_FILE } from '../../../trainer/run/layout.ts';
 import { reportPanelHtml } from '../panels/report-html.ts';
+import { targetFolder } from './target-folder.ts';
 
 const MODEL_CARD_FILE = 'MODEL_CARD.md';
 
 export function openRunCommand(extensionUri: vscode.Uri) {
   return async (uri?: vscode.Uri): Promise<string | undefined> => {
-    let folder = uri instanceof vscode.Uri ? uri : undefined;
-    if (!folder) {
-      const picked = await vscode.window.showOpenDialog({ canSelectFiles: false, canSelectFolders: true, openLabel: 'Open run' });
-      folder = picked?.[0];
-    }
+    const folder = await targetFolder(uri, 'Open run');
     if (!folder) return undefined;
     const dir = folder.fsPath;
     const items = [

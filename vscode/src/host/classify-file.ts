@@ -2,10 +2,8 @@
 // the CLI, the same preprocessing and the same pass (probabilities, gate, heatmap) as the browser.
 import { readFile, stat } from 'node:fs/promises';
 import { IMAGE_REFUSALS, ImageFileError, MAX_IMAGE_BYTES } from '../../../core/image-check.ts';
-import { preprocess } from '../../../core/preprocess.ts';
-import { inferWithHeatmap } from '../../../extension/shared/infer-with-heatmap.ts';
+import { classifyPixels } from '../../../extension/shared/infer-with-heatmap.ts';
 import type { ClassificationResult } from '../../../extension/shared/messages.ts';
-import { toClassificationResult } from '../../../extension/shared/result.ts';
 import { decodeImageBytes } from './decode-image.ts';
 import type { LoadedModel } from './model-host.ts';
 
@@ -24,20 +22,11 @@ export async function classifyFile(path: string, model: LoadedModel): Promise<Cl
   const read = performance.now();
   const image = decodeImageBytes(bytes);
   const decoded = performance.now();
-  const { classifier } = model;
-  const input = preprocess(image, classifier.inputSize);
-  const preprocessed = performance.now();
-  const { probabilities, heatmap, dermoscopy } = await inferWithHeatmap(classifier, input, image.width, image.height);
-  const done = performance.now();
-  return toClassificationResult(probabilities, {
-    melanomaThreshold: classifier.metadata.melanomaThreshold,
-    ms: done - started,
-    timings: { fetchMs: read - started, decodeMs: decoded - read, preprocessMs: preprocessed - decoded, inferenceMs: done - preprocessed },
+  return classifyPixels(model.classifier, image, {
+    started,
+    fetched: read,
+    decoded,
     modelVersion: model.versionLabel,
     untrained: model.untrained,
-    width: image.width,
-    height: image.height,
-    heatmap,
-    dermoscopy,
   });
 }
