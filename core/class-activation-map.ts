@@ -11,7 +11,8 @@
 // model returns both the features and the probabilities, with the classifier's flip averaging (the
 // mirrored pass's map is mirrored back and averaged) and temperature (core/classifier.ts calibrate()).
 import { tf } from './tf.ts';
-import { CLASS_CODES, type ClassCode } from './labels.ts';
+import { CLASS_CODES } from './labels.ts';
+import { mapOfClass, type ActivationMap } from './activation-map.ts';
 import { gateOutputIndex, kindProbabilities } from './dermoscopy-gate.ts';
 import { calibrate, type Classifier, type InferenceOptions } from './classifier.ts';
 import { centreCrop, preprocess, type RgbaImage } from './preprocess.ts';
@@ -114,39 +115,8 @@ export function classActivationMaps(model: tf.LayersModel, head: CamHead, x: tf.
   return { ...tensors, kinds: tensors.kinds ?? null };
 }
 
-/** One class's map as plain numbers: what the CLI writes and what the extension sends to the card. */
-export interface ActivationMap {
-  /** The class it explains (the top class of the result). */
-  code: ClassCode;
-  /** The feature grid: the map is `height` rows of `width` cells over the model input (the crop). */
-  width: number;
-  height: number;
-  /** Row-major, height * width: each cell's contribution to the class logit (their mean is the logit). */
-  values: number[];
-}
-
-/** Picks class `code`'s map out of the [h, w, classes] tensor's values. */
-export function mapOfClass(maps: Float32Array | number[], shape: readonly number[], code: ClassCode): ActivationMap {
-  const [height, width, classes] = shape;
-  const k = CLASS_CODES.indexOf(code);
-  const values = Array.from({ length: height * width }, (_, i) => maps[i * classes + k]);
-  return { code, width, height, values };
-}
-
-/**
- * The map scaled to [0, 1] for display: (v - min) / (max - min), CAM's usual normalisation, so 1 is the
- * region that counted most for the class and 0 the one that counted least. A flat map is all zeros.
- */
-export function normalizedMap(map: ActivationMap): number[] {
-  let min = Infinity;
-  let max = -Infinity;
-  for (const v of map.values) {
-    min = Math.min(min, v);
-    max = Math.max(max, v);
-  }
-  const range = max - min;
-  return map.values.map((v) => (range > 1e-12 ? (v - min) / range : 0));
-}
+// The plain-number map (no tfjs) lives in core/activation-map.ts, so the light bundles that draw it skip tfjs.
+export { mapOfClass, normalizedMap, type ActivationMap } from './activation-map.ts';
 
 /** What explaining one image gives: the classifier's answer and the map of its top class. */
 export interface Explanation {

@@ -1,6 +1,6 @@
 // Turns a class activation map (a few cells, e.g. 3x3) into an RGBA overlay of any size, for the CLI's
 // heat.png (composited by sharp) and the extension's canvas (putImageData): one colour scale everywhere.
-import { normalizedMap, type ActivationMap } from './class-activation-map.ts';
+import { normalizedMap, type ActivationMap } from './activation-map.ts';
 
 /**
  * Colour stops over the normalised map: transparent where the map is low, so the skin stays visible,

@@ -400,3 +400,33 @@ export function webpOrientation(b: Uint8Array): number {
   }
   return 1;
 }
+
+/**
+ * The EXIF orientation (1-8) of a JPEG file, from its APP1 "Exif" segment; 1 when it has none. sharp
+ * applies it (the CLI's .rotate()); decoders that do not (the VS Code extension's libjpeg-turbo build)
+ * turn the pixels upright with it.
+ */
+export function jpegOrientation(b: Uint8Array): number {
+  let i = 2;
+  while (i + 4 <= b.length && b[i] === 0xff) {
+    const marker = b[i + 1];
+    if (marker === 0xda || marker === 0xd9) break; // image data or end: no EXIF before it
+    const length = u16be(b, i + 2);
+    if (marker === 0xe1 && ascii(b, i + 4, 6) === 'Exif\0\0') return tiffOrientation(b, i + 4);
+    i += 2 + length;
+  }
+  return 1;
+}
+
+/** The EXIF orientation (1-8) of a PNG file, from its eXIf chunk; 1 when it has none (sharp applies it). */
+export function pngOrientation(b: Uint8Array): number {
+  let i = 8;
+  while (i + 8 <= b.length) {
+    const size = u32be(b, i);
+    const type = ascii(b, i + 4, 4);
+    if (type === 'eXIf') return tiffOrientation(b, i + 8);
+    if (type === 'IDAT' || type === 'IEND') break; // eXIf must come before the image data
+    i += 12 + size;
+  }
+  return 1;
+}

@@ -2,22 +2,13 @@
 // cannot run wasm in a worker-friendly way). Fetches or receives image bytes, decodes them, classifies.
 // Requests are idempotent by requestId: a retried request joins or reuses the first one's answer.
 import { canExplain, explainInput } from '../core/class-activation-map.ts';
-import type { Classifier } from '../core/classifier.ts';
-import { centreCrop, preprocess } from '../core/preprocess.ts';
 import { decodeImageBytes } from './shared/decode.ts';
+import { classifyPixels, warmUp } from './shared/infer-with-heatmap.ts';
 import { base64ToBytes } from './shared/image-bytes.ts';
 import { addMessageListener } from './shared/browser.ts';
-import {
-  errorMessage,
-  isRequestFor,
-  type ClassificationResult,
-  type Heatmap,
-  type OffscreenRequest,
-  type Reply,
-} from './shared/messages.ts';
+import { errorMessage, isRequestFor, type ClassificationResult, type OffscreenRequest, type Reply } from './shared/messages.ts';
 import { modelVersionLabel } from '../core/model-card.ts';
 import { ReplyError } from './shared/requests.ts';
-import { toClassificationResult } from './shared/result.ts';
 import { fetchImage } from './offscreen/fetch-image.ts';
 import { loadModel, type LoadedModel } from './offscreen/model-host.ts';
 
@@ -65,32 +56,6 @@ model.catch((error) => console.error('DermLens model failed to load', error));
   };
 };
 
-/** One dummy pass through the path requests take (the explaining pass, when the model has a GAP head). */
-async function warmUp(classifier: Classifier): Promise<void> {
-  const size = classifier.inputSize;
-  if (canExplain(classifier))
-    await explainInput(classifier, new Float32Array(size * size * 3).fill(0.5), { x: 0, y: 0, width: size, height: size });
-  else await classifier.warmUp();
-}
-
-/**
- * Probabilities, and "where it looked" for the top class when the model can say (core/class-activation-map.ts):
- * one pass gives both, so the heatmap always explains exactly the result shown and costs no extra request.
- */
-async function inferWithHeatmap(
-  classifier: Classifier,
-  input: Float32Array,
-  width: number,
-  height: number,
-): Promise<{ probabilities: Float32Array; heatmap?: Heatmap; dermoscopy: ClassificationResult['dermoscopy'] }> {
-  if (!canExplain(classifier)) {
-    const [{ probabilities, dermoscopy }] = await classifier.assessInputs([input]);
-    return { probabilities, dermoscopy };
-  }
-  const { probabilities, map, crop, kinds } = await explainInput(classifier, input, centreCrop(width, height));
-  return { probabilities, heatmap: { map, crop }, dermoscopy: classifier.verdict(kinds) };
-}
-
 async function classify(request: OffscreenRequest): Promise<ClassificationResult> {
   activeRequests++;
   try {
@@ -114,25 +79,12 @@ async function classifyImage(request: OffscreenRequest): Promise<ClassificationR
     }),
   ]);
   const decoded = performance.now();
-  const input = preprocess(image, classifier.inputSize);
-  const preprocessed = performance.now();
-  const { probabilities, heatmap, dermoscopy } = await inferWithHeatmap(classifier, input, image.width, image.height);
-  const done = performance.now();
-  return toClassificationResult(probabilities, {
-    melanomaThreshold: classifier.metadata.melanomaThreshold,
-    ms: done - started,
-    timings: {
-      fetchMs: fetched - started,
-      decodeMs: decoded - fetched,
-      preprocessMs: preprocessed - decoded,
-      inferenceMs: done - preprocessed,
-    },
+  return classifyPixels(classifier, image, {
+    started,
+    fetched,
+    decoded,
     modelVersion: modelVersionLabel(card),
     untrained: card.untrained,
-    width: image.width,
-    height: image.height,
-    heatmap,
-    dermoscopy,
     clinicalPhotos: card.clinicalPhotos ?? null,
   });
 }

@@ -21,4 +21,7 @@ fi
 # Never let a package download its own browser.
 export PUPPETEER_SKIP_DOWNLOAD=1
 if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+# The VS Code host the vscode/ end-to-end tests drive (code-server; outside the clone, reused when present).
+# A failure is not fatal: those tests then skip, saying why.
+./scripts/install-vscode-host.sh >/dev/null || echo "setup: the VS Code host could not be installed; npm run test:vscode will skip"
 echo "setup: done (chromium: ${CHROME_PATH:-$(command -v chromium)}, firefox: ${FIREFOX_PATH:-$(command -v firefox-esr)})"

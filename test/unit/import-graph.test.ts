@@ -3,6 +3,7 @@
 // to a higher one. The layers, lowest first:
 //   core/                           shared by Node and the browser; imports nothing of the project's
 //   extension/, trainer/            each imports core/ only (never each other)
+//   vscode/                         core/, and reuses extension/components/ + shared/ and trainer/run/; nothing imports it
 //   inside trainer/: run/, backends/ < data/ < model/ < evaluate/ < train/ < ship/ < cli/
 // Nothing imports trainer/cli/ (bin/dermlens.js runs it).
 import { test } from 'node:test';
@@ -52,6 +53,10 @@ export function layerViolation(from: string, to: string): string | null {
   if (a.area === 'core') return `core/ imports ${b.area}/ (core is shared by Node and the browser and must not)`;
   const [aTop] = a.area.split('/');
   const [bTop] = b.area.split('/');
+  if (aTop === 'vscode' && bTop !== 'vscode')
+    return /^(extension\/(components|shared)|trainer\/run)\//.test(to)
+      ? null
+      : `vscode/ imports ${to} (it reuses extension/components/, extension/shared/ and trainer/run/ only)`;
   if (aTop !== bTop) return `${aTop}/ imports ${bTop}/`;
   if (b.area === 'trainer/cli') return 'nothing imports trainer/cli/ (entry points only)';
   if (b.rank >= a.rank) return `${a.area}/ (layer ${a.rank}) imports ${b.area}/ (layer ${b.rank}): dependencies point down only`;
@@ -81,12 +86,12 @@ export function findCycle(graph: Map<string, string[]>): string[] | null {
   return null;
 }
 
-const files = ['core', 'trainer', 'extension'].flatMap(sourceFiles);
+const files = ['core', 'trainer', 'extension', 'vscode'].flatMap(sourceFiles);
 const graph = new Map(
-  files.map((f) => [f, importsOf(f, readFileSync(join(ROOT, f), 'utf8')).filter((t) => /^(core|trainer|extension)\//.test(t))]),
+  files.map((f) => [f, importsOf(f, readFileSync(join(ROOT, f), 'utf8')).filter((t) => /^(core|trainer|extension|vscode)\//.test(t))]),
 );
 
-test('the import graph of core/, trainer/ and extension/ has no cycle (static, dynamic or type-only)', () => {
+test('the import graph of core/, trainer/, extension/ and vscode/ has no cycle (static, dynamic or type-only)', () => {
   assert.ok(files.length > 100, `walked ${files.length} files`);
   const cycle = findCycle(graph);
   assert.equal(cycle, null, `import cycle: ${cycle?.join(' -> ')}`);
@@ -138,5 +143,9 @@ test('the checks catch what they are for (a cycle, a dynamic import, a type-only
   assert.match(layerViolation('core/a.ts', 'trainer/run/b.ts') ?? '', /core\/ imports/);
   assert.match(layerViolation('extension/a.ts', 'trainer/run/b.ts') ?? '', /extension\/ imports trainer/);
   assert.match(layerViolation('trainer/train/a.ts', 'trainer/cli/b.ts') ?? '', /trainer\/cli/);
+  assert.equal(layerViolation('vscode/src/a.ts', 'extension/components/b.ts'), null);
+  assert.match(layerViolation('vscode/src/a.ts', 'extension/background/b.ts') ?? '', /vscode\/ imports extension\/background/);
+  assert.match(layerViolation('vscode/src/a.ts', 'trainer/data/b.ts') ?? '', /vscode\/ imports trainer\/data/);
+  assert.match(layerViolation('extension/a.ts', 'vscode/src/b.ts') ?? '', /extension\/ imports vscode\//);
   assert.equal(layerViolation('trainer/train/a.ts', 'trainer/data/b.ts'), null);
 });

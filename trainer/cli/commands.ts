@@ -319,6 +319,7 @@ async function classifyCommand(args: string[]): Promise<number> {
   await startBackend(values, false);
   const { load } = await import('../../core/classifier.ts');
   const { lesionResult } = await import('../../core/lesion-result.ts');
+  const { classifiedRecord } = await import('../../core/classify-record.ts');
   const { preprocess } = await import('../../core/preprocess.ts');
   const { fileLoadHandler } = await import('../run/model-files.ts');
   const { decodeImage, ImageDecodeError } = await import('../data/images.ts');
@@ -331,14 +332,7 @@ async function classifyCommand(args: string[]): Promise<number> {
         const [{ probabilities, dermoscopy }] = await classifier.assessInputs([preprocess(await decodeImage(file), classifier.inputSize)]);
         const { predictions, melanomaAlert: alert } = lesionResult(probabilities, threshold);
         if (values.json) {
-          console.log(
-            JSON.stringify({
-              file,
-              ...verdictJson(dermoscopy),
-              predictions: predictions.map((p) => ({ code: p.code, probability: p.probability })),
-              melanomaAlert: alert,
-            }),
-          );
+          console.log(JSON.stringify(classifiedRecord(file, predictions, alert, dermoscopy)));
         } else {
           console.log(`${file}`);
           if (dermoscopy) console.log(`  ${verdictLine(dermoscopy)}`);

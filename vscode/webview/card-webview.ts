@@ -1,0 +1,2 @@
+// Entry of the card webview's bundle (dist/card-webview.js).
+import './dermlens-vscode-result.ts';
