@@ -8,7 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { BackendPreference } from '../backends/select.ts';
 import { DEFAULT_TRAIN_CONFIG, QUANTIZATIONS, type TrainConfig } from '../run/config.ts';
 import { runPaths } from '../run/layout.ts';
-import { describeImageKinds, verdictJson, verdictLine, verdictWarning } from './verdict-text.ts';
+import { describeImageKinds, verdictLine, verdictWarning } from './verdict-text.ts';
 import { configFromFlags, flagsHelp, FlagError, nonRefitFlags, parseOptions } from '../run/train-flags.ts';
 
 export const DEFAULT_MODEL = 'extension/model/model.json';
