@@ -73,7 +73,9 @@ function compareOn(
   console.log(`${'run'.padEnd(20)} ${'bal. acc.'.padStart(13)} ${'difference'.padStart(10)}   95% interval`);
   for (const { name, set } of sets) {
     if (JSON.stringify(rows.map((r) => set.imageIds[r])) !== JSON.stringify(rows.map((r) => baseSet.imageIds[r])))
-      throw new Error(`${name} was scored on other ${title} images than ${base.name}: compare runs on one split`);
+      throw new Error(
+        `${name} was ${title === 'validation' ? 'validated on other images' : `scored on other ${title} images`} than ${base.name}: compare runs on one split`,
+      );
     const predicted = predictedOf(set);
     const diff = (sample: ArrayLike<number>) => score(predicted, sample) - score(basePredicted, sample);
     const ci = bootstrapInterval(rows.length, diff, { groups: groupsOfRows });

@@ -137,6 +137,7 @@ describe('dermlens train end to end (cpu backend)', { timeout: 900_000 }, () => 
     assert.deepEqual(Object.keys(meta).sort(), [
       'arch',
       'classes',
+      'clinicalThreshold',
       'dermoscopyThreshold',
       'inputSize',
       'melanomaThreshold',
