@@ -5,40 +5,58 @@
 //     (the model loads again: Firefox has no offscreen document that outlives the background);
 //   warm: the same browser after the cold click; popup upload: as Chrome's (scripts/bench-popup.ts).
 // Times run from the moment the menu item is chosen (Date.now() in the browser window) to the card's
-// result state in the page (the same clock).
+// result state in the page (the same clock); and, as Chrome's are timed (from the start of the click
+// handler), from menus.onClicked in the event page (the test build logs it), which leaves out Firefox's
+// own dispatch of the menu click.
 import type { Page } from 'puppeteer-core';
 import { stateLog, waitForFinalState } from '../test/e2e/harness.ts';
 import type { FixtureServer } from '../test/e2e/fixture-server.ts';
 import { launchFirefox, type FirefoxSession } from '../test/e2e-firefox/harness.ts';
 import { timePopupUploads } from './bench-popup.ts';
 
+/** Right-click times in ms: from the menu choice, and from menus.onClicked in the event page. */
+export interface ClickTimes {
+  fromChoice: number[];
+  fromOnClicked: number[];
+}
+
 export interface FirefoxTimes {
-  cold: number[];
-  coldAfterSuspension: number[];
-  warm: number[];
+  cold: ClickTimes;
+  coldAfterSuspension: ClickTimes;
+  warm: ClickTimes;
   popup: number[];
 }
 
-async function rightClick(session: FirefoxSession, page: Page, selector: string): Promise<number> {
+const CLICKED = /dermlens-test: menus\.onClicked at (\d+)/;
+
+async function rightClick(session: FirefoxSession, page: Page, selector: string, into: ClickTimes): Promise<void> {
   const before = (await stateLog(page)).length;
+  const outputBefore = session.output.length;
   const chosenAt = await session.chooseMenuItem(page, selector);
   const entry = await waitForFinalState(page, before, { timeout: 60_000 });
   if (entry.state !== 'result') throw new Error(`classification failed: ${entry.error}`);
-  return entry.at - chosenAt;
+  const clicked = session.output
+    .slice(outputBefore)
+    .map((line) => CLICKED.exec(line))
+    .find(Boolean);
+  if (!clicked) throw new Error('the test build did not log menus.onClicked: is dist-test-firefox/ a test build?');
+  into.fromChoice.push(entry.at - chosenAt);
+  into.fromOnClicked.push(entry.at - Number(clicked[1]));
 }
 
 export async function benchFirefox(server: FixtureServer, runs: { cold: number; warm: number; popup: number }): Promise<FirefoxTimes> {
-  const times: FirefoxTimes = { cold: [], coldAfterSuspension: [], warm: [], popup: [] };
+  const clicks = (): ClickTimes => ({ fromChoice: [], fromOnClicked: [] });
+  const times: FirefoxTimes = { cold: clicks(), coldAfterSuspension: clicks(), warm: clicks(), popup: [] };
   for (let i = 0; i < runs.cold; i++) {
     const session = await launchFirefox();
     try {
       const page = await session.openPage(server.urls.page);
-      times.cold.push(await rightClick(session, page, '#lesion-png'));
+      await rightClick(session, page, '#lesion-png', times.cold);
       if (i < runs.cold - 1) continue;
-      for (let j = 0; j < runs.warm; j++) times.warm.push(await rightClick(session, page, j % 2 ? '#lesion-jpg' : '#lesion-png'));
+      for (let j = 0; j < runs.warm; j++) await rightClick(session, page, j % 2 ? '#lesion-jpg' : '#lesion-png', times.warm);
       for (let j = 0; j < runs.cold; j++) {
         await session.terminateBackground();
-        times.coldAfterSuspension.push(await rightClick(session, page, '#lesion-png'));
+        await rightClick(session, page, '#lesion-png', times.coldAfterSuspension);
       }
       times.popup = await timePopupUploads(await session.openExtensionPage('popup.html'), server, runs.popup);
     } finally {

@@ -3,6 +3,7 @@
 // the offscreen model, result or a readable error onto the card. The service worker itself never decodes an image.
 import { browser } from '../shared/browser.ts';
 import { browserName, type BrowserName } from '../shared/browser-name.ts';
+import { extensionMayFetch } from './extension-fetch.ts';
 import { hostGranted } from './host-access.ts';
 import { askOffscreen, ensureOffscreen } from './offscreen-document.ts';
 import { openPageCard, readImageInPage, updatePageCard } from './page-card.ts';
@@ -79,6 +80,7 @@ function classifyFromExtension(srcUrl: string, requestId: string, hostAccess: Ho
   return settle(
     (async () => {
       if (hostAccess) await hostAccess;
+      if (!(await extensionMayFetch(srcUrl))) throw new ReplyError('DermLens may not download this image itself.', 'fetch-blocked');
       return askOffscreen<ClassificationResult>({ target: 'offscreen', type: 'classify-url', requestId, url: srcUrl });
     })(),
   );

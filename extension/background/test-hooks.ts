@@ -8,6 +8,7 @@
 // menuClick(info, tabId) is the whole click handler, host-permission request included; called from a
 // test it has no user gesture, so Chrome refuses to show the prompt (the card then says so).
 import '../background.ts';
+import { browser } from '../shared/browser.ts';
 import { classifyUrl } from './classify-flow.ts';
 import { onMenuClick, type MenuClick } from './context-menu.ts';
 
@@ -15,3 +16,7 @@ import { onMenuClick, type MenuClick } from './context-menu.ts';
   classifyUrl: (srcUrl: string, tabId: number, frameId?: number): Promise<void> => classifyUrl(srcUrl, tabId, frameId ?? 0),
   menuClick: (info: MenuClick, tabId: number): Promise<void> => onMenuClick(info, tabId),
 };
+
+// For npm run bench:extension -- --browser firefox: when the menu click reached the background, so the
+// right-click time can also be given from there, as Chrome's is (Firefox prints this on stdout).
+browser.contextMenus.onClicked.addListener(() => console.info(`dermlens-test: menus.onClicked at ${Date.now()}`));
