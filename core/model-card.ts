@@ -122,7 +122,9 @@ function parseClinicalPhotos(json: unknown): ClinicalPhotoFigures | null {
   const f = json as Record<string, unknown>;
   const rate = (v: unknown) => isNumber(v) && v >= 0 && v <= 1;
   if (!isString(f.photos) || !isNumber(f.n) || !rate(f.notDermoscopicRate) || !rate(f.namedClinicalRate)) {
-    throw new Error('model-card.json: "clinicalPhotos" needs "photos" (text), "n", and "notDermoscopicRate" and "namedClinicalRate" in [0, 1].');
+    throw new Error(
+      'model-card.json: "clinicalPhotos" needs "photos" (text), "n", and "notDermoscopicRate" and "namedClinicalRate" in [0, 1].',
+    );
   }
   return {
     photos: f.photos,
