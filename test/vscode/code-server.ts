@@ -62,6 +62,8 @@ export interface VsCode {
   webviewRequests: { url: string; fromServiceWorker: boolean }[];
   browser: Browser;
   workspace: string;
+  /** The user settings.json (the Settings editor writes it). */
+  userSettingsFile: string;
   /** Server log so far (for failure messages). */
   log(): string;
   close(): Promise<void>;
@@ -101,7 +103,8 @@ export async function startVsCode(binary: string, vsix: string, { files, setting
     'terminal.integrated.gpuAcceleration': 'off',
     ...settings,
   };
-  await writeFile(join(dirs.userData, 'User', 'settings.json'), JSON.stringify(userSettings, null, 1));
+  const userSettingsFile = join(dirs.userData, 'User', 'settings.json');
+  await writeFile(userSettingsFile, JSON.stringify(userSettings, null, 1));
   const port = await freePort();
   const config = join(root, 'config.yaml');
   await writeFile(config, `bind-addr: 127.0.0.1:${port}\nauth: none\ncert: false\n`);
@@ -164,12 +167,14 @@ export async function startVsCode(binary: string, vsix: string, { files, setting
     webviewRequests,
     browser,
     workspace,
+    userSettingsFile,
     log: () => output,
     async close() {
       await browser.close().catch(() => undefined);
       server.kill();
       await new Promise((r) => (server.exitCode !== null ? r(null) : server.once('exit', r)));
-      await rm(root, { recursive: true, force: true });
+      // The server's children may still be writing its storage as it goes: retry.
+      await rm(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
     },
   };
 }
