@@ -160,8 +160,15 @@ export async function startVsCode(binary: string, vsix: string, { files, setting
     if (response.frame()?.url().includes('/contrib/webview/'))
       webviewRequests.push({ url: response.url(), fromServiceWorker: response.fromServiceWorker() });
   });
-  await page.goto(`${url}/?folder=${encodeURIComponent(workspace)}`, { waitUntil: 'domcontentloaded' });
-  await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
+  try {
+    // Generous: on a loaded machine (a training run beside the tests) the workbench takes its time.
+    await page.goto(`${url}/?folder=${encodeURIComponent(workspace)}`, { waitUntil: 'domcontentloaded', timeout: 180_000 });
+    await page.waitForSelector('.monaco-workbench', { timeout: 180_000 });
+  } catch (error) {
+    await browser.close().catch(() => undefined);
+    server.kill(); // the caller gets no handle to close: do not leave the server behind
+    throw error;
+  }
   return {
     page,
     webviewRequests,
