@@ -62,6 +62,8 @@ export interface VsCode {
   webviewRequests: { url: string; fromServiceWorker: boolean }[];
   browser: Browser;
   workspace: string;
+  /** The user settings.json (the Settings editor writes it). */
+  userSettingsFile: string;
   /** Server log so far (for failure messages). */
   log(): string;
   close(): Promise<void>;
@@ -101,7 +103,8 @@ export async function startVsCode(binary: string, vsix: string, { files, setting
     'terminal.integrated.gpuAcceleration': 'off',
     ...settings,
   };
-  await writeFile(join(dirs.userData, 'User', 'settings.json'), JSON.stringify(userSettings, null, 1));
+  const userSettingsFile = join(dirs.userData, 'User', 'settings.json');
+  await writeFile(userSettingsFile, JSON.stringify(userSettings, null, 1));
   const port = await freePort();
   const config = join(root, 'config.yaml');
   await writeFile(config, `bind-addr: 127.0.0.1:${port}\nauth: none\ncert: false\n`);
@@ -157,19 +160,28 @@ export async function startVsCode(binary: string, vsix: string, { files, setting
     if (response.frame()?.url().includes('/contrib/webview/'))
       webviewRequests.push({ url: response.url(), fromServiceWorker: response.fromServiceWorker() });
   });
-  await page.goto(`${url}/?folder=${encodeURIComponent(workspace)}`, { waitUntil: 'domcontentloaded' });
-  await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
+  try {
+    // Generous: on a loaded machine (a training run beside the tests) the workbench takes its time.
+    await page.goto(`${url}/?folder=${encodeURIComponent(workspace)}`, { waitUntil: 'domcontentloaded', timeout: 180_000 });
+    await page.waitForSelector('.monaco-workbench', { timeout: 180_000 });
+  } catch (error) {
+    await browser.close().catch(() => undefined);
+    server.kill(); // the caller gets no handle to close: do not leave the server behind
+    throw error;
+  }
   return {
     page,
     webviewRequests,
     browser,
     workspace,
+    userSettingsFile,
     log: () => output,
     async close() {
       await browser.close().catch(() => undefined);
       server.kill();
       await new Promise((r) => (server.exitCode !== null ? r(null) : server.once('exit', r)));
-      await rm(root, { recursive: true, force: true });
+      // The server's children may still be writing its storage as it goes: retry.
+      await rm(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
     },
   };
 }

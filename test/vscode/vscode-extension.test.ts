@@ -82,7 +82,7 @@ describe('DermLens in VS Code', { skip: 'skip' in host ? host.skip : false, time
     assert.equal(card.image, 320, 'the classified picture is shown (through asWebviewUri)');
   });
 
-  test('palette on the image open in the editor: a non-dermoscopic picture gets the gate notice, as the CLI says', async () => {
+  test('palette and editor title on the image open in the editor: a non-dermoscopic picture gets the gate notice, as the CLI says', async () => {
     const record = cli['landscape.png'] as ClassifiedRecord;
     assert.equal(record.dermoscopic, false, 'the CLI flags the landscape too');
     await (await explorerRow(vs.page, 'landscape.png')).click(); // opens the image preview
@@ -94,6 +94,19 @@ describe('DermLens in VS Code', { skip: 'skip' in host ? host.skip : false, time
     assert.ok(card.notDermoscopic, 'the card leads with "This does not look like a dermoscopic image of a skin lesion"');
     assert.match(card.text, /This does not look like a dermoscopic image of a skin lesion/);
     assert.match(card.text, /Show the result anyway/);
+
+    // The button in the editor title of an open image does the same.
+    await (await explorerRow(vs.page, 'lesion.jpg')).click();
+    const button = await eventually(
+      'the editor title button',
+      async () =>
+        (await vs.page.$(
+          '.editor-actions .action-label[aria-label="DermLens: Classify skin lesion"], .editor-actions .action-label[aria-label="Classify skin lesion"]',
+        )) ?? undefined,
+    );
+    await button.click();
+    const fromTitle = await cardFor(vs, 'lesion.jpg');
+    assert.deepEqual(fromTitle.probabilities.split(',').map(Number), cliProbabilities(cli['lesion.jpg']));
   });
 
   test('Explorer menu on an SVG: refused with the CLI message, word for word', async () => {
@@ -208,12 +221,12 @@ describe('DermLens in VS Code', { skip: 'skip' in host ? host.skip : false, time
     await quickInput(/\(2\/3\)/, null); // the workspace's HAM10000 folder, found by its metadata file
     await quickInput(/\(3\/3\)/, '--arch seed --size 16 --epochs 24 --batch 16 --backend wasm --no-cache');
     await eventually('two checkpointed epochs', async () => (await epochOf()) >= 2, 120_000);
-    // The task's terminal shows the trainer's own lines (progress, ETA, epoch results).
+    // The task's terminal shows the trainer's own lines (epoch results; the progress line with the ETA).
     const terminal = await eventually('the epoch lines in the task terminal', async () => {
       const text = await vs.page.$$eval('.terminal-wrapper .xterm-rows', (rows) => rows.map((r) => r.textContent).join('\n'));
       return /epoch 2\/24 +loss/.test(text) ? text : undefined;
     });
-    assert.match(terminal, /split: train \d+, val \d+, test \d+ images/);
+    assert.match(terminal, /val_bal_acc \d\.\d+/);
     await runCommand(vs.page, 'Tasks: Terminate Task');
     await quickInput(/dermlens: train runs\/vs-run/, null); // "Select a task to terminate": the one running
     const stoppedAt = await eventually('the run to stop', async () => {
@@ -256,7 +269,11 @@ describe('DermLens in VS Code', { skip: 'skip' in host ? host.skip : false, time
         (input as HTMLInputElement).value = v;
         input.dispatchEvent(new Event('input', { bubbles: true }));
       }, value);
-      await new Promise((r) => setTimeout(r, 1500)); // the editor writes the setting after a short pause
+      // The editor writes the setting after a short pause.
+      await eventually('the setting to be saved', async () => {
+        const saved = JSON.parse(await readFile(vs.userSettingsFile, 'utf8')) as Record<string, unknown>;
+        return (saved['dermlens.modelPath'] ?? '') === value;
+      });
     };
     await setModelPath('/nowhere/model');
     try {
