@@ -8,7 +8,8 @@ import { tf } from '../../core/tf.ts';
 import { readMetadata } from '../../core/classifier.ts';
 import { loadDataset, concatDatasets } from '../data/dataset.ts';
 import { readRunSources } from '../data/run-sources.ts';
-import { balancedAccuracyOf, bootstrapInterval } from '../evaluate/bootstrap.ts';
+import { initBackend } from '../backends/select.ts';
+import { bootstrapInterval } from '../evaluate/bootstrap.ts';
 import { scoreExternal, type ExternalEvaluation } from '../evaluate/external.ts';
 import { predictDataset } from '../evaluate/predict.ts';
 import type { TrainConfig } from '../run/config.ts';
@@ -48,6 +49,21 @@ const pct = (x: number | null | undefined) => (x == null ? 'n/a' : `${(100 * x).
 const num = (x: number | null | undefined) => (x == null ? 'n/a' : x.toFixed(3));
 const present = (m: Metrics) => m.classes.filter((c) => m.perClass[c].support > 0);
 
+/**
+ * Mean recall over the classes present in the drawn rows: the external collections hold three of the
+ * seven classes, so the seven-class balancedAccuracyOf (NaN when a class is missing) does not apply.
+ */
+function presentClassesBalancedAccuracy(labels: readonly number[], predicted: readonly number[], rows: readonly number[]): number {
+  const hits = new Array<number>(CLASS_CODES.length).fill(0);
+  const totals = new Array<number>(CLASS_CODES.length).fill(0);
+  for (const i of rows) {
+    totals[labels[i]]++;
+    if (predicted[i] === labels[i]) hits[labels[i]]++;
+  }
+  const present = totals.map((t, c) => [t, c]).filter(([t]) => t > 0);
+  return present.length ? present.reduce((a, [t, c]) => a + hits[c] / t, 0) / present.length : NaN;
+}
+
 /** The external rows (all, then each collection) with intervals from the run's external predictions. */
 export function externalRows(external: ExternalEvaluation, predictions: ExternalPredictions): ExternalCardJson {
   const predicted = predictions.probs.map((p) => argmax(p));
@@ -58,10 +74,9 @@ export function externalRows(external: ExternalEvaluation, predictions: External
     if (rows.length !== m.n) throw new Error(`predictions.json has ${rows.length} external images of ${name}, metrics-detail.json ${m.n}`);
     // Images are resampled: ph2 has one image per lesion, and msk's few multi-image lesions are not marked here.
     const ci = bootstrapInterval(rows.length, (sample) =>
-      balancedAccuracyOf(
+      presentClassesBalancedAccuracy(
         predictions.labels,
         predicted,
-        CLASS_CODES.length,
         Array.from(sample, (k) => rows[k]),
       ),
     );
@@ -155,6 +170,8 @@ export async function readExternalCard(
   const sources = (await readJsonIfExists<SourcesManifest>(runPaths(runDir).sources)) ?? null;
   if (!previous || previous.external) return { json, sources, previous };
   log(`scoring the replaced model (${previous.name}) on the ${externalIds.length} external images`);
+  // ship itself needs no backend; scoring does (tfjs-node where built, else wasm, as the CLI picks it).
+  await initBackend('auto', { allowCpuForTraining: true, log: () => {} });
   const runSources = await readRunSources(config, () => {});
   const wanted = new Set(externalIds);
   const model = await tf.loadLayersModel(fileLoadHandler(previous.modelJson));

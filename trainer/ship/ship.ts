@@ -375,7 +375,10 @@ export async function ship(
   const testLabels = predictions.test.labels;
   const predicted = predictions.test.probs.map((p) => argmax(p));
   const everyRow = Uint32Array.from(testLabels, (_, i) => i);
-  if (Math.abs(balancedAccuracyOf(testLabels, predicted, CLASS_CODES.length, everyRow) - test.balancedAccuracy) > 1e-6) {
+  // The file's probabilities are rounded to 6 significant digits, which can turn a near-tie into another
+  // arg-max: one image of a small class moves balanced accuracy by under 0.002 (r5-mix05's float16 file:
+  // 0.7010 against 0.7018). Another run's file would differ by far more.
+  if (Math.abs(balancedAccuracyOf(testLabels, predicted, CLASS_CODES.length, everyRow) - test.balancedAccuracy) > 0.002) {
     throw new Error(`the ${weights} test predictions do not reproduce the test balanced accuracy of metrics-detail.json`);
   }
   const melIndex = CLASS_CODES.indexOf('mel');
