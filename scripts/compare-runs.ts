@@ -10,7 +10,7 @@ import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CLASS_CODES } from '../core/labels.ts';
 import { argmax } from '../core/metrics.ts';
-import { balancedAccuracyOf, bootstrapInterval } from '../trainer/evaluate/bootstrap.ts';
+import { balancedAccuracyOf, bootstrapInterval, presentClassesBalancedAccuracy } from '../trainer/evaluate/bootstrap.ts';
 import { readLesionIds } from '../trainer/data/lesion-ids.ts';
 import { readJsonFile } from '../trainer/run/json.ts';
 
@@ -64,7 +64,9 @@ function compareOn(
   const predictedOf = (v: ValPredictions) => rows.map((r) => argmax(v.probs[r]));
   const basePredicted = predictedOf(baseSet);
   const everyRow = Uint32Array.from(rows, (_, i) => i);
-  const score = (predicted: number[], sample: ArrayLike<number>) => balancedAccuracyOf(labels, predicted, CLASS_CODES.length, sample);
+  // The external collections hold three of the seven classes: their score is over the classes present.
+  const statistic = title === 'validation' ? balancedAccuracyOf : presentClassesBalancedAccuracy;
+  const score = (predicted: number[], sample: ArrayLike<number>) => statistic(labels, predicted, CLASS_CODES.length, sample);
   const groupsOfRows = groups ? rows.map((r) => groups[r]) : undefined;
   console.log(
     `${title} balanced accuracy against ${base.name} (${score(basePredicted, everyRow).toFixed(3)}), ${rows.length} images; ` +

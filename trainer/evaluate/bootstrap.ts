@@ -75,3 +75,24 @@ export function balancedAccuracyOf(
   if (totals.some((t) => t === 0)) return NaN;
   return hits.reduce((a, h, c) => a + h / totals[c], 0) / numClasses;
 }
+
+/**
+ * Mean recall over the classes present in the drawn rows, for sets that hold only some of the classes
+ * (the external collections: bkl/mel/nv), where balancedAccuracyOf is undefined by design.
+ */
+export function presentClassesBalancedAccuracy(
+  labels: ArrayLike<number>,
+  predicted: ArrayLike<number>,
+  numClasses: number,
+  indices: ArrayLike<number>,
+): number {
+  const hits = new Array<number>(numClasses).fill(0);
+  const totals = new Array<number>(numClasses).fill(0);
+  for (let k = 0; k < indices.length; k++) {
+    const i = indices[k];
+    totals[labels[i]]++;
+    if (predicted[i] === labels[i]) hits[labels[i]]++;
+  }
+  const present = totals.flatMap((t, c) => (t > 0 ? [hits[c] / t] : []));
+  return present.length ? present.reduce((a, b) => a + b, 0) / present.length : NaN;
+}

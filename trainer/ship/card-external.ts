@@ -9,7 +9,7 @@ import { readMetadata } from '../../core/classifier.ts';
 import { loadDataset, concatDatasets } from '../data/dataset.ts';
 import { readRunSources } from '../data/run-sources.ts';
 import { initBackend } from '../backends/select.ts';
-import { bootstrapInterval } from '../evaluate/bootstrap.ts';
+import { bootstrapInterval, presentClassesBalancedAccuracy } from '../evaluate/bootstrap.ts';
 import { scoreExternal, type ExternalEvaluation } from '../evaluate/external.ts';
 import { predictDataset } from '../evaluate/predict.ts';
 import type { TrainConfig } from '../run/config.ts';
@@ -49,21 +49,6 @@ const pct = (x: number | null | undefined) => (x == null ? 'n/a' : `${(100 * x).
 const num = (x: number | null | undefined) => (x == null ? 'n/a' : x.toFixed(3));
 const present = (m: Metrics) => m.classes.filter((c) => m.perClass[c].support > 0);
 
-/**
- * Mean recall over the classes present in the drawn rows: the external collections hold three of the
- * seven classes, so the seven-class balancedAccuracyOf (NaN when a class is missing) does not apply.
- */
-function presentClassesBalancedAccuracy(labels: readonly number[], predicted: readonly number[], rows: readonly number[]): number {
-  const hits = new Array<number>(CLASS_CODES.length).fill(0);
-  const totals = new Array<number>(CLASS_CODES.length).fill(0);
-  for (const i of rows) {
-    totals[labels[i]]++;
-    if (predicted[i] === labels[i]) hits[labels[i]]++;
-  }
-  const present = totals.map((t, c) => [t, c]).filter(([t]) => t > 0);
-  return present.length ? present.reduce((a, [t, c]) => a + hits[c] / t, 0) / present.length : NaN;
-}
-
 /** The external rows (all, then each collection) with intervals from the run's external predictions. */
 export function externalRows(external: ExternalEvaluation, predictions: ExternalPredictions): ExternalCardJson {
   const predicted = predictions.probs.map((p) => argmax(p));
@@ -77,6 +62,7 @@ export function externalRows(external: ExternalEvaluation, predictions: External
       presentClassesBalancedAccuracy(
         predictions.labels,
         predicted,
+        CLASS_CODES.length,
         Array.from(sample, (k) => rows[k]),
       ),
     );
