@@ -155,4 +155,28 @@ describe('dermlens train with --extra-data (cpu backend)', { timeout: 600_000 },
       /--source-rate, --external and --drop-squashed apply to --extra-data folders; none was given/,
     );
   });
+  test('--select-on val+external keeps the epoch with the best mean of the two validation scores; it needs an external set', async () => {
+    const out = join(root, 'run-select');
+    const result = await train(config(out, { epochs: 4, selectOn: 'val+external' }), quiet);
+    const history = JSON.parse(await readFile(join(out, 'history.json'), 'utf8')) as Array<{
+      epoch: number;
+      valBalancedAccuracy: number;
+      extBalancedAccuracy: number;
+    }>;
+    const means = history.map((h) => (h.valBalancedAccuracy + h.extBalancedAccuracy) / 2);
+    // The first epoch reaching the highest mean (a later tie does not replace it).
+    const expected = history[means.indexOf(Math.max(...means))].epoch;
+    assert.equal(result.bestEpoch, expected);
+    assert.ok(Math.abs(result.bestValBalancedAccuracy - Math.max(...means)) < 1e-9);
+    const saved = JSON.parse(await readFile(join(out, 'config.json'), 'utf8'));
+    assert.equal(saved.selectOn, 'val+external');
+    await assert.rejects(
+      train(config(out, { epochs: 4 }), { ...quiet, resume: true }),
+      /cannot resume .* \(selectOn: saved "val\+external", requested undefined\)/,
+    );
+    await assert.rejects(
+      train({ ...config(join(root, 'select-no-extra'), { selectOn: 'val+external' }), extraData: undefined }, quiet),
+      /--select-on val\+external needs an external set: give --extra-data/,
+    );
+  });
 });

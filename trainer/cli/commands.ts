@@ -232,7 +232,7 @@ async function trainCommand(args: string[]): Promise<void> {
   const result = await train(config, { resume, cacheDir, backend });
   const kept = config.refitFrom
     ? `last epoch ${result.bestEpoch} (a refit: no validation score of its own)`
-    : `best epoch ${result.bestEpoch} (val balanced accuracy ${result.bestValBalancedAccuracy.toFixed(4)})`;
+    : `best epoch ${result.bestEpoch} (${config.selectOn === 'val+external' ? 'mean of val and external balanced accuracy' : 'val balanced accuracy'} ${result.bestValBalancedAccuracy.toFixed(4)})`;
   console.log(`done in ${((Date.now() - started) / 60000).toFixed(1)} min: ${kept}; model in ${runPaths(config.outDir).best}`);
 }
 

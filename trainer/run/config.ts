@@ -48,6 +48,12 @@ export interface TrainConfig {
   sourceRates?: Record<string, number>;
   /** Leave out the extra folders' images listed in squashed_unknown_aspect.txt (distorted copies). */
   dropSquashed?: boolean;
+  /**
+   * What picks the kept epoch (--select-on): 'val', HAM10000 validation balanced accuracy (absent = 'val'), or
+   * 'val+external', the mean of it and the external set's (both are validation sets, never trained on: a
+   * model kept for HAM10000 alone can give away the other clinics' images in its last epochs).
+   */
+  selectOn?: SelectOn;
   /** Run folder: config, split, checkpoints, best model, metrics, report. */
   outDir: string;
   arch: string;
@@ -133,6 +139,16 @@ export const DEFAULT_TRAIN_CONFIG: Readonly<Omit<TrainConfig, 'dataDir' | 'outDi
   weightDecay: 0,
 });
 
+export const SELECT_ON = ['val', 'val+external'] as const;
+export type SelectOn = (typeof SELECT_ON)[number];
+
+/** The score the kept epoch maximises (see TrainConfig.selectOn). */
+export function selectionScore(selectOn: SelectOn | undefined, val: number, external: number | undefined): number {
+  if (selectOn !== 'val+external') return val;
+  if (external === undefined) throw new Error('--select-on val+external needs an external set (--extra-data with --external collections)');
+  return (val + external) / 2;
+}
+
 /** The external validation collections when --external is not given. */
 export const DEFAULT_EXTERNAL = ['ph2', 'msk'];
 
@@ -142,6 +158,7 @@ const TRAJECTORY_KEYS = [
   'external',
   'sourceRates',
   'dropSquashed',
+  'selectOn',
   'arch',
   'size',
   'batch',
@@ -187,6 +204,9 @@ export function validateConfig(c: TrainConfig): void {
   }
   if ((c.sourceRates || c.external || c.dropSquashed) && !c.extraData?.length)
     fail('--source-rate, --external and --drop-squashed apply to --extra-data folders; none was given');
+  if (c.selectOn !== undefined && !SELECT_ON.includes(c.selectOn)) fail(`--select-on ${c.selectOn}: use ${SELECT_ON.join(' or ')}`);
+  if (c.selectOn === 'val+external' && !c.extraData?.length)
+    fail('--select-on val+external needs an external set: give --extra-data (its --external collections, default ph2,msk)');
   if (!c.outDir) fail('the output folder is required (--out <dir>)');
   if (!isArchitectureName(c.arch)) fail(`unknown architecture "${c.arch}" (choose one of: ${Object.keys(ARCHITECTURES).join(', ')})`);
   int('size', c.size, 16);

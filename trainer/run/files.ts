@@ -7,7 +7,7 @@ import * as v from 'valibot';
 import type { Metrics } from '../../core/metrics.ts';
 import { readJsonFile, readJsonIfExists } from './json.ts';
 import { runPaths } from './layout.ts';
-import { AUGMENT_NAMES, BALANCE_MODES, LR_SCHEDULES, QUANTIZATIONS, type EpochRecord, type TrainConfig } from './config.ts';
+import { AUGMENT_NAMES, BALANCE_MODES, LR_SCHEDULES, QUANTIZATIONS, SELECT_ON, type EpochRecord, type TrainConfig } from './config.ts';
 
 const num = v.number();
 const nullableNum = v.nullable(v.number());
@@ -19,6 +19,7 @@ export const trainConfigSchema = v.looseObject({
   external: v.optional(v.array(v.string())),
   sourceRates: v.optional(v.record(v.string(), num)),
   dropSquashed: v.optional(v.boolean()),
+  selectOn: v.optional(v.picklist(SELECT_ON)),
   outDir: v.string(),
   arch: v.string(),
   size: num,

@@ -30,7 +30,7 @@ import { writeRunReport } from '../evaluate/run-report.ts';
 import { loadBackbone } from '../model/backbone.ts';
 import { exportModel } from '../model/export.ts';
 import type { CheckpointProgress } from '../run/checkpoint-state.ts';
-import { resumeConflict, splitSeedOf, validateConfig, type EpochRecord, type TrainConfig } from '../run/config.ts';
+import { resumeConflict, selectionScore, splitSeedOf, validateConfig, type EpochRecord, type TrainConfig } from '../run/config.ts';
 import { readTrainConfig } from '../run/files.ts';
 import { exists, writeJsonAtomic } from '../run/json.ts';
 import { runPaths } from '../run/layout.ts';
@@ -213,7 +213,7 @@ export async function validate(
   const rawBalancedAccuracy = average
     ? computeMetrics(run.valLabels, await predictDataset(model, run.ds, run.idx.val)).balancedAccuracy
     : undefined;
-  // The external set is reported beside validation every epoch; the best epoch is still chosen on HAM10000 validation.
+  // The external set is reported beside validation every epoch; it picks the kept epoch only with --select-on val+external.
   const external = run.idx.external.length
     ? computeMetrics(run.externalLabels, await predictDataset(average ?? model, run.ds, run.idx.external))
     : undefined;
@@ -233,10 +233,12 @@ export async function validate(
 export async function saveEpoch(run: Run, record: EpochRecord, val: Metrics | null): Promise<boolean> {
   const { config, state, stepper } = run;
   const paths = runPaths(config.outDir);
-  const improved = val === null || val.balancedAccuracy > state.bestValBalancedAccuracy;
+  // With --select-on val+external the stored "best" is the mean of the two validation scores.
+  const score = val === null ? -1 : selectionScore(config.selectOn, val.balancedAccuracy, record.extBalancedAccuracy);
+  const improved = val === null || score > state.bestValBalancedAccuracy;
   if (improved) {
     await exportModel(stepper.average ?? stepper.model, paths.best, dermlensMetadata({ arch: config.arch, inputSize: config.size }));
-    state.bestValBalancedAccuracy = val?.balancedAccuracy ?? -1;
+    state.bestValBalancedAccuracy = score;
     state.bestEpoch = record.epoch;
     state.epochsWithoutImprovement = 0;
   } else {
@@ -380,7 +382,7 @@ async function prepareRun(config: TrainConfig, options: TrainOptions, log: (line
     const stoppedEarly = config.patience > 0 && saved.epochsWithoutImprovement >= config.patience && saved.epoch < config.epochs;
     state = { ...saved, config, stoppedEarly };
     log(
-      `resumed from ${checkpointDir} after epoch ${state.epoch}${reference ? '' : ` (best val balanced accuracy ${state.bestValBalancedAccuracy.toFixed(4)} at epoch ${state.bestEpoch})`}`,
+      `resumed from ${checkpointDir} after epoch ${state.epoch}${reference ? '' : ` (best ${config.selectOn === 'val+external' ? 'mean of val and external' : 'val'} balanced accuracy ${state.bestValBalancedAccuracy.toFixed(4)} at epoch ${state.bestEpoch})`}`,
     );
   } else if (resume) {
     log(`no checkpoint in ${config.outDir} yet: starting from epoch 1`);
