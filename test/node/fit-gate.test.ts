@@ -18,6 +18,7 @@ import { fitGate, type GateReport } from '../../trainer/train/fit-gate.ts';
 import { GATE_FILE } from '../../trainer/run/layout.ts';
 import { makeRng } from '../../trainer/data/rng.ts';
 import { clinicalPartOf } from '../../trainer/data/clinical-photos.ts';
+import { evaluateModel } from '../../trainer/evaluate/evaluate-model.ts';
 import { writeSyntheticHam, type SyntheticHam } from './helpers/synthetic-ham.ts';
 
 let root: string;
@@ -257,6 +258,31 @@ describe('dermlens fit-gate (cpu backend)', { timeout: 600_000 }, () => {
     const total = Number(/other \d+\.\d% \(\d+\) of (\d+); flagged/.exec(perCollection.stdout)?.[1]);
     assert.ok(total > 0 && n('msk') > 0 && n('ph2') > 0, perCollection.stdout);
     assert.equal(n('msk') + n('ph2'), total, 'every loaded image in one collection');
+  });
+
+  test('evaluate reads a clinical-photo folder: its patients-* collections, a balanced accuracy over the classes present with an interval drawn by patient', async () => {
+    const patientsIn = (part: string) =>
+      Array.from({ length: 24 }, (_, p) => `PAT_${p}`).filter((id) => clinicalPartOf(id) === part).length;
+    const result = await evaluateModel({
+      model: join(run, 'best'),
+      imageDir: clinical,
+      labelsPath: join(clinical, 'metadata.csv'),
+      collections: ['patients-heldout'],
+    });
+    assert.equal(result.metrics.n, 3 * patientsIn('heldout'));
+    assert.deepEqual(Object.keys(result.breakdown.byCollection), ['patients-heldout']);
+    // Both diagnoses of the synthetic set (NEV, BCC) are present among the held-out patients.
+    assert.deepEqual(result.presentClasses.classes, ['bcc', 'nv']);
+    const recall = (code: 'bcc' | 'nv') => result.metrics.perClass[code].recall;
+    assert.ok(Math.abs(result.presentClasses.balancedAccuracy - (recall('bcc') + recall('nv')) / 2) < 1e-9);
+    const { low, high } = result.presentClasses.interval;
+    assert.ok(low <= result.presentClasses.balancedAccuracy && result.presentClasses.balancedAccuracy <= high, `${low} <= ${high}`);
+    const all = await evaluateModel({ model: join(run, 'best'), imageDir: clinical, labelsPath: join(clinical, 'metadata.csv') });
+    assert.equal(all.metrics.n, 72);
+    await assert.rejects(
+      evaluateModel({ model: join(run, 'best'), imageDir: clinical, labelsPath: join(clinical, 'metadata.csv'), collections: ['msk'] }),
+      /metadata\.csv: no image in collection msk \(its collections: patients-heldout, patients-train, patients-val\)/,
+    );
   });
 
   test('a missing or malformed manifest, or a missing clinical folder, is named with the fix', async () => {

@@ -5,13 +5,16 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CLASS_CODES } from '../../core/labels.ts';
 import type { LabelledImage } from '../../trainer/data/metadata.ts';
 import { makeRng } from '../../trainer/data/rng.ts';
 import { nearDuplicatePairs, pictureHash, pictureHashOf, similarity } from '../../trainer/data/picture-hash.ts';
 import { assignExtraSides, checkSourcesDistinct, hashSourcePictures, readExtraSource } from '../../trainer/data/sources.ts';
 import { drawEpoch, epochSize, expectedDraws } from '../../trainer/train/source-mix.ts';
 import { balancedClassWeights } from '../../trainer/train/loss.ts';
-import { writeSyntheticExtra, type ExtraRow } from '../node/helpers/synthetic-extra.ts';
+import { extraPicture, writeSyntheticExtra, type ExtraRow } from '../node/helpers/synthetic-extra.ts';
+import { clinicalPartOf } from '../../trainer/data/clinical-photos.ts';
+import { mkdir } from 'node:fs/promises';
 
 const row = (imageId: string, dx: string, dataset: string, lesionId?: string): ExtraRow => ({ imageId, dx, dataset, lesionId });
 
@@ -142,4 +145,67 @@ test('source mix: each epoch draws the given share per source, fresh each epoch,
     expectedDraws(idx, itemOf, rates),
   );
   assert.ok(Math.abs(w[4] - 135 / (2 * 85)) < 1e-12 && Math.abs(w[5] - 135 / (2 * 50)) < 1e-12, w.join(', '));
+});
+
+test('a clinical-photo folder (PAD-UFES-20 layout) as extra data: its training patients train, the others and their copies are held out', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'dermlens-clinical-extra-'));
+  try {
+    await mkdir(join(dir, 'images'));
+    // Patient ids whose hash lands in each part (clinical-photos.ts deals patients by sha256 of the id).
+    const patients = Array.from({ length: 40 }, (_, i) => `PAT_${i}`);
+    const trainPatient = patients.find((p) => clinicalPartOf(p) === 'train')!;
+    const valPatient = patients.find((p) => clinicalPartOf(p) === 'val')!;
+    const heldoutPatient = patients.find((p) => clinicalPartOf(p) === 'heldout')!;
+    const rng = makeRng(4);
+    const lines = ['patient_id,lesion_id,diagnostic,img_id'];
+    const photo = async (patient: string, n: number, dx: string, picture?: Buffer) => {
+      const id = `${patient}_${n}`;
+      const bytes = picture ?? (await extraPicture(n % 7, rng));
+      await writeFile(join(dir, 'images', `${id}.jpg`), bytes);
+      lines.push(`${patient},${n},${dx},${id}.png`);
+      return bytes;
+    };
+    await photo(trainPatient, 1, 'NEV');
+    await photo(trainPatient, 2, 'ACK');
+    await photo(trainPatient, 3, 'SCC'); // no DermLens class: not listed
+    await photo(valPatient, 4, 'BCC');
+    const heldoutPicture = await photo(heldoutPatient, 5, 'SEK');
+    // The held-out patient's picture filed again under a training patient: may not train.
+    await photo(trainPatient, 6, 'SEK', heldoutPicture);
+    await writeFile(join(dir, 'metadata.csv'), `${lines.join('\n')}\n`);
+
+    const source = await readExtraSource(dir);
+    assert.equal(source.labelFile, join(dir, 'metadata.csv'));
+    assert.deepEqual(
+      source.items.map((i) => [i.imageId, CLASS_CODES[i.label], i.lesionId, i.dataset]),
+      [
+        [`${trainPatient}_1`, 'nv', `patient ${trainPatient}`, 'patients-train'],
+        [`${trainPatient}_2`, 'akiec', `patient ${trainPatient}`, 'patients-train'],
+        [`${valPatient}_4`, 'bcc', `patient ${valPatient}`, 'patients-val'],
+        [`${heldoutPatient}_5`, 'bkl', `patient ${heldoutPatient}`, 'patients-heldout'],
+        [`${trainPatient}_6`, 'bkl', `patient ${trainPatient}`, 'patients-train'],
+      ],
+    );
+    assert.deepEqual([...source.heldOut!.ids].sort(), [`${heldoutPatient}_5`, `${valPatient}_4`].sort());
+    assert.match(source.heldOut!.why, /validation and held-out patients/);
+    const sides = assignExtraSides(source.items, await hashSourcePictures(source), new Set(), undefined, source.heldOut!.ids);
+    assert.deepEqual(sides.external, []);
+    // The copy joins the held-out photo by picture, and the training patient's other photos join it by patient:
+    // a patient with a photo shared with a held-out patient trains nowhere.
+    assert.deepEqual(sides.train, []);
+    assert.equal(sides.excluded.length, 5);
+    // Without the copy, the training patient trains.
+    const withoutCopy = source.items.filter((i) => !i.imageId.endsWith('_6'));
+    const again = assignExtraSides(
+      withoutCopy,
+      await hashSourcePictures({ ...source, items: withoutCopy }),
+      new Set(),
+      undefined,
+      source.heldOut!.ids,
+    );
+    assert.deepEqual(again.train, [`${trainPatient}_1`, `${trainPatient}_2`]);
+    assert.deepEqual(again.excluded.sort(), [`${heldoutPatient}_5`, `${valPatient}_4`].sort());
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

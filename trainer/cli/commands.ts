@@ -41,14 +41,17 @@ test split. Refuses a run that does not lead the --candidate runs on validation 
   --out <dir>          where the model ships (default extension/model)
 `;
 
-const EVALUATE_HELP = `Usage: dermlens evaluate --model <dir|model.json> --data <imagesDir> --labels <csv> [--json <file>] [--tta]
+const EVALUATE_HELP = `Usage: dermlens evaluate --model <dir|model.json> --data <imagesDir> --labels <csv> [--collection <names>] [--json <file>] [--tta]
 
-Scores a model on labelled images (HAM10000 metadata CSV or ISIC 2018 Task 3 ground truth). Listed
-images that are missing or unreadable are reported and skipped.
+Scores a model on labelled images (HAM10000 metadata CSV, ISIC 2018 Task 3 ground truth, a labels.csv
+like isic-extra's, or a clinical-photo folder's metadata.csv like PAD-UFES-20's: its photos with a
+DermLens class, collections patients-train / patients-val / patients-heldout as fit-gate and
+--extra-data deal them). Listed images that are missing or unreadable are reported and skipped.
 
   --model <path>     model folder or model.json
   --data <dir>       image folder (searched recursively)
   --labels <csv>     labels file
+  --collection <c>   only these collections (comma-separated), e.g. msk or patients-heldout
   --json <file>      also write the metrics as JSON
   --tta              average with the horizontally flipped image (default: as stored in the model)
   --no-tta           never average
@@ -241,6 +244,7 @@ async function evaluateCommand(args: string[]): Promise<void> {
     model: { type: 'string' },
     data: { type: 'string' },
     labels: { type: 'string' },
+    collection: { type: 'string' },
     json: { type: 'string' },
     tta: { type: 'boolean' },
     backend: { type: 'string' },
@@ -259,6 +263,10 @@ async function evaluateCommand(args: string[]): Promise<void> {
     imageDir: str(values, 'data')!,
     labelsPath: str(values, 'labels')!,
     tta: typeof values.tta === 'boolean' ? values.tta : undefined,
+    collections: str(values, 'collection')
+      ?.split(',')
+      .map((c) => c.trim())
+      .filter(Boolean),
   });
   console.log(
     `model ${result.modelPath} (${result.metadata.arch}, ${result.metadata.inputSize} px, temperature ${result.inference.temperature.toFixed(3)}, tta ${result.inference.tta})`,
@@ -281,6 +289,11 @@ async function evaluateCommand(args: string[]): Promise<void> {
         (a ? `, melanoma alert recall ${a.recall.toFixed(3)} precision ${a.precision.toFixed(3)}` : ''),
     );
   }
+  const present = result.presentClasses;
+  console.log(
+    `balanced accuracy over the ${present.classes.length} classes present (${present.classes.join(', ')}): ${present.balancedAccuracy.toFixed(3)} ` +
+      `(95% CI ${present.interval.low.toFixed(3)}-${present.interval.high.toFixed(3)}, drawn by lesion), chance ${(1 / present.classes.length).toFixed(3)}`,
+  );
   console.log('');
   console.log(formatMetrics(result.metrics));
   const jsonPath = str(values, 'json');

@@ -9,9 +9,10 @@
 // and a patient added later never moves the others.
 import { createHash } from 'node:crypto';
 import { access, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { parseCsv } from './csv.ts';
-import type { ClassCode } from '../../core/labels.ts';
+import { CLASS_CODES, type ClassCode } from '../../core/labels.ts';
+import type { LabelledImage } from './metadata.ts';
 
 export const CLINICAL_PARTS = ['train', 'val', 'heldout'] as const;
 export type ClinicalPart = (typeof CLINICAL_PARTS)[number];
@@ -58,6 +59,11 @@ export async function readClinicalPhotos(dir: string): Promise<ClinicalPhoto[]> 
       `${path} not found: --clinical needs a folder of clinical skin photos with a metadata.csv (patient_id, img_id) and images/, e.g. ../shared/pad-ufes-20`,
     );
   });
+  return parseClinicalPhotos(text, path, dir);
+}
+
+/** Parses a clinical-photo metadata.csv (`path` names it in messages) and finds each photo below `dir`. */
+export async function parseClinicalPhotos(text: string, path: string, dir: string): Promise<ClinicalPhoto[]> {
   const [header, ...records] = parseCsv(text, path);
   const column = (name: string) => {
     const i = header?.fields.indexOf(name) ?? -1;
@@ -78,4 +84,38 @@ export async function readClinicalPhotos(dir: string): Promise<ClinicalPhoto[]> 
     photos.push({ file, patientId, diagnostic: diagnostic < 0 ? '' : (r.fields[diagnostic] ?? ''), part: clinicalPartOf(patientId) });
   }
   return photos;
+}
+
+/** The collection name a photo's part gets when the folder is read as labelled images (evaluate, --extra-data). */
+export const patientsCollection = (part: ClinicalPart) => `patients-${part}`;
+
+/**
+ * The photos whose diagnosis is a DermLens class, as labelled images: the image id is the file's name without
+ * its extension, the lesion id the patient (so a split or a bootstrap keeps a patient's photos together), the
+ * collection the patient's part (patients-train / patients-val / patients-heldout). The other diagnoses
+ * (PAD-UFES-20's SCC) are counted in `unmapped`.
+ */
+export function clinicalLabelledImages(photos: readonly ClinicalPhoto[]): { items: LabelledImage[]; unmapped: Record<string, number> } {
+  const items: LabelledImage[] = [];
+  const unmapped: Record<string, number> = {};
+  for (const photo of photos) {
+    const code = PAD_DIAGNOSIS_CLASS[photo.diagnostic];
+    if (!code) {
+      unmapped[photo.diagnostic || '(none)'] = (unmapped[photo.diagnostic || '(none)'] ?? 0) + 1;
+      continue;
+    }
+    items.push({
+      imageId: basename(photo.file).replace(/\.[^.]+$/, ''),
+      lesionId: `patient ${photo.patientId}`,
+      label: CLASS_CODES.indexOf(code),
+      dataset: patientsCollection(photo.part),
+    });
+  }
+  return { items, unmapped };
+}
+
+/** Whether a CSV header is a clinical-photo metadata file (PAD-UFES-20's layout) rather than a labels.csv. */
+export function isClinicalMetadata(csvText: string): boolean {
+  const header = csvText.slice(0, csvText.search(/\r?\n|$/)).split(',');
+  return header.includes('patient_id') && header.includes('img_id');
 }

@@ -66,9 +66,10 @@ export async function readRunSources(
         const started = Date.now();
         const items = kept(source);
         const hashes = await hashSourcePictures({ ...source, items });
-        const s = assignExtraSides(items, hashes, new Set(external));
+        const s = assignExtraSides(items, hashes, new Set(external), undefined, source.heldOut?.ids);
+        const leftOut = source.heldOut ? `held out: ${source.heldOut.why}` : 'copies of external pictures';
         log(
-          `${source.name}: ${s.train.length} train, ${s.external.length} external (${external.join(', ')}), ${s.excluded.length} left out as copies of external pictures; ` +
+          `${source.name}: ${s.train.length} train, ${s.external.length} external (${external.join(', ')}), ${s.excluded.length} left out (${leftOut}); ` +
             `${s.grouped.byLesion} joined by lesion id, ${s.grouped.byPicture} by near-duplicate picture (${((Date.now() - started) / 1000).toFixed(1)} s)`,
         );
         sides.train.push(...s.train);

@@ -14,6 +14,7 @@ import { CLASS_CODES, NUM_CLASSES } from '../../core/labels.ts';
 import { exists } from '../run/json.ts';
 import { findImages } from './images.ts';
 import { findMetadataFile, parseHamMetadata, parseLabelsCsv, type LabelledImage } from './metadata.ts';
+import { clinicalLabelledImages, parseClinicalPhotos, patientsCollection } from './clinical-photos.ts';
 import { nearDuplicatePairs, NEAR_DUPLICATE_CORRELATION, pictureHash, type PictureHash } from './picture-hash.ts';
 
 /** An extra folder's label file. */
@@ -30,6 +31,11 @@ export interface DataSource {
   items: LabelledImage[];
   /** Ids listed in SQUASHED_FILE (empty when the folder has none). */
   squashed: ReadonlySet<string>;
+  /**
+   * Ids that never train, with why (a clinical-photo folder's validation and held-out patients, kept for
+   * scoring the run on patients it never saw); their near-duplicate groups are left out with them.
+   */
+  heldOut?: { ids: ReadonlySet<string>; why: string };
 }
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -49,12 +55,18 @@ export async function readPrimarySource(dir: string): Promise<DataSource> {
   };
 }
 
-/** Reads an extra folder: <dir>/labels.csv, and <dir>/squashed_unknown_aspect.txt when present. */
+/**
+ * Reads an extra folder: <dir>/labels.csv, and <dir>/squashed_unknown_aspect.txt when present; or a folder of
+ * clinical photos in PAD-UFES-20's layout (metadata.csv with patient_id, img_id, diagnostic), whose training
+ * patients train (clinical-photos.ts deals patients by a hash of their id) and the others are held out.
+ */
 export async function readExtraSource(dir: string): Promise<DataSource> {
   const labelFile = join(dir, LABELS_FILE);
   if (!(await exists(labelFile))) {
+    if (await exists(join(dir, 'metadata.csv'))) return readClinicalSource(dir);
     throw new Error(
-      `${labelFile} not found: an --extra-data folder needs a labels.csv with columns image_id,dx (and optionally lesion_id,dataset), its images below it`,
+      `${labelFile} not found: an --extra-data folder needs a labels.csv with columns image_id,dx (and optionally lesion_id,dataset), its images below it, ` +
+        `or a metadata.csv of clinical photos (patient_id, img_id, diagnostic: PAD-UFES-20's layout)`,
     );
   }
   const text = await readFile(labelFile, 'utf8');
@@ -75,6 +87,27 @@ export async function readExtraSource(dir: string): Promise<DataSource> {
     labelSha256: sha256(text),
     items: parseLabelsCsv(text, labelFile).map((i) => ({ ...i, source: name })),
     squashed,
+  };
+}
+
+/** A clinical-photo folder as a data source: the photos with a DermLens class, grouped by patient. */
+async function readClinicalSource(dir: string): Promise<DataSource> {
+  const labelFile = join(dir, 'metadata.csv');
+  const text = await readFile(labelFile, 'utf8');
+  const name = basename(resolve(dir)).toLowerCase();
+  const { items } = clinicalLabelledImages(await parseClinicalPhotos(text, labelFile, dir));
+  const trainPart = patientsCollection('train');
+  return {
+    name,
+    dir,
+    labelFile,
+    labelSha256: sha256(text),
+    items: items.map((i) => ({ ...i, source: name })),
+    squashed: new Set(),
+    heldOut: {
+      ids: new Set(items.filter((i) => i.dataset !== trainPart).map((i) => i.imageId)),
+      why: 'the validation and held-out patients, dealt by a hash of patient_id as fit-gate deals them',
+    },
   };
 }
 
@@ -118,7 +151,7 @@ class Groups {
 export interface ExtraSides {
   train: string[];
   external: string[];
-  /** Copies of an external picture (or lesion) filed under another collection: in neither. */
+  /** Copies of an external picture (or lesion) filed under another collection, and held-out images: in neither. */
   excluded: string[];
   /** How many groups joined two or more images, by lesion id and by picture. */
   grouped: { byLesion: number; byPicture: number };
@@ -133,6 +166,7 @@ export function assignExtraSides(
   hashes: ReadonlyArray<PictureHash | null>,
   externalCollections: ReadonlySet<string>,
   minCorrelation = NEAR_DUPLICATE_CORRELATION,
+  heldOut: ReadonlySet<string> = new Set(),
 ): ExtraSides {
   if (hashes.length !== items.length) throw new Error(`assignExtraSides: ${hashes.length} hashes for ${items.length} images`);
   const groups = new Groups(items.length);
@@ -154,9 +188,11 @@ export function assignExtraSides(
       byPicture++;
     }
   }
+  // Groups that may not train: those with an external image, or with a held-out one.
   const externalGroups = new Set<number>();
   items.forEach((item, i) => {
-    if (item.dataset !== undefined && externalCollections.has(item.dataset)) externalGroups.add(groups.find(i));
+    if ((item.dataset !== undefined && externalCollections.has(item.dataset)) || heldOut.has(item.imageId))
+      externalGroups.add(groups.find(i));
   });
   const sides: ExtraSides = { train: [], external: [], excluded: [], grouped: { byLesion, byPicture } };
   items.forEach((item, i) => {

@@ -1,7 +1,7 @@
 // `dermlens evaluate`: scores a saved model on a labelled image folder, with the model's own
 // inference settings (temperature, TTA) unless --tta overrides, and formats the metrics as a table.
 import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { tf } from '../../core/tf.ts';
 import { readMetadata, type ModelMetadata } from '../../core/classifier.ts';
 
@@ -12,6 +12,8 @@ import { scoreExternal, type ExternalEvaluation } from './external.ts';
 import { computeMetrics, type Metrics } from '../../core/metrics.ts';
 import { loadDataset } from '../data/dataset.ts';
 import { parseLabelsCsv, type LabelledImage } from '../data/metadata.ts';
+import { clinicalLabelledImages, isClinicalMetadata, parseClinicalPhotos } from '../data/clinical-photos.ts';
+import { bootstrapInterval, presentClassesBalancedAccuracy, type Interval } from './bootstrap.ts';
 import { fileLoadHandler, MODEL_JSON } from '../run/model-files.ts';
 import { predictDatasetWithGate } from './predict.ts';
 
@@ -41,6 +43,8 @@ export interface EvaluateOptions {
   labelsPath: string;
   /** true: average with the mirror image; false: never; undefined: as the model's metadata says. */
   tta?: boolean;
+  /** Only the images of these collections (the labels file's dataset column; a clinical-photo folder's patient parts). */
+  collections?: string[];
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -50,6 +54,12 @@ export interface EvaluateResult {
   inference: { temperature: number; tta: 'none' | 'flip' };
   modelPath: string;
   metadata: ModelMetadata;
+  /**
+   * Mean recall over the classes present in the labels (the balanced accuracy of a set that lacks some
+   * classes, e.g. phone photos: 5, ph2/msk: 3), with a 95% bootstrap interval drawn by lesion (by patient
+   * for clinical photos).
+   */
+  presentClasses: { classes: string[]; balancedAccuracy: number; interval: Interval };
   /**
    * The melanoma alert at the model's threshold, and the metrics per collection when the labels file has a
    * dataset column (isic-extra's labels.csv): null without a threshold, empty without collections.
@@ -77,7 +87,17 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluateResu
       code === 'ENOENT' ? `labels file not found: ${opts.labelsPath}` : `cannot read ${opts.labelsPath}: ${(err as Error).message}`,
     );
   }
-  const images = parseLabelsCsv(text, opts.labelsPath);
+  // A clinical-photo folder's metadata.csv (PAD-UFES-20's layout) is read as its photos with a DermLens class.
+  const listed = isClinicalMetadata(text)
+    ? clinicalLabelledImages(await parseClinicalPhotos(text, opts.labelsPath, dirname(opts.labelsPath))).items
+    : parseLabelsCsv(text, opts.labelsPath);
+  const images = opts.collections ? listed.filter((i) => i.dataset !== undefined && opts.collections!.includes(i.dataset)) : listed;
+  if (images.length === 0) {
+    const names = [...new Set(listed.map((i) => i.dataset).filter(Boolean))].sort();
+    throw new Error(
+      `${opts.labelsPath}: no image in collection ${opts.collections?.join(',')} (its collections: ${names.join(', ') || 'none, no dataset column'})`,
+    );
+  }
   const { model, metadata, path } = await loadModelFile(opts.model);
   try {
     const ds = await loadDataset({ images, imageDir: opts.imageDir, size: metadata.inputSize, onProgress: opts.onProgress });
@@ -101,7 +121,25 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluateResu
       probs,
       metadata.melanomaThreshold,
     );
-    return { metrics: computeMetrics(labels, probs), skipped: ds.skipped, inference, modelPath: path, metadata, gate, breakdown };
+    const predicted = probs.map((p) => p.indexOf(Math.max(...p)));
+    const rows = ds.items.map((_, i) => i);
+    const presentClasses = {
+      classes: CLASS_CODES.filter((_, k) => labels.includes(k)),
+      balancedAccuracy: presentClassesBalancedAccuracy(labels, predicted, CLASS_CODES.length, rows),
+      interval: bootstrapInterval(rows.length, (idx) => presentClassesBalancedAccuracy(labels, predicted, CLASS_CODES.length, idx), {
+        groups: ds.items.map((it) => it.lesionId),
+      }),
+    };
+    return {
+      metrics: computeMetrics(labels, probs),
+      presentClasses,
+      skipped: ds.skipped,
+      inference,
+      modelPath: path,
+      metadata,
+      gate,
+      breakdown,
+    };
   } finally {
     model.dispose();
   }

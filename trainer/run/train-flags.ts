@@ -35,7 +35,7 @@ export const TRAIN_FLAGS: readonly TrainFlag[] = [
     type: 'paths',
     key: 'extraData',
     value: '<dir,...>',
-    help: 'more data folders, each with a labels.csv (image_id,dx[,lesion_id,dataset]), e.g.\nisic-extra: their images train, but for the --external collections',
+    help: "more data folders, each with a labels.csv (image_id,dx[,lesion_id,dataset]), e.g.\nisic-extra: their images train, but for the --external collections; or clinical\nphotos in PAD-UFES-20's layout (metadata.csv): its training patients train, the\nothers are held out as fit-gate deals them",
     recipe: true,
   },
   {
@@ -66,7 +66,7 @@ export const TRAIN_FLAGS: readonly TrainFlag[] = [
     type: 'string',
     key: 'selectOn',
     value: '<score>',
-    help: 'what keeps an epoch: val (HAM10000 validation balanced accuracy, default) or\nval+external (the mean of it and the external set\'s)',
+    help: "what keeps an epoch: val (HAM10000 validation balanced accuracy, default) or\nval+external (the mean of it and the external set's)",
     recipe: true,
   },
   { name: 'out', type: 'path', key: 'outDir', value: '<dir>', help: 'run folder (required)', refit: true },
