@@ -3,7 +3,8 @@
 //   cold: a fresh profile per launch, the first right-click (the event page runs, the model frame does not);
 //   cold after suspension: the event page suspended as Firefox does after 30 s idle, then a right-click
 //     (the model loads again: Firefox has no offscreen document that outlives the background);
-//   warm: the same browser after the cold click; popup upload: as Chrome's (scripts/bench-popup.ts).
+//   warm: the same browser after the cold click; popup upload: as Chrome's (scripts/bench-popup.ts);
+//   warm, chosen-item blink off: another browser with ui.chosenMenuItemsShouldBlink 0 (see warmNoBlink).
 // Times run from the moment the menu item is chosen (Date.now() in the browser window) to the card's
 // result state in the page (the same clock); and, as Chrome's are timed (from the start of the click
 // handler), from menus.onClicked in the event page (the test build logs it), which leaves out Firefox's
@@ -24,8 +25,17 @@ export interface FirefoxTimes {
   cold: ClickTimes;
   coldAfterSuspension: ClickTimes;
   warm: ClickTimes;
+  /**
+   * Warm again, in a browser that does not flash the chosen menu item: headless Firefox (like macOS) blinks
+   * it for about 140 ms before it dispatches the click (measured: menu choice -> menus.onClicked 141 ms with
+   * ui.chosenMenuItemsShouldBlink 1, 6 ms with 0), time that passes before any add-on code runs.
+   */
+  warmNoBlink: ClickTimes;
   popup: number[];
 }
+
+/** The pref that turns the chosen menu item's blink off (see FirefoxTimes.warmNoBlink). */
+export const NO_BLINK_PREFS = { 'ui.chosenMenuItemsShouldBlink': 0 };
 
 const CLICKED = /dermlens-test: menus\.onClicked at (\d+)/;
 
@@ -46,7 +56,7 @@ async function rightClick(session: FirefoxSession, page: Page, selector: string,
 
 export async function benchFirefox(server: FixtureServer, runs: { cold: number; warm: number; popup: number }): Promise<FirefoxTimes> {
   const clicks = (): ClickTimes => ({ fromChoice: [], fromOnClicked: [] });
-  const times: FirefoxTimes = { cold: clicks(), coldAfterSuspension: clicks(), warm: clicks(), popup: [] };
+  const times: FirefoxTimes = { cold: clicks(), coldAfterSuspension: clicks(), warm: clicks(), warmNoBlink: clicks(), popup: [] };
   for (let i = 0; i < runs.cold; i++) {
     const session = await launchFirefox();
     try {
@@ -62,6 +72,14 @@ export async function benchFirefox(server: FixtureServer, runs: { cold: number; 
     } finally {
       await session.close();
     }
+  }
+  const session = await launchFirefox({ prefs: NO_BLINK_PREFS });
+  try {
+    const page = await session.openPage(server.urls.page);
+    await rightClick(session, page, '#lesion-png', clicks()); // the cold click, not counted
+    for (let j = 0; j < runs.warm; j++) await rightClick(session, page, j % 2 ? '#lesion-jpg' : '#lesion-png', times.warmNoBlink);
+  } finally {
+    await session.close();
   }
   return times;
 }

@@ -157,6 +157,7 @@ async function printFirefoxBeside(server: FixtureServer, chrome: { cold: number[
     ['cold', firefox.cold],
     ['cold after suspension', firefox.coldAfterSuspension],
     ['warm', firefox.warm],
+    ['warm, chosen-item blink off', firefox.warmNoBlink],
   ] as const)
     console.log(
       `firefox ${name} (ms), from the menu choice: ${list(times.fromChoice)}; from menus.onClicked: ${list(times.fromOnClicked)}`,
@@ -173,6 +174,7 @@ async function printFirefoxBeside(server: FixtureServer, chrome: { cold: number[
   line('  the same from the menu choice', null, firefox.coldAfterSuspension.fromChoice, FIREFOX_TARGETS.coldMs);
   line('right-click -> card, warm', chrome.warm, firefox.warm.fromOnClicked, FIREFOX_TARGETS.warmMs);
   line('  the same from the menu choice', null, firefox.warm.fromChoice, FIREFOX_TARGETS.warmMs);
+  line('  from the menu choice, chosen-item blink off', null, firefox.warmNoBlink.fromChoice, FIREFOX_TARGETS.warmMs);
   line('popup upload -> result', chrome.popup, firefox.popup, FIREFOX_TARGETS.popupMs);
 }
 
