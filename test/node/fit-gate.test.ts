@@ -63,9 +63,13 @@ async function writeClinicalSet(dir: string): Promise<void> {
       const pixels = Buffer.alloc(w * h * 3);
       for (let q = 0; q < w * h; q++) {
         const [x, y] = [q % w, Math.floor(q / w)];
-        const blot = Math.max(0, 1 - Math.hypot(x - 20, y - 20) / 12);
+        // The blot moves from photo to photo, so no two photos are near-duplicates (trainer/data/picture-hash.ts).
+        const [cx, cy] = [8 + ((p * 7 + k * 11) % 24), 8 + ((p * 5 + k * 13) % 24)];
+        const blot = Math.max(0, 1 - Math.hypot(x - cx, y - cy) / (6 + ((p + k) % 4) * 3));
         const v = rng() * 20;
-        pixels.set([225 - 90 * blot + v, 180 - 90 * blot + v, 160 - 80 * blot + v], q * 3);
+        // A dark blot and a light gradient that differs per photo.
+        const light = 1 + 0.4 * Math.sin((x * (1 + (p % 3)) + y * (1 + (k % 2))) / 9);
+        pixels.set([(225 - 160 * blot) * light + v, (180 - 140 * blot) * light + v, (160 - 120 * blot) * light + v], q * 3);
       }
       const id = `PAT_${p}_${k}_${p * 10 + k}`;
       await writeFile(
@@ -283,6 +287,36 @@ describe('dermlens fit-gate (cpu backend)', { timeout: 600_000 }, () => {
       evaluateModel({ model: join(run, 'best'), imageDir: clinical, labelsPath: join(clinical, 'metadata.csv'), collections: ['msk'] }),
       /metadata\.csv: no image in collection msk \(its collections: patients-heldout, patients-train, patients-val\)/,
     );
+  });
+
+  test('a run that trained on the clinical photos (--extra-data): the gate takes none of them as dermoscopic, and they train the classifier by patient part', async () => {
+    const withPhotos = join(root, 'run-with-photos');
+    await train(
+      {
+        ...DEFAULT_TRAIN_CONFIG,
+        dataDir: data.dir,
+        extraData: [clinical],
+        outDir: withPhotos,
+        arch: 'compact',
+        size: 16,
+        epochs: 1,
+        batch: 16,
+        seed: 5,
+        quantize: 'float16',
+      },
+      quiet,
+    );
+    const split = JSON.parse(await readFile(join(withPhotos, 'split.json'), 'utf8'));
+    const trainedPatients = new Set(
+      split.train.filter((id: string) => id.startsWith('PAT_')).map((id: string) => id.split('_').slice(0, 2).join('_')),
+    );
+    const expected = Array.from({ length: 24 }, (_, p) => `PAT_${p}`).filter((id) => clinicalPartOf(id) === 'train');
+    assert.deepEqual([...trainedPatients].sort(), expected.sort(), 'exactly the training patients train the classifier');
+    const r = await fitGate({ runDir: withPhotos, oodDir: ood, clinicalDir: clinical, log: () => {} });
+    // Every readable HAM10000 training image (the synthetic set has one corrupt file).
+    const hamTrain = split.train.filter((id: string) => !id.startsWith('PAT_') && id !== data.corruptId).length;
+    assert.deepEqual(r.training.dermoscopicPerSource, { ham10000: hamTrain });
+    assert.equal(r.training.clinical, 3 * expected.length);
   });
 
   test('a missing or malformed manifest, or a missing clinical folder, is named with the fix', async () => {

@@ -43,9 +43,10 @@ export async function readRunSources(
   const primary = await readPrimarySource(config.dataDir);
   const extras = await Promise.all((config.extraData ?? []).map((dir) => readExtraSource(dir)));
   checkSourcesDistinct([primary, ...extras]);
-  const external = extras.length ? (config.external ?? DEFAULT_EXTERNAL) : [];
   const kept = (s: DataSource) => (config.dropSquashed ? s.items.filter((i) => !s.squashed.has(i.imageId)) : s.items);
   const collections = new Set(extras.flatMap((s) => s.items.map((i) => i.dataset).filter((d): d is string => d !== undefined)));
+  // The default external collections where the folders have them (a clinical-photo folder alone has none).
+  const external = extras.length ? (config.external ?? DEFAULT_EXTERNAL.filter((c) => collections.has(c))) : [];
   const unknown = external.filter((c) => !collections.has(c));
   if (extras.length && unknown.length) {
     throw new Error(

@@ -36,6 +36,8 @@ export interface DataSource {
    * scoring the run on patients it never saw); their near-duplicate groups are left out with them.
    */
   heldOut?: { ids: ReadonlySet<string>; why: string };
+  /** 'clinical' for a folder of ordinary photos of skin (no dermatoscope): lesions to learn, but never "dermoscopic" to the gate. */
+  imaging: 'dermoscopic' | 'clinical';
 }
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -52,6 +54,7 @@ export async function readPrimarySource(dir: string): Promise<DataSource> {
     labelSha256: sha256(text),
     items: parseHamMetadata(text, labelFile).map((i) => ({ ...i, source: name })),
     squashed: new Set(),
+    imaging: 'dermoscopic',
   };
 }
 
@@ -87,6 +90,7 @@ export async function readExtraSource(dir: string): Promise<DataSource> {
     labelSha256: sha256(text),
     items: parseLabelsCsv(text, labelFile).map((i) => ({ ...i, source: name })),
     squashed,
+    imaging: 'dermoscopic',
   };
 }
 
@@ -104,6 +108,7 @@ async function readClinicalSource(dir: string): Promise<DataSource> {
     labelSha256: sha256(text),
     items: items.map((i) => ({ ...i, source: name })),
     squashed: new Set(),
+    imaging: 'clinical',
     heldOut: {
       ids: new Set(items.filter((i) => i.dataset !== trainPart).map((i) => i.imageId)),
       why: 'the validation and held-out patients, dealt by a hash of patient_id as fit-gate deals them',

@@ -301,8 +301,12 @@ async function loadRunImages(config: TrainConfig, runDir: string, cacheDir: stri
     parts.push(await loadDataset({ images: items, imageDir: dir, size: config.size, cacheDir }));
   const ds = concatDatasets(parts);
   const idx = splitIndices(ds.items, split);
+  // A clinical-photo folder the classifier trained on (--extra-data ../shared/pad-ufes-20) is no dermoscopic
+  // example for the gate: its photos are the "clinical" kind, read from --clinical by patient part.
+  const clinicalSources = new Set(sources.extras.filter((s) => s.imaging === 'clinical').map((s) => s.name));
+  idx.train = idx.train.filter((i) => !clinicalSources.has(ds.items[i].source ?? ''));
   log(
-    `dermoscopic: train ${idx.train.length} (every source), HAM10000 val ${idx.val.length}, test ${idx.test.length}, external ${idx.external.length} images at ${config.size} px`,
+    `dermoscopic: train ${idx.train.length} (every dermoscopic source), HAM10000 val ${idx.val.length}, test ${idx.test.length}, external ${idx.external.length} images at ${config.size} px`,
   );
   return { ds, idx };
 }
