@@ -19,6 +19,7 @@ import { GATE_FILE } from '../../trainer/run/layout.ts';
 import { makeRng } from '../../trainer/data/rng.ts';
 import { clinicalPartOf } from '../../trainer/data/clinical-photos.ts';
 import { evaluateModel } from '../../trainer/evaluate/evaluate-model.ts';
+import { clinicalTrainingOf } from '../../trainer/ship/gate-card.ts';
 import { writeSyntheticHam, type SyntheticHam } from './helpers/synthetic-ham.ts';
 
 let root: string;
@@ -317,6 +318,14 @@ describe('dermlens fit-gate (cpu backend)', { timeout: 600_000 }, () => {
     const hamTrain = split.train.filter((id: string) => !id.startsWith('PAT_') && id !== data.corruptId).length;
     assert.deepEqual(r.training.dermoscopicPerSource, { ham10000: hamTrain });
     assert.equal(r.training.clinical, 3 * expected.length);
+    // The model card says how many phone photos the classifier learned from.
+    const config = JSON.parse(await readFile(join(withPhotos, 'config.json'), 'utf8'));
+    assert.deepEqual(await clinicalTrainingOf(config, split), {
+      folder: 'clinical',
+      photos: 3 * expected.length,
+      patients: expected.length,
+    });
+    assert.equal(await clinicalTrainingOf(JSON.parse(await readFile(join(run, 'config.json'), 'utf8')), split), null);
   });
 
   test('a missing or malformed manifest, or a missing clinical folder, is named with the fix', async () => {

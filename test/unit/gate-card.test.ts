@@ -81,6 +81,16 @@ test('"Phone and clinical photos": the held-out figures and what they mean for a
   assert.match(md, /left out: SCC 4/);
   assert.match(md, /\*\*What this means for you\.\*\*/);
   assert.match(md, /About\n?\s*7\.1% of such photos still pass as dermoscopic/);
+  assert.match(md, /the lesion classifier never learned to read it/);
+  // A classifier trained with phone photos says so, and an interval drawn by patient is printed when the gate has one.
+  const withInterval = {
+    ...threeWay,
+    test: { ...threeWay.test, clinicalLesions: { ...threeWay.test.clinicalLesions, interval: { low: 0.25, high: 0.47, level: 0.95 } } },
+  };
+  const trained = phoneAndClinicalSection(withInterval, { folder: 'pad-ufes-20', photos: 340, patients: 241 });
+  assert.match(trained, /learned them from 340 photos only \(pad-ufes-20's 241 training patients/);
+  assert.doesNotMatch(trained, /never learned/);
+  assert.match(trained, /balanced accuracy was \*\*0\.361\*\* \(95% interval 0\.25-0\.47, drawn by patient\) \(chance 0\.20\)/);
   assert.equal(phoneAndClinicalSection(legacy), '');
   const scope = outOfScopeSection(threeWay);
   assert.match(scope, /\| external dermoscopic collection msk \(never trained on\) \| 1\.4% \(10 of 729\) \|/);

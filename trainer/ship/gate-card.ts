@@ -5,6 +5,27 @@
 import type { ClinicalPhotoFigures } from '../../core/model-card.ts';
 import type { FlagRate } from '../../core/dermoscopy-gate.ts';
 import type { GateReport, KindRate, LegacyGateReport } from '../train/fit-gate.ts';
+import { readRunSources } from '../data/run-sources.ts';
+import type { TrainConfig } from '../run/config.ts';
+import type { Split } from '../data/split.ts';
+
+/** The clinical photos the classifier itself trained on (a clinical-photo --extra-data folder), or null. */
+export interface ClinicalTraining {
+  folder: string;
+  photos: number;
+  patients: number;
+}
+
+/** What of the run's training side came from clinical-photo folders (their lesion id is the patient). */
+export async function clinicalTrainingOf(config: TrainConfig, split: Split): Promise<ClinicalTraining | null> {
+  if (!config.extraData?.length) return null;
+  const sources = await readRunSources(config, () => {});
+  const train = new Set(split.train);
+  const photos = sources.extras.filter((s) => s.imaging === 'clinical').flatMap((s) => s.items.filter((i) => train.has(i.imageId)));
+  if (!photos.length) return null;
+  const folders = [...new Set(photos.map((i) => i.source ?? ''))];
+  return { folder: folders.join(', '), photos: photos.length, patients: new Set(photos.map((i) => i.lesionId)).size };
+}
 
 type AnyGate = GateReport | LegacyGateReport;
 const isThreeWay = (gate: AnyGate): gate is GateReport => gate.format === 'dermlens-gate-v2';
@@ -62,16 +83,19 @@ export function gateTargets(gate: AnyGate | null): Array<readonly [string, boole
 }
 
 /** "## Phone and clinical photos": what the three-way gate does with ordinary photos of skin, and what that means for a user. */
-export function phoneAndClinicalSection(gate: AnyGate): string {
+export function phoneAndClinicalSection(gate: AnyGate, trained: ClinicalTraining | null = null): string {
   if (!isThreeWay(gate)) return '';
   const c = gate.test.clinical;
   const lesions = gate.test.clinicalLesions;
   const set = gate.clinicalSet;
+  const learned = trained
+    ? `the lesion classifier learned them from ${trained.photos} photos only (${trained.folder}'s ${trained.patients} training patients, beside thousands of dermoscopic images)`
+    : 'the lesion classifier never learned to read it';
   return `## Phone and clinical photos
 DermLens reads **dermoscopic** images: pictures taken through a dermatoscope (a skin magnifier with its own light,
 also sold as an attachment for phones and webcams). A photo of the skin taken with an ordinary phone or laptop camera
-is a **clinical** photo: the same spot looks different (no contact light, skin texture, glare, colour casts), and the
-lesion classifier never learned to read it. The gate therefore names every image one of three kinds: *dermoscopic*,
+is a **clinical** photo: the same spot looks different (no contact light, skin texture, glare, colour casts), and
+${learned}. The gate therefore names every image one of three kinds: *dermoscopic*,
 *clinical* (an ordinary photo of skin) or *other* (not skin). For a clinical photo the card and the popup say "This looks
 like an ordinary photo of skin, not a dermoscopic image" and fold the lesion answer behind "Show the result anyway";
 the camera view says the same before and after the shot.
@@ -98,7 +122,7 @@ ${Object.entries(gate.test.clinicalPerDiagnosis)
           .join(', ')}, no DermLens class covers invasive squamous cell carcinoma`
       : ''
   }),
-the classifier's balanced accuracy was **${lesions.balancedAccuracy.toFixed(3)}** (chance ${lesions.chance.toFixed(2)}); recall per class:
+the classifier's balanced accuracy was **${lesions.balancedAccuracy.toFixed(3)}**${lesions.interval ? ` (95% interval ${lesions.interval.low.toFixed(2)}-${lesions.interval.high.toFixed(2)}, drawn by patient)` : ''} (chance ${lesions.chance.toFixed(2)}); recall per class:
 ${Object.entries(lesions.perClass)
   .map(([code, m]) => `${code} ${pct(m.recall)}`)
   .join(', ')}. These are few photos from one clinic in Brazil, so the figures are rough.

@@ -27,7 +27,14 @@
 import { copyFile, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { GateReport, LegacyGateReport } from '../train/fit-gate.ts';
-import { clinicalPhotoFigures, gateLimitation, gateTargets, outOfScopeSection, phoneAndClinicalSection } from './gate-card.ts';
+import {
+  clinicalPhotoFigures,
+  clinicalTrainingOf,
+  gateLimitation,
+  gateTargets,
+  outOfScopeSection,
+  phoneAndClinicalSection,
+} from './gate-card.ts';
 import type { FieldOfViewReport } from '../train/field-of-view-check.ts';
 import { CLASSES, CLASS_CODES } from '../../core/labels.ts';
 import { PREPROCESS_VERSION } from '../../core/preprocess.ts';
@@ -204,6 +211,7 @@ export async function ship(
 
   const config = await readRunConfig(runDir);
   const split = await loadSplit(runPaths(runDir).split);
+  const clinicalTraining = await clinicalTrainingOf(config, split);
   const detail = await readFinalEvaluation(runDir);
   const modelJson = await readJsonFile<ModelJson>(join(modelDir, 'model.json'), 'ship');
   const previousPath = resolve(options.previous ?? join(outDir, 'model-card.json'));
@@ -758,7 +766,7 @@ ${candidates.map((c, i) => `| ${i === 0 ? `**${c.run}** (shipped)` : c.run}${'re
 `
     : ''
 }
-${gate ? `${phoneAndClinicalSection(gate)}${outOfScopeSection(gate)}` : ''}${
+${gate ? `${phoneAndClinicalSection(gate, clinicalTraining)}${outOfScopeSection(gate)}` : ''}${
     fieldOfView
       ? `## Images with a round field of view
 Most HAM10000 images fill the frame; many dermoscopic images from elsewhere show the dermoscope's round field of

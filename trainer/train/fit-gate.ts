@@ -41,6 +41,7 @@ import { fileLoadHandler } from '../run/model-files.ts';
 import { exportModel } from '../model/export.ts';
 import { loadSplit, splitIndices } from '../data/split.ts';
 import { readRunSources } from '../data/run-sources.ts';
+import { bootstrapInterval, presentClassesBalancedAccuracy, type Interval } from '../evaluate/bootstrap.ts';
 import { CLINICAL_SPLIT_RULE, PAD_DIAGNOSIS_CLASS, readClinicalPhotos, type ClinicalPhoto } from '../data/clinical-photos.ts';
 import { readJsonFile, writeJsonAtomic } from '../run/json.ts';
 import type { Quantization, TrainConfig } from '../run/config.ts';
@@ -112,6 +113,8 @@ export interface GateReport {
     clinicalLesions: {
       n: number;
       balancedAccuracy: number;
+      /** 95% bootstrap interval of balancedAccuracy, drawn by patient (absent in gates fitted before it was added). */
+      interval?: Interval;
       chance: number;
       perClass: Record<string, { support: number; recall: number }>;
       leftOut: Record<string, number>;
@@ -178,7 +181,12 @@ export async function readOodManifest(oodDir: string): Promise<OodImage[]> {
  * Pooled features [n, f] of n preprocessed images (`pixelsOf(i)`: image i's size*size*3 values), 64 at a
  * time: only one batch of pixels is ever copied, not the whole training side.
  */
-async function features(model: tf.LayersModel, size: number, n: number, pixelsOf: (i: number) => Float32Array): Promise<Float32Array> {
+async function features(
+  model: tf.LayersModel,
+  size: number,
+  n: number,
+  pixelsOf: (i: number) => Float32Array,
+): Promise<Float32Array> {
   const per = size * size * 3;
   const dims = model.outputs[0].shape[1]!;
   const out = new Float32Array(n * dims);
@@ -312,7 +320,12 @@ async function loadRunImages(config: TrainConfig, runDir: string, cacheDir: stri
 }
 
 /** Decodes and preprocesses image files as every DermLens input is; unreadable ones are skipped and listed. */
-async function readPixels<T extends { file: string }>(dir: string, images: readonly T[], size: number, skipped: GateReport['skipped']) {
+async function readPixels<T extends { file: string }>(
+  dir: string,
+  images: readonly T[],
+  size: number,
+  skipped: GateReport['skipped'],
+) {
   const kept: Array<{ image: T; pixels: Float32Array }> = [];
   for (const image of images) {
     try {
@@ -560,9 +573,16 @@ async function scoreLesions(
   }
   const m = scored.length ? computeMetrics(labels, probabilities) : null;
   const present = CLASS_CODES.filter((_, k) => labels.includes(k));
+  const predicted = probabilities.map((p) => p.indexOf(Math.max(...p)));
+  const interval = scored.length
+    ? bootstrapInterval(scored.length, (idx) => presentClassesBalancedAccuracy(labels, predicted, CLASS_CODES.length, idx), {
+        groups: scored.map((r) => r.image.patientId),
+      })
+    : undefined;
   return {
     n: scored.length,
     balancedAccuracy: m?.balancedAccuracy ?? 0,
+    ...(interval ? { interval } : {}),
     chance: present.length ? 1 / present.length : 0,
     perClass: Object.fromEntries(present.map((code) => [code, { support: m!.perClass[code].support, recall: m!.perClass[code].recall }])),
     leftOut,
@@ -592,7 +612,7 @@ export function describeGate(r: GateReport): string[] {
       .join('; ')}`,
     `  clinical photos of ${r.test.clinical.patients} held-out patients: ${kinds(r.test.clinical, 'clinical')}`,
     `  non-dermoscopic images: ${kinds(r.test.ood, 'other')}`,
-    `  the lesion classifier on the held-out patients' photos (${r.test.clinicalLesions.n} with a DermLens class): balanced accuracy ${r.test.clinicalLesions.balancedAccuracy.toFixed(3)} (chance ${r.test.clinicalLesions.chance.toFixed(2)}); ` +
+    `  the lesion classifier on the held-out patients' photos (${r.test.clinicalLesions.n} with a DermLens class): balanced accuracy ${r.test.clinicalLesions.balancedAccuracy.toFixed(3)}${r.test.clinicalLesions.interval ? ` (95% CI ${r.test.clinicalLesions.interval.low.toFixed(3)}-${r.test.clinicalLesions.interval.high.toFixed(3)}, drawn by patient)` : ''} (chance ${r.test.clinicalLesions.chance.toFixed(2)}); ` +
       Object.entries(r.test.clinicalLesions.perClass)
         .map(([c, m]) => `${c} recall ${m.recall.toFixed(2)} of ${m.support}`)
         .join(', '),
