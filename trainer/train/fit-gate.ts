@@ -181,12 +181,7 @@ export async function readOodManifest(oodDir: string): Promise<OodImage[]> {
  * Pooled features [n, f] of n preprocessed images (`pixelsOf(i)`: image i's size*size*3 values), 64 at a
  * time: only one batch of pixels is ever copied, not the whole training side.
  */
-async function features(
-  model: tf.LayersModel,
-  size: number,
-  n: number,
-  pixelsOf: (i: number) => Float32Array,
-): Promise<Float32Array> {
+async function features(model: tf.LayersModel, size: number, n: number, pixelsOf: (i: number) => Float32Array): Promise<Float32Array> {
   const per = size * size * 3;
   const dims = model.outputs[0].shape[1]!;
   const out = new Float32Array(n * dims);
@@ -320,12 +315,7 @@ async function loadRunImages(config: TrainConfig, runDir: string, cacheDir: stri
 }
 
 /** Decodes and preprocesses image files as every DermLens input is; unreadable ones are skipped and listed. */
-async function readPixels<T extends { file: string }>(
-  dir: string,
-  images: readonly T[],
-  size: number,
-  skipped: GateReport['skipped'],
-) {
+async function readPixels<T extends { file: string }>(dir: string, images: readonly T[], size: number, skipped: GateReport['skipped']) {
   const kept: Array<{ image: T; pixels: Float32Array }> = [];
   for (const image of images) {
     try {
