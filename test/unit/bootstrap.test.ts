@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { balancedAccuracyOf, bootstrapInterval } from '../../trainer/evaluate/bootstrap.ts';
+import { balancedAccuracyOf, bootstrapInterval, presentClassesBalancedAccuracy } from '../../trainer/evaluate/bootstrap.ts';
 
 test('balanced accuracy on chosen rows', () => {
   const labels = [0, 0, 1, 1, 1, 2];
@@ -8,6 +8,10 @@ test('balanced accuracy on chosen rows', () => {
   assert.equal(balancedAccuracyOf(labels, predicted, 3, [0, 1, 2, 3, 4, 5]), (0.5 + 2 / 3 + 1) / 3);
   assert.equal(balancedAccuracyOf(labels, predicted, 3, [0, 0, 5, 2]), 1);
   assert.ok(Number.isNaN(balancedAccuracyOf(labels, predicted, 3, [0, 1])), 'a class with no rows');
+  // Over the classes present only: rows 0, 1 (class 0, recall 0.5) and 2, 4 (class 1, recall 0.5); class 2 absent.
+  assert.equal(presentClassesBalancedAccuracy(labels, predicted, 3, [0, 1, 2, 4]), 0.5);
+  assert.equal(presentClassesBalancedAccuracy(labels, predicted, 3, [0, 1, 2, 3, 4, 5]), (0.5 + 2 / 3 + 1) / 3);
+  assert.ok(Number.isNaN(presentClassesBalancedAccuracy(labels, predicted, 3, [])), 'no rows at all');
 });
 
 test('bootstrap interval of a proportion matches the normal approximation and is reproducible', () => {

@@ -58,13 +58,8 @@ export function bootstrapInterval(
   return { low: at((1 - level) / 2), high: at(1 - (1 - level) / 2), level };
 }
 
-/** Mean per-class recall of arg-max predictions over the rows in `indices` (NaN if a class is absent). */
-export function balancedAccuracyOf(
-  labels: ArrayLike<number>,
-  predicted: ArrayLike<number>,
-  numClasses: number,
-  indices: ArrayLike<number>,
-): number {
+/** Per-class recall of arg-max predictions over the rows in `indices`: NaN for a class with no row there. */
+function recallsOf(labels: ArrayLike<number>, predicted: ArrayLike<number>, numClasses: number, indices: ArrayLike<number>): number[] {
   const hits = new Array<number>(numClasses).fill(0);
   const totals = new Array<number>(numClasses).fill(0);
   for (let k = 0; k < indices.length; k++) {
@@ -72,8 +67,18 @@ export function balancedAccuracyOf(
     totals[labels[i]]++;
     if (predicted[i] === labels[i]) hits[labels[i]]++;
   }
-  if (totals.some((t) => t === 0)) return NaN;
-  return hits.reduce((a, h, c) => a + h / totals[c], 0) / numClasses;
+  return hits.map((h, c) => (totals[c] ? h / totals[c] : NaN));
+}
+
+/** Mean per-class recall of arg-max predictions over the rows in `indices` (NaN if a class is absent). */
+export function balancedAccuracyOf(
+  labels: ArrayLike<number>,
+  predicted: ArrayLike<number>,
+  numClasses: number,
+  indices: ArrayLike<number>,
+): number {
+  const recalls = recallsOf(labels, predicted, numClasses, indices);
+  return recalls.some(Number.isNaN) ? NaN : recalls.reduce((a, r) => a + r, 0) / numClasses;
 }
 
 /**
@@ -86,13 +91,6 @@ export function presentClassesBalancedAccuracy(
   numClasses: number,
   indices: ArrayLike<number>,
 ): number {
-  const hits = new Array<number>(numClasses).fill(0);
-  const totals = new Array<number>(numClasses).fill(0);
-  for (let k = 0; k < indices.length; k++) {
-    const i = indices[k];
-    totals[labels[i]]++;
-    if (predicted[i] === labels[i]) hits[labels[i]]++;
-  }
-  const present = totals.flatMap((t, c) => (t > 0 ? [hits[c] / t] : []));
+  const present = recallsOf(labels, predicted, numClasses, indices).filter((r) => !Number.isNaN(r));
   return present.length ? present.reduce((a, b) => a + b, 0) / present.length : NaN;
 }
