@@ -181,7 +181,12 @@ export async function readOodManifest(oodDir: string): Promise<OodImage[]> {
  * Pooled features [n, f] of n preprocessed images (`pixelsOf(i)`: image i's size*size*3 values), 64 at a
  * time: only one batch of pixels is ever copied, not the whole training side.
  */
-async function features(model: tf.LayersModel, size: number, n: number, pixelsOf: (i: number) => Float32Array): Promise<Float32Array> {
+export async function features(
+  model: tf.LayersModel,
+  size: number,
+  n: number,
+  pixelsOf: (i: number) => Float32Array,
+): Promise<Float32Array> {
   const per = size * size * 3;
   const dims = model.outputs[0].shape[1]!;
   const out = new Float32Array(n * dims);
@@ -296,7 +301,7 @@ export function thresholdForFlagRate(scores: ArrayLike<number>, share: number): 
 }
 
 /** The run's dermoscopic images of every source at the run's input size, one load (and cache file) per folder, and their split. */
-async function loadRunImages(config: TrainConfig, runDir: string, cacheDir: string | undefined, log: (line: string) => void) {
+export async function loadRunImages(config: TrainConfig, runDir: string, cacheDir: string | undefined, log: (line: string) => void) {
   const split = await loadSplit(runPaths(runDir).split);
   const sources = await readRunSources(config, () => {});
   const parts: Dataset[] = [];
@@ -315,7 +320,12 @@ async function loadRunImages(config: TrainConfig, runDir: string, cacheDir: stri
 }
 
 /** Decodes and preprocesses image files as every DermLens input is; unreadable ones are skipped and listed. */
-async function readPixels<T extends { file: string }>(dir: string, images: readonly T[], size: number, skipped: GateReport['skipped']) {
+export async function readPixels<T extends { file: string }>(
+  dir: string,
+  images: readonly T[],
+  size: number,
+  skipped: GateReport['skipped'],
+) {
   const kept: Array<{ image: T; pixels: Float32Array }> = [];
   for (const image of images) {
     try {
@@ -580,7 +590,7 @@ async function scoreLesions(
 }
 
 /** A run's exported model without its gate (a model already gated is refitted from its classifier alone). */
-async function loadClassifierOnly(dir: string) {
+export async function loadClassifierOnly(dir: string) {
   const model = await tf.loadLayersModel(fileLoadHandler(join(dir, 'model.json')));
   const metadata = readMetadata(model);
   const gate = gateOutputIndex(model);
