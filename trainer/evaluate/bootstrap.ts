@@ -2,6 +2,7 @@
 // could move on another sample of the same size. Several images of one lesion are not independent
 // evidence, so when lesion ids are known whole lesions are resampled (a cluster bootstrap); resampling
 // images one by one would give too narrow an interval.
+import { argmax } from '../../core/metrics.ts';
 import { makeRng } from '../data/rng.ts';
 
 export interface Interval {
@@ -93,4 +94,23 @@ export function presentClassesBalancedAccuracy(
 ): number {
   const present = recallsOf(labels, predicted, numClasses, indices).filter((r) => !Number.isNaN(r));
   return present.length ? present.reduce((a, b) => a + b, 0) / present.length : NaN;
+}
+
+/**
+ * presentClassesBalancedAccuracy of the arg-max of `probs` over every row, with its 95% bootstrap interval
+ * drawn by `groups` (a lesion or patient id per row): what `dermlens evaluate` and fit-gate report for sets
+ * that hold only some of the classes.
+ */
+export function presentClassesScore(
+  labels: readonly number[],
+  probs: ReadonlyArray<ArrayLike<number>>,
+  numClasses: number,
+  groups: readonly string[],
+): { balancedAccuracy: number; interval: Interval } {
+  const predicted = probs.map((p) => argmax(p));
+  const statistic = (indices: ArrayLike<number>) => presentClassesBalancedAccuracy(labels, predicted, numClasses, indices);
+  return {
+    balancedAccuracy: statistic(Uint32Array.from(labels, (_, i) => i)),
+    interval: bootstrapInterval(labels.length, statistic, { groups }),
+  };
 }

@@ -13,7 +13,7 @@ import { computeMetrics, type Metrics } from '../../core/metrics.ts';
 import { loadDataset } from '../data/dataset.ts';
 import { parseLabelsCsv, type LabelledImage } from '../data/metadata.ts';
 import { clinicalLabelledImages, isClinicalMetadata, parseClinicalPhotos } from '../data/clinical-photos.ts';
-import { bootstrapInterval, presentClassesBalancedAccuracy, type Interval } from './bootstrap.ts';
+import { presentClassesScore, type Interval } from './bootstrap.ts';
 import { fileLoadHandler, MODEL_JSON } from '../run/model-files.ts';
 import { predictDatasetWithGate } from './predict.ts';
 
@@ -121,14 +121,14 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluateResu
       probs,
       metadata.melanomaThreshold,
     );
-    const predicted = probs.map((p) => p.indexOf(Math.max(...p)));
-    const rows = ds.items.map((_, i) => i);
     const presentClasses = {
       classes: CLASS_CODES.filter((_, k) => labels.includes(k)),
-      balancedAccuracy: presentClassesBalancedAccuracy(labels, predicted, CLASS_CODES.length, rows),
-      interval: bootstrapInterval(rows.length, (idx) => presentClassesBalancedAccuracy(labels, predicted, CLASS_CODES.length, idx), {
-        groups: ds.items.map((it) => it.lesionId),
-      }),
+      ...presentClassesScore(
+        labels,
+        probs,
+        CLASS_CODES.length,
+        ds.items.map((it) => it.lesionId),
+      ),
     };
     return {
       metrics: computeMetrics(labels, probs),

@@ -41,7 +41,7 @@ import { fileLoadHandler } from '../run/model-files.ts';
 import { exportModel } from '../model/export.ts';
 import { loadSplit, splitIndices } from '../data/split.ts';
 import { readRunSources } from '../data/run-sources.ts';
-import { bootstrapInterval, presentClassesBalancedAccuracy, type Interval } from '../evaluate/bootstrap.ts';
+import { presentClassesScore, type Interval } from '../evaluate/bootstrap.ts';
 import { CLINICAL_SPLIT_RULE, PAD_DIAGNOSIS_CLASS, readClinicalPhotos, type ClinicalPhoto } from '../data/clinical-photos.ts';
 import { readJsonFile, writeJsonAtomic } from '../run/json.ts';
 import type { Quantization, TrainConfig } from '../run/config.ts';
@@ -573,11 +573,13 @@ async function scoreLesions(
   }
   const m = scored.length ? computeMetrics(labels, probabilities) : null;
   const present = CLASS_CODES.filter((_, k) => labels.includes(k));
-  const predicted = probabilities.map((p) => p.indexOf(Math.max(...p)));
   const interval = scored.length
-    ? bootstrapInterval(scored.length, (idx) => presentClassesBalancedAccuracy(labels, predicted, CLASS_CODES.length, idx), {
-        groups: scored.map((r) => r.image.patientId),
-      })
+    ? presentClassesScore(
+        labels,
+        probabilities,
+        CLASS_CODES.length,
+        scored.map((r) => r.image.patientId),
+      ).interval
     : undefined;
   return {
     n: scored.length,
