@@ -93,25 +93,21 @@ export const patientsCollection = (part: ClinicalPart) => `patients-${part}`;
  * The photos whose diagnosis is a DermLens class, as labelled images: the image id is the file's name without
  * its extension, the lesion id the patient (so a split or a bootstrap keeps a patient's photos together), the
  * collection the patient's part (patients-train / patients-val / patients-heldout). The other diagnoses
- * (PAD-UFES-20's SCC) are counted in `unmapped`.
+ * (PAD-UFES-20's SCC) are left out.
  */
-export function clinicalLabelledImages(photos: readonly ClinicalPhoto[]): { items: LabelledImage[]; unmapped: Record<string, number> } {
-  const items: LabelledImage[] = [];
-  const unmapped: Record<string, number> = {};
-  for (const photo of photos) {
+export function clinicalLabelledImages(photos: readonly ClinicalPhoto[]): LabelledImage[] {
+  return photos.flatMap((photo) => {
     const code = PAD_DIAGNOSIS_CLASS[photo.diagnostic];
-    if (!code) {
-      unmapped[photo.diagnostic || '(none)'] = (unmapped[photo.diagnostic || '(none)'] ?? 0) + 1;
-      continue;
-    }
-    items.push({
-      imageId: basename(photo.file).replace(/\.[^.]+$/, ''),
-      lesionId: `patient ${photo.patientId}`,
-      label: CLASS_CODES.indexOf(code),
-      dataset: patientsCollection(photo.part),
-    });
-  }
-  return { items, unmapped };
+    if (!code) return [];
+    return [
+      {
+        imageId: basename(photo.file).replace(/\.[^.]+$/, ''),
+        lesionId: `patient ${photo.patientId}`,
+        label: CLASS_CODES.indexOf(code),
+        dataset: patientsCollection(photo.part),
+      },
+    ];
+  });
 }
 
 /** Whether a CSV header is a clinical-photo metadata file (PAD-UFES-20's layout) rather than a labels.csv. */

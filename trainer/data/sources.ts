@@ -99,7 +99,7 @@ async function readClinicalSource(dir: string): Promise<DataSource> {
   const labelFile = join(dir, 'metadata.csv');
   const text = await readFile(labelFile, 'utf8');
   const name = basename(resolve(dir)).toLowerCase();
-  const { items } = clinicalLabelledImages(await parseClinicalPhotos(text, labelFile, dir));
+  const items = clinicalLabelledImages(await parseClinicalPhotos(text, labelFile, dir));
   const trainPart = patientsCollection('train');
   return {
     name,

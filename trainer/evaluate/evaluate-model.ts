@@ -89,7 +89,7 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluateResu
   }
   // A clinical-photo folder's metadata.csv (PAD-UFES-20's layout) is read as its photos with a DermLens class.
   const listed = isClinicalMetadata(text)
-    ? clinicalLabelledImages(await parseClinicalPhotos(text, opts.labelsPath, dirname(opts.labelsPath))).items
+    ? clinicalLabelledImages(await parseClinicalPhotos(text, opts.labelsPath, dirname(opts.labelsPath)))
     : parseLabelsCsv(text, opts.labelsPath);
   const images = opts.collections ? listed.filter((i) => i.dataset !== undefined && opts.collections!.includes(i.dataset)) : listed;
   if (images.length === 0) {
