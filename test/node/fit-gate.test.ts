@@ -307,6 +307,14 @@ describe('dermlens fit-gate (cpu backend)', { timeout: 600_000 }, () => {
       },
       quiet,
     );
+    // A phone-photo folder alone has no external collection to choose an epoch on: refused before training.
+    await assert.rejects(
+      train(
+        { ...DEFAULT_TRAIN_CONFIG, dataDir: data.dir, extraData: [clinical], outDir: join(root, 'no-external'), selectOn: 'val+external' },
+        quiet,
+      ),
+      /--select-on val\+external needs an external set, and .*clinical has none of its collections held out: give --external/,
+    );
     const split = JSON.parse(await readFile(join(withPhotos, 'split.json'), 'utf8'));
     const trainedPatients = new Set(
       split.train.filter((id: string) => id.startsWith('PAT_')).map((id: string) => id.split('_').slice(0, 2).join('_')),

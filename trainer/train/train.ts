@@ -290,6 +290,12 @@ function disposeStepper(stepper: Stepper): void {
 async function prepareRun(config: TrainConfig, options: TrainOptions, log: (line: string) => void): Promise<Run> {
   const resume = options.resume ?? false;
   const sources = await readRunSources(config, log);
+  // Known only once the folders are read (a phone-photo folder alone has no external collection): refuse now,
+  // not at the end of the first epoch.
+  if (config.selectOn === 'val+external' && !sources.external.length)
+    throw new Error(
+      `--select-on val+external needs an external set, and ${config.extraData?.join(', ')} has none of its collections held out: give --external <collections>`,
+    );
   const reference = config.refitFrom ? await loadRefitReference(config.refitFrom) : null;
   if (reference) checkRefitRecipe(reference, config);
   // The backbone is read before anything is written, and its sha256 joins the recipe: a resumed run or
