@@ -43,7 +43,11 @@ export async function readRunSources(
   const primary = await readPrimarySource(config.dataDir);
   const extras = await Promise.all((config.extraData ?? []).map((dir) => readExtraSource(dir)));
   checkSourcesDistinct([primary, ...extras]);
-  const kept = (s: DataSource) => (config.dropSquashed ? s.items.filter((i) => !s.squashed.has(i.imageId)) : s.items);
+  // Each folder's images the run may use (squashed copies left out with --drop-squashed), filtered once.
+  const keptItems = new Map(
+    [primary, ...extras].map((s) => [s, config.dropSquashed ? s.items.filter((i) => !s.squashed.has(i.imageId)) : s.items]),
+  );
+  const kept = (s: DataSource) => keptItems.get(s)!;
   const collections = new Set(extras.flatMap((s) => s.items.map((i) => i.dataset).filter((d): d is string => d !== undefined)));
   // The default external collections where the folders have them (a clinical-photo folder alone has none).
   const external = extras.length ? (config.external ?? DEFAULT_EXTERNAL.filter((c) => collections.has(c))) : [];
