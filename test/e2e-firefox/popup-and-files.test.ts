@@ -5,18 +5,13 @@
 // is not a dermoscopic image, and the same result for the same image on both paths.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { createServer, type Server } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
 import type { ElementHandle, Page } from 'puppeteer-core';
-import { CLASS_CODES } from '../../core/labels.ts';
-import { hostileCases, type HostileCase } from '../helpers/hostile-images.ts';
 import { stateLog, waitForDeepSelector, waitForFinalState, type StateEntry } from '../e2e/harness.ts';
 import { assertResult } from '../e2e/assertions.ts';
+import { assertSameAnswer, startHostileFixture, stopHostileFixture, type HostileFixture } from '../e2e/hostile-fixture.ts';
 import { useFirefox } from './harness.ts';
 
 let popup: Page;
@@ -25,86 +20,18 @@ const ff = useFirefox({}, async ({ session }) => {
 });
 const skip = ff.skip;
 
-interface Fixture {
-  cases: HostileCase[];
-  dir: string;
-  /** Serves every file with its case's Content-Type, on a page of <img>s. */
-  origin: string;
-  server: Server;
-  /** The CLI's probabilities (CLASS_CODES order) for every accepted file. */
-  cli: Map<string, number[]>;
-}
-
 /** Started at load, while Firefox starts (not at all where Firefox is missing). */
-let ready: Promise<Fixture> | undefined;
+let ready: Promise<HostileFixture> | undefined;
 if (!skip) void fixture().catch(() => undefined); // each test awaits it and reports its failure
-function fixture(): Promise<Fixture> {
-  ready ??= (async () => {
-    const cases = await hostileCases();
-    const dir = mkdtempSync(join(tmpdir(), 'dermlens-firefox-files-'));
-    for (const c of cases) writeFileSync(join(dir, c.name), c.bytes);
-    const accepted = cases.filter((c) => c.expect === 'accept');
-    // wasm: the backend the add-on runs (and 5x faster than cpu for this network).
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      ['bin/dermlens.js', 'classify', '--json', '--backend', 'wasm', ...accepted.map((c) => join(dir, c.name))],
-      { timeout: 170_000 },
-    );
-    const cli = new Map<string, number[]>();
-    for (const line of stdout.split('\n').filter((l) => l.startsWith('{'))) {
-      const { file, predictions } = JSON.parse(line) as { file: string; predictions: { code: string; probability: number }[] };
-      cli.set(
-        file.slice(dir.length + 1),
-        CLASS_CODES.map((code) => predictions.find((p) => p.code === code)!.probability),
-      );
-    }
-    const server = createServer((request, response) => {
-      if (request.url === '/') {
-        // Far apart, so the card of one never covers the next one a test right-clicks.
-        const images = cases.map(
-          (c, i) =>
-            `<img id="f${i}" src="/${encodeURIComponent(c.name)}" alt="" width="64" height="48" style="display:block;margin-bottom:900px">`,
-        );
-        response
-          .writeHead(200, { 'content-type': 'text/html' })
-          .end(`<!doctype html><link rel="icon" href="data:,"><body>${images.join('')}</body>`);
-        return;
-      }
-      const found = cases.find((c) => `/${encodeURIComponent(c.name)}` === request.url);
-      if (!found) {
-        response.writeHead(404).end();
-        return;
-      }
-      response.writeHead(200, { 'content-type': found.contentType, 'content-length': found.bytes.length }).end(found.bytes);
-    });
-    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-    return { cases, dir, server, cli, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
-  })();
+function fixture(): Promise<HostileFixture> {
+  // wasm: the backend the add-on runs (and 5x faster than cpu for this network).
+  ready ??= startHostileFixture('wasm');
   return ready;
 }
 
 after(async () => {
-  if (!ready) return;
-  const { server, dir } = await ready;
-  await new Promise((done) => server.close(done));
-  rmSync(dir, { recursive: true, force: true });
+  if (ready) await stopHostileFixture(await ready);
 });
-
-/** The CLI's answer: its probabilities (within decoder rounding), or the table's message. */
-function assertSameAnswer(cli: Map<string, number[]>, c: HostileCase, entry: StateEntry, message: (expected: string) => string) {
-  if (c.expect === 'accept') {
-    const probabilities = assertResult(entry);
-    const expected = cli.get(c.name)!;
-    const worst = Math.max(...probabilities.map((p, i) => Math.abs(p - expected[i])));
-    assert.ok(
-      worst < 0.03,
-      `${c.name}: Firefox's probabilities ${probabilities.map((p) => p.toFixed(3))} differ from the CLI's ${expected.map((p) => p.toFixed(3))} by ${worst.toFixed(3)}`,
-    );
-  } else {
-    assert.equal(entry.state, 'error', `${c.name}: expected the refusal "${c.expect}", got state ${entry.state}`);
-    assert.equal(entry.error, message(c.expect), c.name);
-  }
-}
 
 async function upload(path: string): Promise<StateEntry> {
   const input = (await waitForDeepSelector(popup, 'dermlens-popup >>> input[type=file]')) as ElementHandle<HTMLInputElement>;
