@@ -123,6 +123,27 @@ test('fitSoftmax separates three clouds of unequal size, and the dermoscopy thre
   );
 });
 
+test('fitSoftmax with groups: a small group of a class weighs as much as its large group, so it is no longer given away to the other class', () => {
+  // One feature. Class 0: 200 examples at -2 (group 0) and 10 at +0.4 (group 1); class 1: 100 at +1.
+  const xs = [...Array(200).fill(-2), ...Array(10).fill(0.4), ...Array(100).fill(1)].map((v, i) => v + ((i % 7) - 3) * 0.02);
+  const x = Float32Array.from(xs);
+  const labels = Uint8Array.from(xs, (_, i) => (i < 210 ? 0 : 1));
+  const groups = Uint8Array.from(xs, (_, i) => (i >= 200 && i < 210 ? 1 : 0));
+  const smallGroupScore = (fit: { kernel: Float32Array; bias: Float32Array }) =>
+    softmaxScores(x.subarray(200, 210), 1, fit.kernel, fit.bias).map((p) => p[0]);
+  const plain = smallGroupScore(fitSoftmax(x, labels, 1, 2, { steps: 300 }));
+  const balanced = smallGroupScore(fitSoftmax(x, labels, 1, 2, { steps: 300, groups }));
+  assert.ok(
+    plain.every((p) => p < 0.5),
+    `without groups the 10 are class 1's: ${plain.map((p) => p.toFixed(2))}`,
+  );
+  assert.ok(
+    balanced.every((p, i) => p > plain[i] + 0.1),
+    `with groups they move towards class 0: ${balanced.map((p) => p.toFixed(2))}`,
+  );
+  assert.throws(() => fitSoftmax(x, labels, 1, 2, { groups: groups.subarray(1) }), /309 group ids for 310 examples/);
+});
+
 test('the clinical threshold is chosen on validation: the best split of clinical from other among flagged images, ties nearest 0.5', () => {
   const clinical = [0.9, 0.8, 0.7, 0.35].map((share) => ({ flagged: true, share }));
   const other = [0.1, 0.2, 0.3].map((share) => ({ flagged: true, share }));
@@ -222,4 +243,67 @@ test('"where it looked" reads the gate in its own pass: the same score as the cl
   } finally {
     classifier.dispose();
   }
+});
+
+test('in a MobileNetV2 the gate reads blocks 5, 9 and 12 average-pooled beside the last pool (32 + 64 + 96 + 1280 features), survives a save and load, and refits', async () => {
+  const { GATE_BLOCK_TAPS, gateTapLayers, pooledFeaturesLayer } = await import('../../core/dermoscopy-gate.ts');
+  const model = buildModel('mobilenetv2', { inputSize: SIZE, seed: 3 });
+  assert.deepEqual(
+    gateTapLayers(model).map((l) => l.name),
+    ['block05_add', 'block09_add', 'block12_add'],
+  );
+  assert.deepEqual(
+    gateTapLayers(buildModel('compact', { inputSize: SIZE, seed: 3 })),
+    [],
+    'a model without those blocks reads its last pool alone',
+  );
+  const features = featureModel(model);
+  const dims = features.outputs[0].shape[1]!;
+  assert.equal(dims, 32 + 64 + 96 + 1280);
+  const x = tf.randomUniform([2, SIZE, SIZE, 3], 0, 1, 'float32', 7) as tf.Tensor4D;
+  // The features by hand: the mean over the cells of each tapped block's output, then the head's pooled features.
+  const taps = tf.model({
+    inputs: model.inputs,
+    outputs: [
+      ...GATE_BLOCK_TAPS.map((n) => model.getLayer(n).output as tf.SymbolicTensor),
+      pooledFeaturesLayer(model).output as tf.SymbolicTensor,
+    ],
+  });
+  const want = tf.tidy(() => {
+    const outs = taps.predict(x) as tf.Tensor[];
+    return tf.concat([...outs.slice(0, 3).map((t) => tf.mean(t, [1, 2])), outs[3]], 1).arraySync() as number[][];
+  });
+  const got = tf.tidy(() => (features.predict(x) as tf.Tensor2D).arraySync());
+  got.forEach((row, i) =>
+    row.forEach((v, j) => assert.ok(Math.abs(v - want[i][j]) < 1e-4, `image ${i} feature ${j}: ${v} vs ${want[i][j]}`)),
+  );
+
+  const rng = makeRng(11);
+  const kernel = Float32Array.from({ length: dims * 3 }, () => (rng() - 0.5) * 0.01);
+  const gated = attachGate(model, kernel, [0.2, -0.1, 0]);
+  const kinds = (m: tf.LayersModel) => tf.tidy(() => (m.predict(x) as tf.Tensor[])[gateOutputIndex(m)!].arraySync() as number[][]);
+  const expected = want.map((f) => {
+    const z = [0.2, -0.1, 0].map((b, c) => b + f.reduce((a, v, j) => a + v * kernel[j * 3 + c], 0));
+    const e = z.map((v) => Math.exp(v - Math.max(...z)));
+    return e.map((v) => v / e.reduce((a, w) => a + w, 0));
+  });
+  kinds(gated).forEach((p, i) =>
+    p.forEach((v, c) => assert.ok(Math.abs(v - expected[i][c]) < 1e-4, `image ${i} kind ${c}: ${v} vs ${expected[i][c]}`)),
+  );
+
+  // Saved and loaded (model.json's topology carries the gate's poolings): the same kinds.
+  let artifacts: tf.io.ModelArtifacts | undefined;
+  await gated.save(
+    tf.io.withSaveHandler(async (a) => ((artifacts = a), { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } })),
+  );
+  const loaded = await tf.loadLayersModel(tf.io.fromMemory(artifacts!));
+  assert.deepEqual(kinds(loaded), kinds(gated));
+  // Refitted (as fit-gate does: the classifier alone, then a new gate): the gate's own poolings are not taken for the head's.
+  const classifierOnly = tf.model({ inputs: loaded.inputs, outputs: loaded.outputs[1 - gateOutputIndex(loaded)!] });
+  assert.equal(pooledFeaturesLayer(loaded).name, 'global_pool');
+  const again = attachGate(classifierOnly, kernel, [0.2, -0.1, 0]);
+  kinds(again).forEach((p, i) => p.forEach((v, c) => assert.ok(Math.abs(v - expected[i][c]) < 1e-4)));
+  tf.dispose(x);
+  loaded.dispose();
+  model.dispose();
 });

@@ -94,7 +94,8 @@ The ImageNet classifier stays in the converted model (its 1001 logits are the la
 const FIT_GATE_HELP = `Usage: dermlens fit-gate --run <dir> --ood <dir> --clinical <dir> [--cache-dir <dir>]
 
 Trains the image-kind gate of a finished run: a softmax over dermoscopic / clinical / other on the
-network's pooled features (multinomial logistic regression), with the run's training images of every
+network's pooled features (the last conv's and, in a MobileNetV2, blocks 5, 9 and 12's; multinomial
+logistic regression), with the run's training images of every
 source as dermoscopic, the training patients' photos of a clinical skin-photo folder as clinical
 (PAD-UFES-20's layout: metadata.csv with patient_id, img_id; images/; patients dealt 60/20/20 to train /
 val / heldout by a hash of their id) and the 'train' part of a non-dermoscopic image set as other

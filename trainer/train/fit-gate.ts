@@ -1,6 +1,7 @@
 // `dermlens fit-gate`: trains the image-kind gate (core/dermoscopy-gate.ts) of a finished run and writes it
 // into the run's models as their second output: dermoscopic / clinical / other, one softmax on the
-// network's pooled features (a multinomial logistic regression), fitted with outlier exposure:
+// network's pooled features (the last conv's and, in a MobileNetV2, three intermediate blocks'; see
+// core/dermoscopy-gate.ts GATE_BLOCK_TAPS), a multinomial logistic regression fitted with outlier exposure:
 // - dermoscopic: the run's training images of every source (split.json's train side, HAM10000 and any
 //   --extra-data folder), and for a run trained with --field-of-view each of them once more with a random
 //   round field of view (drawn as in training, seeded by the run's seed), since the network reads those;
@@ -28,6 +29,8 @@ import {
   clinicalShare,
   featureModel,
   flagRate,
+  gateTapLayers,
+  pooledFeaturesLayer,
   gateOutputIndex,
   IMAGE_KIND_LAYER,
   IMAGE_KINDS,
@@ -78,6 +81,8 @@ export interface GateReport {
   clinicalThreshold: number;
   targetValFlagRate: number;
   features: number;
+  /** The layers whose average-pooled outputs make the features, in order (absent in gates that read the last pool alone). */
+  featureLayers?: string[];
   featuresFrom: string;
   training: {
     dermoscopic: number;
@@ -204,7 +209,8 @@ export async function features(
 /**
  * Class-balanced L2-regularised multinomial logistic regression (softmax), full batch, Adam from zero
  * weights: deterministic. Labels are 0..classes-1; each class weighs 1/classes of the loss however many
- * images it has. Features are standardised with the training mean and deviation, folded back into the
+ * images it has, and with `groups` (a group id per example, e.g. its source) each group weighs the same
+ * within its class. Features are standardised with the training mean and deviation, folded back into the
  * returned weights: kernel [dims, classes] row-major, bias [classes].
  */
 export function fitSoftmax(
@@ -212,20 +218,28 @@ export function fitSoftmax(
   labels: Uint8Array,
   dims: number,
   classes: number,
-  { steps = 600, l2 = 1e-3, lr = 0.05 } = {},
+  { steps = 600, l2 = 1e-3, lr = 0.05, groups }: { steps?: number; l2?: number; lr?: number; groups?: ArrayLike<number> } = {},
 ): { kernel: Float32Array; bias: Float32Array } {
   const n = labels.length;
   const counts = new Array<number>(classes).fill(0);
   for (const l of labels) counts[l]++;
   const empty = counts.findIndex((c) => c === 0);
   if (empty >= 0) throw new Error(`fitSoftmax: class ${empty} has no training examples`);
+  if (groups && groups.length !== n) throw new Error(`fitSoftmax: ${groups.length} group ids for ${n} examples`);
+  // Examples per (class, group), and groups per class: example i weighs 1 / (classes * groupsIn[l] * size[l, g]).
+  const key = (i: number) => `${labels[i]}:${groups ? groups[i] : 0}`;
+  const size = new Map<string, number>();
+  for (let i = 0; i < n; i++) size.set(key(i), (size.get(key(i)) ?? 0) + 1);
+  const groupsIn = new Array<number>(classes).fill(0);
+  for (const k of size.keys()) groupsIn[Number(k.split(':')[0])]++;
+  const weights = Float32Array.from(labels, (l, i) => 1 / (classes * groupsIn[l] * size.get(key(i))!));
   return tf.tidy(() => {
     const X = tf.tensor2d(x, [n, dims]);
     const { mean, variance } = tf.moments(X, 0);
     const std = tf.add(tf.sqrt(variance), 1e-6);
     const Z = tf.div(tf.sub(X, mean), std);
     const y = tf.oneHot(tf.tensor1d(Int32Array.from(labels), 'int32'), classes);
-    const w = tf.tensor1d(Float32Array.from(labels, (l) => 1 / (classes * counts[l])));
+    const w = tf.tensor1d(weights);
     const kernel = tf.variable(tf.zeros([dims, classes]));
     const bias = tf.variable(tf.zeros([classes]));
     const optimizer = tf.train.adam(lr);
@@ -342,6 +356,14 @@ function byPart<T extends { image: { part: OodPart } }>(rows: readonly T[]): Rec
   return Object.fromEntries(OOD_PARTS.map((p) => [p, rows.filter((r) => r.image.part === p)])) as Record<OodPart, T[]>;
 }
 
+/** "the last conv's 1280 and blocks block05_add 32, ...": what the gate's features are, for its method line. */
+function describeFeatureLayers(model: tf.LayersModel): string {
+  const channels = (l: tf.layers.Layer) => (l.output as tf.SymbolicTensor).shape.at(-1);
+  const last = `the last conv's ${channels(pooledFeaturesLayer(model))}`;
+  const taps = gateTapLayers(model);
+  return taps.length ? `${last} and the average-pooled outputs of ${taps.map((l) => `${l.name} (${channels(l)})`).join(', ')}` : last;
+}
+
 /** Counts per key. */
 function tally<T>(xs: readonly T[], key: (x: T) => string): Record<string, number> {
   const out: Record<string, number> = {};
@@ -371,6 +393,7 @@ export async function fitGate({ runDir, oodDir, clinicalDir, cacheDir, log = con
   const loaded = await loadClassifierOnly(shippedDir);
   const featurizer = featureModel(loaded.model);
   const dims = featurizer.outputs[0].shape[1]!;
+  const featureLayers = [...gateTapLayers(loaded.model), pooledFeaturesLayer(loaded.model)].map((l) => l.name);
   try {
     const size = config.size;
     const per = size * size * 3;
@@ -457,7 +480,7 @@ export async function fitGate({ runDir, oodDir, clinicalDir, cacheDir, log = con
     const report: GateReport = {
       format: 'dermlens-gate-v2',
       method:
-        `multinomial logistic regression (softmax over dermoscopic / clinical / other) on the ${dims} pooled last-conv features of the shipped network (a 3-unit layer beside the 7-class head, same forward pass), ` +
+        `multinomial logistic regression (softmax over dermoscopic / clinical / other) on ${dims} pooled features of the shipped network (${describeFeatureLayers(loaded.model)}; a 3-unit layer beside the 7-class head, same forward pass), ` +
         `trained with outlier exposure: ${idx.train.length} dermoscopic training images of the run (${Object.entries(dermoscopicPerSource)
           .map(([k, n]) => `${k} ${n}`)
           .join(', ')})${trainFov.length ? ` and each again with a random round field of view, as the network was trained` : ''}, ` +
@@ -468,6 +491,7 @@ export async function fitGate({ runDir, oodDir, clinicalDir, cacheDir, log = con
       clinicalThreshold,
       targetValFlagRate: GATE_VAL_FLAG_RATE,
       features: dims,
+      featureLayers,
       featuresFrom: shippedDir,
       training: {
         dermoscopic: (derm.train.length + trainFov.length) / dims,
