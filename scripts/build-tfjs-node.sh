@@ -8,10 +8,13 @@
 #   3. unpack libtensorflow_cc.so.2 + libtensorflow_framework.so.2 and the C API headers into
 #      node_modules/@tensorflow/tfjs-node/deps/{lib,include}, plus the library names binding.gyp
 #      links against (libtensorflow.so, ...) and the one install.js checks (libtensorflow.so.2.9.1);
-#   4. build the addon from source with node-pre-gyp, using the Node headers under /usr.
+#   4. patch the binding so that ops can take list(string) / list(type) attributes (scripts/tfjs-node-list-attrs.patch:
+#      TF's fused convolutions need fused_ops and TArgs; trainer/backends/native/fused-conv.ts uses them, and
+#      falls back to the stock layers where the patch is missing), and build the addon from source with
+#      node-pre-gyp, using the Node headers under /usr.
 #
-# Idempotent: a step whose result is already there is skipped, and if the addon already loads the
-# script only says so. Pass --force to redo everything. tfjs-node stays an optionalDependency, so a
+# Idempotent: a step whose result is already there is skipped, and if the addon already loads (and takes
+# list attributes) the script only says so. Pass --force to redo everything. tfjs-node stays an optionalDependency, so a
 # plain `npm install` / `npm ci` still succeeds without this (tfjs-node is then simply absent and the
 # trainer falls back to wasm); run `npm run setup:tfjs-node` again after such an install.
 #
@@ -47,6 +50,19 @@ addon_works() {
   " 2>/dev/null)
 }
 
+# Exit 0 if the built addon passes list(string) / list(type) attributes (the patch of step 4): runs a 1x1 _FusedConv2D.
+addon_takes_list_attrs() {
+  (cd "$ROOT" && node -e "
+    const tf = require('@tensorflow/tfjs-node');
+    const b = tf.backend(), B = b.binding, t = tf.ones([1, 1, 1, 1]);
+    b.executeSingleOutput('_FusedConv2D', [
+      { name: 'T', type: B.TF_ATTR_TYPE, value: B.TF_FLOAT }, { name: 'TArgs', type: B.TF_ATTR_TYPE, value: [B.TF_FLOAT] },
+      { name: 'num_args', type: B.TF_ATTR_INT, value: 1 }, { name: 'strides', type: B.TF_ATTR_INT, value: [1, 1, 1, 1] },
+      { name: 'padding', type: B.TF_ATTR_STRING, value: 'SAME' }, { name: 'fused_ops', type: B.TF_ATTR_STRING, value: ['BiasAdd'] },
+    ], [t, t, tf.ones([1])]);
+  " >/dev/null 2>&1)
+}
+
 cd "$ROOT"
 [[ "$(uname -s)" == Linux && "$(uname -m)" == x86_64 ]] || die "only Linux x86_64 is supported by this recipe (got $(uname -s) $(uname -m))."
 for tool in node npm python3 make g++; do
@@ -56,8 +72,11 @@ done
   || die "Node headers not found under $NODE_HEADERS_DIR/include/node (set NODE_HEADERS_DIR to a dir with include/node/node_api.h)."
 
 if [[ $FORCE == 0 && -d "$PKG" ]] && out="$(addon_works)"; then
-  say "already working: $out"
-  exit 0
+  if addon_takes_list_attrs; then
+    say "already working: $out"
+    exit 0
+  fi
+  say "the addon loads but lacks the list-attribute patch: rebuilding it"
 fi
 
 # 1. Package files, without the install script (which would try to download libtensorflow).
@@ -130,7 +149,15 @@ else
   say "deps/ already unpacked from $(cat "$STAMP")"
 fi
 
-# 4. Build the addon (lib/napi-v*/tfjs_binding.node) against those libraries.
+# 4. Patch the binding (list attributes), then build the addon (lib/napi-v*/tfjs_binding.node) against those libraries.
+PATCH="$ROOT/scripts/tfjs-node-list-attrs.patch"
+if grep -q 'DermLens patch' "$PKG/binding/tfjs_backend.cc"; then
+  say "binding already patched for list attributes"
+elif patch -d "$PKG" -p1 --forward --silent < "$PATCH"; then
+  say "patched the binding for list(string) / list(type) attributes"
+else
+  say "WARNING: $PATCH did not apply; building the stock binding (the fused-convolution fast path stays off)"
+fi
 say "building the N-API addon from source (a minute or two)"
 PRE_GYP="$(node -p "require.resolve('@mapbox/node-pre-gyp/bin/node-pre-gyp', {paths: ['$PKG']})" 2>/dev/null)" \
   || die "@mapbox/node-pre-gyp (a dependency of tfjs-node) is not installed."
