@@ -19,6 +19,10 @@
 //   dropout             Dropout layers in training draw their noise with TF's StatelessRandomUniform
 //                       instead of tfjs' element-by-element JS generator (./dropout.ts).
 //   adam                tf.train.adam updates through TF's fused ResourceApplyAdam (./adam.ts).
+//   fusedConv           Conv2D / DepthwiseConv2D layers with a bias and a linear, relu or relu6 activation run as one
+//                       _FusedConv2D / fused depthwise op (conv + BiasAdd + activation, Keras' kernels) instead of three
+//                       passes, in training and inference; needs the binding patch of scripts/build-tfjs-node.sh
+//                       (./fused-conv.ts), else the layers run as before.
 //
 // Every path checks at call time that the active backend is 'tensorflow' and otherwise runs the stock
 // tfjs code, so installing them never changes results on wasm or cpu. removeNativeFastPaths() puts the
@@ -27,6 +31,13 @@ import { tf } from '../../../core/tf.ts';
 import { canUseNativeBatchNorm, nativeBatchNormTraining, type BatchNormLayerLike } from './batch-norm-training.ts';
 import { disposeNativeAdamSlots, nativeAdamApplyGradients, type VariableGradients } from './adam.ts';
 import { canUseNativeDropout, nativeDropoutTraining, type DropoutLayerLike } from './dropout.ts';
+import {
+  fusedConvAttrsFor,
+  nativeFusedConvAvailable,
+  nativeFusedConvCall,
+  registerNativeFusedConv,
+  type ConvLayerLike,
+} from './fused-conv.ts';
 import { isNativeBackend, relu6Grad, reluGrad, type NativeBackend } from './tf-ops.ts';
 
 export interface NativeFastPathOptions {
@@ -37,6 +48,7 @@ export interface NativeFastPathOptions {
   batchNormTraining: boolean;
   dropout: boolean;
   adam: boolean;
+  fusedConv: boolean;
 }
 
 export const ALL_NATIVE_FAST_PATHS: Readonly<NativeFastPathOptions> = Object.freeze({
@@ -47,6 +59,7 @@ export const ALL_NATIVE_FAST_PATHS: Readonly<NativeFastPathOptions> = Object.fre
   batchNormTraining: true,
   dropout: true,
   adam: true,
+  fusedConv: true,
 });
 const NONE: Readonly<NativeFastPathOptions> = Object.freeze({
   batchNormInference: false,
@@ -56,6 +69,7 @@ const NONE: Readonly<NativeFastPathOptions> = Object.freeze({
   batchNormTraining: false,
   dropout: false,
   adam: false,
+  fusedConv: false,
 });
 
 const BACKEND = 'tensorflow';
@@ -264,7 +278,8 @@ interface LayerPrototype {
 
 /**
  * Replaces a tfjs-layers class's `call` (found through an instance: the classes are not exported) by
- * one that tries `native` first when training on tfjs-node and falls back to the stock method.
+ * one that tries `native` first on tfjs-node (when training, unless `trainingOnly` is false) and falls
+ * back to the stock method where `native` returns null.
  */
 class LayerCallPatch<L> {
   private stock: LayerCall | null = null;
@@ -272,16 +287,17 @@ class LayerCallPatch<L> {
     private readonly prototypeOf: () => LayerPrototype,
     private readonly enabled: () => boolean,
     private readonly native: (backend: NativeBackend, layer: L, input: tf.Tensor, kwargs: { training?: boolean }) => tf.Tensor | null,
+    private readonly trainingOnly = true,
   ) {}
 
   set(on: boolean): void {
     const proto = this.prototypeOf();
     if (on && this.stock == null) {
       const stock = proto.call;
-      const { enabled, native } = this;
+      const { enabled, native, trainingOnly } = this;
       this.stock = stock;
       proto.call = function nativeAwareCall(inputs, kwargs) {
-        if (kwargs?.training === true && enabled()) {
+        if ((kwargs?.training === true || !trainingOnly) && enabled()) {
           const backend = activeNativeBackend();
           const input = Array.isArray(inputs) ? (inputs.length === 1 ? inputs[0] : null) : inputs;
           const out = backend != null && input != null ? native(backend, this as L, input, kwargs) : null;
@@ -307,6 +323,31 @@ const dropoutPatch = new LayerCallPatch<DropoutLayerLike>(
   () => active.dropout,
   (backend, layer, input, kwargs) => (canUseNativeDropout(layer, input) ? nativeDropoutTraining(backend, layer, input, kwargs) : null),
 );
+
+// Conv2D / DepthwiseConv2D (bias + linear/relu/relu6) as one fused TF op, in training and inference. The
+// layers' `call` is replaced whole: the fused op includes the activation, which the stock call applies after.
+const fusedConvCall = (backend: NativeBackend, layer: ConvLayerLike, input: tf.Tensor): tf.Tensor | null => {
+  const attrs = fusedConvAttrsFor(layer, input);
+  return attrs != null && nativeFusedConvAvailable(backend) ? nativeFusedConvCall(layer, input, attrs) : null;
+};
+const conv2dPatch = new LayerCallPatch<ConvLayerLike>(
+  () => Object.getPrototypeOf(tf.layers.conv2d({ filters: 1, kernelSize: 1 })) as LayerPrototype,
+  () => active.fusedConv,
+  fusedConvCall,
+  false,
+);
+const depthwiseConv2dPatch = new LayerCallPatch<ConvLayerLike>(
+  () => Object.getPrototypeOf(tf.layers.depthwiseConv2d({ kernelSize: 1 })) as LayerPrototype,
+  () => active.fusedConv,
+  fusedConvCall,
+  false,
+);
+
+function setFusedConv(on: boolean): void {
+  if (on) registerNativeFusedConv();
+  conv2dPatch.set(on);
+  depthwiseConv2dPatch.set(on);
+}
 
 // ---- (d) Adam through TF's fused ResourceApplyAdam ------------------------------------------------------
 
@@ -355,6 +396,7 @@ export function installNativeFastPaths(choice: Partial<NativeFastPathOptions> = 
   batchNormPatch.set(options.batchNormTraining);
   dropoutPatch.set(options.dropout);
   setAdam(options.adam);
+  setFusedConv(options.fusedConv);
   active = options;
   return { ...active };
 }
