@@ -5,6 +5,6 @@ parentPort!.on(
   'message',
   (m: { data: Float32Array; shape: [number, number, number, number]; params: ImageAugmentParams[]; fill: FillMode }) => {
     const out = augmentPixels(m.data, m.shape, m.params, m.fill);
-    parentPort!.postMessage(out, [out.buffer]);
+    parentPort!.postMessage(out, [out.buffer as ArrayBuffer]);
   },
 );

@@ -1,15 +1,8 @@
 // Bias gradient: Sum (what tfjs' add gradient runs) vs BiasAddGrad vs fused into the filter gradient
 // (_MklNativeConv2DBackpropFilterWithBias); and _FusedConv2D vs _MklNativeFusedConv2D forward.
 import { tf } from '../../core/tf.ts';
-import { loadTfjsNode, initBackend } from '../../trainer/backends/select.ts';
-import { nativeBackend, type OpAttr } from '../../trainer/backends/native/tf-ops.ts';
-await loadTfjsNode();
-await initBackend('tensorflow', { nativeFastPaths: false, log: null });
-const be = nativeBackend();
-const B = be.binding as unknown as Record<string, number>;
-const T = (name: string): OpAttr => ({ name, type: B.TF_ATTR_TYPE, value: B.TF_FLOAT });
-const ints = (name: string, v: number[]): OpAttr => ({ name, type: B.TF_ATTR_INT, value: v });
-const str = (name: string, v: string | string[]): OpAttr => ({ name, type: B.TF_ATTR_STRING, value: v });
+import { nativeOps } from './op-attrs.ts';
+const { be, B, T, ints, str } = await nativeOps();
 const med = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 const reps = Number(process.env.REPS ?? 9);
 const shapes: [number, number, number][] = [

@@ -4,17 +4,11 @@
 // mkl   = _MklNativeFused* with _kernel=MklNameChangeOp (the oneDNN kernel Keras' graph ends up on)
 // and the backward ops of the layer, for scale.
 import { tf } from '../../core/tf.ts';
-import { loadTfjsNode, initBackend } from '../../trainer/backends/select.ts';
-import { nativeBackend, type OpAttr } from '../../trainer/backends/native/tf-ops.ts';
+import { nativeOps } from './op-attrs.ts';
+import type { OpAttr } from '../../trainer/backends/native/tf-ops.ts';
+import { MOBILENET_V2_STAGES } from '../../core/mobilenet-v2.ts';
 
-await loadTfjsNode();
-await initBackend('tensorflow', { nativeFastPaths: false, log: null });
-const be = nativeBackend();
-const B = be.binding as unknown as Record<string, number>;
-const T = (name: string): OpAttr => ({ name, type: B.TF_ATTR_TYPE, value: B.TF_FLOAT });
-const ints = (name: string, v: number[]): OpAttr => ({ name, type: B.TF_ATTR_INT, value: v });
-const str = (name: string, v: string | string[]): OpAttr => ({ name, type: B.TF_ATTR_STRING, value: v });
-const int = (name: string, v: number): OpAttr => ({ name, type: B.TF_ATTR_INT, value: v });
+const { be, B, T, ints, str, int } = await nativeOps();
 
 const batch = Number(process.env.BATCH ?? 32);
 const size = Number(process.env.SIZE ?? 128);
@@ -34,15 +28,7 @@ let h = size;
 layers.push({ name: 'stem', kind: 'conv', h, cin: 3, cout: 32, k: 3, s: 2, relu6: true });
 h /= 2;
 let ch = 32;
-const STAGES = [
-  [1, 16, 1, 1],
-  [6, 24, 2, 2],
-  [6, 32, 3, 2],
-  [6, 64, 4, 2],
-  [6, 96, 3, 1],
-  [6, 160, 3, 2],
-  [6, 320, 1, 1],
-];
+const STAGES = MOBILENET_V2_STAGES;
 let k = 0;
 for (const [t, c, n, s] of STAGES) {
   for (let i = 0; i < n; i++) {

@@ -7,29 +7,16 @@ import { initBackend } from '../../trainer/backends/select.ts';
 import { makeRng } from '../../trainer/data/rng.ts';
 import { createStepper, trainOneBatch } from '../../trainer/train/step.ts';
 import { sampleAugmentParams, type AugmentOptions } from '../../trainer/train/augment.ts';
-import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../../trainer/run/config.ts';
+import { benchStepConfig, randomBatch } from './step-setup.ts';
 const [arch = 'mobilenetv2', sizeArg = '128', nArg = '9'] = process.argv.slice(2);
 await initBackend('tensorflow', { nativeFastPaths: true, log: null });
 const size = Number(sizeArg);
-const config: TrainConfig = {
-  ...DEFAULT_TRAIN_CONFIG,
-  dataDir: '',
-  outDir: '',
-  arch: arch as TrainConfig['arch'],
-  size,
-  batch: 32,
-  seed: 1,
-  augment: 'strong',
-  labelSmoothing: 0.1,
-  freezeUntil: 0,
-  ...(arch === 'mobilenetv2' ? { backboneLrScale: 0.1, weightDecay: 0.05 } : {}),
-};
+const config = benchStepConfig(arch, size);
 const stepper = createStepper(config, null, null);
 const aug = stepper.augment as AugmentOptions;
 const rng = makeRng(1);
-const x = tf.randomUniform([32, size, size, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
+const { x, y } = randomBatch(size);
 const raw = x.dataSync() as Float32Array;
-const y = tf.tidy(() => tf.oneHot(tf.randomUniform([32], 0, 7, 'int32', 2), 7)) as tf.Tensor2D;
 // Node 20 workers do not inherit tsx's loader: register it in the worker, then load the TS module.
 const workerUrl = new URL('./aug-worker.ts', import.meta.url).href;
 const worker = new Worker(`import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(workerUrl)}); });`, {

@@ -4,28 +4,15 @@ import { initBackend } from '../../trainer/backends/select.ts';
 import { installNativeFastPaths, ALL_NATIVE_FAST_PATHS } from '../../trainer/backends/native/fast-kernels.ts';
 import { makeRng } from '../../trainer/data/rng.ts';
 import { createStepper, trainOneBatch } from '../../trainer/train/step.ts';
-import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../../trainer/run/config.ts';
+import { benchStepConfig, randomBatch } from './step-setup.ts';
 const [arch = 'mobilenetv2', sizeArg = '128', fused = '1'] = process.argv.slice(2);
 await initBackend('tensorflow', { nativeFastPaths: true, log: null });
 installNativeFastPaths({ ...ALL_NATIVE_FAST_PATHS, fusedConv: fused === '1' });
 const size = Number(sizeArg);
-const config: TrainConfig = {
-  ...DEFAULT_TRAIN_CONFIG,
-  dataDir: '',
-  outDir: '',
-  arch: arch as TrainConfig['arch'],
-  size,
-  batch: 32,
-  seed: 1,
-  augment: 'strong',
-  labelSmoothing: 0.1,
-  freezeUntil: 0,
-  ...(arch === 'mobilenetv2' ? { backboneLrScale: 0.1, weightDecay: 0.05 } : {}),
-};
+const config = benchStepConfig(arch, size);
 const stepper = createStepper(config, null, null);
 const rng = makeRng(1);
-const x = tf.randomUniform([32, size, size, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
-const y = tf.tidy(() => tf.oneHot(tf.randomUniform([32], 0, 7, 'int32', 2), 7)) as tf.Tensor2D;
+const { x, y } = randomBatch(size);
 for (let i = 0; i < 3; i++) await trainOneBatch(stepper, tf.clone(x), tf.clone(y), { step: i, epoch: 1, lr: 1e-3, augRng: rng });
 const agg = new Map<string, { n: number; ms: number }>();
 let wall = 0;

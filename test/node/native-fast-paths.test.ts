@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { tf } from '../../core/tf.ts';
 import { buildModel } from '../../core/models.ts';
 import { tfjsNodeSkipReason } from './helpers/tfjs-node.ts';
+import { assertClose } from './helpers/assert-close.ts';
 
 const skip = tfjsNodeSkipReason();
 if (skip) console.log(`# native fast-path tests skipped: ${skip}`);
@@ -86,19 +87,6 @@ async function trainingStep(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor): 
   model.setWeights(snapshot);
   tf.dispose(snapshot);
   return step;
-}
-
-/** max |a - b| <= tol * max |b| (+ a floor for all-zero tensors): float32 noise, not a loose match. */
-function assertClose(actual: Float32Array, expected: Float32Array, what: string, tol = 1e-4): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  let maxDiff = 0;
-  let scale = 0;
-  for (let i = 0; i < expected.length; i++) {
-    maxDiff = Math.max(maxDiff, Math.abs(actual[i] - expected[i]));
-    scale = Math.max(scale, Math.abs(expected[i]));
-  }
-  if (process.env.SHOW_DIFFS) console.log(`${what}: rel diff ${(maxDiff / (scale || 1)).toExponential(2)}`);
-  assert.ok(maxDiff <= tol * scale + 1e-7, `${what}: max diff ${maxDiff} vs max |value| ${scale}`);
 }
 
 test('training step: outputs, gradients and moving statistics equal the stock tfjs ones', { skip }, async () => {
