@@ -6,6 +6,7 @@ import { tf } from '../../core/tf.ts';
 import { buildModel } from '../../core/models.ts';
 import { tfjsNodeSkipReason } from './helpers/tfjs-node.ts';
 import { assertClose } from './helpers/assert-close.ts';
+import { fractionAt, scaleForSaturation } from './helpers/relu6-saturation.ts';
 
 const skip = tfjsNodeSkipReason();
 if (skip) console.log(`# native fast-path tests skipped: ${skip}`);
@@ -140,10 +141,14 @@ test(
   async () => {
     await initBackend('tensorflow', { nativeFastPaths: false, log: null });
     const model = buildModel('mobilenetv2', { inputSize: 32, seed: 6 });
-    // Kernels scaled up so that many ReLU6 units saturate at 6, not only at 0: a gradient that ignored
-    // the upper bound (ReluGrad) fails this test.
-    model.setWeights(model.getWeights().map((w) => (w.rank === 4 ? tf.mul(w, 2) : w.clone())));
+    // Many ReLU6 units saturate at 6, not only at 0 (checked): a gradient that ignored the upper bound
+    // (ReluGrad) fails this test. (Doubling the kernels alone, as this test did, left none at 6.)
+    scaleForSaturation(model);
     const x = tf.randomUniform([3, 32, 32, 3], 0, 1, 'float32', 13);
+    for (const layer of ['block01_expand', 'block01_depthwise']) {
+      assert.ok(fractionAt(model, layer, x, 6) > 0.03, `too few ${layer} units saturate at 6`);
+      assert.ok(fractionAt(model, layer, x, 0) > 0.05, `too few ${layer} units are clipped at 0`);
+    }
     const y = tf.oneHot(tf.tensor1d([1, 3, 5], 'int32'), 7);
     const stock = await trainingStep(model, x, y);
     // The fused convolutions (test/node/native-fused-conv.test.ts) would take ReLU6 into the conv op.

@@ -8,6 +8,7 @@ import { tf } from '../../core/tf.ts';
 import { buildModel } from '../../core/models.ts';
 import { tfjsNodeSkipReason } from './helpers/tfjs-node.ts';
 import { assertClose } from './helpers/assert-close.ts';
+import { fractionAt, scaleForSaturation } from './helpers/relu6-saturation.ts';
 
 const skip = tfjsNodeSkipReason();
 if (skip) console.log(`# native fused-conv tests skipped: ${skip}`);
@@ -59,12 +60,6 @@ function assertSameStep(fast: StepResult, stock: StepResult, expectedGrads: numb
   for (const [name, g] of stock.grads) assertClose(fast.grads.get(name)!, g, `gradient of ${name}`, 2e-4);
 }
 
-/** Fraction of a layer's training-mode outputs that equal `value` exactly. */
-function fractionAt(model: tf.LayersModel, layerName: string, x: tf.Tensor, value: number): number {
-  const probe = tf.model({ inputs: model.inputs, outputs: model.getLayer(layerName).output as tf.SymbolicTensor });
-  return tf.tidy(() => tf.mean(tf.cast(tf.equal(probe.apply(x, { training: true }) as tf.Tensor, value), 'float32')).dataSync()[0]);
-}
-
 /** Convolutions the fused path covers beyond MobileNetV2's: 'valid' padding, stride 2, depth multiplier 2, relu, linear. */
 function variedModel(): tf.LayersModel {
   const init = (n: number) => tf.initializers.heNormal({ seed: n });
@@ -105,13 +100,8 @@ test(
     await initBackend('tensorflow', { nativeFastPaths: false, log: null });
     if (!nativeFusedConvAvailable(nativeBackend())) return t.skip('fused ops unavailable (see the first test)');
     const model = buildModel('mobilenetv2', { inputSize: 32, seed: 6 });
-    // Kernels doubled, and those of blocks 0-1 ten-fold, so that many ReLU6 units saturate at 6, not only at 0
-    // (checked below): a gradient that ignored the upper bound fails this test. (Scaling every layer that much
-    // blows the activations up until float32 rounding alone differs by 1e-3.)
-    for (const layer of model.layers) {
-      const factor = /^block0[01]_/.test(layer.name) ? 10 : 2;
-      layer.setWeights(layer.getWeights().map((w) => (w.rank === 4 ? tf.mul(w, factor) : w.clone())));
-    }
+    // Many ReLU6 units saturate at 6, not only at 0 (checked below): a gradient that ignored the upper bound fails.
+    scaleForSaturation(model);
     const x = tf.randomUniform([3, 32, 32, 3], 0, 1, 'float32', 13);
     const y = tf.oneHot(tf.tensor1d([1, 3, 5], 'int32'), 7);
     for (const layer of ['block01_expand', 'block01_depthwise']) {
