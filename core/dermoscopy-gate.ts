@@ -80,19 +80,28 @@ export function gateTapLayers(model: tf.LayersModel): tf.layers.Layer[] {
   return GATE_BLOCK_TAPS.every((n) => names.has(n)) ? GATE_BLOCK_TAPS.map((n) => model.getLayer(n)) : [];
 }
 
+/** The layers the gate reads, in the order of its features: the tap layers (gateTapLayers), then the head's pooling layer. */
+export function gateFeatureLayers(model: tf.LayersModel): tf.layers.Layer[] {
+  return [...gateTapLayers(model), pooledFeaturesLayer(model)];
+}
+
 /**
  * The gate's input as a symbolic tensor of `model`'s graph: each tap layer's output average-pooled, then the
  * head's pooled features, concatenated in that order; the head's pooled features alone for a model without taps.
  * New (weightless) pooling layers each call: a feature model and a gated model each get their own.
  */
 function gateFeatures(model: tf.LayersModel): tf.SymbolicTensor {
-  const last = pooledFeaturesLayer(model).output as tf.SymbolicTensor;
-  const taps = gateTapLayers(model);
-  if (!taps.length) return last;
-  const pooled = taps.map(
-    (l) =>
-      tf.layers.globalAveragePooling2d({ name: `${GATE_POOL_PREFIX}${l.name}` }).apply(l.output as tf.SymbolicTensor) as tf.SymbolicTensor,
-  );
+  const layers = gateFeatureLayers(model);
+  const last = layers.at(-1)!.output as tf.SymbolicTensor;
+  if (layers.length === 1) return last;
+  const pooled = layers
+    .slice(0, -1)
+    .map(
+      (l) =>
+        tf.layers
+          .globalAveragePooling2d({ name: `${GATE_POOL_PREFIX}${l.name}` })
+          .apply(l.output as tf.SymbolicTensor) as tf.SymbolicTensor,
+    );
   return tf.layers.concatenate({ name: `${IMAGE_KIND_LAYER}_features` }).apply([...pooled, last]) as tf.SymbolicTensor;
 }
 

@@ -6,7 +6,8 @@ import { tf } from '../../core/tf.ts';
 import { buildModel } from '../../core/models.ts';
 import { tfjsNodeSkipReason } from './helpers/tfjs-node.ts';
 import { assertClose } from './helpers/assert-close.ts';
-import { fractionAt, scaleForSaturation } from './helpers/relu6-saturation.ts';
+import { trainingStep } from './helpers/training-step.ts';
+import { assertBlock1Saturates, scaleForSaturation } from './helpers/relu6-saturation.ts';
 
 const skip = tfjsNodeSkipReason();
 if (skip) console.log(`# native fast-path tests skipped: ${skip}`);
@@ -52,42 +53,6 @@ function batch(n = 6): { x: tf.Tensor4D; y: tf.Tensor2D } {
     7,
   ) as tf.Tensor2D;
   return { x, y };
-}
-
-interface StepResult {
-  loss: number;
-  output: Float32Array;
-  grads: Map<string, Float32Array>;
-  moving: Map<string, Float32Array>;
-  kernels: Set<string>;
-}
-
-/** One training-mode forward + backward (no optimizer), leaving the weights as they were. */
-async function trainingStep(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor): Promise<StepResult> {
-  const snapshot = model.getWeights().map((w) => w.clone());
-  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  let output: Float32Array<ArrayBufferLike> = new Float32Array();
-  let result: { value: tf.Scalar; grads: tf.NamedTensorMap } | null = null;
-  const profile = await tf.profile(() => {
-    result = tf.variableGrads(() => {
-      const p = model.apply(x, { training: true }) as tf.Tensor;
-      output = p.dataSync() as Float32Array;
-      return tf.neg(tf.mean(tf.sum(tf.mul(y, tf.log(tf.add(p, 1e-7))), -1))) as tf.Scalar;
-    }, vars);
-    return [];
-  });
-  const { value, grads } = result!;
-  const step: StepResult = {
-    loss: value.dataSync()[0],
-    output,
-    grads: new Map(model.trainableWeights.map((w, i) => [w.name, grads[vars[i].name].dataSync() as Float32Array])),
-    moving: new Map(model.weights.filter((w) => w.name.includes('moving_')).map((w) => [w.name, w.read().dataSync() as Float32Array])),
-    kernels: new Set(profile.kernelNames),
-  };
-  tf.dispose([value, ...Object.values(grads)]);
-  model.setWeights(snapshot);
-  tf.dispose(snapshot);
-  return step;
 }
 
 test('training step: outputs, gradients and moving statistics equal the stock tfjs ones', { skip }, async () => {
@@ -145,10 +110,7 @@ test(
     // (ReluGrad) fails this test. (Doubling the kernels alone, as this test did, left none at 6.)
     scaleForSaturation(model);
     const x = tf.randomUniform([3, 32, 32, 3], 0, 1, 'float32', 13);
-    for (const layer of ['block01_expand', 'block01_depthwise']) {
-      assert.ok(fractionAt(model, layer, x, 6) > 0.03, `too few ${layer} units saturate at 6`);
-      assert.ok(fractionAt(model, layer, x, 0) > 0.05, `too few ${layer} units are clipped at 0`);
-    }
+    assertBlock1Saturates(model, x);
     const y = tf.oneHot(tf.tensor1d([1, 3, 5], 'int32'), 7);
     const stock = await trainingStep(model, x, y);
     // The fused convolutions (test/node/native-fused-conv.test.ts) would take ReLU6 into the conv op.

@@ -8,7 +8,8 @@ import { tf } from '../../core/tf.ts';
 import { buildModel } from '../../core/models.ts';
 import { tfjsNodeSkipReason } from './helpers/tfjs-node.ts';
 import { assertClose } from './helpers/assert-close.ts';
-import { fractionAt, scaleForSaturation } from './helpers/relu6-saturation.ts';
+import { trainingStep, type StepResult } from './helpers/training-step.ts';
+import { assertBlock1Saturates, fractionAt, scaleForSaturation } from './helpers/relu6-saturation.ts';
 
 const skip = tfjsNodeSkipReason();
 if (skip) console.log(`# native fused-conv tests skipped: ${skip}`);
@@ -23,35 +24,6 @@ const { nativeBackend } = await import('../../trainer/backends/native/tf-ops.ts'
 const FUSED_KERNEL = 'DermLensNativeFusedConv';
 // Dropout stays stock: a seeded tfjs dropout draws the same mask in both runs.
 const FAST = { ...ALL_NATIVE_FAST_PATHS, dropout: false };
-
-interface StepResult {
-  output: Float32Array;
-  grads: Map<string, Float32Array>;
-  kernels: Set<string>;
-}
-
-/** One training-mode forward + backward of the trainable weights (no optimizer). */
-async function trainingStep(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor): Promise<StepResult> {
-  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  let output: Float32Array<ArrayBufferLike> = new Float32Array();
-  let result: { value: tf.Scalar; grads: tf.NamedTensorMap } | null = null;
-  const profile = await tf.profile(() => {
-    result = tf.variableGrads(() => {
-      const p = model.apply(x, { training: true }) as tf.Tensor;
-      output = p.dataSync() as Float32Array;
-      return tf.neg(tf.mean(tf.sum(tf.mul(y, tf.log(tf.add(p, 1e-7))), -1))) as tf.Scalar;
-    }, vars);
-    return [];
-  });
-  const { value, grads } = result!;
-  const step: StepResult = {
-    output,
-    grads: new Map(model.trainableWeights.map((w, i) => [w.name, grads[vars[i].name].dataSync() as Float32Array])),
-    kernels: new Set(profile.kernelNames),
-  };
-  tf.dispose([value, ...Object.values(grads)]);
-  return step;
-}
 
 function assertSameStep(fast: StepResult, stock: StepResult, expectedGrads: number): void {
   assertClose(fast.output, stock.output, 'training-mode output');
@@ -104,10 +76,7 @@ test(
     scaleForSaturation(model);
     const x = tf.randomUniform([3, 32, 32, 3], 0, 1, 'float32', 13);
     const y = tf.oneHot(tf.tensor1d([1, 3, 5], 'int32'), 7);
-    for (const layer of ['block01_expand', 'block01_depthwise']) {
-      assert.ok(fractionAt(model, layer, x, 6) > 0.03, `too few ${layer} units saturate at 6`);
-      assert.ok(fractionAt(model, layer, x, 0) > 0.05, `too few ${layer} units are clipped at 0`);
-    }
+    assertBlock1Saturates(model, x);
     const stock = await trainingStep(model, x, y);
     installNativeFastPaths(FAST);
     const fast = await trainingStep(model, x, y);

@@ -29,8 +29,7 @@ import {
   clinicalShare,
   featureModel,
   flagRate,
-  gateTapLayers,
-  pooledFeaturesLayer,
+  gateFeatureLayers,
   gateOutputIndex,
   IMAGE_KIND_LAYER,
   IMAGE_KINDS,
@@ -206,6 +205,22 @@ export async function features(
   return out;
 }
 
+/** Blocks of feature rows [n_k, dims], each with its kind's label, stacked into one training set (x, labels) for fitSoftmax. */
+export function stackExamples(
+  blocks: ReadonlyArray<readonly [Float32Array, number]>,
+  dims: number,
+): { x: Float32Array; labels: Uint8Array } {
+  const x = new Float32Array(blocks.reduce((a, [f]) => a + f.length, 0));
+  const labels = new Uint8Array(x.length / dims);
+  let offset = 0;
+  for (const [f, label] of blocks) {
+    x.set(f, offset);
+    labels.fill(label, offset / dims, (offset + f.length) / dims);
+    offset += f.length;
+  }
+  return { x, labels };
+}
+
 /**
  * Class-balanced L2-regularised multinomial logistic regression (softmax), full batch, Adam from zero
  * weights: deterministic. Labels are 0..classes-1; each class weighs 1/classes of the loss however many
@@ -356,11 +371,11 @@ function byPart<T extends { image: { part: OodPart } }>(rows: readonly T[]): Rec
   return Object.fromEntries(OOD_PARTS.map((p) => [p, rows.filter((r) => r.image.part === p)])) as Record<OodPart, T[]>;
 }
 
-/** "the last conv's 1280 and blocks block05_add 32, ...": what the gate's features are, for its method line. */
-function describeFeatureLayers(model: tf.LayersModel): string {
+/** "the last conv's 1280 and the average-pooled outputs of block05_add (32), ...": the gate's features (gateFeatureLayers), for its method line. */
+function describeFeatureLayers(layers: readonly tf.layers.Layer[]): string {
   const channels = (l: tf.layers.Layer) => (l.output as tf.SymbolicTensor).shape.at(-1);
-  const last = `the last conv's ${channels(pooledFeaturesLayer(model))}`;
-  const taps = gateTapLayers(model);
+  const last = `the last conv's ${channels(layers.at(-1)!)}`;
+  const taps = layers.slice(0, -1);
   return taps.length ? `${last} and the average-pooled outputs of ${taps.map((l) => `${l.name} (${channels(l)})`).join(', ')}` : last;
 }
 
@@ -393,7 +408,7 @@ export async function fitGate({ runDir, oodDir, clinicalDir, cacheDir, log = con
   const loaded = await loadClassifierOnly(shippedDir);
   const featurizer = featureModel(loaded.model);
   const dims = featurizer.outputs[0].shape[1]!;
-  const featureLayers = [...gateTapLayers(loaded.model), pooledFeaturesLayer(loaded.model)].map((l) => l.name);
+  const featureLayers = gateFeatureLayers(loaded.model);
   try {
     const size = config.size;
     const per = size * size * 3;
@@ -427,16 +442,15 @@ export async function fitGate({ runDir, oodDir, clinicalDir, cacheDir, log = con
     }
 
     // Labels in IMAGE_KINDS order: 0 dermoscopic, 1 clinical, 2 other.
-    const blocks = [derm.train, trainFov, clinicalFeatures.train, oodFeatures.train];
-    const blockLabels = [0, 0, 1, 2];
-    const x = new Float32Array(blocks.reduce((a, f) => a + f.length, 0));
-    const labels = new Uint8Array(x.length / dims);
-    let offset = 0;
-    blocks.forEach((f, k) => {
-      x.set(f, offset);
-      labels.fill(blockLabels[k], offset / dims, (offset + f.length) / dims);
-      offset += f.length;
-    });
+    const { x, labels } = stackExamples(
+      [
+        [derm.train, 0],
+        [trainFov, 0],
+        [clinicalFeatures.train, 1],
+        [oodFeatures.train, 2],
+      ],
+      dims,
+    );
     const steps = 600;
     const l2 = 1e-3;
     const { kernel, bias } = fitSoftmax(x, labels, dims, IMAGE_KINDS.length, { steps, l2 });
@@ -480,7 +494,7 @@ export async function fitGate({ runDir, oodDir, clinicalDir, cacheDir, log = con
     const report: GateReport = {
       format: 'dermlens-gate-v2',
       method:
-        `multinomial logistic regression (softmax over dermoscopic / clinical / other) on ${dims} pooled features of the shipped network (${describeFeatureLayers(loaded.model)}; a 3-unit layer beside the 7-class head, same forward pass), ` +
+        `multinomial logistic regression (softmax over dermoscopic / clinical / other) on ${dims} pooled features of the shipped network (${describeFeatureLayers(featureLayers)}; a 3-unit layer beside the 7-class head, same forward pass), ` +
         `trained with outlier exposure: ${idx.train.length} dermoscopic training images of the run (${Object.entries(dermoscopicPerSource)
           .map(([k, n]) => `${k} ${n}`)
           .join(', ')})${trainFov.length ? ` and each again with a random round field of view, as the network was trained` : ''}, ` +
@@ -491,7 +505,7 @@ export async function fitGate({ runDir, oodDir, clinicalDir, cacheDir, log = con
       clinicalThreshold,
       targetValFlagRate: GATE_VAL_FLAG_RATE,
       features: dims,
-      featureLayers,
+      featureLayers: featureLayers.map((l) => l.name),
       featuresFrom: shippedDir,
       training: {
         dermoscopic: (derm.train.length + trainFov.length) / dims,
