@@ -20,6 +20,7 @@
  */
 import { tf } from './tf.ts';
 import { MNV2_LAYER } from './mobilenet-v2.ts';
+import { ensembleMemberPrefix, isMergedEnsemble } from './ensemble-layers.ts';
 
 /** Name of the two-way gate's layer: Dense(1, sigmoid) on the pooled last-conv features (models fitted before the three-way gate). */
 export const GATE_LAYER = 'dermoscopy_gate';
@@ -66,18 +67,31 @@ export const GATE_BLOCK_TAPS = [5, 9, 12].map((k) => MNV2_LAYER.block(k, 'add'))
 /** The gate's own pooling layers are named with this prefix (so they are never taken for the head's pool). */
 const GATE_POOL_PREFIX = `${IMAGE_KIND_LAYER}_pool_`;
 
-/** The global-average-pooling layer the classification head reads (the gate's own poolings aside). */
+/**
+ * The prefix of the network the gate reads: in a merged ensemble the first member's layers (one network's
+ * features say what kind of image it is as well as the average of several would, at no extra cost), else the
+ * whole model's ('').
+ */
+function gateNetworkPrefix(model: tf.LayersModel): string {
+  return isMergedEnsemble(model) ? ensembleMemberPrefix(0) : '';
+}
+
+/** The global-average-pooling layer the classification head reads (the gate's own poolings aside; an ensemble's first member's). */
 export function pooledFeaturesLayer(model: tf.LayersModel): tf.layers.Layer {
-  const pools = model.layers.filter((l) => l.getClassName() === 'GlobalAveragePooling2D' && !l.name.startsWith(GATE_POOL_PREFIX));
+  const prefix = gateNetworkPrefix(model);
+  const pools = model.layers.filter(
+    (l) => l.getClassName() === 'GlobalAveragePooling2D' && !l.name.startsWith(GATE_POOL_PREFIX) && l.name.startsWith(prefix),
+  );
   if (pools.length !== 1)
     throw new Error(`the gate needs a model with one global-average-pooling layer; ${model.name} has ${pools.length}`);
   return pools[0];
 }
 
-/** The intermediate layers the gate pools in `model`: GATE_BLOCK_TAPS when the model has all of them (a MobileNetV2), else none. */
+/** The intermediate layers the gate pools in `model`: GATE_BLOCK_TAPS when the model (an ensemble's first member) has all of them (a MobileNetV2), else none. */
 export function gateTapLayers(model: tf.LayersModel): tf.layers.Layer[] {
   const names = new Set(model.layers.map((l) => l.name));
-  return GATE_BLOCK_TAPS.every((n) => names.has(n)) ? GATE_BLOCK_TAPS.map((n) => model.getLayer(n)) : [];
+  const taps = GATE_BLOCK_TAPS.map((n) => gateNetworkPrefix(model) + n);
+  return taps.every((n) => names.has(n)) ? taps.map((n) => model.getLayer(n)) : [];
 }
 
 /** The layers the gate reads, in the order of its features: the tap layers (gateTapLayers), then the head's pooling layer. */

@@ -15,6 +15,7 @@ import { flagValue, TRAIN_FLAGS } from '../../trainer/run/train-flags.ts';
 import { splitByLesion } from '../../trainer/data/split.ts';
 import { parseHamMetadata } from '../../trainer/data/metadata.ts';
 import { train } from '../../trainer/train/train.ts';
+import { buildEnsemble } from '../../trainer/evaluate/ensemble.ts';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../../trainer/run/config.ts';
 import { writeSyntheticHam, type SyntheticHam } from './helpers/synthetic-ham.ts';
 import { writeSyntheticExtra, type ExtraRow } from './helpers/synthetic-extra.ts';
@@ -177,6 +178,37 @@ describe('dermlens train with --extra-data (cpu backend)', { timeout: 600_000 },
     await assert.rejects(
       train({ ...config(join(root, 'select-no-extra'), { selectOn: 'val+external' }), extraData: undefined }, quiet),
       /--select-on val\+external needs an external set: give --extra-data/,
+    );
+  });
+  test('an ensemble of runs with extra folders scores the external set per collection; its training side is the union of the members', async () => {
+    // Two compact members (merging needs functional models) on one split; the first leaves the squashed copy out.
+    const a = join(root, 'member-a');
+    const b = join(root, 'member-b');
+    await train(config(a, { arch: 'compact', epochs: 1, dropSquashed: true }), quiet);
+    await train(config(b, { arch: 'compact', epochs: 1, seed: 8, splitSeed: 7 }), quiet);
+    const out = join(root, 'ensemble');
+    const before = tf.memory().numTensors;
+    const { config: saved, final } = await buildEnsemble({ members: [a, b], outDir: out, tta: false, quantize: 'none' }, { log: () => {} });
+    assert.equal(tf.memory().numTensors, before, 'no tensors left behind');
+    assert.deepEqual(saved.extraData, [extraDir]);
+    assert.equal(final.external!.all.n, 12);
+    assert.deepEqual(Object.keys(final.external!.byCollection), ['msk', 'ph2']);
+    assert.equal(final.external!.byCollection.ph2.n, 4);
+    const predictions = JSON.parse(await readFile(join(out, 'predictions.json'), 'utf8'));
+    assert.equal(predictions.external.imageIds.length, 12);
+    const split = JSON.parse(await readFile(join(out, 'split.json'), 'utf8'));
+    const splitA = JSON.parse(await readFile(join(a, 'split.json'), 'utf8'));
+    assert.ok(!splitA.train.includes('ARC_copy_of_ARC_0'));
+    assert.deepEqual(split.train, [...splitA.train, 'ARC_copy_of_ARC_0'], "b's extra training image joins a's");
+    assert.deepEqual([split.val, split.test, split.external], [splitA.val, splitA.test, splitA.external]);
+    assert.equal(split.counts.train.mel, splitA.counts.train.mel + 1);
+
+    // A member that holds out other images (here only msk as external) is refused before anything is written.
+    const c = join(root, 'member-c');
+    await train(config(c, { arch: 'compact', epochs: 1, seed: 9, splitSeed: 7, external: ['msk'] }), quiet);
+    await assert.rejects(
+      buildEnsemble({ members: [a, c], outDir: join(root, 'ensemble-bad'), tta: false, quantize: 'none' }, { log: () => {} }),
+      /member .*member-c holds out other images than .*member-a \(validation, test or external\)/,
     );
   });
 });

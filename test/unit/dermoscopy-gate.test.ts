@@ -307,3 +307,32 @@ test('in a MobileNetV2 the gate reads blocks 5, 9 and 12 average-pooled beside t
   loaded.dispose();
   model.dispose();
 });
+
+test("in a merged ensemble the gate reads the first member's blocks and pool: the same features, hence the same kinds, as that network alone", async () => {
+  const { gateTapLayers, pooledFeaturesLayer } = await import('../../core/dermoscopy-gate.ts');
+  const { mergeModels } = await import('../../trainer/model/merge.ts');
+  const first = buildModel('mobilenetv2', { inputSize: SIZE, seed: 3 });
+  const second = buildModel('mobilenetv2', { inputSize: SIZE, seed: 4 });
+  const ensemble = await mergeModels([first, second]);
+  assert.deepEqual(
+    gateTapLayers(ensemble).map((l) => l.name),
+    ['m0_block05_add', 'm0_block09_add', 'm0_block12_add'],
+  );
+  assert.equal(pooledFeaturesLayer(ensemble).name, 'm0_global_pool');
+  const x = tf.randomUniform([2, SIZE, SIZE, 3], 0, 1, 'float32', 9) as tf.Tensor4D;
+  const features = (m: tf.LayersModel) => tf.tidy(() => (featureModel(m).predict(x) as tf.Tensor2D).arraySync());
+  const alone = features(first);
+  const inEnsemble = features(ensemble);
+  assert.equal(inEnsemble[0].length, 32 + 64 + 96 + 1280);
+  inEnsemble.forEach((row, i) =>
+    row.forEach((v, j) => assert.ok(Math.abs(v - alone[i][j]) < 1e-4, `image ${i} feature ${j}: ${v} vs ${alone[i][j]}`)),
+  );
+  // The gated ensemble keeps the members' average as its class output.
+  const dims = inEnsemble[0].length;
+  const gated = attachGate(ensemble, new Float32Array(dims * 3), [0, 0, 0]);
+  const [p] = tf.tidy(() => (gated.predict(x) as tf.Tensor[]).map((t) => t.arraySync() as number[][]));
+  const mean = tf.tidy(() => tf.div(tf.add(first.predict(x) as tf.Tensor, second.predict(x) as tf.Tensor), 2).arraySync() as number[][]);
+  p.forEach((row, i) => row.forEach((v, c) => assert.ok(Math.abs(v - mean[i][c]) < 1e-5)));
+  tf.dispose(x);
+  [first, second, ensemble].forEach((m) => m.dispose());
+});

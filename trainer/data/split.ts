@@ -32,6 +32,10 @@ export type Side = (typeof SIDES)[number];
 /** Whether two splits put the same images, in the same order, on every side (not just the same counts). */
 export const sameSides = (a: Split, b: Split): boolean => SIDES.every((side) => JSON.stringify(a[side]) === JSON.stringify(b[side]));
 
+/** The sides nothing may train on: validation, test and (with --extra-data) external. Members of one ensemble share them. */
+export const sameHeldOutSides = (a: Split, b: Split): boolean =>
+  (['val', 'test', 'external'] as const).every((side) => JSON.stringify(a[side] ?? []) === JSON.stringify(b[side] ?? []));
+
 interface Lesion {
   id: string;
   label: number;

@@ -4,7 +4,7 @@
 // on validation, test evaluated once). The folder has the files a training run ends with (config.json,
 // split.json, best/, metrics*.json, predictions.json, report.html, provenance.json) except history and
 // checkpoints, so `dermlens report`, `npm run ship` and the extension take it like any run.
-import { copyFile, mkdir, stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { tf } from '../../core/tf.ts';
 import { dermlensMetadata } from '../../core/model-metadata.ts';
@@ -12,12 +12,13 @@ import { exportModel } from '../model/export.ts';
 import type { Quantization } from '../run/config.ts';
 import { mergeModels } from '../model/merge.ts';
 import { loadHeldOut } from '../data/held-out.ts';
+import { readRunSources } from '../data/run-sources.ts';
 import { exists, readJsonFile, readJsonIfExists, writeJsonAtomic } from '../run/json.ts';
 import { runPaths } from '../run/layout.ts';
 import { fileLoadHandler } from '../run/model-files.ts';
 import { appendProvenance, currentProvenance } from '../run/provenance.ts';
 import { writeRunReport } from './run-report.ts';
-import { loadSplit, sameSides, type SavedSplit } from '../data/split.ts';
+import { loadSplit, sameHeldOutSides, saveSplit, type SavedSplit } from '../data/split.ts';
 import type { TrainConfig } from '../run/config.ts';
 import { finalEvaluation, type FinalEvaluation } from './final-evaluation.ts';
 
@@ -27,6 +28,8 @@ export interface EnsembleConfig {
   /** The member training runs (absolute folders), in the order their networks are merged. */
   members: string[];
   dataDir: string;
+  /** The members' --extra-data folders (in order of first use): where the external validation images are. */
+  extraData?: string[];
   outDir: string;
   /** The members' architecture(s), e.g. "compact" or "compact+seed". */
   arch: string;
@@ -49,7 +52,12 @@ export interface EnsembleRequest {
   dataDir?: string;
 }
 
-/** Checks that every member is a finished run on one split at one input size; returns their configs and the split. */
+/**
+ * Checks that every member is a finished run with the same held-out sides (validation, test, external) at one
+ * input size; returns their configs and the ensemble's split: those sides, and as training side every image
+ * any member trained on (members may differ there, e.g. one also trained on phone photos, but no member may
+ * have trained on an image another holds out).
+ */
 async function readMembers(dirs: string[]): Promise<{ configs: TrainConfig[]; split: SavedSplit }> {
   if (dirs.length < 2) throw new Error(`an ensemble needs at least two member runs (--member <run> twice or more), got ${dirs.length}`);
   if (new Set(dirs).size !== dirs.length)
@@ -63,15 +71,19 @@ async function readMembers(dirs: string[]): Promise<{ configs: TrainConfig[]; sp
       throw new Error(`member ${dir} has no best/model.json`);
     });
     const memberSplit = await loadSplit(runPaths(dir).split);
-    if (split && !sameSides(split, memberSplit)) {
+    if (split && !sameHeldOutSides(split, memberSplit)) {
       throw new Error(
-        `member ${dir} was trained on a different split than ${dirs[0]}; members must share one split (train them with the same --split-seed)`,
+        `member ${dir} holds out other images than ${dirs[0]} (validation, test or external); members must share them (train them with the same --split-seed and --external)`,
       );
     }
     if (configs.length && config.size !== configs[0].size) {
       throw new Error(`member ${dir} takes ${config.size} px, ${dirs[0]} takes ${configs[0].size} px: members must share the input size`);
     }
-    split ??= memberSplit;
+    if (split) {
+      const trained = new Set(split.train);
+      split.train.push(...memberSplit.train.filter((id) => !trained.has(id)));
+    }
+    split ??= { ...memberSplit, train: [...memberSplit.train] };
     configs.push(config);
   }
   return { configs, split: split! };
@@ -93,10 +105,12 @@ export async function buildEnsemble(
     throw new Error(`${outDir} already holds a ${existing.kind === 'ensemble' ? 'finished ensemble' : 'run'}; choose another --out`);
   }
   const dataDir = resolve(request.dataDir ?? configs[0].dataDir);
+  const extraData = [...new Set(configs.flatMap((c) => c.extraData ?? []))];
   const config: EnsembleConfig = {
     kind: 'ensemble',
     members,
     dataDir,
+    ...(extraData.length ? { extraData } : {}),
     outDir,
     arch: [...new Set(configs.map((c) => c.arch))].join('+'),
     size: configs[0].size,
@@ -120,7 +134,9 @@ export async function buildEnsemble(
   try {
     await mkdir(outDir, { recursive: true });
     await writeJsonAtomic(runPaths(outDir).config, config);
-    await copyFile(runPaths(members[0]).split, runPaths(outDir).split);
+    // Per-class counts of the union's training side need every member's labels (phone photos included).
+    const { items } = await readRunSources({ dataDir, extraData, external: configs[0].external }, () => {});
+    await saveSplit(runPaths(outDir).split, split, { ...split, items });
     await appendProvenance(outDir, currentProvenance(false));
     await exportModel(merged, runPaths(outDir).best, dermlensMetadata({ arch: modelArch, inputSize: config.size }));
   } finally {
@@ -128,8 +144,8 @@ export async function buildEnsemble(
   }
   log(`merged ${members.length} networks (${members.join(', ')}) into ${runPaths(outDir).best}`);
 
-  // Only validation and test images are needed: the members are trained already.
-  const { ds, idx } = await loadHeldOut(dataDir, split, config.size, options.cacheDir);
+  // Only the held-out images are needed: the members are trained already.
+  const { ds, idx } = await loadHeldOut(dataDir, split, config.size, options.cacheDir, extraData);
   if (ds.skipped.length)
     log(
       `skipped ${ds.skipped.length} unreadable image(s): ${ds.skipped

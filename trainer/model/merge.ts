@@ -7,6 +7,7 @@
 // BatchNorm pairs as before), metadata, the model card. A nested model-in-model would not fold and
 // serialises less reliably across tfjs versions.
 import { tf } from '../../core/tf.ts';
+import { ensembleMemberPrefix } from '../../core/ensemble-layers.ts';
 
 type InboundTensor = [string, number, number, Record<string, unknown>?];
 type LayerJson = { name?: string; class_name: string; config: Record<string, unknown>; inbound_nodes: InboundTensor[][] };
@@ -17,7 +18,6 @@ type FunctionalJson = {
 
 export const ENSEMBLE_INPUT = 'ensemble_input';
 export const ENSEMBLE_OUTPUT = 'ensemble_average';
-const prefixOf = (member: number) => `m${member}_`;
 
 /** A member's functional-model JSON, or a clear error for what cannot be merged. */
 function functionalTopology(model: tf.LayersModel, member: number): FunctionalJson {
@@ -55,7 +55,7 @@ export async function mergeModels(members: readonly tf.LayersModel[], name = 'en
   const memberOutputs: InboundTensor[] = [];
   topologies.forEach((topology, i) => {
     const inputName = topology.config.input_layers[0][0];
-    const rename = (layerName: string) => (layerName === inputName ? ENSEMBLE_INPUT : prefixOf(i) + layerName);
+    const rename = (layerName: string) => (layerName === inputName ? ENSEMBLE_INPUT : ensembleMemberPrefix(i) + layerName);
     for (const layer of topology.config.layers) {
       if (layer.config.name === inputName) continue;
       const renamed = rename(layer.config.name as string);
@@ -85,7 +85,7 @@ export async function mergeModels(members: readonly tf.LayersModel[], name = 'en
   members.forEach((member, i) => {
     for (const layer of member.layers) {
       if (layer.getClassName() === 'InputLayer') continue;
-      merged.getLayer(prefixOf(i) + layer.name).setWeights(layer.getWeights());
+      merged.getLayer(ensembleMemberPrefix(i) + layer.name).setWeights(layer.getWeights());
     }
   });
   return merged;
