@@ -24,16 +24,21 @@ export class UnsupportedModelError extends Error {
   override name = 'UnsupportedModelError';
 }
 
-/** Where the maps come from in a model: the pooled features' tensor and the classifier's weights. */
-export interface CamHead {
+/** One network's part of the maps: the features it pools and its classifier's weights. */
+export interface CamMember {
   /** Name of the symbolic tensor the GlobalAveragePooling2D layer reads: the last conv features. */
   featuresName: string;
-  outputName: string;
-  /** The dermoscopy gate's output (core/dermoscopy-gate.ts), read in the same pass; null without a gate. */
-  gateName: string | null;
   /** The Dense classifier's kernel [C, classes] and bias [classes] (the model's own variables, not copies). */
   kernel: tf.Tensor2D;
   bias: tf.Tensor1D | null;
+}
+
+/** Where the maps come from in a model: one member per network (several in a merged ensemble). */
+export interface CamHead {
+  members: CamMember[];
+  outputName: string;
+  /** The dermoscopy gate's output (core/dermoscopy-gate.ts), read in the same pass; null without a gate. */
+  gateName: string | null;
 }
 
 const layerBefore = (layer: tf.layers.Layer): tf.layers.Layer | undefined => {
@@ -41,40 +46,43 @@ const layerBefore = (layer: tf.layers.Layer): tf.layers.Layer | undefined => {
   return nodes.length === 1 && nodes[0].inboundLayers.length === 1 ? nodes[0].inboundLayers[0] : undefined;
 };
 
-/**
- * Finds the class-activation head of `model`, or throws UnsupportedModelError saying why (a Flatten
- * head such as the seed model's, or an ensemble that averages several networks, has no exact map).
- */
-export function findCamHead(model: tf.LayersModel): CamHead {
-  // With the dermoscopy gate the model has two outputs; the class probabilities are the other one.
-  const output = model.outputs[gateOutputIndex(model) === 0 ? 1 : 0];
-  const dense = output.sourceLayer as tf.layers.Layer;
-  const config = dense.getConfig() as { activation?: string; dataFormat?: string };
+/** The map source of a network ending in `dense`, or UnsupportedModelError saying why. */
+function camMember(dense: tf.layers.Layer, modelName: string): CamMember {
+  const config = dense.getConfig() as { activation?: string };
   if (dense.getClassName() !== 'Dense' || config.activation !== 'softmax') {
     throw new UnsupportedModelError(
-      `"Where it looked" needs a model that ends in a softmax Dense layer; ${model.name} ends in ${dense.getClassName()}.`,
+      `"Where it looked" needs a model that ends in a softmax Dense layer; ${modelName} ends in ${dense.getClassName()}.`,
     );
   }
   let layer = layerBefore(dense);
   while (layer && INFERENCE_IDENTITY.has(layer.getClassName())) layer = layerBefore(layer);
   if (!layer || layer.getClassName() !== 'GlobalAveragePooling2D') {
     throw new UnsupportedModelError(
-      `"Where it looked" needs global average pooling before the classifier; ${model.name} has ${layer?.getClassName() ?? 'a branching graph'} there.`,
+      `"Where it looked" needs global average pooling before the classifier; ${modelName} has ${layer?.getClassName() ?? 'a branching graph'} there.`,
     );
   }
   if ((layer.getConfig() as { dataFormat?: string }).dataFormat === 'channelsFirst') {
     throw new UnsupportedModelError('"Where it looked" needs channels-last features.');
   }
-  const features = layer.input as tf.SymbolicTensor;
   const [kernel, bias] = dense.getWeights() as [tf.Tensor2D, tf.Tensor1D | undefined];
+  return { featuresName: (layer.input as tf.SymbolicTensor).name, kernel, bias: bias ?? null };
+}
+
+/**
+ * Finds the class-activation head of `model`, or throws UnsupportedModelError saying why (a Flatten
+ * head such as the seed model's has no exact map). A merged ensemble (an Average of networks' softmax
+ * outputs, trainer/model/merge.ts) gets one member per network: its map is the members' maps averaged,
+ * which splits the members' mean logit over the grid (their probabilities are what the ensemble averages,
+ * so the map explains the vote of each network equally rather than the averaged probability exactly).
+ */
+export function findCamHead(model: tf.LayersModel): CamHead {
+  // With the dermoscopy gate the model has two outputs; the class probabilities are the other one.
+  const output = model.outputs[gateOutputIndex(model) === 0 ? 1 : 0];
+  const last = output.sourceLayer as tf.layers.Layer;
+  const networks = last.getClassName() === 'Average' && last.inboundNodes.length === 1 ? last.inboundNodes[0].inboundLayers : [last];
+  const members = networks.map((dense) => camMember(dense, model.name));
   const gate = gateOutputIndex(model);
-  return {
-    featuresName: features.name,
-    outputName: output.name,
-    gateName: gate === null ? null : model.outputs[gate].name,
-    kernel,
-    bias: bias ?? null,
-  };
+  return { members, outputName: output.name, gateName: gate === null ? null : model.outputs[gate].name };
 }
 
 /** The maps of one image, as tensors (the caller disposes them). */
@@ -96,15 +104,18 @@ export function classActivationMaps(model: tf.LayersModel, head: CamHead, x: tf.
   const tensors = tf.tidy(() => {
     const flip = options.tta === 'flip';
     const batch = flip ? tf.concat([x, tf.reverse(x, 2)]) : x;
-    const [features, p, gate] = model.execute(batch, [head.featuresName, head.outputName, ...(head.gateName ? [head.gateName] : [])]) as [
-      tf.Tensor4D,
-      tf.Tensor2D,
-      tf.Tensor2D?,
-    ];
-    const [n, h, w, c] = features.shape;
-    let maps = tf.matMul(tf.reshape(features, [n * h * w, c]), head.kernel);
-    if (head.bias) maps = tf.add(maps, head.bias);
-    let grid = tf.reshape(maps, [n, h, w, -1]) as tf.Tensor4D;
+    const names = head.members.map((m) => m.featuresName);
+    const outputs = model.execute(batch, [...names, head.outputName, ...(head.gateName ? [head.gateName] : [])]) as tf.Tensor[];
+    const [p, gate] = outputs.slice(names.length) as [tf.Tensor2D, tf.Tensor2D?];
+    // Each network's features . its classifier's weights, then the networks' maps averaged (one network: its own).
+    const memberGrids = head.members.map((member, i) => {
+      const features = outputs[i] as tf.Tensor4D;
+      const [n, h, w, c] = features.shape;
+      let maps = tf.matMul(tf.reshape(features, [n * h * w, c]), member.kernel);
+      if (member.bias) maps = tf.add(maps, member.bias);
+      return tf.reshape(maps, [n, h, w, -1]) as tf.Tensor4D;
+    });
+    let grid = memberGrids.length === 1 ? memberGrids[0] : (tf.div(tf.addN(memberGrids), memberGrids.length) as tf.Tensor4D);
     // The mirrored image's map, mirrored back, explains the mirrored pass the probabilities average.
     if (flip) grid = tf.div(tf.add(tf.slice(grid, [0], [1]), tf.reverse(tf.slice(grid, [1], [1]), 2)), 2);
     const probabilities = calibrate(tf.slice(p, [0], [1]), flip ? tf.slice(p, [1], [1]) : null, options.temperature);

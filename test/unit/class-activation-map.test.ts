@@ -75,7 +75,7 @@ test("compact: the map of every class averages to its logit, so softmax(mean map
   const grid = await out.maps.array();
   const means = CLASS_CODES.map((_, k) => grid.flat().reduce((a, cell) => a + cell[k], 0) / 16);
   const reported = await out.probabilities.data();
-  const direct = await (classifier.network.predict(x) as tf.Tensor2D).data();
+  const direct = tf.tidy(() => (classifier.network.predict(x) as tf.Tensor2D).dataSync());
   softmax(means).forEach((p, k) => {
     assert.ok(Math.abs(p - reported[k]) < 1e-5, `class ${k}: softmax(mean map) ${p} vs reported ${reported[k]}`);
     assert.ok(Math.abs(p - direct[k]) < 1e-5, `class ${k}: vs model.predict ${direct[k]}`);
@@ -116,13 +116,65 @@ test('with flip averaging and a temperature, explain gives exactly the classify 
 test('MobileNetV2: the features are found by the pooling layer (features_conv), and the decomposition holds', async () => {
   const classifier = await classifierOf('mobilenetv2', 64);
   const head = findCamHead(classifier.network);
-  assert.match(head.featuresName, new RegExp(`^${MNV2_LAYER.lastConv}`));
-  assert.deepEqual(head.kernel.shape, [1280, 7]);
+  assert.equal(head.members.length, 1);
+  assert.match(head.members[0].featuresName, new RegExp(`^${MNV2_LAYER.lastConv}`));
+  assert.deepEqual(head.members[0].kernel.shape, [1280, 7]);
   const explained = await explainImage(classifier, image());
   assert.deepEqual([explained.map.height, explained.map.width], [2, 2]);
   const k = CLASS_CODES.indexOf(explained.map.code);
   assert.equal(explained.probabilities[k], Math.max(...explained.probabilities));
   classifier.dispose();
+});
+
+test("a merged ensemble: one map per network, averaged, so the mean map is the members' mean logit; probabilities the ensemble's own", async () => {
+  const { mergeModels } = await import('../../trainer/model/merge.ts');
+  const members = [buildModel('compact', { inputSize: 64, seed: 5 }), buildModel('compact', { inputSize: 64, seed: 6 })];
+  const merged = await mergeModels(members);
+  merged.setUserDefinedMetadata({
+    dermlens: {
+      version: 1,
+      arch: 'ensemble of 2 compact',
+      inputSize: 64,
+      classes: [...CLASS_CODES],
+      temperature: 1,
+      tta: 'none',
+      preprocess: PREPROCESS_VERSION,
+      melanomaThreshold: null,
+    },
+  });
+  const classifier = await fromModel(merged, { warmUp: false });
+  const head = findCamHead(classifier.network);
+  assert.deepEqual(
+    head.members.map((m) => m.kernel.shape),
+    [
+      [256, 7],
+      [256, 7],
+    ],
+  );
+  const x = tf.tidy(() => tf.randomUniform([1, 64, 64, 3], 0, 1, 'float32', 9) as tf.Tensor4D);
+  const out = classActivationMaps(classifier.network, head, x, classifier.metadata);
+  const grid = await out.maps.array();
+  const means = CLASS_CODES.map((_, k) => grid.flat().reduce((a, cell) => a + cell[k], 0) / 16);
+  // Each member's logits by hand: the pooled features times its Dense layer.
+  const logits = members.map((m) =>
+    tf.tidy(() => {
+      const pooled = tf.model({ inputs: m.inputs, outputs: m.layers.at(-2)!.output as tf.SymbolicTensor });
+      const dense = m.layers.at(-1)!;
+      const [kernel, bias] = dense.getWeights();
+      return tf.add(tf.matMul(pooled.predict(x) as tf.Tensor2D, kernel), bias).arraySync() as number[][];
+    }),
+  );
+  means.forEach((v, k) => {
+    const want = (logits[0][0][k] + logits[1][0][k]) / 2;
+    assert.ok(Math.abs(v - want) < 1e-4, `class ${k}: mean map ${v} vs the members' mean logit ${want}`);
+  });
+  const reported = await out.probabilities.data();
+  // fromModel folds BatchNorm into a new network (the merged model is gone): compare with that network's own output.
+  const direct = tf.tidy(() => (classifier.network.predict(x) as tf.Tensor2D).dataSync());
+  reported.forEach((p, k) => assert.ok(Math.abs(p - direct[k]) < 1e-6, `class ${k}: ${p} vs the ensemble's own ${direct[k]}`));
+  tf.dispose([x, out.maps, out.probabilities]);
+  classifier.dispose();
+  members.forEach((m) => m.dispose());
 });
 
 test('a model without a global-average-pooling head (the seed CNN) is refused with a reason', async () => {
