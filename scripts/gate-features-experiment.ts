@@ -16,13 +16,13 @@ import { initBackend } from '../trainer/backends/select.ts';
 import { readClinicalPhotos } from '../trainer/data/clinical-photos.ts';
 import { readJsonFile } from '../trainer/run/json.ts';
 import { runPaths } from '../trainer/run/layout.ts';
+import { loadClassifierOnly } from '../trainer/run/model-files.ts';
 import type { TrainConfig } from '../trainer/run/config.ts';
 import {
   chooseClinicalThreshold,
   features,
   fitSoftmax,
   GATE_VAL_FLAG_RATE,
-  loadClassifierOnly,
   loadRunImages,
   readOodManifest,
   readPixels,

@@ -16,6 +16,9 @@ import { splitByLesion } from '../../trainer/data/split.ts';
 import { parseHamMetadata } from '../../trainer/data/metadata.ts';
 import { train } from '../../trainer/train/train.ts';
 import { buildEnsemble } from '../../trainer/evaluate/ensemble.ts';
+import { loadClassifierOnly } from '../../trainer/run/model-files.ts';
+import { exportModel } from '../../trainer/model/export.ts';
+import { attachGate, featureModel } from '../../core/dermoscopy-gate.ts';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../../trainer/run/config.ts';
 import { writeSyntheticHam, type SyntheticHam } from './helpers/synthetic-ham.ts';
 import { writeSyntheticExtra, type ExtraRow } from './helpers/synthetic-extra.ts';
@@ -186,11 +189,18 @@ describe('dermlens train with --extra-data (cpu backend)', { timeout: 600_000 },
     const b = join(root, 'member-b');
     await train(config(a, { arch: 'compact', epochs: 1, dropSquashed: true }), quiet);
     await train(config(b, { arch: 'compact', epochs: 1, seed: 8, splitSeed: 7 }), quiet);
+    // Member a has been through fit-gate (a second output): it joins as its classifier alone.
+    const { model: aModel, metadata: aMeta, dispose } = await loadClassifierOnly(join(a, 'best'));
+    const gated = attachGate(aModel, new Float32Array(featureModel(aModel).outputs[0].shape[1]! * 3), [0, 0, 0]);
+    await exportModel(gated, join(a, 'best'), { ...aMeta, dermoscopyThreshold: 0.5, clinicalThreshold: 0.5 });
+    dispose();
     const out = join(root, 'ensemble');
     const before = tf.memory().numTensors;
     const { config: saved, final } = await buildEnsemble({ members: [a, b], outDir: out, tta: false, quantize: 'none' }, { log: () => {} });
     assert.equal(tf.memory().numTensors, before, 'no tensors left behind');
     assert.deepEqual(saved.extraData, [extraDir]);
+    const merged = JSON.parse(await readFile(join(out, 'best', 'model.json'), 'utf8'));
+    assert.equal(merged.modelTopology.config.output_layers.length, 1, "the members' gates are not merged");
     assert.equal(final.external!.all.n, 12);
     assert.deepEqual(Object.keys(final.external!.byCollection), ['msk', 'ph2']);
     assert.equal(final.external!.byCollection.ph2.n, 4);

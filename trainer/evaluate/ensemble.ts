@@ -15,7 +15,7 @@ import { loadHeldOut } from '../data/held-out.ts';
 import { readRunSources } from '../data/run-sources.ts';
 import { exists, readJsonFile, readJsonIfExists, writeJsonAtomic } from '../run/json.ts';
 import { runPaths } from '../run/layout.ts';
-import { fileLoadHandler } from '../run/model-files.ts';
+import { loadClassifierOnly } from '../run/model-files.ts';
 import { appendProvenance, currentProvenance } from '../run/provenance.ts';
 import { writeRunReport } from './run-report.ts';
 import { loadSplit, sameHeldOutSides, saveSplit, type SavedSplit } from '../data/split.ts';
@@ -124,12 +124,16 @@ export async function buildEnsemble(
   const modelArch = `ensemble of ${members.length} ${config.arch}`;
 
   // Merge first: a member that cannot be merged fails before anything is written.
-  const loaded = await Promise.all(members.map((m) => tf.loadLayersModel(fileLoadHandler(runPaths(m).bestModel))));
+  // A member whose gate was fitted (dermlens fit-gate) is merged as its classifier alone: the ensemble gets its own gate.
+  const loaded = await Promise.all(members.map((m) => loadClassifierOnly(runPaths(m).best)));
   let merged: tf.LayersModel;
   try {
-    merged = await mergeModels(loaded, `ensemble${members.length}`);
+    merged = await mergeModels(
+      loaded.map((l) => l.model),
+      `ensemble${members.length}`,
+    );
   } finally {
-    for (const m of loaded) m.dispose();
+    for (const l of loaded) l.dispose();
   }
   try {
     await mkdir(outDir, { recursive: true });

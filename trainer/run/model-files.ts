@@ -4,6 +4,8 @@
 import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
 import { tf } from '../../core/tf.ts';
+import { gateOutputIndex } from '../../core/dermoscopy-gate.ts';
+import { readMetadata } from '../../core/model-metadata.ts';
 
 /** tfjs' converter default: shards of at most 4 MiB download and cache well in browsers. */
 export const MAX_SHARD_BYTES = 4 * 1024 * 1024;
@@ -138,4 +140,14 @@ export function fileLoadHandler(modelJsonPath: string): tf.io.IOHandler {
       });
     },
   };
+}
+
+/** A run's exported model without its gate (a model already gated is refitted from its classifier alone). */
+export async function loadClassifierOnly(dir: string) {
+  const model = await tf.loadLayersModel(fileLoadHandler(join(dir, MODEL_JSON)));
+  const metadata = readMetadata(model);
+  const gate = gateOutputIndex(model);
+  const classifier =
+    gate === null ? model : tf.model({ inputs: model.inputs, outputs: model.outputs[gate === 0 ? 1 : 0], name: model.name });
+  return { model: classifier, metadata, dispose: () => model.dispose() };
 }

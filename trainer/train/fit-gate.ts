@@ -30,16 +30,14 @@ import {
   featureModel,
   flagRate,
   gateFeatureLayers,
-  gateOutputIndex,
   IMAGE_KIND_LAYER,
   IMAGE_KINDS,
   type FlagRate,
 } from '../../core/dermoscopy-gate.ts';
-import { readMetadata } from '../../core/classifier.ts';
 import { parseCsv } from '../data/csv.ts';
 import { concatDatasets, loadDataset, type Dataset } from '../data/dataset.ts';
 import { decodeImage } from '../data/images.ts';
-import { fileLoadHandler } from '../run/model-files.ts';
+import { loadClassifierOnly } from '../run/model-files.ts';
 import { exportModel } from '../model/export.ts';
 import { loadSplit, splitIndices } from '../data/split.ts';
 import { readRunSources } from '../data/run-sources.ts';
@@ -627,16 +625,6 @@ async function scoreLesions(
     perClass: Object.fromEntries(present.map((code) => [code, { support: m!.perClass[code].support, recall: m!.perClass[code].recall }])),
     leftOut,
   };
-}
-
-/** A run's exported model without its gate (a model already gated is refitted from its classifier alone). */
-export async function loadClassifierOnly(dir: string) {
-  const model = await tf.loadLayersModel(fileLoadHandler(join(dir, 'model.json')));
-  const metadata = readMetadata(model);
-  const gate = gateOutputIndex(model);
-  const classifier =
-    gate === null ? model : tf.model({ inputs: model.inputs, outputs: model.outputs[gate === 0 ? 1 : 0], name: model.name });
-  return { model: classifier, metadata, dispose: () => model.dispose() };
 }
 
 /** The lines `dermlens fit-gate` prints. */
