@@ -1,7 +1,7 @@
 // The model card's "other institutions" parts, for runs trained with --extra-data: where the training
 // images came from (sources.json) and the external validation set (never trained on), whole and per
 // collection, with 95% bootstrap intervals on balanced accuracy and the melanoma alert at the threshold
-// chosen on HAM10000 validation. Kept apart from ship.ts' template so each part of the card reads alone.
+// chosen on HAM10000 validation. Kept apart from card-markdown.ts' template so each part of the card reads alone.
 import { CLASS_CODES } from '../../core/labels.ts';
 import { argmax, type Metrics } from '../../core/metrics.ts';
 import { tf } from '../../core/tf.ts';
@@ -17,6 +17,7 @@ import { readJsonIfExists } from '../run/json.ts';
 import { runPaths } from '../run/layout.ts';
 import { fileLoadHandler } from '../run/model-files.ts';
 import { readPredictions } from '../run/files.ts';
+import { num, pct } from './card-format.ts';
 
 export interface ExternalPredictions {
   imageIds: string[];
@@ -45,8 +46,6 @@ export interface ExternalCardJson {
   }>;
 }
 
-const pct = (x: number | null | undefined) => (x == null ? 'n/a' : `${(100 * x).toFixed(1)}%`);
-const num = (x: number | null | undefined) => (x == null ? 'n/a' : x.toFixed(3));
 const present = (m: Metrics) => m.classes.filter((c) => m.perClass[c].support > 0);
 
 /** The external rows (all, then each collection) with intervals from the run's external predictions. */

@@ -8,6 +8,7 @@ import type { GateReport, KindRate, LegacyGateReport } from '../train/fit-gate.t
 import { readRunSources } from '../data/run-sources.ts';
 import type { TrainConfig } from '../run/config.ts';
 import type { Split } from '../data/split.ts';
+import { pct } from './card-format.ts';
 
 /** The clinical photos the classifier itself trained on (a clinical-photo --extra-data folder), or null. */
 export interface ClinicalTraining {
@@ -30,7 +31,6 @@ export async function clinicalTrainingOf(config: TrainConfig, split: Split): Pro
 type AnyGate = GateReport | LegacyGateReport;
 const isThreeWay = (gate: AnyGate): gate is GateReport => gate.format === 'dermlens-gate-v2';
 
-const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 const of = (f: FlagRate) => `${pct(f.rate)} (${f.flagged} of ${f.n})`;
 const named = (f: KindRate) => `${pct(f.namedRate)} (${f.named} of ${f.n})`;
 
