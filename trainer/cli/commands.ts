@@ -33,7 +33,9 @@ test split. Refuses a run that does not lead the --candidate runs on validation 
 
   --run <dir>          the finished run to ship (training run, refit or ensemble)
   --weights <w>        float32 (best/) | float16 (best-float16/, evaluated by the trainer) (default float32)
-  --latency <file>     npm run bench:infer -- --model <run>/best --model extension/model --backends wasm --json output
+  --latency <file>     npm run bench:infer -- --model <run>/best --model <r4-fov> --backends wasm --json output
+                       (the budget: at most 4x r4-fov's classify time; its weights: mkdir -p runs/r4-fov &&
+                       git archive 62558c9 extension/model | tar -x -C runs/r4-fov, then runs/r4-fov/extension/model)
   --candidate <run>    another finished run that was considered (repeatable)
   --despite <reason>   ship the run although a candidate leads it on validation; the card prints the reason
   --baseline <run>     the seed-baseline run (default: the previous card's baseline row)

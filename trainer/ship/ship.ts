@@ -15,9 +15,9 @@
 // A refit (dermlens train --refit-from <run>) ships with its reference run's validation numbers, which
 // the card labels as the reference's: the refit trained on the validation images.
 //
-// --latency names `npm run bench:infer -- --model <run>/best --model extension/model --backends wasm --repeat 5 --json`
-// output: this run's model and the model shipped before it, measured in one run; the card reports the
-// classify-time target as the ratio of their medians (machines differ too much for absolute targets).
+// --latency names `npm run bench:infer -- --model <run>/best --model <r4-fov> --backends wasm --repeat 5 --json`
+// output: this run's model and the reference model (trainer/ship/latency.ts), measured in one run; the card
+// reports the classify-time target as the ratio of their medians (machines differ too much for absolute targets).
 //
 // --weights float16 ships the run's best-float16/ copy (train --quantize float16) and takes every test
 // number from that copy's own evaluation (metrics-detail.json "quantized", predictions-float16.json).
@@ -49,7 +49,7 @@ export interface ShipOptions {
   baseline?: string;
   /** Other finished runs on the same split that were considered; the shipped run must lead them on validation. */
   candidates?: string[];
-  /** bench:infer --json output measuring this run's model and the previously shipped one in one run. */
+  /** bench:infer --json output measuring this run's model and the reference model (r4-fov) in one run. */
   latency?: string;
   /** Where the model ships (default extension/model). */
   out?: string;
