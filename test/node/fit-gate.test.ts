@@ -7,14 +7,14 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import sharp from 'sharp';
 import '@tensorflow/tfjs-backend-cpu';
 import { tf } from '../../core/tf.ts';
 import { initBackend } from '../../trainer/backends/select.ts';
 import { train } from '../../trainer/train/train.ts';
 import { DEFAULT_TRAIN_CONFIG } from '../../trainer/run/config.ts';
-import { fitGate, type GateReport } from '../../trainer/train/fit-gate.ts';
+import { describeGate, fitGate, type GateReport } from '../../trainer/train/fit-gate.ts';
 import { GATE_FILE } from '../../trainer/run/layout.ts';
 import { makeRng } from '../../trainer/data/rng.ts';
 import { clinicalPartOf } from '../../trainer/data/clinical-photos.ts';
@@ -334,6 +334,25 @@ describe('dermlens fit-gate (cpu backend)', { timeout: 600_000 }, () => {
       patients: expected.length,
     });
     assert.equal(await clinicalTrainingOf(JSON.parse(await readFile(join(run, 'config.json'), 'utf8')), split), null);
+
+    // --compare: the run without photos scored on the same held-out photos, beside this one, each with its own figures.
+    const compared = await fitGate({ runDir: withPhotos, oodDir: ood, clinicalDir: clinical, compare: [run], log: () => {} });
+    const [own, other] = compared.test.clinicalLesionsCompared!;
+    assert.deepEqual([own.run, other.run], ['run-with-photos', basename(run)]);
+    assert.deepEqual([own.photosTrained, other.photosTrained], [3 * expected.length, 0]);
+    assert.deepEqual(own.lesions, compared.test.clinicalLesions, "the run's own row is its own score");
+    assert.equal(other.lesions.n, own.lesions.n, 'the same held-out photos');
+    const detailOf = async (dir: string) => JSON.parse(await readFile(join(dir, 'metrics-detail.json'), 'utf8'));
+    assert.equal(own.valBalancedAccuracy, (await detailOf(withPhotos)).val.balancedAccuracy);
+    assert.equal(other.valBalancedAccuracy, (await detailOf(run)).val.balancedAccuracy);
+    // The other run's score is its own classifier's: computed again from its weights, it is the same.
+    const alone = await fitGate({ runDir: run, oodDir: ood, clinicalDir: clinical, log: () => {} });
+    assert.equal(other.lesions.balancedAccuracy, alone.test.clinicalLesions.balancedAccuracy);
+    assert.ok(describeGate(compared).some((l) => l.startsWith(`  ${basename(run)} (0 phone photos trained on): held-out phone photos `)));
+    await assert.rejects(
+      fitGate({ runDir: withPhotos, oodDir: ood, clinicalDir: clinical, compare: [join(root, 'nowhere')], log: () => {} }),
+      /--compare .*nowhere/,
+    );
   });
 
   test('a missing or malformed manifest, or a missing clinical folder, is named with the fix', async () => {

@@ -91,6 +91,34 @@ test('"Phone and clinical photos": the held-out figures and what they mean for a
   assert.match(trained, /learned them from 340 photos only \(pad-ufes-20's 241 training patients/);
   assert.doesNotMatch(trained, /never learned/);
   assert.match(trained, /balanced accuracy was \*\*0\.361\*\* \(95% interval 0\.25-0\.47, drawn by patient\) \(chance 0\.20\)/);
+  assert.doesNotMatch(trained, /Can the classifier learn phone photos/, 'no comparison without --compare');
+  // With fit-gate --compare: the shipped classifier beside the other run, and what the 0.55 rule makes of it.
+  const row = (run: string, photosTrained: number, ba: number, val: number, ext: number, alert: number) => ({
+    run,
+    photosTrained,
+    lesions: { ...threeWay.test.clinicalLesions, balancedAccuracy: ba, interval: { low: ba - 0.1, high: ba + 0.1, level: 0.95 } },
+    valBalancedAccuracy: val,
+    external: { balancedAccuracy: ext, melanomaAlertRecall: alert },
+  });
+  const compared = phoneAndClinicalSection({
+    ...threeWay,
+    test: {
+      ...threeWay.test,
+      clinicalLesionsCompared: [row('r5-mix05', 0, 0.467, 0.7, 0.579, 0.778), row('r6-pad', 340, 0.67, 0.706, 0.593, 0.679)],
+    },
+  });
+  assert.match(compared, /The shipped classifier \(r5-mix05\) beside r6-pad/);
+  assert.match(compared, /\| r5-mix05 \(shipped\) \| 0 \| 0\.467 \(0\.37-0\.57\) \| 0\.700 \| 0\.579 \| 77\.8% \|/);
+  assert.match(compared, /\| r6-pad \| 340 \| 0\.670 \(0\.57-0\.77\) \| 0\.706 \| 0\.593 \| 67\.9% \|/);
+  assert.match(compared, /The shipped classifier does not, so the answer stays folded/);
+  const learned = phoneAndClinicalSection({
+    ...threeWay,
+    test: {
+      ...threeWay.test,
+      clinicalLesionsCompared: [row('r6-pad', 340, 0.67, 0.706, 0.593, 0.679), row('r5-mix05', 0, 0.467, 0.7, 0.579, 0.778)],
+    },
+  });
+  assert.match(learned, /The shipped classifier reaches 0\.55 on phone photos/);
   assert.equal(phoneAndClinicalSection(legacy), '');
   const scope = outOfScopeSection(threeWay);
   assert.match(scope, /\| external dermoscopic collection msk \(never trained on\) \| 1\.4% \(10 of 729\) \|/);

@@ -93,7 +93,7 @@ The ImageNet classifier stays in the converted model (its 1001 logits are the la
   --backend <b>      auto | tensorflow | wasm | cpu (default auto)
 `;
 
-const FIT_GATE_HELP = `Usage: dermlens fit-gate --run <dir> --ood <dir> --clinical <dir> [--cache-dir <dir>]
+const FIT_GATE_HELP = `Usage: dermlens fit-gate --run <dir> --ood <dir> --clinical <dir> [--compare <run> ...] [--cache-dir <dir>]
 
 Trains the image-kind gate of a finished run: a softmax over dermoscopic / clinical / other on the
 network's pooled features (the last conv's and, in a MobileNetV2, blocks 5, 9 and 12's; multinomial
@@ -111,6 +111,9 @@ models' second output, and <run>/gate.json.
   --run <dir>        a finished training run (dermlens train)
   --ood <dir>        the non-dermoscopic image set (its manifest.csv)
   --clinical <dir>   clinical photos of skin lesions, e.g. ../shared/pad-ufes-20
+  --compare <run>    another finished run (same input size) whose classifier is scored on the same held-out
+                     phone photos, e.g. the same recipe with phone photos in training (repeatable); the
+                     model card shows them side by side
   --cache-dir <dir>  the HAM10000 pixel cache (default ~/.cache/dermlens)
   --backend <b>      auto | tensorflow | wasm | cpu (default auto)
 `;
@@ -433,6 +436,7 @@ async function fitGateCommand(args: string[]): Promise<void> {
     'cache-dir': { type: 'string' },
     cache: { type: 'boolean' },
     backend: { type: 'string' },
+    compare: { type: 'string', multiple: true },
   });
   if (values.help) {
     process.stdout.write(FIT_GATE_HELP);
@@ -451,6 +455,7 @@ async function fitGateCommand(args: string[]): Promise<void> {
     oodDir: resolve(oodDir),
     clinicalDir: resolve(clinicalDir),
     cacheDir: cacheDirOf(values),
+    compare: ((values.compare as string[] | undefined) ?? []).map((dir) => resolve(dir)),
   });
   for (const line of describeGate(report)) console.log(line);
   console.log(`wrote the gate into ${runPaths(resolve(runDir)).best} (and the quantized copy) and ${runPaths(resolve(runDir)).gate}`);

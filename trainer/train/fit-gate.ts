@@ -18,7 +18,7 @@
 // HAM10000 validation and test images with a centred field of view (augment.ts centredFieldOfView), so a gate
 // that turns such images away says so.
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { tf } from '../../core/tf.ts';
 import { CLASS_CODES } from '../../core/labels.ts';
 import { computeMetrics } from '../../core/metrics.ts';
@@ -42,7 +42,14 @@ import { exportModel } from '../model/export.ts';
 import { loadSplit, splitIndices } from '../data/split.ts';
 import { readRunSources } from '../data/run-sources.ts';
 import { presentClassesScore, type Interval } from '../evaluate/bootstrap.ts';
-import { CLINICAL_SPLIT_RULE, PAD_DIAGNOSIS_CLASS, readClinicalPhotos, type ClinicalPhoto } from '../data/clinical-photos.ts';
+import type { ExternalEvaluation } from '../evaluate/external.ts';
+import {
+  CLINICAL_SPLIT_RULE,
+  clinicalLabelledImages,
+  PAD_DIAGNOSIS_CLASS,
+  readClinicalPhotos,
+  type ClinicalPhoto,
+} from '../data/clinical-photos.ts';
 import { readJsonFile, writeJsonAtomic } from '../run/json.ts';
 import type { Quantization, TrainConfig } from '../run/config.ts';
 import { runPaths } from '../run/layout.ts';
@@ -121,9 +128,27 @@ export interface GateReport {
       perClass: Record<string, { support: number; recall: number }>;
       leftOut: Record<string, number>;
     };
+    /**
+     * The run itself and each --compare run on the same held-out phone photos, beside their dermoscopic
+     * validation figures (absent in gates fitted without --compare).
+     */
+    clinicalLesionsCompared?: ClinicalComparison[];
   };
   skipped: Array<{ file: string; reason: string }>;
   oodDir: string;
+}
+
+/** One classifier's row in the phone-photo comparison: what it trained on, and how it reads phone and dermoscopic images. */
+export interface ClinicalComparison {
+  /** The run folder's name. */
+  run: string;
+  /** Phone photos among its training images. */
+  photosTrained: number;
+  lesions: GateReport['test']['clinicalLesions'];
+  /** HAM10000 validation balanced accuracy (the run's final evaluation, float32 weights). */
+  valBalancedAccuracy: number;
+  /** The external dermoscopic set: balanced accuracy over its classes, melanoma alert recall (absent without one). */
+  external?: { balancedAccuracy: number; melanomaAlertRecall: number | null };
 }
 
 /** gate.json as fitted before the three-way gate (two-way: dermoscopic or not); dermlens ship still reads it. */
@@ -152,6 +177,11 @@ export interface FitGateOptions {
   /** The clinical photos (PAD-UFES-20's layout, trainer/data/clinical-photos.ts). */
   clinicalDir: string;
   cacheDir?: string;
+  /**
+   * Other finished runs at the same input size whose classifiers are scored on the same held-out phone photos
+   * (issue 20: the same recipe with and without phone photos in training, side by side in the model card).
+   */
+  compare?: string[];
   log?: (line: string) => void;
 }
 
@@ -384,7 +414,14 @@ function tally<T>(xs: readonly T[], key: (x: T) => string): Record<string, numbe
   return out;
 }
 
-export async function fitGate({ runDir, oodDir, clinicalDir, cacheDir, log = console.log }: FitGateOptions): Promise<GateReport> {
+export async function fitGate({
+  runDir,
+  oodDir,
+  clinicalDir,
+  cacheDir,
+  compare = [],
+  log = console.log,
+}: FitGateOptions): Promise<GateReport> {
   const config = await readJsonFile<TrainConfig>(runPaths(runDir).config, runDir);
   const quantize: Quantization = config.quantize ?? 'none';
   const shippedDir = quantize === 'none' ? runPaths(runDir).best : runPaths(runDir).quantized(quantize);
@@ -488,6 +525,13 @@ export async function fitGate({ runDir, oodDir, clinicalDir, cacheDir, log = con
     const dermoscopicPerSource = tally(idx.train, (i) => ds.items[i].dataset ?? 'ham10000');
 
     const clinicalLesions = await scoreLesions(loaded, clinical.heldout, size);
+    const photoIds = new Set(clinicalLabelledImages(photos).map((p) => p.imageId));
+    const clinicalLesionsCompared = compare.length
+      ? [
+          await comparisonRow(runDir, clinicalLesions, photoIds),
+          ...(await Promise.all(compare.map((dir) => compareRun(dir, size, clinical.heldout, photoIds)))),
+        ]
+      : undefined;
 
     const report: GateReport = {
       format: 'dermlens-gate-v2',
@@ -558,6 +602,7 @@ export async function fitGate({ runDir, oodDir, clinicalDir, cacheDir, log = con
           ]),
         ),
         clinicalLesions,
+        ...(clinicalLesionsCompared ? { clinicalLesionsCompared } : {}),
       },
       skipped,
       oodDir,
@@ -579,6 +624,50 @@ export async function fitGate({ runDir, oodDir, clinicalDir, cacheDir, log = con
     }
     await writeJsonAtomic(runPaths(runDir).gate, report);
     return report;
+  } finally {
+    loaded.dispose();
+  }
+}
+
+/** A run's comparison row from its own files, given its score on the held-out phone photos. */
+async function comparisonRow(
+  dir: string,
+  lesions: GateReport['test']['clinicalLesions'],
+  photoIds: ReadonlySet<string>,
+): Promise<ClinicalComparison> {
+  const [split, detail] = await Promise.all([
+    loadSplit(runPaths(dir).split),
+    readJsonFile<{ val: { balancedAccuracy: number }; external?: ExternalEvaluation }>(runPaths(dir).metricsDetail, dir),
+  ]);
+  return {
+    run: basename(dir),
+    photosTrained: split.train.filter((id) => photoIds.has(id)).length,
+    lesions,
+    valBalancedAccuracy: detail.val.balancedAccuracy,
+    ...(detail.external
+      ? {
+          external: {
+            balancedAccuracy: detail.external.all.balancedAccuracy,
+            melanomaAlertRecall: detail.external.melanomaAlert?.recall ?? null,
+          },
+        }
+      : {}),
+  };
+}
+
+/** A --compare run's row: its shipped weights (as its config quantizes them) scored on the same held-out photos. */
+async function compareRun(
+  dir: string,
+  size: number,
+  heldout: Array<{ image: ClinicalPhoto; pixels: Float32Array }>,
+  photoIds: ReadonlySet<string>,
+): Promise<ClinicalComparison> {
+  const config = await readJsonFile<TrainConfig>(runPaths(dir).config, `--compare ${dir}`);
+  if (config.size !== size) throw new Error(`--compare ${dir} takes ${config.size} px, the run ${size} px: compare runs at one input size`);
+  const quantize: Quantization = config.quantize ?? 'none';
+  const loaded = await loadClassifierOnly(quantize === 'none' ? runPaths(dir).best : runPaths(dir).quantized(quantize));
+  try {
+    return await comparisonRow(dir, await scoreLesions(loaded, heldout, size), photoIds);
   } finally {
     loaded.dispose();
   }
@@ -658,5 +747,13 @@ export function describeGate(r: GateReport): string[] {
     `  non-dermoscopic per source: ${Object.entries(r.test.oodPerSource)
       .map(([s, f]) => `${s} ${pct(f)}`)
       .join(', ')}`,
+    ...(r.test.clinicalLesionsCompared ?? []).map(
+      (c) =>
+        `  ${c.run} (${c.photosTrained} phone photos trained on): held-out phone photos ${c.lesions.balancedAccuracy.toFixed(3)}` +
+        `${c.lesions.interval ? ` (${c.lesions.interval.low.toFixed(3)}-${c.lesions.interval.high.toFixed(3)})` : ''}, HAM10000 validation ${c.valBalancedAccuracy.toFixed(3)}` +
+        (c.external
+          ? `, external ${c.external.balancedAccuracy.toFixed(3)}, external melanoma alert ${c.external.melanomaAlertRecall === null ? 'none' : `${(100 * c.external.melanomaAlertRecall).toFixed(1)}%`}`
+          : ''),
+    ),
   ];
 }
