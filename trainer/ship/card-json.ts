@@ -7,6 +7,7 @@ import type { SavedSplit } from '../data/split.ts';
 import { metricsJson } from '../evaluate/evaluate-model.ts';
 import { clinicalPhotoFigures, gateLimitation } from './gate-card.ts';
 import type { Shipment } from './shipment.ts';
+import type { SelectOn } from '../run/config.ts';
 
 export type CardJson = ReturnType<typeof modelCardJson>;
 
@@ -122,6 +123,10 @@ export function modelCardJson(s: Shipment) {
   };
 }
 
+/** How a run chose its epoch (--select-on), in the card's words. */
+const selectionCriterion = (selectOn: SelectOn | undefined) =>
+  selectOn === 'val+external' ? 'the mean of HAM10000 validation and external balanced accuracy' : 'validation balanced accuracy';
+
 /** The seeds an ensemble's members differ in (one seed for a single run). */
 const seedsOf = (s: Shipment) => s.training.configs.map((c) => c.seed as number);
 
@@ -147,11 +152,18 @@ function trainingSentence(s: Shipment, splitSizes: ReturnType<typeof splitSizesO
     ? `, a random round field of view (black outside an ellipse, as a dermoscope shows it) on ${Math.round(100 * (recipe.fieldOfView as number))}% of the training images`
     : '';
   const ema = recipe.ema ? `; the shipped weights are an exponential moving average (decay ${recipe.ema}) of the trained ones` : '';
+  const criteria = [...new Set(training.configs.map((c) => selectionCriterion(c.selectOn as SelectOn | undefined)))];
   const epochChoice = ensembleSize
-    ? `each network's best epoch (${training.bestEpochs.join(', ')}) chosen on validation balanced accuracy. The networks differ only in their seed for initialisation, batch order, augmentation and dropout (${seedsOf(s).join(', ')}); the shipped model averages their probabilities.`
+    ? `each network's best epoch (${training.bestEpochs.join(', ')}) chosen on ${
+        criteria.length === 1
+          ? criteria[0]
+          : training.configs.map((c, i) => `${selectionCriterion(c.selectOn as SelectOn | undefined)} for network ${i + 1}`).join(', ')
+      }. The networks differ only in their seed for initialisation, batch order, augmentation and dropout (${seedsOf(s).join(', ')})${
+        criteria.length === 1 ? '' : ' and in how their epoch was chosen'
+      }; the shipped model averages their probabilities.`
     : refit
       ? `last epoch kept. This is a refit: run ${refit.name} trained the same recipe on the ${splitSizes.train} training images alone, was validated (its best epoch, ${refit.name}'s temperature, test-time flip mode and melanoma threshold were chosen on validation), and the shipped network then repeated the recipe on training + validation images; those settings and the validation numbers in this card are ${refit.name}'s.`
-      : 'best epoch chosen on validation balanced accuracy.';
+      : `best epoch chosen on ${criteria[0]}.`;
   return `${who} ${from} on ${data} (${images}, lesion-grouped split, seed ${split.seed}) with ${balance}, ${recipe.augment} augmentation, label smoothing ${recipe.labelSmoothing}${fieldOfView}, ${recipe.epochs} epochs${ema}; ${epochChoice}`;
 }
 

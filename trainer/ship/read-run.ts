@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import type { FinalEvaluation } from '../evaluate/final-evaluation.ts';
 import { loadSplit } from '../data/split.ts';
-import type { TrainConfig } from '../run/config.ts';
+import { selectionScore, type SelectOn, type TrainConfig } from '../run/config.ts';
 import { readJsonFile } from '../run/json.ts';
 import { readHistory, readMetricsDetail, readTrainConfig } from '../run/files.ts';
 import { runPaths } from '../run/layout.ts';
@@ -42,7 +42,8 @@ export async function readShippedRun(runDir: string, modelDir: string) {
 }
 
 /** Keys in which the members of a shipped ensemble may differ: the card describes one shared recipe. */
-const PER_MEMBER_KEYS = new Set(['seed', 'splitSeed', 'outDir', 'tta', 'quantize', 'patience']);
+// selectOn too: the card says how each network's epoch was chosen.
+const PER_MEMBER_KEYS = new Set(['seed', 'splitSeed', 'outDir', 'tta', 'quantize', 'patience', 'selectOn']);
 
 export type Training = Awaited<ReturnType<typeof readTraining>>;
 /**
@@ -72,17 +73,22 @@ export async function readTraining(dir: string, config: RunConfig | Record<strin
       );
   }
   // A refit keeps its last epoch: it has no validation score per epoch to pick one by.
-  const bestEpochs = config.refitFrom ? [histories[0].length] : histories.map(bestEpochOf);
+  const bestEpochs = config.refitFrom
+    ? [histories[0].length]
+    : histories.map((h, i) => bestEpochOf(h, configs[i].selectOn as SelectOn | undefined));
   return { members, configs, histories, recipe: configs[0], bestEpochs, ensembleSize: members?.length ?? 0 };
 }
 
 /** history.json as a list of epochs (a plain list, or one wrapped as { epochs }). */
-export function epochsOf(h: unknown): Array<{ epoch: number; valBalancedAccuracy: number }> {
+export function epochsOf(h: unknown): Array<{ epoch: number; valBalancedAccuracy: number; extBalancedAccuracy?: number }> {
   // (A refit's epochs have valBalancedAccuracy null; its best epoch is not looked up this way.)
   return Array.isArray(h) ? h : ((h as { epochs?: [] }).epochs ?? []);
 }
-export const bestEpochOf = (h: Array<{ epoch: number; valBalancedAccuracy: number }>) =>
-  h.reduce((best, e) => (e.valBalancedAccuracy > best.valBalancedAccuracy ? e : best)).epoch;
+/** The epoch the run kept: the first with the best score by its own --select-on rule (selectionScore, as training chose it). */
+export function bestEpochOf(h: ReturnType<typeof epochsOf>, selectOn?: SelectOn): number {
+  const score = (e: (typeof h)[number]) => selectionScore(selectOn, e.valBalancedAccuracy, e.extBalancedAccuracy);
+  return h.reduce((best, e) => (score(e) > score(best) ? e : best)).epoch;
+}
 
 /** The trainer's commit(s) as recorded by the run itself, by an ensemble's members and by a refit's reference (trainer/run/provenance.ts). */
 export async function trainerCommits(runDir: string, training: Training, refitOf: string | null) {
