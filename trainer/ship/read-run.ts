@@ -51,7 +51,7 @@ export type Training = Awaited<ReturnType<typeof readTraining>>;
  * with the recipe they share (refused when they differ in anything but the seeds, which the card could
  * not describe as one recipe).
  */
-export async function readTraining(dir: string, config: RunConfig | Record<string, unknown>) {
+export async function readTraining(dir: string, config: RunConfig | Record<string, unknown>, sharedRecipe = true) {
   const members = Array.isArray(config.members) ? (config.members as string[]) : null;
   const configs: Array<Record<string, unknown>> = members
     ? await Promise.all(members.map(async (m) => (await readRunConfig(m)) as unknown as Record<string, unknown>))
@@ -63,7 +63,8 @@ export async function readTraining(dir: string, config: RunConfig | Record<strin
       return epochsOf(h);
     }),
   );
-  for (const [i, c] of configs.entries()) {
+  // A candidate's row needs only its epochs: its members may differ (e.g. one also trained on phone photos).
+  for (const [i, c] of sharedRecipe ? configs.entries() : []) {
     const differs = Object.keys({ ...c, ...configs[0] }).filter(
       (k) => !PER_MEMBER_KEYS.has(k) && JSON.stringify(c[k]) !== JSON.stringify(configs[0][k]),
     );
