@@ -16,6 +16,8 @@ import { splitByLesion } from '../../trainer/data/split.ts';
 import { parseHamMetadata } from '../../trainer/data/metadata.ts';
 import { train } from '../../trainer/train/train.ts';
 import { buildEnsemble } from '../../trainer/evaluate/ensemble.ts';
+import { readCandidates } from '../../trainer/ship/candidates.ts';
+import { readTraining } from '../../trainer/ship/read-run.ts';
 import { loadClassifierOnly } from '../../trainer/run/model-files.ts';
 import { exportModel } from '../../trainer/model/export.ts';
 import { attachGate, featureModel } from '../../core/dermoscopy-gate.ts';
@@ -220,5 +222,21 @@ describe('dermlens train with --extra-data (cpu backend)', { timeout: 600_000 },
       buildEnsemble({ members: [a, c], outDir: join(root, 'ensemble-bad'), tta: false, quantize: 'none' }, { log: () => {} }),
       /member .*member-c holds out other images than .*member-a \(validation, test or external\)/,
     );
+
+    // dermlens ship takes the ensemble as a candidate of member a although it trained on one more image;
+    // a run that holds out other images is refused.
+    const configA = JSON.parse(await readFile(join(a, 'config.json'), 'utf8'));
+    const detailA = JSON.parse(await readFile(join(a, 'metrics-detail.json'), 'utf8'));
+    const shipped = { runDir: a, training: await readTraining(a, configA), detail: detailA };
+    const ensembleLeads = final.val.balancedAccuracy > detailA.val.balancedAccuracy;
+    const { candidates } = await readCandidates(shipped, [out], ensembleLeads ? 'a reason' : undefined, splitA);
+    assert.deepEqual(
+      candidates.map((row) => [row.run, row.valBalancedAccuracy]),
+      [
+        ['member-a', detailA.val.balancedAccuracy],
+        ['ensemble', final.val.balancedAccuracy],
+      ],
+    );
+    await assert.rejects(readCandidates(shipped, [c], 'a reason', splitA), /candidate .*member-c holds out other images/);
   });
 });
