@@ -48,11 +48,14 @@ export interface PreviousModelRow {
 
 /** A first ship has no card to replace, so an unreadable file counts as none (a file that is not JSON still throws). */
 export async function readPreviousCard(path: string): Promise<PreviousCard> {
-  const card = await readFile(path, 'utf8').then(
-    (t) => JSON.parse(t) as PreviousCardJson,
-    () => null,
-  );
-  return { path, card };
+  // No card there (a first ship) is normal; a card that is not JSON is an error naming the file.
+  const text = await readFile(path, 'utf8').catch(() => null);
+  if (text === null) return { path, card: null };
+  try {
+    return { path, card: JSON.parse(text) as PreviousCardJson };
+  } catch (error) {
+    throw new Error(`${path} is not a model card (${(error as Error).message}): give --previous the previous model's model-card.json`);
+  }
 }
 
 /** Test split sizes per class of a split.json, to check a card made elsewhere used the same test images. */
