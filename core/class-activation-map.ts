@@ -13,7 +13,7 @@
 import { tf } from './tf.ts';
 import { CLASS_CODES } from './labels.ts';
 import { mapOfClass, type ActivationMap } from './activation-map.ts';
-import { gateOutputIndex, kindProbabilities } from './dermoscopy-gate.ts';
+import { classOutputIndex, gateOutputIndex, kindProbabilities } from './dermoscopy-gate.ts';
 import { calibrate, type Classifier, type InferenceOptions } from './classifier.ts';
 import { centreCrop, preprocess, type RgbaImage } from './preprocess.ts';
 
@@ -77,7 +77,7 @@ function camMember(dense: tf.layers.Layer, modelName: string): CamMember {
  */
 export function findCamHead(model: tf.LayersModel): CamHead {
   // With the dermoscopy gate the model has two outputs; the class probabilities are the other one.
-  const output = model.outputs[gateOutputIndex(model) === 0 ? 1 : 0];
+  const output = model.outputs[classOutputIndex(model)];
   const last = output.sourceLayer as tf.layers.Layer;
   const networks = last.getClassName() === 'Average' && last.inboundNodes.length === 1 ? last.inboundNodes[0].inboundLayers : [last];
   const members = networks.map((dense) => camMember(dense, model.name));

@@ -37,6 +37,9 @@ export function gateOutputIndex(model: tf.LayersModel): number | null {
   return i < 0 ? null : i;
 }
 
+/** The index of the class probabilities among the model's outputs: 0, or 1 when the gate came first. */
+export const classOutputIndex = (model: tf.LayersModel): number => (gateOutputIndex(model) === 0 ? 1 : 0);
+
 /** 3 for the three-way gate, 1 for the two-way gate, null without a gate. */
 export function gateUnits(model: tf.LayersModel): 1 | 3 | null {
   const i = gateOutputIndex(model);
@@ -90,7 +93,8 @@ export function pooledFeaturesLayer(model: tf.LayersModel): tf.layers.Layer {
 /** The intermediate layers the gate pools in `model`: GATE_BLOCK_TAPS when the model (an ensemble's first member) has all of them (a MobileNetV2), else none. */
 export function gateTapLayers(model: tf.LayersModel): tf.layers.Layer[] {
   const names = new Set(model.layers.map((l) => l.name));
-  const taps = GATE_BLOCK_TAPS.map((n) => gateNetworkPrefix(model) + n);
+  const prefix = gateNetworkPrefix(model);
+  const taps = GATE_BLOCK_TAPS.map((n) => prefix + n);
   return taps.every((n) => names.has(n)) ? taps.map((n) => model.getLayer(n)) : [];
 }
 

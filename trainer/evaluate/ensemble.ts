@@ -123,6 +123,9 @@ export async function buildEnsemble(
   /** The model's metadata name for it (the config keeps the members' architecture, as a training run's does). */
   const modelArch = `ensemble of ${members.length} ${config.arch}`;
 
+  // The data folders are read once, before anything is written: the union's training counts and the external images.
+  const sources = await readRunSources({ dataDir, extraData, external: configs[0].external }, () => {});
+
   // Merge first: a member that cannot be merged fails before anything is written.
   // A member whose gate was fitted (dermlens fit-gate) is merged as its classifier alone: the ensemble gets its own gate.
   const loaded = await Promise.all(members.map((m) => loadClassifierOnly(runPaths(m).best)));
@@ -139,8 +142,7 @@ export async function buildEnsemble(
     await mkdir(outDir, { recursive: true });
     await writeJsonAtomic(runPaths(outDir).config, config);
     // Per-class counts of the union's training side need every member's labels (phone photos included).
-    const { items } = await readRunSources({ dataDir, extraData, external: configs[0].external }, () => {});
-    await saveSplit(runPaths(outDir).split, split, { ...split, items });
+    await saveSplit(runPaths(outDir).split, split, { ...split, items: sources.items });
     await appendProvenance(outDir, currentProvenance(false));
     await exportModel(merged, runPaths(outDir).best, dermlensMetadata({ arch: modelArch, inputSize: config.size }));
   } finally {
@@ -149,7 +151,7 @@ export async function buildEnsemble(
   log(`merged ${members.length} networks (${members.join(', ')}) into ${runPaths(outDir).best}`);
 
   // Only the held-out images are needed: the members are trained already.
-  const { ds, idx } = await loadHeldOut(dataDir, split, config.size, options.cacheDir, extraData);
+  const { ds, idx } = await loadHeldOut(dataDir, split, config.size, options.cacheDir, sources.perFolder.slice(1));
   if (ds.skipped.length)
     log(
       `skipped ${ds.skipped.length} unreadable image(s): ${ds.skipped

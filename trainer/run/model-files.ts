@@ -4,7 +4,7 @@
 import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
 import { tf } from '../../core/tf.ts';
-import { gateOutputIndex } from '../../core/dermoscopy-gate.ts';
+import { classOutputIndex, gateOutputIndex } from '../../core/dermoscopy-gate.ts';
 import { readMetadata } from '../../core/model-metadata.ts';
 
 /** tfjs' converter default: shards of at most 4 MiB download and cache well in browsers. */
@@ -146,8 +146,9 @@ export function fileLoadHandler(modelJsonPath: string): tf.io.IOHandler {
 export async function loadClassifierOnly(dir: string) {
   const model = await tf.loadLayersModel(fileLoadHandler(join(dir, MODEL_JSON)));
   const metadata = readMetadata(model);
-  const gate = gateOutputIndex(model);
   const classifier =
-    gate === null ? model : tf.model({ inputs: model.inputs, outputs: model.outputs[gate === 0 ? 1 : 0], name: model.name });
+    gateOutputIndex(model) === null
+      ? model
+      : tf.model({ inputs: model.inputs, outputs: model.outputs[classOutputIndex(model)], name: model.name });
   return { model: classifier, metadata, dispose: () => model.dispose() };
 }

@@ -424,7 +424,7 @@ export async function fitGate({
 }: FitGateOptions): Promise<GateReport> {
   const config = await readJsonFile<TrainConfig>(runPaths(runDir).config, runDir);
   const quantize: Quantization = config.quantize ?? 'none';
-  const shippedDir = quantize === 'none' ? runPaths(runDir).best : runPaths(runDir).quantized(quantize);
+  const shippedDir = shippedWeightsDir(runDir, quantize);
   const manifest = await readOodManifest(oodDir);
   const photos = await readClinicalPhotos(clinicalDir);
   const { ds, idx } = await loadRunImages(config, runDir, cacheDir, log);
@@ -629,6 +629,10 @@ export async function fitGate({
   }
 }
 
+/** The weights a run ships: best/, or the quantized copy its --quantize made. */
+const shippedWeightsDir = (dir: string, quantize: Quantization) =>
+  quantize === 'none' ? runPaths(dir).best : runPaths(dir).quantized(quantize);
+
 /** A run's comparison row from its own files, given its score on the held-out phone photos. */
 async function comparisonRow(
   dir: string,
@@ -664,8 +668,7 @@ async function compareRun(
 ): Promise<ClinicalComparison> {
   const config = await readJsonFile<TrainConfig>(runPaths(dir).config, `--compare ${dir}`);
   if (config.size !== size) throw new Error(`--compare ${dir} takes ${config.size} px, the run ${size} px: compare runs at one input size`);
-  const quantize: Quantization = config.quantize ?? 'none';
-  const loaded = await loadClassifierOnly(quantize === 'none' ? runPaths(dir).best : runPaths(dir).quantized(quantize));
+  const loaded = await loadClassifierOnly(shippedWeightsDir(dir, config.quantize ?? 'none'));
   try {
     return await comparisonRow(dir, await scoreLesions(loaded, heldout, size), photoIds);
   } finally {
