@@ -15,7 +15,7 @@ import { CLASS_CODES } from './labels.ts';
 import { mapOfClass, type ActivationMap } from './activation-map.ts';
 import { classOutputIndex, gateOutputIndex, kindProbabilities } from './dermoscopy-gate.ts';
 import { calibrate, type Classifier, type InferenceOptions } from './classifier.ts';
-import { centreCrop, preprocess, type RgbaImage } from './preprocess.ts';
+import { inputCrop, preprocess, type RgbaImage } from './preprocess.ts';
 
 /** Layers that are the identity at inference, allowed between the pooling and the classifier. */
 const INFERENCE_IDENTITY = new Set(['Dropout', 'SpatialDropout1D', 'SpatialDropout2D', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout']);
@@ -136,8 +136,9 @@ export interface Explanation {
   /** The map of the most likely class. */
   map: ActivationMap;
   /**
-   * The part of the image the map covers, in image pixels: preprocessing centre-crops to at most 4:3
-   * and squeezes that crop into the square input, so the map's grid is stretched over this rectangle.
+   * The part of the image the map covers, in image pixels (core/preprocess.ts inputCrop): for a square
+   * model the centre crop of at most 4:3, squeezed into the square input; for a non-square W x H model
+   * the centre crop of W:H. The map's grid is stretched over this rectangle.
    */
   crop: { x: number; y: number; width: number; height: number };
   /** Kind probabilities (dermoscopic, clinical, other) from the same pass when the model has the gate, else null. */
@@ -149,15 +150,15 @@ export interface Explanation {
  * Throws UnsupportedModelError for a model without a global-average-pooling head. Leaks no tensors.
  */
 export async function explainImage(classifier: Classifier, image: RgbaImage): Promise<Explanation> {
-  return explainInput(classifier, preprocess(image, classifier.inputSize), centreCrop(image.width, image.height));
+  return explainInput(classifier, preprocess(image, classifier.inputShape), inputCrop(image.width, image.height, classifier.inputShape));
 }
 
 /** explainImage for an input already preprocessed (the offscreen document times the two steps apart). */
 export async function explainInput(classifier: Classifier, input: Float32Array, crop: Explanation['crop']): Promise<Explanation> {
   const model = classifier.network;
   const head = headOf(model);
-  const size = classifier.inputSize;
-  const x = tf.tensor4d(input, [1, size, size, 3]);
+  const { width, height } = classifier.inputShape;
+  const x = tf.tensor4d(input, [1, height, width, 3]);
   let tensors: CamTensors;
   try {
     tensors = classActivationMaps(model, head, x, classifier.metadata);

@@ -1,12 +1,12 @@
 import { tf } from './tf.ts';
 import { CLASS_CODES } from './labels.ts';
-import { preprocess, type RgbaImage } from './preprocess.ts';
+import { preprocess, type InputShape, type RgbaImage } from './preprocess.ts';
 import { foldBatchNorm } from './fold-batchnorm.ts';
 import { gateOutputIndex, imageKindVerdict, kindProbabilities, IMAGE_KINDS, type DermoscopyVerdict } from './dermoscopy-gate.ts';
-import { gateThresholds, readMetadata, type ModelMetadata } from './model-metadata.ts';
+import { gateThresholds, readMetadata, type CheckedMetadata, type ModelMetadata } from './model-metadata.ts';
 import { toPredictions, type Prediction } from './lesion-result.ts';
 
-export { readMetadata, type ModelMetadata };
+export { readMetadata, type CheckedMetadata, type ModelMetadata };
 
 export interface InferenceOptions {
   temperature: number;
@@ -64,15 +64,16 @@ export { melanomaAlert } from './operating-point.ts';
 
 export class Classifier {
   private model: tf.LayersModel | null;
-  readonly metadata: ModelMetadata;
+  readonly metadata: CheckedMetadata;
 
   constructor(model: tf.LayersModel) {
     this.model = model;
     this.metadata = readMetadata(model);
   }
 
-  get inputSize(): number {
-    return this.metadata.inputSize;
+  /** The model's input (width x height; equal for a square model): what preprocess() is given. */
+  get inputShape(): InputShape {
+    return this.metadata.input;
   }
 
   /** The prepared (BatchNorm-folded) network it classifies with, for explaining its answers; still owned here. */
@@ -82,7 +83,7 @@ export class Classifier {
 
   /** Pixels -> all seven classes with calibrated probabilities, most likely first. */
   async classify(image: RgbaImage): Promise<Prediction[]> {
-    const [probabilities] = await this.classifyInputs([preprocess(image, this.inputSize)]);
+    const [probabilities] = await this.classifyInputs([preprocess(image, this.inputShape)]);
     return toPredictions(probabilities);
   }
 
@@ -103,10 +104,11 @@ export class Classifier {
    */
   async assessInputs(inputs: Float32Array[]): Promise<Array<{ probabilities: Float32Array; dermoscopy: DermoscopyVerdict | null }>> {
     const model = this.requireModel();
-    const size = this.inputSize;
-    const batch = new Float32Array(inputs.length * size * size * 3);
-    inputs.forEach((input, i) => batch.set(input, i * size * size * 3));
-    const x = tf.tensor4d(batch, [inputs.length, size, size, 3]);
+    const { width, height } = this.inputShape;
+    const per = height * width * 3;
+    const batch = new Float32Array(inputs.length * per);
+    inputs.forEach((input, i) => batch.set(input, i * per));
+    const x = tf.tensor4d(batch, [inputs.length, height, width, 3]);
     const { probabilities, kinds } = predictWithGate(model, x, this.metadata);
     x.dispose();
     try {
@@ -122,15 +124,15 @@ export class Classifier {
     }
   }
 
-  /** Already-preprocessed inputs (each size*size*3) -> probability rows. */
+  /** Already-preprocessed inputs (each height*width*3) -> probability rows. */
   async classifyInputs(inputs: Float32Array[]): Promise<Float32Array[]> {
     return (await this.assessInputs(inputs)).map((r) => r.probabilities);
   }
 
   /** Runs one prediction so the backend compiles its kernels before the first real request. */
   async warmUp(): Promise<void> {
-    const size = this.inputSize;
-    await this.classifyInputs([new Float32Array(size * size * 3).fill(0.5)]);
+    const { width, height } = this.inputShape;
+    await this.classifyInputs([new Float32Array(height * width * 3).fill(0.5)]);
   }
 
   dispose(): void {

@@ -11,9 +11,11 @@
  */
 import { tf } from './tf.ts';
 import { NUM_CLASSES } from './labels.ts';
+import { inputShape, type InputSize } from './preprocess.ts';
 
 export interface MobileNetV2Options {
-  inputSize: number;
+  /** A side for a square input, or width and height. */
+  inputSize: InputSize;
   seed?: number;
   /** x -> x * scale + offset before the stem; default maps [0, 1] to [-1, 1]. */
   rescaling?: { scale: number; offset: number };
@@ -95,7 +97,8 @@ export function buildMobileNetV2({
       relu6,
     );
 
-  const input = tf.input({ shape: [inputSize, inputSize, 3], name: 'image' });
+  const { width, height } = inputShape(inputSize);
+  const input = tf.input({ shape: [height, width, 3], name: 'image' });
   let x = tf.layers.rescaling({ ...rescaling, name: MNV2_LAYER.rescaling }).apply(input) as tf.SymbolicTensor;
   x = conv(x, MNV2_LAYER.stem, 32, 3, 2, true);
   let channels = 32;

@@ -3,14 +3,18 @@
 // both sides, so a field cannot be written under one name and read under another.
 import type { tf } from './tf.ts';
 import { CLASS_CODES, type ClassCode } from './labels.ts';
-import { PREPROCESS_VERSION } from './preprocess.ts';
+import { formatInputSize, inputShape, preprocessVersion, type InputShape, type InputSize } from './preprocess.ts';
 import { gateOutputIndex, gateUnits, type GateThresholds } from './dermoscopy-gate.ts';
 
 /** What the trainer stores in model.json's userDefinedMetadata.dermlens. */
 export interface ModelMetadata {
   version: 1;
   arch: string;
-  inputSize: number;
+  /** A square model's input side. Absent on a non-square model, which has inputWidth and inputHeight instead. */
+  inputSize?: number;
+  /** A non-square model's input width and height in pixels (tensor [n, inputHeight, inputWidth, 3]). */
+  inputWidth?: number;
+  inputHeight?: number;
   classes: ClassCode[];
   /** Softmax temperature fitted on the validation split (1 = uncalibrated). */
   temperature: number;
@@ -36,6 +40,17 @@ export interface ModelMetadata {
   clinicalThreshold?: number | null;
 }
 
+/** The metadata readMetadata returns: as stored, checked, plus the model's input shape whichever form it was stored in. */
+export interface CheckedMetadata extends ModelMetadata {
+  input: InputShape;
+}
+
+/** The stored form of an input: `inputSize` for a square input (as every model so far), `inputWidth`/`inputHeight` otherwise. */
+function storedInput(size: InputSize): Pick<ModelMetadata, 'inputSize' | 'inputWidth' | 'inputHeight'> {
+  const { width, height } = inputShape(size);
+  return width === height ? { inputSize: width } : { inputWidth: width, inputHeight: height };
+}
+
 /** The gate's thresholds from the metadata; null for a model without a gate. */
 export function gateThresholds(metadata: Pick<ModelMetadata, 'dermoscopyThreshold' | 'clinicalThreshold'>): GateThresholds | null {
   return metadata.dermoscopyThreshold == null
@@ -46,7 +61,7 @@ export function gateThresholds(metadata: Pick<ModelMetadata, 'dermoscopyThreshol
 /** The metadata the trainer writes for a model; what it does not know yet (temperature, thresholds) gets the neutral value. */
 export function dermlensMetadata(fields: {
   arch: string;
-  inputSize: number;
+  inputSize: InputSize;
   temperature?: number;
   tta?: 'none' | 'flip';
   melanomaThreshold?: number | null;
@@ -56,11 +71,11 @@ export function dermlensMetadata(fields: {
   return {
     version: 1,
     arch: fields.arch,
-    inputSize: fields.inputSize,
+    ...storedInput(fields.inputSize),
     classes: [...CLASS_CODES],
     temperature: fields.temperature ?? 1,
     tta: fields.tta ?? 'none',
-    preprocess: PREPROCESS_VERSION,
+    preprocess: preprocessVersion(fields.inputSize),
     melanomaThreshold: fields.melanomaThreshold ?? null,
     dermoscopyThreshold: fields.dermoscopyThreshold ?? null,
     clinicalThreshold: fields.clinicalThreshold ?? null,
@@ -74,26 +89,30 @@ export function storedMetadata(source: tf.LayersModel | { userDefinedMetadata?: 
 }
 
 /** Reads and checks the DermLens metadata; models without it (e.g. a plain Keras export) get defaults. */
-export function readMetadata(model: tf.LayersModel): ModelMetadata {
+export function readMetadata(model: tf.LayersModel): CheckedMetadata {
   const shape = model.inputs[0].shape;
-  const inputSize = shape[1];
-  if (shape.length !== 4 || shape[3] !== 3 || !inputSize || shape[2] !== inputSize) {
-    throw new Error(`Model input must be [batch, size, size, 3], got [${shape.join(', ')}].`);
+  const [, height, width] = shape;
+  if (shape.length !== 4 || shape[3] !== 3 || !height || !width) {
+    throw new Error(`Model input must be [batch, height, width, 3], got [${shape.join(', ')}].`);
   }
+  const input: InputShape = { width, height };
   const classOutput = model.outputs.find((_, i) => i !== gateOutputIndex(model));
   const outputUnits = classOutput?.shape[1];
   if (outputUnits !== CLASS_CODES.length) {
     throw new Error(`Model has ${outputUnits} outputs; DermLens needs ${CLASS_CODES.length} (${CLASS_CODES.join(', ')}).`);
   }
   const stored = storedMetadata(model);
-  const metadata: ModelMetadata = {
+  checkStoredInput(stored, input);
+  const expectedPreprocess = preprocessVersion(input);
+  const metadata: CheckedMetadata = {
     version: 1,
     arch: stored?.arch ?? model.name,
-    inputSize,
+    ...storedInput(input),
+    input,
     classes: stored?.classes ?? [...CLASS_CODES],
     temperature: stored?.temperature ?? 1,
     tta: stored?.tta ?? 'none',
-    preprocess: stored?.preprocess ?? PREPROCESS_VERSION,
+    preprocess: stored?.preprocess ?? expectedPreprocess,
     melanomaThreshold: stored?.melanomaThreshold ?? null,
     dermoscopyThreshold: stored?.dermoscopyThreshold ?? null,
     clinicalThreshold: stored?.clinicalThreshold ?? null,
@@ -123,11 +142,43 @@ export function readMetadata(model: tf.LayersModel): ModelMetadata {
   if (metadata.classes.join() !== CLASS_CODES.join()) {
     throw new Error(`Model classes [${metadata.classes.join(', ')}] differ from DermLens' [${CLASS_CODES.join(', ')}].`);
   }
-  if (metadata.preprocess !== PREPROCESS_VERSION) {
-    throw new Error(`Model was trained with preprocessing "${metadata.preprocess}" but this code implements "${PREPROCESS_VERSION}".`);
+  if (metadata.preprocess !== expectedPreprocess) {
+    throw new Error(
+      `Model was trained with preprocessing "${metadata.preprocess}" but this code implements "${expectedPreprocess}" for a ${formatInputSize(input)} px input.`,
+    );
   }
   const t = metadata.melanomaThreshold;
   if (t !== null && !(t > 0 && t <= 1)) throw new Error(`Model melanoma threshold must be in (0, 1], got ${t}.`);
   if (!(metadata.temperature > 0)) throw new Error(`Model temperature must be positive, got ${metadata.temperature}.`);
   return metadata;
+}
+
+/**
+ * The input the metadata states must be the model's input tensor: `inputSize` only on a square model,
+ * `inputWidth` and `inputHeight` together; a model.json edited by hand or a mismatched export is refused
+ * before its pixels are prepared at the wrong shape. Metadata that states no input (a plain Keras export) passes.
+ */
+function checkStoredInput(stored: Partial<ModelMetadata> | undefined, input: InputShape): void {
+  if (!stored) return;
+  const tensor = `the model's input tensor is ${input.width}x${input.height} (width x height)`;
+  const { inputSize, inputWidth, inputHeight } = stored;
+  if (inputSize != null && (inputWidth != null || inputHeight != null)) {
+    throw new Error(`Model metadata states both inputSize and inputWidth/inputHeight; ${tensor}.`);
+  }
+  if ((inputWidth == null) !== (inputHeight == null)) {
+    throw new Error(
+      `Model metadata states ${inputWidth == null ? 'inputHeight without inputWidth' : 'inputWidth without inputHeight'}; ${tensor}.`,
+    );
+  }
+  if (inputSize != null && (inputSize !== input.width || inputSize !== input.height)) {
+    throw new Error(`Model metadata says inputSize ${inputSize} (a square input) but ${tensor}.`);
+  }
+  if (inputWidth != null && (inputWidth !== input.width || inputHeight !== input.height)) {
+    throw new Error(`Model metadata says input ${inputWidth}x${inputHeight} (width x height) but ${tensor}.`);
+  }
+  if (inputWidth != null && inputWidth === inputHeight) {
+    throw new Error(
+      `Model metadata states a square input as inputWidth/inputHeight (${inputWidth}x${inputHeight}); a square model states inputSize.`,
+    );
+  }
 }

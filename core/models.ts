@@ -1,10 +1,11 @@
 import { tf } from './tf.ts';
 import { NUM_CLASSES } from './labels.ts';
 import { buildMobileNetV2 } from './mobilenet-v2.ts';
+import { inputShape, type InputSize } from './preprocess.ts';
 
 export interface ModelOptions {
-  /** Side of the square RGB input in pixels. */
-  inputSize: number;
+  /** The RGB input: a side for a square input, or width and height (tensor [n, height, width, 3]). */
+  inputSize: InputSize;
   /** Seed for weight initialisation, so a run is reproducible. */
   seed?: number;
   /** Input rescaling of a pretrained backbone (mobilenetv2: taken from the imported backbone). */
@@ -18,6 +19,12 @@ export interface Architecture {
   readonly description: string;
   readonly defaultInputSize: number;
   build(options: ModelOptions): tf.LayersModel;
+}
+
+/** A layer's input shape [height, width, 3] for an input size. */
+export function inputTensorShape(size: InputSize): [number, number, number] {
+  const { width, height } = inputShape(size);
+  return [height, width, 3];
 }
 
 /** Hands out deterministic, distinct initializer seeds for one model build. */
@@ -41,7 +48,7 @@ function buildSeed({ inputSize, seed = 42 }: ModelOptions): tf.LayersModel {
   [32, 64, 128].forEach((filters, i) => {
     model.add(
       tf.layers.conv2d({
-        ...(i === 0 ? { inputShape: [inputSize, inputSize, 3] } : {}),
+        ...(i === 0 ? { inputShape: inputTensorShape(inputSize) } : {}),
         filters,
         kernelSize: 3,
         padding: 'same',
@@ -97,7 +104,7 @@ function buildCompact({ inputSize, seed = 42 }: ModelOptions): tf.LayersModel {
     return tf.layers.reLU().apply(tf.layers.add().apply([y, shortcut])) as tf.SymbolicTensor;
   };
 
-  const input = tf.input({ shape: [inputSize, inputSize, 3] });
+  const input = tf.input({ shape: inputTensorShape(inputSize) });
   let x = convBnRelu(input, 32, 2);
   x = convBnRelu(x, 32);
   for (const filters of [64, 128, 256]) x = stage(x, filters);
@@ -138,8 +145,17 @@ export function buildModel(arch: string, options: ModelOptions): tf.LayersModel 
   if (!isArchitectureName(arch)) {
     throw new Error(`Unknown architecture "${arch}". Known: ${Object.keys(ARCHITECTURES).join(', ')}.`);
   }
-  if (!Number.isInteger(options.inputSize) || options.inputSize < 16) {
-    throw new Error(`Input size must be an integer >= 16, got ${options.inputSize}.`);
+  let shape: { width: number; height: number } | null = null;
+  try {
+    shape = inputShape(options.inputSize);
+  } catch {
+    // refused below with the architecture's own message
+  }
+  if (!shape || shape.width < 16 || shape.height < 16) {
+    const size = options.inputSize;
+    throw new Error(
+      `Input size must be an integer >= 16 (or WxH, each >= 16), got ${typeof size === 'object' ? `${size.width}x${size.height}` : size}.`,
+    );
   }
   return ARCHITECTURES[arch].build(options);
 }

@@ -38,8 +38,8 @@ model.catch((error) => console.error('DermLens model failed to load', error));
  */
 (globalThis as unknown as { dermlensInferenceBench: unknown }).dermlensInferenceBench = async (runs: number) => {
   const { classifier } = await model;
-  const size = classifier.inputSize;
-  const input = new Float32Array(size * size * 3).map((_, i) => (i % 97) / 97);
+  const { width, height } = classifier.inputShape;
+  const input = new Float32Array(height * width * 3).map((_, i) => (i % 97) / 97);
   const time = async (run: () => Promise<unknown>) => {
     const times: number[] = [];
     for (let i = 0; i < runs; i++) {
@@ -49,7 +49,7 @@ model.catch((error) => console.error('DermLens model failed to load', error));
     }
     return times;
   };
-  const crop = { x: 0, y: 0, width: size, height: size };
+  const crop = { x: 0, y: 0, width, height };
   return {
     withHeatmap: canExplain(classifier) ? await time(() => explainInput(classifier, input, crop)) : null,
     classifyOnly: await time(() => classifier.classifyInputs([input])),

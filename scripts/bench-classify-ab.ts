@@ -4,6 +4,7 @@
 // load and the same warm caches. bench:infer compares models in fresh processes, whose medians drift by
 // several ms between processes on this shared 2-core machine: too coarse to see what a change to the gate
 // (a few poolings) costs. Prints each model's median and 10th percentile, and the ratio of the medians.
+import { formatInputSize } from '../core/preprocess.ts';
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import '@tensorflow/tfjs-backend-wasm';
@@ -24,10 +25,10 @@ await tf.setBackend(values.backend!);
 const classifiers = [];
 for (const dir of dirs)
   classifiers.push(await fromModel(await tf.loadLayersModel(fileLoadHandler(join(dir, 'model.json'))), { warmUp: true }));
-const size = classifiers[0].metadata.inputSize;
-if (classifiers[1].metadata.inputSize !== size)
-  throw new Error(`the two models take different input sizes (${size} and ${classifiers[1].metadata.inputSize})`);
-const input = new Float32Array(size * size * 3).map((_, i) => (i % 251) / 251);
+const [a, b] = classifiers.map((c) => formatInputSize(c.inputShape));
+if (a !== b) throw new Error(`the two models take different input sizes (${a} and ${b})`);
+const { width, height } = classifiers[0].inputShape;
+const input = new Float32Array(height * width * 3).map((_, i) => (i % 251) / 251);
 const times: number[][] = [[], []];
 for (let r = 0; r < Number(values.runs); r++) {
   for (const k of [0, 1]) {

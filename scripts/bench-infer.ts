@@ -84,7 +84,7 @@ async function child(
   const tensorsBefore = tf.memory().numTensors;
   for (let i = 0; i < runs; i++) {
     const t0 = performance.now();
-    preprocess(image, classifier.inputSize);
+    preprocess(image, classifier.inputShape);
     pre.push(performance.now() - t0);
     const t1 = performance.now();
     await classifier.classify(image);

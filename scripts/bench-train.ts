@@ -16,7 +16,7 @@ import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { tf } from '../core/tf.ts';
-import { isArchitectureName, ARCHITECTURES } from '../core/models.ts';
+import { inputTensorShape, isArchitectureName, ARCHITECTURES } from '../core/models.ts';
 import { NUM_CLASSES } from '../core/labels.ts';
 import { initBackend, loadTfjsNode } from '../trainer/backends/select.ts';
 import { makeRng } from '../trainer/data/rng.ts';
@@ -66,7 +66,7 @@ class TrainingRun {
     const { config } = args;
     this.stepper = createStepper(config, null, null);
     this.augRng = makeRng(config.seed);
-    this.x = tf.randomUniform([config.batch, config.size, config.size, 3], 0, 1, 'float32', config.seed) as tf.Tensor4D;
+    this.x = tf.randomUniform([config.batch, ...inputTensorShape(config.size)], 0, 1, 'float32', config.seed) as tf.Tensor4D;
     this.y = tf.tidy(() =>
       tf.oneHot(tf.randomUniform([config.batch], 0, NUM_CLASSES, 'int32', config.seed + 1), NUM_CLASSES),
     ) as tf.Tensor2D;

@@ -41,7 +41,7 @@ const items = parseHamMetadata(await readFile(metadataPath, 'utf8'), metadataPat
 const split = await loadSplit(runPaths(values.run).split);
 // Through the trainer's file handler: file:// URLs load only where tfjs-node is installed.
 const classifier = await load(fileLoadHandler(resolve(join(values.model, 'model.json'))));
-const size = classifier.inputSize;
+const size = classifier.inputShape;
 const wanted = new Set(split[side]);
 const ds = await loadDataset({
   images: items.filter((i) => wanted.has(i.imageId)),

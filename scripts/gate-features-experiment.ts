@@ -9,6 +9,7 @@
 //
 //   npx tsx scripts/gate-features-experiment.ts --run runs/r5-mix05 --ood ../ood-data --clinical ../shared/pad-ufes-20 \
 //     [--variants last,blocks] [--l2 1e-3,1e-2] [--balance-sources]
+import { inputShape } from '../core/preprocess.ts';
 import { parseArgs } from 'node:util';
 import { tf } from '../core/tf.ts';
 import { clinicalShare, featureModel, pooledFeaturesLayer } from '../core/dermoscopy-gate.ts';
@@ -48,7 +49,8 @@ const run = values.run;
 const config = await readJsonFile<TrainConfig>(runPaths(run).config, run);
 const { ds, idx } = await loadRunImages(config, run, undefined, console.log);
 const size = config.size;
-const per = size * size * 3;
+const shape = inputShape(size);
+const per = shape.height * shape.width * 3;
 const skipped: Array<{ file: string; reason: string }> = [];
 const ood = await readPixels(values.ood!, await readOodManifest(values.ood!), size, skipped);
 const clinical = await readPixels(values.clinical!, await readClinicalPhotos(values.clinical!), size, skipped);

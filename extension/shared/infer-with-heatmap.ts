@@ -2,7 +2,7 @@
 // looked". Shared by the browser's offscreen document and the VS Code extension host.
 import { canExplain, explainInput } from '../../core/class-activation-map.ts';
 import type { Classifier } from '../../core/classifier.ts';
-import { centreCrop, preprocess, type RgbaImage } from '../../core/preprocess.ts';
+import { inputCrop, preprocess, type RgbaImage } from '../../core/preprocess.ts';
 import type { ClassificationResult, Heatmap } from './messages.ts';
 import { toClassificationResult } from './result.ts';
 
@@ -20,15 +20,14 @@ export async function inferWithHeatmap(
     const [{ probabilities, dermoscopy }] = await classifier.assessInputs([input]);
     return { probabilities, dermoscopy };
   }
-  const { probabilities, map, crop, kinds } = await explainInput(classifier, input, centreCrop(width, height));
+  const { probabilities, map, crop, kinds } = await explainInput(classifier, input, inputCrop(width, height, classifier.inputShape));
   return { probabilities, heatmap: { map, crop }, dermoscopy: classifier.verdict(kinds) };
 }
 
 /** One dummy pass through the path requests take (the explaining pass, when the model has a GAP head). */
 export async function warmUp(classifier: Classifier): Promise<void> {
-  const size = classifier.inputSize;
-  if (canExplain(classifier))
-    await explainInput(classifier, new Float32Array(size * size * 3).fill(0.5), { x: 0, y: 0, width: size, height: size });
+  const { width, height } = classifier.inputShape;
+  if (canExplain(classifier)) await explainInput(classifier, new Float32Array(height * width * 3).fill(0.5), { x: 0, y: 0, width, height });
   else await classifier.warmUp();
 }
 
@@ -45,7 +44,7 @@ export interface ImageSource {
 
 /** Decoded pixels -> the card's result: the one preprocessing, the one pass, and where the time went. */
 export async function classifyPixels(classifier: Classifier, image: RgbaImage, source: ImageSource): Promise<ClassificationResult> {
-  const input = preprocess(image, classifier.inputSize);
+  const input = preprocess(image, classifier.inputShape);
   const preprocessed = performance.now();
   const { probabilities, heatmap, dermoscopy } = await inferWithHeatmap(classifier, input, image.width, image.height);
   const done = performance.now();

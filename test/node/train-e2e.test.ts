@@ -493,7 +493,7 @@ describe('dermlens train end to end (cpu backend)', { timeout: 900_000 }, () => 
     for (const m of [a, b, merged]) m.dispose();
     // The extension's classifier loads it as any model (and folds both members' BatchNorms).
     const classifier = await load(fileLoadHandler(join(ens, 'best', 'model.json')));
-    assert.equal(classifier.inputSize, 16);
+    assert.deepEqual(classifier.inputShape, { width: 16, height: 16 });
     classifier.dispose();
 
     const report = await readFile(join(ens, 'report.html'), 'utf8');

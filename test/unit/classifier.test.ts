@@ -34,7 +34,7 @@ function testImage(): RgbaImage {
 test('load -> classify gives all 7 classes, sorted, summing to 1, without leaking tensors', async () => {
   const model = buildModel('compact', { inputSize: 32, seed: 1 });
   const classifier = await load(await inMemory(model));
-  assert.equal(classifier.inputSize, 32);
+  assert.deepEqual(classifier.inputShape, { width: 32, height: 32 });
   const start = tf.memory().numTensors;
   const predictions = await classifier.classify(testImage());
   await classifier.classify(testImage());

@@ -91,7 +91,7 @@ async function expectedPixels(f: Fixture, ids: string[]): Promise<Float32Array> 
 const LOADED = ['IMG_3', 'IMG_0', 'IMG_1', 'IMG_2'];
 
 function checkDataset(ds: Dataset, f: Fixture, expected: Float32Array): void {
-  assert.equal(ds.size, SIZE);
+  assert.deepEqual(ds.shape, { width: SIZE, height: SIZE });
   assert.deepEqual(
     ds.items.map((i) => i.imageId),
     LOADED,

@@ -8,6 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { BackendPreference } from '../backends/select.ts';
 import { DEFAULT_TRAIN_CONFIG, QUANTIZATIONS, type TrainConfig } from '../run/config.ts';
 import { runPaths } from '../run/layout.ts';
+import { formatInputSize } from '../../core/preprocess.ts';
 import { describeImageKinds, verdictLine, verdictWarning } from './verdict-text.ts';
 import { configFromFlags, flagsHelp, FlagError, nonRefitFlags, parseOptions } from '../run/train-flags.ts';
 
@@ -275,7 +276,7 @@ async function evaluateCommand(args: string[]): Promise<void> {
       .filter(Boolean),
   });
   console.log(
-    `model ${result.modelPath} (${result.metadata.arch}, ${result.metadata.inputSize} px, temperature ${result.inference.temperature.toFixed(3)}, tta ${result.inference.tta})`,
+    `model ${result.modelPath} (${result.metadata.arch}, ${formatInputSize(result.metadata.input)} px, temperature ${result.inference.temperature.toFixed(3)}, tta ${result.inference.tta})`,
   );
   if (result.skipped.length) {
     console.log(`skipped ${result.skipped.length} listed image(s):`);
@@ -348,7 +349,7 @@ async function classifyCommand(args: string[]): Promise<number> {
   try {
     for (const file of positionals) {
       try {
-        const [{ probabilities, dermoscopy }] = await classifier.assessInputs([preprocess(await decodeImage(file), classifier.inputSize)]);
+        const [{ probabilities, dermoscopy }] = await classifier.assessInputs([preprocess(await decodeImage(file), classifier.inputShape)]);
         const { predictions, melanomaAlert: alert } = lesionResult(probabilities, threshold);
         if (values.json) {
           console.log(JSON.stringify(classifiedRecord(file, predictions, alert, dermoscopy)));

@@ -6,16 +6,24 @@ import { mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises
 import { join, relative } from 'node:path';
 import { tf } from '../../core/tf.ts';
 import { NUM_CLASSES } from '../../core/labels.ts';
-import { PREPROCESS_VERSION, preprocess } from '../../core/preprocess.ts';
+import {
+  canonicalInputSize,
+  formatInputSize,
+  inputShape,
+  preprocess,
+  preprocessVersion,
+  type InputShape,
+  type InputSize,
+} from '../../core/preprocess.ts';
 import { decodeImage, findImages } from './images.ts';
 import type { LabelledImage } from './metadata.ts';
 
 export interface Dataset {
-  /** Side of the square model input. */
-  size: number;
+  /** The model input the pixels were prepared for (width = height for a square model). */
+  shape: InputShape;
   /** The images that loaded, in the order of the requested list. */
   items: LabelledImage[];
-  /** items.length * size * size * 3 values in [0, 1], HWC per image, as core/preprocess.ts produces them. */
+  /** items.length * height * width * 3 values in [0, 1], HWC per image, as core/preprocess.ts produces them. */
   pixels: Float32Array;
   /** Requested images that are missing or could not be decoded, with the reason. */
   skipped: { imageId: string; reason: string }[];
@@ -26,7 +34,8 @@ export interface Dataset {
 export interface LoadDatasetOptions {
   images: readonly LabelledImage[];
   imageDir: string;
-  size: number;
+  /** The model input: a side for a square input, or width x height. */
+  size: InputSize;
   cacheDir?: string;
   onProgress?: (done: number, total: number) => void;
   /** Images decoded at once (sharp decodes on libuv's thread pool). Default 4. */
@@ -40,7 +49,8 @@ const MAGIC = Buffer.from('DLDSCACHE1\n');
 interface CacheHeader {
   format: string;
   key: string;
-  size: number;
+  /** canonicalInputSize: the side of a square input (as before non-square inputs), "WxH" otherwise. */
+  size: number | string;
   preprocessVersion: string;
   loaded: string[];
   skipped: { imageId: string; reason: string }[];
@@ -77,9 +87,10 @@ async function locate(images: readonly LabelledImage[], imageDir: string): Promi
   return sources;
 }
 
-function cacheKey(sources: readonly Source[], imageDir: string, size: number): string {
+function cacheKey(sources: readonly Source[], imageDir: string, size: InputSize): string {
   const hash = createHash('sha256');
-  hash.update(`${CACHE_FORMAT}\n${PREPROCESS_VERSION}\n${size}\n`);
+  // For a square input exactly the key it always had (side, PREPROCESS_VERSION), so existing caches stay valid.
+  hash.update(`${CACHE_FORMAT}\n${preprocessVersion(size)}\n${formatInputSize(size)}\n`);
   for (const s of sources) hash.update(`${s.item.imageId}\t${s.path ? relative(imageDir, s.path) : '-'}\t${s.stamp ?? '-'}\n`);
   return hash.digest('hex');
 }
@@ -115,7 +126,7 @@ async function readCache(
   path: string,
   key: string,
   sources: readonly Source[],
-  size: number,
+  size: InputSize,
 ): Promise<{ dataset: Omit<Dataset, 'cache'> } | { problem: string; exists: boolean }> {
   let handle: FileHandle;
   try {
@@ -134,12 +145,18 @@ async function readCache(
     const headerBytes = new Uint8Array(headerLength);
     await readFully(handle, headerBytes, prefix.length);
     const header = JSON.parse(Buffer.from(headerBytes).toString('utf8')) as CacheHeader;
-    if (header.format !== CACHE_FORMAT || header.key !== key || header.size !== size || header.preprocessVersion !== PREPROCESS_VERSION) {
+    if (
+      header.format !== CACHE_FORMAT ||
+      header.key !== key ||
+      header.size !== canonicalInputSize(size) ||
+      header.preprocessVersion !== preprocessVersion(size)
+    ) {
       throw new Error('cache header does not match this request');
     }
     if (!Array.isArray(header.loaded) || !Array.isArray(header.skipped)) throw new Error('cache header has no image lists');
     const dataStart = alignTo4(prefix.length + headerLength);
-    const perImage = size * size * 3;
+    const shape = inputShape(size);
+    const perImage = shape.width * shape.height * 3;
     if (header.dataBytes !== header.loaded.length * perImage * 4 || fileBytes !== dataStart + header.dataBytes) {
       throw new Error(`cache file is ${fileBytes} bytes, expected ${dataStart + header.dataBytes} (truncated?)`);
     }
@@ -155,7 +172,7 @@ async function readCache(
     const bytes = new Uint8Array(pixels.buffer);
     await readFully(handle, bytes, dataStart);
     if (checksum(bytes, header.checksumAlgorithm) !== header.checksum) throw new Error('cache data checksum mismatch');
-    return { dataset: { size, items, pixels, skipped: header.skipped } };
+    return { dataset: { shape, items, pixels, skipped: header.skipped } };
   } catch (err) {
     return { problem: (err as Error).message, exists: true };
   } finally {
@@ -171,8 +188,8 @@ async function writeCache(path: string, key: string, ds: Omit<Dataset, 'cache'>)
   const header: CacheHeader = {
     format: CACHE_FORMAT,
     key,
-    size: ds.size,
-    preprocessVersion: PREPROCESS_VERSION,
+    size: canonicalInputSize(ds.shape),
+    preprocessVersion: preprocessVersion(ds.shape),
     loaded: ds.items.map((i) => i.imageId),
     skipped: ds.skipped,
     dataBytes: data.byteLength,
@@ -200,11 +217,11 @@ async function writeCache(path: string, key: string, ds: Omit<Dataset, 'cache'>)
 
 async function decodeAll(
   sources: readonly Source[],
-  size: number,
+  shape: InputShape,
   concurrency: number,
   onProgress?: (done: number, total: number) => void,
 ): Promise<Omit<Dataset, 'cache'>> {
-  const perImage = size * size * 3;
+  const perImage = shape.width * shape.height * 3;
   const all = new Float32Array(sources.length * perImage);
   const failures = new Map<number, string>();
   let next = 0;
@@ -219,7 +236,7 @@ async function decodeAll(
         try {
           const rgba = await decodeImage(path); // its errors already name the file
           try {
-            all.set(preprocess(rgba, size), i * perImage);
+            all.set(preprocess(rgba, shape), i * perImage);
           } catch (err) {
             failures.set(i, `cannot preprocess ${path}: ${(err as Error).message}`);
           }
@@ -245,32 +262,37 @@ async function decodeAll(
     items.push(s.item);
   });
   const pixels = skipped.length === 0 ? all : all.slice(0, items.length * perImage);
-  return { size, items, pixels, skipped };
+  return { shape, items, pixels, skipped };
 }
 
 /**
- * Finds, decodes and preprocesses the listed images at size x size. Missing or undecodable images
+ * Finds, decodes and preprocesses the listed images at the input size (width x height). Missing or undecodable images
  * are skipped and listed with the reason; loading goes on. With cacheDir, the result is stored in a
- * file keyed by the image list, each file's size and mtime, the input size and PREPROCESS_VERSION;
+ * file keyed by the image list, each file's size and mtime, the input size and its preprocessing version;
  * a cache file that does not verify (header, length, checksum of the data) is rebuilt, never used.
  */
 export async function loadDataset(opts: LoadDatasetOptions): Promise<Dataset> {
   const { images, imageDir, size, cacheDir, onProgress, concurrency = 4 } = opts;
-  if (!Number.isInteger(size) || size <= 0) throw new Error(`loadDataset: size must be a positive integer, got ${size}`);
+  let shape: InputShape;
+  try {
+    shape = inputShape(size);
+  } catch {
+    throw new Error(`loadDataset: size must be a positive integer or WxH, got ${typeof size === 'object' ? JSON.stringify(size) : size}`);
+  }
   if (!Number.isInteger(concurrency) || concurrency < 1)
     throw new Error(`loadDataset: concurrency must be a positive integer, got ${concurrency}`);
   const sources = await locate(images, imageDir);
 
-  if (!cacheDir) return { ...(await decodeAll(sources, size, concurrency, onProgress)), cache: { status: 'off' } };
+  if (!cacheDir) return { ...(await decodeAll(sources, shape, concurrency, onProgress)), cache: { status: 'off' } };
 
   const key = cacheKey(sources, imageDir, size);
-  const path = join(cacheDir, `dataset-${size}px-${key.slice(0, 16)}.bin`);
+  const path = join(cacheDir, `dataset-${formatInputSize(shape)}px-${key.slice(0, 16)}.bin`);
   const cached = await readCache(path, key, sources, size);
   if ('dataset' in cached) {
     onProgress?.(sources.length, sources.length);
     return { ...cached.dataset, cache: { status: 'hit', path } };
   }
-  const dataset = await decodeAll(sources, size, concurrency, onProgress);
+  const dataset = await decodeAll(sources, shape, concurrency, onProgress);
   let note: string | undefined = cached.exists ? `replaced an unusable cache file (${cached.problem})` : undefined;
   try {
     await mkdir(cacheDir, { recursive: true });
@@ -282,9 +304,10 @@ export async function loadDataset(opts: LoadDatasetOptions): Promise<Dataset> {
   return { ...dataset, cache: { status: cached.exists ? 'rebuilt' : 'miss', path, ...(note ? { note } : {}) } };
 }
 
-/** A batch as tensors: x [n, size, size, 3] float32 and one-hot float32 labels y [n, NUM_CLASSES]. The caller disposes them. */
+/** A batch as tensors: x [n, height, width, 3] float32 and one-hot float32 labels y [n, NUM_CLASSES]. The caller disposes them. */
 export function toTensors(ds: Dataset, indices: readonly number[]): { x: tf.Tensor4D; y: tf.Tensor2D } {
-  const perImage = ds.size * ds.size * 3;
+  const { width, height } = ds.shape;
+  const perImage = height * width * 3;
   const x = new Float32Array(indices.length * perImage);
   const y = new Float32Array(indices.length * NUM_CLASSES);
   indices.forEach((index, row) => {
@@ -295,7 +318,7 @@ export function toTensors(ds: Dataset, indices: readonly number[]): { x: tf.Tens
     y[row * NUM_CLASSES + ds.items[index].label] = 1;
   });
   return {
-    x: tf.tensor4d(x, [indices.length, ds.size, ds.size, 3]),
+    x: tf.tensor4d(x, [indices.length, height, width, 3]),
     y: tf.tensor2d(y, [indices.length, NUM_CLASSES]),
   };
 }
@@ -303,8 +326,9 @@ export function toTensors(ds: Dataset, indices: readonly number[]): { x: tf.Tens
 /** One dataset of several loaded at the same size (one per data folder), in the given order. */
 export function concatDatasets(parts: readonly Dataset[]): Dataset {
   if (parts.length === 1) return parts[0];
-  const size = parts[0].size;
-  if (parts.some((p) => p.size !== size)) throw new Error('concatDatasets: the parts were loaded at different sizes');
+  const shape = parts[0].shape;
+  if (parts.some((p) => p.shape.width !== shape.width || p.shape.height !== shape.height))
+    throw new Error('concatDatasets: the parts were loaded at different sizes');
   const pixels = new Float32Array(parts.reduce((n, p) => n + p.pixels.length, 0));
   let offset = 0;
   for (const p of parts) {
@@ -313,7 +337,7 @@ export function concatDatasets(parts: readonly Dataset[]): Dataset {
   }
   const statuses = parts.map((p) => p.cache.status);
   return {
-    size,
+    shape,
     items: parts.flatMap((p) => p.items),
     pixels,
     skipped: parts.flatMap((p) => p.skipped),

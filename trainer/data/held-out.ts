@@ -1,6 +1,7 @@
 // The validation, test and external images of a saved split, for work on models that are already trained
 // (an ensemble's evaluation, a report's recomputed predictions): the training images are not decoded.
 import { readFile } from 'node:fs/promises';
+import type { InputSize } from '../../core/preprocess.ts';
 import { concatDatasets, loadDataset, type Dataset } from './dataset.ts';
 import { findMetadataFile, parseHamMetadata, type LabelledImage } from './metadata.ts';
 import { splitIndices, type Split } from './split.ts';
@@ -12,7 +13,7 @@ import { splitIndices, type Split } from './split.ts';
 export async function loadHeldOut(
   dataDir: string,
   split: Split,
-  size: number,
+  size: InputSize,
   cacheDir?: string,
   extraFolders: ReadonlyArray<{ dir: string; items: readonly LabelledImage[] }> = [],
 ): Promise<{ ds: Dataset; idx: ReturnType<typeof splitIndices> }> {

@@ -4,6 +4,7 @@
 // on validation, test evaluated once). The folder has the files a training run ends with (config.json,
 // split.json, best/, metrics*.json, predictions.json, report.html, provenance.json) except history and
 // checkpoints, so `dermlens report`, `npm run ship` and the extension take it like any run.
+import type { CanonicalInputSize } from '../../core/preprocess.ts';
 import { mkdir, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { tf } from '../../core/tf.ts';
@@ -33,7 +34,8 @@ export interface EnsembleConfig {
   outDir: string;
   /** The members' architecture(s), e.g. "compact" or "compact+seed". */
   arch: string;
-  size: number;
+  /** The members' shared input (TrainConfig.size). */
+  size: CanonicalInputSize;
   /** Also evaluate with flip averaging, and keep it if it helps on val. */
   tta: boolean;
   quantize: Quantization;

@@ -26,14 +26,15 @@ export async function predictDatasetWithGate(
   inference: InferenceOptions = { temperature: 1, tta: 'none' },
   batchSize = PREDICT_BATCH,
 ): Promise<{ probabilities: Float32Array[]; kinds: Float32Array[] | null }> {
-  const perImage = ds.size * ds.size * 3;
+  const { width, height } = ds.shape;
+  const perImage = height * width * 3;
   const rows: Float32Array[] = [];
   let kindRows: Float32Array[] | null = null;
   for (let start = 0; start < indices.length; start += batchSize) {
     const batch = indices.slice(start, start + batchSize);
     const x = new Float32Array(batch.length * perImage);
     batch.forEach((index, row) => x.set(ds.pixels.subarray(index * perImage, (index + 1) * perImage), row * perImage));
-    const input = tf.tensor4d(x, [batch.length, ds.size, ds.size, 3]);
+    const input = tf.tensor4d(x, [batch.length, height, width, 3]);
     const { probabilities, kinds } = predictWithGate(model, input, inference);
     input.dispose();
     const flat = (await probabilities.data()) as Float32Array;

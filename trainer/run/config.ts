@@ -2,6 +2,7 @@
 // and the rule for which changes a resumed run may make.
 import { isArchitectureName, ARCHITECTURES } from '../../core/models.ts';
 import { MOBILENET_V2_BLOCKS } from '../../core/mobilenet-v2.ts';
+import type { CanonicalInputSize } from '../../core/preprocess.ts';
 
 export type LrScheduleName = 'constant' | 'cosine';
 export const LR_SCHEDULES: readonly LrScheduleName[] = ['constant', 'cosine'];
@@ -57,7 +58,8 @@ export interface TrainConfig {
   /** Run folder: config, split, checkpoints, best model, metrics, report. */
   outDir: string;
   arch: string;
-  size: number;
+  /** The model input: the side of a square input (128), or "WxH" (width x height, "160x120"; --size). */
+  size: CanonicalInputSize;
   epochs: number;
   batch: number;
   seed: number;
@@ -209,7 +211,11 @@ export function validateConfig(c: TrainConfig): void {
     fail('--select-on val+external needs an external set: give --extra-data (its --external collections, default ph2,msk)');
   if (!c.outDir) fail('the output folder is required (--out <dir>)');
   if (!isArchitectureName(c.arch)) fail(`unknown architecture "${c.arch}" (choose one of: ${Object.keys(ARCHITECTURES).join(', ')})`);
-  int('size', c.size, 16);
+  const shape = /^(\d+)x(\d+)$/.exec(String(c.size));
+  if (typeof c.size === 'number') int('size', c.size, 16);
+  else if (!shape || Number(shape[1]) < 16 || Number(shape[2]) < 16)
+    fail(`size must be an integer >= 16 or WxH with each side >= 16 (e.g. 160x120), got ${JSON.stringify(c.size)}`);
+  else if (shape[1] === shape[2]) fail(`size ${c.size} is square: give it as ${shape[1]}`);
   int('epochs', c.epochs, 1);
   int('batch', c.batch, 2);
   if (!Number.isFinite(c.seed)) fail(`seed must be a number, got ${c.seed}`);

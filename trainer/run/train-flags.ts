@@ -6,13 +6,14 @@
 // and a second place where flags are declared).
 import { basename, resolve } from 'node:path';
 import { ARCHITECTURES } from '../../core/models.ts';
+import { canonicalInputSize, type CanonicalInputSize } from '../../core/preprocess.ts';
 import { AUGMENT_NAMES, BALANCE_MODES, DEFAULT_TRAIN_CONFIG, LR_SCHEDULES, QUANTIZATIONS, type TrainConfig } from './config.ts';
 
 export interface TrainFlag {
   /** The flag without its dashes: --lr-schedule is 'lr-schedule'. */
   name: string;
-  /** 'paths' and 'list' are comma-separated lists; 'rates' is name=number,... */
-  type: 'number' | 'string' | 'path' | 'boolean' | 'paths' | 'list' | 'rates';
+  /** 'paths' and 'list' are comma-separated lists; 'rates' is name=number,...; 'input-size' is 128 or WxH (160x120). */
+  type: 'number' | 'string' | 'path' | 'boolean' | 'paths' | 'list' | 'rates' | 'input-size';
   /** The TrainConfig field it sets; none for flags about the call itself (--resume, --backend, --cache-dir). */
   key?: keyof TrainConfig;
   /** Placeholder in the help, e.g. '<x>'. */
@@ -71,7 +72,14 @@ export const TRAIN_FLAGS: readonly TrainFlag[] = [
   },
   { name: 'out', type: 'path', key: 'outDir', value: '<dir>', help: 'run folder (required)', refit: true },
   { name: 'arch', type: 'string', key: 'arch', value: '<name>', help: archHelp, recipe: true },
-  { name: 'size', type: 'number', key: 'size', value: '<px>', help: 'input side in pixels', recipe: true },
+  {
+    name: 'size',
+    type: 'input-size',
+    key: 'size',
+    value: '<px|WxH>',
+    help: 'input side in pixels (square), or width x height, e.g. 160x120: the image is\ncentre-cropped to exactly that aspect ratio instead of squashed into a square',
+    recipe: true,
+  },
   { name: 'epochs', type: 'number', key: 'epochs', value: '<n>', help: '', recipe: true },
   { name: 'batch', type: 'number', key: 'batch', value: '<n>', help: 'batch size', recipe: true },
   { name: 'seed', type: 'number', key: 'seed', value: '<n>', help: 'seed for split, init, shuffling, augmentation, dropout', recipe: true },
@@ -249,7 +257,7 @@ export class FlagError extends Error {}
 export function flagValue(
   f: TrainFlag,
   raw: string | boolean | undefined,
-): string | number | boolean | string[] | Record<string, number> | undefined {
+): string | number | boolean | string[] | Record<string, number> | CanonicalInputSize | undefined {
   if (raw === undefined) return undefined;
   if (f.type === 'boolean') return raw === true;
   if (typeof raw !== 'string') throw new FlagError(`--${f.name} expects a value`);
@@ -274,6 +282,12 @@ export function flagValue(
     );
   }
   if (f.type === 'string') return raw;
+  if (f.type === 'input-size') {
+    const text = raw.trim().toLowerCase();
+    if (!/^\d+(x\d+)?$/.test(text))
+      throw new FlagError(`--${f.name} expects a side in pixels (128) or width x height (160x120), got ${JSON.stringify(raw)}`);
+    return canonicalInputSize(text.includes('x') ? (text as `${number}x${number}`) : Number(text));
+  }
   const n = Number(raw);
   if (raw.trim() === '' || !Number.isFinite(n)) throw new FlagError(`--${f.name} expects a number, got ${JSON.stringify(raw)}`);
   return n;

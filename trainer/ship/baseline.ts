@@ -1,5 +1,6 @@
 // The card's seed-baseline row (the original Keras recipe, trained by `npm run train:baseline`): every
 // card compares the shipped model with it on the same test split.
+import type { CanonicalInputSize } from '../../core/preprocess.ts';
 import { resolve } from 'node:path';
 import type { Metrics } from '../../core/metrics.ts';
 import { metricsJson } from '../evaluate/evaluate-model.ts';
@@ -10,7 +11,8 @@ import { bestEpochOf, epochsOf, readFinalEvaluation, readRunConfig } from './rea
 
 export interface BaselineRow {
   arch: string;
-  inputSize: number;
+  /** The run's input: a side, or "WxH" for a non-square one (TrainConfig.size). */
+  inputSize: CanonicalInputSize;
   epochsTrained: number;
   bestEpoch: number;
   metrics: { val: Metrics; test: Metrics };

@@ -165,7 +165,7 @@ export async function readExternalCard(
     const parts = [];
     for (const { dir, items } of runSources.perFolder) {
       const mine = items.filter((i) => wanted.has(i.imageId));
-      if (mine.length) parts.push(await loadDataset({ images: mine, imageDir: dir, size: metadata.inputSize }));
+      if (mine.length) parts.push(await loadDataset({ images: mine, imageDir: dir, size: metadata.input }));
     }
     const ds = concatDatasets(parts);
     const probs = await predictDataset(

@@ -11,6 +11,7 @@
 // (measured while other jobs shared the 2 cores). Same result on the tensorflow, wasm and cpu
 // backends; the tests check it against tf.image.transform image by image.
 import { tf } from '../../core/tf.ts';
+import { inputShape, type InputSize } from '../../core/preprocess.ts';
 
 export { makeRng } from '../data/rng.ts';
 
@@ -72,11 +73,19 @@ export function drawFieldOfView(u: readonly number[], width: number, height: num
 
 /**
  * The fixed field of view the checks use: black outside a centred circle whose diameter is `diameter` times
- * the height of a 4:3 landscape photo (HAM10000's shape), as that circle lands on the square model input
- * (an ellipse 3/4 as wide as it is tall).
+ * the height of a 4:3 landscape photo (HAM10000's shape), as that circle lands on the model input: on a
+ * square input an ellipse 3/4 as wide as it is tall (the whole photo squeezed in); on a non-square W x H
+ * input, which shows the photo's centre crop of W:H unsquashed (core/preprocess.ts inputCrop), a circle.
  */
-export function centredFieldOfView(size: number, diameter = 1): FieldOfView {
-  return { centreX: size / 2, centreY: size / 2, radiusX: (diameter / 2) * size * 0.75, radiusY: (diameter / 2) * size, fill: 0 };
+export function centredFieldOfView(size: InputSize, diameter = 1): FieldOfView {
+  const { width, height } = inputShape(size);
+  if (width === height) {
+    return { centreX: width / 2, centreY: width / 2, radiusX: (diameter / 2) * width * 0.75, radiusY: (diameter / 2) * width, fill: 0 };
+  }
+  // The photo is 4 x 3 units; the input shows its W:H centre crop, one unit a fixed number of input pixels.
+  const unit = width / height > 4 / 3 ? width / 4 : height / 3;
+  const radius = (diameter / 2) * 3 * unit;
+  return { centreX: width / 2, centreY: height / 2, radiusX: radius, radiusY: radius, fill: 0 };
 }
 
 /** The original Keras app's ImageDataGenerator: rotation_range=10, zoom_range=0.1, width/height_shift_range=0.1, both flips, fill 'nearest'. */

@@ -4,6 +4,7 @@
 // (run/layout.ts fieldOfView); `dermlens ship` prints the test side's in the model card.
 import type { Classifier } from '../../core/classifier.ts';
 import { CLASS_CODES } from '../../core/labels.ts';
+import { formatInputSize } from '../../core/preprocess.ts';
 import { computeMetrics } from '../../core/metrics.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { PREDICT_BATCH } from '../evaluate/predict.ts';
@@ -32,9 +33,10 @@ export interface FieldOfViewReport {
 
 /** One row per FIELD_OF_VIEW_DIAMETERS entry for the dataset images at `indices`. */
 export async function scoreFieldOfView(classifier: Classifier, ds: Dataset, indices: readonly number[]): Promise<FieldOfViewRow[]> {
-  const size = classifier.inputSize;
-  if (ds.size !== size) throw new Error(`the images are at ${ds.size} px, the model takes ${size} px`);
-  const per = size * size * 3;
+  const { width, height } = classifier.inputShape;
+  if (ds.shape.width !== width || ds.shape.height !== height)
+    throw new Error(`the images are at ${formatInputSize(ds.shape)} px, the model takes ${formatInputSize(classifier.inputShape)} px`);
+  const per = height * width * 3;
   const labels = indices.map((i) => ds.items[i].label);
   const rows: FieldOfViewRow[] = [];
   for (const diameter of FIELD_OF_VIEW_DIAMETERS) {
@@ -43,7 +45,7 @@ export async function scoreFieldOfView(classifier: Classifier, ds: Dataset, indi
     for (let start = 0; start < indices.length; start += PREDICT_BATCH) {
       const inputs = indices.slice(start, start + PREDICT_BATCH).map((i) => {
         const pixels = ds.pixels.slice(i * per, (i + 1) * per);
-        if (diameter !== null) maskFieldOfView(pixels, size, size, 3, centredFieldOfView(size, diameter));
+        if (diameter !== null) maskFieldOfView(pixels, width, height, 3, centredFieldOfView(classifier.inputShape, diameter));
         return pixels;
       });
       for (const r of await classifier.assessInputs(inputs)) {

@@ -23,7 +23,7 @@ import { tf } from '../../core/tf.ts';
 import { CLASS_CODES } from '../../core/labels.ts';
 import { computeMetrics } from '../../core/metrics.ts';
 import { predictProbabilities } from '../../core/classifier.ts';
-import { preprocess } from '../../core/preprocess.ts';
+import { inputShape, preprocess, type CanonicalInputSize, type InputSize } from '../../core/preprocess.ts';
 import {
   attachGate,
   clinicalShare,
@@ -210,23 +210,24 @@ export async function readOodManifest(oodDir: string): Promise<OodImage[]> {
 }
 
 /**
- * Pooled features [n, f] of n preprocessed images (`pixelsOf(i)`: image i's size*size*3 values), 64 at a
+ * Pooled features [n, f] of n preprocessed images (`pixelsOf(i)`: image i's height*width*3 values), 64 at a
  * time: only one batch of pixels is ever copied, not the whole training side.
  */
 export async function features(
   model: tf.LayersModel,
-  size: number,
+  size: InputSize,
   n: number,
   pixelsOf: (i: number) => Float32Array,
 ): Promise<Float32Array> {
-  const per = size * size * 3;
+  const { width, height } = inputShape(size);
+  const per = height * width * 3;
   const dims = model.outputs[0].shape[1]!;
   const out = new Float32Array(n * dims);
   for (let start = 0; start < n; start += 64) {
     const count = Math.min(64, n - start);
     const batch = new Float32Array(count * per);
     for (let r = 0; r < count; r++) batch.set(pixelsOf(start + r), r * per);
-    const f = tf.tidy(() => model.predict(tf.tensor4d(batch, [count, size, size, 3])) as tf.Tensor2D);
+    const f = tf.tidy(() => model.predict(tf.tensor4d(batch, [count, height, width, 3])) as tf.Tensor2D);
     out.set((await f.data()) as Float32Array, start * dims);
     f.dispose();
   }
@@ -380,7 +381,7 @@ export async function loadRunImages(config: TrainConfig, runDir: string, cacheDi
 export async function readPixels<T extends { file: string }>(
   dir: string,
   images: readonly T[],
-  size: number,
+  size: InputSize,
   skipped: GateReport['skipped'],
 ) {
   const kept: Array<{ image: T; pixels: Float32Array }> = [];
@@ -446,7 +447,8 @@ export async function fitGate({
   const featureLayers = gateFeatureLayers(loaded.model);
   try {
     const size = config.size;
-    const per = size * size * 3;
+    const { width, height } = inputShape(size);
+    const per = height * width * 3;
     const pixelsOf = (i: number) => ds.pixels.subarray(i * per, (i + 1) * per);
     const hamFeatures = (indices: number[]) => features(featurizer, size, indices.length, (i) => pixelsOf(indices[i]));
     const listFeatures = (rows: Array<{ pixels: Float32Array }>) => features(featurizer, size, rows.length, (i) => rows[i].pixels);
@@ -454,7 +456,7 @@ export async function fitGate({
     const maskedFeatures = (indices: number[], fovOf: (k: number) => ReturnType<typeof centredFieldOfView>) =>
       features(featurizer, size, indices.length, (k) => {
         const pixels = pixelsOf(indices[k]).slice();
-        maskFieldOfView(pixels, size, size, 3, fovOf(k));
+        maskFieldOfView(pixels, width, height, 3, fovOf(k));
         return pixels;
       });
     const derm = {
@@ -467,7 +469,7 @@ export async function fitGate({
     const dermFov = { val: await maskedFeatures(idx.val, () => centred), test: await maskedFeatures(idx.test, () => centred) };
     const rng = makeRng(config.seed + 7919);
     const trainFov = config.fieldOfView
-      ? await maskedFeatures(idx.train, () => drawFieldOfView(Array.from({ length: 5 }, rng), size, size))
+      ? await maskedFeatures(idx.train, () => drawFieldOfView(Array.from({ length: 5 }, rng), width, height))
       : new Float32Array(0);
     const oodFeatures = {} as Record<OodPart, Float32Array>;
     const clinicalFeatures = {} as Record<OodPart, Float32Array>;
@@ -662,7 +664,7 @@ async function comparisonRow(
 /** A --compare run's row: its shipped weights (as its config quantizes them) scored on the same held-out photos. */
 async function compareRun(
   dir: string,
-  size: number,
+  size: CanonicalInputSize,
   heldout: Array<{ image: ClinicalPhoto; pixels: Float32Array }>,
   photoIds: ReadonlySet<string>,
 ): Promise<ClinicalComparison> {
@@ -680,8 +682,10 @@ async function compareRun(
 async function scoreLesions(
   loaded: Awaited<ReturnType<typeof loadClassifierOnly>>,
   rows: Array<{ image: ClinicalPhoto; pixels: Float32Array }>,
-  size: number,
+  size: InputSize,
 ): Promise<GateReport['test']['clinicalLesions']> {
+  const { width, height } = inputShape(size);
+  const per = height * width * 3;
   const scored = rows.filter((r) => r.image.diagnostic in PAD_DIAGNOSIS_CLASS);
   const leftOut = tally(
     rows.filter((r) => !(r.image.diagnostic in PAD_DIAGNOSIS_CLASS)),
@@ -691,9 +695,9 @@ async function scoreLesions(
   const probabilities: Float32Array[] = [];
   for (let start = 0; start < scored.length; start += 32) {
     const batch = scored.slice(start, start + 32);
-    const x = new Float32Array(batch.length * size * size * 3);
-    batch.forEach((r, i) => x.set(r.pixels, i * size * size * 3));
-    const input = tf.tensor4d(x, [batch.length, size, size, 3]);
+    const x = new Float32Array(batch.length * per);
+    batch.forEach((r, i) => x.set(r.pixels, i * per));
+    const input = tf.tensor4d(x, [batch.length, height, width, 3]);
     const p = predictProbabilities(loaded.model, input, loaded.metadata);
     const flat = (await p.data()) as Float32Array;
     tf.dispose([input, p]);
