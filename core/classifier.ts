@@ -3,10 +3,10 @@ import { CLASS_CODES } from './labels.ts';
 import { preprocess, type InputShape, type RgbaImage } from './preprocess.ts';
 import { foldBatchNorm } from './fold-batchnorm.ts';
 import { gateOutputIndex, imageKindVerdict, kindProbabilities, IMAGE_KINDS, type DermoscopyVerdict } from './dermoscopy-gate.ts';
-import { gateThresholds, readMetadata, type CheckedMetadata, type ModelMetadata } from './model-metadata.ts';
+import { gateThresholds, metadataInputShape, readMetadata, type ModelMetadata } from './model-metadata.ts';
 import { toPredictions, type Prediction } from './lesion-result.ts';
 
-export { readMetadata, type CheckedMetadata, type ModelMetadata };
+export { metadataInputShape, readMetadata, type ModelMetadata };
 
 export interface InferenceOptions {
   temperature: number;
@@ -64,16 +64,14 @@ export { melanomaAlert } from './operating-point.ts';
 
 export class Classifier {
   private model: tf.LayersModel | null;
-  readonly metadata: CheckedMetadata;
+  readonly metadata: ModelMetadata;
+  /** The model's input (width x height; equal for a square model): what preprocess() is given. */
+  readonly inputShape: InputShape;
 
   constructor(model: tf.LayersModel) {
     this.model = model;
     this.metadata = readMetadata(model);
-  }
-
-  /** The model's input (width x height; equal for a square model): what preprocess() is given. */
-  get inputShape(): InputShape {
-    return this.metadata.input;
+    this.inputShape = metadataInputShape(this.metadata);
   }
 
   /** The prepared (BatchNorm-folded) network it classifies with, for explaining its answers; still owned here. */

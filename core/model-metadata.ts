@@ -40,9 +40,13 @@ export interface ModelMetadata {
   clinicalThreshold?: number | null;
 }
 
-/** The metadata readMetadata returns: as stored, checked, plus the model's input shape whichever form it was stored in. */
-export interface CheckedMetadata extends ModelMetadata {
-  input: InputShape;
+/**
+ * The input a model's metadata states: inputSize (square) or inputWidth x inputHeight. readMetadata's
+ * result always states one (taken from the input tensor where the stored metadata has none).
+ */
+export function metadataInputShape(metadata: Pick<ModelMetadata, 'inputSize' | 'inputWidth' | 'inputHeight'>): InputShape {
+  const { inputSize, inputWidth, inputHeight } = metadata;
+  return inputShape(inputSize ?? { width: inputWidth ?? NaN, height: inputHeight ?? NaN });
 }
 
 /** The stored form of an input: `inputSize` for a square input (as every model so far), `inputWidth`/`inputHeight` otherwise. */
@@ -89,7 +93,7 @@ export function storedMetadata(source: tf.LayersModel | { userDefinedMetadata?: 
 }
 
 /** Reads and checks the DermLens metadata; models without it (e.g. a plain Keras export) get defaults. */
-export function readMetadata(model: tf.LayersModel): CheckedMetadata {
+export function readMetadata(model: tf.LayersModel): ModelMetadata {
   const shape = model.inputs[0].shape;
   const [, height, width] = shape;
   if (shape.length !== 4 || shape[3] !== 3 || !height || !width) {
@@ -104,11 +108,10 @@ export function readMetadata(model: tf.LayersModel): CheckedMetadata {
   const stored = storedMetadata(model);
   checkStoredInput(stored, input);
   const expectedPreprocess = preprocessVersion(input);
-  const metadata: CheckedMetadata = {
+  const metadata: ModelMetadata = {
     version: 1,
     arch: stored?.arch ?? model.name,
     ...storedInput(input),
-    input,
     classes: stored?.classes ?? [...CLASS_CODES],
     temperature: stored?.temperature ?? 1,
     tta: stored?.tta ?? 'none',

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import '@tensorflow/tfjs-backend-cpu';
 import { tf } from '../../core/tf.ts';
 import { buildModel } from '../../core/models.ts';
-import { fromModel, readMetadata } from '../../core/classifier.ts';
+import { fromModel, metadataInputShape, readMetadata } from '../../core/classifier.ts';
 import { dermlensMetadata } from '../../core/model-metadata.ts';
 import { explainImage } from '../../core/class-activation-map.ts';
 import {
@@ -166,7 +166,7 @@ test('readMetadata checks the stated input against the input tensor, with a clea
   };
   set({});
   const read = readMetadata(model);
-  assert.deepEqual(read.input, { width: 32, height: 24 });
+  assert.deepEqual(metadataInputShape(read), { width: 32, height: 24 });
   assert.equal(read.preprocess, ASPECT_PREPROCESS_VERSION);
 
   set({ inputWidth: 24, inputHeight: 32 });
@@ -188,7 +188,7 @@ test('readMetadata checks the stated input against the input tensor, with a clea
   // A square model's metadata must agree with its tensor too; its version stays the square one.
   const square = buildModel('compact', { inputSize: 32, seed: 2 });
   square.setUserDefinedMetadata({ dermlens: dermlensMetadata({ arch: 'compact', inputSize: 32 }) });
-  assert.deepEqual(readMetadata(square).input, { width: 32, height: 32 });
+  assert.deepEqual(metadataInputShape(readMetadata(square)), { width: 32, height: 32 });
   assert.equal(readMetadata(square).inputSize, 32);
   square.setUserDefinedMetadata({
     dermlens: { ...dermlensMetadata({ arch: 'compact', inputSize: 32 }), preprocess: ASPECT_PREPROCESS_VERSION },

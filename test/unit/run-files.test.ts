@@ -44,6 +44,9 @@ test('a damaged config.json names the file and the field', async () => {
   );
   const dir2 = await runWith({ 'config.json': { ...goodConfig, balance: 'sometimes' } });
   await assert.rejects(readTrainConfig(dir2), /field "balance"/);
+  // The input is a side or "WxH" (a non-square model), nothing else.
+  assert.equal((await readTrainConfig(await runWith({ 'config.json': { ...goodConfig, size: '160x120' } }))).size, '160x120');
+  await assert.rejects(readTrainConfig(await runWith({ 'config.json': { ...goodConfig, size: '160 by 120' } })), /field "size"/);
 });
 
 test('a damaged history.json names the epoch and the field', async () => {

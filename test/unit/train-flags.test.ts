@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import { DEFAULT_TRAIN_CONFIG, RECIPE_KEYS, type TrainConfig } from '../../trainer/run/config.ts';
+import { DEFAULT_TRAIN_CONFIG, RECIPE_KEYS, validateConfig, type TrainConfig } from '../../trainer/run/config.ts';
 import {
   FlagError,
   TRAIN_FLAGS,
@@ -47,6 +47,29 @@ test('parsed flags map onto the config: numbers, resolved paths, booleans; the b
     () => configFromFlags({ lr: 'fast' }, {}),
     (e: Error) => e instanceof FlagError && /--lr expects a number, got "fast"/.test(e.message),
   );
+});
+
+test('--size takes a side or width x height: canonical in the config, validated, and back in the train command', () => {
+  const parse = (size: string) => configFromFlags({ size }, {}).size;
+  assert.equal(parse('128'), 128);
+  assert.equal(parse('160x120'), '160x120');
+  assert.equal(parse('160X120'), '160x120');
+  assert.equal(parse('96x96'), 96, 'a square WxH is the plain side');
+  for (const bad of ['160x', 'x120', '160*120', '1.5e2', '-96'])
+    assert.throws(
+      () => parse(bad),
+      (e: Error) => e instanceof FlagError && /--size expects a side in pixels \(128\) or width x height \(160x120\)/.test(e.message),
+      bad,
+    );
+  const config = (size: TrainConfig['size']): TrainConfig => ({ ...DEFAULT_TRAIN_CONFIG, dataDir: '/d', outDir: '/o', size });
+  validateConfig(config('160x120'));
+  assert.throws(
+    () => validateConfig(config('160x8')),
+    /size must be an integer >= 16 or WxH with each side >= 16 \(e\.g\. 160x120\), got "160x8"/,
+  );
+  assert.throws(() => validateConfig(config('96x96')), /size 96x96 is square: give it as 96/);
+  assert.throws(() => validateConfig(config(8)), /size must be an integer >= 16, got 8/);
+  assert.match(trainCommandLine({ ...DEFAULT_TRAIN_CONFIG, size: '192x144' }, 'runs/wide'), / --size 192x144 /);
 });
 
 test('a refit takes only the flags marked for it', () => {

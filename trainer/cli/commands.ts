@@ -9,6 +9,7 @@ import type { BackendPreference } from '../backends/select.ts';
 import { DEFAULT_TRAIN_CONFIG, QUANTIZATIONS, type TrainConfig } from '../run/config.ts';
 import { runPaths } from '../run/layout.ts';
 import { formatInputSize } from '../../core/preprocess.ts';
+import { metadataInputShape } from '../../core/model-metadata.ts';
 import { describeImageKinds, verdictLine, verdictWarning } from './verdict-text.ts';
 import { configFromFlags, flagsHelp, FlagError, nonRefitFlags, parseOptions } from '../run/train-flags.ts';
 
@@ -276,7 +277,7 @@ async function evaluateCommand(args: string[]): Promise<void> {
       .filter(Boolean),
   });
   console.log(
-    `model ${result.modelPath} (${result.metadata.arch}, ${formatInputSize(result.metadata.input)} px, temperature ${result.inference.temperature.toFixed(3)}, tta ${result.inference.tta})`,
+    `model ${result.modelPath} (${result.metadata.arch}, ${formatInputSize(metadataInputShape(result.metadata))} px, temperature ${result.inference.temperature.toFixed(3)}, tta ${result.inference.tta})`,
   );
   if (result.skipped.length) {
     console.log(`skipped ${result.skipped.length} listed image(s):`);

@@ -3,7 +3,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { tf } from '../../core/tf.ts';
-import { readMetadata, type CheckedMetadata } from '../../core/classifier.ts';
+import { metadataInputShape, readMetadata, type ModelMetadata } from '../../core/classifier.ts';
 
 import { CLASS_CODES } from '../../core/labels.ts';
 import { countKinds, imageKindVerdict, type GateThresholds, type KindCounts } from '../../core/dermoscopy-gate.ts';
@@ -26,7 +26,7 @@ export async function resolveModelJson(pathOrDir: string): Promise<string> {
   return file;
 }
 
-export async function loadModelFile(pathOrDir: string): Promise<{ model: tf.LayersModel; metadata: CheckedMetadata; path: string }> {
+export async function loadModelFile(pathOrDir: string): Promise<{ model: tf.LayersModel; metadata: ModelMetadata; path: string }> {
   const path = await resolveModelJson(pathOrDir);
   const model = await tf.loadLayersModel(fileLoadHandler(path));
   try {
@@ -53,7 +53,7 @@ export interface EvaluateResult {
   skipped: { imageId: string; reason: string }[];
   inference: { temperature: number; tta: 'none' | 'flip' };
   modelPath: string;
-  metadata: CheckedMetadata;
+  metadata: ModelMetadata;
   /**
    * Mean recall over the classes present in the labels (the balanced accuracy of a set that lacks some
    * classes, e.g. phone photos: 5, ph2/msk: 3), with a 95% bootstrap interval drawn by lesion (by patient
@@ -100,7 +100,7 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvaluateResu
   }
   const { model, metadata, path } = await loadModelFile(opts.model);
   try {
-    const ds = await loadDataset({ images, imageDir: opts.imageDir, size: metadata.input, onProgress: opts.onProgress });
+    const ds = await loadDataset({ images, imageDir: opts.imageDir, size: metadataInputShape(metadata), onProgress: opts.onProgress });
     if (ds.items.length === 0)
       throw new Error(`none of the ${images.length} images in ${opts.labelsPath} could be loaded from ${opts.imageDir}`);
     const inference = {

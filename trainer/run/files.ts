@@ -22,7 +22,8 @@ export const trainConfigSchema = v.looseObject({
   selectOn: v.optional(v.picklist(SELECT_ON)),
   outDir: v.string(),
   arch: v.string(),
-  size: num,
+  /** A side (square input), or "WxH" for a non-square one (--size 160x120). */
+  size: v.union([num, v.custom<`${number}x${number}`>((x) => typeof x === 'string' && /^\d+x\d+$/.test(x), 'expected a number or WxH')]),
   epochs: num,
   batch: num,
   seed: num,

@@ -5,7 +5,7 @@
 import { CLASS_CODES } from '../../core/labels.ts';
 import { argmax, type Metrics } from '../../core/metrics.ts';
 import { tf } from '../../core/tf.ts';
-import { readMetadata } from '../../core/classifier.ts';
+import { metadataInputShape, readMetadata } from '../../core/classifier.ts';
 import { loadDataset, concatDatasets } from '../data/dataset.ts';
 import { readRunSources } from '../data/run-sources.ts';
 import { initBackend } from '../backends/select.ts';
@@ -165,7 +165,7 @@ export async function readExternalCard(
     const parts = [];
     for (const { dir, items } of runSources.perFolder) {
       const mine = items.filter((i) => wanted.has(i.imageId));
-      if (mine.length) parts.push(await loadDataset({ images: mine, imageDir: dir, size: metadata.input }));
+      if (mine.length) parts.push(await loadDataset({ images: mine, imageDir: dir, size: metadataInputShape(metadata) }));
     }
     const ds = concatDatasets(parts);
     const probs = await predictDataset(
