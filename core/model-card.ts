@@ -46,7 +46,10 @@ export interface ModelCard {
   untrained: boolean;
   created: string;
   arch: string;
-  inputSize: number;
+  /** A square model's input side; a non-square model states inputWidth and inputHeight instead (as its model.json does). */
+  inputSize?: number;
+  inputWidth?: number;
+  inputHeight?: number;
   parameters?: number;
   /** One or two sentences on the data and training. */
   training: string;
@@ -74,7 +77,7 @@ export function parseModelCard(json: unknown): ModelCard {
     untrained: c.untrained === true,
     created: need('created', isString, 'a date string'),
     arch: need('arch', isString, 'a string'),
-    inputSize: need('inputSize', isNumber, 'a number'),
+    ...parseInput(c, need),
     parameters: isNumber(c.parameters) ? c.parameters : undefined,
     training: isString(c.training) ? c.training : '',
     evaluation: null,
@@ -115,6 +118,22 @@ export function parseModelCard(json: unknown): ModelCard {
     };
   }
   return card;
+}
+
+/** inputSize (a number) for a square model, or inputWidth and inputHeight (numbers) for a non-square one. */
+function parseInput(
+  c: Record<string, unknown>,
+  need: (key: string, check: (v: unknown) => v is number, what: string) => number,
+): Pick<ModelCard, 'inputSize' | 'inputWidth' | 'inputHeight'> {
+  if (c.inputWidth === undefined && c.inputHeight === undefined) return { inputSize: need('inputSize', isNumber, 'a number') };
+  if (c.inputSize !== undefined)
+    throw new Error('model-card.json: states both "inputSize" (a square model) and "inputWidth"/"inputHeight" (a non-square one).');
+  return { inputWidth: need('inputWidth', isNumber, 'a number'), inputHeight: need('inputHeight', isNumber, 'a number') };
+}
+
+/** The model's input as the card shows it, width x height: "96x96", "160x120". */
+export function cardInputLabel(card: Pick<ModelCard, 'inputSize' | 'inputWidth' | 'inputHeight'>): string {
+  return card.inputSize !== undefined ? `${card.inputSize}x${card.inputSize}` : `${card.inputWidth}x${card.inputHeight}`;
 }
 
 function parseClinicalPhotos(json: unknown): ClinicalPhotoFigures | null {

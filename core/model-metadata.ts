@@ -49,8 +49,11 @@ export function metadataInputShape(metadata: Pick<ModelMetadata, 'inputSize' | '
   return inputShape(inputSize ?? { width: inputWidth ?? NaN, height: inputHeight ?? NaN });
 }
 
-/** The stored form of an input: `inputSize` for a square input (as every model so far), `inputWidth`/`inputHeight` otherwise. */
-function storedInput(size: InputSize): Pick<ModelMetadata, 'inputSize' | 'inputWidth' | 'inputHeight'> {
+/**
+ * The stored form of an input: `inputSize` for a square input (as every model so far), `inputWidth`/`inputHeight`
+ * otherwise. model.json's metadata and model-card.json state the input this way.
+ */
+export function storedInput(size: InputSize): Pick<ModelMetadata, 'inputSize' | 'inputWidth' | 'inputHeight'> {
   const { width, height } = inputShape(size);
   return width === height ? { inputSize: width } : { inputWidth: width, inputHeight: height };
 }

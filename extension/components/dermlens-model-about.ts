@@ -4,7 +4,7 @@
 import { css, html, LitElement, nothing } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
 import { CLASSES } from '../../core/labels.ts';
-import type { ModelCard } from '../../core/model-card.ts';
+import { cardInputLabel, type ModelCard } from '../../core/model-card.ts';
 import { formatPercent } from '../shared/result.ts';
 
 /** "12 out of 100": what a recall of 0.12 means to someone who is not a statistician. */
@@ -80,7 +80,7 @@ export class DermlensModelAbout extends LitElement {
         <dl>
           <dt>Version</dt><dd>${card.version}</dd>
           <dt>Created</dt><dd>${card.created}</dd>
-          <dt>Architecture</dt><dd>${card.arch}, ${card.inputSize}x${card.inputSize} px input${card.parameters ? `, ${card.parameters.toLocaleString('en-US')} parameters` : ''}</dd>
+          <dt>Architecture</dt><dd>${card.arch}, ${cardInputLabel(card)} px input${card.parameters ? `, ${card.parameters.toLocaleString('en-US')} parameters` : ''}</dd>
           <dt>Runs on</dt><dd>TensorFlow.js, WebAssembly, in this browser</dd>
           ${
             evaluation

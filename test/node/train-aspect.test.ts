@@ -4,6 +4,7 @@
 // classify and explain (CAM) run on it with the crop of exactly 4:3, without leaking tensors.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import sharp from 'sharp';
 import '@tensorflow/tfjs-backend-cpu';
 import { tf } from '../../core/tf.ts';
 import { load } from '../../core/classifier.ts';
+import { cardInputLabel, parseModelCard } from '../../core/model-card.ts';
 import { explainImage } from '../../core/class-activation-map.ts';
 import { CLASS_CODES } from '../../core/labels.ts';
 import { ASPECT_PREPROCESS_VERSION, preprocess } from '../../core/preprocess.ts';
@@ -133,5 +135,24 @@ describe('a 32x24 compact model: train, resume, classify, explain (cpu backend)'
     for (const p of predictions) assert.ok(Math.abs(p.probability - direct[CLASS_CODES.indexOf(p.code)]) < 1e-6, p.code);
     explanation.probabilities.forEach((v, k) => assert.ok(Math.abs(v - direct[k]) < 1e-6, `class ${k}`));
     classifier.dispose();
+  });
+
+  test('ship writes its card: the input as inputWidth/inputHeight, the crop described, the train command with --size 32x24', async () => {
+    const out = join(root, 'shipped');
+    const shipped = spawnSync(process.execPath, ['bin/dermlens.js', 'ship', '--run', run, '--baseline', run, '--out', out], {
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    assert.equal(shipped.status, 0, shipped.stderr);
+    const cardJson = JSON.parse(await readFile(join(out, 'model-card.json'), 'utf8'));
+    const card = parseModelCard(cardJson);
+    assert.deepEqual([card.inputSize, card.inputWidth, card.inputHeight], [undefined, 32, 24]);
+    assert.equal(cardInputLabel(card), '32x24');
+    assert.equal(cardJson.preprocessing.version, ASPECT_PREPROCESS_VERSION);
+    assert.match(cardJson.preprocessing.description, /centre crop to exactly 32:24 \(no squashing\); area-averaging resize to 32x24/);
+    assert.match(cardJson.version, /^compact-32x24 run /);
+    const md = await readFile(join(out, 'MODEL_CARD.md'), 'utf8');
+    assert.match(md, /- Input 32x24 RGB\. Preprocessing `rgba-crop-input-aspect-area-v1`/);
+    assert.match(md, / --size 32x24 /);
   });
 });

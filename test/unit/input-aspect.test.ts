@@ -9,6 +9,8 @@ import { buildModel } from '../../core/models.ts';
 import { fromModel, metadataInputShape, readMetadata } from '../../core/classifier.ts';
 import { dermlensMetadata } from '../../core/model-metadata.ts';
 import { explainImage } from '../../core/class-activation-map.ts';
+import { CLASS_CODES } from '../../core/labels.ts';
+import { classifyPixels, warmUp } from '../../extension/shared/infer-with-heatmap.ts';
 import {
   ASPECT_PREPROCESS_VERSION,
   centreCrop,
@@ -216,5 +218,21 @@ test('a non-square classifier classifies and explains: the map covers the W:H cr
   const [p] = await classifier.classifyInputs([preprocess(img, classifier.inputShape)]);
   explained.probabilities.forEach((v, k) => close(v, p[k], `class ${k}`));
   assert.equal(tf.memory().numTensors, before, 'no tensors leak');
+  classifier.dispose();
+});
+
+test("the extension's and VS Code's pass (classifyPixels) places the heatmap over the W:H crop", async () => {
+  const model = buildModel('compact', { inputSize: '48x36', seed: 4 });
+  model.setUserDefinedMetadata({ dermlens: dermlensMetadata({ arch: 'compact', inputSize: '48x36' }) });
+  const classifier = await fromModel(model);
+  await warmUp(classifier);
+  const img = coordinates(100, 200);
+  const before = tf.memory().numTensors;
+  const result = await classifyPixels(classifier, img, { started: 0, fetched: 0, decoded: 0, modelVersion: 'test', untrained: true });
+  assert.equal(tf.memory().numTensors, before, 'no tensors leak');
+  // A portrait 100x200 image: the 4:3 crop is all 100 columns and the middle 75 rows.
+  assert.deepEqual(result.heatmap?.crop, { x: 0, y: 62, width: 100, height: 75 });
+  const [p] = await classifier.classifyInputs([preprocess(img, classifier.inputShape)]);
+  assert.ok(result.predictions.every((r) => Math.abs(r.probability - p[CLASS_CODES.indexOf(r.code)]) < 1e-6));
   classifier.dispose();
 });

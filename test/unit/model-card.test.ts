@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { modelVersionLabel, parseModelCard } from '../../core/model-card.ts';
+import { cardInputLabel, modelVersionLabel, parseModelCard } from '../../core/model-card.ts';
 import { CLASS_CODES } from '../../core/labels.ts';
 
 const base = { name: 'm', version: 'v1', created: '2026-11-26', arch: 'compact', inputSize: 96 };
@@ -26,6 +26,19 @@ test('per-class recall is required for every class when an evaluation is given',
   assert.throws(
     () => parseModelCard({ ...base, evaluation: { split: 'test', n: 1, accuracy: 1, balancedAccuracy: 1, perClass: missing } }),
     { message: 'model-card.json: "evaluation.perClass.vasc.recall" must be a number.' },
+  );
+});
+
+test('a non-square model states inputWidth and inputHeight instead of inputSize', () => {
+  const { inputSize: _, ...noSize } = base;
+  const card = parseModelCard({ ...noSize, inputWidth: 160, inputHeight: 120 });
+  assert.deepEqual([card.inputSize, card.inputWidth, card.inputHeight], [undefined, 160, 120]);
+  assert.equal(cardInputLabel(card), '160x120');
+  assert.equal(cardInputLabel(parseModelCard(base)), '96x96');
+  assert.throws(() => parseModelCard({ ...noSize, inputWidth: 160 }), { message: 'model-card.json: "inputHeight" must be a number.' });
+  assert.throws(
+    () => parseModelCard({ ...base, inputWidth: 160, inputHeight: 120 }),
+    /states both "inputSize" \(a square model\) and "inputWidth"\/"inputHeight"/,
   );
 });
 

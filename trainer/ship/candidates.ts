@@ -2,6 +2,7 @@
 // enforce: the shipped run leads them on validation balanced accuracy, or --despite gives the reason it
 // ships anyway (printed in the card). The choice between runs is made on validation, never on test.
 import { basename, resolve } from 'node:path';
+import type { CanonicalInputSize } from '../../core/preprocess.ts';
 import type { Metrics } from '../../core/metrics.ts';
 import { loadSplit, sameHeldOutSides, type SavedSplit } from '../data/split.ts';
 import { runPaths } from '../run/layout.ts';
@@ -16,7 +17,7 @@ function candidateRow(dir: string, t: Training, d: { tta: string; val: Metrics }
   return {
     run: basename(dir),
     arch: t.members ? `${t.members.length} x ${c.arch as string}` : (c.arch as string),
-    inputSize: c.size as number,
+    inputSize: c.size as CanonicalInputSize,
     epochs: c.epochs as number,
     balance: c.balance as string,
     augment: `${c.augment as string}${c.fieldOfView ? ` + field of view ${c.fieldOfView as number}` : ''}`,

@@ -2,7 +2,8 @@
 // from the run's own files (gathered into a Shipment); nothing is typed in. The order of the keys below is
 // their order in the file.
 import { basename } from 'node:path';
-import { PREPROCESS_VERSION } from '../../core/preprocess.ts';
+import { inputShape, preprocessVersion, type InputSize } from '../../core/preprocess.ts';
+import { storedInput } from '../../core/model-metadata.ts';
 import type { SavedSplit } from '../data/split.ts';
 import { metricsJson } from '../evaluate/evaluate-model.ts';
 import { clinicalPhotoFigures, gateLimitation } from './gate-card.ts';
@@ -35,7 +36,7 @@ export function modelCardJson(s: Shipment) {
     untrained: false,
     created,
     arch: config.arch,
-    inputSize: config.size,
+    ...storedInput(config.size),
     parameters,
     weightBytes,
     latency,
@@ -91,11 +92,7 @@ export function modelCardJson(s: Shipment) {
       perClass: split.counts,
       groupedBy: 'lesion_id',
     },
-    preprocessing: {
-      version: PREPROCESS_VERSION,
-      description:
-        'RGBA pixels; centre crop to at most 4:3; area-averaging resize to inputSize x inputSize (linear interpolation when upscaling); alpha composited over white; /255.',
-    },
+    preprocessing: { version: preprocessVersion(config.size), description: preprocessingDescription(config.size) },
     recipe: recipeJson(s),
     trainCommand,
     candidates: {
@@ -188,4 +185,12 @@ function recipeJson(s: Shipment) {
         }
       : {}),
   };
+}
+
+/** What core/preprocess.ts does for this input, in one line of the card. */
+export function preprocessingDescription(size: InputSize): string {
+  const { width, height } = inputShape(size);
+  return width === height
+    ? 'RGBA pixels; centre crop to at most 4:3; area-averaging resize to inputSize x inputSize (linear interpolation when upscaling); alpha composited over white; /255.'
+    : `RGBA pixels; centre crop to exactly ${width}:${height} (no squashing); area-averaging resize to ${width}x${height} (linear interpolation when upscaling); alpha composited over white; /255.`;
 }

@@ -3,7 +3,7 @@
 // modules'.
 import { CLASSES, CLASS_CODES } from '../../core/labels.ts';
 import type { Metrics } from '../../core/metrics.ts';
-import { PREPROCESS_VERSION } from '../../core/preprocess.ts';
+import { cardInputLabel } from '../../core/model-card.ts';
 import { externalMarkdown } from './card-external.ts';
 import { num, pct } from './card-format.ts';
 import type { CardJson } from './card-json.ts';
@@ -65,7 +65,7 @@ function modelSection(
   fine-tuned weights ship.`
       : ''
   }
-- Input ${config.size}x${config.size} RGB. Preprocessing \`${PREPROCESS_VERSION}\`: ${card.preprocessing.description}
+- Input ${cardInputLabel(card)} RGB. Preprocessing \`${card.preprocessing.version}\`: ${card.preprocessing.description}
 - Inference: ${detail.tta === 'flip' ? 'average of the image and its mirror image (test-time flip), ' : ''}softmax temperature ${detail.temperature.toFixed(3)}
   fitted on the validation split; the reported class is the arg-max.
 ${

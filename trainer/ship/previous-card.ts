@@ -4,6 +4,7 @@
 // the new model's (card-external.ts).
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import type { CanonicalInputSize } from '../../core/preprocess.ts';
 import type { Metrics } from '../../core/metrics.ts';
 import { metricsJson } from '../evaluate/evaluate-model.ts';
 import type { SavedSplit } from '../data/split.ts';
@@ -17,7 +18,10 @@ export interface PreviousCardJson {
   version: string;
   sourceRun: string;
   arch: string;
-  inputSize: number;
+  /** A square model's side; a non-square model's card has inputWidth and inputHeight instead. */
+  inputSize?: number;
+  inputWidth?: number;
+  inputHeight?: number;
   weightBytes: number;
   evaluation: Metrics;
   split: { seed: number; perClass: Record<string, Record<string, number>> };
@@ -39,7 +43,8 @@ export interface PreviousModelRow {
   name: string;
   version: string;
   arch: string;
-  inputSize: number;
+  /** Its input: a side, or "WxH" for a non-square model. */
+  inputSize: CanonicalInputSize;
   weightBytes: number;
   test: Metrics;
   melanomaAlertTest: { recall: number; precision: number; flagged: number } | null;
@@ -75,7 +80,7 @@ export function previousModelRow({ path, card }: PreviousCard, runDir: string, s
     name: card.name,
     version: card.version,
     arch: card.arch,
-    inputSize: card.inputSize,
+    inputSize: card.inputSize ?? `${card.inputWidth!}x${card.inputHeight!}`,
     weightBytes: card.weightBytes,
     test: metricsJson(card.evaluation),
     melanomaAlertTest: card.melanomaOperatingPoint?.test ?? null,
