@@ -11,6 +11,8 @@ import { basename, join } from 'node:path';
 import sharp from 'sharp';
 import '@tensorflow/tfjs-backend-cpu';
 import { tf } from '../../core/tf.ts';
+import { load } from '../../core/classifier.ts';
+import { fileLoadHandler } from '../../trainer/run/model-files.ts';
 import { initBackend } from '../../trainer/backends/select.ts';
 import { train } from '../../trainer/train/train.ts';
 import { DEFAULT_TRAIN_CONFIG } from '../../trainer/run/config.ts';
@@ -353,6 +355,39 @@ describe('dermlens fit-gate (cpu backend)', { timeout: 600_000 }, () => {
       fitGate({ runDir: withPhotos, oodDir: ood, clinicalDir: clinical, compare: [join(root, 'nowhere')], log: () => {} }),
       /--compare .*nowhere/,
     );
+  });
+
+  test('a non-square run (--size 32x24, field-of-view augmentation): the gate fits on its 4:3 inputs and the gated model loads at that shape', async () => {
+    const wide = join(root, 'run-32x24');
+    await train(
+      {
+        ...DEFAULT_TRAIN_CONFIG,
+        dataDir: data.dir,
+        outDir: wide,
+        arch: 'compact',
+        size: '32x24',
+        epochs: 2,
+        batch: 16,
+        seed: 5,
+        fieldOfView: 0.5,
+      },
+      quiet,
+    );
+    const tensors = tf.memory().numTensors;
+    const report = await fitGate({ runDir: wide, oodDir: ood, clinicalDir: clinical, log: () => {} });
+    assert.equal(tf.memory().numTensors, tensors, 'no tensor leaks');
+    assert.ok(report.threshold > 0 && report.threshold < 1);
+    assert.ok(
+      report.val.hamFieldOfView && report.val.hamFieldOfView.n === report.val.ham.n,
+      'the centred field of view is scored at 32x24',
+    );
+    assert.ok(report.training.dermoscopicWithFieldOfView, 'and drawn for the training images');
+    const classifier = await load(fileLoadHandler(join(wide, 'best', 'model.json')));
+    assert.deepEqual(classifier.inputShape, { width: 32, height: 24 });
+    assert.ok(classifier.hasDermoscopyGate);
+    const [assessed] = await classifier.assessInputs([new Float32Array(24 * 32 * 3).fill(0.5)]);
+    assert.ok(assessed.dermoscopy, 'the verdict comes from the same pass');
+    classifier.dispose();
   });
 
   test('a missing or malformed manifest, or a missing clinical folder, is named with the fix', async () => {
