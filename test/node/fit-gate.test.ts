@@ -388,6 +388,16 @@ describe('dermlens fit-gate (cpu backend)', { timeout: 600_000 }, () => {
     const [assessed] = await classifier.assessInputs([new Float32Array(24 * 32 * 3).fill(0.5)]);
     assert.ok(assessed.dermoscopy, 'the verdict comes from the same pass');
     classifier.dispose();
+
+    // --compare a square run: the same held-out photos, prepared at the square run's own size, give that
+    // run's own score (gate.json of its own fit, written by the test above).
+    const compared = await fitGate({ runDir: wide, oodDir: ood, clinicalDir: clinical, compare: [run], log: () => {} });
+    const [own, other] = compared.test.clinicalLesionsCompared!;
+    assert.deepEqual([own.run, other.run], ['run-32x24', basename(run)]);
+    const squareOwn = (JSON.parse(await readFile(join(run, GATE_FILE), 'utf8')) as GateReport).test.clinicalLesions;
+    assert.equal(other.lesions.n, own.lesions.n, 'the same held-out photos');
+    assert.equal(other.lesions.n, squareOwn.n);
+    assert.equal(other.lesions.balancedAccuracy, squareOwn.balancedAccuracy, "the square run's score at its own size");
   });
 
   test('a missing or malformed manifest, or a missing clinical folder, is named with the fix', async () => {

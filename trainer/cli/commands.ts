@@ -113,9 +113,9 @@ models' second output, and <run>/gate.json.
   --run <dir>        a finished training run (dermlens train)
   --ood <dir>        the non-dermoscopic image set (its manifest.csv)
   --clinical <dir>   clinical photos of skin lesions, e.g. ../shared/pad-ufes-20
-  --compare <run>    another finished run (same input size) whose classifier is scored on the same held-out
-                     phone photos, e.g. the same recipe with phone photos in training (repeatable); the
-                     model card shows them side by side
+  --compare <run>    another finished run whose classifier is scored on the same held-out phone photos
+                     (prepared at its own input size), e.g. the same recipe with phone photos in training
+                     (repeatable); the model card shows them side by side
   --cache-dir <dir>  the HAM10000 pixel cache (default ~/.cache/dermlens)
   --backend <b>      auto | tensorflow | wasm | cpu (default auto)
 `;

@@ -23,7 +23,14 @@ import { tf } from '../../core/tf.ts';
 import { CLASS_CODES } from '../../core/labels.ts';
 import { computeMetrics } from '../../core/metrics.ts';
 import { predictProbabilities } from '../../core/classifier.ts';
-import { inputShape, preprocess, type CanonicalInputSize, type InputSize } from '../../core/preprocess.ts';
+import {
+  canonicalInputSize,
+  formatInputSize,
+  inputShape,
+  preprocess,
+  type CanonicalInputSize,
+  type InputSize,
+} from '../../core/preprocess.ts';
 import {
   attachGate,
   clinicalShare,
@@ -531,7 +538,7 @@ export async function fitGate({
     const clinicalLesionsCompared = compare.length
       ? [
           await comparisonRow(runDir, clinicalLesions, photoIds),
-          ...(await Promise.all(compare.map((dir) => compareRun(dir, size, clinical.heldout, photoIds)))),
+          ...(await Promise.all(compare.map((dir) => compareRun(dir, size, clinical.heldout, photoIds, clinicalDir)))),
         ]
       : undefined;
 
@@ -661,18 +668,36 @@ async function comparisonRow(
   };
 }
 
-/** A --compare run's row: its shipped weights (as its config quantizes them) scored on the same held-out photos. */
+/**
+ * A --compare run's row: its shipped weights (as its config quantizes them) scored on the same held-out photos.
+ * A run with another input size (a 128 px square beside a 160x120 run) gets the same photos prepared at its own
+ * size, as its classifier would see them; a photo that loads at one size and not the other is refused.
+ */
 async function compareRun(
   dir: string,
   size: CanonicalInputSize,
   heldout: Array<{ image: ClinicalPhoto; pixels: Float32Array }>,
   photoIds: ReadonlySet<string>,
+  clinicalDir: string,
 ): Promise<ClinicalComparison> {
   const config = await readJsonFile<TrainConfig>(runPaths(dir).config, `--compare ${dir}`);
-  if (config.size !== size) throw new Error(`--compare ${dir} takes ${config.size} px, the run ${size} px: compare runs at one input size`);
+  let rows = heldout;
+  if (canonicalInputSize(config.size) !== canonicalInputSize(size)) {
+    const skipped: GateReport['skipped'] = [];
+    rows = await readPixels(
+      clinicalDir,
+      heldout.map((r) => r.image),
+      config.size,
+      skipped,
+    );
+    if (skipped.length)
+      throw new Error(
+        `--compare ${dir}: ${skipped[0].file} loaded at ${formatInputSize(size)} px but not at ${formatInputSize(config.size)} px (${skipped[0].reason})`,
+      );
+  }
   const loaded = await loadClassifierOnly(shippedWeightsDir(dir, config.quantize ?? 'none'));
   try {
-    return await comparisonRow(dir, await scoreLesions(loaded, heldout, size), photoIds);
+    return await comparisonRow(dir, await scoreLesions(loaded, rows, config.size), photoIds);
   } finally {
     loaded.dispose();
   }
