@@ -61,10 +61,10 @@ function technicalDetails(result: ClassificationResult): TemplateResult {
         <li>Model: ${result.modelVersion}, running on this device in ${Math.round(result.ms)} ms; the image (${result.width}x${result.height} px) never left your computer.</li>
         <li>Classes: ${result.predictions.map((p) => `${p.code} ${formatPercent(p.probability)}`).join(', ')}.</li>
         ${result.melanomaThreshold !== null ? html`<li>Melanoma alert level: ${formatPercent(result.melanomaThreshold)} (chosen to catch 85% of melanomas on validation images, at the cost of false alarms).</li>` : nothing}
-        ${result.heatmap ? html`<li>“Where it looked” is a class activation map: the top class's score split over a ${result.heatmap.map.height}x${result.heatmap.map.width} grid of the last convolutional layer (exact for this model's average-pooling head), from the same computation as the result.</li>` : nothing}
+        ${result.heatmap ? html`<li>“Where it looked” is a class activation map: the top class's score split over a ${result.heatmap.map.width}x${result.heatmap.map.height} grid of the last convolutional layer (exact for this model's average-pooling head), from the same computation as the result.</li>` : nothing}
         ${result.dermoscopy ? html`<li>Dermoscopic-image check: score ${result.dermoscopy.score.toFixed(3)}; below ${result.dermoscopy.threshold.toFixed(3)} an image is treated as out of scope (set so that about 1 in 100 real dermoscopic validation images falls below it).</li>` : nothing}
         ${result.dermoscopy?.clinicalScore != null && !result.dermoscopy.dermoscopic ? html`<li>Ordinary-photo check: score ${result.dermoscopy.clinicalScore.toFixed(3)}; at or above ${result.dermoscopy.clinicalThreshold!.toFixed(3)} an image that is not dermoscopic is called an ordinary photo of skin, below it not skin.</li>` : nothing}
-        <li>Trained on dermoscopy images (HAM10000); ordinary phone photos are outside what it learned.</li>
+        <li>Trained on dermoscopic images (HAM10000 and other clinics' collections; “About the model” gives the details); ordinary phone photos are outside what it learned.</li>
       </ul>
     </details>`;
 }

@@ -7,6 +7,7 @@ import {
   augmentBatch,
   augmentPixels,
   centredFieldOfView,
+  drawFieldOfView,
   FIELD_OF_VIEW_RANGES,
   IDENTITY_PARAMS,
   makeRng,
@@ -227,4 +228,27 @@ test('field of view: drawn with its probability and within its ranges; recipes w
   const all = sampleAugmentParams(3, 32, 32, makeRng(6), { ...STRONG_AUGMENT, fieldOfView: 1 });
   assert.ok(all.every((q) => q.fieldOfView !== null));
   assert.equal(all[0].angle, sampleAugmentParams(1, 32, 32, makeRng(6), STRONG_AUGMENT)[0].angle);
+});
+
+test('field of view on a non-square input: drawn in the 4:3 photo units it shows (same numbers as before at 4:3, photo-shaped elsewhere)', () => {
+  const u = [0.5, 0.5, 0.5, 0.5, 0];
+  // d = 1.1, axis ratio 1: at 160x120 one photo unit is 40 px each way, so the circle has radius 0.55 * 3 * 40 = 66
+  // down and 0.55 * 4 * 40 = 88 across, the width-and-height form the square input uses (0.55 * 160, 0.55 * 120).
+  const close = (a: number, b: number) => Math.abs(a - b) < 1e-9;
+  const fourThree = drawFieldOfView(u, 160, 120);
+  assert.ok(
+    close(fourThree.centreX, 80) &&
+      close(fourThree.centreY, 60) &&
+      close(fourThree.radiusX, 88) &&
+      close(fourThree.radiusY, 66) &&
+      fourThree.fill === 0,
+    JSON.stringify(fourThree),
+  );
+  // 200x100 shows the photo's 2:1 centre crop: one unit is 50 px, so radius 82.5 down and 110 across (still the
+  // photo's 4:3 ellipse), not an ellipse stretched to the frame (110 across, 55 down).
+  const wide = drawFieldOfView(u, 200, 100);
+  assert.ok(close(wide.radiusX, 110) && close(wide.radiusY, 82.5), JSON.stringify(wide));
+  // Square inputs are unchanged: the 4:3 photo squeezed in, the ellipse spanning width and height alike.
+  const square = drawFieldOfView(u, 64, 64);
+  assert.ok(close(square.radiusX, 35.2) && close(square.radiusY, 35.2), JSON.stringify(square));
 });

@@ -87,7 +87,7 @@ export async function explainCommand(args: string[], defaultModel: string): Prom
         console.log(`WARNING: ${file}: ${verdictWarning(verdict)} The lesion class and its map below mean nothing for it.`);
       console.log(`${file}: most likely ${classByCode(map.code).name} (${map.code}) ${(explanation.probabilities[k] * 100).toFixed(1)}%`);
       console.log(
-        `wrote ${values.out}: red = where the model found the most evidence for ${map.code} (${map.height}x${map.width} feature grid)`,
+        `wrote ${values.out}: red = where the model found the most evidence for ${map.code} (${map.width}x${map.height} feature grid)`,
       );
       console.log('\nNot a diagnosis: for research and education only. See a dermatologist about any lesion that worries you.');
     }

@@ -58,15 +58,23 @@ export const FIELD_OF_VIEW_RANGES = Object.freeze({
   fill: [0, 0.08],
 } as const);
 
-/** A random field of view for a width x height image from 5 uniform [0, 1) draws (diameter, axis ratio, centre x, centre y, fill). */
+/**
+ * A random field of view for a width x height model input from 5 uniform [0, 1) draws (diameter, axis ratio,
+ * centre x, centre y, fill). Drawn in the units of the 4:3 photo the input shows (as centredFieldOfView): on a
+ * square input the photo is squeezed in, so the ellipse spans the width and height alike; on a W x H input, which
+ * shows the photo's W:H centre crop unsquashed, one photo unit is the same number of pixels across and down
+ * (at 4:3, e.g. 160x120, both forms give the same ellipse).
+ */
 export function drawFieldOfView(u: readonly number[], width: number, height: number): FieldOfView {
   const { diameter, aspect, centreJitter, fill } = FIELD_OF_VIEW_RANGES;
   const d = between(u[0], diameter[0], diameter[1]);
+  const a = between(u[1], aspect[0], aspect[1]);
+  const unit = width / height > 4 / 3 ? width / 4 : height / 3;
   return {
     centreX: (0.5 + between(u[2], -centreJitter, centreJitter)) * width,
     centreY: (0.5 + between(u[3], -centreJitter, centreJitter)) * height,
-    radiusX: (d / 2) * between(u[1], aspect[0], aspect[1]) * width,
-    radiusY: (d / 2) * height,
+    radiusX: width === height ? (d / 2) * a * width : (d / 2) * a * 4 * unit,
+    radiusY: width === height ? (d / 2) * height : (d / 2) * 3 * unit,
     fill: between(u[4], fill[0], fill[1]),
   };
 }
