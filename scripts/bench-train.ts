@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { tf } from '../core/tf.ts';
 import { inputTensorShape, isArchitectureName, ARCHITECTURES } from '../core/models.ts';
 import { NUM_CLASSES } from '../core/labels.ts';
-import { initBackend, loadTfjsNode } from '../trainer/backends/select.ts';
+import { initBackend, loadTfjsNode, pooledAllocatorSetHere, POOLED_CPU_ALLOCATOR } from '../trainer/backends/select.ts';
 import { makeRng } from '../trainer/data/rng.ts';
 import { createStepper, trainOneBatch, type Stepper } from '../trainer/train/step.ts';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../trainer/run/config.ts';
@@ -291,7 +291,11 @@ function runKerasPeer(config: TrainConfig, warmup: number, batches: number): Pee
     '--seed',
     String(config.seed),
   ];
-  const run = spawnSync('python3', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  // Keras runs as its users run it: with TF's default allocator unless the pooled one was asked for in the
+  // environment (then both sides get it: `TF_CPU_ALLOCATOR_USE_BFC=true npm run bench:train -- ... --peer keras`).
+  const env = { ...process.env };
+  if (pooledAllocatorSetHere()) delete env[POOLED_CPU_ALLOCATOR];
+  const run = spawnSync('python3', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env });
   if (run.error) return { error: `python3 could not be started (${run.error.message})` };
   const last = run.stdout.trim().split('\n').pop() ?? '';
   try {

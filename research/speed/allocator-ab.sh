@@ -9,7 +9,7 @@ PAIRS="${1:-3}"; shift || true
 ARGS=(--arch mobilenetv2 --size 128 --augment strong --backends tensorflow "$@")
 for i in $(seq 1 "$PAIRS"); do
   for mode in off on; do
-    if [ $mode = on ]; then export TF_CPU_ALLOCATOR_USE_BFC=true; else unset TF_CPU_ALLOCATOR_USE_BFC; fi
+    if [ $mode = on ]; then export TF_CPU_ALLOCATOR_USE_BFC=true; else export TF_CPU_ALLOCATOR_USE_BFC=false; fi
     line=$(npm run -s bench:train -- "${ARGS[@]}" 2>/dev/null | grep "^| tensorflow:" | awk -F'|' '{print $4 "ms/batch median, min-max" $6}')
     echo "pair $i allocator-bfc=$mode load=$(cut -d' ' -f1 /proc/loadavg): $line"
   done

@@ -2,7 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '../../core/tf.ts';
 import { buildModel } from '../../core/models.ts';
-import { initBackend, type BackendPreference } from '../../trainer/backends/select.ts';
+import { initBackend, pooledAllocatorSetHere, POOLED_CPU_ALLOCATOR, type BackendPreference } from '../../trainer/backends/select.ts';
+
+// As the environment had it before anything loaded tfjs-node.
+const allocatorBefore = process.env.TF_CPU_ALLOCATOR_USE_BFC;
 import { tfjsNodeSkipReason } from './helpers/tfjs-node.ts';
 
 const nodeMissing = tfjsNodeSkipReason();
@@ -59,7 +62,20 @@ test('tensorflow: uses tfjs-node when installed, else refuses with the setup com
   const info = await initBackend('tensorflow', { log: null });
   assert.equal(info.name, 'tensorflow');
   assert.equal(tf.getBackend(), 'tensorflow');
-  assert.match(info.description, /^tensorflow \(tfjs-node 4\.22\.0, TensorFlow \d+\.\d+\.\d+, native fast paths on\)$/);
+  // The pooled CPU allocator (trainer/backends/select.ts): set for this process when the environment did not say,
+  // and named in the description; a value from the environment is left as it was.
+  if (allocatorBefore === undefined) {
+    assert.equal(pooledAllocatorSetHere(), true);
+    assert.equal(process.env[POOLED_CPU_ALLOCATOR], 'true');
+  } else {
+    assert.equal(pooledAllocatorSetHere(), false);
+    assert.equal(process.env[POOLED_CPU_ALLOCATOR], allocatorBefore);
+  }
+  const pooled = ['1', 'true'].includes((process.env[POOLED_CPU_ALLOCATOR] ?? '').toLowerCase()) ? ', pooled CPU allocator' : '';
+  assert.match(
+    info.description,
+    new RegExp(`^tensorflow \\(tfjs-node 4\\.22\\.0, TensorFlow \\d+\\.\\d+\\.\\d+, native fast paths on${pooled}\\)$`),
+  );
   // tfjs-node brings @tensorflow/tfjs, which must share tfjs-core (and its engine) with core/.
   const tfnode = (await import('@tensorflow/tfjs-node' as string)) as { Tensor: unknown; engine(): unknown };
   assert.equal(tfnode.Tensor, tf.Tensor);
