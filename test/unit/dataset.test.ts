@@ -9,7 +9,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { tf } from '../../core/tf.ts';
 import { NUM_CLASSES } from '../../core/labels.ts';
 import { preprocess } from '../../core/preprocess.ts';
-import { loadDataset, toTensors, type Dataset } from '../../trainer/data/dataset.ts';
+import { loadDataset, pruneCache, toTensors, type Dataset } from '../../trainer/data/dataset.ts';
 import { decodeImage } from '../../trainer/data/images.ts';
 import type { LabelledImage } from '../../trainer/data/metadata.ts';
 
@@ -207,6 +207,45 @@ test('the disk cache is reused, keyed by size and files, and rebuilt when damage
     );
     assert.equal(sixth.items.length, 5);
     assert.ok((await stat(sixth.cache.path!)).size > 5 * SIZE * SIZE * 3 * 4);
+  } finally {
+    await rm(f.dir, { recursive: true, force: true });
+  }
+});
+
+test('the cache folder stays under its cap: the least recently used cache files go, a hit counts as use, other files stay', async () => {
+  const f = await fixture();
+  try {
+    await mkdir(f.cacheDir, { recursive: true });
+    const at = async (name: string, bytes: number, minutesAgo: number) => {
+      const path = join(f.cacheDir, name);
+      await writeFile(path, Buffer.alloc(bytes));
+      const t = new Date(Date.now() - minutesAgo * 60_000);
+      await utimes(path, t, t);
+    };
+    // Two stale cache files (as a data folder copied again leaves behind) and a file that is not a cache.
+    await at('dataset-8px-old.bin', 4000, 60);
+    await at('dataset-8px-older.bin', 4000, 120);
+    await at('notes.txt', 50_000, 300);
+    const load = (cacheMaxBytes: number) =>
+      loadDataset({ images: f.items, imageDir: f.imageDir, size: SIZE, cacheDir: f.cacheDir, cacheMaxBytes });
+    const built = await load(10_000);
+    const written = (await stat(built.cache.path!)).size;
+    assert.ok(written + 4000 <= 10_000 && written + 8000 > 10_000, `the test needs room for exactly one old file (${written} bytes)`);
+    assert.equal(built.cache.status, 'miss');
+    assert.match(built.cache.note!, /removed 1 older cache file\(s\) to stay under the cache's cap/);
+    assert.deepEqual((await readdir(f.cacheDir)).sort(), [built.cache.path!.split('/').pop(), 'dataset-8px-old.bin', 'notes.txt'].sort());
+
+    // A hit marks its file used: after it, the older file is the one a cap drops, never the file just read.
+    const oldPath = join(f.cacheDir, 'dataset-8px-old.bin');
+    const t = new Date();
+    await utimes(oldPath, t, t);
+    const hit = await load(10_000);
+    assert.equal(hit.cache.status, 'hit');
+    assert.ok((await stat(hit.cache.path!)).mtimeMs >= t.getTime() - 1000);
+    assert.deepEqual(await pruneCache(f.cacheDir, hit.cache.path!, written), ['dataset-8px-old.bin']);
+    // The file in use stays even when it alone is over the cap.
+    assert.deepEqual(await pruneCache(f.cacheDir, hit.cache.path!, 1), []);
+    assert.deepEqual((await readdir(f.cacheDir)).sort(), [hit.cache.path!.split('/').pop(), 'notes.txt'].sort());
   } finally {
     await rm(f.dir, { recursive: true, force: true });
   }

@@ -2,7 +2,7 @@
 // optionally caches the result on disk so the next run (or a resumed one) skips decoding entirely.
 import { createHash } from 'node:crypto';
 import * as zlib from 'node:zlib';
-import { mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, utimes, type FileHandle } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { tf } from '../../core/tf.ts';
 import { NUM_CLASSES } from '../../core/labels.ts';
@@ -40,6 +40,49 @@ export interface LoadDatasetOptions {
   onProgress?: (done: number, total: number) => void;
   /** Images decoded at once (sharp decodes on libuv's thread pool). Default 4. */
   concurrency?: number;
+  /** The cache folder's cap in bytes (CACHE_MAX_BYTES by default): older cache files go first. */
+  cacheMaxBytes?: number;
+}
+
+/**
+ * The pixel cache's default cap: HAM10000 at 128 px is 2 GB, at 160x120 2.4 GB. Without a cap every change of
+ * the images' mtimes (a data folder copied again) leaves a stale file behind for good.
+ */
+export const CACHE_MAX_BYTES = 12 * 1024 ** 3;
+const CACHE_FILE = /^dataset-.*\.bin$/;
+
+/**
+ * Keeps the cache folder under maxBytes: its dataset-*.bin files, most recently used first (a hit touches its
+ * file), are kept while they fit; the rest are deleted. `keep` (the file just used) always stays. Returns the
+ * names deleted; a file that cannot be read or deleted is left alone.
+ */
+export async function pruneCache(cacheDir: string, keep: string, maxBytes: number): Promise<string[]> {
+  const names = (await readdir(cacheDir)).filter((n) => CACHE_FILE.test(n));
+  const files = (
+    await Promise.all(
+      names.map(async (name) => {
+        const path = join(cacheDir, name);
+        const s = await stat(path).catch(() => null);
+        return s?.isFile() ? { name, path, bytes: s.size, used: s.mtimeMs } : null;
+      }),
+    )
+  ).filter((f) => f !== null);
+  files.sort((a, b) => (a.path === keep ? -1 : b.path === keep ? 1 : b.used - a.used));
+  const deleted: string[] = [];
+  let total = 0;
+  for (const f of files) {
+    total += f.bytes;
+    if (f.path === keep || total <= maxBytes) continue;
+    total -= f.bytes;
+    if (
+      await rm(f.path).then(
+        () => true,
+        () => false,
+      )
+    )
+      deleted.push(f.name);
+  }
+  return deleted;
 }
 
 /** Bump when the cache file layout changes. */
@@ -290,6 +333,9 @@ export async function loadDataset(opts: LoadDatasetOptions): Promise<Dataset> {
   const cached = await readCache(path, key, sources, size);
   if ('dataset' in cached) {
     onProgress?.(sources.length, sources.length);
+    // Marks it used, so the cap (pruneCache) drops files no run reads any more, not this one.
+    const now = new Date();
+    await utimes(path, now, now).catch(() => {});
     return { ...cached.dataset, cache: { status: 'hit', path } };
   }
   const dataset = await decodeAll(sources, shape, concurrency, onProgress);
@@ -297,6 +343,8 @@ export async function loadDataset(opts: LoadDatasetOptions): Promise<Dataset> {
   try {
     await mkdir(cacheDir, { recursive: true });
     await writeCache(path, key, dataset);
+    const pruned = await pruneCache(cacheDir, path, opts.cacheMaxBytes ?? CACHE_MAX_BYTES).catch(() => [] as string[]);
+    if (pruned.length) note = `${note ? `${note}; ` : ''}removed ${pruned.length} older cache file(s) to stay under the cache's cap`;
   } catch (err) {
     await rm(`${path}.${process.pid}.tmp`, { force: true }).catch(() => {});
     note = `${note ? `${note}; ` : ''}could not write the cache: ${(err as Error).message}`;
