@@ -48,7 +48,7 @@ let tfjsNodeLoad: Promise<{ module: TfjsNodeModule } | { error: string }> | null
  * zeroed pages again; the pool keeps them. TF reads the variable once, when tfjs-node creates its CPU device on
  * import, so it is set just before that, in this process only (no re-launch, so --resume's crash safety is
  * untouched); a value the user set wins. Measured on the trainer's MobileNetV2 step at 128 px, fresh processes
- * alternating (research/speed/allocator-ab.sh): 1.10x, 1.05x, 1.12x faster, same losses. Numerics are unchanged:
+ * alternating (research/speed/allocator-ab.sh): median 1.06x over 7 pairs (0.97x-1.12x), same losses. Numerics are unchanged:
  * only where tensors live changes.
  */
 export const POOLED_CPU_ALLOCATOR = 'TF_CPU_ALLOCATOR_USE_BFC';

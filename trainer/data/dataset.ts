@@ -69,18 +69,18 @@ export async function pruneCache(cacheDir: string, keep: string, maxBytes: numbe
   ).filter((f) => f !== null);
   files.sort((a, b) => (a.path === keep ? -1 : b.path === keep ? 1 : b.used - a.used));
   const deleted: string[] = [];
-  let total = 0;
+  let kept = 0;
   for (const f of files) {
-    total += f.bytes;
-    if (f.path === keep || total <= maxBytes) continue;
-    total -= f.bytes;
-    if (
-      await rm(f.path).then(
-        () => true,
-        () => false,
-      )
-    )
+    if (f.path === keep || kept + f.bytes <= maxBytes) {
+      kept += f.bytes;
+      continue;
+    }
+    try {
+      await rm(f.path);
       deleted.push(f.name);
+    } catch {
+      // Another process removed or holds it: leave it.
+    }
   }
   return deleted;
 }
